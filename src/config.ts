@@ -1,0 +1,182 @@
+/**
+ * The one place that reads the environment. Every variable is parsed and
+ * validated once, at start; a bad value stops the process with a message that
+ * names every bad variable at once.
+ */
+
+export const CONSISTENCY_LEVELS = [
+  'ANY',
+  'ONE',
+  'TWO',
+  'THREE',
+  'QUORUM',
+  'ALL',
+  'LOCAL_QUORUM',
+  'EACH_QUORUM',
+  'LOCAL_ONE',
+] as const;
+export type ConsistencyName = (typeof CONSISTENCY_LEVELS)[number];
+
+/** Keyspace replication, rendered to CQL only by the storage layer. */
+export type Replication =
+  | { readonly class: 'SimpleStrategy'; readonly replicationFactor: number }
+  | { readonly class: 'NetworkTopologyStrategy'; readonly dataCenters: Readonly<Record<string, number>> };
+
+export interface Config {
+  /** Port this worker listens on. */
+  readonly port: number;
+  readonly workers: number;
+  /** Public HAProxy port. */
+  readonly httpPort: number;
+  /** `host` or `host:port` entries; empty means "the local node on 127.0.0.1:9042". */
+  readonly contactPoints: readonly string[];
+  readonly contactPointsConfigured: boolean;
+  readonly localDataCenter: string;
+  readonly credentials: { readonly username: string; readonly password: string } | undefined;
+  readonly keyspace: string;
+  readonly replication: Replication;
+  readonly consistency: ConsistencyName;
+  /** IANA zone for timestamps that carry no offset. */
+  readonly defaultTimeZone: string;
+  readonly maxBodyBytes: number;
+  readonly maxBatch: number;
+  /** Longest a request may wait on Cassandra before it is answered 503. */
+  readonly storageTimeoutMs: number;
+  /** Statements one request may have in flight at once. */
+  readonly storageConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const KEYSPACE_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
+const DATA_CENTER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Reads and validates the configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const reader = new EnvReader(env, problems);
+
+  const contactPoints = reader.list('CASSANDRA_CONTACT_POINTS');
+  const username = reader.string('CASSANDRA_USERNAME');
+  const password = reader.string('CASSANDRA_PASSWORD');
+  if ((username === undefined) !== (password === undefined)) {
+    problems.push('CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together');
+  }
+
+  const config: Config = {
+    port: reader.integer('PORT', 9001, 1, 65535),
+    workers: reader.integer('MEETR_WORKERS', 2, 1, 256),
+    httpPort: reader.integer('MEETR_HTTP_PORT', 8888, 1, 65535),
+    contactPoints,
+    contactPointsConfigured: contactPoints.length > 0,
+    localDataCenter: reader.matching('CASSANDRA_LOCAL_DC', 'datacenter1', DATA_CENTER_PATTERN, 'a data center name'),
+    credentials: username !== undefined && password !== undefined ? { username, password } : undefined,
+    keyspace: reader.matching('MEETR_KEYSPACE', 'meetr', KEYSPACE_PATTERN, 'a CQL identifier (letter, then letters, digits, _; at most 48)'),
+    replication: reader.replication('MEETR_REPLICATION'),
+    consistency: reader.oneOf('MEETR_CONSISTENCY', 'LOCAL_QUORUM', CONSISTENCY_LEVELS),
+    defaultTimeZone: reader.timeZone('MEETR_DEFAULT_TZ', 'UTC'),
+    maxBodyBytes: reader.integer('MEETR_MAX_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxBatch: reader.integer('MEETR_MAX_BATCH', 100_000, 1, 10_000_000),
+    storageTimeoutMs: reader.integer('MEETR_STORAGE_TIMEOUT_MS', 3_000, 50, 600_000),
+    storageConcurrency: reader.integer('MEETR_STORAGE_CONCURRENCY', 32, 1, 1024),
+  };
+
+  for (const point of contactPoints) {
+    if (!/^[A-Za-z0-9_.:[\]-]+$/.test(point)) {
+      problems.push(`CASSANDRA_CONTACT_POINTS: "${point}" is not a host or host:port`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Reads typed values out of the environment, collecting problems instead of throwing. */
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  string(name: string): string | undefined {
+    const raw = this.env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  }
+
+  list(name: string): string[] {
+    const raw = this.string(name);
+    return raw === undefined ? [] : raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name}: "${raw}" is not a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  matching(name: string, fallback: string, pattern: RegExp, what: string): string {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!pattern.test(raw)) {
+      this.problems.push(`${name}: "${raw}" is not ${what}`);
+      return fallback;
+    }
+    return raw;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.string(name)?.toUpperCase();
+    if (raw === undefined) return fallback;
+    const found = allowed.find((value) => value === raw);
+    if (found === undefined) {
+      this.problems.push(`${name}: "${raw}" is not one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return found;
+  }
+
+  timeZone(name: string, fallback: string): string {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: raw });
+      return raw;
+    } catch {
+      this.problems.push(`${name}: "${raw}" is not an IANA time zone (e.g. UTC, Europe/Paris, Asia/Kolkata)`);
+      return fallback;
+    }
+  }
+
+  /**
+   * `3` (SimpleStrategy with that factor) or `dc1:3,dc2:2` (NetworkTopologyStrategy).
+   * Default: SimpleStrategy, factor 1 — right for one node, wrong for a cluster.
+   */
+  replication(name: string): Replication {
+    const fallback: Replication = { class: 'SimpleStrategy', replicationFactor: 1 };
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (/^\d{1,2}$/.test(raw) && Number(raw) >= 1) {
+      return { class: 'SimpleStrategy', replicationFactor: Number(raw) };
+    }
+    const dataCenters: Record<string, number> = {};
+    for (const part of raw.split(',')) {
+      const match = /^\s*([A-Za-z0-9_.-]{1,64})\s*:\s*(\d{1,2})\s*$/.exec(part);
+      if (match === null || Number(match[2]) < 1) {
+        this.problems.push(`${name}: "${raw}" is neither a replication factor (e.g. 3) nor data centers with factors (e.g. dc1:3,dc2:3)`);
+        return fallback;
+      }
+      dataCenters[match[1] as string] = Number(match[2]);
+    }
+    return { class: 'NetworkTopologyStrategy', dataCenters };
+  }
+}

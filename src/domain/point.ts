@@ -1,0 +1,10 @@
+import type { EpochMs } from '../time/timestamp.js';
+
+/** One stored measurement. `(metricId, ts)` is its identity: writing it again overwrites `value`. */
+export interface Point {
+  readonly metricId: string;
+  readonly ts: EpochMs;
+  readonly value: number;
+}
+
+export const MAX_METRIC_ID_LENGTH = 255;

@@ -1,0 +1,69 @@
+import cassandra from 'cassandra-driver';
+import type { Config } from '../../config.js';
+
+export type CassandraClient = cassandra.Client;
+
+export type CassandraClientOptions = Pick<
+  Config,
+  'contactPoints' | 'localDataCenter' | 'credentials' | 'consistency' | 'storageTimeoutMs' | 'storageConcurrency'
+> & {
+  /** Name shown in Cassandra's client list. */
+  readonly applicationName?: string;
+};
+
+export const LOCAL_CONTACT_POINT = '127.0.0.1:9042';
+
+/**
+ * The one long-lived driver client of a process. Every statement is idempotent
+ * (upserts and reads), so the driver may retry on another host; a dead node is
+ * retried every 250 ms to 2 s, so service resumes soon after Cassandra is back.
+ */
+export function createCassandraClient(options: CassandraClientOptions): CassandraClient {
+  const { contactPoints, localDataCenter, credentials, consistency, storageTimeoutMs, applicationName = 'meetr' } = options;
+  return new cassandra.Client({
+    contactPoints: contactPoints.length > 0 ? [...contactPoints] : [LOCAL_CONTACT_POINT],
+    localDataCenter,
+    applicationName,
+    ...(credentials === undefined
+      ? {}
+      : { authProvider: new cassandra.auth.PlainTextAuthProvider(credentials.username, credentials.password) }),
+    queryOptions: {
+      consistency: cassandra.types.consistencies[toDriverConsistencyKey(consistency)],
+      prepare: true,
+      isIdempotent: true,
+    },
+    socketOptions: {
+      connectTimeout: Math.min(storageTimeoutMs, 5_000),
+      readTimeout: storageTimeoutMs,
+    },
+    pooling: {
+      coreConnectionsPerHost: { [cassandra.types.distance.local]: 2, [cassandra.types.distance.remote]: 1 },
+      maxRequestsPerConnection: 2048,
+    },
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 2_000, true),
+    },
+  });
+}
+
+type DriverConsistencyKey = keyof typeof cassandra.types.consistencies;
+
+function toDriverConsistencyKey(name: Config['consistency']): DriverConsistencyKey {
+  const keys: Record<Config['consistency'], DriverConsistencyKey> = {
+    ANY: 'any',
+    ONE: 'one',
+    TWO: 'two',
+    THREE: 'three',
+    QUORUM: 'quorum',
+    ALL: 'all',
+    LOCAL_QUORUM: 'localQuorum',
+    EACH_QUORUM: 'eachQuorum',
+    LOCAL_ONE: 'localOne',
+  };
+  return keys[name];
+}
+
+/** Whether the client holds at least one open connection to a node. */
+export function hasConnectedHost(client: CassandraClient): boolean {
+  return client.getState().getConnectedHosts().length > 0;
+}

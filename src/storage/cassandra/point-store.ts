@@ -1,0 +1,84 @@
+import cassandra from 'cassandra-driver';
+import { partialOf, type PartialAggregate } from '../../domain/aggregate.js';
+import type { Point } from '../../domain/point.js';
+import type { EpochMs } from '../../time/timestamp.js';
+import type { PointWriter, RangeReader } from '../ports.js';
+import type { CassandraClient } from './client.js';
+import { classifyDriverError } from './errors.js';
+
+/** Every statement meetr runs, keyspace-qualified; executed prepared. */
+export function pointStatements(keyspace: string) {
+  return {
+    insertPoint: `INSERT INTO ${keyspace}.points (metric_id, day, ts, value) VALUES (?, ?, ?, ?)`,
+    markDay: `INSERT INTO ${keyspace}.metric_days (metric_id, day) VALUES (?, ?)`,
+    selectDays: `SELECT day FROM ${keyspace}.metric_days WHERE metric_id = ? AND day >= ? AND day <= ?`,
+    aggregateDay:
+      `SELECT count(value) AS n, sum(value) AS total, min(value) AS low, max(value) AS high ` +
+      `FROM ${keyspace}.points WHERE metric_id = ? AND day = ? AND ts >= ? AND ts <= ?`,
+  } as const;
+}
+
+/**
+ * Points in Cassandra. Writes go as unlogged batches of one partition each (never
+ * across partitions); reads aggregate inside Cassandra, one partition per call.
+ */
+export class CassandraPointStore implements PointWriter, RangeReader {
+  private readonly statements: ReturnType<typeof pointStatements>;
+
+  constructor(
+    private readonly client: CassandraClient,
+    keyspace: string,
+  ) {
+    this.statements = pointStatements(keyspace);
+  }
+
+  async markDays(metricId: string, days: readonly number[]): Promise<void> {
+    const query = this.statements.markDay;
+    if (days.length === 1) {
+      await this.run('mark day', () => this.client.execute(query, [metricId, days[0]]));
+    } else if (days.length > 1) {
+      const queries = days.map((day) => ({ query, params: [metricId, day] }));
+      await this.run('mark days', () => this.client.batch(queries, { logged: false }));
+    }
+  }
+
+  async writePartition(metricId: string, day: number, points: readonly Point[]): Promise<void> {
+    const query = this.statements.insertPoint;
+    const [first] = points;
+    if (points.length === 1 && first !== undefined) {
+      await this.run('write point', () => this.client.execute(query, [metricId, day, first.ts, first.value]));
+    } else if (points.length > 1) {
+      const queries = points.map((point) => ({ query, params: [metricId, day, point.ts, point.value] }));
+      await this.run('write batch', () => this.client.batch(queries, { logged: false }));
+    }
+  }
+
+  async daysWithPoints(metricId: string, fromDay: number, toDay: number): Promise<number[]> {
+    const days: number[] = [];
+    let pageState: string | undefined;
+    do {
+      const result = await this.run('read days', () =>
+        this.client.execute(this.statements.selectDays, [metricId, fromDay, toDay], { fetchSize: 5000, ...(pageState ? { pageState } : {}) }),
+      );
+      for (const row of result.rows) days.push(row.get('day') as number);
+      pageState = result.pageState ?? undefined;
+    } while (pageState);
+    return days;
+  }
+
+  async aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate> {
+    const result = await this.run('aggregate day', () => this.client.execute(this.statements.aggregateDay, [metricId, day, fromMs, toMs]));
+    const row = result.first();
+    const count = row === null ? 0 : (row.get('n') as cassandra.types.Long).toNumber();
+    if (row === null || count === 0) return partialOf(0, 0, 0, 0);
+    return partialOf(count, row.get('total') as number, row.get('low') as number, row.get('high') as number);
+  }
+
+  private async run<T>(operation: string, statement: () => Promise<T>): Promise<T> {
+    try {
+      return await statement();
+    } catch (error) {
+      throw classifyDriverError(error, operation);
+    }
+  }
+}
