@@ -6,12 +6,11 @@ export type EpochMs = number;
 export type TimestampResult = { readonly ok: true; readonly ms: EpochMs } | { readonly ok: false; readonly message: string };
 
 const CALENDAR =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|\s*([+-])(\d{2})(?::?(\d{2}))?|\s+(\d{2}):?(\d{2}))?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|\s*([+-])(\d{2})(?::?(\d{2}))?|\s+(\d{2}):?(\d{2}))?)?$/;
 const EPOCH_SECONDS = /^(\d{1,10})(?:\.(\d{1,9}))?$/;
 const EPOCH_MILLISECONDS = /^\d{13}$/;
 
-export const TIMESTAMP_FORMS =
-  'YYYY-MM-DD HH:mm:ss[.SSS][Z|+HHMM|+HH:MM] (T may replace the space), epoch seconds (up to 10 digits, fraction allowed) or epoch milliseconds (13 digits)';
+export const TIMESTAMP_FORMS = 'YYYY-MM-DD[ HH:mm[:ss[.SSS]]][Z|+HHMM|+HH:MM] (T may replace the space), epoch seconds or epoch milliseconds';
 
 /**
  * Reads a client timestamp into epoch milliseconds. A timestamp without an offset
@@ -35,9 +34,9 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = Number(s);
+  const hour = Number(h ?? '0');
+  const minute = Number(mi ?? '0');
+  const second = Number(s ?? '0');
   if (month < 1 || month > 12) return fail(`"${clip(text)}" has month ${mo}, not 01-12`);
   if (day < 1 || day > daysInMonth(year, month)) return fail(`"${clip(text)}" is not a date: ${y}-${mo} has no day ${d}`);
   if (hour > 23 || minute > 59 || second > 59) return fail(`"${clip(text)}" has no such time of day`);
@@ -55,7 +54,7 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
     return { ok: true, ms: wallClock - offsetMinutes * 60_000 };
   }
   if (defaultTimeZone === 'UTC') return { ok: true, ms: wallClock };
-  const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${String(millis).padStart(3, '0')}`;
+  const iso = `${y}-${mo}-${d}T${pad(hour)}:${pad(minute)}:${pad(second)}.${String(millis).padStart(3, '0')}`;
   return { ok: true, ms: fromZonedTime(iso, defaultTimeZone).getTime() };
 }
 
@@ -88,6 +87,10 @@ function utcMs(year: number, month: number, day: number, hour: number, minute: n
 export function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
 }
 
 function fail(message: string): TimestampResult {

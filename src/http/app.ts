@@ -1,0 +1,119 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { finalize } from '../domain/aggregate.js';
+import { MeetrError, type ErrorCode } from '../errors.js';
+import type { IngestService } from '../ingest/ingest-service.js';
+import { validatePoints } from '../ingest/validate-points.js';
+import { parseSearchRequest } from '../query/search-request.js';
+import type { SearchService } from '../query/search-service.js';
+import type { StorageHealth } from '../storage/ports.js';
+import { readPointInputs } from './read-points.js';
+import type { Telemetry } from './telemetry.js';
+
+export interface AppOptions {
+  readonly ingest: IngestService;
+  readonly search: SearchService;
+  readonly health: StorageHealth;
+  readonly telemetry: Telemetry;
+  /** Sent as X-Meetr-Worker on every response. */
+  readonly workerId: string;
+  readonly defaultTimeZone: string;
+  readonly maxBodyBytes: number;
+  readonly maxBatch: number;
+  /** True once shutdown began: /health fails and connections are closed after their response. */
+  readonly isDraining?: () => boolean;
+  /** Where details of unexpected errors go (never to the client). */
+  readonly logError?: (message: string, error: unknown) => void;
+}
+
+const METRICS_PATH = '/1.0/metrics';
+const RETRY_AFTER_SECONDS = '1';
+
+/** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
+export function createApp(options: AppOptions): Hono {
+  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch } = options;
+  const { isDraining = () => false, logError = (message, error) => console.error(message, error) } = options;
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    c.header('X-Meetr-Worker', workerId);
+    if (isDraining()) c.header('Connection', 'close');
+    telemetry.observeRequest(routeLabel(c.req.path), c.req.method, c.res.status, (performance.now() - started) / 1000);
+  });
+
+  app.get(METRICS_PATH, async (c) => {
+    const request = parseSearchRequest((name) => c.req.query(name), defaultTimeZone);
+    const aggregate = await search.aggregate(request.metricId, request.fromMs, request.toMs);
+    return c.json({
+      metric_id: request.metricId,
+      from: request.fromText,
+      to: request.toText,
+      aggregation: request.aggregation,
+      value: finalize(aggregate, request.aggregation),
+      count: aggregate.count,
+    });
+  });
+
+  app.post(
+    METRICS_PATH,
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new MeetrError('payload_too_large', `the body is larger than ${maxBodyBytes} bytes (MEETR_MAX_BODY_BYTES)`, [
+          { field: 'body', message: `exceeds ${maxBodyBytes} bytes` },
+        ]);
+      },
+    }),
+    async (c) => {
+      const points = validatePoints(await readPointInputs(c, maxBatch), defaultTimeZone);
+      const inserted = await ingest.ingest(points);
+      telemetry.pointsWritten(inserted);
+      return c.json({ inserted });
+    },
+  );
+
+  app.all(METRICS_PATH, (c) => {
+    c.header('Allow', 'GET, HEAD, POST');
+    throw new MeetrError('method_not_allowed', `${c.req.method} is not allowed on ${METRICS_PATH}; use GET to search or POST to insert`);
+  });
+
+  app.get('/health', (c) => {
+    if (isDraining()) return errorResponse(c, 'storage_unavailable', 'the worker is shutting down');
+    if (!health.isReady()) return errorResponse(c, 'storage_unavailable', 'no connection to Cassandra');
+    return c.json({ status: 'ok', worker: workerId });
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', telemetry.registry.contentType);
+    return c.body(await telemetry.registry.metrics());
+  });
+
+  app.notFound((c) => errorResponse(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
+
+  app.onError((error, c) => {
+    if (error instanceof MeetrError) {
+      if (error.code === 'storage_unavailable') telemetry.storageError(routeLabel(c.req.path));
+      return errorResponse(c, error.code, error.message, error.details);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return errorResponse(c, error.status === 413 ? 'payload_too_large' : 'invalid_request', error.message || 'bad request');
+    }
+    logError(`unexpected error on ${c.req.method} ${c.req.path}`, error);
+    return errorResponse(c, 'internal_error', 'internal error; the request may be retried');
+  });
+
+  return app;
+}
+
+function errorResponse(c: Context, code: ErrorCode, message: string, details?: MeetrError['details']): Response {
+  const error = new MeetrError(code, message, details);
+  if (error.status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
+  return c.json({ error: code, message, ...(details === undefined || details.length === 0 ? {} : { details }) }, error.status);
+}
+
+function routeLabel(path: string): string {
+  return path === METRICS_PATH || path === '/health' || path === '/metrics' ? path : 'other';
+}

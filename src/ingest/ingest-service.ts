@@ -1,0 +1,88 @@
+import { forEachBounded } from '../concurrency.js';
+import type { Point } from '../domain/point.js';
+import type { PointWriter } from '../storage/ports.js';
+import { dayBucket } from '../time/day-bucket.js';
+
+export interface IngestServiceOptions {
+  readonly writer: PointWriter;
+  /** Statements one request may have in flight. */
+  readonly concurrency: number;
+  /** Points per single-partition write (one unlogged batch). */
+  readonly pointsPerWrite?: number;
+  /** How many (metric, day) index entries this process remembers having written. */
+  readonly knownDaysCapacity?: number;
+}
+
+export interface IngestService {
+  /** Stores validated points; resolves only once Cassandra acknowledged every one. Returns how many were received. */
+  ingest(points: readonly Point[]): Promise<number>;
+}
+
+/** One partition's share of a request, in request order with later duplicates winning. */
+interface WriteUnit {
+  readonly metricId: string;
+  readonly day: number;
+  readonly points: Point[];
+}
+
+export function createIngestService(options: IngestServiceOptions): IngestService {
+  const { writer, concurrency, pointsPerWrite = 50, knownDaysCapacity = 200_000 } = options;
+  const knownDays = new Set<string>();
+
+  return {
+    async ingest(points) {
+      const partitions = groupByPartition(points);
+
+      // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
+      const newDays = new Map<string, number[]>();
+      for (const { metricId, day } of partitions) {
+        if (knownDays.has(dayKey(metricId, day))) continue;
+        const days = newDays.get(metricId);
+        if (days === undefined) newDays.set(metricId, [day]);
+        else days.push(day);
+      }
+      await forEachBounded([...newDays], concurrency, ([metricId, days]) => writer.markDays(metricId, days));
+      if (knownDays.size > knownDaysCapacity) knownDays.clear();
+      for (const [metricId, days] of newDays) for (const day of days) knownDays.add(dayKey(metricId, day));
+
+      const units = partitions.flatMap((unit) => chunk(unit, pointsPerWrite));
+      await forEachBounded(units, concurrency, (unit) => writer.writePartition(unit.metricId, unit.day, unit.points));
+      return points.length;
+    },
+  };
+}
+
+/** Groups points by (metric, UTC day); a later point with the same (metric, ts) replaces an earlier one. */
+export function groupByPartition(points: readonly Point[]): WriteUnit[] {
+  const partitions = new Map<string, { unit: WriteUnit; byTs: Map<number, number> }>();
+  for (const point of points) {
+    const day = dayBucket(point.ts);
+    const key = dayKey(point.metricId, day);
+    let entry = partitions.get(key);
+    if (entry === undefined) {
+      entry = { unit: { metricId: point.metricId, day, points: [] }, byTs: new Map() };
+      partitions.set(key, entry);
+    }
+    const earlier = entry.byTs.get(point.ts);
+    if (earlier === undefined) {
+      entry.byTs.set(point.ts, entry.unit.points.length);
+      entry.unit.points.push(point);
+    } else {
+      entry.unit.points[earlier] = point;
+    }
+  }
+  return [...partitions.values()].map((entry) => entry.unit);
+}
+
+function chunk(unit: WriteUnit, size: number): WriteUnit[] {
+  if (unit.points.length <= size) return [unit];
+  const units: WriteUnit[] = [];
+  for (let start = 0; start < unit.points.length; start += size) {
+    units.push({ metricId: unit.metricId, day: unit.day, points: unit.points.slice(start, start + size) });
+  }
+  return units;
+}
+
+function dayKey(metricId: string, day: number): string {
+  return `${day}\u0000${metricId}`;
+}

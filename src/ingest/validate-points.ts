@@ -1,0 +1,73 @@
+import { MAX_METRIC_ID_LENGTH, type Point } from '../domain/point.js';
+import { invalidRequest, type ErrorDetail } from '../errors.js';
+import { parseTimestamp } from '../time/timestamp.js';
+import type { PointInput } from './point-input.js';
+
+const MAX_DETAILS = 100;
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks every point; all-or-nothing. Throws invalid_request naming each bad
+ * point's index and field (the first 100 of them) when any is invalid.
+ */
+export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string): Point[] {
+  const points: Point[] = new Array<Point>(inputs.length);
+  const details: ErrorDetail[] = [];
+  let invalid = 0;
+  for (let index = 0; index < inputs.length; index++) {
+    const problems = validateOne(inputs[index], index, defaultTimeZone, points);
+    if (problems.length > 0) {
+      invalid++;
+      for (const problem of problems) if (details.length < MAX_DETAILS) details.push(problem);
+    }
+  }
+  if (invalid > 0) {
+    const where = inputs.length === 1 ? 'the point is invalid' : `${invalid} of ${inputs.length} points are invalid`;
+    const fields = [...new Set(details.map((d) => d.field))].join(', ');
+    throw invalidRequest(`${where} (${fields}); nothing was written`, details);
+  }
+  return points;
+}
+
+function validateOne(input: unknown, index: number, defaultTimeZone: string, out: Point[]): ErrorDetail[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return [{ index, field: 'point', message: 'must be an object {metric_id, ts, value}' }];
+  }
+  const record = input as PointInput;
+  const problems: ErrorDetail[] = [];
+
+  const metricField = 'metric_id' in record ? 'metric_id' : 'metric';
+  const metricId = record[metricField];
+  if (metricId === undefined || metricId === null) problems.push({ index, field: 'metric_id', message: 'is missing (metric_id or metric)' });
+  else if (typeof metricId !== 'string') problems.push({ index, field: metricField, message: 'must be a string' });
+  else if (metricId.trim() === '') problems.push({ index, field: metricField, message: 'must not be empty' });
+  else if (metricId.length > MAX_METRIC_ID_LENGTH) problems.push({ index, field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
+  else if (CONTROL.test(metricId)) problems.push({ index, field: metricField, message: 'must not contain control characters' });
+
+  const tsField = 'ts' in record ? 'ts' : 'timestamp';
+  const rawTs = record[tsField];
+  let ts = 0;
+  if (rawTs === undefined || rawTs === null || rawTs === '') problems.push({ index, field: 'ts', message: 'is missing (ts or timestamp)' });
+  else {
+    const parsed = parseTimestamp(rawTs, defaultTimeZone);
+    if (parsed.ok) ts = parsed.ms;
+    else problems.push({ index, field: tsField, message: parsed.message });
+  }
+
+  const rawValue = record.value;
+  let value = 0;
+  if (rawValue === undefined || rawValue === null || rawValue === '') problems.push({ index, field: 'value', message: 'is missing' });
+  else if (typeof rawValue === 'number' && Number.isFinite(rawValue)) value = rawValue;
+  else if (typeof rawValue === 'string' && NUMBER.test(rawValue.trim()) && Number.isFinite(Number(rawValue))) value = Number(rawValue);
+  else problems.push({ index, field: 'value', message: `must be a finite number, got ${describe(rawValue)}` });
+
+  if (problems.length === 0) out[index] = { metricId: metricId as string, ts, value };
+  return problems;
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? typeof value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}

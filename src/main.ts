@@ -1,0 +1,96 @@
+/**
+ * A meetr worker: the composition root. Reads config, connects to Cassandra
+ * (retrying until it answers), serves HTTP, tells pm2 it is ready, and on
+ * SIGINT/SIGTERM stops accepting, drains in-flight requests, closes the Cassandra
+ * client and exits inside pm2's kill timeout.
+ */
+import { serve } from '@hono/node-server';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { composeApp } from './compose.js';
+import { createCassandraClient, type CassandraClient } from './storage/cassandra/client.js';
+
+const DRAIN_DEADLINE_MS = 8_000;
+
+function log(message: string): void {
+  console.log(`${new Date().toISOString()} [worker ${process.env.PORT ?? ''}] ${message}`);
+}
+
+async function connect(config: Config): Promise<CassandraClient> {
+  for (let attempt = 1; ; attempt++) {
+    const client = createCassandraClient(config);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.shutdown().catch(() => undefined);
+      const delay = Math.min(500 * attempt, 5_000);
+      log(`Cassandra not reachable (${error instanceof Error ? error.message : String(error)}); retrying in ${delay} ms`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG: pm2 shows it as a start failure, not a crash loop with a stack
+    }
+    throw error;
+  }
+
+  const workerId = String(config.port);
+  const client = await connect(config);
+  let draining = false;
+  const app = composeApp({
+    config,
+    client,
+    workerId,
+    isDraining: () => draining,
+    logError: (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+  });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => {
+    log(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
+    process.send?.('ready');
+  });
+  server.on('error', (error) => {
+    log(`cannot listen on ${config.port}: ${error.message}`);
+    process.exit(1);
+  });
+
+  const shutdown = (signal: string): void => {
+    if (draining) return;
+    draining = true;
+    log(`${signal}: draining`);
+    const force = setTimeout(() => {
+      log('drain deadline passed; exiting');
+      process.exit(1);
+    }, DRAIN_DEADLINE_MS);
+    force.unref();
+    server.close(() => {
+      client.shutdown().then(
+        () => {
+          log('drained; Cassandra client closed');
+          process.exit(0);
+        },
+        () => process.exit(0),
+      );
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('message', (message) => {
+    if (message === 'shutdown') shutdown('shutdown message');
+  });
+}
+
+process.on('unhandledRejection', (reason) => {
+  log(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
+
+await main();
