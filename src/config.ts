@@ -28,6 +28,8 @@ export interface Config {
   readonly workers: number;
   /** Public HAProxy port. */
   readonly httpPort: number;
+  /** HAProxy's loopback-only stats page and Prometheus exporter. */
+  readonly statsPort: number;
   /** `host` or `host:port` entries; empty means "the local node on 127.0.0.1:9042". */
   readonly contactPoints: readonly string[];
   readonly contactPointsConfigured: boolean;
@@ -74,6 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: reader.integer('PORT', 9001, 1, 65535),
     workers: reader.integer('MEETR_WORKERS', 2, 1, 256),
     httpPort: reader.integer('MEETR_HTTP_PORT', 8888, 1, 65535),
+    statsPort: reader.integer('MEETR_STATS_PORT', 8404, 1, 65535),
     contactPoints,
     contactPointsConfigured: contactPoints.length > 0,
     localDataCenter: reader.matching('CASSANDRA_LOCAL_DC', 'datacenter1', DATA_CENTER_PATTERN, 'a data center name'),

@@ -57,6 +57,11 @@ async function main(): Promise<void> {
     log(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
     process.send?.('ready');
   });
+  // Longer than HAProxy keeps idle server connections, so the worker never closes one HAProxy is about to reuse.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  }
   server.on('error', (error) => {
     log(`cannot listen on ${config.port}: ${error.message}`);
     process.exit(1);

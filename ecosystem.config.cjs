@@ -1,0 +1,39 @@
+// pm2: one app, MEETR_WORKERS instances in fork mode, each on its own port
+// (PORT, PORT+1, ... through increment_var). Started by `./meetr up`; reload the
+// workers one at a time with `./meetr reload` (pm2 reload <app name>: reloading
+// this file instead would reset every instance to the base port).
+const path = require('node:path');
+
+const runDir = process.env.MEETR_RUN_DIR || path.join(__dirname, '.local', 'run');
+const logDir = path.join(runDir, 'logs');
+
+// Everything meetr's config reads, passed through explicitly so a reload with
+// --update-env picks up changes.
+const passThrough = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => /^(MEETR_|CASSANDRA_)/.test(name)),
+);
+
+module.exports = {
+  apps: [
+    {
+      name: process.env.MEETR_APP_NAME || 'meetr',
+      script: path.join(__dirname, 'dist', 'main.js'),
+      cwd: __dirname,
+      exec_mode: 'fork',
+      instances: Number(process.env.MEETR_WORKERS || 2),
+      increment_var: 'PORT',
+      env: { ...passThrough, NODE_ENV: 'production', PORT: Number(process.env.PORT || 9001) },
+      // A worker reports ready (process.send('ready')) only once its Cassandra session is up.
+      wait_ready: true,
+      listen_timeout: 60000,
+      // SIGINT, then this long to drain in-flight requests and close the session (the worker gives itself 8 s).
+      kill_timeout: 10000,
+      max_memory_restart: '1536M',
+      exp_backoff_restart_delay: 200,
+      out_file: path.join(logDir, 'worker.out.log'),
+      error_file: path.join(logDir, 'worker.err.log'),
+      merge_logs: false,
+      time: false,
+    },
+  ],
+};

@@ -1,0 +1,23 @@
+/**
+ * `node dist/cli/config.js` — validates the environment exactly as a worker will
+ * and prints the values the stack scripts need as shell assignments, so
+ * `./meetr` and the workers share one set of defaults. Exits 1 naming every bad variable.
+ */
+import { ConfigError, loadConfig } from '../config.js';
+
+try {
+  const config = loadConfig();
+  const values: Record<string, string | number> = {
+    PORT: config.port,
+    MEETR_WORKERS: config.workers,
+    MEETR_HTTP_PORT: config.httpPort,
+    MEETR_STATS_PORT: config.statsPort,
+    MEETR_MAX_BODY_BYTES: config.maxBodyBytes,
+    MEETR_KEYSPACE: config.keyspace,
+    MEETR_CONTACT_POINTS_CONFIGURED: config.contactPointsConfigured ? 1 : 0,
+  };
+  for (const [name, value] of Object.entries(values)) console.log(`${name}=${String(value)}`);
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : String(error));
+  process.exitCode = 1;
+}
