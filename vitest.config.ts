@@ -23,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'functional',
           include: ['test/functional/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts', 'test/support/stack-setup.ts'],
+          globalSetup: ['test/support/functional-setup.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 300_000,

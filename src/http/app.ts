@@ -62,6 +62,7 @@ export function createApp(options: AppOptions): Hono {
     bodyLimit({
       maxSize: maxBodyBytes,
       onError: () => {
+        // Node discards the unread rest of the body, so the client finishes sending and reads this answer.
         throw new MeetrError('payload_too_large', `the body is larger than ${maxBodyBytes} bytes (MEETR_MAX_BODY_BYTES)`, [
           { field: 'body', message: `exceeds ${maxBodyBytes} bytes` },
         ]);

@@ -1,0 +1,145 @@
+/**
+ * The contract end to end: a client talking HTTP to HAProxy, which spreads the
+ * requests over the pm2 workers, which store in Cassandra. The stack runs with
+ * MEETR_DEFAULT_TZ=Asia/Kolkata, as the original Meetr deployment did.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { baseUrl, call, postForm, postJson, search } from '../support/http.js';
+
+const stack = inject('stack');
+
+describe('the original Meetr functional test, through HAProxy', () => {
+  it('stores a form batch with naive timestamps and sums it with offsets', async () => {
+    const metrics = JSON.stringify(
+      [18, 19, 20, 21].map((second) => ({ metric: 'meetr.original', timestamp: `2003-12-18 12:18:${second}`, value: 1 })),
+    );
+    const inserted = await postForm({ batch: 'True', metrics });
+    expect(inserted.status).toBe(200);
+    expect(inserted.body).toEqual({ inserted: 4 });
+
+    // Exactly as an unencoding client sends it: spaces as %20 and a raw '+'.
+    const raw = await call('/1.0/metrics?metric=meetr.original&from=2003-12-18%2012:18:18+0530&to=2003-12-18%2012:18:21+0530&aggregation=sum');
+    expect(raw.status).toBe(200);
+    expect(raw.body).toMatchObject({ metric_id: 'meetr.original', aggregation: 'sum', value: 4, count: 4 });
+
+    const encoded = await search({ metric: 'meetr.original', from: '2003-12-18 12:18:18+0530', to: '2003-12-18 12:18:21+0530', aggregation: 'sum' });
+    expect(encoded.body).toEqual({
+      metric_id: 'meetr.original',
+      from: '2003-12-18 12:18:18+0530',
+      to: '2003-12-18 12:18:21+0530',
+      aggregation: 'sum',
+      value: 4,
+      count: 4,
+    });
+  });
+});
+
+describe('inserts', () => {
+  it('takes single points, JSON bodies and multipart forms', async () => {
+    expect((await postForm({ metric_id: 'fn.insert', ts: '2024-06-01 10:00:00', value: '1' })).body).toEqual({ inserted: 1 });
+    expect((await postForm({ metric: 'fn.insert', timestamp: '2024-06-01T10:00:01+05:30', value: '2' })).body).toEqual({ inserted: 1 });
+    expect((await postJson([{ metric_id: 'fn.insert', ts: 1717216202, value: 3 }])).body).toEqual({ inserted: 1 }); // 10:00:02 IST
+    const multipart = new FormData();
+    multipart.set('metric_id', 'fn.insert');
+    multipart.set('ts', '1717216203000');
+    multipart.set('value', '4');
+    expect((await call('/1.0/metrics', { method: 'POST', body: multipart })).body).toEqual({ inserted: 1 });
+    const answer = await search({ metric: 'fn.insert', from: '2024-06-01 10:00:00', to: '2024-06-01 10:00:03', aggregation: 'avg' });
+    expect(answer.body).toMatchObject({ value: 2.5, count: 4 });
+  });
+
+  it('rejects an invalid batch whole, naming index and field', async () => {
+    const answer = await postJson({
+      metrics: [
+        { metric_id: 'fn.atomic', ts: '2024-06-01 10:00:00', value: 1 },
+        { metric_id: 'fn.atomic', ts: '2024-06-31 10:00:00', value: 1 },
+        { metric_id: '', ts: '2024-06-01 10:00:00', value: 'x' },
+      ],
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('content-type')).toMatch(/application\/json/);
+    expect(answer.body.details).toEqual([
+      expect.objectContaining({ index: 1, field: 'ts' }),
+      expect.objectContaining({ index: 2, field: 'metric_id' }),
+      expect.objectContaining({ index: 2, field: 'value' }),
+    ]);
+    expect((await search({ metric: 'fn.atomic', from: '2024-01-01', to: '2025-01-01', aggregation: 'count' })).body).toMatchObject({ count: 0 });
+  });
+
+  it('answers 413 in the JSON envelope for a body over the limit (HAProxy) and a batch over the limit (worker)', async () => {
+    const tooBig = await call('/1.0/metrics', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `metric_id=fn.big&ts=1&value=1&pad=${'x'.repeat(4 * 1024 * 1024)}`,
+    });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body).toMatchObject({ error: 'payload_too_large' });
+
+    const tooMany = await postJson(Array.from({ length: 20_001 }, (_, i) => ({ metric_id: 'fn.many', ts: 1_700_000_000 + i, value: 1 })));
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.body).toMatchObject({ error: 'payload_too_large', message: expect.stringMatching(/at most 20000/) });
+  });
+
+  it('is idempotent: the same point twice is one point, with the last value', async () => {
+    await postForm({ metric_id: 'fn.idem', ts: '2024-06-02 00:00:00', value: '1' });
+    await postForm({ metric_id: 'fn.idem', ts: '2024-06-02 00:00:00', value: '9' });
+    expect((await search({ metric: 'fn.idem', from: '2024-06-01', to: '2024-06-03', aggregation: 'sum' })).body).toMatchObject({ value: 9, count: 1 });
+  });
+});
+
+describe('searches', () => {
+  it('aggregates across day partitions with every aggregation', async () => {
+    const points = [
+      { metric_id: 'fn.days', ts: '2024-02-28 23:59:59', value: 2 },
+      { metric_id: 'fn.days', ts: '2024-02-29 00:00:00', value: 4 },
+      { metric_id: 'fn.days', ts: '2024-02-29 12:00:00', value: 6 },
+      { metric_id: 'fn.days', ts: '2024-03-01 05:30:00', value: 8 }, // midnight UTC
+    ];
+    expect((await postJson(points)).status).toBe(200);
+    const expected = { sum: 20, avg: 5, min: 2, max: 8, count: 4 };
+    for (const [aggregation, value] of Object.entries(expected)) {
+      const answer = await search({ metric: 'fn.days', from: '2024-02-28 00:00:00', to: '2024-03-01 05:30:00', aggregation });
+      expect(answer.body, aggregation).toMatchObject({ aggregation, value, count: 4 });
+    }
+  });
+
+  it('answers an empty range with null, and bad parameters with 400', async () => {
+    expect((await search({ metric: 'fn.none', from: '2024-01-01', to: '2024-01-02', aggregation: 'max' })).body).toMatchObject({ value: null, count: 0 });
+    const bad = await search({ metric: 'fn.days', from: '2024-01-02', to: '2024-01-01', aggregation: 'mode' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: 'invalid_request' });
+    expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(['aggregation', 'from']);
+  });
+
+  it('answers unknown paths 404 and other methods 405', async () => {
+    expect((await call('/2.0/metrics')).status).toBe(404);
+    const wrong = await call('/1.0/metrics', { method: 'DELETE' });
+    expect(wrong.status).toBe(405);
+    expect(wrong.body).toMatchObject({ error: 'method_not_allowed' });
+  });
+});
+
+describe('topology', () => {
+  it('spreads requests over every worker (X-Meetr-Worker)', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add((await call('/health')).headers.get('x-meetr-worker') ?? 'none');
+    expect([...seen].sort()).toEqual(stack.workerPorts.map(String).sort());
+  });
+
+  it('serves each worker its own Prometheus metrics, and HAProxy stats on loopback', async () => {
+    const metrics = await call('/metrics');
+    expect(metrics.text).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST"/);
+    const stats = await fetch(`${stack.statsUrl}/stats;csv`);
+    expect(stats.status).toBe(200);
+    const csv = await stats.text();
+    for (const port of stack.workerPorts) expect(csv).toMatch(new RegExp(`meetr_workers,w${port - stack.workerPorts[0]! + 1},.*UP`));
+    const exporter = await (await fetch(`${stack.statsUrl}/metrics`)).text();
+    expect(exporter).toMatch(/haproxy_backend_active_servers\{proxy="meetr_workers"\} 2/);
+  });
+
+  it('answers HEAD and keeps connections alive', async () => {
+    const head = await fetch(`${baseUrl()}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-meetr-worker')).toMatch(/^\d+$/);
+  });
+});

@@ -1,0 +1,51 @@
+/** Small HTTP helpers for the functional suite: requests as a client sends them, through HAProxy. */
+import { inject } from 'vitest';
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: any;
+  readonly text: string;
+}
+
+export function baseUrl(): string {
+  return inject('stack').baseUrl;
+}
+
+export async function call(path: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await fetch(`${baseUrl()}${path}`, { ...init, signal: AbortSignal.timeout(30_000) });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, body, text };
+}
+
+export function postForm(fields: Record<string, string>): Promise<Answer> {
+  return call('/1.0/metrics', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+export function postJson(body: unknown): Promise<Answer> {
+  return call('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+export function search(params: Record<string, string>): Promise<Answer> {
+  return call(`/1.0/metrics?${new URLSearchParams(params).toString()}`);
+}
+
+/** Polls `probe` every 200 ms until it returns true; throws after `timeoutMs`. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
