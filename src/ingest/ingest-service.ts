@@ -19,14 +19,14 @@ export interface IngestService {
 }
 
 /** One partition's share of a request, in request order with later duplicates winning. */
-interface WriteUnit {
+export interface WriteUnit {
   readonly metricId: string;
   readonly day: number;
   readonly points: Point[];
 }
 
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, concurrency, pointsPerWrite = 50, knownDaysCapacity = 200_000 } = options;
+  const { writer, concurrency, pointsPerWrite = 100, knownDaysCapacity = 200_000 } = options;
   const knownDays = new Set<string>();
 
   return {
@@ -45,7 +45,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       if (knownDays.size > knownDaysCapacity) knownDays.clear();
       for (const [metricId, days] of newDays) for (const day of days) knownDays.add(dayKey(metricId, day));
 
-      const units = partitions.flatMap((unit) => chunk(unit, pointsPerWrite));
+      const units = chunkWrites(partitions, pointsPerWrite);
       await forEachBounded(units, concurrency, (unit) => writer.writePartition(unit.metricId, unit.day, unit.points));
       return points.length;
     },
@@ -74,11 +74,14 @@ export function groupByPartition(points: readonly Point[]): WriteUnit[] {
   return [...partitions.values()].map((entry) => entry.unit);
 }
 
-function chunk(unit: WriteUnit, size: number): WriteUnit[] {
-  if (unit.points.length <= size) return [unit];
+/** Splits partitions into single-partition writes of at most `size` points each. */
+export function chunkWrites(partitions: readonly WriteUnit[], size: number): WriteUnit[] {
   const units: WriteUnit[] = [];
-  for (let start = 0; start < unit.points.length; start += size) {
-    units.push({ metricId: unit.metricId, day: unit.day, points: unit.points.slice(start, start + size) });
+  for (const unit of partitions) {
+    if (unit.points.length <= size) units.push(unit);
+    else for (let start = 0; start < unit.points.length; start += size) {
+      units.push({ metricId: unit.metricId, day: unit.day, points: unit.points.slice(start, start + size) });
+    }
   }
   return units;
 }

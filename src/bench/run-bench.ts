@@ -1,0 +1,101 @@
+import os from 'node:os';
+import type { CassandraClient } from '../storage/cassandra/client.js';
+import { benchIngest, benchMemory, benchSearch, benchSinglePoints, type BenchSizes, type IngestResult, type MemoryResult, type SearchResult, type SingleResult } from './scenarios.js';
+
+export interface BenchOptions {
+  readonly apiUrl: string;
+  readonly workerUrls: readonly string[];
+  readonly client: CassandraClient;
+  readonly keyspace: string;
+  readonly seed: number;
+  readonly sizes: BenchSizes;
+  readonly progress: (line: string) => void;
+}
+
+export interface BenchReport {
+  readonly date: string;
+  readonly seed: number;
+  readonly environment: {
+    readonly node: string;
+    readonly cassandra: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGiB: number;
+    readonly apiUrl: string;
+    readonly workers: number;
+  };
+  readonly sizes: BenchSizes;
+  readonly ingest: IngestResult;
+  readonly singlePoints: { readonly throughHaproxy: SingleResult; readonly straightToWorker: SingleResult; readonly haproxyThroughputRatio: number };
+  readonly search: SearchResult[];
+  readonly memory: MemoryResult;
+  readonly seconds: number;
+}
+
+/** Every benchmark of `npm run bench`, against a running stack; ratios are measured within this one run. */
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const started = performance.now();
+  const { apiUrl, workerUrls, client, keyspace, seed, sizes, progress } = options;
+  const ctx = { apiUrl, workerUrls, client, keyspace, seed, progress };
+  const release = await client.execute('SELECT release_version FROM system.local');
+
+  const ingest = await benchIngest(ctx, sizes);
+  progress('single points: through HAProxy');
+  const throughHaproxy = await benchSinglePoints(apiUrl, sizes.singleClients, sizes.singleSeconds, `bench.single.haproxy.${seed}`);
+  progress('single points: straight to one worker');
+  const straightToWorker = await benchSinglePoints(workerUrls[0]!, sizes.singleClients, sizes.singleSeconds, `bench.single.worker.${seed}`);
+  const search = await benchSearch(ctx, sizes);
+  const memory = await benchMemory(ctx, sizes);
+
+  return {
+    date: new Date().toISOString(),
+    seed,
+    environment: {
+      node: process.version,
+      cassandra: String(release.first()?.get('release_version') ?? 'unknown'),
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      apiUrl,
+      workers: workerUrls.length,
+    },
+    sizes,
+    ingest,
+    singlePoints: { throughHaproxy, straightToWorker, haproxyThroughputRatio: throughHaproxy.requestsPerSecond / straightToWorker.requestsPerSecond },
+    search,
+    memory,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The report as the table `npm run bench` prints. */
+export function formatReport(report: BenchReport): string {
+  const n = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+  const mib = (bytes: number): string => `${n(bytes / 2 ** 20)} MiB`;
+  const { ingest, singlePoints: single, search, memory, environment: env } = report;
+  const rows: string[][] = [
+    ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
+    ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
+    ['   API: form batches via HAProxy', `${n(ingest.api.pointsPerSecond)} points/s`, `${ingest.api.batch} points/request, ${ingest.api.clients} clients, ${ingest.api.errors} errors; rounds ${ingest.api.rounds.map((r) => n(r)).join(', ')}`],
+    ['   ratio API / ceiling', n(ingest.ratio, 2), ''],
+    ['2. single-point inserts', '', ''],
+    ['   through HAProxy', `${n(single.throughHaproxy.requestsPerSecond)} req/s`, `p50 ${n(single.throughHaproxy.p50Ms, 1)} ms, p99 ${n(single.throughHaproxy.p99Ms, 1)} ms, ${single.throughHaproxy.errors} errors`],
+    ['   straight to one worker', `${n(single.straightToWorker.requestsPerSecond)} req/s`, `p50 ${n(single.straightToWorker.p50Ms, 1)} ms, p99 ${n(single.straightToWorker.p99Ms, 1)} ms, ${single.straightToWorker.errors} errors`],
+    ['   ratio HAProxy / worker', n(single.haproxyThroughputRatio, 2), ''],
+    ['3. search: sum, p50 / p99', 'API', 'naive (driver + Node)'],
+    ...search.map((s) => [
+      `   ${s.range} (${n(s.points)} points)`,
+      `${n(s.api.p50Ms, 1)} / ${n(s.api.p99Ms, 1)} ms`,
+      `${n(s.naive.p50Ms, 1)} / ${n(s.naive.p99Ms, 1)} ms  -> ${n(s.speedup, 1)}x faster`,
+    ]),
+    [`4. worker RSS, ${n(memory.batchPoints)}-point batches`, `body ${mib(memory.batchBodyBytes)}`, `${memory.batches} batches`],
+    ...memory.workers.map((w) => [`   ${w.url}`, `peak ${mib(w.rssPeakBytes)}`, `before ${mib(w.rssBeforeBytes)}`]),
+  ];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return [
+    `meetr bench ${report.date}  seed ${report.seed}  ${env.cpus} cpus (${env.cpuModel}), ${env.memoryGiB} GiB, Node ${env.node}, Cassandra ${env.cassandra}, ${env.workers} workers`,
+    ...lines,
+    `(${n(report.seconds)} s)`,
+  ].join('\n');
+}

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench -- [--quick] [options]`: measures a running meetr against baselines
+ * in the same run. `npm run bench -- load [options]`: a steady synthetic load for
+ * capacity tests against any deployment. `--help` for both.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FULL, QUICK } from '../bench/scenarios.js';
+import { runLoad } from '../bench/load-generator.js';
+import { formatReport, runBench } from '../bench/run-bench.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { PROJECT_ROOT } from '../devstack/local-cassandra.js';
+import { createCassandraClient } from '../storage/cassandra/client.js';
+
+const HELP = `meetr bench: performance against baselines measured in the same run
+
+  npm run bench -- [--quick] [--target URL] [--workers URL,URL] [--seed N] [--out FILE]
+      Against a running stack (./meetr up). Prints a table and writes JSON.
+      1. ingest: the same points written straight to Cassandra with the driver
+         (tuned per-partition unlogged batches: the ceiling) and through HAProxy as
+         form batches of 1,000 from concurrent clients; the ratio of the two.
+      2. single-point inserts through HAProxy and straight to one worker.
+      3. search: sum over a year, a month, a day and an hour of one-minute points,
+         through the API and the naive way (every point fetched, added in Node).
+      4. every worker's peak RSS while it takes 100,000-point batches.
+      --quick      smaller sizes (under 3 minutes); the full run takes about 10
+      --target     meetr's URL (default http://127.0.0.1:$MEETR_HTTP_PORT)
+      --workers    the workers' own URLs (default 127.0.0.1:$PORT and up, $MEETR_WORKERS of them)
+      --seed       data seed (default 1); the same seed writes the same data
+      --out        JSON report (default .local/bench/bench-<date>.json)
+      Cassandra and the keyspace come from the same variables the workers read.
+
+  npm run bench -- load --target URL [--rate N] [--metrics N] [--duration S] [--batch N] [--seed N]
+      A steady load: --rate points/s (default 10000) in requests of --batch points
+      (default 100) over --metrics metrics (default 100) for --duration seconds
+      (default 30). Reports achieved rate, errors and latency every 5 s.
+`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    help: { type: 'boolean', short: 'h' },
+    quick: { type: 'boolean' },
+    target: { type: 'string' },
+    workers: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string' },
+    rate: { type: 'string', default: '10000' },
+    metrics: { type: 'string', default: '100' },
+    duration: { type: 'string', default: '30' },
+    batch: { type: 'string', default: '100' },
+  },
+});
+
+function positive(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`--${name}: "${text}" is not a positive number`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const progress = (line: string): void => {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
+  else console.error(line);
+};
+
+try {
+  if (values.help) {
+    console.log(HELP);
+  } else if (positionals[0] === 'load') {
+    const config = loadConfig();
+    const target = values.target ?? `http://127.0.0.1:${config.httpPort}`;
+    const options = {
+      target,
+      rate: positive('rate', values.rate),
+      metrics: Math.round(positive('metrics', values.metrics)),
+      durationSeconds: positive('duration', values.duration),
+      batch: Math.round(positive('batch', values.batch)),
+      seed: positive('seed', values.seed),
+    };
+    console.log(`load: ${options.rate} points/s in batches of ${options.batch} over ${options.metrics} metrics for ${options.durationSeconds} s -> ${target}`);
+    const summary = await runLoad({
+      ...options,
+      report: (r) =>
+        console.log(
+          `[${r.elapsedSeconds.toFixed(0).padStart(4)} s] ${r.pointsPerSecond.toFixed(0).padStart(8)} points/s  ${String(r.requests).padStart(6)} req  ${r.errors} errors  p50 ${r.p50Ms.toFixed(1)} ms  p95 ${r.p95Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  in flight ${r.inFlight}`,
+        ),
+    });
+    console.log(JSON.stringify(summary, null, 2));
+    if (summary.errors > 0) process.exitCode = 1;
+  } else if (positionals.length === 0) {
+    const config = loadConfig();
+    const apiUrl = values.target ?? `http://127.0.0.1:${config.httpPort}`;
+    const workerUrls = values.workers?.split(',') ?? Array.from({ length: config.workers }, (_, i) => `http://127.0.0.1:${config.port + i}`);
+    const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
+    try {
+      const report = await runBench({ apiUrl, workerUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress });
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      console.log(formatReport(report));
+      const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`report: ${out}`);
+    } finally {
+      await client.shutdown();
+    }
+  } else {
+    console.error(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
+    process.exitCode = 2;
+  }
+} catch (error) {
+  console.error(`\nbench: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

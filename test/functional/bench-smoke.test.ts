@@ -1,0 +1,106 @@
+/**
+ * The benchmark and the load generator on tiny sizes against the functional stack,
+ * so they cannot silently rot. Asserts that every figure is produced and sane,
+ * never how fast anything is.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, inject, it } from 'vitest';
+import { runLoad } from '../../src/bench/load-generator.js';
+import { formatReport, runBench } from '../../src/bench/run-bench.js';
+import type { BenchSizes } from '../../src/bench/scenarios.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
+import { createCassandraClient } from '../../src/storage/cassandra/client.js';
+import { loadConfig } from '../../src/config.js';
+
+const stack = inject('stack');
+const run = promisify(execFile);
+
+const TINY: BenchSizes = {
+  ingestPoints: 2_000,
+  ingestMetrics: 10,
+  ingestRounds: 2,
+  apiBatch: 100,
+  apiClients: 2,
+  ceilingGrid: [{ pointsPerBatch: 50, concurrency: 8 }],
+  singleSeconds: 1,
+  singleClients: 2,
+  searchStepMs: 6 * 3_600_000,
+  searchRepetitions: 2,
+  naiveRepetitions: 1,
+  memoryBatches: 1,
+  memoryBatchPoints: 5_000,
+};
+
+const positive = expect.any(Number);
+const isPositive = (value: number): boolean => Number.isFinite(value) && value > 0;
+
+describe('npm run bench', () => {
+  it('prints its usage', async () => {
+    const { stdout } = await run('node', [join(PROJECT_ROOT, 'dist', 'cli', 'bench.js'), '--help']);
+    for (const option of ['--quick', '--target', '--seed', '--out', 'load', '--rate', '--metrics', '--duration', '--batch']) expect(stdout).toContain(option);
+  });
+
+  it('measures every figure on tiny sizes', async () => {
+    const config = loadConfig(stack.env);
+    const client = createCassandraClient({ ...config, storageTimeoutMs: 20_000 });
+    const lines: string[] = [];
+    try {
+      const report = await runBench({
+        apiUrl: stack.baseUrl,
+        workerUrls: stack.workerPorts.map((port) => `http://127.0.0.1:${port}`),
+        client,
+        keyspace: config.keyspace,
+        seed: 7,
+        sizes: TINY,
+        progress: (line) => lines.push(line),
+      });
+      expect(report.ingest).toMatchObject({ points: 2_000, rounds: 2, api: { errors: 0, batch: 100 } });
+      expect(report.ingest.ceiling.rounds).toHaveLength(2);
+      expect(report.ingest.api.rounds).toHaveLength(2);
+      for (const rate of [report.ingest.ceiling.pointsPerSecond, report.ingest.api.pointsPerSecond, report.ingest.ratio]) expect(isPositive(rate)).toBe(true);
+
+      for (const single of [report.singlePoints.throughHaproxy, report.singlePoints.straightToWorker]) {
+        expect(single).toMatchObject({ errors: 0, requestsPerSecond: positive, p50Ms: positive, p99Ms: positive });
+        expect(single.p99Ms).toBeGreaterThanOrEqual(single.p50Ms);
+      }
+
+      expect(report.search.map((s) => s.range)).toEqual(['year', 'month', 'day', 'hour']);
+      // One point every 6 hours through 2025: 1460 in the year, 124 in March, 4 on a day, none in most hours.
+      expect(report.search.map((s) => s.points)).toEqual([1460, 124, 4, 0]);
+      for (const s of report.search) expect(isPositive(s.api.p50Ms) && isPositive(s.naive.p50Ms) && isPositive(s.speedup)).toBe(true);
+
+      expect(report.memory.batchPoints).toBe(5_000);
+      expect(report.memory.workers).toHaveLength(stack.workerPorts.length);
+      for (const worker of report.memory.workers) expect(worker.rssPeakBytes).toBeGreaterThanOrEqual(worker.rssBeforeBytes);
+
+      const table = formatReport(report);
+      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', 'ratio API / ceiling']) expect(table).toContain(section);
+      expect(lines.some((line) => line.startsWith('ingest: round'))).toBe(true);
+    } finally {
+      await client.shutdown();
+    }
+  });
+});
+
+describe('the load generator', () => {
+  it('writes a steady load and reports rate, errors and latency', async () => {
+    const intervals: number[] = [];
+    const summary = await runLoad({
+      target: stack.baseUrl,
+      rate: 2_000,
+      metrics: 5,
+      durationSeconds: 3,
+      batch: 50,
+      seed: 3,
+      reportEverySeconds: 1,
+      report: (interval) => intervals.push(interval.pointsPerSecond),
+    });
+    expect(summary.errors).toBe(0);
+    expect(summary.pointsWritten).toBe(summary.requests * 50);
+    expect(summary.pointsWritten).toBeGreaterThan(2_000);
+    expect(isPositive(summary.achievedPointsPerSecond) && isPositive(summary.p50Ms)).toBe(true);
+    expect(intervals.length).toBeGreaterThanOrEqual(2);
+  });
+});
