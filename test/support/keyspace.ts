@@ -33,7 +33,12 @@ export function useFreshKeyspace(overrides: Record<string, string> = {}): TestKe
     holder.config = testConfig(overrides);
     holder.keyspace = holder.config.keyspace;
     holder.client = createCassandraClient({ ...holder.config, storageTimeoutMs: 20_000 });
-    await migrate(holder.client, holder.keyspace, holder.config.replication);
+    try {
+      await migrate(holder.client, holder.keyspace, holder.config.replication);
+    } catch (error) {
+      const where = holder.config.contactPoints.join(',');
+      throw new Error(`Cassandra at ${where} does not answer (stopped mid-run?): ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
   afterAll(async () => {
     if (holder.client === undefined) return;
