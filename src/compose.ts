@@ -20,7 +20,11 @@ export function composeApp({ config, client, workerId, isDraining, logError }: C
   const store = new CassandraPointStore(client, config.keyspace);
   return createApp({
     ingest: createIngestService({ writer: store, concurrency: config.storageConcurrency }),
-    search: createSearchService({ reader: store, concurrency: config.storageConcurrency }),
+    search: createSearchService({
+      reader: store,
+      concurrency: config.storageConcurrency,
+      onCacheError: (error) => logError?.('could not cache a day summary', error),
+    }),
     health: { isReady: () => hasConnectedHost(client) },
     telemetry: createTelemetry({ workerId }),
     workerId,

@@ -1,7 +1,8 @@
 import { forEachBounded } from '../concurrency.js';
 import type { Point } from '../domain/point.js';
 import type { PointWriter } from '../storage/ports.js';
-import { dayBucket } from '../time/day-bucket.js';
+import { dayBucket, isClosedDay } from '../time/day-bucket.js';
+import type { EpochMs } from '../time/timestamp.js';
 
 export interface IngestServiceOptions {
   readonly writer: PointWriter;
@@ -11,6 +12,7 @@ export interface IngestServiceOptions {
   readonly pointsPerWrite?: number;
   /** How many (metric, day) index entries this process remembers having written. */
   readonly knownDaysCapacity?: number;
+  readonly clock?: () => EpochMs;
 }
 
 export interface IngestService {
@@ -26,8 +28,21 @@ export interface WriteUnit {
 }
 
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, concurrency, pointsPerWrite = 100, knownDaysCapacity = 200_000 } = options;
+  const { writer, concurrency, pointsPerWrite = 100, knownDaysCapacity = 200_000, clock = Date.now } = options;
   const knownDays = new Set<string>();
+
+  /** Deletes the summaries of the closed days among `partitions`, as of now. */
+  const invalidateClosedDays = async (partitions: readonly WriteUnit[]): Promise<void> => {
+    const now = clock();
+    const closed = new Map<string, number[]>();
+    for (const { metricId, day } of partitions) {
+      if (!isClosedDay(day, now)) continue;
+      const days = closed.get(metricId);
+      if (days === undefined) closed.set(metricId, [day]);
+      else days.push(day);
+    }
+    await forEachBounded([...closed], concurrency, ([metricId, days]) => writer.invalidateDaySummaries(metricId, days, now));
+  };
 
   return {
     async ingest(points) {
@@ -45,8 +60,12 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       if (knownDays.size > knownDaysCapacity) knownDays.clear();
       for (const [metricId, days] of newDays) for (const day of days) knownDays.add(dayKey(metricId, day));
 
+      // Writes to closed days (late data, backfills) hide those days' cached summaries: before the write,
+      // and again once it is acknowledged, so a summary computed from a read that missed it is shadowed too.
+      await invalidateClosedDays(partitions);
       const units = chunkWrites(partitions, pointsPerWrite);
       await forEachBounded(units, concurrency, (unit) => writer.writePartition(unit.metricId, unit.day, unit.points));
+      await invalidateClosedDays(partitions);
       return points.length;
     },
   };

@@ -1,13 +1,16 @@
 import { combine, EMPTY_AGGREGATE, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
 import type { RangeReader } from '../storage/ports.js';
-import { dayBucket } from '../time/day-bucket.js';
+import { dayBucket, dayEndMs, dayStartMs, isClosedDay } from '../time/day-bucket.js';
 import type { EpochMs } from '../time/timestamp.js';
 
 export interface SearchServiceOptions {
   readonly reader: RangeReader;
   /** Day partitions aggregated at once. */
   readonly concurrency: number;
+  readonly clock?: () => EpochMs;
+  /** Told when a summary could not be cached (the search itself still answers). */
+  readonly onCacheError?: (error: unknown) => void;
 }
 
 export interface SearchService {
@@ -18,18 +21,47 @@ export interface SearchService {
 /** Up to this many days, asking the day index first costs as much as querying each day. */
 const DIRECT_DAYS = 2;
 
-export function createSearchService({ reader, concurrency }: SearchServiceOptions): SearchService {
+/**
+ * How far before a search's start its summaries are dated. A write's invalidation
+ * is dated after the write was acknowledged; dating summaries a little earlier
+ * keeps that order true across hosts whose clocks differ by less than this.
+ */
+export const SUMMARY_CLOCK_MARGIN_MS = 1_000;
+
+/**
+ * Searches combine per-day partials: a day wholly inside the range uses its cached
+ * summary when one is valid, and a closed day without one is aggregated from its
+ * points and cached for the next search; the (at most two) days the range only
+ * partly covers are always aggregated from their points.
+ */
+export function createSearchService({ reader, concurrency, clock = Date.now, onCacheError = () => undefined }: SearchServiceOptions): SearchService {
   return {
     async aggregate(metricId, fromMs, toMs) {
       const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-      const days =
-        toDay - fromDay < DIRECT_DAYS
-          ? Array.from({ length: toDay - fromDay + 1 }, (_, i) => fromDay + i)
-          : await reader.daysWithPoints(metricId, fromDay, toDay);
+      if (toDay - fromDay < DIRECT_DAYS) {
+        let total = EMPTY_AGGREGATE;
+        await forEachBounded(Array.from({ length: toDay - fromDay + 1 }, (_, i) => fromDay + i), concurrency, async (day) => {
+          const partial = await reader.aggregateDay(metricId, day, fromMs, toMs);
+          total = combine(total, partial); // after the await: `combine(total, await ...)` would read a stale total
+        });
+        return total;
+      }
+
+      const asOf = clock() - SUMMARY_CLOCK_MARGIN_MS; // before any read
+      const entries = await reader.daysWithPoints(metricId, fromDay, toDay);
       let total = EMPTY_AGGREGATE;
-      await forEachBounded(days, concurrency, async (day) => {
-        const partial = await reader.aggregateDay(metricId, day, fromMs, toMs);
-        total = combine(total, partial); // after the await: `combine(total, await ...)` would read a stale total
+      await forEachBounded(entries, concurrency, async ({ day, summary }) => {
+        const whole = dayStartMs(day) >= fromMs && dayEndMs(day) <= toMs;
+        let partial: PartialAggregate;
+        if (whole && summary !== undefined) {
+          partial = summary;
+        } else if (whole && isClosedDay(day, clock())) {
+          partial = await reader.aggregateDay(metricId, day, dayStartMs(day), dayEndMs(day));
+          await reader.saveDaySummary(metricId, day, partial, asOf).catch(onCacheError);
+        } else {
+          partial = await reader.aggregateDay(metricId, day, fromMs, toMs);
+        }
+        total = combine(total, partial);
       });
       return total;
     },

@@ -69,7 +69,10 @@ describe('npm run bench', () => {
       expect(report.search.map((s) => s.range)).toEqual(['year', 'month', 'day', 'hour']);
       // One point every 6 hours through 2025: 1460 in the year, 124 in March, 4 on a day, none in most hours.
       expect(report.search.map((s) => s.points)).toEqual([1460, 124, 4, 0]);
-      for (const s of report.search) expect(isPositive(s.api.p50Ms) && isPositive(s.naive.p50Ms) && isPositive(s.speedup)).toBe(true);
+      for (const s of report.search) {
+        expect(isPositive(s.api.p50Ms) && isPositive(s.apiColdMs) && isPositive(s.naive.p50Ms)).toBe(true);
+        expect(isPositive(s.speedup) && isPositive(s.coldSpeedup)).toBe(true);
+      }
 
       expect(report.memory.batchPoints).toBe(5_000);
       expect(report.memory.workers).toHaveLength(stack.workerPorts.length);

@@ -30,8 +30,11 @@ describe('CassandraPointStore against a real Cassandra', () => {
 
     expect(await storedValues('midnight', dayBefore)).toEqual([[before, 1]]);
     expect(await storedValues('midnight', dayAfter)).toEqual([[after, 2]]);
-    expect(await store().daysWithPoints('midnight', dayBefore - 10, dayAfter + 10)).toEqual([dayBefore, dayAfter]);
-    expect(await store().daysWithPoints('midnight', dayAfter, dayAfter)).toEqual([dayAfter]);
+    expect(await store().daysWithPoints('midnight', dayBefore - 10, dayAfter + 10)).toEqual([
+      { day: dayBefore, summary: undefined },
+      { day: dayAfter, summary: undefined },
+    ]);
+    expect((await store().daysWithPoints('midnight', dayAfter, dayAfter)).map((entry) => entry.day)).toEqual([dayAfter]);
     const wholeBefore = await store().aggregateDay('midnight', dayBefore, before - 1000, after);
     expect(wholeBefore).toMatchObject({ count: 1, sum: 1, min: 1, max: 1 });
   });
@@ -72,6 +75,20 @@ describe('CassandraPointStore against a real Cassandra', () => {
     await store().writePartition('upsert', day, [{ metricId: 'upsert', ts, value: 1 }]);
     await store().writePartition('upsert', day, [{ metricId: 'upsert', ts, value: 42 }]);
     expect(await storedValues('upsert', day)).toEqual([[ts, 42]]);
+  });
+
+  it('caches a day summary dated as of a time, and hides it behind a later invalidation only', async () => {
+    const day = dayBucket(at('2024-07-01T00:00:00Z'));
+    await store().markDays('summary', [day]);
+    const summary = { count: 3, sum: 6, compensation: 0, min: 1, max: 3 };
+    await store().saveDaySummary('summary', day, summary, 1_000_000);
+    expect(await store().daysWithPoints('summary', day, day)).toEqual([{ day, summary }]);
+    await store().invalidateDaySummaries('summary', [day], 999_999); // older than the summary: no effect
+    expect((await store().daysWithPoints('summary', day, day))[0]?.summary).toEqual(summary);
+    await store().invalidateDaySummaries('summary', [day], 1_000_001);
+    expect(await store().daysWithPoints('summary', day, day)).toEqual([{ day, summary: undefined }]);
+    await store().saveDaySummary('summary', day, summary, 1_000_000); // a late save of a stale summary stays hidden
+    expect(await store().daysWithPoints('summary', day, day)).toEqual([{ day, summary: undefined }]);
   });
 
   it('keeps metrics apart, including ids that look like CQL', async () => {

@@ -2,7 +2,7 @@ import cassandra from 'cassandra-driver';
 import { partialOf, type PartialAggregate } from '../../domain/aggregate.js';
 import type { Point } from '../../domain/point.js';
 import type { EpochMs } from '../../time/timestamp.js';
-import type { PointWriter, RangeReader } from '../ports.js';
+import type { DayEntry, PointWriter, RangeReader } from '../ports.js';
 import type { CassandraClient } from './client.js';
 import { classifyDriverError } from './errors.js';
 
@@ -11,7 +11,9 @@ export function pointStatements(keyspace: string) {
   return {
     insertPoint: `INSERT INTO ${keyspace}.points (metric_id, day, ts, value) VALUES (?, ?, ?, ?)`,
     markDay: `INSERT INTO ${keyspace}.metric_days (metric_id, day) VALUES (?, ?)`,
-    selectDays: `SELECT day FROM ${keyspace}.metric_days WHERE metric_id = ? AND day >= ? AND day <= ?`,
+    selectDays: `SELECT day, n, total, low, high FROM ${keyspace}.metric_days WHERE metric_id = ? AND day >= ? AND day <= ?`,
+    saveSummary: `UPDATE ${keyspace}.metric_days USING TIMESTAMP ? SET n = ?, total = ?, low = ?, high = ? WHERE metric_id = ? AND day = ?`,
+    deleteSummary: `DELETE n, total, low, high FROM ${keyspace}.metric_days USING TIMESTAMP ? WHERE metric_id = ? AND day = ?`,
     aggregateDay:
       `SELECT count(value) AS n, sum(value) AS total, min(value) AS low, max(value) AS high ` +
       `FROM ${keyspace}.points WHERE metric_id = ? AND day = ? AND ts >= ? AND ts <= ?`,
@@ -53,14 +55,29 @@ export class CassandraPointStore implements PointWriter, RangeReader {
     }
   }
 
-  async daysWithPoints(metricId: string, fromDay: number, toDay: number): Promise<number[]> {
-    const days: number[] = [];
+  async invalidateDaySummaries(metricId: string, days: readonly number[], atMs: EpochMs): Promise<void> {
+    const queries = days.map((day) => ({ query: this.statements.deleteSummary, params: [atMs * 1000, metricId, day] }));
+    if (queries.length > 0) await this.run('invalidate summaries', () => this.client.batch(queries, { logged: false }));
+  }
+
+  async saveDaySummary(metricId: string, day: number, summary: PartialAggregate, asOfMs: EpochMs): Promise<void> {
+    const { count, sum, compensation, min, max } = summary;
+    const params = count === 0 ? [asOfMs * 1000, 0, 0, 0, 0, metricId, day] : [asOfMs * 1000, count, sum + compensation, min, max, metricId, day];
+    await this.run('save summary', () => this.client.execute(this.statements.saveSummary, params));
+  }
+
+  async daysWithPoints(metricId: string, fromDay: number, toDay: number): Promise<DayEntry[]> {
+    const days: DayEntry[] = [];
     let pageState: string | undefined;
     do {
       const result = await this.run('read days', () =>
         this.client.execute(this.statements.selectDays, [metricId, fromDay, toDay], { fetchSize: 5000, ...(pageState ? { pageState } : {}) }),
       );
-      for (const row of result.rows) days.push(row.get('day') as number);
+      for (const row of result.rows) {
+        const n = row.get('n') as cassandra.types.Long | null;
+        const summary = n === null ? undefined : partialOf(n.toNumber(), row.get('total') as number, row.get('low') as number, row.get('high') as number);
+        days.push({ day: row.get('day') as number, summary });
+      }
       pageState = result.pageState ?? undefined;
     } while (pageState);
     return days;
