@@ -19,3 +19,9 @@ export async function forEachBounded<T>(items: readonly T[], limit: number, task
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   if (failure !== undefined) throw failure.error;
 }
+
+/** Waits for every promise to settle, then rejects with the first failure: nothing is left running unobserved. */
+export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}

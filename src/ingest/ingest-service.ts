@@ -1,13 +1,16 @@
-import { forEachBounded } from '../concurrency.js';
+import { forEachBounded, settleAll } from '../concurrency.js';
 import type { Point } from '../domain/point.js';
 import type { PointWriter } from '../storage/ports.js';
 import { dayBucket, isClosedDay } from '../time/day-bucket.js';
+import { createWriteQueue } from './write-queue.js';
 import type { EpochMs } from '../time/timestamp.js';
 
 export interface IngestServiceOptions {
   readonly writer: PointWriter;
-  /** Statements one request may have in flight. */
+  /** Index and invalidation statements one request may have in flight. */
   readonly concurrency: number;
+  /** Point writes in flight for the whole process (see write-queue.ts). */
+  readonly writeConcurrency?: number;
   /** Points per single-partition write (one unlogged batch). */
   readonly pointsPerWrite?: number;
   /** How many (metric, day) index entries this process remembers having written. */
@@ -28,8 +31,9 @@ export interface WriteUnit {
 }
 
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, concurrency, pointsPerWrite = 100, knownDaysCapacity = 200_000, clock = Date.now } = options;
+  const { writer, concurrency, writeConcurrency = concurrency, pointsPerWrite = 100, knownDaysCapacity = 200_000, clock = Date.now } = options;
   const knownDays = new Set<string>();
+  const queue = createWriteQueue({ writer, concurrency: writeConcurrency, pointsPerWrite });
 
   /** Deletes the summaries of the closed days among `partitions`, as of now. */
   const invalidateClosedDays = async (partitions: readonly WriteUnit[]): Promise<void> => {
@@ -63,8 +67,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // Writes to closed days (late data, backfills) hide those days' cached summaries: before the write,
       // and again once it is acknowledged, so a summary computed from a read that missed it is shadowed too.
       await invalidateClosedDays(partitions);
-      const units = chunkWrites(partitions, pointsPerWrite);
-      await forEachBounded(units, concurrency, (unit) => writer.writePartition(unit.metricId, unit.day, unit.points));
+      await settleAll(partitions.map((unit) => queue.write(unit.metricId, unit.day, unit.points)));
       await invalidateClosedDays(partitions);
       return points.length;
     },
