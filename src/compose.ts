@@ -19,7 +19,7 @@ export interface ComposeOptions {
 export function composeApp({ config, client, workerId, isDraining, logError }: ComposeOptions): Hono {
   const store = new CassandraPointStore(client, config.keyspace);
   return createApp({
-    ingest: createIngestService({ writer: store, concurrency: config.storageConcurrency }),
+    ingest: createIngestService({ writer: store, concurrency: config.storageConcurrency, writeConcurrency: config.writeConcurrency }),
     search: createSearchService({
       reader: store,
       concurrency: config.storageConcurrency,

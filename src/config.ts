@@ -44,8 +44,13 @@ export interface Config {
   readonly maxBatch: number;
   /** Longest a request may wait on Cassandra before it is answered 503. */
   readonly storageTimeoutMs: number;
-  /** Statements one request may have in flight at once. */
+  /** Day partitions one search aggregates at once. */
   readonly storageConcurrency: number;
+  /**
+   * Point writes in flight for a whole worker. While all are busy, queued writes to
+   * one partition merge into one batch: fewer, larger statements under load.
+   */
+  readonly writeConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBatch: reader.integer('MEETR_MAX_BATCH', 100_000, 1, 10_000_000),
     storageTimeoutMs: reader.integer('MEETR_STORAGE_TIMEOUT_MS', 3_000, 50, 600_000),
     storageConcurrency: reader.integer('MEETR_STORAGE_CONCURRENCY', 32, 1, 1024),
+    writeConcurrency: reader.integer('MEETR_WRITE_CONCURRENCY', 16, 1, 1024),
   };
 
   for (const point of contactPoints) {

@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
+import { LOCAL_CONTACT_POINT } from '../storage/cassandra/client.js';
 
 const run = promisify(execFile);
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const LOCAL_CONTACT_POINT = '127.0.0.1:9042';
+export { LOCAL_CONTACT_POINT };
 export const LOCAL_DATA_CENTER = 'datacenter1';
 const DOCKER_IMAGE = 'cassandra:5.0';
 const DOCKER_CONTAINER = 'meetr-cassandra';

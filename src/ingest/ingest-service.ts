@@ -9,7 +9,7 @@ export interface IngestServiceOptions {
   readonly writer: PointWriter;
   /** Index and invalidation statements one request may have in flight. */
   readonly concurrency: number;
-  /** Point writes in flight for the whole process (see write-queue.ts). */
+  /** Point writes in flight for the whole process (see write-queue.ts); 16 unless given. */
   readonly writeConcurrency?: number;
   /** Points per single-partition write (one unlogged batch). */
   readonly pointsPerWrite?: number;
@@ -31,7 +31,7 @@ export interface WriteUnit {
 }
 
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, concurrency, writeConcurrency = concurrency, pointsPerWrite = 100, knownDaysCapacity = 200_000, clock = Date.now } = options;
+  const { writer, concurrency, writeConcurrency = 16, pointsPerWrite = 100, knownDaysCapacity = 200_000, clock = Date.now } = options;
   const knownDays = new Set<string>();
   const queue = createWriteQueue({ writer, concurrency: writeConcurrency, pointsPerWrite });
 

@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       defaultTimeZone: 'UTC',
       maxBodyBytes: 32 * 1024 * 1024,
       maxBatch: 100_000,
+      storageConcurrency: 32,
+      writeConcurrency: 16,
     });
   });
 
@@ -38,6 +40,7 @@ describe('loadConfig', () => {
     ['MEETR_MAX_BATCH', '500', { maxBatch: 500 }],
     ['MEETR_STORAGE_TIMEOUT_MS', '1500', { storageTimeoutMs: 1500 }],
     ['MEETR_STORAGE_CONCURRENCY', '8', { storageConcurrency: 8 }],
+    ['MEETR_WRITE_CONCURRENCY', '4', { writeConcurrency: 4 }],
   ])('reads %s=%s', (name, value, expected) => {
     expect(loadConfig({ [name]: value })).toMatchObject(expected);
   });
@@ -64,6 +67,7 @@ describe('loadConfig', () => {
     ['MEETR_MAX_BODY_BYTES', '10'],
     ['MEETR_MAX_BATCH', '0'],
     ['MEETR_STORAGE_TIMEOUT_MS', '1'],
+    ['MEETR_WRITE_CONCURRENCY', '0'],
   ])('rejects %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}`));
