@@ -34,7 +34,7 @@ const RETRY_AFTER_SECONDS = '1';
 export function createApp(options: AppOptions): Hono {
   const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch } = options;
   const { isDraining = () => false, logError = (message, error) => console.error(message, error) } = options;
-  const app = new Hono();
+  const app = new Hono({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
   app.use(async (c, next) => {
     const started = performance.now();

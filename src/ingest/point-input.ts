@@ -47,8 +47,10 @@ export function pointInputsFromJson(parsed: unknown, maxBatch: number, field = '
   let list: unknown;
   if (Array.isArray(parsed)) list = parsed;
   else if (isObject(parsed) && 'metrics' in parsed) {
-    list = parsed.metrics;
     field = field === 'body' ? 'metrics' : field;
+    // Meetr's form shape sent as JSON: "metrics" holds the array as a JSON string.
+    if (typeof parsed.metrics === 'string') return pointInputsFromJsonText(parsed.metrics, maxBatch, field);
+    list = parsed.metrics;
   } else if (isObject(parsed)) list = [parsed];
   else throw invalidRequest(`${field} must be a point object, an array of them, or {"metrics": [...]}`, [{ field, message: 'has the wrong shape' }]);
 

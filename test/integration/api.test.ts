@@ -86,10 +86,16 @@ describe('JSON bodies', () => {
     expect((await post(json({ metric_id: 'json', ts: '2024-05-01T00:00:00Z', value: 1 }))).body).toEqual({ inserted: 1 });
     expect((await post(json([{ metric: 'json', timestamp: '2024-05-01T00:00:01Z', value: '2' }]))).body).toEqual({ inserted: 1 });
     expect((await post(json({ metrics: [{ metric_id: 'json', ts: 1714521602000, value: 3 }] }))).body).toEqual({ inserted: 1 });
+    // Meetr's form shape as JSON, with the array as a JSON string, and a trailing slash.
+    const formShaped = JSON.stringify({ batch: 'True', metrics: JSON.stringify([{ metric: 'json', timestamp: '2024-05-01T00:00:04Z', value: 0 }]) });
+    const slashed = await app.request('/1.0/metrics/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: formShaped });
+    expect(await slashed.json()).toEqual({ inserted: 1 });
     // No Content-Type at all: the body speaks for itself.
     expect((await post({ method: 'POST', body: JSON.stringify({ metric_id: 'json', ts: 1714521603, value: 4 }) })).body).toEqual({ inserted: 1 });
     const { body } = await search({ metric: 'json', from: '2024-05-01T00:00:00Z', to: '2024-05-01T00:00:03Z', aggregation: 'avg' });
     expect(body).toMatchObject({ value: 2.5, count: 4 });
+    const slashedSearch = await app.request('/1.0/metrics/?metric=json&from=2024-05-01T00:00:00Z&to=2024-05-01T00:00:04Z&aggregation=count');
+    expect(await slashedSearch.json()).toMatchObject({ value: 5, count: 5 });
   });
 });
 
@@ -297,7 +303,7 @@ describe('operational endpoints and headers', () => {
   });
 
   it('answers unknown paths 404 and other methods 405, in the JSON envelope', async () => {
-    const missing = await app.request('/1.1/metrics');
+    const missing = await app.request('/1.0/metrics/extra');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: 'not_found' });
     const wrong = await app.request('/1.0/metrics', { method: 'PUT' });
