@@ -38,13 +38,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   /** Deletes the summaries of the closed days among `partitions`, as of now. */
   const invalidateClosedDays = async (partitions: readonly WriteUnit[]): Promise<void> => {
     const now = clock();
-    const closed = new Map<string, number[]>();
-    for (const { metricId, day } of partitions) {
-      if (!isClosedDay(day, now)) continue;
-      const days = closed.get(metricId);
-      if (days === undefined) closed.set(metricId, [day]);
-      else days.push(day);
-    }
+    const closed = daysByMetric(partitions, (_, day) => isClosedDay(day, now));
     await forEachBounded([...closed], concurrency, ([metricId, days]) => writer.invalidateDaySummaries(metricId, days, now));
   };
 
@@ -53,13 +47,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const partitions = groupByPartition(points);
 
       // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
-      const newDays = new Map<string, number[]>();
-      for (const { metricId, day } of partitions) {
-        if (knownDays.has(dayKey(metricId, day))) continue;
-        const days = newDays.get(metricId);
-        if (days === undefined) newDays.set(metricId, [day]);
-        else days.push(day);
-      }
+      const newDays = daysByMetric(partitions, (metricId, day) => !knownDays.has(dayKey(metricId, day)));
       await forEachBounded([...newDays], concurrency, ([metricId, days]) => writer.markDays(metricId, days));
       if (knownDays.size > knownDaysCapacity) knownDays.clear();
       for (const [metricId, days] of newDays) for (const day of days) knownDays.add(dayKey(metricId, day));
@@ -72,6 +60,18 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       return points.length;
     },
   };
+}
+
+/** The days of `partitions` that pass `include`, by metric. */
+function daysByMetric(partitions: readonly WriteUnit[], include: (metricId: string, day: number) => boolean): Map<string, number[]> {
+  const byMetric = new Map<string, number[]>();
+  for (const { metricId, day } of partitions) {
+    if (!include(metricId, day)) continue;
+    const days = byMetric.get(metricId);
+    if (days === undefined) byMetric.set(metricId, [day]);
+    else days.push(day);
+  }
+  return byMetric;
 }
 
 /** Groups points by (metric, UTC day); a later point with the same (metric, ts) replaces an earlier one. */

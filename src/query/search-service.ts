@@ -1,6 +1,6 @@
 import { combine, EMPTY_AGGREGATE, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
-import type { RangeReader } from '../storage/ports.js';
+import type { DayEntry, RangeReader } from '../storage/ports.js';
 import { dayBucket, dayEndMs, dayStartMs, isClosedDay } from '../time/day-bucket.js';
 import type { EpochMs } from '../time/timestamp.js';
 
@@ -38,30 +38,24 @@ export function createSearchService({ reader, concurrency, clock = Date.now, onC
   return {
     async aggregate(metricId, fromMs, toMs) {
       const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-      if (toDay - fromDay < DIRECT_DAYS) {
-        let total = EMPTY_AGGREGATE;
-        await forEachBounded(Array.from({ length: toDay - fromDay + 1 }, (_, i) => fromDay + i), concurrency, async (day) => {
-          const partial = await reader.aggregateDay(metricId, day, fromMs, toMs);
-          total = combine(total, partial); // after the await: `combine(total, await ...)` would read a stale total
-        });
-        return total;
-      }
-
+      const direct = toDay - fromDay < DIRECT_DAYS;
       const asOf = clock() - SUMMARY_CLOCK_MARGIN_MS; // before any read
-      const entries = await reader.daysWithPoints(metricId, fromDay, toDay);
+      const entries: DayEntry[] = direct
+        ? Array.from({ length: toDay - fromDay + 1 }, (_, i) => ({ day: fromDay + i, summary: undefined }))
+        : await reader.daysWithPoints(metricId, fromDay, toDay);
       let total = EMPTY_AGGREGATE;
       await forEachBounded(entries, concurrency, async ({ day, summary }) => {
         const whole = dayStartMs(day) >= fromMs && dayEndMs(day) <= toMs;
         let partial: PartialAggregate;
         if (whole && summary !== undefined) {
           partial = summary;
-        } else if (whole && isClosedDay(day, clock())) {
+        } else if (whole && !direct && isClosedDay(day, clock())) {
           partial = await reader.aggregateDay(metricId, day, dayStartMs(day), dayEndMs(day));
           await reader.saveDaySummary(metricId, day, partial, asOf).catch(onCacheError);
         } else {
           partial = await reader.aggregateDay(metricId, day, fromMs, toMs);
         }
-        total = combine(total, partial);
+        total = combine(total, partial); // after the await: `combine(total, await ...)` would read a stale total
       });
       return total;
     },
