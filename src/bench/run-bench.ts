@@ -71,7 +71,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 /** The report as the table `npm run bench` prints. */
 export function formatReport(report: BenchReport): string {
   const n = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
-  const mib = (bytes: number): string => `${n(bytes / 2 ** 20)} MiB`;
+  const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
   const { ingest, singlePoints: single, search, memory, environment: env } = report;
   const rows: string[][] = [
     ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
@@ -90,6 +90,11 @@ export function formatReport(report: BenchReport): string {
     ]),
     [`4. worker RSS, ${n(memory.batchPoints)}-point batches`, `body ${mib(memory.batchBodyBytes)}`, `${memory.batches} batches`],
     ...memory.workers.map((w) => [`   ${w.url}`, `peak ${mib(w.rssPeakBytes)}`, `before ${mib(w.rssBeforeBytes)}`]),
+    [
+      '   live set of one batch',
+      `${mib(memory.liveBytes.peak)} (${n(memory.liveBytes.peak / memory.batchBodyBytes, 1)}x the body)`,
+      `body ${mib(memory.liveBytes.body)}, form ${mib(memory.liveBytes.form)}, inputs ${mib(memory.liveBytes.inputs)}, points ${mib(memory.liveBytes.points)}, partitions ${mib(memory.liveBytes.partitions)}`,
+    ],
   ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());

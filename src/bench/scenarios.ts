@@ -4,7 +4,11 @@
  */
 import { forEachBounded } from '../concurrency.js';
 import type { Point } from '../domain/point.js';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { chunkWrites, groupByPartition } from '../ingest/ingest-service.js';
+import { pointInputsFromForm } from '../ingest/point-input.js';
+import { validatePoints } from '../ingest/validate-points.js';
 import type { CassandraClient } from '../storage/cassandra/client.js';
 import { CassandraPointStore } from '../storage/cassandra/point-store.js';
 import { SUMMARY_CLOCK_MARGIN_MS } from '../query/search-service.js';
@@ -336,6 +340,12 @@ export interface MemoryResult {
   readonly batchPoints: number;
   readonly batchBodyBytes: number;
   readonly batches: number;
+  /**
+   * What a worker's ingest path keeps alive for one batch, stage by stage, measured
+   * in this process with the same code and forced garbage collections: body text,
+   * decoded form, parsed inputs, validated points, partitions. `peak` is all at once.
+   */
+  readonly liveBytes: { readonly body: number; readonly form: number; readonly inputs: number; readonly points: number; readonly partitions: number; readonly peak: number };
   readonly workers: ReadonlyArray<{ readonly url: string; readonly rssBeforeBytes: number; readonly rssPeakBytes: number }>;
 }
 
@@ -347,6 +357,39 @@ async function workerRss(url: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The ingest path's live memory per stage for one form body (see MemoryResult.liveBytes). */
+export function measureLiveSet(body: Buffer): MemoryResult['liveBytes'] {
+  v8.setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const heapUsed = (): number => {
+    collect();
+    collect();
+    return process.memoryUsage().heapUsed;
+  };
+  const start = heapUsed();
+  const text = body.toString('utf8');
+  const afterBody = heapUsed();
+  const form = new URLSearchParams(text);
+  const metrics = form.get('metrics') ?? undefined;
+  const afterForm = heapUsed();
+  const inputs = pointInputsFromForm((name) => (name === 'metrics' ? metrics : (form.get(name) ?? undefined)), Number.MAX_SAFE_INTEGER);
+  const afterInputs = heapUsed();
+  const points = validatePoints(inputs, 'UTC');
+  const afterPoints = heapUsed();
+  const partitions = groupByPartition(points);
+  const afterPartitions = heapUsed();
+  const result = {
+    body: afterBody - start,
+    form: afterForm - afterBody,
+    inputs: afterInputs - afterForm,
+    points: afterPoints - afterInputs,
+    partitions: afterPartitions - afterPoints,
+    peak: afterPartitions - start,
+  };
+  if (partitions.length === 0 || text.length === 0) throw new Error('nothing was measured'); // keeps every stage alive until here
+  return result;
 }
 
 /** Sends 100,000-point batches through HAProxy one after the other while sampling every worker's RSS. */
@@ -380,6 +423,7 @@ export async function benchMemory(ctx: BenchContext, sizes: BenchSizes): Promise
     batchPoints: sizes.memoryBatchPoints,
     batchBodyBytes: Buffer.byteLength(body),
     batches: sizes.memoryBatches,
+    liveBytes: measureLiveSet(Buffer.from(body)),
     workers: ctx.workerUrls.map((url, i) => ({ url, rssBeforeBytes: before[i]!, rssPeakBytes: peak[i]! })),
   };
 }

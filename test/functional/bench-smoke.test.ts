@@ -77,6 +77,9 @@ describe('npm run bench', () => {
       expect(report.memory.batchPoints).toBe(5_000);
       expect(report.memory.workers).toHaveLength(stack.workerPorts.length);
       for (const worker of report.memory.workers) expect(worker.rssPeakBytes).toBeGreaterThanOrEqual(worker.rssBeforeBytes);
+      const live = report.memory.liveBytes;
+      for (const stage of [live.body, live.inputs, live.points]) expect(stage).toBeGreaterThan(0);
+      expect(live.peak).toBeGreaterThanOrEqual(live.body);
 
       const table = formatReport(report);
       for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', 'ratio API / ceiling']) expect(table).toContain(section);
