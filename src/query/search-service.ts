@@ -44,6 +44,7 @@ export function createSearchService({ reader, concurrency, clock = Date.now, onC
         ? Array.from({ length: toDay - fromDay + 1 }, (_, i) => ({ day: fromDay + i, summary: undefined }))
         : await reader.daysWithPoints(metricId, fromDay, toDay);
       let total = EMPTY_AGGREGATE;
+      const computed: Array<{ day: number; summary: PartialAggregate }> = [];
       await forEachBounded(entries, concurrency, async ({ day, summary }) => {
         const whole = dayStartMs(day) >= fromMs && dayEndMs(day) <= toMs;
         let partial: PartialAggregate;
@@ -51,12 +52,14 @@ export function createSearchService({ reader, concurrency, clock = Date.now, onC
           partial = summary;
         } else if (whole && !direct && isClosedDay(day, clock())) {
           partial = await reader.aggregateDay(metricId, day, dayStartMs(day), dayEndMs(day));
-          await reader.saveDaySummary(metricId, day, partial, asOf).catch(onCacheError);
+          computed.push({ day, summary: partial });
         } else {
           partial = await reader.aggregateDay(metricId, day, fromMs, toMs);
         }
         total = combine(total, partial); // after the await: `combine(total, await ...)` would read a stale total
       });
+      // One single-partition batch for all of them; failing to cache never fails the search.
+      if (computed.length > 0) await reader.saveDaySummaries(metricId, computed, asOf).catch(onCacheError);
       return total;
     },
   };

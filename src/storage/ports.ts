@@ -24,8 +24,8 @@ export interface RangeReader {
   daysWithPoints(metricId: string, fromDay: number, toDay: number): Promise<DayEntry[]>;
   /** count/sum/min/max of the points of one day partition with fromMs <= ts <= toMs, computed by Cassandra. */
   aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate>;
-  /** Caches a whole day's aggregate, computed from a read that began after `asOfMs`. */
-  saveDaySummary(metricId: string, day: number, summary: PartialAggregate, asOfMs: EpochMs): Promise<void>;
+  /** Caches whole days' aggregates, computed from reads that began after `asOfMs`. */
+  saveDaySummaries(metricId: string, summaries: ReadonlyArray<{ readonly day: number; readonly summary: PartialAggregate }>, asOfMs: EpochMs): Promise<void>;
 }
 
 /** Whether storage can serve right now. */

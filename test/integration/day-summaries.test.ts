@@ -73,7 +73,7 @@ describe('day summaries', () => {
     // ...a write to that day is acknowledged meanwhile...
     await ingest.ingest([{ metricId: 'race', ts: dayStartMs(day) + 2, value: 10 }]);
     // ...and only then does the search store what it read.
-    await store.saveDaySummary('race', day, stale, asOf);
+    await store.saveDaySummaries('race', [{ day, summary: stale }], asOf);
 
     expect(await summarizedDays('race', day, day)).toEqual([]);
     expect(finalize(await search.aggregate('race', dayStartMs(day - 1), dayEndMs(day + 1)), 'sum')).toBe(11);

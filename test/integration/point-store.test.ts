@@ -81,14 +81,26 @@ describe('CassandraPointStore against a real Cassandra', () => {
     const day = dayBucket(at('2024-07-01T00:00:00Z'));
     await store().markDays('summary', [day]);
     const summary = { count: 3, sum: 6, compensation: 0, min: 1, max: 3 };
-    await store().saveDaySummary('summary', day, summary, 1_000_000);
+    await store().saveDaySummaries('summary', [{ day, summary }], 1_000_000);
     expect(await store().daysWithPoints('summary', day, day)).toEqual([{ day, summary }]);
     await store().invalidateDaySummaries('summary', [day], 999_999); // older than the summary: no effect
     expect((await store().daysWithPoints('summary', day, day))[0]?.summary).toEqual(summary);
     await store().invalidateDaySummaries('summary', [day], 1_000_001);
     expect(await store().daysWithPoints('summary', day, day)).toEqual([{ day, summary: undefined }]);
-    await store().saveDaySummary('summary', day, summary, 1_000_000); // a late save of a stale summary stays hidden
+    await store().saveDaySummaries('summary', [{ day, summary }], 1_000_000); // a late save of a stale summary stays hidden
     expect(await store().daysWithPoints('summary', day, day)).toEqual([{ day, summary: undefined }]);
+  });
+
+  it('marks, summarizes and invalidates hundreds of days at once, in batches a cluster accepts', async () => {
+    const days = Array.from({ length: 250 }, (_, i) => 19_000 + i);
+    await store().markDays('many-days', days);
+    const summary = { count: 1, sum: 2, compensation: 0, min: 2, max: 2 };
+    await store().saveDaySummaries('many-days', days.map((day) => ({ day, summary })), Date.now() - 10_000);
+    const entries = await store().daysWithPoints('many-days', 0, 30_000);
+    expect(entries.map((e) => e.day)).toEqual(days);
+    expect(entries.every((e) => e.summary !== undefined)).toBe(true);
+    await store().invalidateDaySummaries('many-days', days, Date.now());
+    expect((await store().daysWithPoints('many-days', 0, 30_000)).filter((e) => e.summary !== undefined)).toEqual([]);
   });
 
   it('keeps metrics apart, including ids that look like CQL', async () => {

@@ -6,6 +6,9 @@ import type { DayEntry, PointWriter, RangeReader } from '../ports.js';
 import type { CassandraClient } from './client.js';
 import { classifyDriverError } from './errors.js';
 
+/** Most rows in one batch of index or summary statements (about 6 KiB). */
+const ROWS_PER_BATCH = 100;
+
 /** Every statement meetr runs, keyspace-qualified; executed prepared. */
 export function pointStatements(keyspace: string) {
   return {
@@ -38,9 +41,8 @@ export class CassandraPointStore implements PointWriter, RangeReader {
     const query = this.statements.markDay;
     if (days.length === 1) {
       await this.run('mark day', () => this.client.execute(query, [metricId, days[0]]));
-    } else if (days.length > 1) {
-      const queries = days.map((day) => ({ query, params: [metricId, day] }));
-      await this.run('mark days', () => this.client.batch(queries, { logged: false }));
+    } else {
+      await this.batchInChunks('mark days', days.map((day) => ({ query, params: [metricId, day] })));
     }
   }
 
@@ -56,14 +58,15 @@ export class CassandraPointStore implements PointWriter, RangeReader {
   }
 
   async invalidateDaySummaries(metricId: string, days: readonly number[], atMs: EpochMs): Promise<void> {
-    const queries = days.map((day) => ({ query: this.statements.deleteSummary, params: [atMs * 1000, metricId, day] }));
-    if (queries.length > 0) await this.run('invalidate summaries', () => this.client.batch(queries, { logged: false }));
+    await this.batchInChunks('invalidate summaries', days.map((day) => ({ query: this.statements.deleteSummary, params: [atMs * 1000, metricId, day] })));
   }
 
-  async saveDaySummary(metricId: string, day: number, summary: PartialAggregate, asOfMs: EpochMs): Promise<void> {
-    const { count, sum, compensation, min, max } = summary;
-    const params = count === 0 ? [asOfMs * 1000, 0, 0, 0, 0, metricId, day] : [asOfMs * 1000, count, sum + compensation, min, max, metricId, day];
-    await this.run('save summary', () => this.client.execute(this.statements.saveSummary, params));
+  async saveDaySummaries(metricId: string, summaries: ReadonlyArray<{ readonly day: number; readonly summary: PartialAggregate }>, asOfMs: EpochMs): Promise<void> {
+    const queries = summaries.map(({ day, summary: { count, sum, compensation, min, max } }) => ({
+      query: this.statements.saveSummary,
+      params: count === 0 ? [asOfMs * 1000, 0, 0, 0, 0, metricId, day] : [asOfMs * 1000, count, sum + compensation, min, max, metricId, day],
+    }));
+    await this.batchInChunks('save summaries', queries);
   }
 
   async daysWithPoints(metricId: string, fromDay: number, toDay: number): Promise<DayEntry[]> {
@@ -89,6 +92,18 @@ export class CassandraPointStore implements PointWriter, RangeReader {
     const count = row === null ? 0 : (row.get('n') as cassandra.types.Long).toNumber();
     if (row === null || count === 0) return partialOf(0, 0, 0, 0);
     return partialOf(count, row.get('total') as number, row.get('low') as number, row.get('high') as number);
+  }
+
+  /**
+   * Single-partition statements as unlogged batches of at most ROWS_PER_BATCH, one
+   * after the other, so no batch nears a cluster's batch size limits (by default
+   * Cassandra warns at 5 KiB and refuses at 50 KiB).
+   */
+  private async batchInChunks(operation: string, queries: ReadonlyArray<{ query: string; params: unknown[] }>): Promise<void> {
+    for (let start = 0; start < queries.length; start += ROWS_PER_BATCH) {
+      const chunk = queries.slice(start, start + ROWS_PER_BATCH);
+      await this.run(operation, () => this.client.batch(chunk, { logged: false }));
+    }
   }
 
   private async run<T>(operation: string, statement: () => Promise<T>): Promise<T> {
