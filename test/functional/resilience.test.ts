@@ -58,7 +58,8 @@ function writeLoad(prefix: string, clients: number) {
         if (answer.status === 200) acked.push({ metric, ts });
         else failures.push({ status: answer.status, body: answer.text.slice(0, 200) });
       } catch (error) {
-        failures.push({ status: 0, body: String(error) });
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        failures.push({ status: 0, body: `${String(error)}: ${cause?.code ?? ''} ${cause?.message ?? ''}` });
       }
     }
   });
