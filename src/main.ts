@@ -9,7 +9,15 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { composeApp } from './compose.js';
 import { createCassandraClient, type CassandraClient } from './storage/cassandra/client.js';
 
-const DRAIN_DEADLINE_MS = 8_000;
+/**
+ * After SIGINT/SIGTERM a worker fails /health but keeps serving this long before it
+ * stops accepting. HAProxy (checks every 250 ms to 1 s, down after 2 failures) takes it
+ * out of rotation meanwhile, and marks the worker restarted just before it up again:
+ * during a rolling reload there is never a moment with no worker HAProxy can use.
+ */
+const LAME_DUCK_MS = 2_000;
+/** Hard stop, inside pm2's kill_timeout (10 s). */
+const DRAIN_DEADLINE_MS = 9_000;
 
 function log(message: string): void {
   console.log(`${new Date().toISOString()} [worker ${process.env.PORT ?? ''}] ${message}`);
@@ -67,15 +75,8 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const shutdown = (signal: string): void => {
-    if (draining) return;
-    draining = true;
-    log(`${signal}: draining`);
-    const force = setTimeout(() => {
-      log('drain deadline passed; exiting');
-      process.exit(1);
-    }, DRAIN_DEADLINE_MS);
-    force.unref();
+  const stopAccepting = (): void => {
+    log('draining in-flight requests');
     server.close(() => {
       client.shutdown().then(
         () => {
@@ -86,6 +87,17 @@ async function main(): Promise<void> {
       );
     });
     if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  const shutdown = (signal: string): void => {
+    if (draining) return;
+    draining = true;
+    log(`${signal}: failing /health, serving ${LAME_DUCK_MS} ms more, then draining`);
+    const force = setTimeout(() => {
+      log('drain deadline passed; exiting');
+      process.exit(1);
+    }, DRAIN_DEADLINE_MS);
+    force.unref();
+    setTimeout(() => stopAccepting(), LAME_DUCK_MS);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
