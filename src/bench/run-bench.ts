@@ -96,6 +96,8 @@ export function formatReport(report: BenchReport): string {
       `body ${mib(memory.liveBytes.body)}, form ${mib(memory.liveBytes.form)}, inputs ${mib(memory.liveBytes.inputs)}, points ${mib(memory.liveBytes.points)}, partitions ${mib(memory.liveBytes.partitions)}`,
     ],
   ];
+  const samples = [...ingest.api.errorSamples, ...single.throughHaproxy.errorSamples, ...single.straightToWorker.errorSamples];
+  if (samples.length > 0) rows.push(['   errors seen', samples.slice(0, 3).join(' | '), '']);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   return [

@@ -14,7 +14,7 @@ import { CassandraPointStore } from '../storage/cassandra/point-store.js';
 import { SUMMARY_CLOCK_MARGIN_MS } from '../query/search-service.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { formBatchBody, generatePoints } from './dataset.js';
-import { postMetrics, request } from './http-client.js';
+import { postMetrics, request, type HttpAnswer } from './http-client.js';
 import { LatencySamples, timeEach } from './latency.js';
 
 export interface BenchContext {
@@ -101,7 +101,14 @@ export interface IngestResult {
     readonly concurrency: number;
     readonly tried: ReadonlyArray<{ pointsPerBatch: number; concurrency: number; pointsPerSecond: number }>;
   };
-  readonly api: { readonly pointsPerSecond: number; readonly rounds: readonly number[]; readonly batch: number; readonly clients: number; readonly errors: number };
+  readonly api: {
+    readonly pointsPerSecond: number;
+    readonly rounds: readonly number[];
+    readonly batch: number;
+    readonly clients: number;
+    readonly errors: number;
+    readonly errorSamples: readonly string[];
+  };
   /** Median API points/s over median ceiling points/s. */
   readonly ratio: number;
 }
@@ -114,23 +121,53 @@ export async function writeDirect(store: CassandraPointStore, points: readonly P
   return points.length / ((performance.now() - started) / 1000);
 }
 
+/** Failures seen by the bench's own HTTP client: how many, and the first few reasons. */
+export class Failures {
+  count = 0;
+  readonly samples: string[] = [];
+
+  add(reason: string): void {
+    this.count++;
+    this.keepSample(reason);
+  }
+
+  /** Adds another set of failures to this one. */
+  absorb(other: Failures): void {
+    this.count += other.count;
+    for (const reason of other.samples) this.keepSample(reason);
+  }
+
+  private keepSample(reason: string): void {
+    if (this.samples.length < 5 && !this.samples.includes(reason)) this.samples.push(reason);
+  }
+
+  /** Records a non-200 answer or a network error; returns whether the request succeeded. */
+  check(answer: HttpAnswer | Error): boolean {
+    if (answer instanceof Error) this.add(`network: ${(answer as { code?: string }).code ?? ''} ${answer.message}`.trim());
+    else if (answer.status !== 200) this.add(`${answer.status} ${answer.body.slice(0, 120)}`);
+    else return true;
+    return false;
+  }
+}
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
 /** POSTs pre-built bodies from `clients` concurrent clients; returns the wall time in seconds and the failures. */
-async function postAll(url: string, bodies: readonly string[], clients: number, onDone: (done: number) => void): Promise<{ seconds: number; errors: number }> {
+async function postAll(url: string, bodies: readonly string[], clients: number, onDone: (done: number) => void): Promise<{ seconds: number; failures: Failures }> {
   let next = 0;
-  let errors = 0;
   let done = 0;
+  const failures = new Failures();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (next < bodies.length) {
         const body = bodies[next++]!;
-        const answer = await postMetrics(url, body).catch(() => undefined);
-        if (answer?.status !== 200) errors++;
+        failures.check(await postMetrics(url, body).catch(asError));
         onDone(++done);
       }
     }),
   );
-  return { seconds: (performance.now() - started) / 1000, errors };
+  return { seconds: (performance.now() - started) / 1000, failures };
 }
 
 const median = (values: readonly number[]): number => {
@@ -170,7 +207,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
 
   const ceilingRounds: number[] = [];
   const apiRounds: number[] = [];
-  let errors = 0;
+  const failures = new Failures();
   for (let round = 0; round < rounds; round++) {
     const direct = async (): Promise<void> => {
       ctx.progress(`ingest: round ${round + 1}/${rounds}, ${count} points straight to Cassandra`);
@@ -179,8 +216,8 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
     const api = async (): Promise<void> => {
       const bodies = bodiesOf(make(`bench.api.${round}.${ctx.seed}`));
       const result = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) => ctx.progress(`ingest: round ${round + 1}/${rounds}, through HAProxy, batch ${done}/${bodies.length}`));
-      errors += result.errors;
-      apiRounds.push((count - result.errors * sizes.apiBatch) / result.seconds);
+      failures.absorb(result.failures);
+      apiRounds.push((count - result.failures.count * sizes.apiBatch) / result.seconds);
     };
     if (round % 2 === 0) {
       await direct();
@@ -196,7 +233,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
     points: count,
     rounds,
     ceiling: { pointsPerSecond: ceiling, rounds: ceilingRounds, pointsPerBatch: best.pointsPerBatch, concurrency: best.concurrency, tried },
-    api: { pointsPerSecond: apiRate, rounds: apiRounds, batch: sizes.apiBatch, clients: sizes.apiClients, errors },
+    api: { pointsPerSecond: apiRate, rounds: apiRounds, batch: sizes.apiBatch, clients: sizes.apiClients, errors: failures.count, errorSamples: failures.samples },
     ratio: apiRate / ceiling,
   };
 }
@@ -208,12 +245,13 @@ export interface SingleResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  readonly errorSamples: readonly string[];
 }
 
 /** `clients` clients each POSTing one point per request for `seconds`. */
 export async function benchSinglePoints(url: string, clients: number, seconds: number, prefix: string): Promise<SingleResult> {
   const latencies = new LatencySamples();
-  let errors = 0;
+  const failures = new Failures();
   const deadline = performance.now() + seconds * 1000;
   const base = Date.now();
   const started = performance.now();
@@ -221,14 +259,19 @@ export async function benchSinglePoints(url: string, clients: number, seconds: n
     Array.from({ length: clients }, async (_, client) => {
       for (let seq = 0; performance.now() < deadline; seq++) {
         const began = performance.now();
-        const answer = await postMetrics(url, `metric_id=${prefix}.${client}&ts=${base + seq}&value=${seq % 100}`).catch(() => undefined);
-        if (answer?.status === 200) latencies.add(performance.now() - began);
-        else errors++;
+        const answer = await postMetrics(url, `metric_id=${prefix}.${client}&ts=${base + seq}&value=${seq % 100}`).catch(asError);
+        if (failures.check(answer)) latencies.add(performance.now() - began);
       }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  return { requestsPerSecond: latencies.count / elapsed, p50Ms: latencies.percentile(50), p99Ms: latencies.percentile(99), errors };
+  return {
+    requestsPerSecond: latencies.count / elapsed,
+    p50Ms: latencies.percentile(50),
+    p99Ms: latencies.percentile(99),
+    errors: failures.count,
+    errorSamples: failures.samples,
+  };
 }
 
 // ---------------------------------------------------------------- search
@@ -271,8 +314,8 @@ export async function ensureYearMetric(ctx: BenchContext, stepMs: number): Promi
   );
   const bodies: string[] = [];
   for (let i = 0; i < points.length; i += 10_000) bodies.push(formBatchBody(points.slice(i, i + 10_000)));
-  const { errors } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`));
-  if (errors > 0) throw new Error(`loading the year metric failed for ${errors} batches`);
+  const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`));
+  if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   return { metricId, points: expected };
 }
 
@@ -411,10 +454,10 @@ export async function benchMemory(ctx: BenchContext, sizes: BenchSizes): Promise
     }
   })();
   try {
-    const { errors } = await postAll(ctx.apiUrl, Array.from({ length: sizes.memoryBatches }, () => body), 1, (done) =>
+    const { failures } = await postAll(ctx.apiUrl, Array.from({ length: sizes.memoryBatches }, () => body), 1, (done) =>
       ctx.progress(`memory: ${sizes.memoryBatchPoints}-point batch ${done}/${sizes.memoryBatches}`),
     );
-    if (errors > 0) throw new Error(`${errors} of the ${sizes.memoryBatchPoints}-point batches failed`);
+    if (failures.count > 0) throw new Error(`${failures.count} of the ${sizes.memoryBatchPoints}-point batches failed: ${failures.samples.join('; ')}`);
   } finally {
     sampling = false;
     await sampler;

@@ -143,12 +143,12 @@ describe('topology', () => {
     expect(head.headers.get('x-meetr-worker')).toMatch(/^\d+$/);
   });
 
-  it('does not pass on a worker keep-alive hint longer than HAProxy keeps idle connections', async () => {
-    // The workers keep idle connections 65 s; HAProxy closes idle client connections after 10 s.
-    // A client trusting "Keep-Alive: timeout=65" reuses connections HAProxy has closed and loses requests.
+  it('advertises how long HAProxy keeps idle connections, not the workers hint', async () => {
+    // HAProxy closes idle client connections after 60 s; the workers keep theirs 65 s. A client trusting
+    // a hint longer than HAProxy's, or none at all, may reuse a connection HAProxy is closing and lose a request.
     for (const answer of [await call('/health'), await postForm({ metric_id: 'fn.keepalive', ts: '1700000000', value: '1' })]) {
       expect(answer.status).toBe(200);
-      expect(answer.headers.get('keep-alive')).toBeNull();
+      expect(answer.headers.get('keep-alive')).toBe('timeout=50');
     }
   });
 });
