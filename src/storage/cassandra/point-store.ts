@@ -1,10 +1,20 @@
 import cassandra from 'cassandra-driver';
-import { partialOf, type PartialAggregate } from '../../domain/aggregate.js';
+import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../domain/aggregate.js';
 import type { Point } from '../../domain/point.js';
 import type { EpochMs } from '../../time/timestamp.js';
 import type { DayEntry, PointWriter, RangeReader } from '../ports.js';
 import type { CassandraClient } from './client.js';
 import { classifyDriverError } from './errors.js';
+
+/**
+ * The aggregate in a row's n/total/low/high columns, as both the aggregate query and
+ * the cached day summaries name them; undefined where n is null (no summary cached).
+ */
+function aggregateOf(row: cassandra.types.Row): PartialAggregate | undefined {
+  const n = row.get('n') as cassandra.types.Long | null;
+  if (n === null) return undefined;
+  return partialOf(n.toNumber(), row.get('total') as number, row.get('low') as number, row.get('high') as number);
+}
 
 /** Most rows in one batch of index or summary statements (about 6 KiB). */
 const ROWS_PER_BATCH = 100;
@@ -76,11 +86,7 @@ export class CassandraPointStore implements PointWriter, RangeReader {
       const result = await this.run('read days', () =>
         this.client.execute(this.statements.selectDays, [metricId, fromDay, toDay], { fetchSize: 5000, ...(pageState ? { pageState } : {}) }),
       );
-      for (const row of result.rows) {
-        const n = row.get('n') as cassandra.types.Long | null;
-        const summary = n === null ? undefined : partialOf(n.toNumber(), row.get('total') as number, row.get('low') as number, row.get('high') as number);
-        days.push({ day: row.get('day') as number, summary });
-      }
+      for (const row of result.rows) days.push({ day: row.get('day') as number, summary: aggregateOf(row) });
       pageState = result.pageState ?? undefined;
     } while (pageState);
     return days;
@@ -89,9 +95,7 @@ export class CassandraPointStore implements PointWriter, RangeReader {
   async aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate> {
     const result = await this.run('aggregate day', () => this.client.execute(this.statements.aggregateDay, [metricId, day, fromMs, toMs]));
     const row = result.first();
-    const count = row === null ? 0 : (row.get('n') as cassandra.types.Long).toNumber();
-    if (row === null || count === 0) return partialOf(0, 0, 0, 0);
-    return partialOf(count, row.get('total') as number, row.get('low') as number, row.get('high') as number);
+    return (row === null ? undefined : aggregateOf(row)) ?? EMPTY_AGGREGATE;
   }
 
   /**
