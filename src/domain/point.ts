@@ -8,3 +8,8 @@ export interface Point {
 }
 
 export const MAX_METRIC_ID_LENGTH = 255;
+
+/** A (metric, UTC day) partition as one map key. */
+export function partitionKey(metricId: string, day: number): string {
+  return `${day}\u0000${metricId}`;
+}

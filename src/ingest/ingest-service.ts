@@ -1,5 +1,5 @@
 import { forEachBounded, settleAll } from '../concurrency.js';
-import type { Point } from '../domain/point.js';
+import { partitionKey, type Point } from '../domain/point.js';
 import type { PointWriter } from '../storage/ports.js';
 import { dayBucket, isClosedDay } from '../time/day-bucket.js';
 import { createWriteQueue } from './write-queue.js';
@@ -47,10 +47,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const partitions = groupByPartition(points);
 
       // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
-      const newDays = daysByMetric(partitions, (metricId, day) => !knownDays.has(dayKey(metricId, day)));
+      const newDays = daysByMetric(partitions, (metricId, day) => !knownDays.has(partitionKey(metricId, day)));
       await forEachBounded([...newDays], concurrency, ([metricId, days]) => writer.markDays(metricId, days));
       if (knownDays.size > knownDaysCapacity) knownDays.clear();
-      for (const [metricId, days] of newDays) for (const day of days) knownDays.add(dayKey(metricId, day));
+      for (const [metricId, days] of newDays) for (const day of days) knownDays.add(partitionKey(metricId, day));
 
       // Writes to closed days (late data, backfills) hide those days' cached summaries: before the write,
       // and again once it is acknowledged, so a summary computed from a read that missed it is shadowed too.
@@ -79,7 +79,7 @@ export function groupByPartition(points: readonly Point[]): WriteUnit[] {
   const partitions = new Map<string, { unit: WriteUnit; byTs: Map<number, number> }>();
   for (const point of points) {
     const day = dayBucket(point.ts);
-    const key = dayKey(point.metricId, day);
+    const key = partitionKey(point.metricId, day);
     let entry = partitions.get(key);
     if (entry === undefined) {
       entry = { unit: { metricId: point.metricId, day, points: [] }, byTs: new Map() };
@@ -106,8 +106,4 @@ export function chunkWrites(partitions: readonly WriteUnit[], size: number): Wri
     }
   }
   return units;
-}
-
-function dayKey(metricId: string, day: number): string {
-  return `${day}\u0000${metricId}`;
 }

@@ -7,7 +7,7 @@
  * the write that carries its points does.
  */
 import { settleAll } from '../concurrency.js';
-import type { Point } from '../domain/point.js';
+import { partitionKey, type Point } from '../domain/point.js';
 import type { PointWriter } from '../storage/ports.js';
 
 export interface WriteQueueOptions {
@@ -43,7 +43,7 @@ export function createWriteQueue({ writer, concurrency, pointsPerWrite }: WriteQ
   const pump = (): void => {
     while (inFlight < concurrency && head < queue.length) {
       const pending = queue[head++]!;
-      const key = `${pending.day}\u0000${pending.metricId}`;
+      const key = partitionKey(pending.metricId, pending.day);
       if (open.get(key) === pending) open.delete(key);
       inFlight++;
       writer.writePartition(pending.metricId, pending.day, [...pending.points.values()]).then(
@@ -66,7 +66,7 @@ export function createWriteQueue({ writer, concurrency, pointsPerWrite }: WriteQ
 
   const enqueue = (metricId: string, day: number, points: readonly Point[]): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const key = `${day}\u0000${metricId}`;
+      const key = partitionKey(metricId, day);
       let pending = open.get(key);
       if (pending === undefined || pending.points.size + points.length > pointsPerWrite) {
         pending = { metricId, day, points: new Map(), settle: [] };
