@@ -26,3 +26,10 @@ export function formBatchBody(points: readonly Point[]): string {
   const metrics = JSON.stringify(points.map((p) => ({ metric_id: p.metricId, ts: p.ts, value: p.value })));
   return new URLSearchParams({ batch: 'True', metrics }).toString();
 }
+
+/** `points` as Meetr form batch bodies of at most `size` points each, in order. */
+export function formBatchBodies(points: readonly Point[], size: number): string[] {
+  const bodies: string[] = [];
+  for (let start = 0; start < points.length; start += size) bodies.push(formBatchBody(points.slice(start, start + size)));
+  return bodies;
+}

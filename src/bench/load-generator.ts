@@ -4,6 +4,7 @@
  * on a schedule (not as fast as answers come back), so a slow server shows up as
  * latency and a lower achieved rate rather than hiding it.
  */
+import { formBatchBody } from './dataset.js';
 import { postMetrics } from './http-client.js';
 import { LatencySamples } from './latency.js';
 import { seededRandom } from './random.js';
@@ -62,11 +63,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
 
   const send = (): void => {
     const points = Array.from({ length: batch }, () => ({
-      metric_id: `load.${Math.floor(random() * metrics)}`,
+      metricId: `load.${Math.floor(random() * metrics)}`,
       ts: tsCounter++,
       value: Math.round(random() * 10_000) / 100,
     }));
-    const body = new URLSearchParams({ batch: 'True', metrics: JSON.stringify(points) }).toString();
+    const body = formBatchBody(points);
     const began = performance.now();
     inFlight++;
     const request = postMetrics(target, body)

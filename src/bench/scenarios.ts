@@ -6,14 +6,14 @@ import { forEachBounded } from '../concurrency.js';
 import type { Point } from '../domain/point.js';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { chunkWrites, groupByPartition } from '../ingest/ingest-service.js';
+import { groupByPartition, type WriteUnit } from '../ingest/ingest-service.js';
 import { pointInputsFromForm } from '../ingest/point-input.js';
 import { validatePoints } from '../ingest/validate-points.js';
 import type { CassandraClient } from '../storage/cassandra/client.js';
 import { CassandraPointStore } from '../storage/cassandra/point-store.js';
 import { SUMMARY_CLOCK_MARGIN_MS } from '../query/search-service.js';
 import { dayBucket } from '../time/day-bucket.js';
-import { formBatchBody, generatePoints } from './dataset.js';
+import { formBatchBodies, formBatchBody, generatePoints } from './dataset.js';
 import { postMetrics, request, type HttpAnswer } from './http-client.js';
 import { LatencySamples, timeEach } from './latency.js';
 
@@ -113,6 +113,17 @@ export interface IngestResult {
   readonly ratio: number;
 }
 
+/** Splits partitions into single-partition writes of at most `size` points each. */
+function chunkWrites(partitions: readonly WriteUnit[], size: number): WriteUnit[] {
+  const units: WriteUnit[] = [];
+  for (const unit of partitions) {
+    for (let start = 0; start < unit.points.length; start += size) {
+      units.push({ metricId: unit.metricId, day: unit.day, points: unit.points.slice(start, start + size) });
+    }
+  }
+  return units;
+}
+
 /** Writes points straight to Cassandra the fastest way known: prepared, per-partition unlogged batches, many in flight. */
 export async function writeDirect(store: CassandraPointStore, points: readonly Point[], pointsPerBatch: number, concurrency: number): Promise<number> {
   const started = performance.now();
@@ -186,11 +197,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
   const endMs = Date.now();
   const make = (prefix: string, n = count, seed = ctx.seed): Point[] => generatePoints({ count: n, metrics, prefix, stepMs: INGEST_STEP_MS, endMs, seed });
   const store = new CassandraPointStore(ctx.client, ctx.keyspace);
-  const bodiesOf = (points: readonly Point[]): string[] => {
-    const bodies: string[] = [];
-    for (let i = 0; i < points.length; i += sizes.apiBatch) bodies.push(formBatchBody(points.slice(i, i + sizes.apiBatch)));
-    return bodies;
-  };
+  const bodiesOf = (points: readonly Point[]): string[] => formBatchBodies(points, sizes.apiBatch);
 
   ctx.progress('ingest: warming up both paths');
   const warmup = make(`bench.warmup.${ctx.seed}`, Math.min(count, 20_000));
@@ -312,8 +319,7 @@ export async function ensureYearMetric(ctx: BenchContext, stepMs: number): Promi
   const points = generatePoints({ count: expected, metrics: 1, prefix: 'x', stepMs, endMs: YEAR_START + expected * stepMs, seed: ctx.seed }).map(
     (p) => ({ ...p, metricId }),
   );
-  const bodies: string[] = [];
-  for (let i = 0; i < points.length; i += 10_000) bodies.push(formBatchBody(points.slice(i, i + 10_000)));
+  const bodies = formBatchBodies(points, 10_000);
   const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`));
   if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   return { metricId, points: expected };

@@ -96,14 +96,3 @@ export function groupByPartition(points: readonly Point[]): WriteUnit[] {
   return [...partitions.values()].map((entry) => entry.unit);
 }
 
-/** Splits partitions into single-partition writes of at most `size` points each. */
-export function chunkWrites(partitions: readonly WriteUnit[], size: number): WriteUnit[] {
-  const units: WriteUnit[] = [];
-  for (const unit of partitions) {
-    if (unit.points.length <= size) units.push(unit);
-    else for (let start = 0; start < unit.points.length; start += size) {
-      units.push({ metricId: unit.metricId, day: unit.day, points: unit.points.slice(start, start + size) });
-    }
-  }
-  return units;
-}
