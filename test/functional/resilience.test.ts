@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { ensureLocalCassandra, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
-import { call, eventually, postForm, search } from '../support/http.js';
+import { eventually } from '../support/eventually.js';
+import { call, postForm, search } from '../support/http.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');

@@ -8,6 +8,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
 import { createCassandraClient, type CassandraClient } from '../../src/storage/cassandra/client.js';
+import { eventually } from '../support/eventually.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -37,14 +38,6 @@ const insert = async (ts: number, value = 1): Promise<Response> =>
   });
 const count = async (): Promise<Response> => app.request('/1.0/metrics?metric=outage&from=1700000000&to=1800000000&aggregation=count');
 
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('when Cassandra becomes unreachable', () => {
   it('answers 503 with Retry-After, promptly, and recovers without a restart', async () => {
     expect((await insert(1700000000)).status).toBe(200);
@@ -61,12 +54,12 @@ describe('when Cassandra becomes unreachable', () => {
     const searched = await count();
     expect(searched.status).toBe(503);
     expect(searched.headers.get('retry-after')).toBe('1');
-    await until(async () => (await app.request('/health')).status === 503, 10_000);
+    await eventually(async () => (await app.request('/health')).status === 503, 10_000, '/health reports the cut');
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/meetr_storage_errors_total\{route="\/1.0\/metrics",worker="cut-off"\} [1-9]/);
 
     proxy.restore();
-    await until(async () => (await insert(1700000002)).status === 200, 30_000);
+    await eventually(async () => (await insert(1700000002)).status === 200, 30_000, 'inserts succeed again');
     expect((await app.request('/health')).status).toBe(200);
     const after = await count();
     expect(after.status).toBe(200);
