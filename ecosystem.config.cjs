@@ -26,7 +26,7 @@ module.exports = {
       // A worker reports ready (process.send('ready')) only once its Cassandra session is up.
       wait_ready: true,
       listen_timeout: 60000,
-      // SIGINT, then this long to drain in-flight requests and close the session (the worker gives itself 8 s).
+      // SIGINT, then this long to drain in-flight requests and close the session (the worker gives itself 9 s: 2 s lame duck, then drain, hard stop at 9 s).
       kill_timeout: 10000,
       max_memory_restart: '1536M',
       exp_backoff_restart_delay: 200,

@@ -4,28 +4,27 @@ import { createApp } from './http/app.js';
 import { createTelemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createSearchService } from './query/search-service.js';
-import { hasConnectedHost, type CassandraClient } from './storage/cassandra/client.js';
-import { CassandraPointStore } from './storage/cassandra/point-store.js';
+import type { Storage } from './storage/ports.js';
 
 export interface ComposeOptions {
   readonly config: Config;
-  readonly client: CassandraClient;
+  /** Cassandra in production (`cassandraStorage`); the in-memory store in unit tests. */
+  readonly storage: Storage;
   readonly workerId: string;
   readonly isDraining?: () => boolean;
   readonly logError?: (message: string, error: unknown) => void;
 }
 
-/** Wires the Cassandra store, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({ config, client, workerId, isDraining, logError }: ComposeOptions): Hono {
-  const store = new CassandraPointStore(client, config.keyspace);
+/** Wires storage, the services and the HTTP app together: the one place that sees everything. */
+export function composeApp({ config, storage, workerId, isDraining, logError }: ComposeOptions): Hono {
   return createApp({
-    ingest: createIngestService({ writer: store, concurrency: config.storageConcurrency, writeConcurrency: config.writeConcurrency }),
+    ingest: createIngestService({ writer: storage.writer, concurrency: config.storageConcurrency, writeConcurrency: config.writeConcurrency }),
     search: createSearchService({
-      reader: store,
+      reader: storage.reader,
       concurrency: config.storageConcurrency,
       onCacheError: (error) => logError?.('could not cache a day summary', error),
     }),
-    health: { isReady: () => hasConnectedHost(client) },
+    health: storage.health,
     telemetry: createTelemetry({ workerId }),
     workerId,
     defaultTimeZone: config.defaultTimeZone,

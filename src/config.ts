@@ -51,7 +51,16 @@ export interface Config {
    * one partition merge into one batch: fewer, larger statements under load.
    */
   readonly writeConcurrency: number;
+  /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
+  readonly cassandraHeap: string;
+  /** Where the stack keeps HAProxy's rendered config and pid, pm2's home and the logs; relative to the project root unless absolute. */
+  readonly runDir: string;
+  /** The pm2 app name of the workers. */
+  readonly appName: string;
 }
+
+/** The driver's local data center when CASSANDRA_LOCAL_DC is not set; also the local node's. */
+export const DEFAULT_LOCAL_DC = 'datacenter1';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -84,7 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
     statsPort: reader.integer('MEETR_STATS_PORT', 8404, 1, 65535),
     contactPoints,
     contactPointsConfigured: contactPoints.length > 0,
-    localDataCenter: reader.matching('CASSANDRA_LOCAL_DC', 'datacenter1', DATA_CENTER_PATTERN, 'a data center name'),
+    localDataCenter: reader.matching('CASSANDRA_LOCAL_DC', DEFAULT_LOCAL_DC, DATA_CENTER_PATTERN, 'a data center name'),
     credentials: username !== undefined && password !== undefined ? { username, password } : undefined,
     keyspace: reader.matching('MEETR_KEYSPACE', 'meetr', KEYSPACE_PATTERN, 'a CQL identifier (letter, then letters, digits, _; at most 48)'),
     replication: reader.replication('MEETR_REPLICATION'),
@@ -95,6 +104,9 @@ export function loadConfig(env: Env = process.env): Config {
     storageTimeoutMs: reader.integer('MEETR_STORAGE_TIMEOUT_MS', 3_000, 50, 600_000),
     storageConcurrency: reader.integer('MEETR_STORAGE_CONCURRENCY', 32, 1, 1024),
     writeConcurrency: reader.integer('MEETR_WRITE_CONCURRENCY', 16, 1, 1024),
+    cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
+    runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',
+    appName: reader.matching('MEETR_APP_NAME', 'meetr', /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a pm2 app name (letter, then letters, digits, _ . -)'),
   };
 
   for (const point of contactPoints) {

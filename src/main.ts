@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { composeApp } from './compose.js';
 import { createCassandraClient, type CassandraClient } from './storage/cassandra/client.js';
+import { cassandraStorage } from './storage/cassandra/point-store.js';
 
 /**
  * After SIGINT/SIGTERM a worker fails /health but keeps serving this long before it
@@ -19,8 +20,11 @@ const LAME_DUCK_MS = 2_000;
 /** Hard stop, inside pm2's kill_timeout (10 s). */
 const DRAIN_DEADLINE_MS = 9_000;
 
+/** Who is logging: the worker's port once config is read. */
+let workerLabel = 'worker';
+
 function log(message: string): void {
-  console.log(`${new Date().toISOString()} [worker ${process.env.PORT ?? ''}] ${message}`);
+  console.log(`${new Date().toISOString()} [${workerLabel}] ${message}`);
 }
 
 async function connect(config: Config): Promise<CassandraClient> {
@@ -51,11 +55,12 @@ async function main(): Promise<void> {
   }
 
   const workerId = String(config.port);
+  workerLabel = `worker ${workerId}`;
   const client = await connect(config);
   let draining = false;
   const app = composeApp({
     config,
-    client,
+    storage: cassandraStorage(client, config.keyspace),
     workerId,
     isDraining: () => draining,
     logError: (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),

@@ -15,9 +15,16 @@ try {
     MEETR_MAX_BODY_BYTES: config.maxBodyBytes,
     MEETR_KEYSPACE: config.keyspace,
     MEETR_CONTACT_POINTS_CONFIGURED: config.contactPointsConfigured ? 1 : 0,
+    MEETR_RUN_DIR: config.runDir,
+    MEETR_APP_NAME: config.appName,
   };
-  for (const [name, value] of Object.entries(values)) console.log(`${name}=${String(value)}`);
+  for (const [name, value] of Object.entries(values)) console.log(`${name}=${shellQuoted(String(value))}`);
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : String(error));
   process.exitCode = 1;
+}
+
+/** A value as one shell word, for `eval`. */
+function shellQuoted(value: string): string {
+  return /^[A-Za-z0-9_./:-]*$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

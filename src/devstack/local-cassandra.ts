@@ -13,13 +13,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
+import { DEFAULT_LOCAL_DC } from '../config.js';
 import { LOCAL_CONTACT_POINT } from '../storage/cassandra/client.js';
 
 const run = promisify(execFile);
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export { LOCAL_CONTACT_POINT };
-export const LOCAL_DATA_CENTER = 'datacenter1';
+/** The local node's data center: Cassandra's default, the driver's default too. */
+export const LOCAL_DATA_CENTER = DEFAULT_LOCAL_DC;
 const DOCKER_IMAGE = 'cassandra:5.0';
 const DOCKER_CONTAINER = 'meetr-cassandra';
 
@@ -32,6 +34,8 @@ export interface LocalCassandraOptions {
   readonly readyTimeoutMs?: number;
   /** `auto` tries Docker first; `java` never does. */
   readonly runtime?: 'auto' | 'java';
+  /** JVM heap of a node started with Java (config's MEETR_CASSANDRA_HEAP); 1G unless given. */
+  readonly heap?: string;
 }
 
 export interface LocalCassandra {
@@ -83,7 +87,7 @@ export async function probeCql(contactPoint: string, localDataCenter = LOCAL_DAT
 
 /** Makes sure a local node answers CQL on 127.0.0.1:9042, starting one if needed. */
 export async function ensureLocalCassandra(options: LocalCassandraOptions = {}): Promise<LocalCassandra> {
-  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto' } = options;
+  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto', heap = '1G' } = options;
   const running = await probeCql(LOCAL_CONTACT_POINT);
   if (running !== undefined) {
     log(`Cassandra ${running} already answers on ${LOCAL_CONTACT_POINT}; reusing it`);
@@ -102,7 +106,7 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
     how = 'started-docker';
     isAlive = () => true;
   } else {
-    isAlive = await startJava(root, log);
+    isAlive = await startJava(root, heap, log);
     how = 'started-java';
   }
   const version = await waitForCql(readyTimeoutMs, isAlive, () => logTail(paths.logs), log);
@@ -153,7 +157,7 @@ export async function installCassandra(root = PROJECT_ROOT, log: (line: string) 
     );
   } catch (error) {
     const detail = error instanceof Error && 'stdout' in error ? String((error as { stdout: unknown }).stdout).slice(-2000) : String(error);
-    throw new Error(`could not fetch Cassandra ${version} with Maven (is mvn installed and Maven Central reachable?)\n${detail}`);
+    throw new Error(`could not fetch Cassandra ${version} with Maven (is mvn installed and Maven Central reachable?)\n${detail}`, { cause: error });
   }
   const jars = readdirSync(lib).filter((name) => name.endsWith('.jar'));
   if (!jars.some((name) => name.startsWith(`cassandra-all-${version}`))) throw new Error(`Maven did not deliver cassandra-all-${version}.jar`);
@@ -162,7 +166,7 @@ export async function installCassandra(root = PROJECT_ROOT, log: (line: string) 
 }
 
 /** Starts the node detached; returns whether it is still running (a zombie counts as exited). */
-async function startJava(root: string, log: (line: string) => void): Promise<() => boolean> {
+async function startJava(root: string, heap: string, log: (line: string) => void): Promise<() => boolean> {
   const paths = pathsUnder(root);
   await run('java', ['-version']).catch(() => {
     throw new Error('no Cassandra is configured (CASSANDRA_CONTACT_POINTS), no Docker engine answers, and `java` is not installed: install Java 17');
@@ -170,8 +174,6 @@ async function startJava(root: string, log: (line: string) => void): Promise<() 
   const lib = await installCassandra(root, log);
   mkdirSync(paths.data, { recursive: true });
   mkdirSync(paths.logs, { recursive: true });
-  const heap = process.env.MEETR_CASSANDRA_HEAP ?? '1G';
-  if (!/^\d+[mMgG]$/.test(heap)) throw new Error(`MEETR_CASSANDRA_HEAP: "${heap}" is not a heap size such as 768M or 1G`);
   const jvmOptions = readFileSync(paths.jvmOptions, 'utf8')
     .split('\n')
     .map((line) => line.trim())

@@ -1,4 +1,4 @@
-import type { EpochMs } from '../time/timestamp.js';
+import type { EpochMs } from '../time/units.js';
 
 /** One stored measurement. `(metricId, ts)` is its identity: writing it again overwrites `value`. */
 export interface Point {

@@ -1,15 +1,16 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { finalize } from '../domain/aggregate.js';
-import { MeetrError, type ErrorCode } from '../errors.js';
+import { MeetrError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
-import { validatePoints } from '../ingest/validate-points.js';
-import { parseSearchRequest } from '../query/search-request.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
-import { readPointInputs } from './read-points.js';
+import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
+import { decodePointInputs } from './point-input.js';
+import { nodeBindingsOf } from './node-bindings.js';
+import { mediaTypeOf, readRequestBody } from './request-body.js';
+import { parseSearchParams } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
+import { validatePoints } from './validate-points.js';
 
 export interface AppOptions {
   readonly ingest: IngestService;
@@ -38,43 +39,32 @@ export function createApp(options: AppOptions): Hono {
 
   app.use(async (c, next) => {
     const started = performance.now();
+    // Set before the handler answers, on the Node response where there is one: adding a header to a
+    // finished web Response would make @hono/node-server materialise it.
+    const outgoing = nodeBindingsOf(c)?.outgoing;
+    if (outgoing !== undefined) {
+      outgoing.setHeader('X-Meetr-Worker', workerId);
+      if (isDraining()) outgoing.setHeader('Connection', 'close');
+    } else {
+      c.header('X-Meetr-Worker', workerId);
+      if (isDraining()) c.header('Connection', 'close');
+    }
     await next();
-    c.header('X-Meetr-Worker', workerId);
-    if (isDraining()) c.header('Connection', 'close');
     telemetry.observeRequest(routeLabel(c.req.path), c.req.method, c.res.status, (performance.now() - started) / 1000);
   });
 
   app.get(METRICS_PATH, async (c) => {
-    const request = parseSearchRequest((name) => c.req.query(name), defaultTimeZone);
-    const aggregate = await search.aggregate(request.metricId, request.fromMs, request.toMs);
-    return c.json({
-      metric_id: request.metricId,
-      from: request.fromText,
-      to: request.toText,
-      aggregation: request.aggregation,
-      value: finalize(aggregate, request.aggregation),
-      count: aggregate.count,
-    });
+    const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
+    return c.json(searchAnswer(params, await search.search(params.query)));
   });
 
-  app.post(
-    METRICS_PATH,
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        // Node discards the unread rest of the body, so the client finishes sending and reads this answer.
-        throw new MeetrError('payload_too_large', `the body is larger than ${maxBodyBytes} bytes (MEETR_MAX_BODY_BYTES)`, [
-          { field: 'body', message: `exceeds ${maxBodyBytes} bytes` },
-        ]);
-      },
-    }),
-    async (c) => {
-      const points = validatePoints(await readPointInputs(c, maxBatch), defaultTimeZone);
-      const inserted = await ingest.ingest(points);
-      telemetry.pointsWritten(inserted);
-      return c.json({ inserted });
-    },
-  );
+  app.post(METRICS_PATH, async (c) => {
+    const body = await readRequestBody(c, maxBodyBytes);
+    const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', mediaTypeOf(c), (name) => c.req.query(name), maxBatch);
+    const inserted = await ingest.ingest(validatePoints(inputs, defaultTimeZone));
+    telemetry.pointsWritten(inserted);
+    return c.json(insertAnswer(inserted));
+  });
 
   app.all(METRICS_PATH, (c) => {
     c.header('Allow', 'GET, HEAD, POST');
@@ -109,10 +99,10 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-function errorResponse(c: Context, code: ErrorCode, message: string, details?: MeetrError['details']): Response {
-  const error = new MeetrError(code, message, details);
-  if (error.status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
-  return c.json({ error: code, message, ...(details === undefined || details.length === 0 ? {} : { details }) }, error.status);
+function errorResponse(c: Context, code: ErrorCode, message: string, details?: readonly ErrorDetail[]): Response {
+  const status = statusOf(code);
+  if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
+  return c.json(errorAnswer(code, message, details), status);
 }
 
 function routeLabel(path: string): string {

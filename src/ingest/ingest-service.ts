@@ -3,7 +3,7 @@ import { partitionKey, type Point } from '../domain/point.js';
 import type { PointWriter } from '../storage/ports.js';
 import { dayBucket, isClosedDay } from '../time/day-bucket.js';
 import { createWriteQueue } from './write-queue.js';
-import type { EpochMs } from '../time/timestamp.js';
+import type { EpochMs } from '../time/units.js';
 
 export interface IngestServiceOptions {
   readonly writer: PointWriter;

@@ -1,6 +1,6 @@
 import type { PartialAggregate } from '../domain/aggregate.js';
 import type { Point } from '../domain/point.js';
-import type { EpochMs } from '../time/timestamp.js';
+import type { EpochMs } from '../time/units.js';
 
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {
@@ -24,6 +24,11 @@ export interface RangeReader {
   daysWithPoints(metricId: string, fromDay: number, toDay: number): Promise<DayEntry[]>;
   /** count/sum/min/max of the points of one day partition with fromMs <= ts <= toMs, computed by Cassandra. */
   aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate>;
+  /**
+   * Calls `visit` for every point of one day partition with fromMs <= ts <= toMs, in
+   * ascending ts order, page by page (never the whole partition in memory). Returns how many.
+   */
+  scanPoints(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number>;
   /** Caches whole days' aggregates, computed from reads that began after `asOfMs`. */
   saveDaySummaries(metricId: string, summaries: ReadonlyArray<{ readonly day: number; readonly summary: PartialAggregate }>, asOfMs: EpochMs): Promise<void>;
 }
@@ -31,4 +36,11 @@ export interface RangeReader {
 /** Whether storage can serve right now. */
 export interface StorageHealth {
   isReady(): boolean;
+}
+
+/** Everything the services need from storage, as one implementation provides it. */
+export interface Storage {
+  readonly writer: PointWriter;
+  readonly reader: RangeReader;
+  readonly health: StorageHealth;
 }

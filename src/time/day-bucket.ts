@@ -1,6 +1,4 @@
-import type { EpochMs } from './timestamp.js';
-
-export const MS_PER_DAY = 86_400_000;
+import { MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from './units.js';
 
 /** The UTC day (days since 1970-01-01, negative before) that a point at `ms` is stored under. */
 export function dayBucket(ms: EpochMs): number {
@@ -22,7 +20,7 @@ export function dayEndMs(day: number): EpochMs {
  * the common case (live data) and never have to invalidate a summary, because no
  * summary exists for an open day. Must exceed any write's duration plus clock skew.
  */
-export const CLOSED_DAY_GRACE_MS = 10 * 60_000;
+export const CLOSED_DAY_GRACE_MS = 10 * MS_PER_MINUTE;
 
 /** Whether `day` is closed at `nowMs`: only closed days get cached summaries. */
 export function isClosedDay(day: number, nowMs: EpochMs): boolean {

@@ -1,7 +1,5 @@
 import { fromZonedTime } from 'date-fns-tz';
-
-/** Epoch milliseconds (UTC): the only representation of time inside meetr. */
-export type EpochMs = number;
+import { MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from './units.js';
 
 export type TimestampResult = { readonly ok: true; readonly ms: EpochMs } | { readonly ok: false; readonly message: string };
 
@@ -26,7 +24,7 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
 
   if (EPOCH_MILLISECONDS.test(text)) return { ok: true, ms: Number(text) };
   const epoch = EPOCH_SECONDS.exec(text);
-  if (epoch !== null) return { ok: true, ms: Number(epoch[1]) * 1000 + fractionToMs(epoch[2]) };
+  if (epoch !== null) return { ok: true, ms: Number(epoch[1]) * MS_PER_SECOND + fractionToMs(epoch[2]) };
 
   const match = CALENDAR.exec(text);
   if (match === null) return fail(`"${clip(text)}" is not a timestamp; accepted: ${TIMESTAMP_FORMS}`);
@@ -51,7 +49,7 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
     if (Math.abs(offsetMinutes) > 18 * 60 || Number(offM ?? spaceOffM ?? '0') > 59) {
       return fail(`"${clip(text)}" has an impossible UTC offset`);
     }
-    return { ok: true, ms: wallClock - offsetMinutes * 60_000 };
+    return { ok: true, ms: wallClock - offsetMinutes * MS_PER_MINUTE };
   }
   if (defaultTimeZone === 'UTC') return { ok: true, ms: wallClock };
   const iso = `${y}-${mo}-${d}T${pad(hour)}:${pad(minute)}:${pad(second)}.${String(millis).padStart(3, '0')}`;
@@ -69,7 +67,7 @@ function parseEpochNumber(value: number): TimestampResult {
   // Through the decimal text, so 1071750498.123 is 1071750498123 ms and not one off.
   const epoch = EPOCH_SECONDS.exec(String(value));
   if (epoch === null) return fail(`${value} is neither epoch seconds (up to 10 digits) nor epoch milliseconds (13 digits)`);
-  return { ok: true, ms: Number(epoch[1]) * 1000 + fractionToMs(epoch[2]) };
+  return { ok: true, ms: Number(epoch[1]) * MS_PER_SECOND + fractionToMs(epoch[2]) };
 }
 
 function fractionToMs(fraction: string | undefined): number {

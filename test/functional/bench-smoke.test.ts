@@ -4,12 +4,11 @@
  * never how fast anything is.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { runLoad } from '../../src/bench/load-generator.js';
-import { formatReport, runBench } from '../../src/bench/run-bench.js';
-import type { BenchSizes } from '../../src/bench/scenarios.js';
+import { runLoad } from '../../bench/load-generator.js';
+import { formatReport, runBench } from '../../bench/run-bench.js';
+import type { BenchSizes } from '../../bench/sizes.js';
 import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
 import { createCassandraClient } from '../../src/storage/cassandra/client.js';
 import { loadConfig } from '../../src/config.js';
@@ -38,7 +37,7 @@ const isPositive = (value: number): boolean => Number.isFinite(value) && value >
 
 describe('npm run bench', () => {
   it('prints its usage', async () => {
-    const { stdout } = await run('node', [join(PROJECT_ROOT, 'dist', 'cli', 'bench.js'), '--help']);
+    const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', '--help'], { cwd: PROJECT_ROOT });
     for (const option of ['--quick', '--target', '--seed', '--out', 'load', '--rate', '--metrics', '--duration', '--batch']) expect(stdout).toContain(option);
   });
 

@@ -58,7 +58,7 @@ describe('inserts', () => {
     });
     expect(answer.status).toBe(400);
     expect(answer.headers.get('content-type')).toMatch(/application\/json/);
-    expect(answer.body.details).toEqual([
+    expect(answer.body?.details).toEqual([
       expect.objectContaining({ index: 1, field: 'ts' }),
       expect.objectContaining({ index: 2, field: 'metric_id' }),
       expect.objectContaining({ index: 2, field: 'value' }),
@@ -108,7 +108,7 @@ describe('searches', () => {
     const bad = await search({ metric: 'fn.days', from: '2024-01-02', to: '2024-01-01', aggregation: 'mode' });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: 'invalid_request' });
-    expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(['aggregation', 'from']);
+    expect(bad.body?.details?.map((d: { field: string }) => d.field)).toEqual(['aggregation', 'from']);
   });
 
   it('answers unknown paths 404 and other methods 405', async () => {

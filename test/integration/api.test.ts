@@ -5,12 +5,14 @@
 import type { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
+import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
+import type { ApiAnswer } from '../support/answers.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'Asia/Kolkata', MEETR_MAX_BATCH: '1000', MEETR_MAX_BODY_BYTES: '200000' });
 let app: Hono;
 beforeAll(() => {
-  app = composeApp({ config: ks.config, client: ks.client, workerId: 'test-worker' });
+  app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'test-worker' });
 });
 
 const form = (fields: Record<string, string>): RequestInit => ({
@@ -20,14 +22,14 @@ const form = (fields: Record<string, string>): RequestInit => ({
 });
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-async function post(init: RequestInit, path = '/1.0/metrics'): Promise<{ status: number; body: any; headers: Headers }> {
+async function post(init: RequestInit, path = '/1.0/metrics'): Promise<{ status: number; body: ApiAnswer; headers: Headers }> {
   const response = await app.request(path, init);
-  return { status: response.status, body: await response.json(), headers: response.headers };
+  return { status: response.status, body: (await response.json()) as ApiAnswer, headers: response.headers };
 }
 
-async function search(params: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }> {
+async function search(params: Record<string, string>): Promise<{ status: number; body: ApiAnswer; headers: Headers }> {
   const response = await app.request(`/1.0/metrics?${new URLSearchParams(params).toString()}`);
-  return { status: response.status, body: await response.json(), headers: response.headers };
+  return { status: response.status, body: (await response.json()) as ApiAnswer, headers: response.headers };
 }
 
 const everything = { from: '1970-01-02 00:00:00Z', to: '2100-01-01 00:00:00Z' };
@@ -133,7 +135,7 @@ describe('validation is all-or-nothing', () => {
     ['NaN value', { metric_id: 'm', ts: '1700000000', value: 'NaN' }, 'value'],
     ['overflowing value', { metric_id: 'm', ts: '1700000000', value: '1e400' }, 'value'],
   ])('answers 400 for a single point with %s', async (_, fields, field) => {
-    const { status, body, headers } = await post(form(fields as Record<string, string>));
+    const { status, body, headers } = await post(form(fields));
     expect(status).toBe(400);
     expect(headers.get('content-type')).toMatch(/application\/json/);
     expect(body).toMatchObject({ error: 'invalid_request', details: [expect.objectContaining({ index: 0, field })] });
@@ -182,7 +184,7 @@ describe('limits', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Transfer-Encoding': 'chunked' },
       body: stream,
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(response.status).toBe(413);
   });
 
@@ -281,10 +283,10 @@ describe('searches', () => {
     [{ metric: 'span', from: '2024-01-02', to: '2024-01-01', aggregation: 'sum' }, ['from']],
     [{}, ['metric', 'from', 'to', 'aggregation']],
   ])('answers 400 naming every bad parameter: %o', async (params, fields) => {
-    const { status, body } = await search(params as Record<string, string>);
+    const { status, body } = await search(params);
     expect(status).toBe(400);
     expect(body.error).toBe('invalid_request');
-    expect(body.details.map((d: { field: string }) => d.field)).toEqual(fields);
+    expect(body.details?.map((d: { field: string }) => d.field)).toEqual(fields);
   });
 });
 

@@ -5,12 +5,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
-import { finalize } from '../../src/domain/aggregate.js';
 import { createIngestService } from '../../src/ingest/ingest-service.js';
 import { createSearchService, SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
-import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { cassandraStorage, CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { dayBucket, dayEndMs, dayStartMs } from '../../src/time/day-bucket.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
+import { query } from '../support/search-query.js';
 
 const ks = useFreshKeyspace();
 let store: CassandraPointStore;
@@ -26,7 +26,7 @@ async function summarizedDays(metricId: string, fromDay: number, toDay: number):
 
 describe('day summaries', () => {
   it('are filled by a search over whole closed days and give the same answers as the points', async () => {
-    const app = composeApp({ config: ks.config, client: ks.client, workerId: 's' });
+    const app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 's' });
     // One point every hour through January 2024, value = hour of day.
     const points = Array.from({ length: 31 * 24 }, (_, i) => ({ metric_id: 'hourly', ts: at('2024-01-01T00:00:00Z') + i * 3_600_000, value: i % 24 }));
     const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(points) });
@@ -51,12 +51,12 @@ describe('day summaries', () => {
     await service.ingest([1, 2, 3].map((i) => ({ metricId: 'backfill', ts: dayStartMs(day) + i * 1000, value: i })));
     const range = [dayStartMs(day - 1), dayEndMs(day + 1)] as const;
     await sleep(SUMMARY_CLOCK_MARGIN_MS + 50); // a summary dated before the write's own invalidation would be hidden at once
-    expect(finalize(await search.aggregate('backfill', ...range), 'sum')).toBe(6);
+    expect((await search.search(query('backfill', ...range, 'sum'))).value).toBe(6);
     expect(await summarizedDays('backfill', day, day)).toEqual([day]);
 
     await service.ingest([{ metricId: 'backfill', ts: dayStartMs(day) + 5000, value: 100 }]);
     expect(await summarizedDays('backfill', day, day)).toEqual([]);
-    expect(finalize(await search.aggregate('backfill', ...range), 'sum')).toBe(106);
+    expect((await search.search(query('backfill', ...range, 'sum'))).value).toBe(106);
   });
 
   it('never answer with a summary computed from a read that missed an acknowledged write', async () => {
@@ -76,7 +76,7 @@ describe('day summaries', () => {
     await store.saveDaySummaries('race', [{ day, summary: stale }], asOf);
 
     expect(await summarizedDays('race', day, day)).toEqual([]);
-    expect(finalize(await search.aggregate('race', dayStartMs(day - 1), dayEndMs(day + 1)), 'sum')).toBe(11);
+    expect((await search.search(query('race', dayStartMs(day - 1), dayEndMs(day + 1), 'sum'))).value).toBe(11);
   });
 
   it('are never made for a day still open', async () => {
@@ -84,7 +84,7 @@ describe('day summaries', () => {
     const search = createSearchService({ reader: store, concurrency: 4 });
     const today = dayBucket(Date.now());
     await ingest.ingest([{ metricId: 'today', ts: Date.now() - 1000, value: 5 }]);
-    expect(finalize(await search.aggregate('today', dayStartMs(today - 3), dayEndMs(today + 1)), 'sum')).toBe(5);
+    expect((await search.search(query('today', dayStartMs(today - 3), dayEndMs(today + 1), 'sum'))).value).toBe(5);
     expect(await summarizedDays('today', today, today)).toEqual([]);
   });
 });

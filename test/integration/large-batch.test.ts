@@ -1,13 +1,14 @@
 /** The largest batch a default deployment accepts: 100,000 points in one form POST. */
 import { describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
+import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace();
 
 describe('a 100,000-point form batch', () => {
   it('is stored whole and found whole', async () => {
-    const app = composeApp({ config: ks.config, client: ks.client, workerId: 'big' });
+    const app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'big' });
     expect(ks.config.maxBatch).toBe(100_000);
     const start = Date.parse('2024-01-01T00:00:00Z');
     // 20 metrics x 5,000 one-minute points: about 3.5 days each, so several partitions per metric.

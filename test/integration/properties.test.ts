@@ -7,13 +7,14 @@ import fc from 'fast-check';
 import type { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
+import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500' });
 let app: Hono;
 let unexpected: unknown[] = [];
 beforeAll(() => {
-  app = composeApp({ config: ks.config, client: ks.client, workerId: 'prop', logError: (_, error) => unexpected.push(error) });
+  app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'prop', logError: (_, error) => unexpected.push(error) });
 });
 
 const CLIENT_STATUSES = [200, 400, 404, 405, 413, 415];

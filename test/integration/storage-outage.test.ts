@@ -7,6 +7,7 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
+import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { createCassandraClient, type CassandraClient } from '../../src/storage/cassandra/client.js';
 import { eventually } from '../support/eventually.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   const config = { ...ks.config, contactPoints: [`127.0.0.1:${proxy.port}`], storageTimeoutMs: 1_000 };
   client = createCassandraClient(config);
   await client.connect();
-  app = composeApp({ config, client, workerId: 'cut-off' });
+  app = composeApp({ config, storage: cassandraStorage(client, config.keyspace), workerId: 'cut-off' });
 });
 
 afterAll(async () => {

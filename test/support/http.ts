@@ -1,10 +1,11 @@
 /** Small HTTP helpers for the functional suite: requests as a client sends them, through HAProxy. */
 import { inject } from 'vitest';
+import type { ApiAnswer } from './answers.js';
 
 export interface Answer {
   readonly status: number;
   readonly headers: Headers;
-  readonly body: any;
+  readonly body: ApiAnswer | undefined;
   readonly text: string;
 }
 
@@ -15,9 +16,9 @@ export function baseUrl(): string {
 export async function call(path: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(`${baseUrl()}${path}`, { ...init, signal: AbortSignal.timeout(30_000) });
   const text = await response.text();
-  let body: unknown;
+  let body: ApiAnswer | undefined;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as ApiAnswer;
   } catch {
     body = undefined;
   }

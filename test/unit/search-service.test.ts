@@ -1,9 +1,10 @@
 /** The search service's combining and summary-cache rules, over an in-memory RangeReader (no storage involved). */
 import { describe, expect, it } from 'vitest';
-import { EMPTY_AGGREGATE, finalize, partialOf, type PartialAggregate } from '../../src/domain/aggregate.js';
+import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../src/domain/aggregate.js';
 import { createSearchService, SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
 import type { RangeReader } from '../../src/storage/ports.js';
 import { CLOSED_DAY_GRACE_MS, dayEndMs, dayStartMs } from '../../src/time/day-bucket.js';
+import { query } from '../support/search-query.js';
 
 const DAY = 86_400_000;
 
@@ -26,6 +27,9 @@ function recordingReader(partials: Record<number, [number, number, number, numbe
       const partial = partials[day];
       return partial === undefined ? EMPTY_AGGREGATE : partialOf(...partial);
     },
+    async scanPoints() {
+      throw new Error('a search never scans points');
+    },
     async saveDaySummaries(_metricId, summaries, asOfMs) {
       if (failSaves) throw new Error('Cassandra is unavailable');
       for (const { day, summary } of summaries) {
@@ -45,22 +49,23 @@ describe('the search service', () => {
     const partials: Record<number, [number, number, number, number]> = {};
     for (let day = 100; day < 200; day += 3) partials[day] = [2, day, day / 2, day / 2];
     const { reader, calls } = recordingReader(partials);
-    const total = await createSearchService({ reader, concurrency: 8, clock }).aggregate('m', 100 * DAY, 200 * DAY - 1);
+    const service = createSearchService({ reader, concurrency: 8, clock });
+    const total = await service.search(query('m', 100 * DAY, 200 * DAY - 1, 'sum'));
     expect(calls.index).toBe(1);
     expect(calls.raw.map((c) => c.day).sort((a, b) => a - b)).toEqual(Object.keys(partials).map(Number));
     expect(total.count).toBe(2 * Object.keys(partials).length);
-    expect(finalize(total, 'sum')).toBe(Object.keys(partials).map(Number).reduce((s, d) => s + d, 0));
-    expect(finalize(total, 'min')).toBe(50);
+    expect(total.value).toBe(Object.keys(partials).map(Number).reduce((s, d) => s + d, 0));
+    expect((await service.search(query('m', 100 * DAY, 200 * DAY - 1, 'min'))).value).toBe(50);
   });
 
   it('queries one or two days directly, without the day index or summaries', async () => {
     const { reader, calls } = recordingReader({ 10: [1, 5, 5, 5], 11: [1, 7, 7, 7] });
     const service = createSearchService({ reader, concurrency: 4, clock });
-    expect(finalize(await service.aggregate('m', 10 * DAY + 5, 11 * DAY + 5), 'sum')).toBe(12);
-    expect(finalize(await service.aggregate('m', 10 * DAY, 10 * DAY + 1000), 'sum')).toBe(5);
+    expect((await service.search(query('m', 10 * DAY + 5, 11 * DAY + 5, 'sum'))).value).toBe(12);
+    expect((await service.search(query('m', 10 * DAY, 10 * DAY + 1000, 'sum'))).value).toBe(5);
     expect(calls.index).toBe(0);
     expect(calls.saved).toEqual([]);
-    expect(finalize(await service.aggregate('m', 9 * DAY, 11 * DAY + 5), 'sum')).toBe(12);
+    expect((await service.search(query('m', 9 * DAY, 11 * DAY + 5, 'sum'))).value).toBe(12);
     expect(calls.index).toBe(1);
   });
 
@@ -69,13 +74,13 @@ describe('the search service', () => {
     const service = createSearchService({ reader, concurrency: 4, clock });
     // Day 50 and 53 are only partly inside the range; 51 and 52 wholly.
     const range = [50 * DAY + 1, 53 * DAY + 5] as const;
-    expect(finalize(await service.aggregate('m', ...range), 'sum')).toBe(29);
+    expect((await service.search(query('m', ...range, 'sum'))).value).toBe(29);
     expect(calls.saved.map((s) => s.day).sort()).toEqual([51, 52]);
     for (const saved of calls.saved) expect(saved.asOf).toBe(now - SUMMARY_CLOCK_MARGIN_MS);
     expect(calls.raw.filter((c) => c.whole).map((c) => c.day).sort()).toEqual([51, 52]);
 
     calls.raw.length = 0;
-    expect(finalize(await service.aggregate('m', ...range), 'sum')).toBe(29);
+    expect((await service.search(query('m', ...range, 'sum'))).value).toBe(29);
     expect(calls.raw.map((c) => c.day).sort()).toEqual([50, 53]); // the edges only
   });
 
@@ -86,7 +91,7 @@ describe('the search service', () => {
     // At 00:05, yesterday is still within the grace period.
     const earlyClock = (): number => dayStartMs(today) + CLOSED_DAY_GRACE_MS / 2;
     const service = createSearchService({ reader, concurrency: 4, clock: earlyClock });
-    expect(finalize(await service.aggregate('m', dayStartMs(298), dayEndMs(today)), 'sum')).toBe(7);
+    expect((await service.search(query('m', dayStartMs(298), dayEndMs(today), 'sum'))).value).toBe(7);
     expect(calls.saved.map((s) => s.day)).toEqual([298]);
   });
 
@@ -95,7 +100,7 @@ describe('the search service', () => {
     failSavesFromNowOn();
     const errors: unknown[] = [];
     const service = createSearchService({ reader, concurrency: 4, clock, onCacheError: (error) => errors.push(error) });
-    expect(finalize(await service.aggregate('m', 20 * DAY, 23 * DAY - 1), 'sum')).toBe(6);
+    expect((await service.search(query('m', 20 * DAY, 23 * DAY - 1, 'sum'))).value).toBe(6);
     expect(errors).toHaveLength(1); // one batch for the three days
   });
 });

@@ -1,9 +1,9 @@
 import cassandra from 'cassandra-driver';
 import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../domain/aggregate.js';
 import type { Point } from '../../domain/point.js';
-import type { EpochMs } from '../../time/timestamp.js';
-import type { DayEntry, PointWriter, RangeReader } from '../ports.js';
-import type { CassandraClient } from './client.js';
+import type { EpochMs } from '../../time/units.js';
+import type { DayEntry, PointWriter, RangeReader, Storage } from '../ports.js';
+import { hasConnectedHost, type CassandraClient } from './client.js';
 import { classifyDriverError } from './errors.js';
 
 /**
@@ -27,6 +27,7 @@ export function pointStatements(keyspace: string) {
     selectDays: `SELECT day, n, total, low, high FROM ${keyspace}.metric_days WHERE metric_id = ? AND day >= ? AND day <= ?`,
     saveSummary: `UPDATE ${keyspace}.metric_days USING TIMESTAMP ? SET n = ?, total = ?, low = ?, high = ? WHERE metric_id = ? AND day = ?`,
     deleteSummary: `DELETE n, total, low, high FROM ${keyspace}.metric_days USING TIMESTAMP ? WHERE metric_id = ? AND day = ?`,
+    scanPoints: `SELECT ts, value FROM ${keyspace}.points WHERE metric_id = ? AND day = ? AND ts >= ? AND ts <= ?`,
     aggregateDay:
       `SELECT count(value) AS n, sum(value) AS total, min(value) AS low, max(value) AS high ` +
       `FROM ${keyspace}.points WHERE metric_id = ? AND day = ? AND ts >= ? AND ts <= ?`,
@@ -98,6 +99,22 @@ export class CassandraPointStore implements PointWriter, RangeReader {
     return (row === null ? undefined : aggregateOf(row)) ?? EMPTY_AGGREGATE;
   }
 
+  async scanPoints(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
+    let count = 0;
+    let pageState: string | undefined;
+    do {
+      const result = await this.run('scan points', () =>
+        this.client.execute(this.statements.scanPoints, [metricId, day, fromMs, toMs], { fetchSize: 5000, ...(pageState ? { pageState } : {}) }),
+      );
+      for (const row of result.rows) {
+        visit((row.get('ts') as Date).getTime(), row.get('value') as number);
+        count++;
+      }
+      pageState = result.pageState ?? undefined;
+    } while (pageState);
+    return count;
+  }
+
   /**
    * Single-partition statements as unlogged batches of at most ROWS_PER_BATCH, one
    * after the other, so no batch nears a cluster's batch size limits (by default
@@ -117,4 +134,10 @@ export class CassandraPointStore implements PointWriter, RangeReader {
       throw classifyDriverError(error, operation);
     }
   }
+}
+
+/** meetr's storage on Cassandra: the point store and the client's health, over one long-lived client. */
+export function cassandraStorage(client: CassandraClient, keyspace: string): Storage {
+  const store = new CassandraPointStore(client, keyspace);
+  return { writer: store, reader: store, health: { isReady: () => hasConnectedHost(client) } };
 }

@@ -29,3 +29,11 @@ export async function timeEach(times: number, work: () => Promise<void>): Promis
   }
   return latencies;
 }
+
+/** The median of `values` (NaN for none). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

@@ -5,13 +5,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FULL, QUICK } from '../bench/scenarios.js';
-import { runLoad } from '../bench/load-generator.js';
-import { formatReport, runBench } from '../bench/run-bench.js';
-import { ConfigError, loadConfig } from '../config.js';
-import { PROJECT_ROOT } from '../devstack/local-cassandra.js';
-import { createCassandraClient } from '../storage/cassandra/client.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { createCassandraClient } from '../src/storage/cassandra/client.js';
+import { runLoad } from './load-generator.js';
+import { formatReport, runBench } from './run-bench.js';
+import { FULL, QUICK } from './sizes.js';
+
+/** The project root: this file runs from dist-bench/bench/. */
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const HELP = `meetr bench: performance against baselines measured in the same run
 

@@ -1,10 +1,16 @@
 import os from 'node:os';
-import type { CassandraClient } from '../storage/cassandra/client.js';
-import { benchIngest, benchMemory, benchSearch, benchSinglePoints, type BenchSizes, type IngestResult, type MemoryResult, type SearchResult, type SingleResult } from './scenarios.js';
+import type { CassandraClient } from '../src/storage/cassandra/client.js';
+import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
+import { benchIngest, type IngestResult } from './scenarios/ingest.js';
+import { benchMemory, type MemoryResult } from './scenarios/memory.js';
+import { benchSearch, type SearchResult } from './scenarios/search.js';
+import { benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
+import type { BenchSizes } from './sizes.js';
 
 export interface BenchOptions {
   readonly apiUrl: string;
   readonly workerUrls: readonly string[];
+  /** A client of the cluster meetr writes to, for the baselines (through meetr's own storage adapter). */
   readonly client: CassandraClient;
   readonly keyspace: string;
   readonly seed: number;
@@ -36,8 +42,8 @@ export interface BenchReport {
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const { apiUrl, workerUrls, client, keyspace, seed, sizes, progress } = options;
-  const ctx = { apiUrl, workerUrls, client, keyspace, seed, progress };
-  const release = await client.execute('SELECT release_version FROM system.local');
+  await client.connect();
+  const ctx = { apiUrl, workerUrls, store: new CassandraPointStore(client, keyspace), seed, progress };
 
   const ingest = await benchIngest(ctx, sizes);
   progress('single points: through HAProxy');
@@ -52,7 +58,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     seed,
     environment: {
       node: process.version,
-      cassandra: String(release.first()?.get('release_version') ?? 'unknown'),
+      cassandra: client.getState().getConnectedHosts()[0]?.cassandraVersion ?? 'unknown',
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -93,7 +99,7 @@ export function formatReport(report: BenchReport): string {
     [
       '   live set of one batch',
       `${mib(memory.liveBytes.peak)} (${n(memory.liveBytes.peak / memory.batchBodyBytes, 1)}x the body)`,
-      `body ${mib(memory.liveBytes.body)}, form ${mib(memory.liveBytes.form)}, inputs ${mib(memory.liveBytes.inputs)}, points ${mib(memory.liveBytes.points)}, partitions ${mib(memory.liveBytes.partitions)}`,
+      `body ${mib(memory.liveBytes.body)}, form ${mib(memory.liveBytes.form)}, inputs ${mib(memory.liveBytes.inputs)}, points ${mib(memory.liveBytes.points)}`,
     ],
   ];
   const samples = [...ingest.api.errorSamples, ...single.throughHaproxy.errorSamples, ...single.straightToWorker.errorSamples];

@@ -1,9 +1,45 @@
 /**
  * From what a client sent to a list of unvalidated point records. Three shapes
- * arrive: Meetr's form fields (single point, or `batch` + a JSON `metrics` array),
- * and JSON bodies (one point, an array, or `{"metrics": [...]}`).
+ * arrive: Meetr's form fields (single point, or `batch` + a JSON `metrics` array,
+ * in a urlencoded or multipart body), and JSON bodies (one point, an array, or
+ * `{"metrics": [...]}`). Meetr's field aliases are known here and nowhere else.
  */
 import { invalidRequest, MeetrError } from '../errors.js';
+
+/**
+ * The unvalidated points of a POST body with media type `mediaType` (`contentType`
+ * is the whole header, for multipart's boundary). As in the original Meetr, form
+ * fields may also come in the query string. Throws invalid_request,
+ * payload_too_large (over `maxBatch` points) or unsupported_media_type.
+ */
+export async function decodePointInputs(
+  body: Buffer,
+  contentType: string,
+  mediaType: string,
+  fromQuery: FormField,
+  maxBatch: number,
+): Promise<PointInput[]> {
+  if (mediaType === 'multipart/form-data') {
+    let form: FormData;
+    try {
+      form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+    } catch {
+      throw invalidRequest('the multipart/form-data body could not be read', [{ field: 'body', message: 'is not valid multipart' }]);
+    }
+    return pointInputsFromForm((name) => {
+      const value = form.get(name);
+      return typeof value === 'string' ? value : fromQuery(name);
+    }, maxBatch);
+  }
+  const text = body.toString('utf8');
+  const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (mediaType !== 'application/x-www-form-urlencoded' && /^\s*[[{]/.test(text));
+  if (isJson) return pointInputsFromJsonText(text, maxBatch);
+  if (mediaType === 'application/x-www-form-urlencoded' || mediaType === '' || mediaType === 'text/plain') {
+    const params = new URLSearchParams(text);
+    return pointInputsFromForm((name) => params.get(name) ?? fromQuery(name), maxBatch);
+  }
+  throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted; send application/x-www-form-urlencoded, multipart/form-data or application/json`);
+}
 
 /** One point as the client wrote it: fields not yet checked. */
 export type PointInput = Readonly<Record<string, unknown>>;

@@ -1,4 +1,4 @@
-import type { Point } from '../domain/point.js';
+import type { Point } from '../src/domain/point.js';
 import { seededRandom } from './random.js';
 
 /**
@@ -16,7 +16,7 @@ export function generatePoints(options: { count: number; metrics: number; prefix
     const metric = i % metrics;
     const step = Math.floor(i / metrics);
     level[metric] = Math.max(0, level[metric]! + (random() - 0.5) * 4);
-    points[i] = { metricId: `${prefix}.${metric}`, ts: endMs - (perMetric - step) * stepMs, value: Math.round(level[metric]! * 1000) / 1000 };
+    points[i] = { metricId: `${prefix}.${metric}`, ts: endMs - (perMetric - step) * stepMs, value: Math.round(level[metric] * 1000) / 1000 };
   }
   return points;
 }

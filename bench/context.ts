@@ -1,0 +1,13 @@
+import type { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
+
+/** What every scenario gets: where meetr answers, and meetr's own storage adapter for the baselines. */
+export interface BenchContext {
+  /** meetr's public URL (HAProxy). */
+  readonly apiUrl: string;
+  /** Every worker's own URL, for the straight-to-worker figures and memory sampling. */
+  readonly workerUrls: readonly string[];
+  /** The storage adapter the workers use, on its own client: the baselines write and read through it. */
+  readonly store: CassandraPointStore;
+  readonly seed: number;
+  readonly progress: (line: string) => void;
+}

@@ -1,0 +1,60 @@
+import { postMetrics, type HttpAnswer } from './http-client.js';
+
+/** Failures seen by the bench's own HTTP client: how many, and the first few reasons. */
+export class Failures {
+  count = 0;
+  readonly samples: string[] = [];
+
+  add(reason: string): void {
+    this.count++;
+    this.keepSample(reason);
+  }
+
+  /** Adds another set of failures to this one. */
+  absorb(other: Failures): void {
+    this.count += other.count;
+    for (const reason of other.samples) this.keepSample(reason);
+  }
+
+  private keepSample(reason: string): void {
+    if (this.samples.length < 5 && !this.samples.includes(reason)) this.samples.push(reason);
+  }
+
+  /** Records a non-200 answer or a network error; returns whether the request succeeded. */
+  check(answer: HttpAnswer | Error): boolean {
+    if (answer instanceof Error) this.add(`network: ${(answer as { code?: string }).code ?? ''} ${answer.message}`.trim());
+    else if (answer.status !== 200) this.add(`${answer.status} ${answer.body.slice(0, 120)}`);
+    else return true;
+    return false;
+  }
+}
+
+export const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+/** POSTs pre-built bodies from `clients` concurrent clients; returns the wall time in seconds and the failures. */
+export async function postAll(url: string, bodies: readonly string[], clients: number, onDone: (done: number) => void): Promise<{ seconds: number; failures: Failures }> {
+  let next = 0;
+  let done = 0;
+  const failures = new Failures();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        failures.check(await postMetrics(url, body).catch(asError));
+        onDone(++done);
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, failures };
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
+}

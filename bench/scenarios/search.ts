@@ -1,0 +1,114 @@
+/**
+ * Searches: sum over a year, a month, a day and an hour of one-minute points,
+ * through the API (cold and warm) and the naive way (every point fetched through
+ * the storage adapter and added up here).
+ */
+import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { dayBucket } from '../../src/time/day-bucket.js';
+import type { BenchContext } from '../context.js';
+import { formBatchBodies, generatePoints } from '../dataset.js';
+import { inParallel, postAll } from '../failures.js';
+import { request } from '../http-client.js';
+import { timeEach } from '../latency.js';
+import type { BenchSizes } from '../sizes.js';
+
+const YEAR_START = Date.parse('2025-01-01T00:00:00Z');
+const YEAR_END = Date.parse('2026-01-01T00:00:00Z') - 1;
+/**
+ * A search dates the day summaries it caches a second before it began (so that a
+ * concurrent write's invalidation always wins); after invalidating them, wait
+ * longer than that, or the next search's summaries would be hidden at once.
+ */
+const SUMMARY_SETTLE_MS = 1_100;
+
+export interface SearchRange {
+  readonly name: 'year' | 'month' | 'day' | 'hour';
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export const SEARCH_RANGES: readonly SearchRange[] = [
+  { name: 'year', fromMs: YEAR_START, toMs: YEAR_END },
+  { name: 'month', fromMs: Date.parse('2025-03-01T00:00:00Z'), toMs: Date.parse('2025-04-01T00:00:00Z') - 1 },
+  { name: 'day', fromMs: Date.parse('2025-03-15T00:00:00Z'), toMs: Date.parse('2025-03-16T00:00:00Z') - 1 },
+  { name: 'hour', fromMs: Date.parse('2025-03-15T10:00:00Z'), toMs: Date.parse('2025-03-15T11:00:00Z') - 1 },
+];
+
+export interface SearchResult {
+  readonly range: SearchRange['name'];
+  readonly points: number;
+  /** The first search after every cached day summary of the metric was invalidated. */
+  readonly apiColdMs: number;
+  /** Searches after that one (whole closed days answered from their summaries). */
+  readonly api: { readonly p50Ms: number; readonly p99Ms: number };
+  readonly naive: { readonly p50Ms: number; readonly p99Ms: number };
+  /** Naive p50 over API p50. */
+  readonly speedup: number;
+  /** Naive p50 over the cold API search. */
+  readonly coldSpeedup: number;
+}
+
+/** Makes sure the year metric holds one point every `stepMs` through 2025 (written through the API once, reused after). */
+export async function ensureYearMetric(ctx: BenchContext, stepMs: number): Promise<{ metricId: string; points: number }> {
+  const metricId = `bench.year.${stepMs}.${ctx.seed}`;
+  const expected = Math.floor((YEAR_END - YEAR_START) / stepMs) + 1;
+  const existing = await searchOnce(ctx.apiUrl, metricId, YEAR_START, YEAR_END, 'count');
+  if (existing.count === expected) return { metricId, points: expected };
+  const points = generatePoints({ count: expected, metrics: 1, prefix: 'x', stepMs, endMs: YEAR_START + expected * stepMs, seed: ctx.seed }).map(
+    (p) => ({ ...p, metricId }),
+  );
+  const bodies = formBatchBodies(points, 10_000);
+  const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`));
+  if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
+  return { metricId, points: expected };
+}
+
+async function searchOnce(url: string, metricId: string, fromMs: number, toMs: number, aggregation: string): Promise<{ value: number | null; count: number }> {
+  const answer = await request(`${url}/1.0/metrics?metric=${encodeURIComponent(metricId)}&from=${fromMs}&to=${toMs}&aggregation=${aggregation}`);
+  if (answer.status !== 200) throw new Error(`search answered ${answer.status}: ${answer.body}`);
+  return JSON.parse(answer.body) as { value: number | null; count: number };
+}
+
+/** The old Meetr way: fetch every point in the range and add them up here (per day partition, as many in flight as meetr uses). */
+export async function naiveSum(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number): Promise<{ sum: number; count: number }> {
+  const days = Array.from({ length: dayBucket(toMs) - dayBucket(fromMs) + 1 }, (_, i) => dayBucket(fromMs) + i);
+  let sum = 0;
+  let count = 0;
+  await inParallel(days, 32, async (day) => {
+    const scanned = await store.scanPoints(metricId, day, fromMs, toMs, (_, value) => {
+      sum += value;
+    });
+    count += scanned; // after the await: `count += await ...` would add to a stale count
+  });
+  return { sum, count };
+}
+
+export async function benchSearch(ctx: BenchContext, sizes: BenchSizes): Promise<SearchResult[]> {
+  const { metricId } = await ensureYearMetric(ctx, sizes.searchStepMs);
+  const yearDays = Array.from({ length: dayBucket(YEAR_END) - dayBucket(YEAR_START) + 1 }, (_, i) => dayBucket(YEAR_START) + i);
+  const results: SearchResult[] = [];
+  for (const range of SEARCH_RANGES) {
+    ctx.progress(`search: sum over a ${range.name}, cold, warm and the naive way`);
+    await ctx.store.invalidateDaySummaries(metricId, yearDays, Date.now());
+    await new Promise((resolve) => setTimeout(resolve, SUMMARY_SETTLE_MS));
+    const coldStarted = performance.now();
+    const answer = await searchOnce(ctx.apiUrl, metricId, range.fromMs, range.toMs, 'sum');
+    const apiColdMs = performance.now() - coldStarted;
+    const reference = await naiveSum(ctx.store, metricId, range.fromMs, range.toMs);
+    if (answer.count !== reference.count || Math.abs((answer.value ?? 0) - reference.sum) > 1e-6 * Math.max(1, Math.abs(reference.sum))) {
+      throw new Error(`the API and the naive sum disagree over a ${range.name}: ${JSON.stringify(answer)} vs ${JSON.stringify(reference)}`);
+    }
+    const api = await timeEach(sizes.searchRepetitions, async () => void (await searchOnce(ctx.apiUrl, metricId, range.fromMs, range.toMs, 'sum')));
+    const naive = await timeEach(sizes.naiveRepetitions, async () => void (await naiveSum(ctx.store, metricId, range.fromMs, range.toMs)));
+    results.push({
+      range: range.name,
+      points: reference.count,
+      apiColdMs,
+      api: { p50Ms: api.percentile(50), p99Ms: api.percentile(99) },
+      naive: { p50Ms: naive.percentile(50), p99Ms: naive.percentile(99) },
+      speedup: naive.percentile(50) / api.percentile(50),
+      coldSpeedup: naive.percentile(50) / apiColdMs,
+    });
+  }
+  return results;
+}

@@ -1,0 +1,57 @@
+/** How big each benchmark is: the quick preset, the full one. */
+export interface BenchSizes {
+  readonly ingestPoints: number;
+  readonly ingestMetrics: number;
+  /** Alternating rounds of (direct, API); medians are compared. */
+  readonly ingestRounds: number;
+  readonly apiBatch: number;
+  readonly apiClients: number;
+  readonly ceilingGrid: ReadonlyArray<{ readonly pointsPerBatch: number; readonly concurrency: number }>;
+  readonly singleSeconds: number;
+  readonly singleClients: number;
+  readonly searchStepMs: number;
+  readonly searchRepetitions: number;
+  readonly naiveRepetitions: number;
+  readonly memoryBatches: number;
+  readonly memoryBatchPoints: number;
+}
+
+export const QUICK: BenchSizes = {
+  ingestPoints: 100_000,
+  ingestMetrics: 100,
+  ingestRounds: 2,
+  apiBatch: 1_000,
+  apiClients: 8,
+  ceilingGrid: [
+    { pointsPerBatch: 50, concurrency: 64 },
+    { pointsPerBatch: 100, concurrency: 128 },
+  ],
+  singleSeconds: 5,
+  singleClients: 16,
+  searchStepMs: 10 * 60_000,
+  searchRepetitions: 15,
+  naiveRepetitions: 3,
+  memoryBatches: 2,
+  memoryBatchPoints: 100_000,
+};
+
+export const FULL: BenchSizes = {
+  ingestPoints: 500_000,
+  ingestMetrics: 200,
+  ingestRounds: 3,
+  apiBatch: 1_000,
+  apiClients: 8,
+  ceilingGrid: [
+    { pointsPerBatch: 25, concurrency: 64 },
+    { pointsPerBatch: 50, concurrency: 128 },
+    { pointsPerBatch: 100, concurrency: 128 },
+    { pointsPerBatch: 100, concurrency: 256 },
+  ],
+  singleSeconds: 15,
+  singleClients: 16,
+  searchStepMs: 60_000,
+  searchRepetitions: 30,
+  naiveRepetitions: 5,
+  memoryBatches: 6,
+  memoryBatchPoints: 100_000,
+};
