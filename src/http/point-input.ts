@@ -41,8 +41,8 @@ export async function decodePointInputs(
   throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted; send application/x-www-form-urlencoded, multipart/form-data or application/json`);
 }
 
-/** One point as the client wrote it: fields not yet checked. */
-export type PointInput = Readonly<Record<string, unknown>>;
+/** One point as the client wrote it: not yet checked, and from JSON possibly not even an object. */
+export type PointInput = unknown;
 
 /** Looks up a form field; undefined when absent. */
 export type FormField = (name: string) => string | undefined;
@@ -99,7 +99,7 @@ export function pointInputsFromJson(parsed: unknown, maxBatch: number, field = '
       { field, message: `has more than ${maxBatch} points` },
     ]);
   }
-  return list as PointInput[];
+  return list as PointInput[]; // an array of anything: validation looks at each
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -35,7 +35,7 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, out
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [{ index, field: 'point', message: 'must be an object {metric_id, ts, value}' }];
   }
-  const record = input as PointInput;
+  const record = input as Readonly<Record<string, unknown>>;
   const problems: ErrorDetail[] = [];
 
   const metricField = 'metric_id' in record ? 'metric_id' : 'metric';

@@ -6,6 +6,7 @@
  *  4. the project's own local node (Maven + Java 17), started and left running for the next run.
  * Never skips: if none of these works, set-up throws and the run fails.
  */
+import { loadConfig } from '../../src/config.js';
 import { ensureLocalCassandra, LOCAL_CONTACT_POINT, LOCAL_DATA_CENTER, probeCql } from '../../src/devstack/local-cassandra.js';
 
 export interface CassandraTarget {
@@ -24,10 +25,11 @@ export interface ResolvedTarget {
 const log = (line: string): void => console.log(`[test cassandra] ${line}`);
 
 export async function resolveCassandraTarget(): Promise<ResolvedTarget> {
-  const configured = (process.env.CASSANDRA_CONTACT_POINTS ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
-  const noop = async (): Promise<void> => undefined;
+  const config = loadConfig();
+  const configured = [...config.contactPoints];
+  const noop = (): Promise<void> => Promise.resolve();
   if (configured.length > 0) {
-    const localDataCenter = process.env.CASSANDRA_LOCAL_DC ?? LOCAL_DATA_CENTER;
+    const localDataCenter = config.localDataCenter;
     const version = await probeCql(configured[0]!, localDataCenter, 10_000);
     if (version === undefined) throw new Error(`CASSANDRA_CONTACT_POINTS=${configured.join(',')} does not answer CQL`);
     log(`using the configured cluster ${configured.join(',')} (Cassandra ${version})`);
@@ -38,7 +40,7 @@ export async function resolveCassandraTarget(): Promise<ResolvedTarget> {
     const container = await startContainer();
     if (container !== undefined) return container;
   }
-  const local = await ensureLocalCassandra({ log, runtime: 'java' });
+  const local = await ensureLocalCassandra({ log, runtime: 'java', heap: config.cassandraHeap });
   return {
     target: { contactPoints: [local.contactPoint], localDataCenter: local.localDataCenter, description: `local ${local.how} ${local.releaseVersion}`, managedLocally: true },
     release: noop,

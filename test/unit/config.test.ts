@@ -21,6 +21,9 @@ describe('loadConfig', () => {
       maxBatch: 100_000,
       storageConcurrency: 32,
       writeConcurrency: 16,
+      cassandraHeap: '1G',
+      runDir: '.local/run',
+      appName: 'meetr',
     });
   });
 
@@ -41,6 +44,9 @@ describe('loadConfig', () => {
     ['MEETR_STORAGE_TIMEOUT_MS', '1500', { storageTimeoutMs: 1500 }],
     ['MEETR_STORAGE_CONCURRENCY', '8', { storageConcurrency: 8 }],
     ['MEETR_WRITE_CONCURRENCY', '4', { writeConcurrency: 4 }],
+    ['MEETR_CASSANDRA_HEAP', '768M', { cassandraHeap: '768M' }],
+    ['MEETR_RUN_DIR', '/var/run/meetr', { runDir: '/var/run/meetr' }],
+    ['MEETR_APP_NAME', 'meetr-functional', { appName: 'meetr-functional' }],
   ])('reads %s=%s', (name, value, expected) => {
     expect(loadConfig({ [name]: value })).toMatchObject(expected);
   });
@@ -68,6 +74,8 @@ describe('loadConfig', () => {
     ['MEETR_MAX_BATCH', '0'],
     ['MEETR_STORAGE_TIMEOUT_MS', '1'],
     ['MEETR_WRITE_CONCURRENCY', '0'],
+    ['MEETR_CASSANDRA_HEAP', 'lots'],
+    ['MEETR_APP_NAME', 'a b'],
   ])('rejects %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}`));

@@ -1,0 +1,157 @@
+/**
+ * The HTTP edge in-process over the in-memory store: every status the contract
+ * names, the error envelope, the worker header, and the property that no input
+ * gets a 500. Nothing here is about storage; the same contract runs on Cassandra
+ * in test/integration/api.test.ts.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ApiAnswer } from '../support/answers.js';
+import { memoryApp } from '../support/memory-app.js';
+
+const form = (fields: Record<string, string>): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+async function answer(response: Response): Promise<{ status: number; body: ApiAnswer; headers: Headers }> {
+  return { status: response.status, body: (await response.json()) as ApiAnswer, headers: response.headers };
+}
+
+describe('the HTTP edge (happy paths)', () => {
+  it('stores a form point and finds it with every aggregation', async () => {
+    const { app } = memoryApp({ MEETR_DEFAULT_TZ: 'Asia/Kolkata' });
+    expect(await answer(await app.request('/1.0/metrics', form({ metric: 'm', timestamp: '2003-12-18 12:18:18', value: '2' })))).toMatchObject({
+      status: 200,
+      body: { inserted: 1 },
+    });
+    expect((await answer(await app.request('/1.0/metrics', json([{ metric_id: 'm', ts: '2003-12-18 06:48:19Z', value: 4 }])))).body).toEqual({ inserted: 1 });
+    const expected = { sum: 6, avg: 3, min: 2, max: 4, count: 2 };
+    for (const [aggregation, value] of Object.entries(expected)) {
+      const found = await answer(await app.request(`/1.0/metrics?metric=m&from=2003-12-18 12:18:18 0530&to=2003-12-18 12:18:19%2B05:30&aggregation=${aggregation}`));
+      expect(found).toMatchObject({ status: 200, body: { metric_id: 'm', from: '2003-12-18 12:18:18 0530', to: '2003-12-18 12:18:19+05:30', aggregation, value, count: 2 } });
+    }
+  });
+
+  it('takes multipart form batches and the form shape sent as JSON', async () => {
+    const { app } = memoryApp();
+    const body = new FormData();
+    body.set('batch', 'True');
+    body.set('metrics', JSON.stringify([{ metric: 'mp', timestamp: 1_700_000_000, value: 1 }]));
+    expect((await answer(await app.request('/1.0/metrics', { method: 'POST', body }))).body).toEqual({ inserted: 1 });
+    expect((await answer(await app.request('/1.0/metrics', json({ batch: 'True', metrics: JSON.stringify([{ metric: 'mp', ts: 1_700_000_001, value: 2 }]) })))).body).toEqual({
+      inserted: 1,
+    });
+    expect((await answer(await app.request('/1.0/metrics?metric=mp&from=1700000000&to=1700000001&aggregation=sum'))).body.value).toBe(3);
+  });
+
+  it('answers an empty range with null and 0, and sets X-Meetr-Worker on every answer', async () => {
+    const { app } = memoryApp();
+    const empty = await answer(await app.request('/1.0/metrics?metric=none&from=2020-01-01&to=2020-01-02&aggregation=avg'));
+    expect(empty).toMatchObject({ status: 200, body: { value: null, count: 0 } });
+    expect(empty.headers.get('x-meetr-worker')).toBe('unit');
+    for (const path of ['/health', '/nowhere', '/1.0/metrics']) expect((await app.request(path)).headers.get('x-meetr-worker')).toBe('unit');
+  });
+});
+
+describe('the HTTP edge (errors)', () => {
+  it('names each bad point and field, and writes nothing', async () => {
+    const { app, store } = memoryApp({ MEETR_MAX_BATCH: '3' });
+    const bad = await answer(await app.request('/1.0/metrics', json([{ metric_id: 'a', ts: 1, value: 1 }, { metric_id: '', ts: 'soon', value: 'x' }])));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('invalid_request');
+    expect(bad.body.details?.map((d) => `${d.index}:${d.field}`)).toEqual(['1:metric_id', '1:ts', '1:value']);
+    expect(store.calls.writePartition).toBe(0);
+  });
+
+  it('answers 413 for a body over the limit and for too many points, before writing', async () => {
+    const { app, store } = memoryApp({ MEETR_MAX_BATCH: '3', MEETR_MAX_BODY_BYTES: '2048' });
+    const big = await answer(await app.request('/1.0/metrics', form({ metric_id: 'm', ts: '1', value: '1', pad: 'x'.repeat(4096) })));
+    expect(big).toMatchObject({ status: 413, body: { error: 'payload_too_large', details: [{ field: 'body' }] } });
+    const many = await answer(await app.request('/1.0/metrics', json(Array.from({ length: 4 }, (_, i) => ({ metric_id: 'm', ts: i + 1, value: 1 })))));
+    expect(many).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
+    expect(store.calls.writePartition).toBe(0);
+  });
+
+  it('answers 413 from a body that grows past the limit while it is read, without Content-Length', async () => {
+    const { app } = memoryApp({ MEETR_MAX_BODY_BYTES: '2048' });
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(512)));
+        controller.close();
+      },
+    });
+    const response = await app.request('/1.0/metrics', { method: 'POST', body: chunks, duplex: 'half' });
+    expect(response.status).toBe(413);
+  });
+
+  it('answers 415, 405 and 404 in the envelope', async () => {
+    const { app } = memoryApp();
+    const xml = await answer(await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: '<point/>' }));
+    expect(xml).toMatchObject({ status: 415, body: { error: 'unsupported_media_type' } });
+    const put = await answer(await app.request('/1.0/metrics', { method: 'PUT' }));
+    expect(put).toMatchObject({ status: 405, body: { error: 'method_not_allowed' } });
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(await answer(await app.request('/nowhere'))).toMatchObject({ status: 404, body: { error: 'not_found' } });
+  });
+
+  it('lists every bad search parameter', async () => {
+    const { app } = memoryApp();
+    const bad = await answer(await app.request('/1.0/metrics?from=2020-02-30&to=2019-01-01&aggregation=median'));
+    expect(bad.status).toBe(400);
+    expect(bad.body.details?.map((d) => d.field)).toEqual(['metric', 'from', 'aggregation']);
+  });
+
+  it('answers 503 with Retry-After while storage is unavailable, and /health says so', async () => {
+    const { app, store } = memoryApp();
+    store.unavailable = true;
+    const insert = await answer(await app.request('/1.0/metrics', form({ metric_id: 'm', ts: '1700000000', value: '1' })));
+    expect(insert).toMatchObject({ status: 503, body: { error: 'storage_unavailable' } });
+    expect(insert.headers.get('retry-after')).toBe('1');
+    expect((await app.request('/1.0/metrics?metric=m&from=0&to=1700000000&aggregation=sum')).status).toBe(503);
+    expect((await app.request('/health')).status).toBe(503);
+    store.unavailable = false;
+    expect((await app.request('/health')).status).toBe(200);
+  });
+
+  it('never shows the client an unexpected error, and logs it', async () => {
+    const { app, store, unexpected } = memoryApp();
+    store.writePartition = () => Promise.reject(new Error('secret internal detail'));
+    const broken = await answer(await app.request('/1.0/metrics', form({ metric_id: 'm', ts: '1700000000', value: '1' })));
+    expect(broken).toMatchObject({ status: 500, body: { error: 'internal_error' } });
+    expect(JSON.stringify(broken.body)).not.toContain('secret');
+    expect(unexpected).toHaveLength(1);
+  });
+});
+
+describe('no client input gets a 500 (in-memory store)', () => {
+  const CLIENT_STATUSES = [200, 400, 404, 405, 413, 415];
+  const fieldName = fc.constantFrom('metric_id', 'metric', 'ts', 'timestamp', 'value', 'batch', 'metrics', 'from', 'to', 'aggregation', 'x');
+  const fieldValue = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom('True', '', '[]', '{}', 'null', '1e999', '-0', '2003-12-18 12:18:18', '2003-02-30 00:00:00', '1700000000', 'sum', 'avg'),
+    fc.json(),
+    fc.array(fc.record({ metric_id: fc.string(), ts: fc.oneof(fc.string(), fc.integer(), fc.double()), value: fc.oneof(fc.string(), fc.double(), fc.constant(null)) }), { maxLength: 5 }).map((a) => JSON.stringify(a)),
+  );
+  const contentType = fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/xml', '', 'application/vnd.x+json');
+  const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD');
+
+  it('whatever the method, content type, body and query', async () => {
+    const { app, unexpected } = memoryApp({ MEETR_MAX_BATCH: '50', MEETR_MAX_BODY_BYTES: '4096' });
+    await fc.assert(
+      fc.asyncProperty(method, contentType, fc.dictionary(fieldName, fieldValue, { maxKeys: 6 }), fc.oneof(fc.string(), fc.json()), fc.boolean(), async (verb, type, fields, raw, encodeFields) => {
+        const query = new URLSearchParams(fields).toString();
+        const body = verb === 'GET' || verb === 'HEAD' ? undefined : encodeFields ? new URLSearchParams(fields).toString() : raw;
+        const headers: Record<string, string> = type === '' ? {} : { 'Content-Type': type };
+        const response = await app.request(`/1.0/metrics?${query}`, { method: verb, headers, ...(body === undefined ? {} : { body }) });
+        expect(CLIENT_STATUSES).toContain(response.status);
+        if (verb !== 'HEAD' && response.status !== 200) expect(typeof ((await response.json()) as ApiAnswer).error).toBe('string');
+      }),
+      { numRuns: 500 },
+    );
+    expect(unexpected).toEqual([]);
+  });
+});
