@@ -4,7 +4,7 @@
  * capacity tests against any deployment. `--help` for both.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -23,7 +23,11 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
       1. ingest: the same points written straight to Cassandra with the driver
          (tuned per-partition unlogged batches: the ceiling) and through HAProxy as
          form batches of 1,000 from concurrent clients; the ratio of the two.
-      2. single-point inserts through HAProxy and straight to one worker.
+      2. single-point inserts: the driver alone (single INSERTs, the same number in
+         flight), through HAProxy and straight to one worker, with the CPU each
+         request costs the workers, HAProxy, Cassandra and the bench client.
+      5. what a worker adds per request beyond the write: meetr over an in-memory
+         store against a bare node:http server, and its parts timed one by one.
       3. search: sum over a year, a month, a day and an hour of one-minute points,
          through the API and the naive way (every point fetched, added in Node).
       4. every worker's peak RSS while it takes 100,000-point batches.
@@ -100,7 +104,8 @@ try {
     const workerUrls = values.workers?.split(',') ?? Array.from({ length: config.workers }, (_, i) => `http://127.0.0.1:${config.port + i}`);
     const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
     try {
-      const report = await runBench({ apiUrl, workerUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress });
+      const haproxyConfig = join(isAbsolute(config.runDir) ? config.runDir : join(PROJECT_ROOT, config.runDir), 'haproxy.cfg');
+      const report = await runBench({ apiUrl, workerUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress, haproxyConfig });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(formatReport(report));
       const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `bench-${report.date.replace(/[:.]/g, '-')}.json`);

@@ -4,7 +4,10 @@ import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { benchIngest, type IngestResult } from './scenarios/ingest.js';
 import { benchMemory, type MemoryResult } from './scenarios/memory.js';
 import { benchSearch, type SearchResult } from './scenarios/search.js';
-import { benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
+import { benchDriverSingle, benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
+import { benchWorkerOverhead, type OverheadResult } from './scenarios/worker-overhead.js';
+import type { CpuPerRequest, CpuProbes } from './cpu-probes.js';
+import { findPids } from './process-cpu.js';
 import type { BenchSizes } from './sizes.js';
 
 export interface BenchOptions {
@@ -16,6 +19,8 @@ export interface BenchOptions {
   readonly seed: number;
   readonly sizes: BenchSizes;
   readonly progress: (line: string) => void;
+  /** HAProxy's rendered configuration, to find its processes for CPU figures; any HAProxy when absent. */
+  readonly haproxyConfig?: string;
 }
 
 export interface BenchReport {
@@ -32,7 +37,16 @@ export interface BenchReport {
   };
   readonly sizes: BenchSizes;
   readonly ingest: IngestResult;
-  readonly singlePoints: { readonly throughHaproxy: SingleResult; readonly straightToWorker: SingleResult; readonly haproxyThroughputRatio: number };
+  readonly singlePoints: {
+    readonly throughHaproxy: SingleResult;
+    readonly straightToWorker: SingleResult;
+    /** The storage adapter's single-point INSERTs, as many in flight: the ceiling. */
+    readonly driver: SingleResult;
+    readonly haproxyThroughputRatio: number;
+    /** Through HAProxy over the driver's single-statement rate. */
+    readonly apiToDriverRatio: number;
+  };
+  readonly workerOverhead: OverheadResult;
   readonly search: SearchResult[];
   readonly memory: MemoryResult;
   readonly seconds: number;
@@ -44,12 +58,21 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const { apiUrl, workerUrls, client, keyspace, seed, sizes, progress } = options;
   await client.connect();
   const ctx = { apiUrl, workerUrls, store: new CassandraPointStore(client, keyspace), seed, progress };
+  const probes: CpuProbes = {
+    workerUrls,
+    haproxyPids: options.haproxyConfig === undefined ? findPids('haproxy', '-f') : findPids('haproxy', options.haproxyConfig),
+    cassandraPids: findPids('org.apache.cassandra.service.CassandraDaemon'),
+  };
 
   const ingest = await benchIngest(ctx, sizes);
+  progress('single points: the driver alone');
+  const driver = await benchDriverSingle(ctx, sizes.singleClients, sizes.singleSeconds, `bench.single.driver.${seed}`, probes);
   progress('single points: through HAProxy');
-  const throughHaproxy = await benchSinglePoints(apiUrl, sizes.singleClients, sizes.singleSeconds, `bench.single.haproxy.${seed}`);
+  const throughHaproxy = await benchSinglePoints(apiUrl, sizes.singleClients, sizes.singleSeconds, `bench.single.haproxy.${seed}`, probes);
   progress('single points: straight to one worker');
-  const straightToWorker = await benchSinglePoints(workerUrls[0]!, sizes.singleClients, sizes.singleSeconds, `bench.single.worker.${seed}`);
+  const straightToWorker = await benchSinglePoints(workerUrls[0]!, sizes.singleClients, sizes.singleSeconds, `bench.single.worker.${seed}`, probes);
+  progress('worker overhead: meetr against bare node:http, no Cassandra');
+  const workerOverhead = await benchWorkerOverhead(sizes.overheadRequests, sizes.singleClients);
   const search = await benchSearch(ctx, sizes);
   const memory = await benchMemory(ctx, sizes);
 
@@ -67,7 +90,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     },
     sizes,
     ingest,
-    singlePoints: { throughHaproxy, straightToWorker, haproxyThroughputRatio: throughHaproxy.requestsPerSecond / straightToWorker.requestsPerSecond },
+    singlePoints: {
+      throughHaproxy,
+      straightToWorker,
+      driver,
+      haproxyThroughputRatio: throughHaproxy.requestsPerSecond / straightToWorker.requestsPerSecond,
+      apiToDriverRatio: throughHaproxy.requestsPerSecond / driver.requestsPerSecond,
+    },
+    workerOverhead,
     search,
     memory,
     seconds: (performance.now() - started) / 1000,
@@ -78,16 +108,34 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 export function formatReport(report: BenchReport): string {
   const n = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
   const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
+  const us = (value: number | undefined): string => (value === undefined ? '?' : n(value, 0));
+  const cpu = (c: CpuPerRequest): string => `${us(c.workersUs)} / ${us(c.haproxyUs)} / ${us(c.cassandraUs)} / ${us(c.clientUs)}`;
   const { ingest, singlePoints: single, search, memory, environment: env } = report;
   const rows: string[][] = [
     ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
     ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
     ['   API: form batches via HAProxy', `${n(ingest.api.pointsPerSecond)} points/s`, `${ingest.api.batch} points/request, ${ingest.api.clients} clients, ${ingest.api.errors} errors; rounds ${ingest.api.rounds.map((r) => n(r)).join(', ')}`],
     ['   ratio API / ceiling', n(ingest.ratio, 2), ''],
-    ['2. single-point inserts', '', ''],
-    ['   through HAProxy', `${n(single.throughHaproxy.requestsPerSecond)} req/s`, `p50 ${n(single.throughHaproxy.p50Ms, 1)} ms, p99 ${n(single.throughHaproxy.p99Ms, 1)} ms, ${single.throughHaproxy.errors} errors`],
-    ['   straight to one worker', `${n(single.straightToWorker.requestsPerSecond)} req/s`, `p50 ${n(single.straightToWorker.p50Ms, 1)} ms, p99 ${n(single.straightToWorker.p99Ms, 1)} ms, ${single.straightToWorker.errors} errors`],
-    ['   ratio HAProxy / worker', n(single.haproxyThroughputRatio, 2), ''],
+    ['2. single-point inserts', `${report.sizes.singleClients} in flight`, 'CPU per request (µs): worker / HAProxy / Cassandra / bench client'],
+    ...(
+      [
+        ['driver alone (ceiling)', single.driver],
+        ['through HAProxy', single.throughHaproxy],
+        ['straight to one worker', single.straightToWorker],
+      ] as const
+    ).map(([name, run]) => [
+      `   ${name}`,
+      `${n(run.requestsPerSecond)} req/s`,
+      `p50 ${n(run.p50Ms, 1)} ms, p99 ${n(run.p99Ms, 1)} ms, ${run.errors} errors; CPU ${cpu(run.cpuPerRequest)}`,
+    ]),
+    ['   ratio API single / driver single', n(single.apiToDriverRatio, 2), 'target 0.4'],
+    ['   ratio HAProxy / worker', n(single.haproxyThroughputRatio, 2), 'target 0.9'],
+    [`5. worker overhead, no Cassandra`, `${n(report.workerOverhead.addedUs, 0)} µs/request added`, `meetr ${n(report.workerOverhead.meetrUs, 0)} µs vs bare node:http ${n(report.workerOverhead.bareUs, 0)} µs (server + client CPU)`],
+    [
+      '   parts, per call',
+      `decode+validate ${n(report.workerOverhead.partsUs.decodeAndValidate, 1)} µs`,
+      `search params ${n(report.workerOverhead.partsUs.searchParams, 1)} µs, telemetry ${n(report.workerOverhead.partsUs.telemetry, 2)} µs`,
+    ],
     ['3. search: sum, p50 / p99', 'API warm (cold)', 'naive (driver + Node) -> speed-up warm (cold)'],
     ...search.map((s) => [
       `   ${s.range} (${n(s.points)} points)`,
@@ -102,7 +150,7 @@ export function formatReport(report: BenchReport): string {
       `body ${mib(memory.liveBytes.body)}, form ${mib(memory.liveBytes.form)}, inputs ${mib(memory.liveBytes.inputs)}, points ${mib(memory.liveBytes.points)}`,
     ],
   ];
-  const samples = [...ingest.api.errorSamples, ...single.throughHaproxy.errorSamples, ...single.straightToWorker.errorSamples];
+  const samples = [...ingest.api.errorSamples, ...single.throughHaproxy.errorSamples, ...single.straightToWorker.errorSamples, ...single.driver.errorSamples];
   if (samples.length > 0) rows.push(['   errors seen', samples.slice(0, 3).join(' | '), '']);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());

@@ -9,6 +9,8 @@ export interface BenchSizes {
   readonly ceilingGrid: ReadonlyArray<{ readonly pointsPerBatch: number; readonly concurrency: number }>;
   readonly singleSeconds: number;
   readonly singleClients: number;
+  /** Single-point POSTs per server in the worker-overhead comparison (no Cassandra). */
+  readonly overheadRequests: number;
   readonly searchStepMs: number;
   readonly searchRepetitions: number;
   readonly naiveRepetitions: number;
@@ -28,6 +30,7 @@ export const QUICK: BenchSizes = {
   ],
   singleSeconds: 5,
   singleClients: 16,
+  overheadRequests: 10_000,
   searchStepMs: 10 * 60_000,
   searchRepetitions: 15,
   naiveRepetitions: 3,
@@ -49,6 +52,7 @@ export const FULL: BenchSizes = {
   ],
   singleSeconds: 15,
   singleClients: 16,
+  overheadRequests: 40_000,
   searchStepMs: 60_000,
   searchRepetitions: 30,
   naiveRepetitions: 5,

@@ -32,11 +32,19 @@ export function createTelemetry({ workerId }: { readonly workerId: string }): Te
     labelNames: ['route'],
     registers: [registry],
   });
+  // prom-client hashes a label set on every call; the few (route, method, status) children are kept instead.
+  const requestChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'route' | 'method'> }>();
   return {
     registry,
     observeRequest(route, method, status, seconds) {
-      requests.inc({ route, method, status: String(status) });
-      duration.observe({ route, method }, seconds);
+      const key = `${route} ${method} ${status}`;
+      let children = requestChildren.get(key);
+      if (children === undefined) {
+        children = { count: requests.labels({ route, method, status: String(status) }), time: duration.labels({ route, method }) };
+        if (requestChildren.size < 1_000) requestChildren.set(key, children);
+      }
+      children.count.inc();
+      children.time.observe(seconds);
     },
     pointsWritten(count) {
       written.inc(count);

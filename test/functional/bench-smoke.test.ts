@@ -4,6 +4,7 @@
  * never how fast anything is.
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { runLoad } from '../../bench/load-generator.js';
@@ -25,6 +26,7 @@ const TINY: BenchSizes = {
   ceilingGrid: [{ pointsPerBatch: 50, concurrency: 8 }],
   singleSeconds: 1,
   singleClients: 2,
+  overheadRequests: 300,
   searchStepMs: 6 * 3_600_000,
   searchRepetitions: 2,
   naiveRepetitions: 1,
@@ -54,16 +56,25 @@ describe('npm run bench', () => {
         seed: 7,
         sizes: TINY,
         progress: (line) => lines.push(line),
+        haproxyConfig: join(stack.env.MEETR_RUN_DIR!, 'haproxy.cfg'),
       });
       expect(report.ingest).toMatchObject({ points: 2_000, rounds: 2, api: { errors: 0, batch: 100 } });
       expect(report.ingest.ceiling.rounds).toHaveLength(2);
       expect(report.ingest.api.rounds).toHaveLength(2);
       for (const rate of [report.ingest.ceiling.pointsPerSecond, report.ingest.api.pointsPerSecond, report.ingest.ratio]) expect(isPositive(rate)).toBe(true);
 
-      for (const single of [report.singlePoints.throughHaproxy, report.singlePoints.straightToWorker]) {
+      const { throughHaproxy, straightToWorker, driver } = report.singlePoints;
+      for (const single of [throughHaproxy, straightToWorker, driver]) {
         expect(single).toMatchObject({ errors: 0, requestsPerSecond: positive, p50Ms: positive, p99Ms: positive });
         expect(single.p99Ms).toBeGreaterThanOrEqual(single.p50Ms);
+        // The local node and this stack's HAProxy run on this machine, so every share of CPU is found.
+        for (const share of [single.cpuPerRequest.cassandraUs, single.cpuPerRequest.clientUs]) expect(share).toBeGreaterThan(0);
       }
+      for (const viaApi of [throughHaproxy, straightToWorker]) expect(viaApi.cpuPerRequest.workersUs).toBeGreaterThan(0);
+      expect(throughHaproxy.cpuPerRequest.haproxyUs).toBeGreaterThanOrEqual(0); // found; /proc counts in 10 ms ticks, too coarse for a 1 s run
+      expect(isPositive(report.singlePoints.apiToDriverRatio)).toBe(true);
+      expect(report.workerOverhead).toMatchObject({ errors: 0, requests: 300, bareUs: positive, meetrUs: positive });
+      for (const part of Object.values(report.workerOverhead.partsUs)) expect(isPositive(part)).toBe(true);
 
       expect(report.search.map((s) => s.range)).toEqual(['year', 'month', 'day', 'hour']);
       // One point every 6 hours through 2025: 1460 in the year, 124 in March, 4 on a day, none in most hours.
@@ -81,7 +92,7 @@ describe('npm run bench', () => {
       expect(live.peak).toBeGreaterThanOrEqual(live.body);
 
       const table = formatReport(report);
-      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', 'ratio API / ceiling']) expect(table).toContain(section);
+      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
       expect(lines.some((line) => line.startsWith('ingest: round'))).toBe(true);
     } finally {
       await client.shutdown();
