@@ -30,6 +30,7 @@ export function composeApp({ config, storage, workerId, isDraining, logError }: 
     defaultTimeZone: config.defaultTimeZone,
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,
+    maxFutureMs: config.maxFutureMs,
     ...(isDraining === undefined ? {} : { isDraining }),
     ...(logError === undefined ? {} : { logError }),
   });

@@ -51,6 +51,8 @@ export interface Config {
    * one partition merge into one batch: fewer, larger statements under load.
    */
   readonly writeConcurrency: number;
+  /** How far past the worker's clock a point's timestamp may be before it is refused (clock skew, not data). */
+  readonly maxFutureMs: number;
   /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
   readonly cassandraHeap: string;
   /** Where the stack keeps HAProxy's rendered config and pid, pm2's home and the logs; relative to the project root unless absolute. */
@@ -104,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     storageTimeoutMs: reader.integer('MEETR_STORAGE_TIMEOUT_MS', 3_000, 50, 600_000),
     storageConcurrency: reader.integer('MEETR_STORAGE_CONCURRENCY', 32, 1, 1024),
     writeConcurrency: reader.integer('MEETR_WRITE_CONCURRENCY', 16, 1, 1024),
+    maxFutureMs: reader.integer('MEETR_MAX_FUTURE_MS', 86_400_000, 0, 31_622_400_000),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',
     appName: reader.matching('MEETR_APP_NAME', 'meetr', /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a pm2 app name (letter, then letters, digits, _ . -)'),

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'not_representable'
   | 'storage_unavailable'
   | 'internal_error';
 
@@ -30,13 +31,13 @@ export class MeetrError extends Error {
     this.name = 'MeetrError';
   }
 
-  get status(): 400 | 404 | 405 | 413 | 415 | 500 | 503 {
+  get status(): 400 | 404 | 405 | 413 | 415 | 422 | 500 | 503 {
     return statusOf(this.code);
   }
 }
 
 /** The HTTP status of each error code; exhaustive, so a new code cannot be forgotten. */
-export function statusOf(code: ErrorCode): 400 | 404 | 405 | 413 | 415 | 500 | 503 {
+export function statusOf(code: ErrorCode): 400 | 404 | 405 | 413 | 415 | 422 | 500 | 503 {
   switch (code) {
     case 'invalid_request':
       return 400;
@@ -48,6 +49,8 @@ export function statusOf(code: ErrorCode): 400 | 404 | 405 | 413 | 415 | 500 | 5
       return 413;
     case 'unsupported_media_type':
       return 415;
+    case 'not_representable':
+      return 422;
     case 'storage_unavailable':
       return 503;
     case 'internal_error':

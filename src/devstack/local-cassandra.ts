@@ -9,7 +9,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
@@ -253,10 +253,25 @@ async function startDocker(): Promise<void> {
   ]);
 }
 
+/**
+ * The pid in `pidFile` when that process is alive and is this project's Cassandra
+ * (its command line runs CassandraDaemon with our data folder): a stale pid file
+ * whose number now belongs to another process never gets that process signalled.
+ */
 function alivePid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid) ? pid : undefined;
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
+  return isOurCassandra(pid, join(dirname(pidFile), 'data')) ? pid : undefined;
+}
+
+function isOurCassandra(pid: number, dataDir: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\u0000');
+    return cmdline.includes('org.apache.cassandra.service.CassandraDaemon') && cmdline.includes(`-Dcassandra.storagedir=${dataDir}`);
+  } catch {
+    return false; // no /proc (not Linux) or gone: do not signal what cannot be identified
+  }
 }
 
 function isProcessAlive(pid: number): boolean {

@@ -22,6 +22,8 @@ export interface AppOptions {
   readonly defaultTimeZone: string;
   readonly maxBodyBytes: number;
   readonly maxBatch: number;
+  /** Points more than this far past the worker's clock are refused. */
+  readonly maxFutureMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
   readonly isDraining?: () => boolean;
   /** Where details of unexpected errors go (never to the client). */
@@ -33,7 +35,7 @@ const RETRY_AFTER_SECONDS = '1';
 
 /** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
 export function createApp(options: AppOptions): Hono {
-  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch } = options;
+  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch, maxFutureMs } = options;
   const { isDraining = () => false, logError = (message, error) => console.error(message, error) } = options;
   const app = new Hono({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
@@ -55,13 +57,19 @@ export function createApp(options: AppOptions): Hono {
 
   app.get(METRICS_PATH, async (c) => {
     const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
-    return c.json(searchAnswer(params, await search.search(params.query)));
+    const result = await search.search(params.query);
+    if (result.value !== null && !Number.isFinite(result.value)) {
+      throw new MeetrError('not_representable', `the ${params.query.aggregation} of these ${result.count} points is beyond the range of a double (±1.8e308)`, [
+        { field: 'aggregation', message: 'overflows' },
+      ]);
+    }
+    return c.json(searchAnswer(params, result));
   });
 
   app.post(METRICS_PATH, async (c) => {
     const body = await readRequestBody(c, maxBodyBytes);
     const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', mediaTypeOf(c), (name) => c.req.query(name), maxBatch);
-    const inserted = await ingest.ingest(validatePoints(inputs, defaultTimeZone));
+    const inserted = await ingest.ingest(validatePoints(inputs, defaultTimeZone, Date.now() + maxFutureMs));
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));
   });

@@ -6,6 +6,11 @@
  */
 import { invalidRequest, MeetrError } from '../errors.js';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Deepest nesting a point body needs: `{"metrics": [{...}]}` is 3; one spare level for a value that is an object (then refused per point). */
+const MAX_JSON_DEPTH = 4;
+
 /**
  * The unvalidated points of a POST body with media type `mediaType` (`contentType`
  * is the whole header, for multipart's boundary). As in the original Meetr, form
@@ -31,8 +36,16 @@ export async function decodePointInputs(
       return typeof value === 'string' ? value : fromQuery(name);
     }, maxBatch);
   }
-  const text = body.toString('utf8');
-  const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (mediaType !== 'application/x-www-form-urlencoded' && /^\s*[[{]/.test(text));
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch {
+    throw invalidRequest('the body is not valid UTF-8', [{ field: 'body', message: 'is not valid UTF-8' }]);
+  }
+  // JSON only when the client says so, or says nothing about the type: no Content-Type, or the text/plain
+  // that HTTP libraries put on a bare string body (as Meetr's clients send). Never for other types.
+  const untyped = mediaType === '' || mediaType === 'text/plain';
+  const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (untyped && /^\s*[[{]/.test(text));
   if (isJson) return pointInputsFromJsonText(text, maxBatch);
   if (mediaType === 'application/x-www-form-urlencoded' || mediaType === '' || mediaType === 'text/plain') {
     const params = new URLSearchParams(text);
@@ -67,8 +80,13 @@ export function pointInputsFromForm(field: FormField, maxBatch: number): PointIn
   return [point];
 }
 
-/** The points of a JSON text: one object, an array of them, or `{"metrics": [...]}`. */
+/**
+ * The points of a JSON text: one object, an array of them, or `{"metrics": [...]}`.
+ * A cheap scan runs first, so a text with more objects than `maxBatch` points could
+ * hold, or nested deeper than any point shape, is refused before it is parsed.
+ */
 export function pointInputsFromJsonText(text: string, maxBatch: number, field = 'body'): PointInput[] {
+  checkJsonShape(text, maxBatch, field);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -104,4 +122,34 @@ export function pointInputsFromJson(parsed: unknown, maxBatch: number, field = '
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Counts objects and nesting outside strings, stopping as soon as a limit is
+ * passed: every point is one object, so more than `maxBatch + 1` objects cannot be
+ * an acceptable batch. Throws payload_too_large or invalid_request; never parses.
+ */
+export function checkJsonShape(text: string, maxBatch: number, field: string): void {
+  let depth = 0;
+  let objects = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i++; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+      continue;
+    }
+    if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw invalidRequest(`${field} is nested more than ${MAX_JSON_DEPTH} levels deep; points are flat objects`, [{ field, message: 'is nested too deeply' }]);
+      }
+      if (code === 0x7b && ++objects > maxBatch + 1) {
+        throw new MeetrError('payload_too_large', `${field} holds more than ${maxBatch} points; at most ${maxBatch} are accepted per request`, [
+          { field, message: `has more than ${maxBatch} points` },
+        ]);
+      }
+    } else if (code === 0x7d || code === 0x5d) depth--;
+  }
 }

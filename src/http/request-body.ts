@@ -3,22 +3,66 @@
  * from the Node request (`c.env.incoming`), so no web Request, stream or
  * AbortSignal is built for it; in-process (`app.request()`) it comes from the web
  * Request. The size limit is enforced from Content-Length before anything is read,
- * and again while reading.
+ * again while reading, and again while inflating a compressed body (inflated on
+ * libuv's thread pool, off the event loop).
  */
 import type { IncomingMessage } from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { Context } from 'hono';
 import { MeetrError } from '../errors.js';
 import { nodeBindingsOf } from './node-bindings.js';
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
 
 /** The media type of a request, lower-cased and without parameters; '' when none was sent. */
 export function mediaTypeOf(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** The whole body of `c`'s request; throws payload_too_large past `maxBytes`. */
+/**
+ * The whole body of `c`'s request, inflated when it came with `Content-Encoding:
+ * gzip` or `deflate`. Throws payload_too_large when the body as sent or as inflated
+ * is over `maxBytes` (inflating stops at the limit, so a small bomb costs little),
+ * unsupported_media_type for other encodings, invalid_request for a broken stream.
+ */
 export async function readRequestBody(c: Context, maxBytes: number): Promise<Buffer> {
+  const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (!['identity', '', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
+    throw new MeetrError('unsupported_media_type', `Content-Encoding ${encoding} is not accepted; send gzip, deflate or no encoding`, [
+      { field: 'content-encoding', message: 'must be gzip, deflate or identity' },
+    ]);
+  }
+  const sent = await readSentBody(c, maxBytes);
+  if (encoding === 'identity' || encoding === '') return sent;
+  return inflateBody(sent, encoding === 'deflate' ? 'deflate' : 'gzip', maxBytes);
+}
+
+async function inflateBody(sent: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number): Promise<Buffer> {
+  const options = { maxOutputLength: maxBytes };
+  try {
+    if (encoding === 'gzip') return await gunzip(sent, options);
+    // "deflate" is zlib-wrapped by the standard, raw deflate by some clients: take either.
+    return await inflate(sent, options).catch((error: unknown) => (isTooLarge(error) ? Promise.reject(error) : inflateRaw(sent, options)));
+  } catch (error) {
+    if (isTooLarge(error)) throw bodyTooLarge(maxBytes, 'inflated ');
+    throw new MeetrError('invalid_request', `the ${encoding} body could not be inflated`, [{ field: 'body', message: `is not valid ${encoding}` }]);
+  }
+}
+
+function isTooLarge(error: unknown): boolean {
+  return error instanceof RangeError || (error instanceof Error && (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE');
+}
+
+/** The body as the client sent it (before any Content-Encoding is undone). */
+async function readSentBody(c: Context, maxBytes: number): Promise<Buffer> {
   const declared = c.req.header('content-length');
-  if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
+  if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
+    discardRest(nodeBindingsOf(c)?.incoming);
+    throw bodyTooLarge(maxBytes);
+  }
   const incoming = nodeBindingsOf(c)?.incoming;
   if (incoming !== undefined) return readNodeBody(incoming, maxBytes);
   const body = c.req.raw.body;
@@ -47,7 +91,7 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buff
       size += chunk.length;
       if (size > maxBytes) {
         cleanUp();
-        incoming.resume(); // the rest is discarded, so the client finishes sending and reads the 413
+        discardRest(incoming);
         reject(bodyTooLarge(maxBytes));
         return;
       }
@@ -69,8 +113,26 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buff
   });
 }
 
-function bodyTooLarge(maxBytes: number): MeetrError {
-  return new MeetrError('payload_too_large', `the body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`, [
-    { field: 'body', message: `exceeds ${maxBytes} bytes` },
+/**
+ * Reads and drops what is left of a refused body, so a client that writes its whole
+ * body before reading gets the 413 rather than a broken pipe; a client that keeps
+ * sending past DISCARD_LIMIT_BYTES is cut off.
+ */
+function discardRest(incoming: IncomingMessage | undefined): void {
+  if (incoming === undefined || incoming.readableEnded) return;
+  let discarded = 0;
+  incoming.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT_BYTES) incoming.socket.destroy();
+  });
+  incoming.resume();
+}
+
+/** How much of a refused body is read and dropped before the connection is closed instead. */
+export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+function bodyTooLarge(maxBytes: number, what = ''): MeetrError {
+  return new MeetrError('payload_too_large', `the ${what}body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`, [
+    { field: 'body', message: `${what}exceeds ${maxBytes} bytes` },
   ]);
 }

@@ -1,6 +1,6 @@
 import { MAX_METRIC_ID_LENGTH, type Point } from '../domain/point.js';
 import { invalidRequest, type ErrorDetail } from '../errors.js';
-import { parseTimestamp } from '../time/timestamp.js';
+import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
 import type { PointInput } from './point-input.js';
 
 const MAX_DETAILS = 100;
@@ -8,16 +8,20 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** Lone UTF-16 halves, and U+FFFD, which stands where undecodable bytes were: either would make two ids one. */
+const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
+
 /**
  * Checks every point; all-or-nothing. Throws invalid_request naming each bad
- * point's index and field (the first 100 of them) when any is invalid.
+ * point's index and field (the first 100 of them) when any is invalid. Points
+ * later than `latestTsMs` (epoch ms, inclusive bound) are refused as too far in the future.
  */
-export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string): Point[] {
+export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string, latestTsMs = Number.POSITIVE_INFINITY): Point[] {
   const points: Point[] = new Array<Point>(inputs.length);
   const details: ErrorDetail[] = [];
   let invalid = 0;
   for (let index = 0; index < inputs.length; index++) {
-    const problems = validateOne(inputs[index], index, defaultTimeZone, points);
+    const problems = validateOne(inputs[index], index, defaultTimeZone, latestTsMs, points);
     if (problems.length > 0) {
       invalid++;
       for (const problem of problems) if (details.length < MAX_DETAILS) details.push(problem);
@@ -31,7 +35,7 @@ export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: s
   return points;
 }
 
-function validateOne(input: unknown, index: number, defaultTimeZone: string, out: Point[]): ErrorDetail[] {
+function validateOne(input: unknown, index: number, defaultTimeZone: string, latestTsMs: number, out: Point[]): ErrorDetail[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [{ index, field: 'point', message: 'must be an object {metric_id, ts, value}' }];
   }
@@ -45,6 +49,7 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, out
   else if (metricId.trim() === '') problems.push({ index, field: metricField, message: 'must not be empty' });
   else if (metricId.length > MAX_METRIC_ID_LENGTH) problems.push({ index, field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
   else if (CONTROL.test(metricId)) problems.push({ index, field: metricField, message: 'must not contain control characters' });
+  else if (NOT_WELL_FORMED.test(metricId)) problems.push({ index, field: metricField, message: 'must be well-formed Unicode (no lone surrogates, no U+FFFD)' });
 
   const tsField = 'ts' in record ? 'ts' : 'timestamp';
   const rawTs = record[tsField];
@@ -52,8 +57,9 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, out
   if (rawTs === undefined || rawTs === null || rawTs === '') problems.push({ index, field: 'ts', message: 'is missing (ts or timestamp)' });
   else {
     const parsed = parseTimestamp(rawTs, defaultTimeZone);
-    if (parsed.ok) ts = parsed.ms;
-    else problems.push({ index, field: tsField, message: parsed.message });
+    if (!parsed.ok) problems.push({ index, field: tsField, message: parsed.message });
+    else if (parsed.ms > latestTsMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, too far in the future (MEETR_MAX_FUTURE_MS)` });
+    else ts = parsed.ms;
   }
 
   const rawValue = record.value;

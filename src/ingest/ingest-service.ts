@@ -35,10 +35,9 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   const knownDays = new Set<string>();
   const queue = createWriteQueue({ writer, concurrency: writeConcurrency, pointsPerWrite });
 
-  /** Deletes the summaries of the closed days among `partitions`, as of now. */
-  const invalidateClosedDays = async (partitions: readonly WriteUnit[]): Promise<void> => {
+  /** Deletes the summaries of `closed` days (by metric) as of now. */
+  const invalidate = async (closed: ReadonlyMap<string, number[]>): Promise<void> => {
     const now = clock();
-    const closed = daysByMetric(partitions, (_, day) => isClosedDay(day, now));
     await forEachBounded([...closed], concurrency, ([metricId, days]) => writer.invalidateDaySummaries(metricId, days, now));
   };
 
@@ -48,15 +47,22 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
 
       // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
       const newDays = daysByMetric(partitions, (metricId, day) => !knownDays.has(partitionKey(metricId, day)));
-      await forEachBounded([...newDays], concurrency, ([metricId, days]) => writer.markDays(metricId, days));
-      if (knownDays.size > knownDaysCapacity) knownDays.clear();
-      for (const [metricId, days] of newDays) for (const day of days) knownDays.add(partitionKey(metricId, day));
+      if (newDays.size > 0) {
+        await forEachBounded([...newDays], concurrency, ([metricId, days]) => writer.markDays(metricId, days));
+        if (knownDays.size > knownDaysCapacity) knownDays.clear();
+        for (const [metricId, days] of newDays) for (const day of days) knownDays.add(partitionKey(metricId, day));
+      }
 
       // Writes to closed days (late data, backfills) hide those days' cached summaries: before the write,
       // and again once it is acknowledged, so a summary computed from a read that missed it is shadowed too.
-      await invalidateClosedDays(partitions);
-      await settleAll(partitions.map((unit) => queue.write(unit.metricId, unit.day, unit.points)));
-      await invalidateClosedDays(partitions);
+      // Live data (open days) skips both.
+      const now = clock();
+      const closed = daysByMetric(partitions, (_, day) => isClosedDay(day, now));
+      if (closed.size > 0) await invalidate(closed);
+      const [only] = partitions;
+      if (partitions.length === 1 && only !== undefined) await queue.write(only.metricId, only.day, only.points);
+      else await settleAll(partitions.map((unit) => queue.write(unit.metricId, unit.day, unit.points)));
+      if (closed.size > 0) await invalidate(closed);
       return points.length;
     },
   };

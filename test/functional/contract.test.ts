@@ -126,9 +126,19 @@ describe('topology', () => {
     expect([...seen].sort()).toEqual(stack.workerPorts.map(String).sort());
   });
 
-  it('serves each worker its own Prometheus metrics, and HAProxy stats on loopback', async () => {
-    const metrics = await call('/metrics');
-    expect(metrics.text).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST"/);
+  it('serves each worker its own Prometheus metrics on its loopback port, never through the public port, and HAProxy stats on loopback', async () => {
+    for (const port of stack.workerPorts) {
+      const posted = await fetch(`http://127.0.0.1:${port}/1.0/metrics`, { method: 'POST', body: new URLSearchParams({ metric_id: 'fn.metrics', ts: '1700000000', value: '1' }) });
+      expect(posted.status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST"/);
+      expect(metrics).toContain(`worker="${port}"`);
+    }
+    for (const path of ['/metrics', '/metrics/']) {
+      const hidden = await call(path);
+      expect(hidden.status).toBe(404);
+      expect(hidden.body?.error).toBe('not_found');
+    }
     const stats = await fetch(`${stack.statsUrl}/stats;csv`);
     expect(stats.status).toBe(200);
     const csv = await stats.text();

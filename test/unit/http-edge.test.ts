@@ -4,6 +4,8 @@
  * gets a 500. Nothing here is about storage; the same contract runs on Cassandra
  * in test/integration/api.test.ts.
  */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ApiAnswer } from '../support/answers.js';
@@ -127,7 +129,7 @@ describe('the HTTP edge (errors)', () => {
 });
 
 describe('no client input gets a 500 (in-memory store)', () => {
-  const CLIENT_STATUSES = [200, 400, 404, 405, 413, 415];
+  const CLIENT_STATUSES = [200, 400, 404, 405, 413, 415, 422];
   const fieldName = fc.constantFrom('metric_id', 'metric', 'ts', 'timestamp', 'value', 'batch', 'metrics', 'from', 'to', 'aggregation', 'x');
   const fieldValue = fc.oneof(
     fc.string(),
@@ -153,5 +155,70 @@ describe('no client input gets a 500 (in-memory store)', () => {
       { numRuns: 500 },
     );
     expect(unexpected).toEqual([]);
+  });
+});
+
+describe('the HTTP edge against careless and hostile input', () => {
+  const gzipped = (text: string): Promise<Buffer> => promisify(zlib.gzip)(text);
+
+  it('takes gzip and deflate bodies, the limits applying to the inflated size', async () => {
+    const { app } = memoryApp({ MEETR_MAX_BODY_BYTES: '16384' });
+    const body = JSON.stringify([{ metric_id: 'gz', ts: 1_700_000_000, value: 2 }]);
+    const headers = { 'Content-Type': 'application/json' };
+    expect((await app.request('/1.0/metrics', { method: 'POST', headers: { ...headers, 'Content-Encoding': 'gzip' }, body: await gzipped(body) })).status).toBe(200);
+    for (const deflated of [zlib.deflateSync(body), zlib.deflateRawSync(body)]) {
+      expect((await app.request('/1.0/metrics', { method: 'POST', headers: { ...headers, 'Content-Encoding': 'deflate' }, body: deflated })).status).toBe(200);
+    }
+    // A bomb: under the limit on the wire, 10 MB inflated; refused at the limit without inflating it all.
+    const bomb = await gzipped(`[${' '.repeat(10_000_000)}]`);
+    expect(bomb.length).toBeLessThan(16384);
+    const refused = await answer(await app.request('/1.0/metrics', { method: 'POST', headers: { ...headers, 'Content-Encoding': 'gzip' }, body: bomb }));
+    expect(refused).toMatchObject({ status: 413, body: { error: 'payload_too_large', message: expect.stringMatching(/inflated body/) as unknown } });
+    expect((await app.request('/1.0/metrics', { method: 'POST', headers: { ...headers, 'Content-Encoding': 'br' }, body })).status).toBe(415);
+    expect((await app.request('/1.0/metrics', { method: 'POST', headers: { ...headers, 'Content-Encoding': 'gzip' }, body })).status).toBe(400);
+  });
+
+  it('refuses a JSON batch with more objects than points allowed, or nested too deep, before parsing it', async () => {
+    const { app, store } = memoryApp({ MEETR_MAX_BATCH: '10', MEETR_MAX_BODY_BYTES: '10000000' });
+    const many = await answer(await app.request('/1.0/metrics', json(Array.from({ length: 100_000 }, () => ({})))));
+    expect(many).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
+    const deep = await answer(await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '['.repeat(1_000_000) }));
+    expect(deep).toMatchObject({ status: 400, body: { details: [{ field: 'body', message: 'is nested too deeply' }] } });
+    expect(store.calls.writePartition).toBe(0);
+  });
+
+  it('parses JSON only when the client says it is JSON, or says nothing about the type', async () => {
+    const { app } = memoryApp();
+    const point = JSON.stringify({ metric_id: 'typed', ts: 1_700_000_000, value: 1 });
+    expect((await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: point })).status).toBe(415);
+    expect((await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: point })).status).toBe(415);
+    expect((await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: point })).status).toBe(200); // a bare string body
+    expect((await app.request('/1.0/metrics', { method: 'POST', body: new TextEncoder().encode(point) })).status).toBe(200);
+  });
+
+  it('refuses metric ids that are not well-formed Unicode, and bodies that are not UTF-8', async () => {
+    const { app } = memoryApp();
+    const lone = await answer(await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"metric_id":"a\\ud800","ts":1700000000,"value":1}' }));
+    expect(lone).toMatchObject({ status: 400, body: { details: [{ index: 0, field: 'metric_id' }] } });
+    const undecodable = await answer(await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'metric_id=a%ED%A0%80&ts=1700000000&value=1' }));
+    expect(undecodable).toMatchObject({ status: 400, body: { details: [{ field: 'metric_id' }] } });
+    const latin1 = await answer(await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from([0x6d, 0x3d, 0xe9]) }));
+    expect(latin1).toMatchObject({ status: 400, body: { details: [{ field: 'body', message: 'is not valid UTF-8' }] } });
+  });
+
+  it('refuses points too far in the future, and says how far is allowed', async () => {
+    const { app } = memoryApp({ MEETR_MAX_FUTURE_MS: '3600000' });
+    const soon = Date.now() + 30 * 60_000;
+    expect((await app.request('/1.0/metrics', form({ metric_id: 'f', ts: String(soon), value: '1' }))).status).toBe(200);
+    const later = await answer(await app.request('/1.0/metrics', form({ metric_id: 'f', ts: String(Date.now() + 2 * 3_600_000), value: '1' })));
+    expect(later).toMatchObject({ status: 400, body: { details: [{ field: 'ts', message: expect.stringMatching(/too far in the future \(MEETR_MAX_FUTURE_MS\)/) as unknown }] } });
+  });
+
+  it('answers a sum beyond the range of a double with 422, never as an empty range', async () => {
+    const { app } = memoryApp();
+    expect((await app.request('/1.0/metrics', json([1, 2].map((i) => ({ metric_id: 'huge', ts: 1_700_000_000 + i, value: 1e308 }))))).status).toBe(200);
+    const sum = await answer(await app.request('/1.0/metrics?metric=huge&from=1700000000&to=1700000010&aggregation=sum'));
+    expect(sum).toMatchObject({ status: 422, body: { error: 'not_representable' } });
+    expect((await answer(await app.request('/1.0/metrics?metric=huge&from=1700000000&to=1700000010&aggregation=max'))).body).toMatchObject({ value: 1e308, count: 2 });
   });
 });

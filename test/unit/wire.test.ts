@@ -110,6 +110,7 @@ describe('errors', () => {
       method_not_allowed: 405,
       payload_too_large: 413,
       unsupported_media_type: 415,
+      not_representable: 422,
       storage_unavailable: 503,
       internal_error: 500,
     };
