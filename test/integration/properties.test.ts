@@ -8,6 +8,7 @@ import type { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
 import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
+import { CLIENT_STATUSES, clientFields } from '../support/client-inputs.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500' });
@@ -17,18 +18,8 @@ beforeAll(() => {
   app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'prop', logError: (_, error) => unexpected.push(error) });
 });
 
-const CLIENT_STATUSES = [200, 400, 404, 405, 413, 415, 422];
-
 describe('no client input gets a 500', () => {
-  const fieldName = fc.constantFrom('metric_id', 'metric', 'ts', 'timestamp', 'value', 'batch', 'metrics', 'from', 'to', 'aggregation', 'x');
-  const fieldValue = fc.oneof(
-    fc.string(),
-    fc.string({ unit: 'binary' }),
-    fc.constantFrom('True', '', '[]', '{}', 'null', '1e999', '-0', '2003-12-18 12:18:18', '2003-02-30 00:00:00', '1700000000', 'sum', 'avg'),
-    fc.json(),
-    fc.array(fc.record({ metric_id: fc.string(), ts: fc.oneof(fc.string(), fc.integer(), fc.double()), value: fc.oneof(fc.string(), fc.double(), fc.constant(null)) }), { maxLength: 5 }).map((a) => JSON.stringify(a)),
-  );
-  const fields = fc.dictionary(fieldName, fieldValue, { maxKeys: 6 });
+  const fields = clientFields;
 
   it('for form bodies, JSON bodies and query strings', async () => {
     unexpected = [];
