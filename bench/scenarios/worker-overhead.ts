@@ -91,7 +91,7 @@ export async function benchWorkerOverhead(requests: number, clients: number): Pr
     const noQuery = (): undefined => undefined;
     let decodeAndValidate = 0;
     const decodeStarted = performance.now();
-    for (let i = 0; i < loops; i++) validatePoints(await decodePointInputs(form, '', 'application/x-www-form-urlencoded', noQuery, 1), 'UTC');
+    for (let i = 0; i < loops; i++) validatePoints(await decodePointInputs(form, 'application/x-www-form-urlencoded', noQuery, 1), 'UTC');
     decodeAndValidate = ((performance.now() - decodeStarted) / loops) * 1000;
     const search = new URLSearchParams({ metric: 'cpu', from: '2024-05-01 00:00:00', to: '2024-05-02 00:00:00', aggregation: 'avg' });
     return {

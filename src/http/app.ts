@@ -7,7 +7,7 @@ import type { StorageHealth } from '../storage/ports.js';
 import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
 import { decodePointInputs } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
-import { mediaTypeOf, readRequestBody } from './request-body.js';
+import { readRequestBody } from './request-body.js';
 import { parseSearchParams } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePoints } from './validate-points.js';
@@ -68,7 +68,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.post(METRICS_PATH, async (c) => {
     const body = await readRequestBody(c, maxBodyBytes);
-    const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', mediaTypeOf(c), (name) => c.req.query(name), maxBatch);
+    const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', (name) => c.req.query(name), maxBatch);
     const inserted = await ingest.ingest(validatePoints(inputs, defaultTimeZone, Date.now() + maxFutureMs));
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));

@@ -12,18 +12,13 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const MAX_JSON_DEPTH = 4;
 
 /**
- * The unvalidated points of a POST body with media type `mediaType` (`contentType`
- * is the whole header, for multipart's boundary). As in the original Meetr, form
- * fields may also come in the query string. Throws invalid_request,
- * payload_too_large (over `maxBatch` points) or unsupported_media_type.
+ * The unvalidated points of a POST body sent with the Content-Type header
+ * `contentType` ('' when none). As in the original Meetr, form fields may also come
+ * in the query string. Throws invalid_request, payload_too_large (over `maxBatch`
+ * points) or unsupported_media_type.
  */
-export async function decodePointInputs(
-  body: Buffer,
-  contentType: string,
-  mediaType: string,
-  fromQuery: FormField,
-  maxBatch: number,
-): Promise<PointInput[]> {
+export async function decodePointInputs(body: Buffer, contentType: string, fromQuery: FormField, maxBatch: number): Promise<PointInput[]> {
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'multipart/form-data') {
     let form: FormData;
     try {
@@ -47,7 +42,7 @@ export async function decodePointInputs(
   const untyped = mediaType === '' || mediaType === 'text/plain';
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (untyped && /^\s*[[{]/.test(text));
   if (isJson) return pointInputsFromJsonText(text, maxBatch);
-  if (mediaType === 'application/x-www-form-urlencoded' || mediaType === '' || mediaType === 'text/plain') {
+  if (mediaType === 'application/x-www-form-urlencoded' || untyped) {
     const params = new URLSearchParams(text);
     return pointInputsFromForm((name) => params.get(name) ?? fromQuery(name), maxBatch);
   }

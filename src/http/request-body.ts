@@ -17,11 +17,6 @@ const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
 const inflateRaw = promisify(zlib.inflateRaw);
 
-/** The media type of a request, lower-cased and without parameters; '' when none was sent. */
-export function mediaTypeOf(c: Context): string {
-  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
 /**
  * The whole body of `c`'s request, inflated when it came with `Content-Encoding:
  * gzip` or `deflate`. Throws payload_too_large when the body as sent or as inflated
@@ -58,12 +53,12 @@ function isTooLarge(error: unknown): boolean {
 
 /** The body as the client sent it (before any Content-Encoding is undone). */
 async function readSentBody(c: Context, maxBytes: number): Promise<Buffer> {
+  const incoming = nodeBindingsOf(c)?.incoming;
   const declared = c.req.header('content-length');
   if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
-    discardRest(nodeBindingsOf(c)?.incoming);
+    discardRest(incoming);
     throw bodyTooLarge(maxBytes);
   }
-  const incoming = nodeBindingsOf(c)?.incoming;
   if (incoming !== undefined) return readNodeBody(incoming, maxBytes);
   const body = c.req.raw.body;
   if (body === null) return Buffer.alloc(0);

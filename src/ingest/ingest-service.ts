@@ -59,9 +59,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const now = clock();
       const closed = daysByMetric(partitions, (_, day) => isClosedDay(day, now));
       if (closed.size > 0) await invalidate(closed);
-      const [only] = partitions;
-      if (partitions.length === 1 && only !== undefined) await queue.write(only.metricId, only.day, only.points);
-      else await settleAll(partitions.map((unit) => queue.write(unit.metricId, unit.day, unit.points)));
+      await settleAll(partitions.map((unit) => queue.write(unit.metricId, unit.day, unit.points)));
       if (closed.size > 0) await invalidate(closed);
       return points.length;
     },

@@ -45,10 +45,10 @@ describe('point decoding', () => {
 
   it('decodes by media type, with query-string fields as a fallback', async () => {
     const form = Buffer.from('metric_id=a&value=1');
-    expect(await decodePointInputs(form, '', 'application/x-www-form-urlencoded', fields({ ts: '5' }), 10)).toEqual([{ metric_id: 'a', ts: '5', value: '1' }]);
-    expect(await decodePointInputs(Buffer.from('[{"metric_id":"a"}]'), '', '', noQuery, 10)).toHaveLength(1); // type-less JSON, as Meetr clients send it
-    await expect(decodePointInputs(Buffer.from('x'), 'application/xml', 'application/xml', noQuery, 10)).rejects.toMatchObject({ code: 'unsupported_media_type' });
-    await expect(decodePointInputs(Buffer.from('garbage'), 'multipart/form-data; boundary=z', 'multipart/form-data', noQuery, 10)).rejects.toMatchObject({
+    expect(await decodePointInputs(form, 'application/x-www-form-urlencoded', fields({ ts: '5' }), 10)).toEqual([{ metric_id: 'a', ts: '5', value: '1' }]);
+    expect(await decodePointInputs(Buffer.from('[{"metric_id":"a"}]'), '', noQuery, 10)).toHaveLength(1); // type-less JSON, as Meetr clients send it
+    await expect(decodePointInputs(Buffer.from('x'), 'application/xml', noQuery, 10)).rejects.toMatchObject({ code: 'unsupported_media_type' });
+    await expect(decodePointInputs(Buffer.from('garbage'), 'multipart/form-data; boundary=z', noQuery, 10)).rejects.toMatchObject({
       code: 'invalid_request',
     });
   });
