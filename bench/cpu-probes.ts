@@ -1,5 +1,5 @@
-import { workerMetric } from './scenarios/memory.js';
 import { cpuSecondsOf, ownCpuSeconds } from './process-cpu.js';
+import { workerMetric } from './worker-metrics.js';
 
 /** Where CPU goes, per request, during one measured run; undefined where a process could not be read. */
 export interface CpuPerRequest {

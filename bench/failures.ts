@@ -48,13 +48,3 @@ export async function postAll(url: string, bodies: readonly string[], clients: n
   );
   return { seconds: (performance.now() - started) / 1000, failures };
 }
-
-/** Runs `task` over `items` with at most `limit` in flight. */
-export async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]!);
-    }),
-  );
-}

@@ -1,4 +1,4 @@
-import type { Point } from '../src/domain/point.js';
+import { partitionKey, type Point } from '../src/domain/point.js';
 import { dayBucket } from '../src/time/day-bucket.js';
 
 /** One single-partition write for the storage adapter: points of one metric and UTC day (DESIGN.md §2). */
@@ -13,7 +13,7 @@ export function partitionWrites(points: readonly Point[], size: number): Partiti
   const byPartition = new Map<string, PartitionWrite>();
   for (const point of points) {
     const day = dayBucket(point.ts);
-    const key = `${day}/${point.metricId}`;
+    const key = partitionKey(point.metricId, day);
     let write = byPartition.get(key);
     if (write === undefined) byPartition.set(key, (write = { metricId: point.metricId, day, points: [] }));
     write.points.push(point);

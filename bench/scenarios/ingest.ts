@@ -3,11 +3,12 @@
  * storage adapter (prepared per-partition unlogged batches, many in flight: the
  * ceiling) and through HAProxy as form batches, in alternating rounds.
  */
+import { forEachBounded } from '../../src/concurrency.js';
 import type { Point } from '../../src/domain/point.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies, generatePoints } from '../dataset.js';
-import { Failures, inParallel, postAll } from '../failures.js';
+import { Failures, postAll } from '../failures.js';
 import { median } from '../latency.js';
 import { partitionWrites } from '../partitions.js';
 import type { BenchSizes } from '../sizes.js';
@@ -39,7 +40,7 @@ const INGEST_STEP_MS = 10_000;
 /** Writes points straight to Cassandra the fastest way known: prepared, per-partition unlogged batches, many in flight. */
 export async function writeDirect(store: CassandraPointStore, points: readonly Point[], pointsPerBatch: number, concurrency: number): Promise<number> {
   const started = performance.now();
-  await inParallel(partitionWrites(points, pointsPerBatch), concurrency, (write) => store.writePartition(write.metricId, write.day, write.points));
+  await forEachBounded(partitionWrites(points, pointsPerBatch), concurrency, (write) => store.writePartition(write.metricId, write.day, write.points));
   return points.length / ((performance.now() - started) / 1000);
 }
 

@@ -6,8 +6,10 @@ import { validatePoints } from '../../src/http/validate-points.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBody, generatePoints } from '../dataset.js';
 import { postAll } from '../failures.js';
-import { request } from '../http-client.js';
 import type { BenchSizes } from '../sizes.js';
+import { workerMetric } from '../worker-metrics.js';
+
+const RSS = 'process_resident_memory_bytes';
 
 export interface MemoryResult {
   readonly batchPoints: number;
@@ -20,22 +22,6 @@ export interface MemoryResult {
    */
   readonly liveBytes: { readonly body: number; readonly form: number; readonly inputs: number; readonly points: number; readonly peak: number };
   readonly workers: ReadonlyArray<{ readonly url: string; readonly rssBeforeBytes: number; readonly rssPeakBytes: number }>;
-}
-
-/** A worker's resident memory from its /metrics, or undefined when it does not answer. */
-export async function workerRss(url: string): Promise<number | undefined> {
-  return workerMetric(url, 'process_resident_memory_bytes');
-}
-
-/** One unlabelled-by-us sample of a worker's /metrics (prom-client adds the worker label), or undefined. */
-export async function workerMetric(url: string, name: string): Promise<number | undefined> {
-  try {
-    const text = (await request(`${url}/metrics`, { timeoutMs: 5_000 })).body;
-    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?(?:e[+-]\\d+)?)$`, 'm').exec(text);
-    return match === null ? undefined : Number(match[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The ingest path's live memory per stage for one form body (see MemoryResult.liveBytes). */
@@ -72,14 +58,14 @@ export function measureLiveSet(body: Buffer): MemoryResult['liveBytes'] {
 export async function benchMemory(ctx: BenchContext, sizes: BenchSizes): Promise<MemoryResult> {
   const points = generatePoints({ count: sizes.memoryBatchPoints, metrics: 50, prefix: `bench.memory.${ctx.seed}`, stepMs: 1_000, endMs: Date.now(), seed: ctx.seed });
   const body = formBatchBody(points);
-  const before = await Promise.all(ctx.workerUrls.map(async (url) => (await workerRss(url)) ?? 0));
+  const before = await Promise.all(ctx.workerUrls.map(async (url) => (await workerMetric(url, RSS)) ?? 0));
   const peak = [...before];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       await Promise.all(
         ctx.workerUrls.map(async (url, i) => {
-          const rss = await workerRss(url);
+          const rss = await workerMetric(url, RSS);
           if (rss !== undefined) peak[i] = Math.max(peak[i]!, rss);
         }),
       );

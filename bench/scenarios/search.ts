@@ -3,11 +3,12 @@
  * through the API (cold and warm) and the naive way (every point fetched through
  * the storage adapter and added up here).
  */
+import { forEachBounded } from '../../src/concurrency.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { dayBucket } from '../../src/time/day-bucket.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies, generatePoints } from '../dataset.js';
-import { inParallel, postAll } from '../failures.js';
+import { postAll } from '../failures.js';
 import { request } from '../http-client.js';
 import { timeEach } from '../latency.js';
 import type { BenchSizes } from '../sizes.js';
@@ -74,7 +75,7 @@ export async function naiveSum(store: CassandraPointStore, metricId: string, fro
   const days = Array.from({ length: dayBucket(toMs) - dayBucket(fromMs) + 1 }, (_, i) => dayBucket(fromMs) + i);
   let sum = 0;
   let count = 0;
-  await inParallel(days, 32, async (day) => {
+  await forEachBounded(days, 32, async (day) => {
     const scanned = await store.scanPoints(metricId, day, fromMs, toMs, (_, value) => {
       sum += value;
     });
