@@ -1,9 +1,10 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
-import { createApp } from './http/app.js';
+import { createApp, type AppEnv } from './http/app.js';
 import { createTelemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
-import { createSearchService } from './query/search-service.js';
+import { createWriteScheduler } from './ingest/write-scheduler.js';
+import { createSearchService, SUMMARY_CLOCK_MARGIN_MS } from './query/search-service.js';
 import type { Storage } from './storage/ports.js';
 
 export interface ComposeOptions {
@@ -15,22 +16,45 @@ export interface ComposeOptions {
   readonly logError?: (message: string, error: unknown) => void;
 }
 
+/** The composed HTTP app. */
+export type MeetrApp = Hono<AppEnv>;
+
+/** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
+const POINTS_PER_WRITE = 100;
+
 /** Wires storage, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({ config, storage, workerId, isDraining, logError }: ComposeOptions): Hono {
+export function composeApp({ config, storage, workerId, isDraining, logError }: ComposeOptions): MeetrApp {
+  const scheduler = createWriteScheduler({
+    writer: storage.writer,
+    concurrency: config.writeConcurrency,
+    pointsPerWrite: POINTS_PER_WRITE,
+    maxQueuedPoints: config.maxQueuedPoints,
+    maxQueueDelayMs: config.maxQueueDelayMs,
+  });
   return createApp({
-    ingest: createIngestService({ writer: storage.writer, concurrency: config.storageConcurrency, writeConcurrency: config.writeConcurrency }),
+    ingest: createIngestService({
+      writer: storage.writer,
+      scheduler,
+      pointsPerWrite: POINTS_PER_WRITE,
+      // A write sent before the deadline lands within the storage timeout, or not at all; plus clock margin.
+      landingMarginMs: config.storageTimeoutMs + SUMMARY_CLOCK_MARGIN_MS,
+    }),
     search: createSearchService({
       reader: storage.reader,
       concurrency: config.storageConcurrency,
+      maxSearches: config.maxSearches,
+      maxWaitingSearches: config.maxWaitingSearches,
+      maxPartitions: config.maxSearchPartitions,
       onCacheError: (error) => logError?.('could not cache a day summary', error),
     }),
     health: storage.health,
-    telemetry: createTelemetry({ workerId }),
+    telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load } }),
     workerId,
     defaultTimeZone: config.defaultTimeZone,
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,
     maxFutureMs: config.maxFutureMs,
+    requestTimeoutMs: config.requestTimeoutMs,
     ...(isDraining === undefined ? {} : { isDraining }),
     ...(logError === undefined ? {} : { logError }),
   });

@@ -37,7 +37,10 @@ export interface Config {
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   readonly keyspace: string;
   readonly replication: Replication;
-  readonly consistency: ConsistencyName;
+  /** Consistency of every read (searches, and the day index and summaries they read). */
+  readonly readConsistency: ConsistencyName;
+  /** Consistency of every write (points, the day index, summaries and their holds). */
+  readonly writeConsistency: ConsistencyName;
   /** IANA zone for timestamps that carry no offset. */
   readonly defaultTimeZone: string;
   readonly maxBodyBytes: number;
@@ -53,6 +56,22 @@ export interface Config {
   readonly writeConcurrency: number;
   /** How far past the worker's clock a point's timestamp may be before it is refused (clock skew, not data). */
   readonly maxFutureMs: number;
+  /**
+   * Longest a request may take, from arrival to answer; past it the request gets 503
+   * and its writes not yet sent are dropped. Shorter than HAProxy's server timeout
+   * (30 s), so HAProxy never gives up on a request the worker is still doing.
+   */
+  readonly requestTimeoutMs: number;
+  /** Points a worker holds in its write queue (admitted, not yet sent); a request that would pass it is shed. */
+  readonly maxQueuedPoints: number;
+  /** Longest the requests already queued may delay a new write request; one that would wait longer is shed. */
+  readonly maxQueueDelayMs: number;
+  /** Searches a worker runs at once. */
+  readonly maxSearches: number;
+  /** Searches a worker lets wait for a turn; more are shed. */
+  readonly maxWaitingSearches: number;
+  /** Day partitions one search may read point by point (days without a valid cached summary); more is a 400. */
+  readonly maxSearchPartitions: number;
   /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
   readonly cassandraHeap: string;
   /** Where the stack keeps HAProxy's rendered config and pid, pm2's home and the logs; relative to the project root unless absolute. */
@@ -88,6 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together');
   }
 
+  const consistency = reader.oneOf('MEETR_CONSISTENCY', 'LOCAL_QUORUM', CONSISTENCY_LEVELS);
   const config: Config = {
     port: reader.integer('PORT', 9001, 1, 65535),
     workers: reader.integer('MEETR_WORKERS', 2, 1, 256),
@@ -99,7 +119,8 @@ export function loadConfig(env: Env = process.env): Config {
     credentials: username !== undefined && password !== undefined ? { username, password } : undefined,
     keyspace: reader.matching('MEETR_KEYSPACE', 'meetr', KEYSPACE_PATTERN, 'a CQL identifier (letter, then letters, digits, _; at most 48)'),
     replication: reader.replication('MEETR_REPLICATION'),
-    consistency: reader.oneOf('MEETR_CONSISTENCY', 'LOCAL_QUORUM', CONSISTENCY_LEVELS),
+    readConsistency: reader.oneOf('MEETR_READ_CONSISTENCY', consistency, CONSISTENCY_LEVELS),
+    writeConsistency: reader.oneOf('MEETR_WRITE_CONSISTENCY', consistency, CONSISTENCY_LEVELS),
     defaultTimeZone: reader.timeZone('MEETR_DEFAULT_TZ', 'UTC'),
     maxBodyBytes: reader.integer('MEETR_MAX_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxBatch: reader.integer('MEETR_MAX_BATCH', 100_000, 1, 10_000_000),
@@ -107,11 +128,30 @@ export function loadConfig(env: Env = process.env): Config {
     storageConcurrency: reader.integer('MEETR_STORAGE_CONCURRENCY', 32, 1, 1024),
     writeConcurrency: reader.integer('MEETR_WRITE_CONCURRENCY', 16, 1, 1024),
     maxFutureMs: reader.integer('MEETR_MAX_FUTURE_MS', 86_400_000, 0, 31_622_400_000),
+    requestTimeoutMs: reader.integer('MEETR_REQUEST_TIMEOUT_MS', 20_000, 100, MAX_REQUEST_TIMEOUT_MS),
+    maxQueuedPoints: reader.integer('MEETR_MAX_QUEUED_POINTS', 1_000_000, 1, 100_000_000),
+    maxQueueDelayMs: reader.integer('MEETR_MAX_QUEUE_DELAY_MS', 500, 1, 60_000),
+    maxSearches: reader.integer('MEETR_MAX_SEARCHES', 16, 1, 1024),
+    maxWaitingSearches: reader.integer('MEETR_MAX_WAITING_SEARCHES', 64, 0, 100_000),
+    maxSearchPartitions: reader.integer('MEETR_MAX_SEARCH_PARTITIONS', 5_000, 1, 10_000_000),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',
     appName: reader.matching('MEETR_APP_NAME', 'meetr', /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a pm2 app name (letter, then letters, digits, _ . -)'),
   };
 
+  if (config.maxQueuedPoints < config.maxBatch) {
+    problems.push(`MEETR_MAX_QUEUED_POINTS (${config.maxQueuedPoints}) is below MEETR_MAX_BATCH (${config.maxBatch}): a full batch could never be queued`);
+  }
+  if (config.storageTimeoutMs >= config.requestTimeoutMs) {
+    problems.push(`MEETR_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}) must be above MEETR_STORAGE_TIMEOUT_MS (${config.storageTimeoutMs})`);
+  }
+  const levelVariable = (name: string): string => (reader.string(name) === undefined ? 'MEETR_CONSISTENCY' : name);
+  problems.push(
+    ...consistencyProblems(config.readConsistency, config.writeConsistency, config.replication, config.localDataCenter, {
+      read: levelVariable('MEETR_READ_CONSISTENCY'),
+      write: levelVariable('MEETR_WRITE_CONSISTENCY'),
+    }),
+  );
   for (const point of contactPoints) {
     if (!/^[A-Za-z0-9_.:[\]-]+$/.test(point)) {
       problems.push(`CASSANDRA_CONTACT_POINTS: "${point}" is not a host or host:port`);
@@ -119,6 +159,76 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** HAProxy's `timeout server` is 30 s; a request's own deadline stays 5 s inside it. */
+export const MAX_REQUEST_TIMEOUT_MS = 25_000;
+
+/**
+ * Why reads at `read` and writes at `write` would not keep meetr's promise on
+ * `replication`: ANY (a write no replica may hold, a read Cassandra refuses), a
+ * level the keyspace has too few replicas for, or levels whose replica sets need
+ * not overlap, so a search could miss an acknowledged point and cache a summary
+ * without it. Empty when they keep it.
+ */
+export function consistencyProblems(
+  read: ConsistencyName,
+  write: ConsistencyName,
+  replication: Replication,
+  localDataCenter: string,
+  variables = { read: 'MEETR_READ_CONSISTENCY', write: 'MEETR_WRITE_CONSISTENCY' },
+): string[] {
+  const problems = new Set<string>(); // MEETR_CONSISTENCY may stand for both levels: say each problem once
+  if (read === 'ANY') problems.add(`${variables.read}: ANY is not a level meetr reads at (Cassandra refuses reads at ANY); use ONE or stronger`);
+  if (write === 'ANY' && variables.write !== variables.read) problems.add(`${variables.write}: ANY acknowledges writes no replica holds; use ONE or stronger`);
+  if (problems.size > 0) return [...problems];
+  const factors = replication.class === 'SimpleStrategy' ? [replication.replicationFactor] : Object.values(replication.dataCenters);
+  const total = factors.reduce((a, b) => a + b, 0);
+  const local = replication.class === 'SimpleStrategy' ? total : (replication.dataCenters[localDataCenter] ?? 0);
+  const [r, w] = [replicasOf(read, factors, local), replicasOf(write, factors, local)];
+  if (local === 0) return [`MEETR_REPLICATION: no replicas in the local data center ${localDataCenter} (CASSANDRA_LOCAL_DC)`];
+  for (const [name, level, needs] of [[variables.read, read, r], [variables.write, write, w]] as const) {
+    if (needs.inLocal > local || needs.anywhere > total) {
+      problems.add(`${name}: ${level} needs more replicas than MEETR_REPLICATION gives (${total} in all, ${local} in ${localDataCenter})`);
+    }
+  }
+  if (problems.size > 0) return [...problems];
+  // Two replica sets surely share a replica if together they hold more than all replicas, or more than the local DC's.
+  if (r.anywhere + w.anywhere <= total && r.inLocal + w.inLocal <= local) {
+    problems.add(
+      `${variables.read} ${read} and ${variables.write} ${write} need not reach a common replica with replication ${total} ` +
+        `(${local} in ${localDataCenter}): a search could miss an acknowledged point; choose levels whose replicas add up to more than the replicas (e.g. QUORUM and QUORUM)`,
+    );
+  }
+  return [...problems];
+}
+
+/** How many replicas a level touches at least: anywhere, and surely within the local data center (`factors`: replicas per data center). */
+function replicasOf(level: ConsistencyName, factors: readonly number[], local: number): { anywhere: number; inLocal: number } {
+  const quorum = (n: number): number => Math.floor(n / 2) + 1;
+  const total = factors.reduce((a, b) => a + b, 0);
+  const remote = total - local;
+  const some = (n: number): { anywhere: number; inLocal: number } => ({ anywhere: n, inLocal: Math.max(0, n - remote) });
+  switch (level) {
+    case 'ANY':
+      return { anywhere: 0, inLocal: 0 };
+    case 'ONE':
+      return some(1);
+    case 'TWO':
+      return some(2);
+    case 'THREE':
+      return some(3);
+    case 'QUORUM':
+      return some(quorum(total));
+    case 'ALL':
+      return { anywhere: total, inLocal: local };
+    case 'LOCAL_ONE':
+      return { anywhere: 1, inLocal: 1 };
+    case 'LOCAL_QUORUM':
+      return { anywhere: quorum(local), inLocal: quorum(local) };
+    case 'EACH_QUORUM':
+      return { anywhere: factors.reduce((sum, n) => sum + quorum(n), 0), inLocal: local > 0 ? quorum(local) : 0 };
+  }
 }
 
 /** Reads typed values out of the environment, collecting problems instead of throwing. */

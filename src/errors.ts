@@ -8,10 +8,13 @@ export type ErrorCode =
   | 'invalid_request'
   | 'not_found'
   | 'method_not_allowed'
+  | 'request_timeout'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'not_representable'
   | 'storage_unavailable'
+  | 'overloaded'
+  | 'deadline_exceeded'
   | 'internal_error';
 
 /** Where in a request a problem is: the point's index in a batch (if any) and the field. */
@@ -31,13 +34,13 @@ export class MeetrError extends Error {
     this.name = 'MeetrError';
   }
 
-  get status(): 400 | 404 | 405 | 413 | 415 | 422 | 500 | 503 {
+  get status(): 400 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 503 {
     return statusOf(this.code);
   }
 }
 
 /** The HTTP status of each error code; exhaustive, so a new code cannot be forgotten. */
-export function statusOf(code: ErrorCode): 400 | 404 | 405 | 413 | 415 | 422 | 500 | 503 {
+export function statusOf(code: ErrorCode): 400 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 503 {
   switch (code) {
     case 'invalid_request':
       return 400;
@@ -45,6 +48,8 @@ export function statusOf(code: ErrorCode): 400 | 404 | 405 | 413 | 415 | 422 | 5
       return 404;
     case 'method_not_allowed':
       return 405;
+    case 'request_timeout':
+      return 408;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':
@@ -52,6 +57,8 @@ export function statusOf(code: ErrorCode): 400 | 404 | 405 | 413 | 415 | 422 | 5
     case 'not_representable':
       return 422;
     case 'storage_unavailable':
+    case 'overloaded':
+    case 'deadline_exceeded':
       return 503;
     case 'internal_error':
       return 500;
@@ -71,4 +78,31 @@ export class StorageUnavailableError extends MeetrError {
 
 export function invalidRequest(message: string, details?: readonly ErrorDetail[]): MeetrError {
   return new MeetrError('invalid_request', message, details);
+}
+
+/** Why a worker shed a request without doing any of it. */
+export type ShedReason = 'write_queue_full' | 'write_queue_delay' | 'searches_waiting';
+
+/** The worker is too busy to take this request now; nothing of it was done; retry after a moment. */
+export class OverloadedError extends MeetrError {
+  constructor(
+    readonly reason: ShedReason,
+    message: string,
+  ) {
+    super('overloaded', message);
+    this.name = 'OverloadedError';
+  }
+}
+
+/** The request ran out of time (MEETR_REQUEST_TIMEOUT_MS); what was not sent to Cassandra was dropped. */
+export function deadlineExceeded(timeoutMs: number): MeetrError {
+  return new MeetrError(
+    'deadline_exceeded',
+    `the request did not finish within ${timeoutMs} ms (MEETR_REQUEST_TIMEOUT_MS); it was not acknowledged, points not yet sent were dropped, and it may be retried`,
+  );
+}
+
+/** The client closed the connection before the answer; nobody reads this, but work for it stops. */
+export function clientGone(): MeetrError {
+  return new MeetrError('deadline_exceeded', 'the client went away before the answer');
 }

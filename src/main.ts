@@ -7,7 +7,7 @@
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { composeApp } from './compose.js';
-import { createCassandraClient, type CassandraClient } from './storage/cassandra/client.js';
+import { createCassandraClient, statementConsistency, type CassandraClient } from './storage/cassandra/client.js';
 import { cassandraStorage } from './storage/cassandra/point-store.js';
 
 /**
@@ -60,20 +60,24 @@ async function main(): Promise<void> {
   let draining = false;
   const app = composeApp({
     config,
-    storage: cassandraStorage(client, config.keyspace),
+    storage: cassandraStorage(client, config.keyspace, statementConsistency(config)),
     workerId,
     isDraining: () => draining,
     logError: (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   });
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => {
+  // Node's own backstop for a request that never finishes arriving: a little past the worker's deadline
+  // (which answers first, see request-body.ts), checked every second instead of every 30.
+  const requestTimeout = config.requestTimeoutMs + 2_000;
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1', serverOptions: { requestTimeout, connectionsCheckingInterval: 1_000 } }, () => {
     log(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
     process.send?.('ready');
   });
   // Longer than HAProxy keeps idle server connections, so the worker never closes one HAProxy is about to reuse.
+  // Headers must arrive within the request timeout (Node requires headersTimeout <= requestTimeout).
   if ('keepAliveTimeout' in server) {
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
+    server.headersTimeout = requestTimeout;
   }
   server.on('error', (error) => {
     log(`cannot listen on ${config.port}: ${error.message}`);

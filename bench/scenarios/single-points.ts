@@ -59,7 +59,7 @@ export async function benchDriverSingle(ctx: BenchContext, clients: number, seco
       const metricId = `${prefix}.${client}`;
       const ts = base + seq;
       try {
-        await ctx.store.writePartition(metricId, dayBucket(ts), [{ metricId, ts, value: seq % 100 }]);
+        await ctx.store.writePartition(metricId, dayBucket(ts), [{ metricId, ts, value: seq % 100, writeTimeUs: Date.now() * 1000 }]);
         return true;
       } catch (error) {
         failures.add(asError(error).message);

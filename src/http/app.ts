@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { MeetrError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
+import { clientGone, deadlineExceeded, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
+import type { WorkScope } from '../work-scope.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
 import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   readonly maxBatch: number;
   /** Points more than this far past the worker's clock are refused. */
   readonly maxFutureMs: number;
+  /** Every request is answered within this (503 past it), measured from its arrival at the worker. */
+  readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
   readonly isDraining?: () => boolean;
   /** Where details of unexpected errors go (never to the client). */
@@ -33,31 +36,61 @@ export interface AppOptions {
 const METRICS_PATH = '/1.0/metrics';
 const RETRY_AFTER_SECONDS = '1';
 
+/**
+ * Set by HAProxy on every request it forwards (haproxy.cfg): when the request reached
+ * it, in microseconds since the epoch. A request HAProxy replays on another worker
+ * keeps it, so its points are stored under the time it first arrived.
+ */
+export const RECEIVED_HEADER = 'x-meetr-received-us';
+/** How far HAProxy's arrival time may lie from the worker's clock before the worker's own is used instead. */
+const RECEIVED_TOLERANCE_US = 60_000_000;
+
+interface RequestScope extends WorkScope {
+  /** Microseconds since the epoch when the request arrived. */
+  readonly receivedUs: number;
+}
+
+/** What the app keeps per request. */
+export type AppEnv = { Variables: { scope: RequestScope } };
+
 /** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
-export function createApp(options: AppOptions): Hono {
-  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch, maxFutureMs } = options;
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
   const { isDraining = () => false, logError = (message, error) => console.error(message, error) } = options;
-  const app = new Hono({ strict: false }); // /1.0/metrics/ is /1.0/metrics
+  const app = new Hono<AppEnv>({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
   app.use(async (c, next) => {
     const started = performance.now();
+    const nowMs = Date.now();
+    // The request's deadline, and the client going away, end its work.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(deadlineExceeded(requestTimeoutMs)), requestTimeoutMs);
+    c.set('scope', { signal: controller.signal, deadlineMs: nowMs + requestTimeoutMs, receivedUs: receivedUs(c.req.header(RECEIVED_HEADER), nowMs) });
     // Set before the handler answers, on the Node response where there is one: adding a header to a
     // finished web Response would make @hono/node-server materialise it.
     const outgoing = nodeBindingsOf(c)?.outgoing;
+    const onClose = (): void => {
+      if (outgoing !== undefined && !outgoing.writableFinished) controller.abort(clientGone());
+    };
     if (outgoing !== undefined) {
       outgoing.setHeader('X-Meetr-Worker', workerId);
       if (isDraining()) outgoing.setHeader('Connection', 'close');
+      outgoing.once('close', onClose);
     } else {
       c.header('X-Meetr-Worker', workerId);
       if (isDraining()) c.header('Connection', 'close');
     }
-    await next();
+    try {
+      await next();
+    } finally {
+      clearTimeout(timer);
+    }
     telemetry.observeRequest(routeLabel(c.req.path), c.req.method, c.res.status, (performance.now() - started) / 1000);
   });
 
   app.get(METRICS_PATH, async (c) => {
     const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
-    const result = await search.search(params.query);
+    const result = await search.search(params.query, c.get('scope'));
     if (result.value !== null && !Number.isFinite(result.value)) {
       throw new MeetrError('not_representable', `the ${params.query.aggregation} of these ${result.count} points is beyond the range of a double (±1.8e308)`, [
         { field: 'aggregation', message: 'overflows' },
@@ -67,9 +100,11 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.post(METRICS_PATH, async (c) => {
-    const body = await readRequestBody(c, maxBodyBytes);
+    const scope = c.get('scope');
+    const body = await readRequestBody(c, maxBodyBytes, scope.signal);
     const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', (name) => c.req.query(name), maxBatch);
-    const inserted = await ingest.ingest(validatePoints(inputs, defaultTimeZone, Date.now() + maxFutureMs));
+    const points = validatePoints(inputs, defaultTimeZone, Date.now() + maxFutureMs);
+    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));
   });
@@ -95,6 +130,8 @@ export function createApp(options: AppOptions): Hono {
   app.onError((error, c) => {
     if (error instanceof MeetrError) {
       if (error.code === 'storage_unavailable') telemetry.storageError(routeLabel(c.req.path));
+      if (error instanceof OverloadedError) telemetry.requestShed(routeLabel(c.req.path), error.reason);
+      if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeLabel(c.req.path));
       return errorResponse(c, error.code, error.message, error.details);
     }
     if (error instanceof HTTPException && error.status < 500) {
@@ -107,10 +144,21 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-function errorResponse(c: Context, code: ErrorCode, message: string, details?: readonly ErrorDetail[]): Response {
+function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, details?: readonly ErrorDetail[]): Response {
   const status = statusOf(code);
   if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
+  if (status === 408) c.header('Connection', 'close'); // the rest of the body was never read
   return c.json(errorAnswer(code, message, details), status);
+}
+
+/** The request's arrival in µs: HAProxy's stamp when it is plausible, else the worker's clock. */
+function receivedUs(stamp: string | undefined, nowMs: number): number {
+  const nowUs = nowMs * 1000;
+  if (stamp !== undefined && /^\d{1,17}$/.test(stamp)) {
+    const us = Number(stamp);
+    if (Math.abs(us - nowUs) <= RECEIVED_TOLERANCE_US) return us;
+  }
+  return nowUs;
 }
 
 function routeLabel(path: string): string {

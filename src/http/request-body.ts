@@ -23,14 +23,14 @@ const inflateRaw = promisify(zlib.inflateRaw);
  * is over `maxBytes` (inflating stops at the limit, so a small bomb costs little),
  * unsupported_media_type for other encodings, invalid_request for a broken stream.
  */
-export async function readRequestBody(c: Context, maxBytes: number): Promise<Buffer> {
+export async function readRequestBody(c: Context, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', '', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
     throw new MeetrError('unsupported_media_type', `Content-Encoding ${encoding} is not accepted; send gzip, deflate or no encoding`, [
       { field: 'content-encoding', message: 'must be gzip, deflate or identity' },
     ]);
   }
-  const sent = await readSentBody(c, maxBytes);
+  const sent = await readSentBody(c, maxBytes, signal);
   if (encoding === 'identity' || encoding === '') return sent;
   return inflateBody(sent, encoding === 'deflate' ? 'deflate' : 'gzip', maxBytes);
 }
@@ -52,14 +52,14 @@ function isTooLarge(error: unknown): boolean {
 }
 
 /** The body as the client sent it (before any Content-Encoding is undone). */
-async function readSentBody(c: Context, maxBytes: number): Promise<Buffer> {
+async function readSentBody(c: Context, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const incoming = nodeBindingsOf(c)?.incoming;
   const declared = c.req.header('content-length');
   if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
     discardRest(incoming);
     throw bodyTooLarge(maxBytes);
   }
-  if (incoming !== undefined) return readNodeBody(incoming, maxBytes);
+  if (incoming !== undefined) return readNodeBody(incoming, maxBytes, signal);
   const body = c.req.raw.body;
   if (body === null) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
@@ -72,7 +72,7 @@ async function readSentBody(c: Context, maxBytes: number): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readNodeBody(incoming: IncomingMessage, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -81,6 +81,17 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buff
       incoming.off('end', onEnd);
       incoming.off('error', onError);
       incoming.off('aborted', onAborted);
+      signal.removeEventListener('abort', onDeadline);
+    };
+    // A body still arriving at the deadline is refused; the rest of it is never read, so the connection closes.
+    const onDeadline = (): void => {
+      cleanUp();
+      incoming.pause();
+      reject(
+        new MeetrError('request_timeout', `the body did not arrive in time: ${size} bytes came before the deadline (MEETR_REQUEST_TIMEOUT_MS)`, [
+          { field: 'body', message: 'arrived too slowly' },
+        ]),
+      );
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -105,6 +116,8 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buff
     incoming.on('end', onEnd);
     incoming.on('error', onError);
     incoming.on('aborted', onAborted);
+    if (signal.aborted) onDeadline();
+    else signal.addEventListener('abort', onDeadline, { once: true });
   });
 }
 

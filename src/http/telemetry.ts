@@ -1,4 +1,6 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ShedReason } from '../errors.js';
+import type { WriteLoad } from '../ingest/write-scheduler.js';
 
 /** The worker's own counters and histograms, served as Prometheus text on GET /metrics. */
 export interface Telemetry {
@@ -6,9 +8,16 @@ export interface Telemetry {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   pointsWritten(count: number): void;
   storageError(route: string): void;
+  requestShed(route: string, reason: ShedReason): void;
+  deadlineExceeded(route: string): void;
 }
 
-export function createTelemetry({ workerId }: { readonly workerId: string }): Telemetry {
+/** Gauges read when /metrics is scraped. */
+export interface LoadProbe {
+  readonly writeQueue: () => WriteLoad;
+}
+
+export function createTelemetry({ workerId, load }: { readonly workerId: string; readonly load?: LoadProbe }): Telemetry {
   const registry = new Registry();
   registry.setDefaultLabels({ worker: workerId });
   collectDefaultMetrics({ register: registry });
@@ -32,6 +41,27 @@ export function createTelemetry({ workerId }: { readonly workerId: string }): Te
     labelNames: ['route'],
     registers: [registry],
   });
+  const shed = new Counter({
+    name: 'meetr_requests_shed_total',
+    help: 'Requests answered 503 at once, nothing done, because the worker was too busy; by route and reason',
+    labelNames: ['route', 'reason'],
+    registers: [registry],
+  });
+  const deadlines = new Counter({
+    name: 'meetr_request_deadlines_exceeded_total',
+    help: 'Requests answered 503 because they ran past MEETR_REQUEST_TIMEOUT_MS (or whose client went away); by route',
+    labelNames: ['route'],
+    registers: [registry],
+  });
+  if (load !== undefined) {
+    const gauge = (name: string, help: string, read: (l: WriteLoad) => number): void => {
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read(load.writeQueue())); } });
+    };
+    gauge('meetr_write_queue_points', 'Points admitted and not yet sent to Cassandra', (l) => l.queuedPoints);
+    gauge('meetr_write_queue_requests', 'Insert requests admitted and not finished', (l) => l.activeRequests);
+    gauge('meetr_write_statements_in_flight', 'Write statements sent and not yet answered', (l) => l.inFlight);
+    gauge('meetr_write_statement_seconds', 'Moving average of a write statement\'s time to answer', (l) => l.statementMs / 1000);
+  }
   // prom-client hashes a label set on every call; the few (route, method, status) children are kept instead.
   const requestChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'route' | 'method'> }>();
   return {
@@ -51,6 +81,12 @@ export function createTelemetry({ workerId }: { readonly workerId: string }): Te
     },
     storageError(route) {
       storageErrors.inc({ route });
+    },
+    requestShed(route, reason) {
+      shed.inc({ route, reason });
+    },
+    deadlineExceeded(route) {
+      deadlines.inc({ route });
     },
   };
 }

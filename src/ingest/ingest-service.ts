@@ -1,26 +1,40 @@
-import { forEachBounded, settleAll } from '../concurrency.js';
+import { settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
 import type { PointWriter } from '../storage/ports.js';
 import { dayBucket, isClosedDay } from '../time/day-bucket.js';
-import { createWriteQueue } from './write-queue.js';
-import type { EpochMs } from '../time/units.js';
+import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
+import { untilAborted, type WorkScope } from '../work-scope.js';
+import type { WriteJob, WriteScheduler } from './write-scheduler.js';
 
 export interface IngestServiceOptions {
   readonly writer: PointWriter;
-  /** Index and invalidation statements one request may have in flight. */
-  readonly concurrency: number;
-  /** Point writes in flight for the whole process (see write-queue.ts); 16 unless given. */
-  readonly writeConcurrency?: number;
-  /** Points per single-partition write (one unlogged batch). */
-  readonly pointsPerWrite?: number;
+  /** Every statement goes through it (see write-scheduler.ts). */
+  readonly scheduler: WriteScheduler;
+  /** Points per single-partition write (one unlogged batch); the scheduler's. */
+  readonly pointsPerWrite: number;
+  /**
+   * How long after a request's deadline a write it sent may still land (the storage
+   * timeout, plus clock margin): holds on summaries last that long past the deadline.
+   */
+  readonly landingMarginMs: number;
   /** How many (metric, day) index entries this process remembers having written. */
   readonly knownDaysCapacity?: number;
   readonly clock?: () => EpochMs;
 }
 
+/** One request's insert: when it arrived (its points' write time) and what bounds it. */
+export interface IngestRequest extends WorkScope {
+  /** Microseconds since the epoch when the request arrived: the write time of its points. */
+  readonly writeTimeUs: number;
+}
+
 export interface IngestService {
-  /** Stores validated points; resolves only once Cassandra acknowledged every one. Returns how many were received. */
-  ingest(points: readonly Point[]): Promise<number>;
+  /**
+   * Stores validated points; resolves only once Cassandra acknowledged every one.
+   * Returns how many were received. Throws OverloadedError before doing anything
+   * when the worker is too busy, and the scope's reason once it fires.
+   */
+  ingest(points: readonly Point[], request: IngestRequest): Promise<number>;
 }
 
 /** One partition's share of a request, in request order with later duplicates winning. */
@@ -30,40 +44,83 @@ export interface WriteUnit {
   readonly points: Point[];
 }
 
-export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, concurrency, writeConcurrency = 16, pointsPerWrite = 100, knownDaysCapacity = 200_000, clock = Date.now } = options;
-  const knownDays = new Set<string>();
-  const queue = createWriteQueue({ writer, concurrency: writeConcurrency, pointsPerWrite });
+/** Rows in one index or hold statement (the storage adapter's batch size). */
+const ROWS_PER_STATEMENT = 100;
 
-  /** Deletes the summaries of `closed` days (by metric) as of now. */
-  const invalidate = async (closed: ReadonlyMap<string, number[]>): Promise<void> => {
-    const now = clock();
-    await forEachBounded([...closed], concurrency, ([metricId, days]) => writer.invalidateDaySummaries(metricId, days, now));
+/**
+ * After a write to a closed day failed (its fate unknown), its day's summaries stay
+ * held this long: Cassandra may still deliver it to other replicas as a hint, for
+ * up to its max_hint_window (3 hours by default).
+ */
+export const UNCERTAIN_WRITE_HOLD_MS = 3 * MS_PER_HOUR;
+
+export function createIngestService(options: IngestServiceOptions): IngestService {
+  const { writer, scheduler, pointsPerWrite, landingMarginMs, knownDaysCapacity = 200_000, clock = Date.now } = options;
+  const knownDays = new Set<string>();
+
+  const run = async (job: WriteJob, partitions: readonly WriteUnit[], newDays: Map<string, number[]>, closed: Map<string, number[]>, request: IngestRequest): Promise<void> => {
+    // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
+    // With it, the holds: no summary of a closed day computed from a read that could miss these writes is valid.
+    const holdUntil = request.deadlineMs + landingMarginMs;
+    await settleAll([
+      ...statementsPerMetric(newDays, (metricId, days) => job.run(() => writer.markDays(metricId, days))),
+      ...statementsPerMetric(closed, (metricId, days) => job.run(() => writer.holdDaySummaries(metricId, days, holdUntil))),
+    ]);
+    if (newDays.size > 0) {
+      if (knownDays.size > knownDaysCapacity) knownDays.clear();
+      for (const [metricId, days] of newDays) for (const day of days) knownDays.add(partitionKey(metricId, day));
+    }
+    let uncertain = false;
+    const write = (unit: WriteUnit): Promise<void> =>
+      job.writePartition(unit.metricId, unit.day, unit.points, request.writeTimeUs).catch((error: unknown) => {
+        uncertain ||= error !== request.signal.reason; // dropped before sending is certain: it never landed
+        throw error;
+      });
+    try {
+      await settleAll(partitions.map(write));
+    } finally {
+      // A write that failed may still reach replicas that missed it: hold its closed days longer (best effort).
+      if (uncertain) {
+        const until = clock() + UNCERTAIN_WRITE_HOLD_MS;
+        for (const [metricId, days] of closed) writer.holdDaySummaries(metricId, days, until).catch(() => undefined);
+      }
+    }
   };
 
   return {
-    async ingest(points) {
+    async ingest(points, request) {
       const partitions = groupByPartition(points);
-
-      // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
       const newDays = daysByMetric(partitions, (metricId, day) => !knownDays.has(partitionKey(metricId, day)));
-      if (newDays.size > 0) {
-        await forEachBounded([...newDays], concurrency, ([metricId, days]) => writer.markDays(metricId, days));
-        if (knownDays.size > knownDaysCapacity) knownDays.clear();
-        for (const [metricId, days] of newDays) for (const day of days) knownDays.add(partitionKey(metricId, day));
-      }
-
-      // Writes to closed days (late data, backfills) hide those days' cached summaries: before the write,
-      // and again once it is acknowledged, so a summary computed from a read that missed it is shadowed too.
-      // Live data (open days) skips both.
+      // Live data (open days) has no summaries to hold.
       const now = clock();
       const closed = daysByMetric(partitions, (_, day) => isClosedDay(day, now));
-      if (closed.size > 0) await invalidate(closed);
-      await settleAll(partitions.map((unit) => queue.write(unit.metricId, unit.day, unit.points)));
-      if (closed.size > 0) await invalidate(closed);
+      let statements = statementCount(newDays) + statementCount(closed);
+      for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
+
+      const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
+      try {
+        await untilAborted(run(job, partitions, newDays, closed, request), request.signal);
+      } finally {
+        job.end();
+      }
       return points.length;
     },
   };
+}
+
+function statementCount(byMetric: ReadonlyMap<string, readonly number[]>): number {
+  let count = 0;
+  for (const days of byMetric.values()) count += Math.ceil(days.length / ROWS_PER_STATEMENT);
+  return count;
+}
+
+/** One call per metric and ROWS_PER_STATEMENT of its days. */
+function statementsPerMetric(byMetric: ReadonlyMap<string, readonly number[]>, statement: (metricId: string, days: number[]) => Promise<void>): Array<Promise<void>> {
+  const calls: Array<Promise<void>> = [];
+  for (const [metricId, days] of byMetric) {
+    for (let start = 0; start < days.length; start += ROWS_PER_STATEMENT) calls.push(statement(metricId, days.slice(start, start + ROWS_PER_STATEMENT)));
+  }
+  return calls;
 }
 
 /** The days of `partitions` that pass `include`, by metric. */
@@ -99,4 +156,3 @@ export function groupByPartition(points: readonly Point[]): WriteUnit[] {
   }
   return [...partitions.values()].map((entry) => entry.unit);
 }
-

@@ -2,15 +2,14 @@
  * The HTTP contract of DESIGN.md section 1, in-process through app.request(),
  * on the real Cassandra store in a fresh keyspace.
  */
-import type { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { composeApp } from '../../src/compose.js';
+import { composeApp, type MeetrApp } from '../../src/compose.js';
 import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'Asia/Kolkata', MEETR_MAX_BATCH: '1000', MEETR_MAX_BODY_BYTES: '200000' });
-let app: Hono;
+let app: MeetrApp;
 beforeAll(() => {
   app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'test-worker' });
 });

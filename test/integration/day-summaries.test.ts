@@ -5,14 +5,18 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
-import { createIngestService } from '../../src/ingest/ingest-service.js';
-import { createSearchService, SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
+import { SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
 import { cassandraStorage, CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { dayBucket, dayEndMs, dayStartMs } from '../../src/time/day-bucket.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
+import { dayEntries, ingestService, insertRequest, searchService } from '../support/services.js';
+import { UNBOUNDED } from '../../src/work-scope.js';
 import { query } from '../support/search-query.js';
 
-const ks = useFreshKeyspace();
+// Short deadlines, so a write's hold on its days' summaries (deadline + storage timeout + clock margin) ends soon.
+const ks = useFreshKeyspace({ MEETR_REQUEST_TIMEOUT_MS: '1000', MEETR_STORAGE_TIMEOUT_MS: '500' });
+/** Until a search may cache a summary of a day just written: the hold, and the search's own dating margin. */
+const HOLD_MS = 1_000 + 500 + SUMMARY_CLOCK_MARGIN_MS + SUMMARY_CLOCK_MARGIN_MS;
 let store: CassandraPointStore;
 beforeAll(() => {
   store = new CassandraPointStore(ks.client, ks.keyspace);
@@ -21,7 +25,7 @@ const at = (iso: string): number => Date.parse(iso);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function summarizedDays(metricId: string, fromDay: number, toDay: number): Promise<number[]> {
-  return (await store.daysWithPoints(metricId, fromDay, toDay)).filter((e) => e.summary !== undefined).map((e) => e.day);
+  return (await dayEntries(store, metricId, fromDay, toDay)).filter((e) => e.summary !== undefined).map((e) => e.day);
 }
 
 describe('day summaries', () => {
@@ -31,7 +35,7 @@ describe('day summaries', () => {
     const points = Array.from({ length: 31 * 24 }, (_, i) => ({ metric_id: 'hourly', ts: at('2024-01-01T00:00:00Z') + i * 3_600_000, value: i % 24 }));
     const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(points) });
     expect(posted.status).toBe(200);
-    await sleep(SUMMARY_CLOCK_MARGIN_MS + 50); // summaries dated before the write's own invalidation would be hidden at once
+    await sleep(HOLD_MS + 50); // the write holds its days' summaries until it surely landed
     const [first, last] = [dayBucket(at('2024-01-01T00:00:00Z')), dayBucket(at('2024-01-31T00:00:00Z'))];
     expect(await summarizedDays('hourly', first, last)).toEqual([]);
 
@@ -45,46 +49,46 @@ describe('day summaries', () => {
   });
 
   it('are hidden by a late write to their day, which the next search then includes', async () => {
-    const service = createIngestService({ writer: store, concurrency: 4 });
-    const search = createSearchService({ reader: store, concurrency: 4 });
+    const service = ingestService(store, { landingMarginMs: 500 + SUMMARY_CLOCK_MARGIN_MS });
+    const search = searchService(store);
     const day = dayBucket(at('2023-05-10T00:00:00Z'));
-    await service.ingest([1, 2, 3].map((i) => ({ metricId: 'backfill', ts: dayStartMs(day) + i * 1000, value: i })));
+    await service.ingest([1, 2, 3].map((i) => ({ metricId: 'backfill', ts: dayStartMs(day) + i * 1000, value: i })), insertRequest({ timeoutMs: 1_000 }));
     const range = [dayStartMs(day - 1), dayEndMs(day + 1)] as const;
-    await sleep(SUMMARY_CLOCK_MARGIN_MS + 50); // a summary dated before the write's own invalidation would be hidden at once
-    expect((await search.search(query('backfill', ...range, 'sum'))).value).toBe(6);
+    await sleep(HOLD_MS + 50); // the write holds its days' summaries until it surely landed
+    expect((await search.search(query('backfill', ...range, 'sum'), UNBOUNDED)).value).toBe(6);
     expect(await summarizedDays('backfill', day, day)).toEqual([day]);
 
-    await service.ingest([{ metricId: 'backfill', ts: dayStartMs(day) + 5000, value: 100 }]);
+    await service.ingest([{ metricId: 'backfill', ts: dayStartMs(day) + 5000, value: 100 }], insertRequest({ timeoutMs: 1_000 }));
     expect(await summarizedDays('backfill', day, day)).toEqual([]);
-    expect((await search.search(query('backfill', ...range, 'sum'))).value).toBe(106);
+    expect((await search.search(query('backfill', ...range, 'sum'), UNBOUNDED)).value).toBe(106);
   });
 
   it('never answer with a summary computed from a read that missed an acknowledged write', async () => {
-    const ingest = createIngestService({ writer: store, concurrency: 4 });
-    const search = createSearchService({ reader: store, concurrency: 4 });
+    const ingest = ingestService(store, { landingMarginMs: 500 + SUMMARY_CLOCK_MARGIN_MS });
+    const search = searchService(store);
     const day = dayBucket(at('2022-03-03T00:00:00Z'));
-    await ingest.ingest([{ metricId: 'race', ts: dayStartMs(day) + 1, value: 1 }]);
-    await sleep(SUMMARY_CLOCK_MARGIN_MS + 50);
+    await ingest.ingest([{ metricId: 'race', ts: dayStartMs(day) + 1, value: 1 }], insertRequest({ timeoutMs: 1_000 }));
+    await sleep(HOLD_MS + 50);
 
     // A search starts: it dates its summaries, then reads the day...
     const asOf = Date.now() - SUMMARY_CLOCK_MARGIN_MS;
     const stale = await store.aggregateDay('race', day, dayStartMs(day), dayEndMs(day));
     expect(stale.count).toBe(1);
     // ...a write to that day is acknowledged meanwhile...
-    await ingest.ingest([{ metricId: 'race', ts: dayStartMs(day) + 2, value: 10 }]);
+    await ingest.ingest([{ metricId: 'race', ts: dayStartMs(day) + 2, value: 10 }], insertRequest({ timeoutMs: 1_000 }));
     // ...and only then does the search store what it read.
     await store.saveDaySummaries('race', [{ day, summary: stale }], asOf);
 
     expect(await summarizedDays('race', day, day)).toEqual([]);
-    expect((await search.search(query('race', dayStartMs(day - 1), dayEndMs(day + 1), 'sum'))).value).toBe(11);
+    expect((await search.search(query('race', dayStartMs(day - 1), dayEndMs(day + 1), 'sum'), UNBOUNDED)).value).toBe(11);
   });
 
   it('are never made for a day still open', async () => {
-    const ingest = createIngestService({ writer: store, concurrency: 4 });
-    const search = createSearchService({ reader: store, concurrency: 4 });
+    const ingest = ingestService(store, { landingMarginMs: 500 + SUMMARY_CLOCK_MARGIN_MS });
+    const search = searchService(store);
     const today = dayBucket(Date.now());
-    await ingest.ingest([{ metricId: 'today', ts: Date.now() - 1000, value: 5 }]);
-    expect((await search.search(query('today', dayStartMs(today - 3), dayEndMs(today + 1), 'sum'))).value).toBe(5);
+    await ingest.ingest([{ metricId: 'today', ts: Date.now() - 1000, value: 5 }], insertRequest({ timeoutMs: 1_000 }));
+    expect((await search.search(query('today', dayStartMs(today - 3), dayEndMs(today + 1), 'sum'), UNBOUNDED)).value).toBe(5);
     expect(await summarizedDays('today', today, today)).toEqual([]);
   });
 });

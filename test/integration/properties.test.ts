@@ -4,15 +4,14 @@
  * with any accepted timestamp form is found by a search in any other form.
  */
 import fc from 'fast-check';
-import type { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { composeApp } from '../../src/compose.js';
+import { composeApp, type MeetrApp } from '../../src/compose.js';
 import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { CLIENT_STATUSES, clientFields } from '../support/client-inputs.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500' });
-let app: Hono;
+let app: MeetrApp;
 let unexpected: unknown[] = [];
 beforeAll(() => {
   app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'prop', logError: (_, error) => unexpected.push(error) });

@@ -4,9 +4,8 @@
  * unhealthy, and serves again by itself once Cassandra is reachable.
  * The cut is a TCP relay in front of the real node, so other test files keep theirs.
  */
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeApp } from '../../src/compose.js';
+import { composeApp, type MeetrApp } from '../../src/compose.js';
 import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { createCassandraClient, type CassandraClient } from '../../src/storage/cassandra/client.js';
 import { eventually } from '../support/eventually.js';
@@ -16,7 +15,7 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 const ks = useFreshKeyspace();
 let proxy: TcpProxy;
 let client: CassandraClient;
-let app: Hono;
+let app: MeetrApp;
 
 beforeAll(async () => {
   proxy = await startTcpProxy(ks.config.contactPoints[0]!);

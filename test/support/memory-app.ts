@@ -1,11 +1,10 @@
 /** The whole HTTP app over the in-memory store: for unit tests of the edge and the services, no Cassandra involved. */
-import type { Hono } from 'hono';
-import { composeApp } from '../../src/compose.js';
+import { composeApp, type MeetrApp } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 
 export interface MemoryApp {
-  readonly app: Hono;
+  readonly app: MeetrApp;
   readonly store: InMemoryPointStore;
   /** Errors the app logged as unexpected (each would have been a 500). */
   readonly unexpected: unknown[];

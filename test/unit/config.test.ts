@@ -15,12 +15,19 @@ describe('loadConfig', () => {
       credentials: undefined,
       keyspace: 'meetr',
       replication: { class: 'SimpleStrategy', replicationFactor: 1 },
-      consistency: 'LOCAL_QUORUM',
+      readConsistency: 'LOCAL_QUORUM',
+      writeConsistency: 'LOCAL_QUORUM',
       defaultTimeZone: 'UTC',
       maxBodyBytes: 32 * 1024 * 1024,
       maxBatch: 100_000,
       storageConcurrency: 32,
       writeConcurrency: 16,
+      requestTimeoutMs: 20_000,
+      maxQueuedPoints: 1_000_000,
+      maxQueueDelayMs: 500,
+      maxSearches: 16,
+      maxWaitingSearches: 64,
+      maxSearchPartitions: 5_000,
       cassandraHeap: '1G',
       runDir: '.local/run',
       appName: 'meetr',
@@ -36,8 +43,16 @@ describe('loadConfig', () => {
     ['CASSANDRA_LOCAL_DC', 'eu-west', { localDataCenter: 'eu-west' }],
     ['MEETR_KEYSPACE', 'metrics_prod', { keyspace: 'metrics_prod' }],
     ['MEETR_REPLICATION', '3', { replication: { class: 'SimpleStrategy', replicationFactor: 3 } }],
-    ['MEETR_REPLICATION', 'dc1:3, dc2:2', { replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3, dc2: 2 } } }],
-    ['MEETR_CONSISTENCY', 'quorum', { consistency: 'QUORUM' }],
+    ['MEETR_REPLICATION', 'datacenter1:3, dc2:2', { replication: { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 3, dc2: 2 } } }],
+    ['MEETR_CONSISTENCY', 'quorum', { readConsistency: 'QUORUM', writeConsistency: 'QUORUM' }],
+    ['MEETR_READ_CONSISTENCY', 'one', { readConsistency: 'ONE', writeConsistency: 'LOCAL_QUORUM' }],
+    ['MEETR_WRITE_CONSISTENCY', 'all', { readConsistency: 'LOCAL_QUORUM', writeConsistency: 'ALL' }],
+    ['MEETR_REQUEST_TIMEOUT_MS', '5000', { requestTimeoutMs: 5_000 }],
+    ['MEETR_MAX_QUEUED_POINTS', '200000', { maxQueuedPoints: 200_000 }],
+    ['MEETR_MAX_QUEUE_DELAY_MS', '250', { maxQueueDelayMs: 250 }],
+    ['MEETR_MAX_SEARCHES', '4', { maxSearches: 4 }],
+    ['MEETR_MAX_WAITING_SEARCHES', '0', { maxWaitingSearches: 0 }],
+    ['MEETR_MAX_SEARCH_PARTITIONS', '100', { maxSearchPartitions: 100 }],
     ['MEETR_DEFAULT_TZ', 'Asia/Kolkata', { defaultTimeZone: 'Asia/Kolkata' }],
     ['MEETR_MAX_BODY_BYTES', '1048576', { maxBodyBytes: 1_048_576 }],
     ['MEETR_MAX_BATCH', '500', { maxBatch: 500 }],
@@ -69,6 +84,13 @@ describe('loadConfig', () => {
     ['MEETR_REPLICATION', 'three'],
     ['MEETR_REPLICATION', 'dc1:0'],
     ['MEETR_CONSISTENCY', 'SOME'],
+    ['MEETR_CONSISTENCY', 'ANY'],
+    ['MEETR_WRITE_CONSISTENCY', 'any'],
+    ['MEETR_READ_CONSISTENCY', 'THREE'],
+    ['MEETR_REPLICATION', 'dc1:3'],
+    ['MEETR_REQUEST_TIMEOUT_MS', '26000'],
+    ['MEETR_REQUEST_TIMEOUT_MS', '2000'],
+    ['MEETR_MAX_QUEUED_POINTS', '1000'],
     ['MEETR_DEFAULT_TZ', 'Mars/Olympus'],
     ['MEETR_MAX_BODY_BYTES', '10'],
     ['MEETR_MAX_BATCH', '0'],
@@ -91,5 +113,24 @@ describe('loadConfig', () => {
       expect(problems).toHaveLength(3);
       expect(problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'MEETR_DEFAULT_TZ', 'MEETR_MAX_BATCH']);
     }
+  });
+
+  it.each([
+    [{ MEETR_REPLICATION: '3', MEETR_CONSISTENCY: 'ONE' }, /need not reach a common replica/],
+    [{ MEETR_REPLICATION: '3', MEETR_READ_CONSISTENCY: 'ONE', MEETR_WRITE_CONSISTENCY: 'QUORUM' }, /need not reach a common replica/],
+    [{ MEETR_REPLICATION: 'datacenter1:3,dc2:3', MEETR_READ_CONSISTENCY: 'LOCAL_ONE', MEETR_WRITE_CONSISTENCY: 'LOCAL_QUORUM' }, /need not reach a common replica/],
+    [{ MEETR_REPLICATION: 'dc1:3,dc2:3', CASSANDRA_LOCAL_DC: 'dc1', MEETR_READ_CONSISTENCY: 'QUORUM', MEETR_WRITE_CONSISTENCY: 'LOCAL_QUORUM' }, /need not reach a common replica/],
+  ])('refuses consistency levels whose replicas need not overlap: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it.each([
+    { MEETR_REPLICATION: '3', MEETR_CONSISTENCY: 'QUORUM' },
+    { MEETR_REPLICATION: '3', MEETR_READ_CONSISTENCY: 'ONE', MEETR_WRITE_CONSISTENCY: 'ALL' },
+    { MEETR_REPLICATION: 'dc1:3,dc2:3', CASSANDRA_LOCAL_DC: 'dc1' },
+    { MEETR_REPLICATION: 'dc1:3,dc2:3', CASSANDRA_LOCAL_DC: 'dc1', MEETR_READ_CONSISTENCY: 'LOCAL_QUORUM', MEETR_WRITE_CONSISTENCY: 'EACH_QUORUM' },
+    { MEETR_REPLICATION: '1', MEETR_CONSISTENCY: 'ONE' },
+  ])('accepts consistency levels whose replicas overlap: %j', (env) => {
+    expect(() => loadConfig(env)).not.toThrow();
   });
 });

@@ -1,13 +1,14 @@
 /** The ingest service's write plan over a recording PointWriter (no storage involved). */
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../src/domain/point.js';
-import { createIngestService, groupByPartition } from '../../src/ingest/ingest-service.js';
+import { groupByPartition, UNCERTAIN_WRITE_HOLD_MS } from '../../src/ingest/ingest-service.js';
 import type { PointWriter } from '../../src/storage/ports.js';
 import { dayStartMs } from '../../src/time/day-bucket.js';
+import { ingestService, insertRequest } from '../support/services.js';
 
 const DAY = 86_400_000;
 
-function recordingWriter(clock: { now: number }) {
+function recordingWriter(clock: { now: number }, failWrites = false) {
   const log: string[] = [];
   const writer: PointWriter = {
     async markDays(metricId, days) {
@@ -15,10 +16,11 @@ function recordingWriter(clock: { now: number }) {
     },
     async writePartition(metricId, day, points) {
       clock.now += 10; // time passes while Cassandra writes
-      log.push(`write ${metricId} ${day} x${points.length}`);
+      log.push(`write ${metricId} ${day} x${points.length} @${points[0]?.writeTimeUs}`);
+      if (failWrites) throw new Error('write timeout');
     },
-    async invalidateDaySummaries(metricId, days, atMs) {
-      log.push(`invalidate ${metricId} ${days.join(',')} @${atMs}`);
+    async holdDaySummaries(metricId, days, untilMs) {
+      log.push(`hold ${metricId} ${days.join(',')} until ${untilMs}`);
     },
   };
   return { writer, log };
@@ -40,27 +42,36 @@ describe('the ingest service', () => {
     ]);
   });
 
-  it('indexes days first, writes in batches, and hides closed days summaries before and after', async () => {
+  it('indexes days and holds closed days summaries before writing, stamping points with the arrival time', async () => {
     const clock = { now: dayStartMs(100) + 3_600_000 }; // 01:00 on day 100: day 98 is closed, 100 open
     const { writer, log } = recordingWriter(clock);
-    const service = createIngestService({ writer, concurrency: 1, pointsPerWrite: 2, clock: () => clock.now });
+    const service = ingestService(writer, { pointsPerWrite: 2, landingMarginMs: 4_000, clock: () => clock.now, scheduler: { concurrency: 1 } });
     const points: Point[] = [
       ...[1, 2, 3].map((i) => ({ metricId: 'late', ts: dayStartMs(98) + i, value: i })),
       { metricId: 'live', ts: dayStartMs(100) + 7, value: 1 },
     ];
-    expect(await service.ingest(points)).toBe(4);
+    const request = insertRequest({ receivedMs: clock.now - 5, timeoutMs: 20_000 });
+    expect(await service.ingest(points, request)).toBe(4);
+    const us = request.writeTimeUs;
     expect(log).toEqual([
       'mark late 98',
       'mark live 100',
-      `invalidate late 98 @${dayStartMs(100) + 3_600_000}`,
-      'write late 98 x2',
-      'write late 98 x1',
-      'write live 100 x1',
-      `invalidate late 98 @${dayStartMs(100) + 3_600_030}`, // dated after the writes were acknowledged
+      `hold late 98 until ${request.deadlineMs + 4_000}`, // past the latest a write of this request can land
+      `write late 98 x2 @${us}`,
+      `write late 98 x1 @${us}`,
+      `write live 100 x1 @${us}`,
     ]);
 
     log.length = 0;
-    await service.ingest([{ metricId: 'live', ts: dayStartMs(100) + 8, value: 2 }]);
-    expect(log).toEqual(['write live 100 x1']); // known day, open day: one statement
+    await service.ingest([{ metricId: 'live', ts: dayStartMs(100) + 8, value: 2 }], insertRequest({ receivedMs: 7 }));
+    expect(log).toEqual(['write live 100 x1 @7000']); // known day, open day: one statement
+  });
+
+  it('holds a closed day longer when a write to it failed, since it may still land', async () => {
+    const clock = { now: dayStartMs(100) + 3_600_000 };
+    const { writer, log } = recordingWriter(clock, true);
+    const service = ingestService(writer, { clock: () => clock.now });
+    await expect(service.ingest([{ metricId: 'late', ts: dayStartMs(98), value: 1 }], insertRequest())).rejects.toThrow('write timeout');
+    expect(log.at(-1)).toBe(`hold late 98 until ${clock.now + UNCERTAIN_WRITE_HOLD_MS}`);
   });
 });

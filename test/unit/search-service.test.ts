@@ -1,25 +1,27 @@
 /** The search service's combining and summary-cache rules, over an in-memory RangeReader (no storage involved). */
 import { describe, expect, it } from 'vitest';
 import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../src/domain/aggregate.js';
-import { createSearchService, SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
+import { SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
 import type { RangeReader } from '../../src/storage/ports.js';
+import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
+import { searchService } from '../support/services.js';
 import { CLOSED_DAY_GRACE_MS, dayEndMs, dayStartMs } from '../../src/time/day-bucket.js';
 import { query } from '../support/search-query.js';
 
 const DAY = 86_400_000;
 
 /** A RangeReader over fixed per-day partials and a summary cache, recording what it was asked. */
-function recordingReader(partials: Record<number, [number, number, number, number]>, cached: Record<number, PartialAggregate> = {}) {
+function recordingReader(partials: Record<number, [number, number, number, number]>, cached: Record<number, PartialAggregate> = {}, held: Record<number, number> = {}) {
   const calls = { index: 0, raw: [] as Array<{ day: number; whole: boolean }>, saved: [] as Array<{ day: number; asOf: number }> };
   let failSaves = false;
   const reader: RangeReader = {
-    async daysWithPoints(_metricId, fromDay, toDay) {
+    async forEachDay(_metricId, fromDay, toDay, visit) {
       calls.index++;
-      return Object.keys(partials)
+      Object.keys(partials)
         .map(Number)
         .filter((d) => d >= fromDay && d <= toDay)
         .sort((a, b) => a - b)
-        .map((day) => ({ day, summary: cached[day] }));
+        .forEach((day) => visit({ day, summary: cached[day], heldUntilMs: held[day] }));
     },
     async aggregateDay(_metricId, day, fromMs, toMs) {
       calls.raw.push({ day, whole: fromMs <= dayStartMs(day) && toMs >= dayEndMs(day) });
@@ -49,38 +51,38 @@ describe('the search service', () => {
     const partials: Record<number, [number, number, number, number]> = {};
     for (let day = 100; day < 200; day += 3) partials[day] = [2, day, day / 2, day / 2];
     const { reader, calls } = recordingReader(partials);
-    const service = createSearchService({ reader, concurrency: 8, clock });
-    const total = await service.search(query('m', 100 * DAY, 200 * DAY - 1, 'sum'));
+    const service = searchService(reader, { concurrency: 8, clock });
+    const total = await service.search(query('m', 100 * DAY, 200 * DAY - 1, 'sum'), UNBOUNDED);
     expect(calls.index).toBe(1);
     expect(calls.raw.map((c) => c.day).sort((a, b) => a - b)).toEqual(Object.keys(partials).map(Number));
     expect(total.count).toBe(2 * Object.keys(partials).length);
     expect(total.value).toBe(Object.keys(partials).map(Number).reduce((s, d) => s + d, 0));
-    expect((await service.search(query('m', 100 * DAY, 200 * DAY - 1, 'min'))).value).toBe(50);
+    expect((await service.search(query('m', 100 * DAY, 200 * DAY - 1, 'min'), UNBOUNDED)).value).toBe(50);
   });
 
   it('queries one or two days directly, without the day index or summaries', async () => {
     const { reader, calls } = recordingReader({ 10: [1, 5, 5, 5], 11: [1, 7, 7, 7] });
-    const service = createSearchService({ reader, concurrency: 4, clock });
-    expect((await service.search(query('m', 10 * DAY + 5, 11 * DAY + 5, 'sum'))).value).toBe(12);
-    expect((await service.search(query('m', 10 * DAY, 10 * DAY + 1000, 'sum'))).value).toBe(5);
+    const service = searchService(reader, { clock });
+    expect((await service.search(query('m', 10 * DAY + 5, 11 * DAY + 5, 'sum'), UNBOUNDED)).value).toBe(12);
+    expect((await service.search(query('m', 10 * DAY, 10 * DAY + 1000, 'sum'), UNBOUNDED)).value).toBe(5);
     expect(calls.index).toBe(0);
     expect(calls.saved).toEqual([]);
-    expect((await service.search(query('m', 9 * DAY, 11 * DAY + 5, 'sum'))).value).toBe(12);
+    expect((await service.search(query('m', 9 * DAY, 11 * DAY + 5, 'sum'), UNBOUNDED)).value).toBe(12);
     expect(calls.index).toBe(1);
   });
 
   it('caches whole closed days, dated before its reads, and uses them next time', async () => {
     const { reader, calls } = recordingReader({ 50: [1, 1, 1, 1], 51: [2, 4, 2, 2], 52: [1, 8, 8, 8], 53: [1, 16, 16, 16] });
-    const service = createSearchService({ reader, concurrency: 4, clock });
+    const service = searchService(reader, { clock });
     // Day 50 and 53 are only partly inside the range; 51 and 52 wholly.
     const range = [50 * DAY + 1, 53 * DAY + 5] as const;
-    expect((await service.search(query('m', ...range, 'sum'))).value).toBe(29);
+    expect((await service.search(query('m', ...range, 'sum'), UNBOUNDED)).value).toBe(29);
     expect(calls.saved.map((s) => s.day).sort()).toEqual([51, 52]);
     for (const saved of calls.saved) expect(saved.asOf).toBe(now - SUMMARY_CLOCK_MARGIN_MS);
     expect(calls.raw.filter((c) => c.whole).map((c) => c.day).sort()).toEqual([51, 52]);
 
     calls.raw.length = 0;
-    expect((await service.search(query('m', ...range, 'sum'))).value).toBe(29);
+    expect((await service.search(query('m', ...range, 'sum'), UNBOUNDED)).value).toBe(29);
     expect(calls.raw.map((c) => c.day).sort()).toEqual([50, 53]); // the edges only
   });
 
@@ -90,8 +92,8 @@ describe('the search service', () => {
     const { reader, calls } = recordingReader({ [yesterday]: [1, 1, 1, 1], [today]: [1, 2, 2, 2], 298: [1, 4, 4, 4] });
     // At 00:05, yesterday is still within the grace period.
     const earlyClock = (): number => dayStartMs(today) + CLOSED_DAY_GRACE_MS / 2;
-    const service = createSearchService({ reader, concurrency: 4, clock: earlyClock });
-    expect((await service.search(query('m', dayStartMs(298), dayEndMs(today), 'sum'))).value).toBe(7);
+    const service = searchService(reader, { clock: earlyClock });
+    expect((await service.search(query('m', dayStartMs(298), dayEndMs(today), 'sum'), UNBOUNDED)).value).toBe(7);
     expect(calls.saved.map((s) => s.day)).toEqual([298]);
   });
 
@@ -99,8 +101,47 @@ describe('the search service', () => {
     const { reader, failSavesFromNowOn } = recordingReader({ 20: [1, 1, 1, 1], 21: [1, 2, 2, 2], 22: [1, 3, 3, 3] });
     failSavesFromNowOn();
     const errors: unknown[] = [];
-    const service = createSearchService({ reader, concurrency: 4, clock, onCacheError: (error) => errors.push(error) });
-    expect((await service.search(query('m', 20 * DAY, 23 * DAY - 1, 'sum'))).value).toBe(6);
+    const service = searchService(reader, { clock, onCacheError: (error) => errors.push(error) });
+    expect((await service.search(query('m', 20 * DAY, 23 * DAY - 1, 'sum'), UNBOUNDED)).value).toBe(6);
     expect(errors).toHaveLength(1); // one batch for the three days
+  });
+
+  it('neither uses nor caches a summary of a held day until the hold is over', async () => {
+    const { reader, calls } = recordingReader({ 60: [1, 1, 1, 1], 61: [1, 2, 2, 2] }, {}, { 60: now + 5_000 });
+    const service = searchService(reader, { clock });
+    expect((await service.search(query('m', 59 * DAY, 63 * DAY - 1, 'sum'), UNBOUNDED)).value).toBe(3);
+    expect(calls.saved.map((s) => s.day)).toEqual([61]);
+  });
+
+  it('refuses a search needing more raw days than its limit before reading any', async () => {
+    const partials: Record<number, [number, number, number, number]> = {};
+    for (let day = 1000; day < 1010; day++) partials[day] = [1, 1, 1, 1];
+    const { reader, calls } = recordingReader(partials, { 1000: partialOf(1, 1, 1, 1), 1001: partialOf(1, 1, 1, 1) });
+    const service = searchService(reader, { clock, maxPartitions: 7 });
+    await expect(service.search(query('m', 0, 2000 * DAY - 1, 'count'), UNBOUNDED)).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/more than 7 days .*MEETR_MAX_SEARCH_PARTITIONS/),
+    });
+    expect(calls.raw).toEqual([]);
+    // Eight raw days are too many; with two summaries, a range of nine days needs seven.
+    expect((await service.search(query('m', 1000 * DAY, 1009 * DAY - 1, 'count'), UNBOUNDED)).value).toBe(9);
+  });
+
+  it('stops at once when its scope ends, and runs only so many searches at a time, shedding the excess', async () => {
+    const partials: Record<number, [number, number, number, number]> = {};
+    for (let day = 100; day < 140; day++) partials[day] = [1, 1, 1, 1];
+    const { reader, calls } = recordingReader(partials);
+    const service = searchService(reader, { clock, concurrency: 1, maxSearches: 1, maxWaitingSearches: 1 });
+    const controller = new AbortController();
+    const scope: WorkScope = { signal: controller.signal, deadlineMs: now + 1_000 };
+    const first = service.search(query('m', 100 * DAY, 140 * DAY - 1, 'sum'), scope);
+    const second = service.search(query('m', 100 * DAY, 140 * DAY - 1, 'sum'), UNBOUNDED); // waits for a turn
+    await expect(service.search(query('m', 100 * DAY, 140 * DAY - 1, 'sum'), UNBOUNDED)).rejects.toMatchObject({ code: 'overloaded' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort(new Error('deadline'));
+    await expect(first).rejects.toThrow('deadline');
+    const readByFirst = calls.raw.length;
+    expect(readByFirst).toBeLessThan(40);
+    expect((await second).value).toBe(40);
   });
 });

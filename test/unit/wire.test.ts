@@ -108,10 +108,13 @@ describe('errors', () => {
       invalid_request: 400,
       not_found: 404,
       method_not_allowed: 405,
+      request_timeout: 408,
       payload_too_large: 413,
       unsupported_media_type: 415,
       not_representable: 422,
       storage_unavailable: 503,
+      overloaded: 503,
+      deadline_exceeded: 503,
       internal_error: 500,
     };
     for (const [code, status] of Object.entries(expected)) expect(statusOf(code as ErrorCode)).toBe(status);

@@ -1,11 +1,11 @@
 import cassandra from 'cassandra-driver';
-import type { Config } from '../../config.js';
+import type { Config, ConsistencyName } from '../../config.js';
 
 export type CassandraClient = cassandra.Client;
 
 export type CassandraClientOptions = Pick<
   Config,
-  'contactPoints' | 'localDataCenter' | 'credentials' | 'consistency' | 'storageTimeoutMs' | 'storageConcurrency'
+  'contactPoints' | 'localDataCenter' | 'credentials' | 'readConsistency' | 'storageTimeoutMs' | 'storageConcurrency'
 > & {
   /** Name shown in Cassandra's client list. */
   readonly applicationName?: string;
@@ -19,7 +19,7 @@ export const LOCAL_CONTACT_POINT = '127.0.0.1:9042';
  * retried every 250 ms to 2 s, so service resumes soon after Cassandra is back.
  */
 export function createCassandraClient(options: CassandraClientOptions): CassandraClient {
-  const { contactPoints, localDataCenter, credentials, consistency, storageTimeoutMs, applicationName = 'meetr' } = options;
+  const { contactPoints, localDataCenter, credentials, readConsistency, storageTimeoutMs, applicationName = 'meetr' } = options;
   return new cassandra.Client({
     contactPoints: contactPoints.length > 0 ? [...contactPoints] : [LOCAL_CONTACT_POINT],
     localDataCenter,
@@ -28,7 +28,8 @@ export function createCassandraClient(options: CassandraClientOptions): Cassandr
       ? {}
       : { authProvider: new cassandra.auth.PlainTextAuthProvider(credentials.username, credentials.password) }),
     queryOptions: {
-      consistency: cassandra.types.consistencies[toDriverConsistencyKey(consistency)],
+      // Statements of the point store name their own level (statementConsistency); this is for the rest.
+      consistency: driverConsistency(readConsistency),
       prepare: true,
       isIdempotent: true,
     },
@@ -46,10 +47,20 @@ export function createCassandraClient(options: CassandraClientOptions): Cassandr
   });
 }
 
+/** The driver's consistency values for reads and for writes. */
+export interface StatementConsistency {
+  readonly read: number;
+  readonly write: number;
+}
+
+export function statementConsistency(config: Pick<Config, 'readConsistency' | 'writeConsistency'>): StatementConsistency {
+  return { read: driverConsistency(config.readConsistency), write: driverConsistency(config.writeConsistency) };
+}
+
 type DriverConsistencyKey = keyof typeof cassandra.types.consistencies;
 
-function toDriverConsistencyKey(name: Config['consistency']): DriverConsistencyKey {
-  const keys: Record<Config['consistency'], DriverConsistencyKey> = {
+function driverConsistency(name: ConsistencyName): number {
+  const keys: Record<ConsistencyName, DriverConsistencyKey> = {
     ANY: 'any',
     ONE: 'one',
     TWO: 'two',
@@ -60,7 +71,7 @@ function toDriverConsistencyKey(name: Config['consistency']): DriverConsistencyK
     EACH_QUORUM: 'eachQuorum',
     LOCAL_ONE: 'localOne',
   };
-  return keys[name];
+  return cassandra.types.consistencies[keys[name]];
 }
 
 /** Whether the client holds at least one open connection to a node. */

@@ -1,0 +1,38 @@
+/** The services wired as compose.ts wires them, with test-sized defaults, and what a request hands them. */
+import type { DayEntry, PointWriter, RangeReader } from '../../src/storage/ports.js';
+import { createIngestService, type IngestRequest, type IngestService, type IngestServiceOptions } from '../../src/ingest/ingest-service.js';
+import { createWriteScheduler, type WriteSchedulerOptions } from '../../src/ingest/write-scheduler.js';
+import { createSearchService, type SearchService, type SearchServiceOptions } from '../../src/query/search-service.js';
+import { UNBOUNDED } from '../../src/work-scope.js';
+
+export function ingestService(
+  writer: PointWriter,
+  options: Partial<Omit<IngestServiceOptions, 'writer' | 'scheduler'>> & { readonly scheduler?: Partial<Omit<WriteSchedulerOptions, 'writer'>> } = {},
+): IngestService {
+  const { scheduler, ...rest } = options;
+  const pointsPerWrite = scheduler?.pointsPerWrite ?? rest.pointsPerWrite ?? 100;
+  return createIngestService({
+    writer,
+    scheduler: createWriteScheduler({ writer, concurrency: 4, maxQueuedPoints: 1_000_000, maxQueueDelayMs: 60_000, ...scheduler, pointsPerWrite }),
+    landingMarginMs: 1_000,
+    ...rest,
+    pointsPerWrite,
+  });
+}
+
+export function searchService(reader: RangeReader, options: Partial<Omit<SearchServiceOptions, 'reader'>> = {}): SearchService {
+  return createSearchService({ reader, concurrency: 4, maxSearches: 8, maxWaitingSearches: 64, maxPartitions: 100_000, ...options });
+}
+
+/** An insert request arriving now, with a deadline `timeoutMs` away that never fires on its own. */
+export function insertRequest(options: { readonly receivedMs?: number; readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): IngestRequest {
+  const receivedMs = options.receivedMs ?? Date.now();
+  return { signal: options.signal ?? UNBOUNDED.signal, deadlineMs: receivedMs + (options.timeoutMs ?? 20_000), writeTimeUs: receivedMs * 1000 };
+}
+
+/** Every day entry of `metricId` in [fromDay, toDay]. */
+export async function dayEntries(reader: RangeReader, metricId: string, fromDay: number, toDay: number): Promise<DayEntry[]> {
+  const entries: DayEntry[] = [];
+  await reader.forEachDay(metricId, fromDay, toDay, (entry) => entries.push(entry));
+  return entries;
+}
