@@ -28,6 +28,8 @@ export interface Config {
   readonly workers: number;
   /** Public HAProxy port. */
   readonly httpPort: number;
+  /** Connections HAProxy lets one client address hold at once; more are refused. */
+  readonly maxConnsPerSource: number;
   /** HAProxy's loopback-only stats page and Prometheus exporter. */
   readonly statsPort: number;
   /** `host` or `host:port` entries; empty means "the local node on 127.0.0.1:9042". */
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: reader.integer('PORT', 9001, 1, 65535),
     workers: reader.integer('MEETR_WORKERS', 2, 1, 256),
     httpPort: reader.integer('MEETR_HTTP_PORT', 8888, 1, 65535),
+    maxConnsPerSource: reader.integer('MEETR_MAX_CONNS_PER_SOURCE', 4000, 1, 8500),
     statsPort: reader.integer('MEETR_STATS_PORT', 8404, 1, 65535),
     contactPoints,
     contactPointsConfigured: contactPoints.length > 0,

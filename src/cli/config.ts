@@ -12,6 +12,7 @@ try {
     MEETR_WORKERS: config.workers,
     MEETR_HTTP_PORT: config.httpPort,
     MEETR_STATS_PORT: config.statsPort,
+    MEETR_MAX_CONNS_PER_SOURCE: config.maxConnsPerSource,
     MEETR_MAX_BODY_BYTES: config.maxBodyBytes,
     MEETR_KEYSPACE: config.keyspace,
     MEETR_CONTACT_POINTS_CONFIGURED: config.contactPointsConfigured ? 1 : 0,

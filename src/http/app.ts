@@ -6,12 +6,12 @@ import type { WorkScope } from '../work-scope.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
 import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
-import { decodePointInputs } from './point-input.js';
+import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
 import { readRequestBody } from './request-body.js';
 import { parseSearchParams } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
-import { validatePoints } from './validate-points.js';
+import { validatePointsInTurns } from './validate-points.js';
 
 export interface AppOptions {
   readonly ingest: IngestService;
@@ -103,7 +103,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const scope = c.get('scope');
     const body = await readRequestBody(c, maxBodyBytes, scope.signal);
     const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', (name) => c.req.query(name), maxBatch);
-    const points = validatePoints(inputs, defaultTimeZone, Date.now() + maxFutureMs);
+    const points = await validatePointsInTurns(inputs, defaultTimeZone, Date.now() + maxFutureMs, yieldToEventLoop);
     const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));

@@ -10,6 +10,10 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Deepest nesting a point body needs: `{"metrics": [{...}]}` is 3; one spare level for a value that is an object (then refused per point). */
 const MAX_JSON_DEPTH = 4;
+/** Values a point may hold (metric_id, ts, value and their aliases, with room to spare): bounds the values of a batch. */
+const MAX_VALUES_PER_POINT = 8;
+/** Fields a form body may have: a point has at most five (metric_id or metric, ts or timestamp, value), a batch two. */
+const MAX_FORM_FIELDS = 64;
 
 /**
  * The unvalidated points of a POST body sent with the Content-Type header
@@ -20,6 +24,7 @@ const MAX_JSON_DEPTH = 4;
 export async function decodePointInputs(body: Buffer, contentType: string, fromQuery: FormField, maxBatch: number): Promise<PointInput[]> {
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'multipart/form-data') {
+    checkMultipartParts(body, contentType);
     let form: FormData;
     try {
       form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
@@ -31,23 +36,58 @@ export async function decodePointInputs(body: Buffer, contentType: string, fromQ
       return typeof value === 'string' ? value : fromQuery(name);
     }, maxBatch);
   }
+  // JSON only when the client says so, or says nothing about the type: no Content-Type, or the text/plain
+  // that HTTP libraries put on a bare string body (as Meetr's clients send). Never for other types.
+  const untyped = mediaType === '' || mediaType === 'text/plain';
+  const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (untyped && startsLikeJson(body));
+  const isForm = !isJson && (mediaType === 'application/x-www-form-urlencoded' || untyped);
+  if (!isJson && !isForm) {
+    throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted; send application/x-www-form-urlencoded, multipart/form-data or application/json`);
+  }
+  // The limits are checked on the bytes (JSON's and the form's structure is ASCII), so a hostile body
+  // is refused before it is decoded; large bodies give other requests a turn between the steps.
+  if (isJson) checkJsonShape(body, maxBatch, 'body');
+  else checkFormFields(body);
+  if (body.length > YIELD_ABOVE_BYTES) await yieldToEventLoop();
   let text: string;
   try {
     text = UTF8.decode(body);
   } catch {
     throw invalidRequest('the body is not valid UTF-8', [{ field: 'body', message: 'is not valid UTF-8' }]);
   }
-  // JSON only when the client says so, or says nothing about the type: no Content-Type, or the text/plain
-  // that HTTP libraries put on a bare string body (as Meetr's clients send). Never for other types.
-  const untyped = mediaType === '' || mediaType === 'text/plain';
-  const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (untyped && /^\s*[[{]/.test(text));
-  if (isJson) return pointInputsFromJsonText(text, maxBatch);
-  if (mediaType === 'application/x-www-form-urlencoded' || untyped) {
-    const params = new URLSearchParams(text);
-    return pointInputsFromForm((name) => params.get(name) ?? fromQuery(name), maxBatch);
-  }
-  throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted; send application/x-www-form-urlencoded, multipart/form-data or application/json`);
+  if (body.length > YIELD_ABOVE_BYTES) await yieldToEventLoop();
+  if (isJson) return pointInputsFromJson(parseJson(text, 'body'), maxBatch);
+  const params = new URLSearchParams(text);
+  return pointInputsFromForm((name) => params.get(name) ?? fromQuery(name), maxBatch);
 }
+
+/** Bodies larger than this give the event loop a turn between decoding steps. */
+const YIELD_ABOVE_BYTES = 256 * 1024;
+
+/** Lets whatever else waits on the event loop (other requests, /health) run before going on. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Whether the body's first non-blank byte opens a JSON object or array. */
+function startsLikeJson(body: Uint8Array): boolean {
+  const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+  for (const byte of bom ? body.subarray(3) : body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x5b || byte === 0x7b;
+  }
+  return false;
+}
+
+function parseJson(text: string, field: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'syntax error';
+    throw invalidRequest(`${field} is not valid JSON: ${reason}`, [{ field, message: 'is not valid JSON' }]);
+  }
+}
+
 
 /** One point as the client wrote it: not yet checked, and from JSON possibly not even an object. */
 export type PointInput = unknown;
@@ -82,14 +122,7 @@ export function pointInputsFromForm(field: FormField, maxBatch: number): PointIn
  */
 export function pointInputsFromJsonText(text: string, maxBatch: number, field = 'body'): PointInput[] {
   checkJsonShape(text, maxBatch, field);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : 'syntax error';
-    throw invalidRequest(`${field} is not valid JSON: ${reason}`, [{ field, message: 'is not valid JSON' }]);
-  }
-  return pointInputsFromJson(parsed, maxBatch, field);
+  return pointInputsFromJson(parseJson(text, field), maxBatch, field);
 }
 
 export function pointInputsFromJson(parsed: unknown, maxBatch: number, field = 'body'): PointInput[] {
@@ -120,16 +153,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Counts objects and nesting outside strings, stopping as soon as a limit is
- * passed: every point is one object, so more than `maxBatch + 1` objects cannot be
- * an acceptable batch. Throws payload_too_large or invalid_request; never parses.
+ * Counts objects, values and nesting outside strings, stopping as soon as a limit is
+ * passed: every point is one object of a few values, so more than `maxBatch + 1`
+ * objects, or more values than that many points hold, cannot be an acceptable batch.
+ * Throws payload_too_large or invalid_request; never parses.
  */
-export function checkJsonShape(text: string, maxBatch: number, field: string): void {
+export function checkJsonShape(source: string | Uint8Array, maxBatch: number, field: string): void {
+  const codeAt = typeof source === 'string' ? (i: number): number => source.charCodeAt(i) : (i: number): number => source[i]!;
   let depth = 0;
   let objects = 0;
+  let separators = 0;
+  const maxSeparators = (maxBatch + 1) * MAX_VALUES_PER_POINT;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
+  for (let i = 0; i < source.length; i++) {
+    const code = codeAt(i);
     if (inString) {
       if (code === 0x5c) i++; // backslash: skip the escaped character
       else if (code === 0x22) inString = false;
@@ -146,5 +183,37 @@ export function checkJsonShape(text: string, maxBatch: number, field: string): v
         ]);
       }
     } else if (code === 0x7d || code === 0x5d) depth--;
+    else if (code === 0x2c && ++separators > maxSeparators) {
+      throw new MeetrError('payload_too_large', `${field} holds more values than ${maxBatch} points could; at most ${maxBatch} points are accepted per request`, [
+        { field, message: `has more than ${maxSeparators} values` },
+      ]);
+    }
+  }
+}
+
+/** Refuses a form body of more fields than any point or batch has, before it is decoded. */
+function checkFormFields(body: Buffer): void {
+  let fields = 1;
+  for (let at = body.indexOf(0x26); at !== -1; at = body.indexOf(0x26, at + 1)) {
+    if (++fields > MAX_FORM_FIELDS) {
+      throw invalidRequest(`the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`, [
+        { field: 'body', message: `has more than ${MAX_FORM_FIELDS} fields` },
+      ]);
+    }
+  }
+}
+
+/** Refuses a multipart body of more parts than any point or batch has, before it is parsed. */
+function checkMultipartParts(body: Buffer, contentType: string): void {
+  const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^;\s]{1,70}))/i.exec(contentType);
+  const delimiter = boundary === null ? undefined : `--${boundary[1] ?? boundary[2]}`;
+  if (delimiter === undefined) return; // the parser refuses it
+  let parts = 0;
+  for (let at = body.indexOf(delimiter); at !== -1; at = body.indexOf(delimiter, at + delimiter.length)) {
+    if (++parts > MAX_FORM_FIELDS + 1) {
+      throw invalidRequest(`the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`, [
+        { field: 'body', message: `has more than ${MAX_FORM_FIELDS} parts` },
+      ]);
+    }
   }
 }

@@ -4,6 +4,8 @@ import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
 import type { PointInput } from './point-input.js';
 
 const MAX_DETAILS = 100;
+/** Longest text taken for a timestamp or a number; anything longer is refused unread. */
+const MAX_SCALAR_TEXT = 100;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -17,22 +19,54 @@ const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
  * later than `latestTsMs` (epoch ms, inclusive bound) are refused as too far in the future.
  */
 export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string, latestTsMs = Number.POSITIVE_INFINITY): Point[] {
-  const points: Point[] = new Array<Point>(inputs.length);
-  const details: ErrorDetail[] = [];
-  let invalid = 0;
-  for (let index = 0; index < inputs.length; index++) {
-    const problems = validateOne(inputs[index], index, defaultTimeZone, latestTsMs, points);
-    if (problems.length > 0) {
-      invalid++;
-      for (const problem of problems) if (details.length < MAX_DETAILS) details.push(problem);
+  const run = new Validation(inputs, defaultTimeZone, latestTsMs);
+  run.check(0, inputs.length);
+  return run.result();
+}
+
+/** Points validated per turn of the event loop by validatePointsInTurns. */
+const POINTS_PER_TURN = 10_000;
+
+/** validatePoints, letting the event loop run other work between slices of a large batch. */
+export async function validatePointsInTurns(inputs: readonly PointInput[], defaultTimeZone: string, latestTsMs: number, yieldTurn: () => Promise<void>): Promise<Point[]> {
+  const run = new Validation(inputs, defaultTimeZone, latestTsMs);
+  for (let start = 0; start < inputs.length; start += POINTS_PER_TURN) {
+    if (start > 0) await yieldTurn();
+    run.check(start, Math.min(inputs.length, start + POINTS_PER_TURN));
+  }
+  return run.result();
+}
+
+class Validation {
+  private readonly points: Point[];
+  private readonly details: ErrorDetail[] = [];
+  private invalid = 0;
+
+  constructor(
+    private readonly inputs: readonly PointInput[],
+    private readonly defaultTimeZone: string,
+    private readonly latestTsMs: number,
+  ) {
+    this.points = new Array<Point>(inputs.length);
+  }
+
+  check(from: number, to: number): void {
+    for (let index = from; index < to; index++) {
+      const problems = validateOne(this.inputs[index], index, this.defaultTimeZone, this.latestTsMs, this.points);
+      if (problems.length > 0) {
+        this.invalid++;
+        for (const problem of problems) if (this.details.length < MAX_DETAILS) this.details.push(problem);
+      }
     }
   }
-  if (invalid > 0) {
+
+  result(): Point[] {
+    const { inputs, invalid, details } = this;
+    if (invalid === 0) return this.points;
     const where = inputs.length === 1 ? 'the point is invalid' : `${invalid} of ${inputs.length} points are invalid`;
     const fields = [...new Set(details.map((d) => d.field))].join(', ');
     throw invalidRequest(`${where} (${fields}); nothing was written`, details);
   }
-  return points;
 }
 
 function validateOne(input: unknown, index: number, defaultTimeZone: string, latestTsMs: number, out: Point[]): ErrorDetail[] {
@@ -46,8 +80,8 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, lat
   const metricId = record[metricField];
   if (metricId === undefined || metricId === null) problems.push({ index, field: 'metric_id', message: 'is missing (metric_id or metric)' });
   else if (typeof metricId !== 'string') problems.push({ index, field: metricField, message: 'must be a string' });
-  else if (metricId.trim() === '') problems.push({ index, field: metricField, message: 'must not be empty' });
   else if (metricId.length > MAX_METRIC_ID_LENGTH) problems.push({ index, field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
+  else if (metricId.trim() === '') problems.push({ index, field: metricField, message: 'must not be empty' });
   else if (CONTROL.test(metricId)) problems.push({ index, field: metricField, message: 'must not contain control characters' });
   else if (NOT_WELL_FORMED.test(metricId)) problems.push({ index, field: metricField, message: 'must be well-formed Unicode (no lone surrogates, no U+FFFD)' });
 
@@ -55,6 +89,7 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, lat
   const rawTs = record[tsField];
   let ts = 0;
   if (rawTs === undefined || rawTs === null || rawTs === '') problems.push({ index, field: 'ts', message: 'is missing (ts or timestamp)' });
+  else if (typeof rawTs === 'string' && rawTs.length > MAX_SCALAR_TEXT) problems.push({ index, field: tsField, message: `is longer than any timestamp (${rawTs.length} characters)` });
   else {
     const parsed = parseTimestamp(rawTs, defaultTimeZone);
     if (!parsed.ok) problems.push({ index, field: tsField, message: parsed.message });
@@ -65,6 +100,7 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, lat
   const rawValue = record.value;
   let value = 0;
   if (rawValue === undefined || rawValue === null || rawValue === '') problems.push({ index, field: 'value', message: 'is missing' });
+  else if (typeof rawValue === 'string' && rawValue.length > MAX_SCALAR_TEXT) problems.push({ index, field: 'value', message: `is longer than any number (${rawValue.length} characters)` });
   else if (typeof rawValue === 'number' && Number.isFinite(rawValue)) value = rawValue;
   else if (typeof rawValue === 'string' && NUMBER.test(rawValue.trim()) && Number.isFinite(Number(rawValue))) value = Number(rawValue);
   else problems.push({ index, field: 'value', message: `must be a finite number, got ${describe(rawValue)}` });
