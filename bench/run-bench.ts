@@ -3,6 +3,7 @@ import type { CassandraClient } from '../src/storage/cassandra/client.js';
 import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { benchIngest, type IngestResult } from './scenarios/ingest.js';
 import { benchMemory, type MemoryResult } from './scenarios/memory.js';
+import { benchOverload, type OverloadResult } from './scenarios/overload.js';
 import { benchSearch, type SearchResult } from './scenarios/search.js';
 import { benchDriverSingle, benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
 import { benchWorkerOverhead, type OverheadResult } from './scenarios/worker-overhead.js';
@@ -49,6 +50,7 @@ export interface BenchReport {
   readonly workerOverhead: OverheadResult;
   readonly search: SearchResult[];
   readonly memory: MemoryResult;
+  readonly overload: OverloadResult;
   readonly seconds: number;
 }
 
@@ -75,6 +77,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const workerOverhead = await benchWorkerOverhead(sizes.overheadRequests, sizes.singleClients);
   const search = await benchSearch(ctx, sizes);
   const memory = await benchMemory(ctx, sizes);
+  const overload = await benchOverload(ctx, sizes.overloadCapacitySeconds, sizes.overloadSeconds);
 
   return {
     date: new Date().toISOString(),
@@ -100,6 +103,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     workerOverhead,
     search,
     memory,
+    overload,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -110,7 +114,7 @@ export function formatReport(report: BenchReport): string {
   const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
   const us = (value: number | undefined): string => (value === undefined ? '?' : n(value, 0));
   const cpu = (c: CpuPerRequest): string => `${us(c.workersUs)} / ${us(c.haproxyUs)} / ${us(c.cassandraUs)} / ${us(c.clientUs)}`;
-  const { ingest, singlePoints: single, search, memory, environment: env } = report;
+  const { ingest, singlePoints: single, search, memory, overload, environment: env } = report;
   const rows: string[][] = [
     ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
     ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
@@ -149,6 +153,13 @@ export function formatReport(report: BenchReport): string {
       `${mib(memory.liveBytes.peak)} (${n(memory.liveBytes.peak / memory.batchBodyBytes, 1)}x the body)`,
       `body ${mib(memory.liveBytes.body)}, form ${mib(memory.liveBytes.form)}, inputs ${mib(memory.liveBytes.inputs)}, points ${mib(memory.liveBytes.points)}`,
     ],
+    [`6. overload, ${overload.batch}-point batches`, `capacity ${n(overload.capacityPointsPerSecond)} points/s`, `offered ${n(overload.offeredPointsPerSecond)} points/s for ${overload.seconds} s, open loop`],
+    ['   goodput', `${n(overload.goodputPointsPerSecond)} points/s`, `${n(overload.goodputRatio, 2)} of capacity (target 0.8)`],
+    ['   accepted latency', `p50 ${n(overload.acceptedP50Ms, 0)} ms, p99 ${n(overload.acceptedP99Ms, 0)} ms`, 'target p99 < 1,000 ms'],
+    ['   answers', `${n(overload.accepted)} 200, ${n(overload.shed)} 503 (${n(100 * overload.shedShare, 1)}% shed)`, `${overload.failed} other (target 0)${overload.failureSamples.length > 0 ? `: ${overload.failureSamples.slice(0, 2).join(' | ')}` : ''}`],
+    ['   worker peak RSS', mib(overload.workerPeakRssBytes), 'target < 1 GiB'],
+    ['   recovery', `${n(overload.recoverySeconds, 1)} s`, 'until every queue is empty and an insert answers within 100 ms'],
+    ['   acknowledged points stored', `${n(overload.storedPoints)} of ${n(overload.acknowledgedPoints)}`, 'stored >= acknowledged: nothing lost'],
   ];
   const samples = [...ingest.api.errorSamples, ...single.throughHaproxy.errorSamples, ...single.straightToWorker.errorSamples, ...single.driver.errorSamples];
   if (samples.length > 0) rows.push(['   errors seen', samples.slice(0, 3).join(' | '), '']);

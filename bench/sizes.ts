@@ -16,6 +16,9 @@ export interface BenchSizes {
   readonly naiveRepetitions: number;
   readonly memoryBatches: number;
   readonly memoryBatchPoints: number;
+  /** Closed-loop seconds measuring capacity, then open-loop seconds at twice it. */
+  readonly overloadCapacitySeconds: number;
+  readonly overloadSeconds: number;
 }
 
 export const QUICK: BenchSizes = {
@@ -36,6 +39,8 @@ export const QUICK: BenchSizes = {
   naiveRepetitions: 3,
   memoryBatches: 2,
   memoryBatchPoints: 100_000,
+  overloadCapacitySeconds: 5,
+  overloadSeconds: 10,
 };
 
 export const FULL: BenchSizes = {
@@ -58,4 +63,6 @@ export const FULL: BenchSizes = {
   naiveRepetitions: 5,
   memoryBatches: 6,
   memoryBatchPoints: 100_000,
+  overloadCapacitySeconds: 10,
+  overloadSeconds: 30,
 };

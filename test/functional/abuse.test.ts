@@ -159,10 +159,11 @@ describe('abuse through HAProxy', () => {
       expect([200, 503]).toContain(answer.status);
       if (answer.status === 503) {
         expect(answer.headers.get('retry-after')).toBe('1');
-        expect(answer.body).toMatchObject({ error: 'overloaded' });
+        // Shed at once, or admitted and still unfinished at the deadline: 20,000 metrics are 40,000 statements.
+        expect(['overloaded', 'deadline_exceeded']).toContain(answer.body?.error);
       }
     }
-    expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.body?.error === 'overloaded').length).toBeGreaterThan(0);
     expectUndisturbed(log);
     // Every acknowledged batch is whole: sample its metrics.
     for (const [client, answer] of answers.entries()) {

@@ -32,6 +32,8 @@ const TINY: BenchSizes = {
   naiveRepetitions: 1,
   memoryBatches: 1,
   memoryBatchPoints: 5_000,
+  overloadCapacitySeconds: 1,
+  overloadSeconds: 2,
 };
 
 const positive = expect.any(Number);
@@ -91,8 +93,14 @@ describe('npm run bench', () => {
       for (const stage of [live.body, live.inputs, live.points]) expect(stage).toBeGreaterThan(0);
       expect(live.peak).toBeGreaterThanOrEqual(live.body);
 
+      const { overload } = report;
+      expect(overload.requests).toBe(overload.accepted + overload.shed + overload.failed);
+      expect(overload.failed).toBe(0);
+      expect(overload.storedPoints).toBeGreaterThanOrEqual(overload.acknowledgedPoints); // nothing acknowledged is lost
+      for (const figure of [overload.capacityPointsPerSecond, overload.goodputPointsPerSecond, overload.workerPeakRssBytes]) expect(isPositive(figure)).toBe(true);
+
       const table = formatReport(report);
-      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
+      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', '6. overload', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
       expect(lines.some((line) => line.startsWith('ingest: round'))).toBe(true);
     } finally {
       await client.shutdown();
