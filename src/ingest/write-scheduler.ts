@@ -54,6 +54,8 @@ export interface WriteLoad {
   readonly activeRequests: number;
   readonly queuedPoints: number;
   readonly inFlight: number;
+  /** Partitions with point writes waiting to be sent. */
+  readonly waitingPartitions: number;
   /** Measured time from sending a statement to its answer, ms (moving average). */
   readonly statementMs: number;
 }
@@ -196,6 +198,13 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
     return taken;
   };
 
+  /** Takes a dropped write out of its partition's waiting list, which no later write to that partition may ever clear. */
+  const forgetWrite = (key: string, item: Item): void => {
+    const left = waitingWrites.get(key)?.filter((other) => other !== item) ?? [];
+    if (left.length === 0) waitingWrites.delete(key);
+    else waitingWrites.set(key, left);
+  };
+
   const pump = (): void => {
     while (inFlight < concurrency) {
       const item = nextItem();
@@ -258,6 +267,7 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
             const item = job.items[i]!;
             if (item.state !== 'waiting') continue;
             item.state = 'dropped';
+            if (item.write !== undefined) forgetWrite(item.write.key, item);
             item.reject(signal.reason);
           }
           finish(job);
@@ -280,7 +290,7 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
       };
     },
     get load() {
-      return { activeRequests: active.size, queuedPoints, inFlight, statementMs };
+      return { activeRequests: active.size, queuedPoints, inFlight, waitingPartitions: waitingWrites.size, statementMs };
     },
   };
 }
