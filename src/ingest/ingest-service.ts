@@ -1,6 +1,6 @@
 import { settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
-import type { PointWriter } from '../storage/ports.js';
+import { DAYS_PER_STATEMENT, type PointWriter } from '../storage/ports.js';
 import { dayBucket, isClosedDay } from '../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
@@ -43,9 +43,6 @@ export interface WriteUnit {
   readonly day: number;
   readonly points: Point[];
 }
-
-/** Rows in one index or hold statement (the storage adapter's batch size). */
-const ROWS_PER_STATEMENT = 100;
 
 /**
  * After a write to a closed day failed (its fate unknown), its day's summaries stay
@@ -110,15 +107,15 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
 
 function statementCount(byMetric: ReadonlyMap<string, readonly number[]>): number {
   let count = 0;
-  for (const days of byMetric.values()) count += Math.ceil(days.length / ROWS_PER_STATEMENT);
+  for (const days of byMetric.values()) count += Math.ceil(days.length / DAYS_PER_STATEMENT);
   return count;
 }
 
-/** One call per metric and ROWS_PER_STATEMENT of its days. */
+/** One call per metric and DAYS_PER_STATEMENT of its days. */
 function statementsPerMetric(byMetric: ReadonlyMap<string, readonly number[]>, statement: (metricId: string, days: number[]) => Promise<void>): Array<Promise<void>> {
   const calls: Array<Promise<void>> = [];
   for (const [metricId, days] of byMetric) {
-    for (let start = 0; start < days.length; start += ROWS_PER_STATEMENT) calls.push(statement(metricId, days.slice(start, start + ROWS_PER_STATEMENT)));
+    for (let start = 0; start < days.length; start += DAYS_PER_STATEMENT) calls.push(statement(metricId, days.slice(start, start + DAYS_PER_STATEMENT)));
   }
   return calls;
 }

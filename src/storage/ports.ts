@@ -12,6 +12,13 @@ export interface StampedPoint extends Point {
   readonly writeTimeUs: number;
 }
 
+/**
+ * Most days one markDays, holdDaySummaries or saveDaySummaries call writes in one
+ * statement (one single-partition batch of about 6 KiB); a call with more runs
+ * several, one after the other. Callers that count statements split by it.
+ */
+export const DAYS_PER_STATEMENT = 100;
+
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {
   /** Records that `metricId` has points on each of `days` (UTC day buckets). */

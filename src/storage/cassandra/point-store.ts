@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../domain/aggregate.js';
 import type { EpochMs } from '../../time/units.js';
-import type { DayEntry, PointWriter, RangeReader, StampedPoint, Storage } from '../ports.js';
+import { DAYS_PER_STATEMENT, type DayEntry, type PointWriter, type RangeReader, type StampedPoint, type Storage } from '../ports.js';
 import { hasConnectedHost, type CassandraClient, type StatementConsistency } from './client.js';
 import { classifyDriverError } from './errors.js';
 
@@ -24,9 +24,6 @@ function dayEntryOf(row: cassandra.types.Row): DayEntry {
   const valid = summary !== undefined && summaryAtUs !== null && (heldUntilMs === undefined || summaryAtUs.toNumber() > heldUntilMs * 1000);
   return { day: row.get('day') as number, summary: valid ? summary : undefined, heldUntilMs };
 }
-
-/** Most rows in one batch of index or summary statements (about 6 KiB). */
-const ROWS_PER_BATCH = 100;
 
 /** Every statement meetr runs, keyspace-qualified; executed prepared. */
 export function pointStatements(keyspace: string) {
@@ -128,13 +125,13 @@ export class CassandraPointStore implements PointWriter, RangeReader {
   }
 
   /**
-   * Single-partition statements as unlogged batches of at most ROWS_PER_BATCH, one
+   * Single-partition statements as unlogged batches of at most DAYS_PER_STATEMENT, one
    * after the other, so no batch nears a cluster's batch size limits (by default
    * Cassandra warns at 5 KiB and refuses at 50 KiB).
    */
   private async batchInChunks(operation: string, queries: ReadonlyArray<{ query: string; params: unknown[] }>): Promise<void> {
-    for (let start = 0; start < queries.length; start += ROWS_PER_BATCH) {
-      const chunk = queries.slice(start, start + ROWS_PER_BATCH);
+    for (let start = 0; start < queries.length; start += DAYS_PER_STATEMENT) {
+      const chunk = queries.slice(start, start + DAYS_PER_STATEMENT);
       await this.run(operation, () => this.client.batch(chunk, this.writeOptions));
     }
   }
