@@ -88,7 +88,6 @@ function parseJson(text: string, field: string): unknown {
   }
 }
 
-
 /** One point as the client wrote it: not yet checked, and from JSON possibly not even an object. */
 export type PointInput = unknown;
 
@@ -191,29 +190,29 @@ export function checkJsonShape(source: string | Uint8Array, maxBatch: number, fi
   }
 }
 
-/** Refuses a form body of more fields than any point or batch has, before it is decoded. */
+/** Refuses a form body of more fields than any point or batch has, before it is decoded: fields are one more than the `&`s. */
 function checkFormFields(body: Buffer): void {
-  let fields = 1;
-  for (let at = body.indexOf(0x26); at !== -1; at = body.indexOf(0x26, at + 1)) {
-    if (++fields > MAX_FORM_FIELDS) {
-      throw invalidRequest(`the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`, [
-        { field: 'body', message: `has more than ${MAX_FORM_FIELDS} fields` },
-      ]);
-    }
-  }
+  if (occurrencesPass(body, '&', MAX_FORM_FIELDS - 1)) throw tooManyFields('fields');
 }
 
-/** Refuses a multipart body of more parts than any point or batch has, before it is parsed. */
+/** Refuses a multipart body of more parts than any point or batch has, before it is parsed: parts are one fewer than the delimiters. */
 function checkMultipartParts(body: Buffer, contentType: string): void {
   const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^;\s]{1,70}))/i.exec(contentType);
-  const delimiter = boundary === null ? undefined : `--${boundary[1] ?? boundary[2]}`;
-  if (delimiter === undefined) return; // the parser refuses it
-  let parts = 0;
-  for (let at = body.indexOf(delimiter); at !== -1; at = body.indexOf(delimiter, at + delimiter.length)) {
-    if (++parts > MAX_FORM_FIELDS + 1) {
-      throw invalidRequest(`the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`, [
-        { field: 'body', message: `has more than ${MAX_FORM_FIELDS} parts` },
-      ]);
-    }
+  if (boundary === null) return; // the parser refuses it
+  if (occurrencesPass(body, `--${boundary[1] ?? boundary[2]}`, MAX_FORM_FIELDS + 1)) throw tooManyFields('parts');
+}
+
+/** Whether `needle` occurs in `body` more than `limit` times; stops counting once it does. */
+function occurrencesPass(body: Buffer, needle: string, limit: number): boolean {
+  let count = 0;
+  for (let at = body.indexOf(needle); at !== -1; at = body.indexOf(needle, at + needle.length)) {
+    if (++count > limit) return true;
   }
+  return false;
+}
+
+function tooManyFields(what: 'fields' | 'parts'): MeetrError {
+  return invalidRequest(`the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`, [
+    { field: 'body', message: `has more than ${MAX_FORM_FIELDS} ${what}` },
+  ]);
 }

@@ -52,6 +52,23 @@ describe('point decoding', () => {
       code: 'invalid_request',
     });
   });
+
+  it('takes forms of up to 64 fields or parts, and refuses more before parsing them', async () => {
+    const form = (n: number): Buffer => Buffer.from(['metric_id=a', 'ts=5', 'value=1', ...Array.from({ length: n - 3 }, (_, i) => `x${i}=1`)].join('&'));
+    expect(await decodePointInputs(form(64), 'application/x-www-form-urlencoded', noQuery, 10)).toHaveLength(1);
+    await expect(decodePointInputs(form(65), 'application/x-www-form-urlencoded', noQuery, 10)).rejects.toMatchObject({
+      code: 'invalid_request',
+      details: [{ field: 'body', message: 'has more than 64 fields' }],
+    });
+    const multipart = (n: number): Buffer =>
+      Buffer.from(
+        Array.from({ length: n }, (_, i) => `--b\r\nContent-Disposition: form-data; name="${['metric_id', 'ts', 'value'][i] ?? `x${i}`}"\r\n\r\n${i === 0 ? 'a' : '1'}\r\n`).join('') + '--b--\r\n',
+      );
+    expect(await decodePointInputs(multipart(64), 'multipart/form-data; boundary=b', noQuery, 10)).toHaveLength(1);
+    await expect(decodePointInputs(multipart(65), 'multipart/form-data; boundary="b"', noQuery, 10)).rejects.toMatchObject({
+      details: [{ field: 'body', message: 'has more than 64 parts' }],
+    });
+  });
 });
 
 describe('point validation', () => {
