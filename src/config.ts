@@ -188,8 +188,8 @@ export function consistencyProblems(
   const factors = replication.class === 'SimpleStrategy' ? [replication.replicationFactor] : Object.values(replication.dataCenters);
   const total = factors.reduce((a, b) => a + b, 0);
   const local = replication.class === 'SimpleStrategy' ? total : (replication.dataCenters[localDataCenter] ?? 0);
-  const [r, w] = [replicasOf(read, factors, local), replicasOf(write, factors, local)];
   if (local === 0) return [`MEETR_REPLICATION: no replicas in the local data center ${localDataCenter} (CASSANDRA_LOCAL_DC)`];
+  const [r, w] = [replicasOf(read, factors, total, local), replicasOf(write, factors, total, local)];
   for (const [name, level, needs] of [[variables.read, read, r], [variables.write, write, w]] as const) {
     if (needs.inLocal > local || needs.anywhere > total) {
       problems.add(`${name}: ${level} needs more replicas than MEETR_REPLICATION gives (${total} in all, ${local} in ${localDataCenter})`);
@@ -206,10 +206,12 @@ export function consistencyProblems(
   return [...problems];
 }
 
-/** How many replicas a level touches at least: anywhere, and surely within the local data center (`factors`: replicas per data center). */
-function replicasOf(level: ConsistencyName, factors: readonly number[], local: number): { anywhere: number; inLocal: number } {
+/**
+ * How many replicas a level touches at least: anywhere, and surely within the local
+ * data center (`factors`: replicas per data center, `total` of them, `local` in the local one).
+ */
+function replicasOf(level: ConsistencyName, factors: readonly number[], total: number, local: number): { anywhere: number; inLocal: number } {
   const quorum = (n: number): number => Math.floor(n / 2) + 1;
-  const total = factors.reduce((a, b) => a + b, 0);
   const remote = total - local;
   const some = (n: number): { anywhere: number; inLocal: number } => ({ anywhere: n, inLocal: Math.max(0, n - remote) });
   switch (level) {
@@ -230,7 +232,7 @@ function replicasOf(level: ConsistencyName, factors: readonly number[], local: n
     case 'LOCAL_QUORUM':
       return { anywhere: quorum(local), inLocal: quorum(local) };
     case 'EACH_QUORUM':
-      return { anywhere: factors.reduce((sum, n) => sum + quorum(n), 0), inLocal: local > 0 ? quorum(local) : 0 };
+      return { anywhere: factors.reduce((sum, n) => sum + quorum(n), 0), inLocal: quorum(local) };
   }
 }
 
