@@ -126,7 +126,7 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   for (;;) {
     const queued = await Promise.all(ctx.workerUrls.map((url) => workerMetric(url, 'meetr_write_queue_points')));
     const probeStarted = performance.now();
-    const probe = await request(`${ctx.apiUrl}/1.0/metrics`, { method: 'POST', body: `metric_id=${prefix}.probe&ts=${Date.now()}&value=1` }).catch(() => undefined);
+    const probe = await postMetrics(ctx.apiUrl, `metric_id=${prefix}.probe&ts=${Date.now()}&value=1`).catch(() => undefined);
     if (queued.every((q) => q === 0) && probe?.status === 200 && performance.now() - probeStarted < 100) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
