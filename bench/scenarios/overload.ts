@@ -6,6 +6,7 @@
  * worker's queue is empty and a probe insert answers at once; and whether every
  * acknowledged point is stored.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext } from '../context.js';
 import { formBatchBody } from '../dataset.js';
 import { postMetrics, request } from '../http-client.js';
@@ -54,7 +55,7 @@ async function measureCapacity(ctx: BenchContext, prefix: string, seconds: numbe
         const points = Array.from({ length: BATCH }, (_, m) => ({ metricId: `${prefix}.capacity.${m % METRICS}`, ts: Date.now() - 60_000 + client * 1_000 + (i % 1_000), value: 1 }));
         const answer = await postMetrics(ctx.apiUrl, formBatchBody(points)).catch(() => undefined);
         if (answer?.status === 200) acceptedPoints += BATCH;
-        else await new Promise((resolve) => setTimeout(resolve, 100));
+        else await sleep(100);
       }
     }),
   );
@@ -79,7 +80,7 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   const rssSampler = (async () => {
     while (sampling) {
       for (const url of ctx.workerUrls) peakRss = Math.max(peakRss, (await workerMetric(url, 'process_resident_memory_bytes')) ?? 0);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
   })();
 
@@ -128,7 +129,7 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
     const probeStarted = performance.now();
     const probe = await postMetrics(ctx.apiUrl, `metric_id=${prefix}.probe&ts=${Date.now()}&value=1`).catch(() => undefined);
     if (queued.every((q) => q === 0) && probe?.status === 200 && performance.now() - probeStarted < 100) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   const recoverySeconds = (performance.now() - stopped) / 1000;
   sampling = false;

@@ -3,6 +3,7 @@
  * client that inserts and searches one point at a time and must see no failure and
  * no long wait. The stack's limits here: 4 MiB bodies, 20,000-point batches.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, inject, it } from 'vitest';
@@ -34,7 +35,7 @@ function politeClient(name: string): { stop: () => Promise<PoliteLog> } {
       const found = await search({ metric: `polite.${name}`, from: String(ts), to: String(ts), aggregation: 'count' }).catch((error: Error) => ({ status: 0, text: error.message }));
       log.latencies.push(performance.now() - started);
       if (found.status !== 200) log.failures.push(`search ${found.status} ${found.text.slice(0, 200)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   })();
   return {
@@ -95,7 +96,7 @@ function healthProbe(): { stop: () => Promise<{ worst: number; failures: number 
   const loop = (async () => {
     while (running) {
       await Promise.all(stack.workerPorts.map(probe));
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await sleep(25);
     }
   })();
   return {
@@ -194,7 +195,7 @@ describe('abuse through HAProxy', () => {
       for (const socket of sockets) if (!socket.destroyed && socket.writable) socket.write(socket.bytesWritten % 2 === 0 ? 'X' : ' ');
     }, 2_000);
     const polite = politeClient('slow-neighbours');
-    await new Promise((resolve) => setTimeout(resolve, 12_000)); // past HAProxy's 10 s for a request to arrive
+    await sleep(12_000); // past HAProxy's 10 s for a request to arrive
     const log = await polite.stop();
     clearInterval(trickle);
     for (const socket of sockets) socket.destroy();

@@ -5,6 +5,7 @@
  * summary, searches meanwhile (which may try to cache what it read), and then
  * compares whole-day searches with a raw count of the day's points.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../src/domain/point.js';
 import { SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
@@ -19,7 +20,6 @@ import { UNBOUNDED } from '../../src/work-scope.js';
 const ks = useFreshKeyspace();
 const TIMEOUT_MS = 1_000;
 const LANDING_MS = 500 + SUMMARY_CLOCK_MARGIN_MS;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Step = 'markDays' | 'holdDaySummaries' | 'writePartition';
 /** fail: Cassandra refuses it. landed-then-fail: it is applied but the driver reports a timeout. die: applied, then the worker is gone (nothing after it runs). */
