@@ -38,6 +38,7 @@ export interface OverloadResult {
 
 const BATCH = 200;
 const METRICS = 200;
+const RECOVERY_LIMIT_MS = 60_000;
 const TICK_MS = 10;
 
 /**
@@ -124,7 +125,9 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   const stopped = performance.now();
   await Promise.all(outstanding);
   // Recovered: every worker's queue empty and a probe insert answered within 100 ms.
+  // A stack that has not recovered a minute later is broken, not slow: say so and stop.
   for (;;) {
+    if (performance.now() - stopped > RECOVERY_LIMIT_MS) throw new Error(`overload: not recovered ${RECOVERY_LIMIT_MS / 1000} s after the load stopped`);
     const queued = await Promise.all(ctx.workerUrls.map((url) => workerMetric(url, 'meetr_write_queue_points')));
     const probeStarted = performance.now();
     const probe = await postMetrics(ctx.apiUrl, `metric_id=${prefix}.probe&ts=${Date.now()}&value=1`).catch(() => undefined);
