@@ -51,6 +51,7 @@ export function composeApp({ config, storage, workerId, isDraining, logError }: 
     telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load } }),
     workerId,
     defaultTimeZone: config.defaultTimeZone,
+    maxSeriesBuckets: config.maxSeriesBuckets,
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,
     maxFutureMs: config.maxFutureMs,

@@ -21,6 +21,8 @@ export interface AppOptions {
   /** Sent as X-Meetr-Worker on every response. */
   readonly workerId: string;
   readonly defaultTimeZone: string;
+  /** Buckets one series may have (MEETR_MAX_SERIES_BUCKETS). */
+  readonly maxSeriesBuckets: number;
   readonly maxBodyBytes: number;
   readonly maxBatch: number;
   /** Points more than this far past the worker's clock are refused. */
@@ -55,7 +57,7 @@ export type AppEnv = { Variables: { scope: RequestScope } };
 
 /** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
-  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
+  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxSeriesBuckets, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
   const { isDraining = () => false, logError = (message, error) => console.error(message, error) } = options;
   const app = new Hono<AppEnv>({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
@@ -89,10 +91,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
 
   app.get(METRICS_PATH, async (c) => {
-    const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
+    const params = parseSearchParams((name) => c.req.query(name), { defaultTimeZone, maxSeriesBuckets });
     const result = await search.search(params.query, c.get('scope'));
-    if (result.value !== null && !Number.isFinite(result.value)) {
-      throw new MeetrError('not_representable', `the ${params.query.aggregation} of these ${result.count} points is beyond the range of a double (±1.8e308)`, [
+    const overflowing = [result, ...(result.series ?? [])].find(({ value }) => value !== null && !Number.isFinite(value));
+    if (overflowing !== undefined) {
+      throw new MeetrError('not_representable', `the ${params.query.aggregation} of these ${overflowing.count} points is beyond the range of a double (±1.8e308)`, [
         { field: 'aggregation', message: 'overflows' },
       ]);
     }

@@ -2,21 +2,41 @@ import { AGGREGATIONS } from '../domain/aggregate.js';
 import { MAX_METRIC_ID_LENGTH } from '../domain/point.js';
 import { invalidRequest, type ErrorDetail } from '../errors.js';
 import type { SearchQuery } from '../query/search-service.js';
+import { bucketBounds, INTERVAL_FORMS, parseInterval, TooManyBucketsError, type SeriesInterval } from '../time/series-buckets.js';
 import { parseTimestamp } from '../time/timestamp.js';
+import { knownTimeZone } from '../time/zone.js';
 
 /** A search as the client asked for it: the validated query, and `from`/`to` exactly as given (echoed in the answer). */
 export interface SearchParams {
   readonly query: SearchQuery;
   readonly fromText: string;
   readonly toText: string;
+  /** For a series: its interval and the zone whose wall clock its buckets follow. */
+  readonly series?: { readonly interval: SeriesInterval; readonly zone: string };
+}
+
+export interface SearchLimits {
+  /** The zone of timestamps without an offset, and of series buckets, when the search names no `tz`. */
+  readonly defaultTimeZone: string;
+  readonly maxSeriesBuckets: number;
 }
 
 /** Looks up a query parameter; undefined when absent. */
 export type QueryParam = (name: string) => string | undefined;
 
-/** Reads Meetr's query parameters (`metric`/`metric_id`, `from`, `to`, `aggregation`); throws invalid_request listing every problem. */
-export function parseSearchParams(param: QueryParam, defaultTimeZone: string): SearchParams {
+/**
+ * Reads Meetr's query parameters (`metric`/`metric_id`, `from`, `to`, `aggregation`)
+ * and the series' (`interval`, `tz`); throws invalid_request listing every problem.
+ * `tz` also reads `from` and `to` when they carry no offset.
+ */
+export function parseSearchParams(param: QueryParam, { defaultTimeZone, maxSeriesBuckets }: SearchLimits): SearchParams {
   const details: ErrorDetail[] = [];
+  const zoneText = param('tz');
+  const zone = zoneText === undefined ? defaultTimeZone : knownTimeZone(zoneText.trim());
+  if (zone === undefined) details.push({ field: 'tz', message: `"${clip(zoneText ?? '')}" is not an IANA time zone (such as UTC, Europe/Berlin or Asia/Kolkata)` });
+  const intervalText = param('interval');
+  const interval = intervalText === undefined ? undefined : parseInterval(intervalText);
+  if (intervalText !== undefined && interval === undefined) details.push({ field: 'interval', message: `"${clip(intervalText)}" is not an interval; accepted: ${INTERVAL_FORMS}` });
   const metricField = param('metric') !== undefined ? 'metric' : 'metric_id';
   const metricId = param(metricField) ?? '';
   if (metricId.trim() === '') details.push({ field: 'metric', message: 'is missing (metric or metric_id)' });
@@ -28,7 +48,7 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
       details.push({ field, message: 'is missing' });
       return { text, ms: undefined };
     }
-    const parsed = parseTimestamp(text, defaultTimeZone);
+    const parsed = parseTimestamp(text, zone ?? defaultTimeZone);
     if (!parsed.ok) details.push({ field, message: parsed.message });
     return { text, ms: parsed.ok ? parsed.ms : undefined };
   };
@@ -43,8 +63,26 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
   if (from.ms !== undefined && to.ms !== undefined && from.ms > to.ms) {
     details.push({ field: 'from', message: `is after "to" (${from.text} > ${to.text})` });
   }
-  if (details.length > 0 || aggregation === undefined || from.ms === undefined || to.ms === undefined) {
+  if (details.length > 0 || aggregation === undefined || from.ms === undefined || to.ms === undefined || zone === undefined) {
     throw invalidRequest(`invalid search parameters: ${[...new Set(details.map((d) => d.field))].join(', ')}`, details);
   }
-  return { query: { metricId, fromMs: from.ms, toMs: to.ms, aggregation }, fromText: from.text, toText: to.text };
+  const query = { metricId, fromMs: from.ms, toMs: to.ms, aggregation };
+  const texts = { fromText: from.text, toText: to.text };
+  if (interval === undefined) return { query, ...texts };
+  return { query: { ...query, buckets: seriesBounds(interval, zone, from.ms, to.ms, maxSeriesBuckets) }, ...texts, series: { interval, zone } };
+}
+
+function seriesBounds(interval: SeriesInterval, zone: string, fromMs: number, toMs: number, maxBuckets: number): number[] {
+  try {
+    return bucketBounds(interval, zone, fromMs, toMs, maxBuckets);
+  } catch (error) {
+    if (!(error instanceof TooManyBucketsError)) throw error;
+    throw invalidRequest(`the series would have more than ${maxBuckets} buckets (MEETR_MAX_SERIES_BUCKETS)`, [
+      { field: 'interval', message: `${interval.text} from ${fromMs} to ${toMs} makes more than ${maxBuckets} buckets; use a longer interval or a shorter range` },
+    ]);
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 61)}...` : text;
 }

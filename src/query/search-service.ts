@@ -1,8 +1,9 @@
-import { combine, EMPTY_AGGREGATE, finalize, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
+import { combine, EMPTY_AGGREGATE, finalize, needsTimestamps, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
 import { invalidRequest, OverloadedError } from '../errors.js';
-import type { RangeReader } from '../storage/ports.js';
+import type { DayEntry, RangeReader } from '../storage/ports.js';
 import { dayBucket, dayEndMs, dayStartMs, isClosedDay } from '../time/day-bucket.js';
+import { bucketIndex } from '../time/series-buckets.js';
 import type { EpochMs } from '../time/units.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
 
@@ -27,12 +28,26 @@ export interface SearchQuery {
   readonly fromMs: EpochMs;
   readonly toMs: EpochMs;
   readonly aggregation: Aggregation;
+  /**
+   * For a series, its buckets as bucketBounds gives them: n buckets are n + 1
+   * ascending instants, the first at or before fromMs, the last after toMs.
+   */
+  readonly buckets?: readonly EpochMs[];
+}
+
+/** One bucket of a series: its start, and the aggregate of its points inside the search's range. */
+export interface SeriesBucket {
+  readonly ts: EpochMs;
+  readonly value: number | null;
+  readonly count: number;
 }
 
 /** The answer to a search: `value` is null when no point lies in the range, whatever the aggregation. */
 export interface SearchResult {
   readonly value: number | null;
   readonly count: number;
+  /** Every bucket of the query's, in order, when it asked for a series. */
+  readonly series?: readonly SeriesBucket[];
 }
 
 export interface SearchService {
@@ -42,6 +57,28 @@ export interface SearchService {
 
 /** Up to this many days, asking the day index first costs as much as querying each day. */
 const DIRECT_DAYS = 2;
+
+/**
+ * A day that meets more buckets than this is read point by point (one query) rather
+ * than aggregated by Cassandra once per bucket.
+ */
+const AGGREGATED_PIECES_PER_DAY = 4;
+
+/** The part of one day partition that falls in one bucket (and in the range): [fromMs, toMs]. */
+interface Piece {
+  readonly bucket: number;
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
+}
+
+/** A day partition to read: aggregated by Cassandra piece by piece, or scanned point by point. */
+interface RawDay {
+  readonly day: number;
+  readonly pieces: readonly Piece[];
+  readonly scan: boolean;
+  /** Whether the read covers the whole closed, unheld day, and its summary may be cached. */
+  readonly cache: boolean;
+}
 
 /**
  * How far before a search's start its summaries are dated. A hold on a day's
@@ -61,53 +98,83 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
   const { reader, concurrency, maxPartitions, clock = Date.now, onCacheError = () => undefined } = options;
   const turns = createTurns(options.maxSearches, options.maxWaitingSearches);
 
-  const aggregate = async ({ metricId, fromMs, toMs }: SearchQuery, scope: WorkScope): Promise<PartialAggregate> => {
-    const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-    const direct = toDay - fromDay < DIRECT_DAYS;
-    const asOf = clock() - SUMMARY_CLOCK_MARGIN_MS; // before any read
-    let total = EMPTY_AGGREGATE;
-    /** Days read point by point: [day, whether the whole day is in range and may be cached]. */
-    const raw: Array<{ day: number; cache: boolean }> = [];
-    const rawDay = (day: number, cache: boolean): void => {
-      if (raw.length === maxPartitions) throw tooManyPartitions(maxPartitions);
-      raw.push({ day, cache });
+  const aggregate = async (query: SearchQuery, scope: WorkScope): Promise<PartialAggregate[]> => {
+    const { metricId, fromMs, toMs } = query;
+    const bounds = query.buckets ?? [fromMs, toMs + 1];
+    const timestamps = needsTimestamps(query.aggregation);
+    const totals: PartialAggregate[] = new Array<PartialAggregate>(bounds.length - 1).fill(EMPTY_AGGREGATE);
+    const add = (bucket: number, partial: PartialAggregate): void => {
+      totals[bucket] = combine(totals[bucket]!, partial);
     };
-    if (direct) {
-      for (let day = fromDay; day <= toDay; day++) rawDay(day, false);
+    const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
+    const asOf = clock() - SUMMARY_CLOCK_MARGIN_MS; // before any read
+    const now = clock();
+    const raw: RawDay[] = [];
+    /** `entry` as the day index gave it, or (indexed false) a day asked for directly, whose holds are unknown. */
+    const visit = ({ day, summary, heldUntilMs }: DayEntry, indexed: boolean): void => {
+      const pieces = piecesOf(bounds, Math.max(fromMs, dayStartMs(day)), Math.min(toMs, dayEndMs(day)));
+      const whole = pieces.length === 1 && pieces[0]!.fromMs === dayStartMs(day) && pieces[0]!.toMs === dayEndMs(day);
+      if (whole && summary !== undefined && !timestamps) return add(pieces[0]!.bucket, summary);
+      if (raw.length === maxPartitions) throw tooManyPartitions(maxPartitions);
+      const cacheable = indexed && whole && !timestamps && isClosedDay(day, now) && (heldUntilMs === undefined || heldUntilMs < asOf);
+      raw.push({ day, pieces, scan: timestamps || pieces.length > AGGREGATED_PIECES_PER_DAY, cache: cacheable });
+    };
+    if (toDay - fromDay < DIRECT_DAYS) {
+      for (let day = fromDay; day <= toDay; day++) visit({ day, summary: undefined, heldUntilMs: undefined }, false);
     } else {
-      const now = clock();
-      await reader.forEachDay(metricId, fromDay, toDay, ({ day, summary, heldUntilMs }) => {
-        const whole = dayStartMs(day) >= fromMs && dayEndMs(day) <= toMs;
-        if (whole && summary !== undefined) total = combine(total, summary);
-        else rawDay(day, whole && isClosedDay(day, now) && (heldUntilMs === undefined || heldUntilMs < asOf));
+      await reader.forEachDay(metricId, fromDay, toDay, (entry) => {
+        visit(entry, true);
         checkScope(scope);
       });
     }
     const computed: Array<{ day: number; summary: PartialAggregate }> = [];
-    await forEachBounded(raw, concurrency, async ({ day, cache }) => {
+    await forEachBounded(raw, concurrency, async ({ day, pieces, scan, cache }) => {
       checkScope(scope);
-      const partial = cache
-        ? await reader.aggregateDay(metricId, day, dayStartMs(day), dayEndMs(day))
-        : await reader.aggregateDay(metricId, day, Math.max(fromMs, dayStartMs(day)), Math.min(toMs, dayEndMs(day)));
-      if (cache) computed.push({ day, summary: partial });
-      total = combine(total, partial); // after the await: `combine(total, await ...)` would read a stale total
+      if (scan) {
+        const folds = pieces.map(() => new PointFold());
+        let at = 0;
+        await reader.scanPoints(metricId, day, pieces[0]!.fromMs, pieces[pieces.length - 1]!.toMs, (ts, value) => {
+          while (ts > pieces[at]!.toMs) at++; // points come in ascending order
+          folds[at]!.add(ts, value);
+        });
+        pieces.forEach((piece, i) => add(piece.bucket, folds[i]!.partial));
+        return;
+      }
+      for (const piece of pieces) {
+        const partial = await reader.aggregateDay(metricId, day, piece.fromMs, piece.toMs);
+        if (cache) computed.push({ day, summary: partial });
+        add(piece.bucket, partial); // after the await: `combine(total, await ...)` would read a stale total
+      }
     });
     // One single-partition batch for all of them; failing to cache never fails the search.
     if (computed.length > 0) await reader.saveDaySummaries(metricId, computed, asOf).catch(onCacheError);
-    return total;
+    return totals;
   };
 
   return {
     async search(query, scope) {
       const release = await turns.take(scope);
       try {
-        const total = await untilAborted(aggregate(query, scope), scope.signal);
-        return { value: finalize(total, query.aggregation), count: total.count };
+        const buckets = await untilAborted(aggregate(query, scope), scope.signal);
+        const total = buckets.reduce(combine, EMPTY_AGGREGATE);
+        const result = { value: finalize(total, query.aggregation), count: total.count };
+        if (query.buckets === undefined) return result;
+        const series = buckets.map((bucket, i) => ({ ts: query.buckets![i]!, value: finalize(bucket, query.aggregation), count: bucket.count }));
+        return { ...result, series };
       } finally {
         release();
       }
     },
   };
+}
+
+/** [fromMs, toMs] (inside one day) cut at the bucket bounds it crosses. */
+function piecesOf(bounds: readonly EpochMs[], fromMs: EpochMs, toMs: EpochMs): Piece[] {
+  const pieces: Piece[] = [];
+  for (let bucket = Math.max(0, bucketIndex(bounds, fromMs)); bucket < bounds.length - 1 && bounds[bucket]! <= toMs; bucket++) {
+    pieces.push({ bucket, fromMs: Math.max(fromMs, bounds[bucket]!), toMs: Math.min(toMs, bounds[bucket + 1]! - 1) });
+  }
+  return pieces;
 }
 
 function tooManyPartitions(maxPartitions: number): Error {

@@ -59,6 +59,44 @@ describe('the HTTP edge (happy paths)', () => {
   });
 });
 
+describe('the HTTP edge (series)', () => {
+  it('answers the v1 fields, the interval, the zone and every bucket with its local start', async () => {
+    const { app } = memoryApp();
+    const points = [['2026-03-28T23:30:00Z', 1], ['2026-03-29T12:00:00Z', 2], ['2026-03-29T23:00:00Z', 4]].map(([ts, value]) => ({ metric: 'dst', ts, value }));
+    expect((await answer(await app.request('/1.0/metrics', json(points)))).body).toEqual({ inserted: 3 });
+    const found = await answer(await app.request('/1.0/metrics?metric=dst&from=2026-03-28&to=2026-03-30 23:59:59&aggregation=sum&interval=1d&tz=Europe/Berlin'));
+    expect(found).toMatchObject({ status: 200 });
+    expect(found.body).toEqual({
+      metric_id: 'dst',
+      from: '2026-03-28',
+      to: '2026-03-30 23:59:59',
+      aggregation: 'sum',
+      value: 7,
+      count: 3,
+      interval: '1d',
+      tz: 'Europe/Berlin',
+      series: [
+        { start: '2026-03-28T00:00:00+01:00', ts: Date.parse('2026-03-27T23:00:00Z'), value: null, count: 0 },
+        { start: '2026-03-29T00:00:00+01:00', ts: Date.parse('2026-03-28T23:00:00Z'), value: 3, count: 2 }, // 23 hours long
+        { start: '2026-03-30T00:00:00+02:00', ts: Date.parse('2026-03-29T22:00:00Z'), value: 4, count: 1 },
+      ],
+    });
+    const first = await answer(await app.request('/1.0/metrics?metric=dst&from=2026-03-29T00:00:00Z&to=2026-03-30T00:00:00Z&aggregation=first'));
+    expect(first.body).toEqual({ metric_id: 'dst', from: '2026-03-29T00:00:00Z', to: '2026-03-30T00:00:00Z', aggregation: 'first', value: 2, count: 2 });
+  });
+
+  it('names a bad interval or zone, and a series with too many buckets', async () => {
+    const { app } = memoryApp({ MEETR_MAX_SERIES_BUCKETS: '24' });
+    const bad = await answer(await app.request('/1.0/metrics?metric=m&from=0&to=86400&aggregation=sum&interval=5s&tz=Nowhere/Land'));
+    expect(bad).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(bad.body.details?.map((d) => d.field)).toEqual(['tz', 'interval']);
+    const many = await answer(await app.request('/1.0/metrics?metric=m&from=0&to=86400&aggregation=sum&interval=1h'));
+    expect(many).toMatchObject({ status: 400, body: { error: 'invalid_request', details: [{ field: 'interval' }] } });
+    expect(many.body.message).toContain('MEETR_MAX_SERIES_BUCKETS');
+    expect((await app.request('/1.0/metrics?metric=m&from=0&to=86399&aggregation=sum&interval=1h')).status).toBe(200);
+  });
+});
+
 describe('the HTTP edge (errors)', () => {
   it('names each bad point and field, and writes nothing', async () => {
     const { app, store } = memoryApp({ MEETR_MAX_BATCH: '3' });

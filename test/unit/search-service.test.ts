@@ -1,7 +1,8 @@
 /** The search service's combining and summary-cache rules, over an in-memory RangeReader (no storage involved). */
 import { describe, expect, it } from 'vitest';
-import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../src/domain/aggregate.js';
-import { SUMMARY_CLOCK_MARGIN_MS } from '../../src/query/search-service.js';
+import { EMPTY_AGGREGATE, partialOf, type Aggregation, type PartialAggregate } from '../../src/domain/aggregate.js';
+import { SUMMARY_CLOCK_MARGIN_MS, type SearchQuery } from '../../src/query/search-service.js';
+import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 import type { RangeReader } from '../../src/storage/ports.js';
 import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
 import { searchService } from '../support/services.js';
@@ -143,5 +144,63 @@ describe('the search service', () => {
     const readByFirst = calls.raw.length;
     expect(readByFirst).toBeLessThan(40);
     expect((await second).value).toBe(40);
+  });
+});
+
+describe('series and first/last', () => {
+  const HOUR = 3_600_000;
+  const base = 400 * DAY; // closed days: each search's clock is ten days later
+  async function storeWith(points: Array<[number, number]>): Promise<InMemoryPointStore> {
+    const store = new InMemoryPointStore();
+    const byDay = new Map<number, Array<{ metricId: string; ts: number; value: number; writeTimeUs: number }>>();
+    for (const [ts, value] of points) {
+      const day = Math.floor(ts / DAY);
+      byDay.set(day, [...(byDay.get(day) ?? []), { metricId: 'm', ts, value, writeTimeUs: 1 }]);
+    }
+    await store.markDays('m', [...byDay.keys()]);
+    for (const [day, dayPoints] of byDay) await store.writePartition('m', day, dayPoints);
+    return store;
+  }
+  const series = (fromMs: number, toMs: number, aggregation: Aggregation, buckets: number[]): SearchQuery => ({ ...query('m', fromMs, toMs, aggregation), buckets });
+
+  it('answers every bucket, empty ones with null, each over the points inside the range only', async () => {
+    const store = await storeWith([[base + 1, 1], [base + 2, 2], [base + 2 * HOUR, 10], [base + 3 * HOUR + 5, 100]]);
+    const service = searchService(store, { clock: () => base + 10 * DAY });
+    const buckets = [base, base + HOUR, base + 2 * HOUR, base + 3 * HOUR, base + 4 * HOUR];
+    const result = await service.search(series(base + 2, base + 3 * HOUR + 5, 'sum', buckets), UNBOUNDED);
+    expect(result).toEqual({
+      value: 112,
+      count: 3,
+      series: [
+        { ts: base, value: 2, count: 1 }, // the point at base + 1 is before `from`
+        { ts: base + HOUR, value: null, count: 0 },
+        { ts: base + 2 * HOUR, value: 10, count: 1 },
+        { ts: base + 3 * HOUR, value: 100, count: 1 },
+      ],
+    });
+  });
+
+  it('answers first and last from the points themselves, across days', async () => {
+    const store = await storeWith([[base + 5, 7], [base + DAY + 5, 8], [base + 2 * DAY + 5, 9], [base + 3 * DAY + 5, 10]]);
+    const service = searchService(store, { clock: () => base + 10 * DAY });
+    expect(await service.search(query('m', base + 6, base + 3 * DAY, 'first'), UNBOUNDED)).toEqual({ value: 8, count: 2 });
+    expect(await service.search(query('m', base, base + 3 * DAY + 5, 'last'), UNBOUNDED)).toEqual({ value: 10, count: 4 });
+    const daily = await service.search(series(base, base + 4 * DAY - 1, 'last', [base, base + 2 * DAY, base + 4 * DAY]), UNBOUNDED);
+    expect(daily.series).toEqual([{ ts: base, value: 8, count: 2 }, { ts: base + 2 * DAY, value: 10, count: 2 }]);
+    expect(store.calls.aggregateDay).toBe(0); // Cassandra's aggregates do not tell which point came first
+  });
+
+  it('aggregates a day meeting a few buckets piece by piece, and scans one meeting many', async () => {
+    const points: Array<[number, number]> = Array.from({ length: 48 }, (_, i) => [base + i * HOUR / 2, i]);
+    const store = await storeWith(points);
+    const service = searchService(store, { clock: () => base + 10 * DAY });
+    const sixHours = [0, 1, 2, 3, 4].map((i) => base + i * 6 * HOUR);
+    const coarse = await service.search(series(base, base + DAY - 1, 'sum', sixHours), UNBOUNDED);
+    expect(coarse.series?.map((b) => b.value)).toEqual([0, 1, 2, 3].map((q) => Array.from({ length: 12 }, (_, i) => q * 12 + i).reduce((a, b) => a + b, 0)));
+    expect([store.calls.aggregateDay, store.calls.scanPoints]).toEqual([4, 0]);
+    const hourly = Array.from({ length: 25 }, (_, i) => base + i * HOUR);
+    const fine = await service.search(series(base, base + DAY - 1, 'max', hourly), UNBOUNDED);
+    expect(fine.series?.map((b) => b.value)).toEqual(Array.from({ length: 24 }, (_, i) => 2 * i + 1));
+    expect([store.calls.aggregateDay, store.calls.scanPoints]).toEqual([4, 1]);
   });
 });

@@ -103,8 +103,10 @@ describe('point validation', () => {
 });
 
 describe('search parameters', () => {
+  const UTC = { defaultTimeZone: 'UTC', maxSeriesBuckets: 10_000 };
+
   it('reads the Meetr parameters, echoing from and to as given', () => {
-    const params = parseSearchParams(fields({ metric_id: 'm', from: '2024-01-01', to: '1704153600', aggregation: 'AVG' }), 'UTC');
+    const params = parseSearchParams(fields({ metric_id: 'm', from: '2024-01-01', to: '1704153600', aggregation: 'AVG' }), UTC);
     expect(params).toEqual({
       query: { metricId: 'm', fromMs: Date.parse('2024-01-01T00:00:00Z'), toMs: 1_704_153_600_000, aggregation: 'avg' },
       fromText: '2024-01-01',
@@ -113,9 +115,25 @@ describe('search parameters', () => {
   });
 
   it('lists every problem at once', () => {
-    expect(thrown(() => parseSearchParams(fields({}), 'UTC')).details?.map((d) => d.field)).toEqual(['metric', 'from', 'to', 'aggregation']);
-    const backwards = thrown(() => parseSearchParams(fields({ metric: 'm', from: '2024-01-02', to: '2024-01-01', aggregation: 'sum' }), 'UTC'));
+    expect(thrown(() => parseSearchParams(fields({}), UTC)).details?.map((d) => d.field)).toEqual(['metric', 'from', 'to', 'aggregation']);
+    const backwards = thrown(() => parseSearchParams(fields({ metric: 'm', from: '2024-01-02', to: '2024-01-01', aggregation: 'sum' }), UTC));
     expect(backwards.details).toEqual([{ field: 'from', message: 'is after "to" (2024-01-02 > 2024-01-01)' }]);
+  });
+
+  it('reads a series: interval and tz, which also reads from and to without an offset', () => {
+    const params = parseSearchParams(fields({ metric: 'm', from: '2024-01-01', to: '2024-01-02 23:59', aggregation: 'first', interval: '1d', tz: 'Asia/Kolkata' }), UTC);
+    const midnight = Date.parse('2023-12-31T18:30:00Z');
+    expect(params.query).toEqual({ metricId: 'm', fromMs: midnight, toMs: midnight + 2 * 86_400_000 - 60_000, aggregation: 'first', buckets: [midnight, midnight + 86_400_000, midnight + 2 * 86_400_000] });
+    expect(params.series).toEqual({ interval: { text: '1d', kind: 'day' }, zone: 'Asia/Kolkata' });
+  });
+
+  it('names a bad interval, an unknown zone and too many buckets', () => {
+    const bad = thrown(() => parseSearchParams(fields({ metric: 'm', from: '0', to: '60', aggregation: 'sum', interval: '2d', tz: 'Mars/Olympus' }), UTC));
+    expect(bad.details?.map((d) => d.field)).toEqual(['tz', 'interval']);
+    const many = thrown(() => parseSearchParams(fields({ metric: 'm', from: '0', to: '86400', aggregation: 'sum', interval: '1m' }), { ...UTC, maxSeriesBuckets: 1440 }));
+    expect(many.details).toEqual([expect.objectContaining({ field: 'interval', message: expect.stringContaining('more than 1440 buckets') })]);
+    // 00:00 to 23:59 is exactly 1440 one-minute buckets.
+    expect(parseSearchParams(fields({ metric: 'm', from: '0', to: '86399', aggregation: 'sum', interval: '1m' }), { ...UTC, maxSeriesBuckets: 1440 }).query.buckets).toHaveLength(1441);
   });
 });
 

@@ -1,0 +1,108 @@
+/**
+ * The buckets of a series: `interval` on a zone's wall clock. Fixed intervals (Nm,
+ * Nh) start where the wall clock reads a multiple of the interval (counted from
+ * 1970-01-01 00:00 on that clock, so from each midnight when the interval divides a
+ * day); calendar intervals (1d, 1w, 1M) start at the first instant of a local day,
+ * ISO week (Monday) or month. Across an offset change a bucket is as long as the
+ * wall clock makes it: `1d` in Europe/Berlin is 23 or 25 hours, and at a fall-back
+ * `1h` has two buckets whose wall clock reads 02:00, an hour apart.
+ */
+import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from './units.js';
+import { nextOffsetChange, wallToInstant, zoneOffsetMs } from './zone.js';
+
+export type SeriesInterval =
+  | { readonly text: string; readonly kind: 'fixed'; readonly ms: number }
+  | { readonly text: string; readonly kind: 'day' | 'week' | 'month' };
+
+export const INTERVAL_FORMS = 'Nm (1-1440), Nh (1-24), 1d, 1w or 1M';
+
+/** Reads `interval`: a fixed length of at most a day, or a calendar unit; undefined when it is neither. */
+export function parseInterval(text: string): SeriesInterval | undefined {
+  const match = /^([1-9]\d{0,3})([mhdwM])$/.exec(text.trim());
+  if (match === null) return undefined;
+  const [n, unit] = [Number(match[1]), match[2]];
+  const canonical = `${n}${unit}`;
+  if (unit === 'm' && n <= 1440) return { text: canonical, kind: 'fixed', ms: n * MS_PER_MINUTE };
+  if (unit === 'h' && n <= 24) return { text: canonical, kind: 'fixed', ms: n * MS_PER_HOUR };
+  if (n !== 1) return undefined;
+  if (unit === 'd') return { text: canonical, kind: 'day' };
+  if (unit === 'w') return { text: canonical, kind: 'week' };
+  if (unit === 'M') return { text: canonical, kind: 'month' };
+  return undefined;
+}
+
+/** More buckets than the caller allows; nothing was computed past the limit. */
+export class TooManyBucketsError extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} buckets`);
+  }
+}
+
+/**
+ * The starts of every bucket that meets [fromMs, toMs], ascending, followed by the
+ * end (exclusive) of the last one: n buckets are n + 1 instants. The first start is
+ * at or before fromMs. Throws TooManyBucketsError past `maxBuckets`, having done
+ * work in proportion to the limit only.
+ */
+export function bucketBounds(interval: SeriesInterval, zone: string, fromMs: EpochMs, toMs: EpochMs, maxBuckets: number): EpochMs[] {
+  const bounds: EpochMs[] = [];
+  const next = interval.kind === 'fixed' ? fixedBoundaries(interval.ms, zone, fromMs) : calendarBoundaries(interval.kind, zone, fromMs);
+  for (const boundary of next) {
+    if (boundary <= fromMs) bounds[0] = boundary; // the last start at or before fromMs opens the series
+    else if (bounds.length === 0) throw new Error(`no bucket boundary at or before ${fromMs}`); // the generators start early enough
+    else {
+      if (bounds.length > maxBuckets) throw new TooManyBucketsError(maxBuckets);
+      bounds.push(boundary);
+      if (boundary > toMs) return bounds;
+    }
+  }
+  throw new Error('bucket boundaries ended'); // both generators are endless
+}
+
+/**
+ * Fixed-length boundaries from a little before `fromMs` on: the instants where the
+ * wall clock reads a multiple of `lengthMs`, or where an offset change lands it on one.
+ */
+function* fixedBoundaries(lengthMs: number, zone: string, fromMs: EpochMs): Generator<EpochMs> {
+  // A bucket spans at most its length plus an offset change (under a day): start early enough to see its start.
+  let at = fromMs - lengthMs - MS_PER_DAY;
+  let offset = zoneOffsetMs(zone, at);
+  for (;;) {
+    const horizon = at + MS_PER_DAY;
+    const change = nextOffsetChange(zone, at, offset, horizon);
+    const end = change ?? horizon;
+    // Wall-clock multiples of the length while the offset holds, in [at, end).
+    for (let wall = Math.ceil((at + offset) / lengthMs) * lengthMs; wall - offset < end; wall += lengthMs) yield wall - offset;
+    if (change !== undefined) {
+      offset = zoneOffsetMs(zone, change);
+      // The first instant after a change starts a bucket only if its wall time is a multiple; the loop above yields it then.
+    }
+    at = end;
+  }
+}
+
+/** Calendar boundaries from the local day, week or month holding `fromMs` on: local midnights. */
+function* calendarBoundaries(kind: 'day' | 'week' | 'month', zone: string, fromMs: EpochMs): Generator<EpochMs> {
+  const wallDay = Math.floor((fromMs + zoneOffsetMs(zone, fromMs)) / MS_PER_DAY) * MS_PER_DAY;
+  const local = new Date(wallDay);
+  if (kind === 'week') local.setUTCDate(local.getUTCDate() - ((local.getUTCDay() + 6) % 7)); // back to Monday
+  if (kind === 'month') local.setUTCDate(1);
+  for (;;) {
+    yield wallToInstant(zone, local.getTime());
+    if (kind === 'day') local.setUTCDate(local.getUTCDate() + 1);
+    else if (kind === 'week') local.setUTCDate(local.getUTCDate() + 7);
+    else local.setUTCMonth(local.getUTCMonth() + 1);
+  }
+}
+
+/** The index of the bucket holding `ms` in `bounds` (from bucketBounds), or -1 outside them. */
+export function bucketIndex(bounds: readonly EpochMs[], ms: EpochMs): number {
+  if (ms < bounds[0]! || ms >= bounds[bounds.length - 1]!) return -1;
+  let [low, high] = [0, bounds.length - 1]; // bounds[low] <= ms < bounds[high]
+  while (high - low > 1) {
+    const middle = (low + high) >>> 1;
+    if (bounds[middle]! <= ms) low = middle;
+    else high = middle;
+  }
+  return low;
+}
