@@ -111,6 +111,35 @@ describe('searches', () => {
     expect(bad.body?.details?.map((d: { field: string }) => d.field)).toEqual(['aggregation', 'from']);
   });
 
+  it('answers series: buckets on the local clock, across a DST change, with first and last', async () => {
+    const points = [
+      { metric_id: 'fn.series', ts: '2024-03-09T12:00:00-05:00', value: 1 },
+      { metric_id: 'fn.series', ts: '2024-03-10T01:30:00-05:00', value: 2 },
+      { metric_id: 'fn.series', ts: '2024-03-10T03:30:00-04:00', value: 3 }, // an hour later: the clocks sprang forward
+      { metric_id: 'fn.series', ts: '2024-03-11T00:00:00-04:00', value: 4 },
+    ];
+    expect((await postJson(points)).status).toBe(200);
+    const daily = await search({ metric: 'fn.series', from: '2024-03-09', to: '2024-03-11 23:59:59', aggregation: 'sum', interval: '1d', tz: 'America/New_York' });
+    expect(daily.status).toBe(200);
+    expect(daily.body).toMatchObject({ value: 10, count: 4, interval: '1d', tz: 'America/New_York' });
+    expect(daily.body?.series).toEqual([
+      { start: '2024-03-09T00:00:00-05:00', ts: Date.parse('2024-03-09T05:00:00Z'), value: 1, count: 1 },
+      { start: '2024-03-10T00:00:00-05:00', ts: Date.parse('2024-03-10T05:00:00Z'), value: 5, count: 2 }, // 23 hours
+      { start: '2024-03-11T00:00:00-04:00', ts: Date.parse('2024-03-11T04:00:00Z'), value: 4, count: 1 },
+    ]);
+    const hourly = await search({ metric: 'fn.series', from: '2024-03-10T01:00:00-05:00', to: '2024-03-10T03:59:59-04:00', aggregation: 'last', interval: '1h', tz: 'America/New_York' });
+    expect(hourly.body?.series?.map(({ start, value }) => [start, value])).toEqual([
+      ['2024-03-10T01:00:00-05:00', 2],
+      ['2024-03-10T03:00:00-04:00', 3],
+    ]);
+    const kolkata = await search({ metric: 'fn.series', from: '2024-03-10T06:00:00Z', to: '2024-03-10T08:00:00Z', aggregation: 'first', interval: '1h', tz: 'Asia/Kolkata' });
+    expect(kolkata.body?.series?.map(({ start }) => start)).toEqual(['2024-03-10T11:00:00+05:30', '2024-03-10T12:00:00+05:30', '2024-03-10T13:00:00+05:30']);
+    expect(kolkata.body?.series?.map(({ value, count }) => [value, count])).toEqual([[null, 0], [2, 1], [3, 1]]); // 06:30Z is 12:00 there, 07:30Z 13:00
+    const tooMany = await search({ metric: 'fn.series', from: '0001-01-01', to: '9999-12-31', aggregation: 'sum', interval: '1m' });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body?.details?.[0]).toMatchObject({ field: 'interval' });
+  });
+
   it('answers unknown paths 404 and other methods 405', async () => {
     expect((await call('/2.0/metrics')).status).toBe(404);
     const wrong = await call('/1.0/metrics', { method: 'DELETE' });

@@ -142,3 +142,71 @@ describe('a point written in one timestamp form is found in every other', () => 
     );
   });
 });
+
+describe('series over random points equal a reference', () => {
+  const dayMs = 86_400_000;
+  const base = Date.parse('2024-03-08T00:00:00Z'); // spans the US spring-forward of 2024-03-10
+  const span = 4 * dayMs;
+  const minutes = fc.integer({ min: 1, max: span / 60_000 - 1 });
+  const point = fc.record({
+    // Often on a minute, or just before one: where buckets start and end.
+    offset: fc.oneof(fc.integer({ min: 0, max: span - 1 }), minutes.map((m) => m * 60_000), minutes.map((m) => m * 60_000 - 1)),
+    value: fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
+  });
+  type Answer = { value: number | null; count: number; series: Array<{ ts: number; value: number | null; count: number }> };
+
+  /** The aggregate of `values` (in time order) as the contract defines it. */
+  function reference(values: number[], aggregation: string): number | null {
+    if (values.length === 0) return null;
+    const sum = values.reduce((s, v) => s + v, 0);
+    const byName: Record<string, number> = { sum, avg: sum / values.length, min: Math.min(...values), max: Math.max(...values), count: values.length, first: values[0]!, last: values[values.length - 1]! };
+    return byName[aggregation]!;
+  }
+
+  it('for every aggregation, interval and zone, asked twice (the second time from cached day summaries where they apply)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(point, { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 0, max: span }),
+        fc.integer({ min: 0, max: span }),
+        fc.constantFrom('7m', '15m', '1h', '6h', '1d', '1w', '1M'),
+        fc.constantFrom('UTC', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu'),
+        fc.constantFrom('sum', 'avg', 'min', 'max', 'count', 'first', 'last'),
+        async (points, a, b, interval, tz, aggregation) => {
+          const metricId = `series-${run++}`;
+          const byTs = new Map<number, number>();
+          for (const p of points) byTs.set(base + p.offset, p.value); // the last write of a timestamp wins
+          const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(points.map((p) => ({ metric_id: metricId, ts: base + p.offset, value: p.value }))) });
+          expect(posted.status).toBe(200);
+
+          const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
+          const inRange = [...byTs].filter(([ts]) => ts >= from && ts <= to).sort(([x], [y]) => x - y);
+          for (const attempt of [1, 2]) {
+            const response = await app.request(`/1.0/metrics?${new URLSearchParams({ metric: metricId, from: String(from), to: String(to), aggregation, interval, tz }).toString()}`);
+            expect(response.status, `attempt ${attempt}`).toBe(200);
+            const answer = (await response.json()) as Answer;
+            const starts = answer.series.map((bucket) => bucket.ts);
+            expect(starts[0]).toBeLessThanOrEqual(from);
+            expect(starts.every((ts, i) => i === 0 || ts > starts[i - 1]!)).toBe(true);
+            expect(starts[starts.length - 1]).toBeLessThanOrEqual(to);
+            const expectedCount = inRange.length;
+            expect(answer.count).toBe(expectedCount);
+            const overall = reference(inRange.map(([, v]) => v), aggregation);
+            if (overall === null) expect(answer.value).toBeNull();
+            else expect(answer.value).toBeCloseTo(overall, 4);
+            answer.series.forEach((bucket, i) => {
+              const end = starts[i + 1] ?? Infinity;
+              const values = inRange.filter(([ts]) => ts >= bucket.ts && ts < end).map(([, v]) => v);
+              expect(bucket.count, `bucket ${i}`).toBe(values.length);
+              const expected = reference(values, aggregation);
+              if (expected === null) expect(bucket.value).toBeNull();
+              else expect(bucket.value, `bucket ${i}`).toBeCloseTo(expected, 4);
+            });
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
