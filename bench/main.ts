@@ -30,6 +30,8 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
          store against a bare node:http server, and its parts timed one by one.
       3. search: sum over a year, a month, a day and an hour of one-minute points,
          through the API and the naive way (every point fetched, added in Node).
+      7. series: a year at 1h, a month at 15m, a year of days in New York and
+         Kolkata, the year's first, against every point fetched and bucketed in Node.
       4. every worker's peak RSS while it takes 100,000-point batches.
       --quick      smaller sizes (under 3 minutes); the full run takes about 10
       --target     meetr's URL (default http://127.0.0.1:$MEETR_HTTP_PORT)

@@ -5,6 +5,7 @@ import { benchIngest, type IngestResult } from './scenarios/ingest.js';
 import { benchMemory, type MemoryResult } from './scenarios/memory.js';
 import { benchOverload, type OverloadResult } from './scenarios/overload.js';
 import { benchSearch, type SearchResult } from './scenarios/search.js';
+import { benchSeries, type SeriesResult } from './scenarios/series.js';
 import { benchDriverSingle, benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
 import { benchWorkerOverhead, type OverheadResult } from './scenarios/worker-overhead.js';
 import type { CpuPerRequest, CpuProbes } from './cpu-probes.js';
@@ -49,6 +50,7 @@ export interface BenchReport {
   };
   readonly workerOverhead: OverheadResult;
   readonly search: SearchResult[];
+  readonly series: SeriesResult[];
   readonly memory: MemoryResult;
   readonly overload: OverloadResult;
   readonly seconds: number;
@@ -76,6 +78,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   progress('worker overhead: meetr against bare node:http, no Cassandra');
   const workerOverhead = await benchWorkerOverhead(sizes.overheadRequests, sizes.singleClients);
   const search = await benchSearch(ctx, sizes);
+  const series = await benchSeries(ctx, sizes);
   const memory = await benchMemory(ctx, sizes);
   const overload = await benchOverload(ctx, sizes.overloadCapacitySeconds, sizes.overloadSeconds);
 
@@ -102,6 +105,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     },
     workerOverhead,
     search,
+    series,
     memory,
     overload,
     seconds: (performance.now() - started) / 1000,
@@ -114,7 +118,7 @@ export function formatReport(report: BenchReport): string {
   const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
   const us = (value: number | undefined): string => (value === undefined ? '?' : n(value, 0));
   const cpu = (c: CpuPerRequest): string => `${us(c.workersUs)} / ${us(c.haproxyUs)} / ${us(c.cassandraUs)} / ${us(c.clientUs)}`;
-  const { ingest, singlePoints: single, search, memory, overload, environment: env } = report;
+  const { ingest, singlePoints: single, search, series, memory, overload, environment: env } = report;
   const rows: string[][] = [
     ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
     ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
@@ -145,6 +149,12 @@ export function formatReport(report: BenchReport): string {
       `   ${s.range} (${n(s.points)} points)`,
       `${n(s.api.p50Ms, 1)} / ${n(s.api.p99Ms, 1)} ms (${n(s.apiColdMs, 1)})`,
       `${n(s.naive.p50Ms, 1)} / ${n(s.naive.p99Ms, 1)} ms  -> ${n(s.speedup, 1)}x (${n(s.coldSpeedup, 1)}x)`,
+    ]),
+    ['7. series, p50 / p99', 'API (first request)', 'naive (driver + Node, bucketed here) p50 -> speed-up'],
+    ...series.map((s) => [
+      `   ${s.name} (${n(s.buckets)} buckets, ${n(s.points)} points)`,
+      `${n(s.api.p50Ms, 1)} / ${n(s.api.p99Ms, 1)} ms (${n(s.apiFirstMs, 1)})`,
+      `${n(s.naive.p50Ms, 1)} ms -> ${n(s.speedup, 1)}x`,
     ]),
     [`4. worker RSS, ${n(memory.batchPoints)}-point batches`, `body ${mib(memory.batchBodyBytes)}`, `${memory.batches} batches`],
     ...memory.workers.map((w) => [`   ${w.url}`, `peak ${mib(w.rssPeakBytes)}`, `before ${mib(w.rssBeforeBytes)}`]),

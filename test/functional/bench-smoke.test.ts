@@ -86,6 +86,10 @@ describe('npm run bench', () => {
         expect(isPositive(s.speedup) && isPositive(s.coldSpeedup)).toBe(true);
       }
 
+      // The same points in series: every bucket of the range, whatever the zone (a UTC year meets 366 local days).
+      expect(report.series.map((s) => [s.buckets, s.points])).toEqual([[8760, 1460], [2976, 124], [366, 1460], [366, 1460], [1, 1460]]);
+      for (const s of report.series) expect(isPositive(s.api.p50Ms) && isPositive(s.apiFirstMs) && isPositive(s.naive.p50Ms) && isPositive(s.speedup)).toBe(true);
+
       expect(report.memory.batchPoints).toBe(5_000);
       expect(report.memory.workers).toHaveLength(stack.workerPorts.length);
       for (const worker of report.memory.workers) expect(worker.rssPeakBytes).toBeGreaterThanOrEqual(worker.rssBeforeBytes);
@@ -100,7 +104,7 @@ describe('npm run bench', () => {
       for (const figure of [overload.capacityPointsPerSecond, overload.goodputPointsPerSecond, overload.workerPeakRssBytes]) expect(isPositive(figure)).toBe(true);
 
       const table = formatReport(report);
-      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', '6. overload', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
+      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', '6. overload', '7. series', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
       expect(lines.some((line) => line.startsWith('ingest: round'))).toBe(true);
     } finally {
       await client.shutdown();
