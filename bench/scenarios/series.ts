@@ -75,7 +75,7 @@ export async function benchSeries(ctx: BenchContext, sizes: BenchSizes): Promise
     ctx.progress(`series: ${c.name}, through the API and the naive way`);
     const range = SEARCH_RANGES.find((r) => r.name === c.range)!;
     const interval = parseInterval(c.interval ?? '1M')!;
-    const bounds = c.interval === undefined ? [range.fromMs, range.toMs + 1] : bucketBounds(interval, c.tz, range.fromMs, range.toMs, 100_000);
+    const bounds = c.interval === undefined ? [range.fromMs, range.toMs + 1] : await bucketBounds(interval, c.tz, range.fromMs, range.toMs, 100_000);
     const started = performance.now();
     const answer = await askSeries(ctx.apiUrl, metricId, range.fromMs, range.toMs, c);
     const apiFirstMs = performance.now() - started;

@@ -9,7 +9,7 @@ import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
 import { readRequestBody } from './request-body.js';
-import { parseSearchParams } from './search-params.js';
+import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns } from './validate-points.js';
 
@@ -91,8 +91,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
 
   app.get(METRICS_PATH, async (c) => {
-    const params = parseSearchParams((name) => c.req.query(name), { defaultTimeZone, maxSeriesBuckets });
-    const result = await search.search(params.query, c.get('scope'));
+    const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
+    const result = await search.search(await withSeriesBuckets(params, maxSeriesBuckets, yieldToEventLoop), c.get('scope'));
     const overflowing = [result, ...(result.series ?? [])].find(({ value }) => value !== null && !Number.isFinite(value));
     if (overflowing !== undefined) {
       throw new MeetrError('not_representable', `the ${params.query.aggregation} of these ${overflowing.count} points is beyond the range of a double (±1.8e308)`, [

@@ -15,11 +15,6 @@ export interface SearchParams {
   readonly series?: { readonly interval: SeriesInterval; readonly zone: string };
 }
 
-export interface SearchLimits {
-  /** The zone of timestamps without an offset, and of series buckets, when the search names no `tz`. */
-  readonly defaultTimeZone: string;
-  readonly maxSeriesBuckets: number;
-}
 
 /** Looks up a query parameter; undefined when absent. */
 export type QueryParam = (name: string) => string | undefined;
@@ -27,9 +22,10 @@ export type QueryParam = (name: string) => string | undefined;
 /**
  * Reads Meetr's query parameters (`metric`/`metric_id`, `from`, `to`, `aggregation`)
  * and the series' (`interval`, `tz`); throws invalid_request listing every problem.
- * `tz` also reads `from` and `to` when they carry no offset.
+ * `tz` (default `defaultTimeZone`) also reads `from` and `to` when they carry no
+ * offset. The series' buckets are computed apart, by withSeriesBuckets.
  */
-export function parseSearchParams(param: QueryParam, { defaultTimeZone, maxSeriesBuckets }: SearchLimits): SearchParams {
+export function parseSearchParams(param: QueryParam, defaultTimeZone: string): SearchParams {
   const details: ErrorDetail[] = [];
   const zoneText = param('tz');
   const zone = zoneText === undefined ? defaultTimeZone : knownTimeZone(zoneText.trim());
@@ -66,19 +62,23 @@ export function parseSearchParams(param: QueryParam, { defaultTimeZone, maxSerie
   if (details.length > 0 || aggregation === undefined || from.ms === undefined || to.ms === undefined || zone === undefined) {
     throw invalidRequest(`invalid search parameters: ${[...new Set(details.map((d) => d.field))].join(', ')}`, details);
   }
-  const query = { metricId, fromMs: from.ms, toMs: to.ms, aggregation };
-  const texts = { fromText: from.text, toText: to.text };
-  if (interval === undefined) return { query, ...texts };
-  return { query: { ...query, buckets: seriesBounds(interval, zone, from.ms, to.ms, maxSeriesBuckets) }, ...texts, series: { interval, zone } };
+  return { query: { metricId, fromMs: from.ms, toMs: to.ms, aggregation }, fromText: from.text, toText: to.text, ...(interval === undefined ? {} : { series: { interval, zone } }) };
 }
 
-function seriesBounds(interval: SeriesInterval, zone: string, fromMs: number, toMs: number, maxBuckets: number): number[] {
+/**
+ * The query of `params` with its series' bucket bounds, if it asks for a series;
+ * invalid_request naming `interval` past `maxBuckets`. Gives the event loop back
+ * (`pause`) while a long series is computed.
+ */
+export async function withSeriesBuckets(params: SearchParams, maxBuckets: number, pause: () => Promise<void>): Promise<SearchQuery> {
+  const { query, series } = params;
+  if (series === undefined) return query;
   try {
-    return bucketBounds(interval, zone, fromMs, toMs, maxBuckets);
+    return { ...query, buckets: await bucketBounds(series.interval, series.zone, query.fromMs, query.toMs, maxBuckets, pause) };
   } catch (error) {
     if (!(error instanceof TooManyBucketsError)) throw error;
     throw invalidRequest(`the series would have more than ${maxBuckets} buckets (MEETR_MAX_SERIES_BUCKETS)`, [
-      { field: 'interval', message: `${interval.text} from ${fromMs} to ${toMs} makes more than ${maxBuckets} buckets; use a longer interval or a shorter range` },
+      { field: 'interval', message: `${series.interval.text} from ${params.fromText} to ${params.toText} makes more than ${maxBuckets} buckets; use a longer interval or a shorter range` },
     ]);
   }
 }

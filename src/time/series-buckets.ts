@@ -38,16 +38,29 @@ export class TooManyBucketsError extends Error {
   }
 }
 
+/** Boundaries computed between two calls of `pause` (about 5 ms of work for calendar intervals). */
+const BOUNDARIES_PER_TURN = 256;
+
 /**
  * The starts of every bucket that meets [fromMs, toMs], ascending, followed by the
  * end (exclusive) of the last one: n buckets are n + 1 instants. The first start is
  * at or before fromMs. Throws TooManyBucketsError past `maxBuckets`, having done
- * work in proportion to the limit only.
+ * work in proportion to the limit only. Awaits `pause` every few hundred
+ * boundaries, so a long series gives the event loop back while it is computed.
  */
-export function bucketBounds(interval: SeriesInterval, zone: string, fromMs: EpochMs, toMs: EpochMs, maxBuckets: number): EpochMs[] {
+export async function bucketBounds(
+  interval: SeriesInterval,
+  zone: string,
+  fromMs: EpochMs,
+  toMs: EpochMs,
+  maxBuckets: number,
+  pause: () => Promise<void> = async () => undefined,
+): Promise<EpochMs[]> {
   const bounds: EpochMs[] = [];
   const next = interval.kind === 'fixed' ? fixedBoundaries(interval.ms, zone, fromMs) : calendarBoundaries(interval.kind, zone, fromMs);
+  let seen = 0;
   for (const boundary of next) {
+    if (++seen % BOUNDARIES_PER_TURN === 0) await pause();
     if (boundary <= fromMs) bounds[0] = boundary; // the last start at or before fromMs opens the series
     else if (bounds.length === 0) throw new Error(`no bucket boundary at or before ${fromMs}`); // the generators start early enough
     else {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MeetrError, statusOf, type ErrorCode } from '../../src/errors.js';
 import { decodePointInputs, pointInputsFromForm, pointInputsFromJsonText } from '../../src/http/point-input.js';
-import { parseSearchParams } from '../../src/http/search-params.js';
+import { parseSearchParams, withSeriesBuckets } from '../../src/http/search-params.js';
 import { validatePoints } from '../../src/http/validate-points.js';
 
 const noQuery = (): undefined => undefined;
@@ -103,7 +103,8 @@ describe('point validation', () => {
 });
 
 describe('search parameters', () => {
-  const UTC = { defaultTimeZone: 'UTC', maxSeriesBuckets: 10_000 };
+  const UTC = 'UTC';
+  const noPause = async (): Promise<void> => undefined;
 
   it('reads the Meetr parameters, echoing from and to as given', () => {
     const params = parseSearchParams(fields({ metric_id: 'm', from: '2024-01-01', to: '1704153600', aggregation: 'AVG' }), UTC);
@@ -120,20 +121,20 @@ describe('search parameters', () => {
     expect(backwards.details).toEqual([{ field: 'from', message: 'is after "to" (2024-01-02 > 2024-01-01)' }]);
   });
 
-  it('reads a series: interval and tz, which also reads from and to without an offset', () => {
+  it('reads a series: interval and tz, which also reads from and to without an offset', async () => {
     const params = parseSearchParams(fields({ metric: 'm', from: '2024-01-01', to: '2024-01-02 23:59', aggregation: 'first', interval: '1d', tz: 'Asia/Kolkata' }), UTC);
     const midnight = Date.parse('2023-12-31T18:30:00Z');
-    expect(params.query).toEqual({ metricId: 'm', fromMs: midnight, toMs: midnight + 2 * 86_400_000 - 60_000, aggregation: 'first', buckets: [midnight, midnight + 86_400_000, midnight + 2 * 86_400_000] });
+    expect(params.query).toEqual({ metricId: 'm', fromMs: midnight, toMs: midnight + 2 * 86_400_000 - 60_000, aggregation: 'first' });
+    expect((await withSeriesBuckets(params, 10_000, noPause)).buckets).toEqual([midnight, midnight + 86_400_000, midnight + 2 * 86_400_000]);
     expect(params.series).toEqual({ interval: { text: '1d', kind: 'day' }, zone: 'Asia/Kolkata' });
   });
 
-  it('names a bad interval, an unknown zone and too many buckets', () => {
+  it('names a bad interval, an unknown zone and too many buckets', async () => {
     const bad = thrown(() => parseSearchParams(fields({ metric: 'm', from: '0', to: '60', aggregation: 'sum', interval: '2d', tz: 'Mars/Olympus' }), UTC));
     expect(bad.details?.map((d) => d.field)).toEqual(['tz', 'interval']);
-    const many = thrown(() => parseSearchParams(fields({ metric: 'm', from: '0', to: '86400', aggregation: 'sum', interval: '1m' }), { ...UTC, maxSeriesBuckets: 1440 }));
-    expect(many.details).toEqual([expect.objectContaining({ field: 'interval', message: expect.stringContaining('more than 1440 buckets') })]);
-    // 00:00 to 23:59 is exactly 1440 one-minute buckets.
-    expect(parseSearchParams(fields({ metric: 'm', from: '0', to: '86399', aggregation: 'sum', interval: '1m' }), { ...UTC, maxSeriesBuckets: 1440 }).query.buckets).toHaveLength(1441);
+    const day = (to: string) => withSeriesBuckets(parseSearchParams(fields({ metric: 'm', from: '0', to, aggregation: 'sum', interval: '1m' }), UTC), 1440, noPause);
+    await expect(day('86400')).rejects.toMatchObject({ details: [expect.objectContaining({ field: 'interval', message: expect.stringContaining('more than 1440 buckets') })] });
+    expect((await day('86399')).buckets).toHaveLength(1441); // 00:00 to 23:59 is exactly 1440 one-minute buckets
   });
 });
 
