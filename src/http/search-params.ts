@@ -15,7 +15,6 @@ export interface SearchParams {
   readonly series?: { readonly interval: SeriesInterval; readonly zone: string };
 }
 
-
 /** Looks up a query parameter; undefined when absent. */
 export type QueryParam = (name: string) => string | undefined;
 
