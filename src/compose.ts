@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
 import { createApp, type AppEnv } from './http/app.js';
+import type { Authenticator } from './http/auth.js';
 import { createTelemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createWriteScheduler } from './ingest/write-scheduler.js';
@@ -13,6 +14,8 @@ export interface ComposeOptions {
   readonly storage: Storage;
   readonly workerId: string;
   readonly isDraining?: () => boolean;
+  /** The tokens in force, when MEETR_AUTH_TOKENS_FILE turns them on. */
+  readonly auth?: Authenticator;
   readonly logError?: (message: string, error: unknown) => void;
 }
 
@@ -23,7 +26,7 @@ export type MeetrApp = Hono<AppEnv>;
 const POINTS_PER_WRITE = 100;
 
 /** Wires storage, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({ config, storage, workerId, isDraining, logError }: ComposeOptions): MeetrApp {
+export function composeApp({ config, storage, workerId, isDraining, auth, logError }: ComposeOptions): MeetrApp {
   const scheduler = createWriteScheduler({
     writer: storage.writer,
     concurrency: config.writeConcurrency,
@@ -57,6 +60,7 @@ export function composeApp({ config, storage, workerId, isDraining, logError }: 
     maxFutureMs: config.maxFutureMs,
     requestTimeoutMs: config.requestTimeoutMs,
     ...(isDraining === undefined ? {} : { isDraining }),
+    ...(auth === undefined ? {} : { auth }),
     ...(logError === undefined ? {} : { logError }),
   });
 }

@@ -76,6 +76,8 @@ export interface Config {
   readonly maxSearchPartitions: number;
   /** Buckets one series may have; more is a 400. */
   readonly maxSeriesBuckets: number;
+  /** The token file (relative to the project root unless absolute); tokens are off when unset. */
+  readonly authTokensFile: string | undefined;
   /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
   readonly cassandraHeap: string;
   /** Where the stack keeps HAProxy's rendered config and pid, pm2's home and the logs; relative to the project root unless absolute. */
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxWaitingSearches: reader.integer('MEETR_MAX_WAITING_SEARCHES', 64, 0, 100_000),
     maxSearchPartitions: reader.integer('MEETR_MAX_SEARCH_PARTITIONS', 5_000, 1, 10_000_000),
     maxSeriesBuckets: reader.integer('MEETR_MAX_SERIES_BUCKETS', 10_000, 1, 1_000_000),
+    authTokensFile: reader.string('MEETR_AUTH_TOKENS_FILE'),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',
     appName: reader.matching('MEETR_APP_NAME', 'meetr', /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a pm2 app name (letter, then letters, digits, _ . -)'),

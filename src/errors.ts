@@ -6,6 +6,8 @@
 
 export type ErrorCode =
   | 'invalid_request'
+  | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_timeout'
@@ -34,16 +36,20 @@ export class MeetrError extends Error {
     this.name = 'MeetrError';
   }
 
-  get status(): 400 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 503 {
+  get status(): 400 | 401 | 403 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 503 {
     return statusOf(this.code);
   }
 }
 
 /** The HTTP status of each error code; exhaustive, so a new code cannot be forgotten. */
-export function statusOf(code: ErrorCode): 400 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 503 {
+export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 503 {
   switch (code) {
     case 'invalid_request':
       return 400;
+    case 'unauthorized':
+      return 401;
+    case 'forbidden':
+      return 403;
     case 'not_found':
       return 404;
     case 'method_not_allowed':

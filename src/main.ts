@@ -4,7 +4,9 @@
  * SIGINT/SIGTERM stops accepting, drains in-flight requests, closes the Cassandra
  * client and exits inside pm2's kill timeout.
  */
+import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import { TokenRegistry } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { composeApp } from './compose.js';
 import { createCassandraClient, statementConsistency, type CassandraClient } from './storage/cassandra/client.js';
@@ -56,6 +58,14 @@ async function main(): Promise<void> {
 
   const workerId = String(config.port);
   workerLabel = `worker ${workerId}`;
+  const tokens = config.authTokensFile === undefined ? undefined : new TokenRegistry(resolve(config.authTokensFile), log);
+  try {
+    tokens?.start();
+  } catch (error) {
+    console.error(`MEETR_AUTH_TOKENS_FILE: ${(error as Error).message}`);
+    process.exit(78);
+  }
+  if (tokens !== undefined) log(`tokens on: ${tokens.size} in ${tokens.path}`);
   const client = await connect(config);
   let draining = false;
   const app = composeApp({
@@ -63,6 +73,7 @@ async function main(): Promise<void> {
     storage: cassandraStorage(client, config.keyspace, statementConsistency(config)),
     workerId,
     isDraining: () => draining,
+    ...(tokens === undefined ? {} : { auth: tokens }),
     logError: (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   });
 

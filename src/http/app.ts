@@ -6,6 +6,7 @@ import type { WorkScope } from '../work-scope.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
 import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
+import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
 import { readRequestBody } from './request-body.js';
@@ -21,6 +22,8 @@ export interface AppOptions {
   /** Sent as X-Meetr-Worker on every response. */
   readonly workerId: string;
   readonly defaultTimeZone: string;
+  /** Tokens, when MEETR_AUTH_TOKENS_FILE turns them on; every route but /health and /metrics then needs one. */
+  readonly auth?: Authenticator;
   /** Buckets one series may have (MEETR_MAX_SERIES_BUCKETS). */
   readonly maxSeriesBuckets: number;
   readonly maxBodyBytes: number;
@@ -90,6 +93,19 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     telemetry.observeRequest(routeLabel(c.req.path), c.req.method, c.res.status, (performance.now() - started) / 1000);
   });
 
+  if (options.auth !== undefined) {
+    const { auth } = options;
+    app.use(async (c, next) => {
+      const token = tokenOf(c.req.header('authorization'));
+      const refused = refusal(requirementOf(c.req.method, c.req.path, METRICS_PATH), token, token === undefined ? undefined : auth.authenticate(token), `${c.req.method} ${c.req.path}`);
+      if (refused !== undefined) {
+        telemetry.authFailure(refused.failure);
+        throw refused.error;
+      }
+      await next();
+    });
+  }
+
   app.get(METRICS_PATH, async (c) => {
     const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
     const result = await search.search(await withSeriesBuckets(params, maxSeriesBuckets, yieldToEventLoop), c.get('scope'));
@@ -150,6 +166,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, details?: readonly ErrorDetail[]): Response {
   const status = statusOf(code);
   if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
+  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="meetr", Basic realm="meetr", charset="UTF-8"');
   if (status === 408) c.header('Connection', 'close'); // the rest of the body was never read
   return c.json(errorAnswer(code, message, details), status);
 }

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ShedReason } from '../errors.js';
 import type { WriteLoad } from '../ingest/write-scheduler.js';
+import type { AuthFailure } from './auth.js';
 
 /** The worker's own counters and histograms, served as Prometheus text on GET /metrics. */
 export interface Telemetry {
@@ -9,6 +10,8 @@ export interface Telemetry {
   pointsWritten(count: number): void;
   storageError(route: string): void;
   requestShed(route: string, reason: ShedReason): void;
+  /** A request refused for its credentials: none, not valid, or a scope that does not allow it. */
+  authFailure(reason: AuthFailure): void;
   deadlineExceeded(route: string): void;
 }
 
@@ -45,6 +48,12 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     name: 'meetr_requests_shed_total',
     help: 'Requests answered 503 at once, nothing done, because the worker was too busy; by route and reason',
     labelNames: ['route', 'reason'],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'meetr_auth_failures_total',
+    help: 'Requests refused for their credentials: missing (401), invalid (401), forbidden by scope (403)',
+    labelNames: ['reason'],
     registers: [registry],
   });
   const deadlines = new Counter({
@@ -84,6 +93,9 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     },
     requestShed(route, reason) {
       shed.inc({ route, reason });
+    },
+    authFailure(reason) {
+      authFailures.inc({ reason });
     },
     deadlineExceeded(route) {
       deadlines.inc({ route });

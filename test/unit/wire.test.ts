@@ -142,6 +142,8 @@ describe('errors', () => {
   it('map each code to its status', () => {
     const expected: Record<ErrorCode, number> = {
       invalid_request: 400,
+      unauthorized: 401,
+      forbidden: 403,
       not_found: 404,
       method_not_allowed: 405,
       request_timeout: 408,

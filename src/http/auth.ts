@@ -1,0 +1,56 @@
+/**
+ * Who may call what, when tokens are on (MEETR_AUTH_TOKENS_FILE). The token comes as
+ * `Authorization: Bearer <token>` or HTTP Basic with the token as the password (what
+ * Prometheus and Grafana send). /health and the worker's own /metrics stay open: the
+ * worker listens on loopback only, and HAProxy does not serve /metrics publicly.
+ */
+import type { Scope, TokenHolder } from '../auth/tokens.js';
+import { MeetrError } from '../errors.js';
+
+export interface Authenticator {
+  authenticate(token: string): TokenHolder | undefined;
+}
+
+/** Why a request was refused, as counted in /metrics. */
+export type AuthFailure = 'missing' | 'invalid' | 'forbidden';
+
+/** What a request needs: nothing, any valid token, or a token whose scope allows `scope` (admin allows all). */
+export type Requirement = { readonly kind: 'open' } | { readonly kind: 'token' } | { readonly kind: 'scope'; readonly scope: Exclude<Scope, 'admin'> };
+
+export function requirementOf(method: string, path: string, metricsPath: string): Requirement {
+  const route = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  if (route === '/health' || route === '/metrics') return { kind: 'open' };
+  if (route === metricsPath && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
+  if (route === metricsPath && method === 'POST') return { kind: 'scope', scope: 'write' };
+  return { kind: 'token' }; // anything else answers 404 or 405, but only to a holder of a token
+}
+
+/** The token an Authorization header carries, or undefined. */
+export function tokenOf(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const match = /^\s*(bearer|basic)\s+(\S+)\s*$/i.exec(authorization);
+  if (match === null) return undefined;
+  if (match[1]!.toLowerCase() === 'bearer') return match[2];
+  const decoded = Buffer.from(match[2]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const [user, password] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+  return password !== '' ? password : user !== '' ? user : undefined; // `curl -u TOKEN:` sends it as the user
+}
+
+/** The error for a request `holder` (undefined: no valid token) may not make; undefined when it may. */
+export function refusal(requirement: Requirement, token: string | undefined, holder: TokenHolder | undefined, what: string): { error: MeetrError; failure: AuthFailure } | undefined {
+  if (requirement.kind === 'open') return undefined;
+  if (token === undefined) {
+    return {
+      failure: 'missing',
+      error: new MeetrError('unauthorized', `${what} needs a token: send "Authorization: Bearer <token>", or HTTP Basic with the token as the password`),
+    };
+  }
+  if (holder === undefined) return { failure: 'invalid', error: new MeetrError('unauthorized', 'the token is not valid (unknown or revoked)') };
+  if (requirement.kind === 'token' || holder.scope === 'admin' || holder.scope === requirement.scope) return undefined;
+  return {
+    failure: 'forbidden',
+    error: new MeetrError('forbidden', `token "${holder.name}" has scope ${holder.scope}; ${what} needs scope ${requirement.scope} (or admin)`),
+  };
+}
