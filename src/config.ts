@@ -3,6 +3,8 @@
  * validated once, at start; a bad value stops the process with a message that
  * names every bad variable at once.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export const CONSISTENCY_LEVELS = [
   'ANY',
@@ -30,6 +32,12 @@ export interface Config {
   readonly httpPort: number;
   /** Connections HAProxy lets one client address hold at once; more are refused. */
   readonly maxConnsPerSource: number;
+  /** HAProxy answers 429 to an address with more failed authentications (401) than this in a minute. */
+  readonly authFailuresPerMinute: number;
+  /** HTTPS port HAProxy serves when tlsCert is set. */
+  readonly httpsPort: number;
+  /** PEM file with the certificate chain and its key; HAProxy also serves HTTPS when set. */
+  readonly tlsCert: string | undefined;
   /** HAProxy's loopback-only stats page and Prometheus exporter. */
   readonly statsPort: number;
   /** `host` or `host:port` entries; empty means "the local node on 127.0.0.1:9042". */
@@ -119,6 +127,9 @@ export function loadConfig(env: Env = process.env): Config {
     workers: reader.integer('MEETR_WORKERS', 2, 1, 256),
     httpPort: reader.integer('MEETR_HTTP_PORT', 8888, 1, 65535),
     maxConnsPerSource: reader.integer('MEETR_MAX_CONNS_PER_SOURCE', 4000, 1, 8500),
+    authFailuresPerMinute: reader.integer('MEETR_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    httpsPort: reader.integer('MEETR_HTTPS_PORT', 8443, 1, 65535),
+    tlsCert: reader.string('MEETR_TLS_CERT'),
     statsPort: reader.integer('MEETR_STATS_PORT', 8404, 1, 65535),
     contactPoints,
     contactPointsConfigured: contactPoints.length > 0,
@@ -166,6 +177,10 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`CASSANDRA_CONTACT_POINTS: "${point}" is not a host or host:port`);
     }
   }
+  if (config.tlsCert !== undefined && !existsSync(resolve(config.tlsCert))) {
+    problems.push(`MEETR_TLS_CERT: ${config.tlsCert} does not exist (a PEM file with the certificate chain and its private key)`);
+  }
+  if (config.tlsCert !== undefined && config.httpsPort === config.httpPort) problems.push(`MEETR_HTTPS_PORT and MEETR_HTTP_PORT are both ${config.httpPort}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -3,6 +3,7 @@
  * and prints the values the stack scripts need as shell assignments, so
  * `./meetr` and the workers share one set of defaults. Exits 1 naming every bad variable.
  */
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 
 try {
@@ -13,6 +14,9 @@ try {
     MEETR_HTTP_PORT: config.httpPort,
     MEETR_STATS_PORT: config.statsPort,
     MEETR_MAX_CONNS_PER_SOURCE: config.maxConnsPerSource,
+    MEETR_AUTH_FAILURES_PER_MINUTE: config.authFailuresPerMinute,
+    MEETR_HTTPS_PORT: config.httpsPort,
+    MEETR_TLS_CERT: config.tlsCert === undefined ? '' : resolve(config.tlsCert),
     MEETR_MAX_BODY_BYTES: config.maxBodyBytes,
     MEETR_KEYSPACE: config.keyspace,
     MEETR_CONTACT_POINTS_CONFIGURED: config.contactPointsConfigured ? 1 : 0,
