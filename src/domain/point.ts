@@ -9,6 +9,20 @@ export interface Point {
 
 export const MAX_METRIC_ID_LENGTH = 255;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Lone UTF-16 halves, and U+FFFD, which stands where undecodable bytes were: either would make two ids one. */
+const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
+
+/** What is wrong with `id` as a metric id, or undefined when it is a valid one. */
+export function metricIdProblem(id: string): string | undefined {
+  if (id.length > MAX_METRIC_ID_LENGTH) return `must be at most ${MAX_METRIC_ID_LENGTH} characters`;
+  if (id.trim() === '') return 'must not be empty';
+  if (CONTROL.test(id)) return 'must not contain control characters';
+  if (NOT_WELL_FORMED.test(id)) return 'must be well-formed Unicode (no lone surrogates, no U+FFFD)';
+  return undefined;
+}
+
 /** A (metric, UTC day) partition as one map key. */
 export function partitionKey(metricId: string, day: number): string {
   return `${day}\u0000${metricId}`;

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { clientGone, deadlineExceeded, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
+import { remoteWritePoints } from '../prometheus/remote-write.js';
 import type { WorkScope } from '../work-scope.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
@@ -9,7 +10,8 @@ import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
 import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
-import { readRequestBody } from './request-body.js';
+import { readRequestBody, readSnappyBody } from './request-body.js';
+import { METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
 import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns } from './validate-points.js';
@@ -38,7 +40,6 @@ export interface AppOptions {
   readonly logError?: (message: string, error: unknown) => void;
 }
 
-const METRICS_PATH = '/1.0/metrics';
 const RETRY_AFTER_SECONDS = '1';
 
 /**
@@ -97,7 +98,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const { auth } = options;
     app.use(async (c, next) => {
       const token = tokenOf(c.req.header('authorization'));
-      const refused = refusal(requirementOf(c.req.method, c.req.path, METRICS_PATH), token, token === undefined ? undefined : auth.authenticate(token), `${c.req.method} ${c.req.path}`);
+      const refused = refusal(requirementOf(c.req.method, c.req.path), token, token === undefined ? undefined : auth.authenticate(token), `${c.req.method} ${c.req.path}`);
       if (refused !== undefined) {
         telemetry.authFailure(refused.failure);
         throw refused.error;
@@ -126,6 +127,22 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));
+  });
+
+  // Prometheus remote write 1.0: 204 once Cassandra acknowledged every sample.
+  app.post(REMOTE_WRITE_PATH, async (c) => {
+    const scope = c.get('scope');
+    const message = await readSnappyBody(c, maxBodyBytes, scope.signal);
+    const { points, skipped } = remoteWritePoints(message, maxBatch, Date.now() + maxFutureMs);
+    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
+    telemetry.pointsWritten(inserted);
+    telemetry.samplesSkipped(skipped);
+    return c.body(null, 204);
+  });
+
+  app.all(REMOTE_WRITE_PATH, (c) => {
+    c.header('Allow', 'POST');
+    throw new MeetrError('method_not_allowed', `${c.req.method} is not allowed on ${REMOTE_WRITE_PATH}; Prometheus remote write POSTs`);
   });
 
   app.all(METRICS_PATH, (c) => {
@@ -182,5 +199,5 @@ function receivedUs(stamp: string | undefined, nowMs: number): number {
 }
 
 function routeLabel(path: string): string {
-  return path === METRICS_PATH || path === '/health' || path === '/metrics' ? path : 'other';
+  return path === METRICS_PATH || path === REMOTE_WRITE_PATH || path === '/health' || path === '/metrics' ? path : 'other';
 }

@@ -6,6 +6,7 @@
  */
 import type { Scope, TokenHolder } from '../auth/tokens.js';
 import { MeetrError } from '../errors.js';
+import { METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
 
 export interface Authenticator {
   authenticate(token: string): TokenHolder | undefined;
@@ -17,11 +18,11 @@ export type AuthFailure = 'missing' | 'invalid' | 'forbidden';
 /** What a request needs: nothing, any valid token, or a token whose scope allows `scope` (admin allows all). */
 export type Requirement = { readonly kind: 'open' } | { readonly kind: 'token' } | { readonly kind: 'scope'; readonly scope: Exclude<Scope, 'admin'> };
 
-export function requirementOf(method: string, path: string, metricsPath: string): Requirement {
+export function requirementOf(method: string, path: string): Requirement {
   const route = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (route === '/health' || route === '/metrics') return { kind: 'open' };
-  if (route === metricsPath && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
-  if (route === metricsPath && method === 'POST') return { kind: 'scope', scope: 'write' };
+  if (route === METRICS_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
+  if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST') return { kind: 'scope', scope: 'write' };
   return { kind: 'token' }; // anything else answers 404 or 405, but only to a holder of a token
 }
 

@@ -10,6 +10,8 @@ export interface Telemetry {
   pointsWritten(count: number): void;
   storageError(route: string): void;
   requestShed(route: string, reason: ShedReason): void;
+  /** Remote-write samples not stored: Prometheus' staleness markers, and NaN or ±Inf values. */
+  samplesSkipped(skipped: { readonly stale: number; readonly notFinite: number }): void;
   /** A request refused for its credentials: none, not valid, or a scope that does not allow it. */
   authFailure(reason: AuthFailure): void;
   deadlineExceeded(route: string): void;
@@ -48,6 +50,12 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     name: 'meetr_requests_shed_total',
     help: 'Requests answered 503 at once, nothing done, because the worker was too busy; by route and reason',
     labelNames: ['route', 'reason'],
+    registers: [registry],
+  });
+  const skippedSamples = new Counter({
+    name: 'meetr_remote_write_samples_skipped_total',
+    help: 'Remote-write samples not stored: staleness markers (stale) and NaN or infinite values (not_finite)',
+    labelNames: ['reason'],
     registers: [registry],
   });
   const authFailures = new Counter({
@@ -93,6 +101,10 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     },
     requestShed(route, reason) {
       shed.inc({ route, reason });
+    },
+    samplesSkipped({ stale, notFinite }) {
+      if (stale > 0) skippedSamples.inc({ reason: 'stale' }, stale);
+      if (notFinite > 0) skippedSamples.inc({ reason: 'not_finite' }, notFinite);
     },
     authFailure(reason) {
       authFailures.inc({ reason });

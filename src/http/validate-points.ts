@@ -1,4 +1,4 @@
-import { MAX_METRIC_ID_LENGTH, type Point } from '../domain/point.js';
+import { metricIdProblem, type Point } from '../domain/point.js';
 import { invalidRequest, type ErrorDetail } from '../errors.js';
 import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
 import type { PointInput } from './point-input.js';
@@ -7,11 +7,6 @@ const MAX_DETAILS = 100;
 /** Longest text taken for a timestamp or a number; anything longer is refused unread. */
 const MAX_SCALAR_TEXT = 100;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** Lone UTF-16 halves, and U+FFFD, which stands where undecodable bytes were: either would make two ids one. */
-const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
 
 /**
  * Checks every point; all-or-nothing. Throws invalid_request naming each bad
@@ -80,10 +75,10 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, lat
   const metricId = record[metricField];
   if (metricId === undefined || metricId === null) problems.push({ index, field: 'metric_id', message: 'is missing (metric_id or metric)' });
   else if (typeof metricId !== 'string') problems.push({ index, field: metricField, message: 'must be a string' });
-  else if (metricId.length > MAX_METRIC_ID_LENGTH) problems.push({ index, field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
-  else if (metricId.trim() === '') problems.push({ index, field: metricField, message: 'must not be empty' });
-  else if (CONTROL.test(metricId)) problems.push({ index, field: metricField, message: 'must not contain control characters' });
-  else if (NOT_WELL_FORMED.test(metricId)) problems.push({ index, field: metricField, message: 'must be well-formed Unicode (no lone surrogates, no U+FFFD)' });
+  else {
+    const problem = metricIdProblem(metricId);
+    if (problem !== undefined) problems.push({ index, field: metricField, message: problem });
+  }
 
   const tsField = 'ts' in record ? 'ts' : 'timestamp';
   const rawTs = record[tsField];

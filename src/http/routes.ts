@@ -1,0 +1,6 @@
+/** The API's paths, shared by the routes and by the rules of who may call them. */
+
+/** Meetr's insert (POST) and search (GET). */
+export const METRICS_PATH = '/1.0/metrics';
+/** Prometheus remote write 1.0 (POST). */
+export const REMOTE_WRITE_PATH = '/api/v1/write';

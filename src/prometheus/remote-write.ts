@@ -1,0 +1,88 @@
+/**
+ * Prometheus remote write 1.0: a snappy-compressed (block format) protobuf
+ * WriteRequest. Decoded here into points under each series' canonical id
+ * (series-id.ts), all or nothing, with the limits of the Meetr API.
+ */
+import protobuf from 'protobufjs';
+import { metricIdProblem, type Point } from '../domain/point.js';
+import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
+import { formatEpochMs } from '../time/timestamp.js';
+import { seriesId } from './series-id.js';
+
+// The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0 sends
+// (metadata, exemplars and histograms are skipped: unknown fields are ignored by protobuf).
+const WRITE_REQUEST = protobuf
+  .parse(
+    `syntax = "proto3";
+     message WriteRequest { repeated TimeSeries timeseries = 1; }
+     message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
+     message Label { string name = 1; string value = 2; }
+     message Sample { double value = 1; int64 timestamp = 2; }`,
+  )
+  .root.lookupType('WriteRequest');
+
+interface DecodedRequest {
+  readonly timeseries?: ReadonlyArray<{
+    readonly labels?: ReadonlyArray<{ readonly name?: string; readonly value?: string }>;
+    readonly samples?: ReadonlyArray<{ readonly value?: number; readonly timestamp?: number | protobuf.Long }>;
+  }>;
+}
+
+/** What a write request holds: the points to store, and the samples left out (stale markers, NaN, ±Inf). */
+export interface RemoteWrite {
+  readonly points: Point[];
+  readonly skipped: { readonly stale: number; readonly notFinite: number };
+}
+
+/** Prometheus' staleness marker: a NaN with this exact bit pattern. */
+const STALE_NAN_BITS = 0x7ff0000000000002n;
+const bits = new DataView(new ArrayBuffer(8));
+
+function isStaleMarker(value: number): boolean {
+  bits.setFloat64(0, value);
+  return bits.getBigUint64(0) === STALE_NAN_BITS;
+}
+
+/**
+ * The points of a decoded (uncompressed) WriteRequest. Throws invalid_request when it
+ * is not one or any series or sample is invalid (naming them), payload_too_large
+ * for more than `maxSamples` samples. Samples later than `latestTsMs` are refused.
+ */
+export function remoteWritePoints(message: Buffer, maxSamples: number, latestTsMs: number): RemoteWrite {
+  let decoded: DecodedRequest;
+  try {
+    decoded = WRITE_REQUEST.decode(message) as unknown as DecodedRequest;
+  } catch (error) {
+    throw invalidRequest(`the body is not a remote-write WriteRequest: ${(error as Error).message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
+  }
+  const series = decoded.timeseries ?? [];
+  const total = series.reduce((sum, s) => sum + (s.samples?.length ?? 0), 0);
+  if (total > maxSamples) throw new MeetrError('payload_too_large', `the request has ${total} samples, more than ${maxSamples} (MEETR_MAX_BATCH); lower max_samples_per_send`);
+  const points: Point[] = [];
+  const details: ErrorDetail[] = [];
+  const skipped = { stale: 0, notFinite: 0 };
+  series.forEach((s, index) => {
+    const labels = (s.labels ?? []).map((l) => ({ name: l.name ?? '', value: l.value ?? '' }));
+    const id = seriesId(labels);
+    const problem = labels.some((l) => l.name === '__name__' && l.value !== '') ? seriesProblem(id) : 'have no __name__';
+    if (problem !== undefined) return details.push({ index, field: 'labels', message: problem });
+    for (const sample of s.samples ?? []) {
+      const value = sample.value ?? 0;
+      const ts = Number(sample.timestamp ?? 0);
+      if (isStaleMarker(value)) skipped.stale++;
+      else if (!Number.isFinite(value)) skipped.notFinite++;
+      else if (ts > latestTsMs) details.push({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
+      else points.push({ metricId: id, ts, value });
+    }
+    return undefined;
+  });
+  if (details.length > 0) {
+    throw invalidRequest(`${new Set(details.map((d) => d.index)).size} of ${series.length} series are invalid; nothing was written`, details.slice(0, 100));
+  }
+  return { points, skipped };
+}
+
+function seriesProblem(id: string): string | undefined {
+  const problem = metricIdProblem(id);
+  return problem === undefined ? undefined : `make the id ${JSON.stringify(id.slice(0, 60))}${id.length > 60 ? '...' : ''}, which ${problem}`;
+}

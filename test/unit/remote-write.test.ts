@@ -1,0 +1,119 @@
+/** Prometheus remote write 1.0 at the HTTP edge, over the in-memory store. */
+import protobuf from 'protobufjs';
+import { compressSync } from 'snappy';
+import { describe, expect, it } from 'vitest';
+import { escapeLabelValue, seriesId } from '../../src/prometheus/series-id.js';
+import type { ApiAnswer } from '../support/answers.js';
+import { memoryApp } from '../support/memory-app.js';
+
+// The WriteRequest of prometheus/prompb, as a client encodes it.
+const WriteRequest = protobuf
+  .parse(
+    `syntax = "proto3";
+     message WriteRequest { repeated TimeSeries timeseries = 1; }
+     message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
+     message Label { string name = 1; string value = 2; }
+     message Sample { double value = 1; int64 timestamp = 2; }`,
+  )
+  .root.lookupType('WriteRequest');
+
+type Series = { labels: Record<string, string>; samples: Array<[number, number]> };
+
+/** A value that stands for Prometheus' staleness marker in `encode`'s input (V8 does not keep a NaN's bits in arrays). */
+const STALE = 1234.5678;
+const STALE_BITS = Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]); // 0x7ff0000000000002, little-endian
+
+function encode(series: Series[]): Buffer {
+  const message = WriteRequest.create({
+    timeseries: series.map((s) => ({ labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })), samples: s.samples.map(([timestamp, value]) => ({ timestamp, value })) })),
+  });
+  const bytes = Buffer.from(WriteRequest.encode(message).finish());
+  const stale = Buffer.alloc(8);
+  stale.writeDoubleLE(STALE);
+  for (let at = bytes.indexOf(stale); at >= 0; at = bytes.indexOf(stale, at + 8)) STALE_BITS.copy(bytes, at);
+  return compressSync(bytes);
+}
+
+const write = (body: Buffer, headers: Record<string, string> = { 'Content-Encoding': 'snappy' }): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/x-protobuf', 'X-Prometheus-Remote-Write-Version': '0.1.0', ...headers },
+  body,
+});
+
+const t0 = Date.parse('2026-01-01T00:00:00Z');
+
+describe('series ids', () => {
+  it('are the name and the labels sorted, values escaped as Prometheus does; a lone name is the plain id', () => {
+    expect(seriesId([{ name: 'job', value: 'node' }, { name: '__name__', value: 'up' }, { name: 'instance', value: 'a:9100' }])).toBe('up{instance="a:9100",job="node"}');
+    expect(seriesId([{ name: '__name__', value: 'cpu.load' }])).toBe('cpu.load');
+    expect(seriesId([{ name: '__name__', value: 'x' }, { name: 'empty', value: '' }])).toBe('x');
+    expect(escapeLabelValue('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
+  });
+});
+
+describe('POST /api/v1/write', () => {
+  it('stores every sample under its series id and answers 204 with no body', async () => {
+    const { app } = memoryApp();
+    const body = encode([
+      { labels: { __name__: 'up', job: 'node', instance: 'a:9100' }, samples: [[t0, 1], [t0 + 15_000, 0]] },
+      { labels: { __name__: 'cpu.load' }, samples: [[t0, 0.5]] },
+      { labels: { __name__: 'quoted', path: 'C:\\dir "x"' }, samples: [[t0, 7]] },
+    ]);
+    const response = await app.request('/api/v1/write', write(body));
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe('');
+    const sum = async (metric: string): Promise<ApiAnswer> =>
+      (await (await app.request(`/1.0/metrics?${new URLSearchParams({ metric, from: String(t0), to: String(t0 + 60_000), aggregation: 'sum' })}`)).json()) as ApiAnswer;
+    expect(await sum('up{instance="a:9100",job="node"}')).toMatchObject({ value: 1, count: 2 });
+    expect(await sum('cpu.load')).toMatchObject({ value: 0.5, count: 1 });
+    expect(await sum('quoted{path="C:\\\\dir \\"x\\""}')).toMatchObject({ value: 7, count: 1 });
+  });
+
+  it('leaves out staleness markers, NaN and infinities, and counts them', async () => {
+    const { app } = memoryApp();
+    const body = encode([{ labels: { __name__: 'gauge' }, samples: [[t0, 1], [t0 + 1, STALE], [t0 + 2, Number.NaN], [t0 + 3, Number.POSITIVE_INFINITY]] }]);
+    expect((await app.request('/api/v1/write', write(body))).status).toBe(204);
+    expect(await (await app.request(`/1.0/metrics?metric=gauge&from=${t0}&to=${t0 + 10}&aggregation=count`)).json()).toMatchObject({ count: 1 });
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toMatch(/meetr_remote_write_samples_skipped_total\{reason="stale"[^}]*\} 1/);
+    expect(metrics).toMatch(/meetr_remote_write_samples_skipped_total\{reason="not_finite"[^}]*\} 2/);
+  });
+
+  it('answers an empty request 204', async () => {
+    const { app } = memoryApp();
+    expect((await app.request('/api/v1/write', write(encode([])))).status).toBe(204);
+  });
+
+  it('refuses the whole request for one bad series or sample, naming it (Prometheus drops a 400)', async () => {
+    const { app, store } = memoryApp();
+    const long = { __name__: 'x', label: 'v'.repeat(300) };
+    const future = Date.now() + 3 * 86_400_000;
+    const response = await app.request('/api/v1/write', write(encode([{ labels: { __name__: 'fine' }, samples: [[t0, 1]] }, { labels: long, samples: [[t0, 1]] }, { labels: { job: 'no-name' }, samples: [[t0, 1]] }, { labels: { __name__: 'later' }, samples: [[future, 1]] }])));
+    expect(response.status).toBe(400);
+    const answer = (await response.json()) as ApiAnswer;
+    expect(answer).toMatchObject({ error: 'invalid_request' });
+    expect(answer.details?.map((d) => [d.index, d.field])).toEqual([[1, 'labels'], [2, 'labels'], [3, 'timestamp']]);
+    expect(store.calls.writePartition).toBe(0);
+  });
+
+  it('answers 413 before uncompressing a body that declares more than the limit, and for too many samples', async () => {
+    const { app } = memoryApp({ MEETR_MAX_BODY_BYTES: '100000', MEETR_MAX_BATCH: '10' });
+    const bomb = compressSync(Buffer.alloc(200_000)); // about 10 KiB sent
+    expect(bomb.length).toBeLessThan(100_000);
+    const answer = await app.request('/api/v1/write', write(bomb));
+    expect(answer.status).toBe(413);
+    expect(((await answer.json()) as ApiAnswer).message).toContain('uncompressed body');
+    const many = encode([{ labels: { __name__: 'm' }, samples: Array.from({ length: 11 }, (_, i): [number, number] => [t0 + i, i]) }]);
+    expect((await app.request('/api/v1/write', write(many))).status).toBe(413);
+  });
+
+  it('answers 400 for what is not snappy or not protobuf, 415 without the snappy encoding, 405 for other methods', async () => {
+    const { app } = memoryApp();
+    expect((await app.request('/api/v1/write', write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])))).status).toBe(400);
+    expect((await app.request('/api/v1/write', write(compressSync(Buffer.from([0x0a, 0xff, 0xff]))))).status).toBe(400);
+    expect((await app.request('/api/v1/write', write(encode([]), {}))).status).toBe(415);
+    const get = await app.request('/api/v1/write');
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+});
