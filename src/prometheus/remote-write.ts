@@ -9,17 +9,17 @@ import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from './series-id.js';
 
-// The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0 sends
-// (metadata, exemplars and histograms are skipped: unknown fields are ignored by protobuf).
-const WRITE_REQUEST = protobuf
-  .parse(
-    `syntax = "proto3";
-     message WriteRequest { repeated TimeSeries timeseries = 1; }
-     message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
-     message Label { string name = 1; string value = 2; }
-     message Sample { double value = 1; int64 timestamp = 2; }`,
-  )
-  .root.lookupType('WriteRequest');
+/**
+ * The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0
+ * sends (metadata, exemplars and histograms are left out: protobuf skips unknown fields).
+ */
+export const REMOTE_WRITE_PROTO = `syntax = "proto3";
+  message WriteRequest { repeated TimeSeries timeseries = 1; }
+  message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
+  message Label { string name = 1; string value = 2; }
+  message Sample { double value = 1; int64 timestamp = 2; }`;
+
+const WRITE_REQUEST = protobuf.parse(REMOTE_WRITE_PROTO).root.lookupType('WriteRequest');
 
 interface DecodedRequest {
   readonly timeseries?: ReadonlyArray<{

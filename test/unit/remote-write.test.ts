@@ -2,20 +2,13 @@
 import protobuf from 'protobufjs';
 import { compressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
+import { REMOTE_WRITE_PROTO } from '../../src/prometheus/remote-write.js';
 import { escapeLabelValue, seriesId } from '../../src/prometheus/series-id.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { memoryApp } from '../support/memory-app.js';
 
 // The WriteRequest of prometheus/prompb, as a client encodes it.
-const WriteRequest = protobuf
-  .parse(
-    `syntax = "proto3";
-     message WriteRequest { repeated TimeSeries timeseries = 1; }
-     message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
-     message Label { string name = 1; string value = 2; }
-     message Sample { double value = 1; int64 timestamp = 2; }`,
-  )
-  .root.lookupType('WriteRequest');
+const WriteRequest = protobuf.parse(REMOTE_WRITE_PROTO).root.lookupType('WriteRequest');
 
 type Series = { labels: Record<string, string>; samples: Array<[number, number]> };
 
