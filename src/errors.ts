@@ -19,6 +19,11 @@ export type ErrorCode =
   | 'deadline_exceeded'
   | 'internal_error';
 
+/** Client text as an error message quotes it: at most 64 characters. */
+export function clipped(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 61)}...` : text;
+}
+
 /** Where in a request a problem is: the point's index in a batch (if any) and the field. */
 export interface ErrorDetail {
   readonly index?: number;

@@ -70,16 +70,22 @@ async function searchOnce(url: string, metricId: string, fromMs: number, toMs: n
   return JSON.parse(answer.body) as { value: number | null; count: number };
 }
 
-/** The old Meetr way: fetch every point in the range and add them up here (per day partition, as many in flight as meetr uses). */
-export async function naiveSum(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number): Promise<{ sum: number; count: number }> {
+/** Calls `visit` for every point of the range, fetched through the storage adapter per day partition, as many in flight as meetr uses. */
+export async function scanRange(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number, visit: (ts: number, value: number) => void): Promise<number> {
   const days = Array.from({ length: dayBucket(toMs) - dayBucket(fromMs) + 1 }, (_, i) => dayBucket(fromMs) + i);
-  let sum = 0;
   let count = 0;
   await forEachBounded(days, 32, async (day) => {
-    const scanned = await store.scanPoints(metricId, day, fromMs, toMs, (_, value) => {
-      sum += value;
-    });
+    const scanned = await store.scanPoints(metricId, day, fromMs, toMs, visit);
     count += scanned; // after the await: `count += await ...` would add to a stale count
+  });
+  return count;
+}
+
+/** The old Meetr way: fetch every point in the range and add them up here. */
+export async function naiveSum(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number): Promise<{ sum: number; count: number }> {
+  let sum = 0;
+  const count = await scanRange(store, metricId, fromMs, toMs, (_, value) => {
+    sum += value;
   });
   return { sum, count };
 }

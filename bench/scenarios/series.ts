@@ -4,15 +4,13 @@
  * :30 offset), and the year's `first`, through the API against the naive way
  * (every point fetched through the storage adapter and bucketed here).
  */
-import { forEachBounded } from '../../src/concurrency.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { dayBucket } from '../../src/time/day-bucket.js';
 import { bucketBounds, bucketIndex, parseInterval } from '../../src/time/series-buckets.js';
 import type { BenchContext } from '../context.js';
 import { request } from '../http-client.js';
 import { timeEach } from '../latency.js';
 import type { BenchSizes } from '../sizes.js';
-import { ensureYearMetric, SEARCH_RANGES } from './search.js';
+import { ensureYearMetric, scanRange, SEARCH_RANGES } from './search.js';
 
 interface SeriesCase {
   readonly name: string;
@@ -59,11 +57,8 @@ async function askSeries(url: string, metricId: string, fromMs: number, toMs: nu
 /** The naive way: every point of the range fetched, counted into its bucket here. */
 async function naiveCounts(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number, bounds: readonly number[]): Promise<number[]> {
   const counts = new Array<number>(bounds.length - 1).fill(0);
-  const days = Array.from({ length: dayBucket(toMs) - dayBucket(fromMs) + 1 }, (_, i) => dayBucket(fromMs) + i);
-  await forEachBounded(days, 32, async (day) => {
-    await store.scanPoints(metricId, day, fromMs, toMs, (ts) => {
-      counts[bucketIndex(bounds, ts)]!++;
-    });
+  await scanRange(store, metricId, fromMs, toMs, (ts) => {
+    counts[bucketIndex(bounds, ts)]!++;
   });
   return counts;
 }

@@ -1,6 +1,6 @@
 import { AGGREGATIONS } from '../domain/aggregate.js';
 import { MAX_METRIC_ID_LENGTH } from '../domain/point.js';
-import { invalidRequest, type ErrorDetail } from '../errors.js';
+import { clipped, invalidRequest, type ErrorDetail } from '../errors.js';
 import type { SearchQuery } from '../query/search-service.js';
 import { bucketBounds, INTERVAL_FORMS, parseInterval, TooManyBucketsError, type SeriesInterval } from '../time/series-buckets.js';
 import { parseTimestamp } from '../time/timestamp.js';
@@ -28,10 +28,10 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
   const details: ErrorDetail[] = [];
   const zoneText = param('tz');
   const zone = zoneText === undefined ? defaultTimeZone : knownTimeZone(zoneText.trim());
-  if (zone === undefined) details.push({ field: 'tz', message: `"${clip(zoneText ?? '')}" is not an IANA time zone (such as UTC, Europe/Berlin or Asia/Kolkata)` });
+  if (zone === undefined) details.push({ field: 'tz', message: `"${clipped(zoneText ?? '')}" is not an IANA time zone (such as UTC, Europe/Berlin or Asia/Kolkata)` });
   const intervalText = param('interval');
   const interval = intervalText === undefined ? undefined : parseInterval(intervalText);
-  if (intervalText !== undefined && interval === undefined) details.push({ field: 'interval', message: `"${clip(intervalText)}" is not an interval; accepted: ${INTERVAL_FORMS}` });
+  if (intervalText !== undefined && interval === undefined) details.push({ field: 'interval', message: `"${clipped(intervalText)}" is not an interval; accepted: ${INTERVAL_FORMS}` });
   const metricField = param('metric') !== undefined ? 'metric' : 'metric_id';
   const metricId = param(metricField) ?? '';
   if (metricId.trim() === '') details.push({ field: 'metric', message: 'is missing (metric or metric_id)' });
@@ -80,8 +80,4 @@ export async function withSeriesBuckets(params: SearchParams, maxBuckets: number
       { field: 'interval', message: `${series.interval.text} from ${params.fromText} to ${params.toText} makes more than ${maxBuckets} buckets; use a longer interval or a shorter range` },
     ]);
   }
-}
-
-function clip(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 61)}...` : text;
 }

@@ -107,8 +107,8 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       totals[bucket] = combine(totals[bucket]!, partial);
     };
     const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-    const asOf = clock() - SUMMARY_CLOCK_MARGIN_MS; // before any read
-    const now = clock();
+    const now = clock(); // before any read
+    const asOf = now - SUMMARY_CLOCK_MARGIN_MS;
     const raw: RawDay[] = [];
     /** `entry` as the day index gave it, or (indexed false) a day asked for directly, whose holds are unknown. */
     const visit = ({ day, summary, heldUntilMs }: DayEntry, indexed: boolean): void => {

@@ -1,4 +1,5 @@
 import { fromZonedTime } from 'date-fns-tz';
+import { clipped } from '../errors.js';
 import { MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from './units.js';
 
 export type TimestampResult = { readonly ok: true; readonly ms: EpochMs } | { readonly ok: false; readonly message: string };
@@ -27,7 +28,7 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
   if (epoch !== null) return { ok: true, ms: Number(epoch[1]) * MS_PER_SECOND + fractionToMs(epoch[2]) };
 
   const match = CALENDAR.exec(text);
-  if (match === null) return fail(`"${clip(text)}" is not a timestamp; accepted: ${TIMESTAMP_FORMS}`);
+  if (match === null) return fail(`"${clipped(text)}" is not a timestamp; accepted: ${TIMESTAMP_FORMS}`);
   const [, y, mo, d, h, mi, s, fraction, zulu, sign, offH, offM, spaceOffH, spaceOffM] = match;
   const year = Number(y);
   const month = Number(mo);
@@ -35,9 +36,9 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
   const hour = Number(h ?? '0');
   const minute = Number(mi ?? '0');
   const second = Number(s ?? '0');
-  if (month < 1 || month > 12) return fail(`"${clip(text)}" has month ${mo}, not 01-12`);
-  if (day < 1 || day > daysInMonth(year, month)) return fail(`"${clip(text)}" is not a date: ${y}-${mo} has no day ${d}`);
-  if (hour > 23 || minute > 59 || second > 59) return fail(`"${clip(text)}" has no such time of day`);
+  if (month < 1 || month > 12) return fail(`"${clipped(text)}" has month ${mo}, not 01-12`);
+  if (day < 1 || day > daysInMonth(year, month)) return fail(`"${clipped(text)}" is not a date: ${y}-${mo} has no day ${d}`);
+  if (hour > 23 || minute > 59 || second > 59) return fail(`"${clipped(text)}" has no such time of day`);
   const millis = fractionToMs(fraction);
   const wallClock = utcMs(year, month, day, hour, minute, second, millis);
 
@@ -47,7 +48,7 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
   else if (spaceOffH !== undefined) offsetMinutes = Number(spaceOffH) * 60 + Number(spaceOffM); // a '+' that arrived as a space
   if (offsetMinutes !== undefined) {
     if (Math.abs(offsetMinutes) > 18 * 60 || Number(offM ?? spaceOffM ?? '0') > 59) {
-      return fail(`"${clip(text)}" has an impossible UTC offset`);
+      return fail(`"${clipped(text)}" has an impossible UTC offset`);
     }
     return { ok: true, ms: wallClock - offsetMinutes * MS_PER_MINUTE };
   }
@@ -93,8 +94,4 @@ function pad(n: number): string {
 
 function fail(message: string): TimestampResult {
   return { ok: false, message };
-}
-
-function clip(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 61)}...` : text;
 }
