@@ -86,10 +86,8 @@ function* fixedBoundaries(lengthMs: number, zone: string, fromMs: EpochMs): Gene
     const end = change ?? horizon;
     // Wall-clock multiples of the length while the offset holds, in [at, end).
     for (let wall = Math.ceil((at + offset) / lengthMs) * lengthMs; wall - offset < end; wall += lengthMs) yield wall - offset;
-    if (change !== undefined) {
-      offset = zoneOffsetMs(zone, change);
-      // The first instant after a change starts a bucket only if its wall time is a multiple; the loop above yields it then.
-    }
+    // The instant of a change starts a bucket only if its new wall time is a multiple: the next turn yields it then.
+    if (change !== undefined) offset = zoneOffsetMs(zone, change);
     at = end;
   }
 }
