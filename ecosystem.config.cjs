@@ -1,4 +1,4 @@
-// pm2: one app, MEETR_WORKERS instances in fork mode, each on its own port
+// pm2: the workers, MEETR_WORKERS instances in fork mode, each on its own port
 // (PORT, PORT+1, ... through increment_var). Started by `./meetr up`; reload the
 // workers one at a time with `./meetr reload` (pm2 reload <app name>: reloading
 // this file instead would reset every instance to the base port).
@@ -35,5 +35,27 @@ module.exports = {
       merge_logs: false,
       time: false,
     },
+    // The rollers: MEETR_ROLLERS instances (none when 0), each serving /metrics on MEETR_ROLLER_PORT + its instance number.
+    ...(Number(process.env.MEETR_ROLLERS ?? 1) > 0
+      ? [
+          {
+            name: `${process.env.MEETR_APP_NAME || 'meetr'}-roller`,
+            script: path.join(__dirname, 'dist', 'roller-main.js'),
+            cwd: __dirname,
+            exec_mode: 'fork',
+            instances: Number(process.env.MEETR_ROLLERS ?? 1),
+            env: { ...passThrough, NODE_ENV: 'production' },
+            wait_ready: true,
+            listen_timeout: 60000,
+            kill_timeout: 10000,
+            max_memory_restart: '1024M',
+            exp_backoff_restart_delay: 200,
+            out_file: path.join(logDir, 'roller.out.log'),
+            error_file: path.join(logDir, 'roller.err.log'),
+            merge_logs: false,
+            time: false,
+          },
+        ]
+      : []),
   ],
 };

@@ -1,10 +1,10 @@
 import { partitionKey, type Point } from '../src/domain/point.js';
-import { dayBucket } from '../src/time/day-bucket.js';
+import { samplePartition } from '../src/rollup/roll-queue.js';
 
-/** One single-partition write for the storage adapter: points of one metric and UTC day (DESIGN.md §2). */
+/** One single-partition write for the storage adapter: points of one metric and raw partition (UTC hour). */
 export interface PartitionWrite {
   readonly metricId: string;
-  readonly day: number;
+  readonly partition: number;
   readonly points: Point[];
 }
 
@@ -12,15 +12,15 @@ export interface PartitionWrite {
 export function partitionWrites(points: readonly Point[], size: number): PartitionWrite[] {
   const byPartition = new Map<string, PartitionWrite>();
   for (const point of points) {
-    const day = dayBucket(point.ts);
-    const key = partitionKey(point.metricId, day);
+    const partition = samplePartition(point.ts);
+    const key = partitionKey(point.metricId, partition);
     let write = byPartition.get(key);
-    if (write === undefined) byPartition.set(key, (write = { metricId: point.metricId, day, points: [] }));
+    if (write === undefined) byPartition.set(key, (write = { metricId: point.metricId, partition, points: [] }));
     write.points.push(point);
   }
   const writes: PartitionWrite[] = [];
-  for (const { metricId, day, points: all } of byPartition.values()) {
-    for (let start = 0; start < all.length; start += size) writes.push({ metricId, day, points: all.slice(start, start + size) });
+  for (const { metricId, partition, points: all } of byPartition.values()) {
+    for (let start = 0; start < all.length; start += size) writes.push({ metricId, partition, points: all.slice(start, start + size) });
   }
   return writes;
 }

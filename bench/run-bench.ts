@@ -4,7 +4,7 @@ import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { benchIngest, type IngestResult } from './scenarios/ingest.js';
 import { benchMemory, type MemoryResult } from './scenarios/memory.js';
 import { benchOverload, type OverloadResult } from './scenarios/overload.js';
-import { benchSearch, type SearchResult } from './scenarios/search.js';
+import { benchSearch, loadYearMetric, type SearchResult, type YearLoad } from './scenarios/search.js';
 import { benchSeries, type SeriesResult } from './scenarios/series.js';
 import { benchDriverSingle, benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
 import { benchWorkerOverhead, type OverheadResult } from './scenarios/worker-overhead.js';
@@ -49,6 +49,7 @@ export interface BenchReport {
     readonly apiToDriverRatio: number;
   };
   readonly workerOverhead: OverheadResult;
+  readonly year: YearLoad;
   readonly search: SearchResult[];
   readonly series: SeriesResult[];
   readonly memory: MemoryResult;
@@ -77,8 +78,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const straightToWorker = await benchSinglePoints(workerUrls[0]!, sizes.singleClients, sizes.singleSeconds, `bench.single.worker.${seed}`, probes);
   progress('worker overhead: meetr against bare node:http, no Cassandra');
   const workerOverhead = await benchWorkerOverhead(sizes.overheadRequests, sizes.singleClients);
-  const search = await benchSearch(ctx, sizes);
-  const series = await benchSeries(ctx, sizes);
+  progress(`search: loading a year of points through the API`);
+  const year = await loadYearMetric(ctx, sizes.searchStepMs);
+  const search = await benchSearch(ctx, sizes, year);
+  const series = await benchSeries(ctx, sizes, year);
   const memory = await benchMemory(ctx, sizes);
   const overload = await benchOverload(ctx, sizes.overloadCapacitySeconds, sizes.overloadSeconds);
 
@@ -104,6 +107,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       apiToDriverRatio: throughHaproxy.requestsPerSecond / driver.requestsPerSecond,
     },
     workerOverhead,
+    year,
     search,
     series,
     memory,
@@ -118,7 +122,7 @@ export function formatReport(report: BenchReport): string {
   const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
   const us = (value: number | undefined): string => (value === undefined ? '?' : n(value, 0));
   const cpu = (c: CpuPerRequest): string => `${us(c.workersUs)} / ${us(c.haproxyUs)} / ${us(c.cassandraUs)} / ${us(c.clientUs)}`;
-  const { ingest, singlePoints: single, search, series, memory, overload, environment: env } = report;
+  const { ingest, singlePoints: single, year, search, series, memory, overload, environment: env } = report;
   const rows: string[][] = [
     ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
     ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
@@ -144,7 +148,8 @@ export function formatReport(report: BenchReport): string {
       `decode+validate ${n(report.workerOverhead.partsUs.decodeAndValidate, 1)} µs`,
       `search params ${n(report.workerOverhead.partsUs.searchParams, 1)} µs, telemetry ${n(report.workerOverhead.partsUs.telemetry, 2)} µs`,
     ],
-    ['3. search: sum, p50 / p99', 'API warm (cold)', 'naive (driver + Node) -> speed-up warm (cold)'],
+    ['3. search: a fresh year', `${n(year.points)} points loaded`, `year sum right after loading (roller at work) ${n(year.justLoadedMs, 1)} ms; all rolled up ${n(year.rolledAfterMs / 1000, 1)} s after loading`],
+    ['   sum, p50 / p99', 'API warm (first, rolled)', 'naive (driver + Node) -> speed-up warm (first)'],
     ...search.map((s) => [
       `   ${s.range} (${n(s.points)} points)`,
       `${n(s.api.p50Ms, 1)} / ${n(s.api.p99Ms, 1)} ms (${n(s.apiColdMs, 1)})`,

@@ -5,7 +5,9 @@ import type { Authenticator } from './http/auth.js';
 import { createTelemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createWriteScheduler } from './ingest/write-scheduler.js';
-import { createSearchService, SUMMARY_CLOCK_MARGIN_MS } from './query/search-service.js';
+import { createSearchService } from './query/search-service.js';
+import { CLOCK_MARGIN_MS, REUSE_MS } from './rollup/roll-queue.js';
+import { oldestWritable } from './rollup/retention.js';
 import type { Storage } from './storage/ports.js';
 
 export interface ComposeOptions {
@@ -25,6 +27,16 @@ export type MeetrApp = Hono<AppEnv>;
 /** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
 const POINTS_PER_WRITE = 100;
 
+/** A write sent before its request's deadline lands within the storage timeout, or not at all; plus clock margin. */
+export function landingMarginMs(config: Pick<Config, 'storageTimeoutMs'>): number {
+  return config.storageTimeoutMs + CLOCK_MARGIN_MS;
+}
+
+/** The longest hold a worker gives a write, from its arrival (ingest-service.ts). */
+export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTimeoutMs'>): number {
+  return config.requestTimeoutMs + landingMarginMs(config) + REUSE_MS;
+}
+
 /** Wires storage, the services and the HTTP app together: the one place that sees everything. */
 export function composeApp({ config, storage, workerId, isDraining, auth, logError }: ComposeOptions): MeetrApp {
   const scheduler = createWriteScheduler({
@@ -40,7 +52,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
       scheduler,
       pointsPerWrite: POINTS_PER_WRITE,
       // A write sent before the deadline lands within the storage timeout, or not at all; plus clock margin.
-      landingMarginMs: config.storageTimeoutMs + SUMMARY_CLOCK_MARGIN_MS,
+      landingMarginMs: landingMarginMs(config),
     }),
     search: createSearchService({
       reader: storage.reader,
@@ -48,7 +60,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
       maxSearches: config.maxSearches,
       maxWaitingSearches: config.maxWaitingSearches,
       maxPartitions: config.maxSearchPartitions,
-      onCacheError: (error) => logError?.('could not cache a day summary', error),
+      maxHoldMs: maxHoldMs(config),
     }),
     health: storage.health,
     telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load } }),
@@ -58,6 +70,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,
     maxFutureMs: config.maxFutureMs,
+    oldestWritable: (nowMs) => oldestWritable(config.retention, nowMs),
     requestTimeoutMs: config.requestTimeoutMs,
     ...(isDraining === undefined ? {} : { isDraining }),
     ...(auth === undefined ? {} : { auth }),

@@ -5,6 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { LEVEL_NAMES } from './rollup/levels.js';
+import { parseRetention, type Retention } from './rollup/retention.js';
 
 export const CONSISTENCY_LEVELS = [
   'ANY',
@@ -47,9 +49,9 @@ export interface Config {
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   readonly keyspace: string;
   readonly replication: Replication;
-  /** Consistency of every read (searches, and the day index and summaries they read). */
+  /** Consistency of every read (searches, the roll queue and rollups they read, the roller's reads). */
   readonly readConsistency: ConsistencyName;
-  /** Consistency of every write (points, the day index, summaries and their holds). */
+  /** Consistency of every write (points, the roll queue, rollups). */
   readonly writeConsistency: ConsistencyName;
   /** IANA zone for timestamps that carry no offset. */
   readonly defaultTimeZone: string;
@@ -57,7 +59,7 @@ export interface Config {
   readonly maxBatch: number;
   /** Longest a request may wait on Cassandra before it is answered 503. */
   readonly storageTimeoutMs: number;
-  /** Day partitions one search aggregates at once. */
+  /** Storage reads one search (or the roller) runs at once. */
   readonly storageConcurrency: number;
   /**
    * Point writes in flight for a whole worker. While all are busy, queued writes to
@@ -80,8 +82,14 @@ export interface Config {
   readonly maxSearches: number;
   /** Searches a worker lets wait for a turn; more are shed. */
   readonly maxWaitingSearches: number;
-  /** Day partitions one search may read point by point (days without a valid cached summary); more is a 400. */
+  /** Raw partitions (metric-hours) one search may read point by point (parts not rolled up yet, sub-minute buckets); more is a 400. */
   readonly maxSearchPartitions: number;
+  /** How long raw points and each rollup level are kept (MEETR_RETENTION_RAW, MEETR_RETENTION_1M, ...). */
+  readonly retention: Retention;
+  /** Roller processes pm2 runs (they share the work through leases in Cassandra). */
+  readonly rollers: number;
+  /** The first roller's /metrics and /health port (loopback); the next ones count up from it. */
+  readonly rollerPort: number;
   /** Buckets one series may have; more is a 400. */
   readonly maxSeriesBuckets: number;
   /** The token file (relative to the project root unless absolute); tokens are off when unset. */
@@ -151,7 +159,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueueDelayMs: reader.integer('MEETR_MAX_QUEUE_DELAY_MS', 500, 1, 60_000),
     maxSearches: reader.integer('MEETR_MAX_SEARCHES', 16, 1, 1024),
     maxWaitingSearches: reader.integer('MEETR_MAX_WAITING_SEARCHES', 64, 0, 100_000),
-    maxSearchPartitions: reader.integer('MEETR_MAX_SEARCH_PARTITIONS', 5_000, 1, 10_000_000),
+    maxSearchPartitions: reader.integer('MEETR_MAX_SEARCH_PARTITIONS', 20_000, 1, 10_000_000),
+    retention: reader.retention(),
+    rollers: reader.integer('MEETR_ROLLERS', 1, 0, 64),
+    rollerPort: reader.integer('MEETR_ROLLER_PORT', 9400, 1, 65535),
     maxSeriesBuckets: reader.integer('MEETR_MAX_SERIES_BUCKETS', 10_000, 1, 1_000_000),
     authTokensFile: reader.string('MEETR_AUTH_TOKENS_FILE'),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
@@ -192,8 +203,8 @@ export const MAX_REQUEST_TIMEOUT_MS = 25_000;
  * Why reads at `read` and writes at `write` would not keep meetr's promise on
  * `replication`: ANY (a write no replica may hold, a read Cassandra refuses), a
  * level the keyspace has too few replicas for, or levels whose replica sets need
- * not overlap, so a search could miss an acknowledged point and cache a summary
- * without it. Empty when they keep it.
+ * not overlap, so a search or the roller could miss an acknowledged point. Empty
+ * when they keep it.
  */
 export function consistencyProblems(
   read: ConsistencyName,
@@ -303,6 +314,28 @@ class EnvReader {
       return fallback;
     }
     return found;
+  }
+
+  /** MEETR_RETENTION_RAW and one per rollup level, each at least as long as the finer ones. */
+  retention(): Retention {
+    const read = (name: string): number | undefined => {
+      const text = this.string(name);
+      if (text === undefined) return undefined;
+      const ms = parseRetention(text);
+      if (ms === null) this.problems.push(`${name}: "${text}" is not a retention (a number and m, h, d, w or y, such as 30d; or forever)`);
+      return ms ?? undefined;
+    };
+    const raw = read('MEETR_RETENTION_RAW');
+    const levels = Object.fromEntries(LEVEL_NAMES.map((name) => [name, read(`MEETR_RETENTION_${name.toUpperCase()}`)])) as Retention['levels'];
+    let finer: { name: string; ms: number | undefined } = { name: 'MEETR_RETENTION_RAW', ms: raw };
+    for (const name of LEVEL_NAMES) {
+      const ms = levels[name];
+      const variable = `MEETR_RETENTION_${name.toUpperCase()}`;
+      if (finer.ms === undefined && ms !== undefined) this.problems.push(`${variable} (${ms / 86_400_000} days) is shorter than ${finer.name} (forever): each level is computed from the finer one`);
+      else if (finer.ms !== undefined && ms !== undefined && ms < finer.ms) this.problems.push(`${variable} is shorter than ${finer.name}: each level is computed from the finer one`);
+      finer = { name: variable, ms };
+    }
+    return { raw, levels };
   }
 
   timeZone(name: string, fallback: string): string {

@@ -9,7 +9,7 @@ import { serve } from '@hono/node-server';
 import { TokenRegistry } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { composeApp } from './compose.js';
-import { createCassandraClient, statementConsistency, type CassandraClient } from './storage/cassandra/client.js';
+import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { cassandraStorage } from './storage/cassandra/point-store.js';
 
 /**
@@ -27,21 +27,6 @@ let workerLabel = 'worker';
 
 function log(message: string): void {
   console.log(`${new Date().toISOString()} [${workerLabel}] ${message}`);
-}
-
-async function connect(config: Config): Promise<CassandraClient> {
-  for (let attempt = 1; ; attempt++) {
-    const client = createCassandraClient(config);
-    try {
-      await client.connect();
-      return client;
-    } catch (error) {
-      await client.shutdown().catch(() => undefined);
-      const delay = Math.min(500 * attempt, 5_000);
-      log(`Cassandra not reachable (${error instanceof Error ? error.message : String(error)}); retrying in ${delay} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
 }
 
 async function main(): Promise<void> {
@@ -66,11 +51,11 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   if (tokens !== undefined) log(`tokens on: ${tokens.size} in ${tokens.path}`);
-  const client = await connect(config);
+  const client = await connectWithRetry(config, log);
   let draining = false;
   const app = composeApp({
     config,
-    storage: cassandraStorage(client, config.keyspace, statementConsistency(config)),
+    storage: cassandraStorage(client, config.keyspace, statementConsistency(config), config.retention),
     workerId,
     isDraining: () => draining,
     ...(tokens === undefined ? {} : { auth: tokens }),

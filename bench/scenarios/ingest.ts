@@ -42,7 +42,7 @@ export async function writeDirect(store: CassandraPointStore, points: readonly P
   const started = performance.now();
   const writeTimeUs = Date.now() * 1000;
   await forEachBounded(partitionWrites(points, pointsPerBatch), concurrency, (write) =>
-    store.writePartition(write.metricId, write.day, write.points.map((point) => ({ ...point, writeTimeUs }))),
+    store.writePartition(write.metricId, write.partition, write.points.map((point) => ({ ...point, writeTimeUs }))),
   );
   return points.length / ((performance.now() - started) / 1000);
 }

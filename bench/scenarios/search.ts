@@ -1,11 +1,13 @@
 /**
  * Searches: sum over a year, a month, a day and an hour of one-minute points,
- * through the API (cold and warm) and the naive way (every point fetched through
- * the storage adapter and added up here).
+ * through the API and the naive way (every point fetched through the storage
+ * adapter and added up here). The year is loaded afresh each run: the first
+ * year search runs right after it is loaded (the roller still at work), the next
+ * once the roller caught up, then warm.
  */
 import { forEachBounded } from '../../src/concurrency.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { dayBucket } from '../../src/time/day-bucket.js';
+import { lastPossibleSlot, samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies, generatePoints } from '../dataset.js';
 import { postAll } from '../failures.js';
@@ -15,12 +17,8 @@ import type { BenchSizes } from '../sizes.js';
 
 const YEAR_START = Date.parse('2025-01-01T00:00:00Z');
 const YEAR_END = Date.parse('2026-01-01T00:00:00Z') - 1;
-/**
- * A search dates the day summaries it caches a second before it began (so that a
- * concurrent write's invalidation always wins); after invalidating them, wait
- * longer than that, or the next search's summaries would be hidden at once.
- */
-const SUMMARY_SETTLE_MS = 1_100;
+/** The longest hold the stack's workers give a write (compose.ts maxHoldMs at the default settings). */
+const STACK_MAX_HOLD_MS = 20_000 + 3_000 + 1_000 + 10_000;
 
 export interface SearchRange {
   readonly name: 'year' | 'month' | 'day' | 'hour';
@@ -38,9 +36,9 @@ export const SEARCH_RANGES: readonly SearchRange[] = [
 export interface SearchResult {
   readonly range: SearchRange['name'];
   readonly points: number;
-  /** The first search after every cached day summary of the metric was invalidated. */
+  /** The first search of the range once the roller caught up. */
   readonly apiColdMs: number;
-  /** Searches after that one (whole closed days answered from their summaries). */
+  /** Searches after that one. */
   readonly api: { readonly p50Ms: number; readonly p99Ms: number };
   readonly naive: { readonly p50Ms: number; readonly p99Ms: number };
   /** Naive p50 over API p50. */
@@ -49,19 +47,42 @@ export interface SearchResult {
   readonly coldSpeedup: number;
 }
 
-/** Makes sure the year metric holds one point every `stepMs` through 2025 (written through the API once, reused after). */
-export async function ensureYearMetric(ctx: BenchContext, stepMs: number): Promise<{ metricId: string; points: number }> {
-  const metricId = `bench.year.${stepMs}.${ctx.seed}`;
+export interface YearLoad {
+  readonly metricId: string;
+  readonly points: number;
+  /** The year's sum right after it was loaded, with the roller still at work. */
+  readonly justLoadedMs: number;
+  /** From the end of loading until the roller had rolled all of it. */
+  readonly rolledAfterMs: number;
+}
+
+/** Waits until the roller has rolled every slot a write made before now can have queued in. */
+export async function rolledUp(store: CassandraPointStore): Promise<void> {
+  const target = lastPossibleSlot(Date.now(), STACK_MAX_HOLD_MS);
+  for (;;) {
+    const states = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => store.readShard(shard)));
+    if (states.every((state) => state.nextSlot > target)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Loads a fresh metric with one point every `stepMs` through 2025 through the API, and times the year's sum then and once rolled up. */
+export async function loadYearMetric(ctx: BenchContext, stepMs: number): Promise<YearLoad> {
+  const metricId = `bench.year.${stepMs}.${ctx.seed}.${Date.now()}`;
   const expected = Math.floor((YEAR_END - YEAR_START) / stepMs) + 1;
-  const existing = await searchOnce(ctx.apiUrl, metricId, YEAR_START, YEAR_END, 'count');
-  if (existing.count === expected) return { metricId, points: expected };
   const points = generatePoints({ count: expected, metrics: 1, prefix: 'x', stepMs, endMs: YEAR_START + expected * stepMs, seed: ctx.seed }).map(
     (p) => ({ ...p, metricId }),
   );
   const bodies = formBatchBodies(points, 10_000);
   const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`));
   if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
-  return { metricId, points: expected };
+  const loaded = performance.now();
+  ctx.progress('search: the year right after loading, while the roller works');
+  await searchOnce(ctx.apiUrl, metricId, YEAR_START, YEAR_END, 'sum');
+  const justLoadedMs = performance.now() - loaded;
+  ctx.progress('search: waiting for the roller to catch up');
+  await rolledUp(ctx.store);
+  return { metricId, points: expected, justLoadedMs, rolledAfterMs: performance.now() - loaded };
 }
 
 async function searchOnce(url: string, metricId: string, fromMs: number, toMs: number, aggregation: string): Promise<{ value: number | null; count: number }> {
@@ -70,12 +91,12 @@ async function searchOnce(url: string, metricId: string, fromMs: number, toMs: n
   return JSON.parse(answer.body) as { value: number | null; count: number };
 }
 
-/** Calls `visit` for every point of the range, fetched through the storage adapter per day partition, as many in flight as meetr uses. */
+/** Calls `visit` for every point of the range, fetched through the storage adapter per raw partition, as many in flight as meetr uses. */
 export async function scanRange(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number, visit: (ts: number, value: number) => void): Promise<number> {
-  const days = Array.from({ length: dayBucket(toMs) - dayBucket(fromMs) + 1 }, (_, i) => dayBucket(fromMs) + i);
+  const partitions = Array.from({ length: samplePartition(toMs) - samplePartition(fromMs) + 1 }, (_, i) => samplePartition(fromMs) + i);
   let count = 0;
-  await forEachBounded(days, 32, async (day) => {
-    const scanned = await store.scanPoints(metricId, day, fromMs, toMs, visit);
+  await forEachBounded(partitions, 32, async (partition) => {
+    const scanned = await store.scanPoints(metricId, partition, fromMs, toMs + 1, visit);
     count += scanned; // after the await: `count += await ...` would add to a stale count
   });
   return count;
@@ -90,14 +111,11 @@ export async function naiveSum(store: CassandraPointStore, metricId: string, fro
   return { sum, count };
 }
 
-export async function benchSearch(ctx: BenchContext, sizes: BenchSizes): Promise<SearchResult[]> {
-  const { metricId } = await ensureYearMetric(ctx, sizes.searchStepMs);
-  const yearDays = Array.from({ length: dayBucket(YEAR_END) - dayBucket(YEAR_START) + 1 }, (_, i) => dayBucket(YEAR_START) + i);
+export async function benchSearch(ctx: BenchContext, sizes: BenchSizes, year: YearLoad): Promise<SearchResult[]> {
+  const { metricId } = year;
   const results: SearchResult[] = [];
   for (const range of SEARCH_RANGES) {
-    ctx.progress(`search: sum over a ${range.name}, cold, warm and the naive way`);
-    await ctx.store.holdDaySummaries(metricId, yearDays, Date.now()); // every cached summary is now invalid
-    await new Promise((resolve) => setTimeout(resolve, SUMMARY_SETTLE_MS));
+    ctx.progress(`search: sum over a ${range.name}, first, warm and the naive way`);
     const coldStarted = performance.now();
     const answer = await searchOnce(ctx.apiUrl, metricId, range.fromMs, range.toMs, 'sum');
     const apiColdMs = performance.now() - coldStarted;

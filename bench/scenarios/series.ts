@@ -10,7 +10,7 @@ import type { BenchContext } from '../context.js';
 import { request } from '../http-client.js';
 import { timeEach } from '../latency.js';
 import type { BenchSizes } from '../sizes.js';
-import { ensureYearMetric, scanRange, SEARCH_RANGES } from './search.js';
+import { scanRange, SEARCH_RANGES, type YearLoad } from './search.js';
 
 interface SeriesCase {
   readonly name: string;
@@ -63,8 +63,8 @@ async function naiveCounts(store: CassandraPointStore, metricId: string, fromMs:
   return counts;
 }
 
-export async function benchSeries(ctx: BenchContext, sizes: BenchSizes): Promise<SeriesResult[]> {
-  const { metricId } = await ensureYearMetric(ctx, sizes.searchStepMs);
+export async function benchSeries(ctx: BenchContext, sizes: BenchSizes, year: YearLoad): Promise<SeriesResult[]> {
+  const { metricId } = year;
   const results: SeriesResult[] = [];
   for (const c of CASES) {
     ctx.progress(`series: ${c.name}, through the API and the naive way`);

@@ -4,7 +4,7 @@
  * writing single-point INSERTs with the same number in flight. Each run says where
  * its CPU went.
  */
-import { dayBucket } from '../../src/time/day-bucket.js';
+import { samplePartition } from '../../src/rollup/roll-queue.js';
 import type { BenchContext } from '../context.js';
 import { measureCpu, type CpuPerRequest, type CpuProbes } from '../cpu-probes.js';
 import { asError, Failures } from '../failures.js';
@@ -59,7 +59,7 @@ export async function benchDriverSingle(ctx: BenchContext, clients: number, seco
       const metricId = `${prefix}.${client}`;
       const ts = base + seq;
       try {
-        await ctx.store.writePartition(metricId, dayBucket(ts), [{ metricId, ts, value: seq % 100, writeTimeUs: Date.now() * 1000 }]);
+        await ctx.store.writePartition(metricId, samplePartition(ts), [{ metricId, ts, value: seq % 100, writeTimeUs: Date.now() * 1000 }]);
         return true;
       } catch (error) {
         failures.add(asError(error).message);

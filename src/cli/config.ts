@@ -22,6 +22,8 @@ try {
     MEETR_CONTACT_POINTS_CONFIGURED: config.contactPointsConfigured ? 1 : 0,
     MEETR_RUN_DIR: config.runDir,
     MEETR_APP_NAME: config.appName,
+    MEETR_ROLLERS: config.rollers,
+    MEETR_ROLLER_PORT: config.rollerPort,
   };
   for (const [name, value] of Object.entries(values)) console.log(`${name}=${shellQuoted(String(value))}`);
 } catch (error) {

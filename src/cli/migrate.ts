@@ -1,14 +1,30 @@
-/** `node dist/cli/migrate.js` — applies cql/ to the configured cluster and keyspace. */
+/**
+ * `node dist/cli/migrate.js` — applies cql/ to the configured cluster and keyspace,
+ * creates the roller's shard rows, and copies points an earlier version stored
+ * (upgrade.ts). `--finish-upgrade`, run by ./meetr up once the new workers serve,
+ * copies what the earlier workers wrote meanwhile.
+ */
 import { ConfigError, loadConfig } from '../config.js';
-import { createCassandraClient } from '../storage/cassandra/client.js';
+import { createCassandraClient, statementConsistency } from '../storage/cassandra/client.js';
 import { migrate } from '../storage/cassandra/migrate.js';
+import { CassandraPointStore } from '../storage/cassandra/point-store.js';
+import { finishUpgrade, startUpgrade } from '../storage/cassandra/upgrade.js';
 
 try {
   const config = loadConfig();
   const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-migrate' });
+  const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
   try {
-    const applied = await migrate(client, config.keyspace, config.replication);
-    console.log(`[migrate] keyspace ${config.keyspace}: ${applied} schema statements applied`);
+    if (process.argv.includes('--finish-upgrade')) {
+      // The earlier workers were drained by pm2 (at most 10 s); their last statements land within the storage timeout.
+      const report = await finishUpgrade(client, store, config.keyspace, config.requestTimeoutMs + config.storageTimeoutMs);
+      if (report !== undefined) console.log(`[migrate] upgrade finished: ${report.points} points written meanwhile copied into samples`);
+    } else {
+      const applied = await migrate(client, config.keyspace, config.replication);
+      console.log(`[migrate] keyspace ${config.keyspace}: ${applied} schema statements applied`);
+      const report = await startUpgrade(client, store, config.keyspace);
+      if (report !== undefined) console.log(`[migrate] upgrade: ${report.points} points of ${report.partitions} (metric, day) partitions copied into samples; the roller builds their rollups`);
+    }
   } finally {
     await client.shutdown();
   }

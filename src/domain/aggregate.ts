@@ -1,7 +1,9 @@
 /**
- * Aggregates are computed per day partition inside Cassandra and combined here.
- * Combining is associative and commutative, so partitions may arrive in any order.
+ * Aggregates of points, from stored rollups or from points scanned, combined here.
+ * Combining is associative and commutative and sums are exact (exact-sum.ts), so
+ * any grouping of the same points gives the same answer to the last bit.
  */
+import { ExactAccumulator, ExactSum } from './exact-sum.js';
 
 export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'first', 'last'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
@@ -20,36 +22,24 @@ export interface TimedValue {
 /** What one partition (or any set of points) contributes to a search. */
 export interface PartialAggregate {
   readonly count: number;
-  /** Running sum kept as a Neumaier pair, so many partials add up without drift. */
-  readonly sum: number;
-  readonly compensation: number;
+  readonly sum: ExactSum;
   readonly min: number;
   readonly max: number;
   /**
-   * The earliest and latest points, when whoever made this partial saw the points
-   * themselves (Cassandra's own count/sum/min/max do not tell them). A combination
-   * has them only if every part had.
+   * The earliest and latest points (always there when count > 0).
    */
   readonly first?: TimedValue;
   readonly last?: TimedValue;
 }
 
-export const EMPTY_AGGREGATE: PartialAggregate = { count: 0, sum: 0, compensation: 0, min: Infinity, max: -Infinity };
-
-/** A partial from one partition's count/sum/min/max. */
-export function partialOf(count: number, sum: number, min: number, max: number): PartialAggregate {
-  return count === 0 ? EMPTY_AGGREGATE : { count, sum, compensation: 0, min, max };
-}
+export const EMPTY_AGGREGATE: PartialAggregate = { count: 0, sum: ExactSum.ZERO, min: Infinity, max: -Infinity };
 
 export function combine(a: PartialAggregate, b: PartialAggregate): PartialAggregate {
   if (a.count === 0) return b;
   if (b.count === 0) return a;
-  const total = a.sum + b.sum;
-  const lost = Math.abs(a.sum) >= Math.abs(b.sum) ? a.sum - total + b.sum : b.sum - total + a.sum;
   const combined = {
     count: a.count + b.count,
-    sum: total,
-    compensation: a.compensation + b.compensation + lost,
+    sum: a.sum.plus(b.sum),
     min: Math.min(a.min, b.min),
     max: Math.max(a.max, b.max),
   };
@@ -63,8 +53,7 @@ export function combine(a: PartialAggregate, b: PartialAggregate): PartialAggreg
  */
 export class PointFold {
   private count = 0;
-  private sum = 0;
-  private compensation = 0;
+  private readonly sum = new ExactAccumulator();
   private min = Infinity;
   private max = -Infinity;
   private firstTs = Infinity;
@@ -73,9 +62,7 @@ export class PointFold {
   private lastValue = 0;
 
   add(ts: number, value: number): void {
-    const total = this.sum + value;
-    this.compensation += Math.abs(this.sum) >= Math.abs(value) ? this.sum - total + value : value - total + this.sum;
-    this.sum = total;
+    this.sum.add(value);
     this.count++;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
@@ -85,15 +72,15 @@ export class PointFold {
 
   get partial(): PartialAggregate {
     if (this.count === 0) return EMPTY_AGGREGATE;
-    const { count, sum, compensation, min, max } = this;
-    return { count, sum, compensation, min, max, first: { ts: this.firstTs, value: this.firstValue }, last: { ts: this.lastTs, value: this.lastValue } };
+    const { count, min, max } = this;
+    return { count, sum: this.sum.sum, min, max, first: { ts: this.firstTs, value: this.firstValue }, last: { ts: this.lastTs, value: this.lastValue } };
   }
 }
 
 /** The answer for an aggregation: null when there are no points (whatever the aggregation). */
 export function finalize(aggregate: PartialAggregate, aggregation: Aggregation): number | null {
   if (aggregate.count === 0) return null;
-  const sum = aggregate.sum + aggregate.compensation;
+  const sum = aggregate.sum.value;
   switch (aggregation) {
     case 'sum':
       return sum;

@@ -23,7 +23,7 @@ export function metricIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-/** A (metric, UTC day) partition as one map key. */
-export function partitionKey(metricId: string, day: number): string {
-  return `${day}\u0000${metricId}`;
+/** A (metric, partition number) pair as one map key. */
+export function partitionKey(metricId: string, partition: number): string {
+  return `${partition}\u0000${metricId}`;
 }

@@ -14,7 +14,7 @@ import { readRequestBody, readSnappyBody } from './request-body.js';
 import { METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
 import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
-import { validatePointsInTurns } from './validate-points.js';
+import { validatePointsInTurns, type TsWindow } from './validate-points.js';
 
 export interface AppOptions {
   readonly ingest: IngestService;
@@ -32,6 +32,8 @@ export interface AppOptions {
   readonly maxBatch: number;
   /** Points more than this far past the worker's clock are refused. */
   readonly maxFutureMs: number;
+  /** The oldest timestamp a write may carry at a given time (raw retention), if any. */
+  readonly oldestWritable?: (nowMs: number) => number | undefined;
   /** Every request is answered within this (503 past it), measured from its arrival at the worker. */
   readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
@@ -62,7 +64,11 @@ export type AppEnv = { Variables: { scope: RequestScope } };
 /** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxSeriesBuckets, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
-  const { isDraining = () => false, logError = (message, error) => console.error(message, error) } = options;
+  const { isDraining = () => false, logError = (message, error) => console.error(message, error), oldestWritable = () => undefined } = options;
+  const writeWindow = (): TsWindow => {
+    const now = Date.now();
+    return { earliestMs: oldestWritable(now) ?? Number.NEGATIVE_INFINITY, latestMs: now + maxFutureMs };
+  };
   const app = new Hono<AppEnv>({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
   app.use(async (c, next) => {
@@ -123,7 +129,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const scope = c.get('scope');
     const body = await readRequestBody(c, maxBodyBytes, scope.signal);
     const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', (name) => c.req.query(name), maxBatch);
-    const points = await validatePointsInTurns(inputs, defaultTimeZone, Date.now() + maxFutureMs, yieldToEventLoop);
+    const points = await validatePointsInTurns(inputs, defaultTimeZone, writeWindow(), yieldToEventLoop);
     const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));
@@ -133,7 +139,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.post(REMOTE_WRITE_PATH, async (c) => {
     const scope = c.get('scope');
     const message = await readSnappyBody(c, maxBodyBytes, scope.signal);
-    const { points, skipped } = remoteWritePoints(message, maxBatch, Date.now() + maxFutureMs);
+    const { points, skipped } = remoteWritePoints(message, maxBatch, writeWindow());
     const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
     telemetry.pointsWritten(inserted);
     telemetry.samplesSkipped(skipped);

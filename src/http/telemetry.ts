@@ -11,7 +11,7 @@ export interface Telemetry {
   storageError(route: string): void;
   requestShed(route: string, reason: ShedReason): void;
   /** Remote-write samples not stored: Prometheus' staleness markers, and NaN or ±Inf values. */
-  samplesSkipped(skipped: { readonly stale: number; readonly notFinite: number }): void;
+  samplesSkipped(skipped: { readonly stale: number; readonly notFinite: number; readonly tooOld: number }): void;
   /** A request refused for its credentials: none, not valid, or a scope that does not allow it. */
   authFailure(reason: AuthFailure): void;
   deadlineExceeded(route: string): void;
@@ -54,7 +54,7 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
   });
   const skippedSamples = new Counter({
     name: 'meetr_remote_write_samples_skipped_total',
-    help: 'Remote-write samples not stored: staleness markers (stale) and NaN or infinite values (not_finite)',
+    help: 'Remote-write samples not stored: staleness markers (stale), NaN or infinite values (not_finite), older than MEETR_RETENTION_RAW (too_old)',
     labelNames: ['reason'],
     registers: [registry],
   });
@@ -102,9 +102,10 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     requestShed(route, reason) {
       shed.inc({ route, reason });
     },
-    samplesSkipped({ stale, notFinite }) {
+    samplesSkipped({ stale, notFinite, tooOld }) {
       if (stale > 0) skippedSamples.inc({ reason: 'stale' }, stale);
       if (notFinite > 0) skippedSamples.inc({ reason: 'not_finite' }, notFinite);
+      if (tooOld > 0) skippedSamples.inc({ reason: 'too_old' }, tooOld);
     },
     authFailure(reason) {
       authFailures.inc({ reason });

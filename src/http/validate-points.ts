@@ -3,6 +3,14 @@ import { invalidRequest, type ErrorDetail } from '../errors.js';
 import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
 import type { PointInput } from './point-input.js';
 
+/** The timestamps a write may carry now: [earliestMs, latestMs]. */
+export interface TsWindow {
+  readonly earliestMs: number;
+  readonly latestMs: number;
+}
+
+const ANY_TIME: TsWindow = { earliestMs: Number.NEGATIVE_INFINITY, latestMs: Number.POSITIVE_INFINITY };
+
 const MAX_DETAILS = 100;
 /** Longest text taken for a timestamp or a number; anything longer is refused unread. */
 const MAX_SCALAR_TEXT = 100;
@@ -11,10 +19,11 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /**
  * Checks every point; all-or-nothing. Throws invalid_request naming each bad
  * point's index and field (the first 100 of them) when any is invalid. Points
- * later than `latestTsMs` (epoch ms, inclusive bound) are refused as too far in the future.
+ * outside `window` (epoch ms, inclusive bounds) are refused: too far in the future,
+ * or older than the raw points are kept.
  */
-export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string, latestTsMs = Number.POSITIVE_INFINITY): Point[] {
-  const run = new Validation(inputs, defaultTimeZone, latestTsMs);
+export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string, window: TsWindow = ANY_TIME): Point[] {
+  const run = new Validation(inputs, defaultTimeZone, window);
   run.check(0, inputs.length);
   return run.result();
 }
@@ -23,8 +32,8 @@ export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: s
 const POINTS_PER_TURN = 10_000;
 
 /** validatePoints, letting the event loop run other work between slices of a large batch. */
-export async function validatePointsInTurns(inputs: readonly PointInput[], defaultTimeZone: string, latestTsMs: number, yieldTurn: () => Promise<void>): Promise<Point[]> {
-  const run = new Validation(inputs, defaultTimeZone, latestTsMs);
+export async function validatePointsInTurns(inputs: readonly PointInput[], defaultTimeZone: string, window: TsWindow, yieldTurn: () => Promise<void>): Promise<Point[]> {
+  const run = new Validation(inputs, defaultTimeZone, window);
   for (let start = 0; start < inputs.length; start += POINTS_PER_TURN) {
     if (start > 0) await yieldTurn();
     run.check(start, Math.min(inputs.length, start + POINTS_PER_TURN));
@@ -40,14 +49,14 @@ class Validation {
   constructor(
     private readonly inputs: readonly PointInput[],
     private readonly defaultTimeZone: string,
-    private readonly latestTsMs: number,
+    private readonly window: TsWindow,
   ) {
     this.points = new Array<Point>(inputs.length);
   }
 
   check(from: number, to: number): void {
     for (let index = from; index < to; index++) {
-      const problems = validateOne(this.inputs[index], index, this.defaultTimeZone, this.latestTsMs, this.points);
+      const problems = validateOne(this.inputs[index], index, this.defaultTimeZone, this.window, this.points);
       if (problems.length > 0) {
         this.invalid++;
         for (const problem of problems) if (this.details.length < MAX_DETAILS) this.details.push(problem);
@@ -64,7 +73,7 @@ class Validation {
   }
 }
 
-function validateOne(input: unknown, index: number, defaultTimeZone: string, latestTsMs: number, out: Point[]): ErrorDetail[] {
+function validateOne(input: unknown, index: number, defaultTimeZone: string, window: TsWindow, out: Point[]): ErrorDetail[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [{ index, field: 'point', message: 'must be an object {metric_id, ts, value}' }];
   }
@@ -88,7 +97,8 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, lat
   else {
     const parsed = parseTimestamp(rawTs, defaultTimeZone);
     if (!parsed.ok) problems.push({ index, field: tsField, message: parsed.message });
-    else if (parsed.ms > latestTsMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, too far in the future (MEETR_MAX_FUTURE_MS)` });
+    else if (parsed.ms > window.latestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, too far in the future (MEETR_MAX_FUTURE_MS)` });
+    else if (parsed.ms < window.earliestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, older than raw points are kept (MEETR_RETENTION_RAW)` });
     else ts = parsed.ms;
   }
 

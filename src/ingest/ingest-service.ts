@@ -1,8 +1,8 @@
 import { settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
-import { DAYS_PER_STATEMENT, type PointWriter } from '../storage/ports.js';
-import { dayBucket, isClosedDay } from '../time/day-bucket.js';
-import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
+import { MINUTES_PER_DAY, REUSE_MS, samplePartition, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
+import { DIRTY_DAYS_PER_STATEMENT, type DirtyDay, type PointWriter } from '../storage/ports.js';
+import { MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import type { WriteJob, WriteScheduler } from './write-scheduler.js';
 
@@ -14,11 +14,12 @@ export interface IngestServiceOptions {
   readonly pointsPerWrite: number;
   /**
    * How long after a request's deadline a write it sent may still land (the storage
-   * timeout, plus clock margin): holds on summaries last that long past the deadline.
+   * timeout, plus clock margin): a write's hold on its minutes lasts that long past
+   * its deadline.
    */
   readonly landingMarginMs: number;
-  /** How many (metric, day) index entries this process remembers having written. */
-  readonly knownDaysCapacity?: number;
+  /** How many queued (metric, minute) holds this process remembers, to reuse them. */
+  readonly knownMinutesCapacity?: number;
   readonly clock?: () => EpochMs;
 }
 
@@ -37,49 +38,83 @@ export interface IngestService {
   ingest(points: readonly Point[], request: IngestRequest): Promise<number>;
 }
 
-/** One partition's share of a request, in request order with later duplicates winning. */
+/** One raw partition's share of a request, in request order with later duplicates winning. */
 export interface WriteUnit {
   readonly metricId: string;
-  readonly day: number;
+  readonly partition: number;
   readonly points: Point[];
 }
 
+/** The roll queue rows of one request: per shard, the days and minutes to queue. */
+type QueueRows = Map<number, DirtyDay[]>;
+
 /**
- * After a write to a closed day failed (its fate unknown), its day's summaries stay
- * held this long: Cassandra may still deliver it to other replicas as a hint, for
- * up to its max_hint_window (3 hours by default).
+ * Writes points and queues their minutes for the roller (roll-queue.ts): the queue
+ * rows first, then the points, so a point is never stored without the roller
+ * learning of it. A queued minute's hold is reused by later writes it still covers,
+ * and a write to the live minute also queues the minutes its hold reaches into,
+ * so a live metric queues about once per REUSE_MS per worker, not once per point.
  */
-export const UNCERTAIN_WRITE_HOLD_MS = 3 * MS_PER_HOUR;
-
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, scheduler, pointsPerWrite, landingMarginMs, knownDaysCapacity = 200_000, clock = Date.now } = options;
-  const knownDays = new Set<string>();
+  const { writer, scheduler, pointsPerWrite, landingMarginMs, knownMinutesCapacity = 200_000, clock = Date.now } = options;
+  /** (metric, epoch minute) -> the hold its latest queue row from this process gives. */
+  const held = new Map<string, EpochMs>();
 
-  const run = async (job: WriteJob, partitions: readonly WriteUnit[], newDays: Map<string, number[]>, closed: Map<string, number[]>, request: IngestRequest): Promise<void> => {
-    // The day index first: a day listed with no points is harmless, a point on an unlisted day is invisible.
-    // With it, the holds: no summary of a closed day computed from a read that could miss these writes is valid.
-    const holdUntil = request.deadlineMs + landingMarginMs;
-    await settleAll([
-      ...statementsPerMetric(newDays, (metricId, days) => job.run(() => writer.markDays(metricId, days))),
-      ...statementsPerMetric(closed, (metricId, days) => job.run(() => writer.holdDaySummaries(metricId, days, holdUntil))),
-    ]);
-    if (newDays.size > 0) {
-      if (knownDays.size > knownDaysCapacity) knownDays.clear();
-      for (const [metricId, days] of newDays) for (const day of days) knownDays.add(partitionKey(metricId, day));
+  /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
+  const queueRowsFor = (partitions: readonly WriteUnit[], needMs: EpochMs, holdMs: EpochMs, now: EpochMs): { rows: QueueRows; minutes: Map<string, number[]> } => {
+    const byMetric = new Map<string, Set<number>>();
+    const liveFrom = Math.floor(now / MS_PER_MINUTE) - 1;
+    const liveTo = Math.floor(now / MS_PER_MINUTE) + 1;
+    const reach = Math.floor(holdMs / MS_PER_MINUTE);
+    for (const { metricId, points } of partitions) {
+      let minutes = byMetric.get(metricId);
+      if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
+      for (const { ts } of points) {
+        const minute = Math.floor(ts / MS_PER_MINUTE);
+        if ((held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) continue;
+        minutes.add(minute);
+        // Live writes: the minutes this hold reaches into will be written next.
+        if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) minutes.add(next);
+      }
     }
+    const rows: QueueRows = new Map();
+    const queued = new Map<string, number[]>();
+    for (const [metricId, minutes] of byMetric) {
+      if (minutes.size === 0) continue;
+      const sorted = [...minutes].sort((a, b) => a - b);
+      queued.set(metricId, sorted);
+      const shard = shardOf(metricId);
+      let list = rows.get(shard);
+      if (list === undefined) rows.set(shard, (list = []));
+      for (const day of daysOf(sorted)) list.push({ metricId, day: day.day, minutes: day.minutes });
+    }
+    return { rows, minutes: queued };
+  };
+
+  const remember = (minutes: Map<string, number[]>, holdMs: EpochMs): void => {
+    if (held.size > knownMinutesCapacity) held.clear();
+    for (const [metricId, list] of minutes) for (const minute of list) held.set(partitionKey(metricId, minute), holdMs);
+  };
+
+  const run = async (job: WriteJob, partitions: readonly WriteUnit[], queue: { rows: QueueRows; minutes: Map<string, number[]> }, holdMs: EpochMs, request: IngestRequest): Promise<void> => {
+    // The queue first: a minute queued with no new point is harmless, a point whose minute is not queued would never be rolled up.
+    const slot = slotOf(holdMs);
+    await settleAll(statementsPerShard(queue.rows, (shard, days) => job.run(() => writer.markDirty(shard, slot, days))));
+    remember(queue.minutes, holdMs);
     let uncertain = false;
     const write = (unit: WriteUnit): Promise<void> =>
-      job.writePartition(unit.metricId, unit.day, unit.points, request.writeTimeUs).catch((error: unknown) => {
+      job.writePartition(unit.metricId, unit.partition, unit.points, request.writeTimeUs).catch((error: unknown) => {
         uncertain ||= error !== request.signal.reason; // dropped before sending is certain: it never landed
         throw error;
       });
     try {
       await settleAll(partitions.map(write));
     } finally {
-      // A write that failed may still reach replicas that missed it: hold its closed days longer (best effort).
+      // A write that failed may still reach replicas that missed it: queue its minutes again for later (best effort).
       if (uncertain) {
-        const until = clock() + UNCERTAIN_WRITE_HOLD_MS;
-        for (const [metricId, days] of closed) writer.holdDaySummaries(metricId, days, until).catch(() => undefined);
+        const late = slotOf(clock() + UNCERTAIN_WRITE_HOLD_MS);
+        const all = queueRowsForAll(partitions);
+        for (const [shard, days] of all) writer.markDirty(shard, late, days).catch(() => undefined);
       }
     }
   };
@@ -87,16 +122,17 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   return {
     async ingest(points, request) {
       const partitions = groupByPartition(points);
-      const newDays = daysByMetric(partitions, (metricId, day) => !knownDays.has(partitionKey(metricId, day)));
-      // Live data (open days) has no summaries to hold.
       const now = clock();
-      const closed = daysByMetric(partitions, (_, day) => isClosedDay(day, now));
-      let statements = statementCount(newDays) + statementCount(closed);
+      const needMs = request.deadlineMs + landingMarginMs;
+      const holdMs = needMs + REUSE_MS;
+      const queue = queueRowsFor(partitions, needMs, holdMs, now);
+      let statements = 0;
+      for (const days of queue.rows.values()) statements += Math.ceil(days.length / DIRTY_DAYS_PER_STATEMENT);
       for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
 
       const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
       try {
-        await untilAborted(run(job, partitions, newDays, closed, request), request.signal);
+        await untilAborted(run(job, partitions, queue, holdMs, request), request.signal);
       } finally {
         job.end();
       }
@@ -105,42 +141,54 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   };
 }
 
-function statementCount(byMetric: ReadonlyMap<string, readonly number[]>): number {
-  let count = 0;
-  for (const days of byMetric.values()) count += Math.ceil(days.length / DAYS_PER_STATEMENT);
-  return count;
+/** Ascending epoch minutes as (day, minutes of that day). */
+function daysOf(sorted: readonly number[]): Array<{ day: number; minutes: number[] }> {
+  const days: Array<{ day: number; minutes: number[] }> = [];
+  for (const minute of sorted) {
+    const day = Math.floor(minute / MINUTES_PER_DAY);
+    const last = days[days.length - 1];
+    if (last?.day === day) last.minutes.push(minute - day * MINUTES_PER_DAY);
+    else days.push({ day, minutes: [minute - day * MINUTES_PER_DAY] });
+  }
+  return days;
 }
 
-/** One call per metric and DAYS_PER_STATEMENT of its days. */
-function statementsPerMetric(byMetric: ReadonlyMap<string, readonly number[]>, statement: (metricId: string, days: number[]) => Promise<void>): Array<Promise<void>> {
+/** Every minute the partitions touch, as queue rows by shard. */
+function queueRowsForAll(partitions: readonly WriteUnit[]): QueueRows {
+  const byMetric = new Map<string, Set<number>>();
+  for (const { metricId, points } of partitions) {
+    let minutes = byMetric.get(metricId);
+    if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
+    for (const { ts } of points) minutes.add(Math.floor(ts / MS_PER_MINUTE));
+  }
+  const rows: QueueRows = new Map();
+  for (const [metricId, minutes] of byMetric) {
+    const shard = shardOf(metricId);
+    let list = rows.get(shard);
+    if (list === undefined) rows.set(shard, (list = []));
+    for (const day of daysOf([...minutes].sort((a, b) => a - b))) list.push({ metricId, day: day.day, minutes: day.minutes });
+  }
+  return rows;
+}
+
+/** One call per shard and DIRTY_DAYS_PER_STATEMENT of its days. */
+function statementsPerShard(rows: QueueRows, statement: (shard: number, days: DirtyDay[]) => Promise<void>): Array<Promise<void>> {
   const calls: Array<Promise<void>> = [];
-  for (const [metricId, days] of byMetric) {
-    for (let start = 0; start < days.length; start += DAYS_PER_STATEMENT) calls.push(statement(metricId, days.slice(start, start + DAYS_PER_STATEMENT)));
+  for (const [shard, days] of rows) {
+    for (let start = 0; start < days.length; start += DIRTY_DAYS_PER_STATEMENT) calls.push(statement(shard, days.slice(start, start + DIRTY_DAYS_PER_STATEMENT)));
   }
   return calls;
 }
 
-/** The days of `partitions` that pass `include`, by metric. */
-function daysByMetric(partitions: readonly WriteUnit[], include: (metricId: string, day: number) => boolean): Map<string, number[]> {
-  const byMetric = new Map<string, number[]>();
-  for (const { metricId, day } of partitions) {
-    if (!include(metricId, day)) continue;
-    const days = byMetric.get(metricId);
-    if (days === undefined) byMetric.set(metricId, [day]);
-    else days.push(day);
-  }
-  return byMetric;
-}
-
-/** Groups points by (metric, UTC day); a later point with the same (metric, ts) replaces an earlier one. */
+/** Groups points by raw partition (metric, UTC hour); a later point with the same (metric, ts) replaces an earlier one. */
 export function groupByPartition(points: readonly Point[]): WriteUnit[] {
   const partitions = new Map<string, { unit: WriteUnit; byTs: Map<number, number> }>();
   for (const point of points) {
-    const day = dayBucket(point.ts);
-    const key = partitionKey(point.metricId, day);
+    const partition = samplePartition(point.ts);
+    const key = partitionKey(point.metricId, partition);
     let entry = partitions.get(key);
     if (entry === undefined) {
-      entry = { unit: { metricId: point.metricId, day, points: [] }, byTs: new Map() };
+      entry = { unit: { metricId: point.metricId, partition, points: [] }, byTs: new Map() };
       partitions.set(key, entry);
     }
     const earlier = entry.byTs.get(point.ts);

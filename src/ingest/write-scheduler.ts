@@ -1,6 +1,6 @@
 /**
- * The one write scheduler of a worker: every statement an insert runs (index,
- * summary holds, points) waits here for one of `concurrency` slots, and slots go
+ * The one write scheduler of a worker: every statement an insert runs (roll
+ * queue, points) waits here for one of `concurrency` slots, and slots go
  * round-robin over the requests that have statements waiting, one statement per
  * turn. A single point queued behind a 100,000-point batch is sent within one turn
  * of the ring, not after the batch.
@@ -45,7 +45,7 @@ export interface WriteJob {
   /** Runs one statement when this request's turn comes. */
   run(statement: () => Promise<void>): Promise<void>;
   /** Writes points of one partition (one statement per `pointsPerWrite` of them), stored under `writeTimeUs`. */
-  writePartition(metricId: string, day: number, points: readonly Point[], writeTimeUs: number): Promise<void>;
+  writePartition(metricId: string, partition: number, points: readonly Point[], writeTimeUs: number): Promise<void>;
   /** The request is done with the scheduler: what it reserved and did not use is released. */
   end(): void;
 }
@@ -72,7 +72,7 @@ interface Item {
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   readonly statement?: () => Promise<void>;
-  readonly write?: { readonly key: string; readonly metricId: string; readonly day: number; readonly points: readonly Point[]; readonly writeTimeUs: number };
+  readonly write?: { readonly key: string; readonly metricId: string; readonly partition: number; readonly points: readonly Point[]; readonly writeTimeUs: number };
 }
 
 interface Job {
@@ -154,11 +154,11 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
       settled = [item];
       work = item.statement();
     } else {
-      const { key, metricId, day } = item.write!;
+      const { key, metricId, partition } = item.write!;
       settled = takeWrites(item, key);
       const points: StampedPoint[] = [];
       for (const { write } of settled) for (const point of write!.points) points.push({ ...point, writeTimeUs: write!.writeTimeUs });
-      work = writer.writePartition(metricId, day, points);
+      work = writer.writePartition(metricId, partition, points);
     }
     inFlight++;
     work.then(
@@ -278,11 +278,11 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
       signal.addEventListener('abort', job.onAbort, { once: true });
       return {
         run: (statement) => enqueue(job, { statement }),
-        writePartition(metricId, day, list, writeTimeUs) {
-          const key = partitionKey(metricId, day);
+        writePartition(metricId, partition, list, writeTimeUs) {
+          const key = partitionKey(metricId, partition);
           const writes: Array<Promise<void>> = [];
           for (let start = 0; start < list.length; start += pointsPerWrite) {
-            writes.push(enqueue(job, { write: { key, metricId, day, points: list.slice(start, start + pointsPerWrite), writeTimeUs } }));
+            writes.push(enqueue(job, { write: { key, metricId, partition, points: list.slice(start, start + pointsPerWrite), writeTimeUs } }));
           }
           return Promise.all(writes).then(() => undefined);
         },

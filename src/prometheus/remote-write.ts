@@ -6,6 +6,7 @@
 import protobuf from 'protobufjs';
 import { metricIdProblem, type Point } from '../domain/point.js';
 import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
+import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from './series-id.js';
 
@@ -31,7 +32,7 @@ interface DecodedRequest {
 /** What a write request holds: the points to store, and the samples left out (stale markers, NaN, ±Inf). */
 export interface RemoteWrite {
   readonly points: Point[];
-  readonly skipped: { readonly stale: number; readonly notFinite: number };
+  readonly skipped: { readonly stale: number; readonly notFinite: number; readonly tooOld: number };
 }
 
 /** Prometheus' staleness marker: a NaN with this exact bit pattern. */
@@ -48,7 +49,7 @@ function isStaleMarker(value: number): boolean {
  * is not one or any series or sample is invalid (naming them), payload_too_large
  * for more than `maxSamples` samples. Samples later than `latestTsMs` are refused.
  */
-export function remoteWritePoints(message: Buffer, maxSamples: number, latestTsMs: number): RemoteWrite {
+export function remoteWritePoints(message: Buffer, maxSamples: number, window: TsWindow): RemoteWrite {
   let decoded: DecodedRequest;
   try {
     decoded = WRITE_REQUEST.decode(message) as unknown as DecodedRequest;
@@ -60,7 +61,7 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, latestTsM
   if (total > maxSamples) throw new MeetrError('payload_too_large', `the request has ${total} samples, more than ${maxSamples} (MEETR_MAX_BATCH); lower max_samples_per_send`);
   const points: Point[] = [];
   const details: ErrorDetail[] = [];
-  const skipped = { stale: 0, notFinite: 0 };
+  const skipped = { stale: 0, notFinite: 0, tooOld: 0 };
   series.forEach((s, index) => {
     const labels = (s.labels ?? []).map((l) => ({ name: l.name ?? '', value: l.value ?? '' }));
     const id = seriesId(labels);
@@ -71,7 +72,8 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, latestTsM
       const ts = Number(sample.timestamp ?? 0);
       if (isStaleMarker(value)) skipped.stale++;
       else if (!Number.isFinite(value)) skipped.notFinite++;
-      else if (ts > latestTsMs) details.push({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
+      else if (ts < window.earliestMs) skipped.tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
+      else if (ts > window.latestMs) details.push({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
       else points.push({ metricId: id, ts, value });
     }
     return undefined;

@@ -1,25 +1,26 @@
-import { combine, EMPTY_AGGREGATE, finalize, needsTimestamps, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
-import { forEachBounded } from '../concurrency.js';
+import { combine, EMPTY_AGGREGATE, finalize, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
+import { forEachBounded, settleAll } from '../concurrency.js';
 import { invalidRequest, OverloadedError } from '../errors.js';
-import type { DayEntry, RangeReader } from '../storage/ports.js';
-import { dayBucket, dayEndMs, dayStartMs, isClosedDay } from '../time/day-bucket.js';
-import { bucketIndex } from '../time/series-buckets.js';
-import type { EpochMs } from '../time/units.js';
+import { coverRange, periodOf, type Level } from '../rollup/levels.js';
+import { epochMinute, lastPossibleSlot, samplePartition, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
+import type { RangeReader, RollupRow } from '../storage/ports.js';
+import { dayBucket } from '../time/day-bucket.js';
+import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
 
 export interface SearchServiceOptions {
   readonly reader: RangeReader;
-  /** Day partitions one search aggregates at once. */
+  /** Storage reads one search runs at once. */
   readonly concurrency: number;
   /** Searches run at once per worker; more wait. */
   readonly maxSearches: number;
   /** Searches that may wait for a turn; more are shed. */
   readonly maxWaitingSearches: number;
-  /** Day partitions one search may aggregate point by point; a search needing more is refused. */
+  /** Raw partitions one search may read point by point; a search needing more is refused. */
   readonly maxPartitions: number;
+  /** The longest hold a worker gives a write (roll-queue.ts): how far ahead of now queued slots may lie. */
+  readonly maxHoldMs: number;
   readonly clock?: () => EpochMs;
-  /** Told when a summary could not be cached (the search itself still answers). */
-  readonly onCacheError?: (error: unknown) => void;
 }
 
 /** A validated range search over `[fromMs, toMs]`, both inclusive. */
@@ -55,99 +56,107 @@ export interface SearchService {
   search(query: SearchQuery, scope: WorkScope): Promise<SearchResult>;
 }
 
-/** Up to this many days, asking the day index first costs as much as querying each day. */
-const DIRECT_DAYS = 2;
+/** Roll-queue slots a search reads at most (a day of them): a roller further behind makes searches 503. */
+const MAX_UNROLLED_SLOTS = 86_400_000 / SLOT_MS;
 
-/**
- * A day that meets more buckets than this is read point by point (one query) rather
- * than aggregated by Cassandra once per bucket.
- */
-const AGGREGATED_PIECES_PER_DAY = 4;
-
-/** The part of one day partition that falls in one bucket (and in the range): [fromMs, toMs]. */
-interface Piece {
+/** A part of the range read from raw points, in one raw partition, for one bucket. */
+interface RawRead {
   readonly bucket: number;
+  readonly partition: number;
   readonly fromMs: EpochMs;
   readonly toMs: EpochMs;
 }
 
-/** A day partition to read: aggregated by Cassandra piece by piece, or scanned point by point. */
-interface RawDay {
-  readonly day: number;
-  readonly pieces: readonly Piece[];
-  readonly scan: boolean;
-  /** Whether the read covers the whole closed, unheld day, and its summary may be cached. */
-  readonly cache: boolean;
+/** The rollup rows one search reads from one storage partition, and the bucket each counts toward. */
+interface CellGroup {
+  readonly level: Level;
+  readonly period: number;
+  readonly cells: Array<{ readonly start: EpochMs; readonly bucket: number }>;
 }
 
 /**
- * How far before a search's start its summaries are dated. A hold on a day's
- * summaries is dated by the clock of the worker that wrote; dating summaries a
- * little earlier keeps the order true across hosts whose clocks differ by less.
- */
-export const SUMMARY_CLOCK_MARGIN_MS = 1_000;
-
-/**
- * Searches combine per-day partials: a day wholly inside the range uses its cached
- * summary when one is valid, and a closed, unheld day without one is aggregated from
- * its points and cached for the next search; the (at most two) days the range only
- * partly covers are always aggregated from their points. At most `maxPartitions`
- * days are aggregated from points; a search that needs more is refused before any is.
+ * Searches answer from rollups (roll-queue.ts, levels.ts): each bucket's part of the
+ * range is covered by the coarsest clean rollup buckets inside it, and only the
+ * partial minutes at its edges and the minutes the roller has not rolled since
+ * they were written are read as raw points. At most `maxPartitions` raw partitions
+ * are read; a search that needs more is refused before any is.
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
-  const { reader, concurrency, maxPartitions, clock = Date.now, onCacheError = () => undefined } = options;
+  const { reader, concurrency, maxPartitions, maxHoldMs, clock = Date.now } = options;
   const turns = createTurns(options.maxSearches, options.maxWaitingSearches);
+
+  /** The minutes of [fromDay, toDay] that may have been written since their rollups were computed, ascending. */
+  const dirtyMinutes = async (metricId: string, fromDay: number, toDay: number, scope: WorkScope): Promise<number[]> => {
+    const shard = shardOf(metricId);
+    const last = lastPossibleSlot(clock(), maxHoldMs);
+    const first = await reader.rolledThrough(shard); // before the queue: every slot before it is rolled
+    if (last - first + 1 > MAX_UNROLLED_SLOTS) {
+      throw new OverloadedError(
+        'rollups_behind',
+        `the roller is ${Math.round(((last - first) * SLOT_MS) / 60_000)} minutes behind for this metric; searches resume once it catches up (./meetr status)`,
+      );
+    }
+    const minutes = new Set<number>();
+    const slots = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+    await forEachBounded(slots, concurrency, async (slot) => {
+      checkScope(scope);
+      for (const { day, minutes: list } of await reader.dirtyDays(shard, slot, metricId, fromDay, toDay)) {
+        for (const minute of list) minutes.add(epochMinute(day, minute));
+      }
+    });
+    return [...minutes].sort((a, b) => a - b);
+  };
 
   const aggregate = async (query: SearchQuery, scope: WorkScope): Promise<PartialAggregate[]> => {
     const { metricId, fromMs, toMs } = query;
     const bounds = query.buckets ?? [fromMs, toMs + 1];
-    const timestamps = needsTimestamps(query.aggregation);
     const totals: PartialAggregate[] = new Array<PartialAggregate>(bounds.length - 1).fill(EMPTY_AGGREGATE);
     const add = (bucket: number, partial: PartialAggregate): void => {
       totals[bucket] = combine(totals[bucket]!, partial);
     };
-    const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-    const now = clock(); // before any read
-    const asOf = now - SUMMARY_CLOCK_MARGIN_MS;
-    const raw: RawDay[] = [];
-    /** `entry` as the day index gave it, or (indexed false) a day asked for directly, whose holds are unknown. */
-    const visit = ({ day, summary, heldUntilMs }: DayEntry, indexed: boolean): void => {
-      const pieces = piecesOf(bounds, Math.max(fromMs, dayStartMs(day)), Math.min(toMs, dayEndMs(day)));
-      const whole = pieces.length === 1 && pieces[0]!.fromMs === dayStartMs(day) && pieces[0]!.toMs === dayEndMs(day);
-      if (whole && summary !== undefined && !timestamps) return add(pieces[0]!.bucket, summary);
-      if (raw.length === maxPartitions) throw tooManyPartitions(maxPartitions);
-      const cacheable = indexed && whole && !timestamps && isClosedDay(day, now) && (heldUntilMs === undefined || heldUntilMs < asOf);
-      raw.push({ day, pieces, scan: timestamps || pieces.length > AGGREGATED_PIECES_PER_DAY, cache: cacheable });
-    };
-    if (toDay - fromDay < DIRECT_DAYS) {
-      for (let day = fromDay; day <= toDay; day++) visit({ day, summary: undefined, heldUntilMs: undefined }, false);
-    } else {
-      await reader.forEachDay(metricId, fromDay, toDay, (entry) => {
-        visit(entry, true);
-        checkScope(scope);
-      });
+    const dirty = await dirtyMinutes(metricId, dayBucket(fromMs), dayBucket(toMs), scope);
+
+    const groups = new Map<string, CellGroup>();
+    const raw: RawRead[] = [];
+    for (let bucket = 0; bucket < bounds.length - 1; bucket++) {
+      const from = Math.max(fromMs, bounds[bucket]!);
+      const to = Math.min(toMs + 1, bounds[bucket + 1]!);
+      if (from >= to) continue;
+      const { cells, raw: spans } = coverRange(from, to, dirty);
+      for (const { level, start } of cells) {
+        const period = periodOf(level, start);
+        const key = `${level.name}/${period}`;
+        let group = groups.get(key);
+        if (group === undefined) groups.set(key, (group = { level, period, cells: [] }));
+        group.cells.push({ start, bucket });
+      }
+      for (const span of spans) {
+        for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
+          const start = partition * MS_PER_HOUR;
+          raw.push({ bucket, partition, fromMs: Math.max(span.fromMs, start), toMs: Math.min(span.toMs, start + MS_PER_HOUR) });
+        }
+      }
+      if (raw.length > maxPartitions) throw tooManyPartitions(maxPartitions);
+      if (bucket % 256 === 255) checkScope(scope);
     }
-    const computed: Array<{ day: number; summary: PartialAggregate }> = [];
-    await forEachBounded(raw, concurrency, async ({ day, pieces, scan, cache }) => {
-      checkScope(scope);
-      if (scan) {
-        const folds = pieces.map(() => new PointFold());
-        let at = 0;
-        await reader.scanPoints(metricId, day, pieces[0]!.fromMs, pieces[pieces.length - 1]!.toMs, (ts, value) => {
-          while (ts > pieces[at]!.toMs) at++; // points come in ascending order
-          folds[at]!.add(ts, value);
-        });
-        pieces.forEach((piece, i) => add(piece.bucket, folds[i]!.partial));
-        return;
-      }
-      for (const piece of pieces) {
-        const partial = await reader.aggregateDay(metricId, day, piece.fromMs, piece.toMs);
-        if (cache) computed.push({ day, summary: partial });
-        add(piece.bucket, partial); // after the await: `combine(total, await ...)` would read a stale total
-      }
-    });
-    // One single-partition batch for all of them; failing to cache never fails the search.
-    if (computed.length > 0) await reader.saveDaySummaries(metricId, computed, asOf).catch(onCacheError);
+
+    await settleAll([
+      forEachBounded([...groups.values()], concurrency, async ({ level, period, cells }) => {
+        checkScope(scope);
+        const rows = await readCells(reader, metricId, level, period, cells.map((cell) => cell.start));
+        const byStart = new Map(rows.map((row) => [row.start, row.aggregate]));
+        for (const { start, bucket } of cells) {
+          const found = byStart.get(start);
+          if (found !== undefined) add(bucket, found);
+        }
+      }),
+      forEachBounded(raw, concurrency, async ({ bucket, partition, fromMs: from, toMs: to }) => {
+        checkScope(scope);
+        const fold = new PointFold();
+        await reader.scanPoints(metricId, partition, from, to, (ts, value) => fold.add(ts, value));
+        add(bucket, fold.partial);
+      }),
+    ]);
     return totals;
   };
 
@@ -168,20 +177,20 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
   };
 }
 
-/** [fromMs, toMs] (inside one day) cut at the bucket bounds it crosses. */
-function piecesOf(bounds: readonly EpochMs[], fromMs: EpochMs, toMs: EpochMs): Piece[] {
-  const pieces: Piece[] = [];
-  for (let bucket = Math.max(0, bucketIndex(bounds, fromMs)); bucket < bounds.length - 1 && bounds[bucket]! <= toMs; bucket++) {
-    pieces.push({ bucket, fromMs: Math.max(fromMs, bounds[bucket]!), toMs: Math.min(toMs, bounds[bucket + 1]! - 1) });
-  }
-  return pieces;
+/** Rollup rows at `starts` (ascending) of one storage partition: one slice when they are dense, else by key. */
+async function readCells(reader: RangeReader, metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]> {
+  const first = starts[0]!;
+  const last = starts[starts.length - 1]!;
+  const span = (last - first) / level.ms + 1;
+  if (starts.length * 4 >= span) return reader.readRollups(metricId, level, period, first, last + level.ms);
+  return reader.readRollupsAt(metricId, level, period, starts);
 }
 
 function tooManyPartitions(maxPartitions: number): Error {
   return invalidRequest(
-    `the search would read more than ${maxPartitions} days of points one by one (MEETR_MAX_SEARCH_PARTITIONS); ` +
-      'narrow the range, or search closed whole days, whose summaries are cached',
-    [{ field: 'from', message: `with to, spans more than ${maxPartitions} days with points that have no cached summary` }],
+    `the search would read raw points from more than ${maxPartitions} hours (MEETR_MAX_SEARCH_PARTITIONS): ` +
+      'parts of the range not rolled up yet (just written) and buckets finer than a minute are read point by point; narrow the range or retry once the roller caught up',
+    [{ field: 'from', message: `with to, needs raw points from more than ${maxPartitions} hours` }],
   );
 }
 

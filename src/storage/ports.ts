@@ -1,5 +1,6 @@
 import type { PartialAggregate } from '../domain/aggregate.js';
 import type { Point } from '../domain/point.js';
+import type { Level } from '../rollup/levels.js';
 import type { EpochMs } from '../time/units.js';
 
 /**
@@ -13,51 +14,78 @@ export interface StampedPoint extends Point {
 }
 
 /**
- * Most days one markDays, holdDaySummaries or saveDaySummaries call writes in one
- * statement (one single-partition batch of about 6 KiB); a call with more runs
- * several, one after the other. Callers that count statements split by it.
+ * Minutes of one metric and UTC day that were written to: the roller recomputes
+ * their rollups. `minutes` are minutes of the day (0-1439).
  */
-export const DAYS_PER_STATEMENT = 100;
+export interface DirtyDay {
+  readonly metricId: string;
+  readonly day: number;
+  readonly minutes: readonly number[];
+}
+
+/** Most dirty days one markDirty call writes in one statement (one single-partition batch); more run as several. */
+export const DIRTY_DAYS_PER_STATEMENT = 100;
 
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {
-  /** Records that `metricId` has points on each of `days` (UTC day buckets). */
-  markDays(metricId: string, days: readonly number[]): Promise<void>;
-  /** Upserts points that all share `metricId` and the UTC day bucket `day`, each under its own write time. */
-  writePartition(metricId: string, day: number, points: readonly StampedPoint[]): Promise<void>;
   /**
-   * Declares that writes to `days` may land until `untilMs`: no summary of those days
-   * computed from a read that began before `untilMs` is valid. Holds only ever
-   * lengthen: of two holds the later `untilMs` stands, whatever order they land in.
+   * Upserts points that all share `metricId` and the raw partition `partition`
+   * (samplePartition of their ts), each under its own write time. Points older
+   * than the raw retention are given the time they have left (rollup-retention.ts).
    */
-  holdDaySummaries(metricId: string, days: readonly number[], untilMs: EpochMs): Promise<void>;
+  writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void>;
+  /** Queues dirty days for the roller in one shard's slot (roll-queue.ts). */
+  markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void>;
 }
 
-/** A day on which a metric has points, with its cached whole-day summary if one is valid. */
-export interface DayEntry {
-  readonly day: number;
-  readonly summary: PartialAggregate | undefined;
-  /** Summaries of this day are valid only when computed from reads that began after this (see holdDaySummaries). */
-  readonly heldUntilMs: EpochMs | undefined;
+/** A stored rollup row: the aggregate of one bucket. */
+export interface RollupRow {
+  readonly start: EpochMs;
+  readonly aggregate: PartialAggregate;
 }
 
-/** The read side, and the cache of whole-day summaries it maintains. */
+/** The read side. */
 export interface RangeReader {
+  /** The first slot of `shard` the roller has not finished: every earlier slot's days are rolled. */
+  rolledThrough(shard: number): Promise<number>;
+  /** The dirty days `metricId` has queued in one slot of its shard, for days in [fromDay, toDay]. */
+  dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>>;
+  /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
+  readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
+  /** The rollup rows of one storage partition at exactly these starts (those that exist). */
+  readRollupsAt(metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]>;
   /**
-   * Calls `visit` for each UTC day bucket in [fromDay, toDay] on which `metricId` has
-   * points, ascending, with its summary, reading the index page by page (never all
-   * of it in memory). An exception thrown by `visit` stops the reading.
-   */
-  forEachDay(metricId: string, fromDay: number, toDay: number, visit: (entry: DayEntry) => void): Promise<void>;
-  /** count/sum/min/max of the points of one day partition with fromMs <= ts <= toMs, computed by Cassandra. */
-  aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate>;
-  /**
-   * Calls `visit` for every point of one day partition with fromMs <= ts <= toMs, in
+   * Calls `visit` for every point of one raw partition with fromMs <= ts < toMs, in
    * ascending ts order, page by page (never the whole partition in memory). Returns how many.
    */
-  scanPoints(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number>;
-  /** Caches whole days' aggregates, computed from reads that began after `asOfMs`. */
-  saveDaySummaries(metricId: string, summaries: ReadonlyArray<{ readonly day: number; readonly summary: PartialAggregate }>, asOfMs: EpochMs): Promise<void>;
+  scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number>;
+}
+
+/** What the roller needs beyond reading. */
+export interface RollupStore extends RangeReader {
+  /** Every dirty day queued in one slot of a shard, all metrics. */
+  slotDays(shard: number, slot: number): Promise<DirtyDay[]>;
+  /**
+   * Upserts rollup rows of one storage partition, written as of `asOfUs` (when the
+   * reads they were computed from began), so a later computation always wins.
+   */
+  writeRollups(metricId: string, level: Level, period: number, rows: readonly RollupRow[], asOfUs: number): Promise<void>;
+  /** The shard's lease and progress. */
+  readShard(shard: number): Promise<ShardState>;
+  /** Takes the lease if it is still as `seen` (a lightweight transaction); true when taken. */
+  takeShard(shard: number, seen: ShardState, owner: string, untilMs: EpochMs): Promise<boolean>;
+  /** Extends a lease this owner holds, and records progress; false when the lease was lost. */
+  keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean>;
+  /** Says this roller is alive for `ttlSeconds`. */
+  announceRoller(owner: string, ttlSeconds: number): Promise<void>;
+  /** The rollers alive (announced recently). */
+  liveRollers(): Promise<string[]>;
+}
+
+export interface ShardState {
+  readonly owner: string;
+  readonly leaseUntilMs: EpochMs;
+  readonly nextSlot: number;
 }
 
 /** Whether storage can serve right now. */

@@ -1,17 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_AGGREGATE } from '../../src/domain/aggregate.js';
+import { PointFold } from '../../src/domain/aggregate.js';
+import { ExactSum } from '../../src/domain/exact-sum.js';
+import { DAY, MINUTE } from '../../src/rollup/levels.js';
+import { samplePartition } from '../../src/rollup/roll-queue.js';
+import { parseRetention } from '../../src/rollup/retention.js';
+import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { migrate } from '../../src/storage/cassandra/migrate.js';
-import { dayBucket } from '../../src/time/day-bucket.js';
+import { finishUpgrade, startUpgrade } from '../../src/storage/cassandra/upgrade.js';
+import { UNBOUNDED } from '../../src/work-scope.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
-import { dayEntries } from '../support/services.js';
+import { query } from '../support/search-query.js';
+import { searchService } from '../support/services.js';
 
 const ks = useFreshKeyspace();
 const store = (): CassandraPointStore => new CassandraPointStore(ks.client, ks.keyspace);
 const at = (iso: string): number => Date.parse(iso);
 
-async function storedValues(metricId: string, day: number): Promise<Array<[number, number]>> {
-  const result = await ks.client.execute(`SELECT ts, value FROM ${ks.keyspace}.points WHERE metric_id = ? AND day = ?`, [metricId, day]);
+async function storedValues(metricId: string, hour: number): Promise<Array<[number, number]>> {
+  const result = await ks.client.execute(`SELECT ts, value FROM ${ks.keyspace}.samples WHERE metric_id = ? AND hour = ?`, [metricId, hour]);
   return result.rows.map((row) => [(row.get('ts') as Date).getTime(), row.get('value') as number]);
 }
 
@@ -20,101 +27,115 @@ describe('CassandraPointStore against a real Cassandra', () => {
     await expect(migrate(ks.client, ks.keyspace, ks.config.replication)).resolves.toBeGreaterThanOrEqual(3);
   });
 
-  it('keeps points either side of a UTC midnight in their own day partitions', async () => {
+  it('keeps points either side of an hour in their own partitions, and scans half-open ranges', async () => {
     const before = at('2024-03-09T23:59:59.999Z');
     const after = at('2024-03-10T00:00:00.000Z');
-    const [dayBefore, dayAfter] = [dayBucket(before), dayBucket(after)];
-    expect(dayAfter).toBe(dayBefore + 1);
-    await store().markDays('midnight', [dayBefore, dayAfter]);
-    await store().writePartition('midnight', dayBefore, [{ metricId: 'midnight', ts: before, value: 1, writeTimeUs: 1 }]);
-    await store().writePartition('midnight', dayAfter, [{ metricId: 'midnight', ts: after, value: 2, writeTimeUs: 1 }]);
-
-    expect(await storedValues('midnight', dayBefore)).toEqual([[before, 1]]);
-    expect(await storedValues('midnight', dayAfter)).toEqual([[after, 2]]);
-    expect(await dayEntries(store(), 'midnight', dayBefore - 10, dayAfter + 10)).toEqual([
-      { day: dayBefore, summary: undefined, heldUntilMs: undefined },
-      { day: dayAfter, summary: undefined, heldUntilMs: undefined },
-    ]);
-    expect((await dayEntries(store(), 'midnight', dayAfter, dayAfter)).map((entry) => entry.day)).toEqual([dayAfter]);
-    const wholeBefore = await store().aggregateDay('midnight', dayBefore, before - 1000, after);
-    expect(wholeBefore).toMatchObject({ count: 1, sum: 1, min: 1, max: 1 });
-  });
-
-  it('stores a leap day and aggregates inclusive bounds inside Cassandra', async () => {
-    const day = dayBucket(at('2024-02-29T00:00:00Z'));
-    const points = [0, 1, 2, 3].map((i) => ({ metricId: 'leap', ts: at(`2024-02-29T12:00:0${i}Z`), value: i + 1, writeTimeUs: 1 }));
-    await store().markDays('leap', [day]);
-    await store().writePartition('leap', day, points);
-    expect(await store().aggregateDay('leap', day, at('2024-02-29T12:00:01Z'), at('2024-02-29T12:00:02Z'))).toMatchObject({
-      count: 2,
-      sum: 5,
-      min: 2,
-      max: 3,
-    });
-    expect(await store().aggregateDay('leap', day, at('2024-02-29T00:00:00Z'), at('2024-02-29T23:59:59.999Z'))).toMatchObject({
-      count: 4,
-      sum: 10,
-    });
-    expect(await store().aggregateDay('leap', day, at('2024-02-29T13:00:00Z'), at('2024-02-29T14:00:00Z'))).toEqual(EMPTY_AGGREGATE);
+    expect(samplePartition(after)).toBe(samplePartition(before) + 1);
+    await store().writePartition('midnight', samplePartition(before), [{ metricId: 'midnight', ts: before, value: 1, writeTimeUs: 1 }]);
+    await store().writePartition('midnight', samplePartition(after), [{ metricId: 'midnight', ts: after, value: 2, writeTimeUs: 1 }]);
+    expect(await storedValues('midnight', samplePartition(before))).toEqual([[before, 1]]);
+    expect(await storedValues('midnight', samplePartition(after))).toEqual([[after, 2]]);
+    expect(await store().scanPoints('midnight', samplePartition(before), before - 5, before, () => undefined)).toBe(0);
+    expect(await store().scanPoints('midnight', samplePartition(before), before - 5, before + 1, () => undefined)).toBe(1);
   });
 
   it('round-trips values bit for bit, at millisecond precision', async () => {
-    const values = [0.1 + 0.2, 1 / 3, Number.MAX_VALUE, Number.MIN_VALUE, -0, -123456789.000001, 2 ** 53 + 2];
-    const base = at('1969-12-31T23:59:59.000Z');
-    const day = dayBucket(base);
-    expect(day).toBe(-1);
-    const points = values.map((value, i) => ({ metricId: 'exact', ts: base + i * 7, value, writeTimeUs: 1 }));
-    await store().writePartition('exact', day, points);
-    const stored = await storedValues('exact', day);
-    expect(stored.map(([ts]) => ts)).toEqual(points.map((p) => p.ts));
-    stored.forEach(([, value], i) => expect(Object.is(value, values[i])).toBe(true));
+    const ts = at('2024-02-29T12:00:00.123Z');
+    const values = [Number.MIN_VALUE, -0.1, 1e308, 2 ** 53 + 2];
+    await store().writePartition('bits', samplePartition(ts), values.map((value, i) => ({ metricId: 'bits', ts: ts + i, value, writeTimeUs: 1 })));
+    expect(await storedValues('bits', samplePartition(ts))).toEqual(values.map((value, i) => [ts + i, value]));
   });
 
   it('keeps, of two writes of one (metric, ts), the one with the later write time, whichever lands last', async () => {
-    const ts = at('2025-06-01T10:00:00.123Z');
-    const day = dayBucket(ts);
-    const now = Date.now() * 1000;
-    await store().writePartition('upsert', day, [{ metricId: 'upsert', ts, value: 1, writeTimeUs: now }]);
-    await store().writePartition('upsert', day, [{ metricId: 'upsert', ts, value: 42, writeTimeUs: now + 1 }]);
-    expect(await storedValues('upsert', day)).toEqual([[ts, 42]]);
-    // A replay of an older request lands late: it changes nothing.
-    await store().writePartition('upsert', day, [{ metricId: 'upsert', ts, value: 7, writeTimeUs: now - 1_000_000 }]);
-    expect(await storedValues('upsert', day)).toEqual([[ts, 42]]);
+    const ts = at('2024-05-01T00:00:00Z');
+    await store().writePartition('lww', samplePartition(ts), [{ metricId: 'lww', ts, value: 2, writeTimeUs: 2_000 }]);
+    await store().writePartition('lww', samplePartition(ts), [{ metricId: 'lww', ts, value: 1, writeTimeUs: 1_000 }]);
+    expect(await storedValues('lww', samplePartition(ts))).toEqual([[ts, 2]]);
   });
 
-  it('caches a day summary dated as of a time, and hides it behind a hold at or after that time only', async () => {
-    const day = dayBucket(at('2024-07-01T00:00:00Z'));
-    await store().markDays('summary', [day]);
-    const summary = { count: 3, sum: 6, compensation: 0, min: 1, max: 3 };
-    await store().saveDaySummaries('summary', [{ day, summary }], 1_000_000);
-    expect(await dayEntries(store(), 'summary', day, day)).toEqual([{ day, summary }]);
-    await store().holdDaySummaries('summary', [day], 999_999); // older than the summary: no effect
-    expect((await dayEntries(store(), 'summary', day, day))[0]?.summary).toEqual(summary);
-    await store().holdDaySummaries('summary', [day], 1_000_001);
-    await store().holdDaySummaries('summary', [day], 1_000); // an earlier hold landing later shortens nothing
-    expect(await dayEntries(store(), 'summary', day, day)).toEqual([{ day, summary: undefined, heldUntilMs: 1_000_001 }]);
-    await store().saveDaySummaries('summary', [{ day, summary }], 1_000_000); // a late save of a stale summary stays hidden
-    expect(await dayEntries(store(), 'summary', day, day)).toEqual([{ day, summary: undefined, heldUntilMs: 1_000_001 }]);
+  it('stores rollups with exact sums of any size, the later computation winning', async () => {
+    const start = at('2024-05-01T00:00:00Z');
+    const fold = new PointFold();
+    for (const [i, value] of [1e300, 0.1, -1e300, 5e-324, 3].entries()) fold.add(start + i, value);
+    await store().writeRollups('exact', MINUTE, 19_844, [{ start, aggregate: fold.partial }], 2_000);
+    const other = new PointFold();
+    other.add(start, 7);
+    await store().writeRollups('exact', MINUTE, 19_844, [{ start, aggregate: other.partial }], 1_000); // computed earlier: loses
+    const [row] = await store().readRollups('exact', MINUTE, 19_844, start, start + 60_000);
+    expect(row!.aggregate.sum.value).toBe(ExactSum.of(0.1).plus(ExactSum.of(5e-324)).plus(ExactSum.of(3)).value);
+    expect(row!.aggregate).toMatchObject({ count: 5, min: -1e300, max: 1e300, first: { ts: start, value: 1e300 }, last: { ts: start + 4, value: 3 } });
+    expect(await store().readRollupsAt('exact', MINUTE, 19_844, [start - 60_000, start])).toHaveLength(1);
   });
 
-  it('marks, summarizes and holds hundreds of days at once, in batches a cluster accepts', async () => {
-    const days = Array.from({ length: 250 }, (_, i) => 19_000 + i);
-    await store().markDays('many-days', days);
-    const summary = { count: 1, sum: 2, compensation: 0, min: 2, max: 2 };
-    await store().saveDaySummaries('many-days', days.map((day) => ({ day, summary })), Date.now() - 10_000);
-    const entries = await dayEntries(store(), 'many-days', 0, 30_000);
-    expect(entries.map((e) => e.day)).toEqual(days);
-    expect(entries.every((e) => e.summary !== undefined)).toBe(true);
-    await store().holdDaySummaries('many-days', days, Date.now());
-    expect((await dayEntries(store(), 'many-days', 0, 30_000)).filter((e) => e.summary !== undefined)).toEqual([]);
+  it('queues minutes as sets that only grow, and takes a lease only when it is still as seen', async () => {
+    await store().markDirty(3, 100, [{ metricId: 'q', day: 5, minutes: [9, 1] }]);
+    await store().markDirty(3, 100, [{ metricId: 'q', day: 5, minutes: [1, 4] }]);
+    expect(await store().dirtyDays(3, 100, 'q', 0, 10)).toEqual([{ day: 5, minutes: [1, 4, 9] }]);
+    expect(await store().slotDays(3, 100)).toEqual([{ metricId: 'q', day: 5, minutes: [1, 4, 9] }]);
+    const seen = await store().readShard(7);
+    expect(await store().takeShard(7, seen, 'a', Date.now() + 10_000)).toBe(true);
+    expect(await store().takeShard(7, seen, 'b', Date.now() + 10_000)).toBe(false); // a took it meanwhile
+    expect(await store().keepShard(7, 'b', Date.now() + 10_000, seen.nextSlot + 1)).toBe(false);
+    expect(await store().keepShard(7, 'a', Date.now() + 10_000, seen.nextSlot + 1)).toBe(true);
+    expect(await store().readShard(7)).toMatchObject({ owner: 'a', nextSlot: seen.nextSlot + 1 });
+    await store().announceRoller('a', 30);
+    expect(await store().liveRollers()).toContain('a');
+  });
+
+  it('writes raw points and rollups with TTLs counted from the time they cover, when retention is set', async () => {
+    const raw = parseRetention('30d')!;
+    const retained = new CassandraPointStore(ks.client, ks.keyspace, undefined, { raw, levels: { '1m': raw, '15m': raw, '1h': raw, '1d': parseRetention('2y')! } });
+    const ts = Date.now() - 10 * 86_400_000;
+    await retained.writePartition('ttl', samplePartition(ts), [{ metricId: 'ttl', ts, value: 1, writeTimeUs: Date.now() * 1000 }]);
+    const fold = new PointFold();
+    fold.add(ts, 1);
+    const dayStart = Math.floor(ts / 86_400_000) * 86_400_000;
+    await retained.writeRollups('ttl', DAY, 0, [{ start: dayStart, aggregate: fold.partial }], Date.now() * 1000);
+    const sample = (await ks.client.execute(`SELECT TTL(value) AS t FROM ${ks.keyspace}.samples WHERE metric_id = 'ttl' AND hour = ?`, [samplePartition(ts)])).first();
+    expect(sample.get('t')).toBeGreaterThan(19.9 * 86_400);
+    expect(sample.get('t')).toBeLessThanOrEqual(20 * 86_400);
+    const rollup = (await ks.client.execute(`SELECT TTL(n) AS t FROM ${ks.keyspace}.rollups WHERE metric_id = 'ttl' AND level = '1d' AND period = 0`)).first();
+    expect(rollup.get('t')).toBeGreaterThan(720 * 86_400);
   });
 
   it('keeps metrics apart, including ids that look like CQL', async () => {
     const ts = at('2025-06-02T00:00:00Z');
-    const day = dayBucket(ts);
-    const sneaky = "x'); DROP TABLE points; --";
-    await store().writePartition(sneaky, day, [{ metricId: sneaky, ts, value: 7, writeTimeUs: 1 }]);
-    expect(await storedValues(sneaky, day)).toEqual([[ts, 7]]);
-    expect(await storedValues('x', day)).toEqual([]);
+    const sneaky = "x'); DROP TABLE samples; --";
+    await store().writePartition(sneaky, samplePartition(ts), [{ metricId: sneaky, ts, value: 7, writeTimeUs: 1 }]);
+    expect(await storedValues(sneaky, samplePartition(ts))).toEqual([[ts, 7]]);
+    expect(await storedValues('x', samplePartition(ts))).toEqual([]);
+  });
+});
+
+describe('upgrading a keyspace an earlier version wrote', () => {
+  it('copies every point with its write time, queues it, and the roller builds rollups that answer as the points do', async () => {
+    // The earlier version's table, as its cql/002_points.cql made it, with points written at known times.
+    await ks.client.execute(`CREATE TABLE IF NOT EXISTS ${ks.keyspace}.points (metric_id text, day int, ts timestamp, value double, PRIMARY KEY ((metric_id, day), ts))`);
+    const day = at('2023-07-04T00:00:00Z');
+    const legacy = Array.from({ length: 500 }, (_, i) => ({ ts: day + i * 7_777, value: (i % 13) - 6.5 }));
+    for (const { ts, value } of legacy) {
+      await ks.client.execute(`INSERT INTO ${ks.keyspace}.points (metric_id, day, ts, value) VALUES ('old', ?, ?, ?) USING TIMESTAMP ?`, [Math.floor(ts / 86_400_000), ts, value, 1_000_000 + ts], { prepare: true });
+    }
+    const copied = await startUpgrade(ks.client, store(), ks.keyspace);
+    expect(copied).toEqual({ partitions: 1, points: 500 });
+    // Written by the earlier version while the new one started: only this is copied the second time.
+    const late = day + 3_600_000 + 1;
+    await ks.client.execute(`INSERT INTO ${ks.keyspace}.points (metric_id, day, ts, value) VALUES ('old', ?, ?, 100)`, [Math.floor(late / 86_400_000), late], { prepare: true });
+    expect(await finishUpgrade(ks.client, store(), ks.keyspace, 20_000)).toEqual({ partitions: 1, points: 1 });
+    expect(await finishUpgrade(ks.client, store(), ks.keyspace, 20_000)).toBeUndefined(); // done once
+    expect(await startUpgrade(ks.client, store(), ks.keyspace)).toBeUndefined();
+    const written = (await ks.client.execute(`SELECT writetime(value) AS w FROM ${ks.keyspace}.samples WHERE metric_id = 'old' AND hour = ? LIMIT 1`, [samplePartition(day)])).first();
+    expect(Number(written.get('w'))).toBe(1_000_000 + day);
+
+    const all = [...legacy.filter(({ ts }) => ts !== late), { ts: late, value: 100 }].sort((a, b) => a.ts - b.ts);
+    const expectedSum = all.reduce((sum, { value }) => sum.plus(ExactSum.of(value)), ExactSum.ZERO).value;
+    const search = searchService(store());
+    const whole = query('old', day, day + 86_400_000 - 1, 'sum');
+    expect(await search.search(whole, UNBOUNDED)).toEqual({ count: all.length, value: expectedSum }); // from the raw points: queued, not rolled
+    const roller = new Roller({ store: store(), owner: 'upgrade', concurrency: 4, clock: () => Date.now() + 120_000 });
+    await roller.balance();
+    await roller.rollDue();
+    const rolledSearch = searchService(store(), { clock: () => Date.now() + 120_000 });
+    expect(await rolledSearch.search(whole, UNBOUNDED)).toEqual({ count: all.length, value: expectedSum });
   });
 });

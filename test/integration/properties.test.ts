@@ -1,21 +1,53 @@
 /**
  * Properties over the whole API on real Cassandra: no client input produces a 500;
- * aggregates over random points equal a reference computed here; a point written
- * with any accepted timestamp form is found by a search in any other form.
+ * answers (single numbers and series, in any zone) equal a scan of the raw points
+ * to the last bit, just written, once rolled up and after late writes, with a
+ * roller running all the while; a point written with any accepted timestamp form
+ * is found by a search in any other form.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { composeApp, type MeetrApp } from '../../src/compose.js';
-import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeApp, maxHoldMs, type MeetrApp } from '../../src/compose.js';
+import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
+import { lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
+import { Roller } from '../../src/roller/roller.js';
+import { cassandraStorage, CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { CLIENT_STATUSES, clientFields } from '../support/client-inputs.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
-const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500' });
+// Short request and storage timeouts: writes' holds end, and the roller rolls them, within about 15 s.
+const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500', MEETR_REQUEST_TIMEOUT_MS: '3000', MEETR_STORAGE_TIMEOUT_MS: '1500' });
 let app: MeetrApp;
 let unexpected: unknown[] = [];
+let store: CassandraPointStore;
+let rolling: { stop: boolean; done: Promise<void> };
 beforeAll(() => {
   app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'prop', logError: (_, error) => unexpected.push(error) });
+  // A roller at work the whole time, as in production: whatever it rolls while searches run, they stay exact.
+  store = new CassandraPointStore(ks.client, ks.keyspace);
+  const roller = new Roller({ store, owner: 'prop-roller', concurrency: 8 });
+  rolling = { stop: false, done: Promise.resolve() };
+  rolling.done = (async () => {
+    while (!rolling.stop) {
+      await roller.balance();
+      if ((await roller.rollDue(() => rolling.stop)) === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
 });
+afterAll(async () => {
+  rolling.stop = true;
+  await rolling.done;
+});
+
+/** Waits until the roller has rolled every slot a write made so far can have queued in. */
+async function rolledUp(): Promise<void> {
+  const target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config));
+  for (;;) {
+    const states = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => store.readShard(shard)));
+    if (states.every((state) => state.nextSlot > target)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 describe('no client input gets a 500', () => {
   const fields = clientFields;
@@ -41,50 +73,6 @@ describe('no client input gets a 500', () => {
       { numRuns: 300 },
     );
     expect(unexpected).toEqual([]);
-  });
-});
-
-describe('aggregates over random points equal a reference', () => {
-  const dayMs = 86_400_000;
-  const base = Date.parse('2024-03-09T00:00:00Z'); // spans the US spring-forward of 2024-03-10
-  const point = fc.record({
-    offset: fc.integer({ min: 0, max: 3 * dayMs - 1 }),
-    value: fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
-  });
-
-  it('for every aggregation over random sub-ranges spanning several day partitions', async () => {
-    let run = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(point, { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 3 * dayMs }), fc.integer({ min: 0, max: 3 * dayMs }), async (points, a, b) => {
-        const metricId = `ref-${run++}`;
-        // Last write wins for duplicate timestamps, as in storage.
-        const byTs = new Map<number, number>();
-        for (const p of points) byTs.set(base + p.offset, p.value);
-        const body = points.map((p) => ({ metric_id: metricId, ts: base + p.offset, value: p.value }));
-        const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-        expect(posted.status).toBe(200);
-
-        const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
-        const inRange = [...byTs].filter(([ts]) => ts >= from && ts <= to).map(([, v]) => v);
-        const sum = inRange.reduce((s, v) => s + v, 0);
-        const expected = {
-          sum: inRange.length ? sum : null,
-          avg: inRange.length ? sum / inRange.length : null,
-          min: inRange.length ? Math.min(...inRange) : null,
-          max: inRange.length ? Math.max(...inRange) : null,
-          count: inRange.length ? inRange.length : null,
-        };
-        for (const aggregation of ['sum', 'avg', 'min', 'max', 'count'] as const) {
-          const response = await app.request(`/1.0/metrics?metric=${metricId}&from=${from}&to=${to}&aggregation=${aggregation}`);
-          expect(response.status).toBe(200);
-          const answer = (await response.json()) as { value: number | null; count: number };
-          expect(answer.count).toBe(inRange.length);
-          if (expected[aggregation] === null) expect(answer.value).toBeNull();
-          else expect(answer.value).toBeCloseTo(expected[aggregation], 4);
-        }
-      }),
-      { numRuns: 25 },
-    );
   });
 });
 
@@ -143,70 +131,94 @@ describe('a point written in one timestamp form is found in every other', () => 
   });
 });
 
-describe('series over random points equal a reference', () => {
+describe('answers equal a scan of the raw points, with a roller running meanwhile', () => {
   const dayMs = 86_400_000;
   const base = Date.parse('2024-03-08T00:00:00Z'); // spans the US spring-forward of 2024-03-10
   const span = 4 * dayMs;
   const minutes = fc.integer({ min: 1, max: span / 60_000 - 1 });
+  const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(0.1, 0.2, 1e15, -1e15));
   const point = fc.record({
-    // Often on a minute, or just before one: where buckets start and end.
+    // Often on a minute, or just before one: where buckets and rollups start and end.
     offset: fc.oneof(fc.integer({ min: 0, max: span - 1 }), minutes.map((m) => m * 60_000), minutes.map((m) => m * 60_000 - 1)),
-    value: fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
+    value,
   });
-  type Answer = { value: number | null; count: number; series: Array<{ ts: number; value: number | null; count: number }> };
+  type Answer = { value: number | null; count: number; series?: Array<{ ts: number; value: number | null; count: number }> };
+  interface Case {
+    readonly metricId: string;
+    readonly params: Record<string, string>;
+    readonly from: number;
+    readonly to: number;
+  }
+  const stored = new Map<string, Map<number, number>>();
+  const cases: Case[] = [];
 
-  /** The aggregate of `values` (in time order) as the contract defines it. */
-  function reference(values: number[], aggregation: string): number | null {
-    if (values.length === 0) return null;
-    const sum = values.reduce((s, v) => s + v, 0);
-    const byName: Record<string, number> = { sum, avg: sum / values.length, min: Math.min(...values), max: Math.max(...values), count: values.length, first: values[0]!, last: values[values.length - 1]! };
-    return byName[aggregation]!;
+  /** What a scan of the stored points of the case's metric answers, bucket by bucket where the answer has buckets. */
+  function expected(c: Case, starts: readonly number[] | undefined): Answer {
+    const inRange = [...(stored.get(c.metricId) ?? [])].filter(([ts]) => ts >= c.from && ts <= c.to).sort(([x], [y]) => x - y);
+    const answer = (points: Array<[number, number]>) => {
+      const fold = new PointFold();
+      for (const [ts, v] of points) fold.add(ts, v);
+      return { value: finalize(fold.partial, c.params.aggregation as Aggregation), count: points.length };
+    };
+    const total = answer(inRange);
+    if (starts === undefined) return total;
+    return { ...total, series: starts.map((ts, i) => ({ ts, ...answer(inRange.filter(([t]) => t >= ts && t < (starts[i + 1] ?? Infinity))) })) };
   }
 
-  it('for every aggregation, interval and zone, asked twice (the second time from cached day summaries where they apply)', async () => {
+  async function post(metricId: string, points: ReadonlyArray<{ offset: number; value: number }>): Promise<void> {
+    const body = JSON.stringify(points.map((p) => ({ metric_id: metricId, ts: base + p.offset, value: p.value })));
+    const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect(posted.status).toBe(200);
+    const byTs = stored.get(metricId) ?? new Map<number, number>();
+    for (const p of points) byTs.set(base + p.offset, p.value); // the last write of a timestamp wins
+    stored.set(metricId, byTs);
+  }
+
+  async function check(c: Case, when: string): Promise<void> {
+    const response = await app.request(`/1.0/metrics?${new URLSearchParams(c.params).toString()}`);
+    expect(response.status, when).toBe(200);
+    const answer = (await response.json()) as Answer;
+    const starts = answer.series?.map((bucket) => bucket.ts);
+    const want = expected(c, starts);
+    expect({ value: answer.value, count: answer.count, series: answer.series?.map(({ ts, value, count }) => ({ ts, value, count })) }, `${when}: ${JSON.stringify(c.params)}`).toEqual({ ...want, series: want.series });
+    if (starts !== undefined) {
+      expect(starts[0]).toBeLessThanOrEqual(c.from);
+      expect(starts[starts.length - 1]).toBeLessThanOrEqual(c.to);
+    }
+  }
+
+  it('just written, once rolled, after late writes and upserts, and once those are rolled, for every aggregation, interval and zone', async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(point, { minLength: 1, maxLength: 80 }),
         fc.integer({ min: 0, max: span }),
         fc.integer({ min: 0, max: span }),
-        fc.constantFrom('7m', '15m', '1h', '6h', '1d', '1w', '1M'),
+        fc.constantFrom(undefined, '1m', '7m', '15m', '1h', '6h', '1d', '1w', '1M'),
         fc.constantFrom('UTC', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu'),
         fc.constantFrom('sum', 'avg', 'min', 'max', 'count', 'first', 'last'),
         async (points, a, b, interval, tz, aggregation) => {
-          const metricId = `series-${run++}`;
-          const byTs = new Map<number, number>();
-          for (const p of points) byTs.set(base + p.offset, p.value); // the last write of a timestamp wins
-          const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(points.map((p) => ({ metric_id: metricId, ts: base + p.offset, value: p.value }))) });
-          expect(posted.status).toBe(200);
-
+          const metricId = `ref-${run++}`;
+          await post(metricId, points);
           const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
-          const inRange = [...byTs].filter(([ts]) => ts >= from && ts <= to).sort(([x], [y]) => x - y);
-          for (const attempt of [1, 2]) {
-            const response = await app.request(`/1.0/metrics?${new URLSearchParams({ metric: metricId, from: String(from), to: String(to), aggregation, interval, tz }).toString()}`);
-            expect(response.status, `attempt ${attempt}`).toBe(200);
-            const answer = (await response.json()) as Answer;
-            const starts = answer.series.map((bucket) => bucket.ts);
-            expect(starts[0]).toBeLessThanOrEqual(from);
-            expect(starts.every((ts, i) => i === 0 || ts > starts[i - 1]!)).toBe(true);
-            expect(starts[starts.length - 1]).toBeLessThanOrEqual(to);
-            const expectedCount = inRange.length;
-            expect(answer.count).toBe(expectedCount);
-            const overall = reference(inRange.map(([, v]) => v), aggregation);
-            if (overall === null) expect(answer.value).toBeNull();
-            else expect(answer.value).toBeCloseTo(overall, 4);
-            answer.series.forEach((bucket, i) => {
-              const end = starts[i + 1] ?? Infinity;
-              const values = inRange.filter(([ts]) => ts >= bucket.ts && ts < end).map(([, v]) => v);
-              expect(bucket.count, `bucket ${i}`).toBe(values.length);
-              const expected = reference(values, aggregation);
-              if (expected === null) expect(bucket.value).toBeNull();
-              else expect(bucket.value, `bucket ${i}`).toBeCloseTo(expected, 4);
-            });
-          }
+          const params: Record<string, string> = { metric: metricId, from: String(from), to: String(to), aggregation, tz, ...(interval === undefined ? {} : { interval }) };
+          const c: Case = { metricId, params, from, to };
+          cases.push(c);
+          await check(c, 'just written');
         },
       ),
       { numRuns: 40 },
     );
+    await rolledUp();
+    for (const c of cases) await check(c, 'rolled');
+    // Late writes: new points and upserts of stored timestamps, into ranges already rolled.
+    const late = fc.sample(fc.array(point, { minLength: 1, maxLength: 20 }), cases.length);
+    for (const [i, c] of cases.entries()) {
+      const upserts = [...(stored.get(c.metricId) ?? [])].slice(0, 3).map(([ts]) => ({ offset: ts - base, value: i + 0.5 }));
+      await post(c.metricId, [...late[i]!, ...upserts]);
+      await check(c, 'late writes, not rolled yet');
+    }
+    await rolledUp();
+    for (const c of cases) await check(c, 'late writes, rolled');
   });
 });

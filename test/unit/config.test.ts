@@ -28,7 +28,10 @@ describe('loadConfig', () => {
       maxQueueDelayMs: 500,
       maxSearches: 16,
       maxWaitingSearches: 64,
-      maxSearchPartitions: 5_000,
+      maxSearchPartitions: 20_000,
+      retention: { raw: undefined, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } },
+      rollers: 1,
+      rollerPort: 9400,
       cassandraHeap: '1G',
       runDir: '.local/run',
       appName: 'meetr',
@@ -64,8 +67,19 @@ describe('loadConfig', () => {
     ['MEETR_CASSANDRA_HEAP', '768M', { cassandraHeap: '768M' }],
     ['MEETR_RUN_DIR', '/var/run/meetr', { runDir: '/var/run/meetr' }],
     ['MEETR_APP_NAME', 'meetr-functional', { appName: 'meetr-functional' }],
+    ['MEETR_ROLLERS', '3', { rollers: 3 }],
+    ['MEETR_ROLLER_PORT', '9500', { rollerPort: 9500 }],
+    ['MEETR_RETENTION_RAW', '30d', { retention: { raw: 30 * 86_400_000, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } } }],
   ])('reads %s=%s', (name, value, expected) => {
     expect(loadConfig({ [name]: value })).toMatchObject(expected);
+  });
+
+  it('takes retentions that grow from raw points to days, and names the one that does not', () => {
+    const config = loadConfig({ MEETR_RETENTION_RAW: '7d', MEETR_RETENTION_1M: '30d', MEETR_RETENTION_15M: '90d', MEETR_RETENTION_1H: '1y', MEETR_RETENTION_1D: 'forever' });
+    expect(config.retention).toEqual({ raw: 7 * 86_400_000, levels: { '1m': 30 * 86_400_000, '15m': 90 * 86_400_000, '1h': 365 * 86_400_000, '1d': undefined } });
+    expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' })).toThrow(/MEETR_RETENTION_1M is shorter than MEETR_RETENTION_RAW/);
+    expect(() => loadConfig({ MEETR_RETENTION_1H: '30d' })).toThrow(/MEETR_RETENTION_1H .* is shorter than MEETR_RETENTION_15M \(forever\)/);
+    expect(() => loadConfig({ MEETR_RETENTION_RAW: 'a month' })).toThrow(/MEETR_RETENTION_RAW: "a month" is not a retention/);
   });
 
   it('takes credentials only as a pair', () => {

@@ -1,77 +1,81 @@
 /** The ingest service's write plan over a recording PointWriter (no storage involved). */
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../src/domain/point.js';
-import { groupByPartition, UNCERTAIN_WRITE_HOLD_MS } from '../../src/ingest/ingest-service.js';
+import { groupByPartition } from '../../src/ingest/ingest-service.js';
+import { REUSE_MS, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../../src/rollup/roll-queue.js';
 import type { PointWriter } from '../../src/storage/ports.js';
-import { dayStartMs } from '../../src/time/day-bucket.js';
 import { ingestService, insertRequest } from '../support/services.js';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const M = 60_000;
 
 function recordingWriter(clock: { now: number }, failWrites = false) {
   const log: string[] = [];
   const writer: PointWriter = {
-    async markDays(metricId, days) {
-      log.push(`mark ${metricId} ${days.join(',')}`);
+    async markDirty(shard, slot, days) {
+      log.push(`queue ${shard}/${slot} ${days.map((d) => `${d.metricId}@${d.day}:${d.minutes.join(',')}`).join(' ')}`);
     },
-    async writePartition(metricId, day, points) {
+    async writePartition(metricId, partition, points) {
       clock.now += 10; // time passes while Cassandra writes
-      log.push(`write ${metricId} ${day} x${points.length} @${points[0]?.writeTimeUs}`);
+      log.push(`write ${metricId} ${partition} x${points.length} @${points[0]?.writeTimeUs}`);
       if (failWrites) throw new Error('write timeout');
-    },
-    async holdDaySummaries(metricId, days, untilMs) {
-      log.push(`hold ${metricId} ${days.join(',')} until ${untilMs}`);
     },
   };
   return { writer, log };
 }
 
 describe('the ingest service', () => {
-  it('groups by (metric, day), keeping the last of duplicate timestamps in request order', () => {
+  it('groups by (metric, UTC hour), keeping the last of duplicate timestamps in request order', () => {
     const points: Point[] = [
-      { metricId: 'a', ts: 5, value: 1 },
-      { metricId: 'b', ts: 5, value: 2 },
-      { metricId: 'a', ts: DAY + 1, value: 3 },
-      { metricId: 'a', ts: 5, value: 4 },
+      { metricId: 'a', ts: 10 * HOUR + 5, value: 1 },
+      { metricId: 'a', ts: 11 * HOUR, value: 2 },
+      { metricId: 'b', ts: 10 * HOUR + 5, value: 3 },
+      { metricId: 'a', ts: 10 * HOUR + 5, value: 4 },
     ];
-    const units = groupByPartition(points);
-    expect(units.map((u) => [u.metricId, u.day, u.points.map((p) => p.value)])).toEqual([
-      ['a', 0, [4]],
-      ['b', 0, [2]],
-      ['a', 1, [3]],
+    expect(groupByPartition(points)).toEqual([
+      { metricId: 'a', partition: 10, points: [{ metricId: 'a', ts: 10 * HOUR + 5, value: 4 }] },
+      { metricId: 'a', partition: 11, points: [{ metricId: 'a', ts: 11 * HOUR, value: 2 }] },
+      { metricId: 'b', partition: 10, points: [{ metricId: 'b', ts: 10 * HOUR + 5, value: 3 }] },
     ]);
   });
 
-  it('indexes days and holds closed days summaries before writing, stamping points with the arrival time', async () => {
-    const clock = { now: dayStartMs(100) + 3_600_000 }; // 01:00 on day 100: day 98 is closed, 100 open
+  it('queues the minutes it touches, in the slot its hold ends in, before writing points stamped with the arrival time', async () => {
+    const clock = { now: 1_000 * 86_400_000 };
     const { writer, log } = recordingWriter(clock);
-    const service = ingestService(writer, { pointsPerWrite: 2, landingMarginMs: 4_000, clock: () => clock.now, scheduler: { concurrency: 1 } });
-    const points: Point[] = [
-      ...[1, 2, 3].map((i) => ({ metricId: 'late', ts: dayStartMs(98) + i, value: i })),
-      { metricId: 'live', ts: dayStartMs(100) + 7, value: 1 },
-    ];
-    const request = insertRequest({ receivedMs: clock.now - 5, timeoutMs: 20_000 });
-    expect(await service.ingest(points, request)).toBe(4);
-    const us = request.writeTimeUs;
-    expect(log).toEqual([
-      'mark late 98',
-      'mark live 100',
-      `hold late 98 until ${request.deadlineMs + 4_000}`, // past the latest a write of this request can land
-      `write late 98 x2 @${us}`,
-      `write late 98 x1 @${us}`,
-      `write live 100 x1 @${us}`,
-    ]);
-
-    log.length = 0;
-    await service.ingest([{ metricId: 'live', ts: dayStartMs(100) + 8, value: 2 }], insertRequest({ receivedMs: 7 }));
-    expect(log).toEqual(['write live 100 x1 @7000']); // known day, open day: one statement
+    const service = ingestService(writer, { clock: () => clock.now });
+    const old = 500 * 86_400_000; // a day long past: its minutes, and no others
+    const request = insertRequest({ receivedMs: clock.now });
+    await service.ingest([{ metricId: 'm', ts: old + 61_000, value: 1 }, { metricId: 'm', ts: old + 2 * HOUR, value: 2 }], request);
+    const slot = slotOf(request.deadlineMs + 1_000 + REUSE_MS);
+    expect(log[0]).toBe(`queue ${shardOf('m')}/${slot} m@500:1,120`);
+    expect(log.slice(1).sort()).toEqual([`write m ${500 * 24} x1 @${request.writeTimeUs}`, `write m ${500 * 24 + 2} x1 @${request.writeTimeUs}`]);
   });
 
-  it('holds a closed day longer when a write to it failed, since it may still land', async () => {
-    const clock = { now: dayStartMs(100) + 3_600_000 };
+  it('reuses a queued minute while its hold covers a later write, and queues the live minutes ahead', async () => {
+    const clock = { now: 1_000 * 86_400_000 + 30 * M + 45_000 }; // 00:30:45
+    const { writer, log } = recordingWriter(clock);
+    const service = ingestService(writer, { clock: () => clock.now });
+    await service.ingest([{ metricId: 'live', ts: clock.now, value: 1 }], insertRequest({ receivedMs: clock.now }));
+    const queued = log.filter((line) => line.startsWith('queue'));
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatch(/live@1000:30,31$/); // the hold (31 s) reaches into the next minute
+    clock.now += 5_000; // 00:30:50, still covered
+    await service.ingest([{ metricId: 'live', ts: clock.now, value: 2 }], insertRequest({ receivedMs: clock.now }));
+    clock.now += 30_000; // 00:31:20: minute 31 was queued, but this write needs a longer hold
+    await service.ingest([{ metricId: 'live', ts: clock.now, value: 3 }], insertRequest({ receivedMs: clock.now }));
+    expect(log.filter((line) => line.startsWith('queue'))).toHaveLength(2);
+    expect(log.filter((line) => line.startsWith('write'))).toHaveLength(3);
+  });
+
+  it('queues the minutes of a failed write again for after Cassandra could still deliver it', async () => {
+    const clock = { now: 1_000 * 86_400_000 };
     const { writer, log } = recordingWriter(clock, true);
     const service = ingestService(writer, { clock: () => clock.now });
-    await expect(service.ingest([{ metricId: 'late', ts: dayStartMs(98), value: 1 }], insertRequest())).rejects.toThrow('write timeout');
-    expect(log.at(-1)).toBe(`hold late 98 until ${clock.now + UNCERTAIN_WRITE_HOLD_MS}`);
+    await expect(service.ingest([{ metricId: 'm', ts: 10 * HOUR, value: 1 }], insertRequest({ receivedMs: clock.now }))).rejects.toThrow('write timeout');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const late = log.filter((line) => line.startsWith('queue'))[1];
+    expect(late).toBeDefined();
+    const slot = Number(/queue \d+\/(\d+)/.exec(late!)![1]);
+    expect(slot).toBeGreaterThanOrEqual(slotOf(clock.now + UNCERTAIN_WRITE_HOLD_MS - 100));
   });
 });

@@ -27,6 +27,8 @@ export function createCassandraClient(options: CassandraClientOptions): Cassandr
     ...(credentials === undefined
       ? {}
       : { authProvider: new cassandra.auth.PlainTextAuthProvider(credentials.username, credentials.password) }),
+    // Rollup sums are exact: their mantissas are varints, read and written as BigInt.
+    encoding: { useBigIntAsVarint: true },
     queryOptions: {
       // Statements of the point store name their own level (statementConsistency); this is for the rest.
       consistency: driverConsistency(readConsistency),
@@ -77,4 +79,20 @@ function driverConsistency(name: ConsistencyName): number {
 /** Whether the client holds at least one open connection to a node. */
 export function hasConnectedHost(client: CassandraClient): boolean {
   return client.getState().getConnectedHosts().length > 0;
+}
+
+/** A connected client; retries (500 ms more each time, at most 5 s apart) until Cassandra answers. */
+export async function connectWithRetry(options: CassandraClientOptions, log: (message: string) => void): Promise<CassandraClient> {
+  for (let attempt = 1; ; attempt++) {
+    const client = createCassandraClient(options);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.shutdown().catch(() => undefined);
+      const delay = Math.min(500 * attempt, 5_000);
+      log(`Cassandra not reachable (${error instanceof Error ? error.message : String(error)}); retrying in ${delay} ms`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }

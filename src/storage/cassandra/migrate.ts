@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Replication } from '../../config.js';
 import type { CassandraClient } from './client.js';
+import { initRollShards } from './upgrade.js';
 
 /** The project's `cql/` folder. */
 export const CQL_DIR = fileURLToPath(new URL('../../../cql/', import.meta.url));
@@ -30,11 +31,15 @@ export async function schemaStatements(keyspace: string, replication: Replicatio
   return statements;
 }
 
-/** Applies every schema file in order; each is idempotent, so migrating twice is harmless. */
+/**
+ * Applies every schema file in order, then creates the roller's shard rows; each
+ * step is idempotent, so migrating twice is harmless.
+ */
 export async function migrate(client: CassandraClient, keyspace: string, replication: Replication, dir = CQL_DIR): Promise<number> {
   const statements = await schemaStatements(keyspace, replication, dir);
   for (const statement of statements) {
     await client.execute(statement, [], { prepare: false });
   }
+  await initRollShards(client, keyspace, Date.now());
   return statements.length;
 }

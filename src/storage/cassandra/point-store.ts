@@ -1,53 +1,84 @@
 import cassandra from 'cassandra-driver';
-import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../domain/aggregate.js';
+import type { PartialAggregate } from '../../domain/aggregate.js';
+import { ExactSum } from '../../domain/exact-sum.js';
+import type { Level } from '../../rollup/levels.js';
+import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
+import { NO_RETENTION, ttlSeconds, type Retention } from '../../rollup/retention.js';
 import type { EpochMs } from '../../time/units.js';
-import { DAYS_PER_STATEMENT, type DayEntry, type PointWriter, type RangeReader, type StampedPoint, type Storage } from '../ports.js';
+import {
+  DIRTY_DAYS_PER_STATEMENT,
+  type DirtyDay,
+  type PointWriter,
+  type RangeReader,
+  type RollupRow,
+  type RollupStore,
+  type ShardState,
+  type StampedPoint,
+  type Storage,
+} from '../ports.js';
 import { hasConnectedHost, type CassandraClient, type StatementConsistency } from './client.js';
 import { classifyDriverError } from './errors.js';
 
-/**
- * The aggregate in a row's n/total/low/high columns, as both the aggregate query and
- * the cached day summaries name them; undefined where n is null (no summary cached).
- */
-function aggregateOf(row: cassandra.types.Row): PartialAggregate | undefined {
-  const n = row.get('n') as cassandra.types.Long | null;
-  if (n === null) return undefined;
-  return partialOf(n.toNumber(), row.get('total') as number, row.get('low') as number, row.get('high') as number);
-}
-
-/** A metric_days row as a day entry: its summary only if written (as of its read) after the day's hold. */
-function dayEntryOf(row: cassandra.types.Row): DayEntry {
-  const heldUntil = row.get('held_until') as cassandra.types.Long | null;
-  const heldUntilMs = heldUntil === null ? undefined : heldUntil.toNumber();
-  const summary = aggregateOf(row);
-  const summaryAtUs = row.get('summary_at') as cassandra.types.Long | null;
-  const valid = summary !== undefined && summaryAtUs !== null && (heldUntilMs === undefined || summaryAtUs.toNumber() > heldUntilMs * 1000);
-  return { day: row.get('day') as number, summary: valid ? summary : undefined, heldUntilMs };
-}
+const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
 
 /** Every statement meetr runs, keyspace-qualified; executed prepared. */
 export function pointStatements(keyspace: string) {
   return {
-    insertPoint: `INSERT INTO ${keyspace}.points (metric_id, day, ts, value) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
-    markDay: `INSERT INTO ${keyspace}.metric_days (metric_id, day) VALUES (?, ?)`,
-    selectDays:
-      `SELECT day, n, total, low, high, writetime(n) AS summary_at, held_until ` +
-      `FROM ${keyspace}.metric_days WHERE metric_id = ? AND day >= ? AND day <= ?`,
-    saveSummary: `UPDATE ${keyspace}.metric_days USING TIMESTAMP ? SET n = ?, total = ?, low = ?, high = ? WHERE metric_id = ? AND day = ?`,
-    holdSummary: `UPDATE ${keyspace}.metric_days USING TIMESTAMP ? SET held_until = ? WHERE metric_id = ? AND day = ?`,
-    scanPoints: `SELECT ts, value FROM ${keyspace}.points WHERE metric_id = ? AND day = ? AND ts >= ? AND ts <= ?`,
-    aggregateDay:
-      `SELECT count(value) AS n, sum(value) AS total, min(value) AS low, max(value) AS high ` +
-      `FROM ${keyspace}.points WHERE metric_id = ? AND day = ? AND ts >= ? AND ts <= ?`,
+    insertPoint: `INSERT INTO ${keyspace}.samples (metric_id, hour, ts, value) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    scanPoints: `SELECT ts, value FROM ${keyspace}.samples WHERE metric_id = ? AND hour = ? AND ts >= ? AND ts < ?`,
+    markDirty: `UPDATE ${keyspace}.roll_queue USING TTL ${QUEUE_TTL_SECONDS} SET minutes = minutes + ? WHERE shard = ? AND slot = ? AND metric_id = ? AND day = ?`,
+    dirtyDays: `SELECT day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id = ? AND day >= ? AND day <= ?`,
+    slotDays: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ?`,
+    readRollups: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start >= ? AND start < ?`,
+    readRollupsAt: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start IN ?`,
+    writeRollup:
+      `INSERT INTO ${keyspace}.rollups (metric_id, level, period, ${ROLLUP_COLUMNS}) ` +
+      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    readShard: `SELECT owner, lease_until, next_slot FROM ${keyspace}.roll_shards WHERE shard = ?`,
+    takeShard: `UPDATE ${keyspace}.roll_shards SET owner = ?, lease_until = ? WHERE shard = ? IF owner = ? AND lease_until = ?`,
+    keepShard: `UPDATE ${keyspace}.roll_shards SET lease_until = ?, next_slot = ? WHERE shard = ? IF owner = ?`,
+    announceRoller: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?) USING TTL ?`,
+    readMeta: `SELECT key, value FROM ${keyspace}.meta`,
   } as const;
 }
 
+/** A rollups row as the rollup it stores. */
+function rollupOf(row: cassandra.types.Row): RollupRow {
+  const firstTs = row.get('first_ts') as Date;
+  const lastTs = row.get('last_ts') as Date;
+  return {
+    start: (row.get('start') as Date).getTime(),
+    aggregate: {
+      count: (row.get('n') as cassandra.types.Long).toNumber(),
+      sum: ExactSum.fromParts(row.get('sum_mantissa') as bigint, row.get('sum_exponent') as number),
+      min: row.get('low') as number,
+      max: row.get('high') as number,
+      first: { ts: firstTs.getTime(), value: row.get('first') as number },
+      last: { ts: lastTs.getTime(), value: row.get('last') as number },
+    },
+  };
+}
+
+function rollupParams(aggregate: PartialAggregate): unknown[] {
+  const { count, sum, min, max, first, last } = aggregate;
+  if (first === undefined || last === undefined) throw new Error('a rollup needs the first and last points of its bucket');
+  return [cassandra.types.Long.fromNumber(count), sum.mantissa, sum.exponent, min, max, first.ts, first.value, last.ts, last.value];
+}
+
+/** meta rows that say a roller is alive: the prefix, then its name. */
+const ROLLER_KEY = 'roller/';
+
+/** Rows per rollup batch: about 100 bytes each, so a batch stays near Cassandra's 5 KiB warning. */
+const ROLLUPS_PER_STATEMENT = 50;
+/** Starts per `IN` read. */
+const STARTS_PER_READ = 100;
+
 /**
- * Points in Cassandra. Writes go as unlogged batches of one partition each (never
- * across partitions); reads aggregate inside Cassandra, one partition per call.
- * Reads and writes each run at their own consistency level.
+ * Points, rollups and the roll queue in Cassandra. Writes go as unlogged batches
+ * of one partition each (never across partitions). Reads and writes each run at
+ * their own consistency level; the roller's leases are lightweight transactions.
  */
-export class CassandraPointStore implements PointWriter, RangeReader {
+export class CassandraPointStore implements PointWriter, RangeReader, RollupStore {
   private readonly statements: ReturnType<typeof pointStatements>;
   private readonly readOptions: { readonly consistency?: number };
   private readonly writeOptions: { readonly consistency?: number; readonly logged: false };
@@ -56,83 +87,145 @@ export class CassandraPointStore implements PointWriter, RangeReader {
     private readonly client: CassandraClient,
     keyspace: string,
     consistency?: StatementConsistency,
+    private readonly retention: Retention = NO_RETENTION,
+    private readonly clock: () => EpochMs = Date.now,
   ) {
     this.statements = pointStatements(keyspace);
     this.readOptions = consistency === undefined ? {} : { consistency: consistency.read };
     this.writeOptions = consistency === undefined ? { logged: false } : { consistency: consistency.write, logged: false };
   }
 
-  async markDays(metricId: string, days: readonly number[]): Promise<void> {
-    const query = this.statements.markDay;
-    if (days.length === 1) {
-      await this.run('mark day', () => this.client.execute(query, [metricId, days[0]], this.writeOptions));
-    } else {
-      await this.batchInChunks('mark days', days.map((day) => ({ query, params: [metricId, day] })));
-    }
-  }
-
-  async writePartition(metricId: string, day: number, points: readonly StampedPoint[]): Promise<void> {
+  async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
     const query = this.statements.insertPoint;
+    const now = this.clock();
+    const params = (point: StampedPoint): unknown[] => [metricId, partition, point.ts, point.value, point.writeTimeUs, ttlSeconds(point.ts, this.retention.raw, now)];
     const [first] = points;
     if (points.length === 1 && first !== undefined) {
-      await this.run('write point', () => this.client.execute(query, [metricId, day, first.ts, first.value, first.writeTimeUs], this.writeOptions));
+      await this.run('write point', () => this.client.execute(query, params(first), this.writeOptions));
     } else if (points.length > 1) {
-      const queries = points.map((point) => ({ query, params: [metricId, day, point.ts, point.value, point.writeTimeUs] }));
-      await this.run('write batch', () => this.client.batch(queries, this.writeOptions));
+      await this.run('write batch', () => this.client.batch(points.map((point) => ({ query, params: params(point) })), this.writeOptions));
     }
   }
 
-  async holdDaySummaries(metricId: string, days: readonly number[], untilMs: EpochMs): Promise<void> {
-    const until = Math.ceil(untilMs);
-    await this.batchInChunks('hold summaries', days.map((day) => ({ query: this.statements.holdSummary, params: [until * 1000, until, metricId, day] })));
+  async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
+    const queries = days.map(({ metricId, day, minutes }) => ({ query: this.statements.markDirty, params: [minutes, shard, cassandra.types.Long.fromNumber(slot), metricId, day] }));
+    await this.batchInChunks('queue rollups', queries, DIRTY_DAYS_PER_STATEMENT);
   }
 
-  async saveDaySummaries(metricId: string, summaries: ReadonlyArray<{ readonly day: number; readonly summary: PartialAggregate }>, asOfMs: EpochMs): Promise<void> {
-    const queries = summaries.map(({ day, summary: { count, sum, compensation, min, max } }) => ({
-      query: this.statements.saveSummary,
-      params: count === 0 ? [asOfMs * 1000, 0, 0, 0, 0, metricId, day] : [asOfMs * 1000, count, sum + compensation, min, max, metricId, day],
-    }));
-    await this.batchInChunks('save summaries', queries);
+  async rolledThrough(shard: number): Promise<number> {
+    return (await this.readShard(shard)).nextSlot;
   }
 
-  async forEachDay(metricId: string, fromDay: number, toDay: number, visit: (entry: DayEntry) => void): Promise<void> {
-    await this.forEachRow('read days', this.statements.selectDays, [metricId, fromDay, toDay], (row) => visit(dayEntryOf(row)));
+  async dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>> {
+    const days: Array<{ day: number; minutes: number[] }> = [];
+    await this.forEachRow('read roll queue', this.statements.dirtyDays, [shard, cassandra.types.Long.fromNumber(slot), metricId, fromDay, toDay], (row) => {
+      days.push({ day: row.get('day') as number, minutes: (row.get('minutes') as number[] | null) ?? [] });
+    });
+    return days;
   }
 
-  async aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate> {
-    const result = await this.run('aggregate day', () => this.client.execute(this.statements.aggregateDay, [metricId, day, fromMs, toMs], this.readOptions));
-    const row = result.first();
-    return (row === null ? undefined : aggregateOf(row)) ?? EMPTY_AGGREGATE;
+  async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
+    const days: DirtyDay[] = [];
+    await this.forEachRow('read roll queue', this.statements.slotDays, [shard, cassandra.types.Long.fromNumber(slot)], (row) => {
+      days.push({ metricId: row.get('metric_id') as string, day: row.get('day') as number, minutes: (row.get('minutes') as number[] | null) ?? [] });
+    });
+    return days;
   }
 
-  async scanPoints(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
+  async readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]> {
+    const rows: RollupRow[] = [];
+    await this.forEachRow('read rollups', this.statements.readRollups, [metricId, level.name, period, fromMs, toMs], (row) => rows.push(rollupOf(row)));
+    return rows;
+  }
+
+  async readRollupsAt(metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]> {
+    const rows: RollupRow[] = [];
+    for (let at = 0; at < starts.length; at += STARTS_PER_READ) {
+      const chunk = starts.slice(at, at + STARTS_PER_READ).map((start) => new Date(start));
+      await this.forEachRow('read rollups', this.statements.readRollupsAt, [metricId, level.name, period, chunk], (row) => rows.push(rollupOf(row)));
+    }
+    return rows;
+  }
+
+  async scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
     let count = 0;
-    await this.forEachRow('scan points', this.statements.scanPoints, [metricId, day, fromMs, toMs], (row) => {
+    await this.forEachRow('scan points', this.statements.scanPoints, [metricId, partition, fromMs, toMs], (row) => {
       visit((row.get('ts') as Date).getTime(), row.get('value') as number);
       count++;
     });
     return count;
   }
 
-  /** Runs a read page by page (5,000 rows each), calling `visit` per row; an exception from `visit` stops it. */
+  async writeRollups(metricId: string, level: Level, period: number, rows: readonly RollupRow[], asOfUs: number): Promise<void> {
+    const now = this.clock();
+    const retention = this.retention.levels[level.name];
+    const queries = rows.map(({ start, aggregate }) => ({
+      query: this.statements.writeRollup,
+      params: [metricId, level.name, period, start, ...rollupParams(aggregate), asOfUs, ttlSeconds(start + level.ms, retention, now)],
+    }));
+    await this.batchInChunks('write rollups', queries, ROLLUPS_PER_STATEMENT);
+  }
+
+  async readShard(shard: number): Promise<ShardState> {
+    const result = await this.run('read roller shard', () => this.client.execute(this.statements.readShard, [shard], this.readOptions));
+    const row = result.first();
+    if (row === null) throw new Error(`roll_shards has no row for shard ${shard}: run the migrate command (./meetr up does)`);
+    return {
+      owner: row.get('owner') as string,
+      leaseUntilMs: (row.get('lease_until') as cassandra.types.Long).toNumber(),
+      nextSlot: (row.get('next_slot') as cassandra.types.Long).toNumber(),
+    };
+  }
+
+  async takeShard(shard: number, seen: ShardState, owner: string, untilMs: EpochMs): Promise<boolean> {
+    const params = [owner, cassandra.types.Long.fromNumber(untilMs), shard, seen.owner, cassandra.types.Long.fromNumber(seen.leaseUntilMs)];
+    return this.applied('take roller shard', this.statements.takeShard, params);
+  }
+
+  async keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean> {
+    const params = [cassandra.types.Long.fromNumber(untilMs), cassandra.types.Long.fromNumber(nextSlot), shard, owner];
+    return this.applied('keep roller shard', this.statements.keepShard, params);
+  }
+
+  async announceRoller(owner: string, ttlSeconds: number): Promise<void> {
+    await this.run('announce roller', () => this.client.execute(this.statements.announceRoller, [`${ROLLER_KEY}${owner}`, new Date(this.clock()).toISOString(), ttlSeconds], this.writeOptions));
+  }
+
+  async liveRollers(): Promise<string[]> {
+    const owners: string[] = [];
+    // meta is a handful of rows: the rollers alive and a few facts about the keyspace.
+    await this.forEachRow('read rollers', this.statements.readMeta, [], (row) => {
+      const key = row.get('key') as string;
+      if (key.startsWith(ROLLER_KEY)) owners.push(key.slice(ROLLER_KEY.length));
+    });
+    return owners;
+  }
+
+  private async applied(operation: string, query: string, params: unknown[]): Promise<boolean> {
+    // Lightweight transactions at SERIAL (LOCAL_SERIAL) for the read phase; the write phase at the write level.
+    const result = await this.run(operation, () => this.client.execute(query, params, this.writeOptions));
+    return result.first()?.get('[applied]') === true;
+  }
+
+  /** Runs a read page by page, calling `visit` per row; an exception from `visit` stops it. */
   private async forEachRow(operation: string, query: string, params: unknown[], visit: (row: cassandra.types.Row) => void): Promise<void> {
-    let pageState: string | undefined;
-    do {
-      const result = await this.run(operation, () => this.client.execute(query, params, { ...this.readOptions, fetchSize: 5000, ...(pageState ? { pageState } : {}) }));
-      for (const row of result.rows) visit(row);
-      pageState = result.pageState ?? undefined;
-    } while (pageState);
+    try {
+      for await (const row of pagedRows(this.client, query, params, this.readOptions)) visit(row);
+    } catch (error) {
+      throw classifyDriverError(error, operation);
+    }
   }
 
   /**
-   * Single-partition statements as unlogged batches of at most DAYS_PER_STATEMENT, one
-   * after the other, so no batch nears a cluster's batch size limits (by default
+   * Single-partition statements as unlogged batches of at most `size`, one after
+   * the other, so no batch nears a cluster's batch size limits (by default
    * Cassandra warns at 5 KiB and refuses at 50 KiB).
    */
-  private async batchInChunks(operation: string, queries: ReadonlyArray<{ query: string; params: unknown[] }>): Promise<void> {
-    for (let start = 0; start < queries.length; start += DAYS_PER_STATEMENT) {
-      const chunk = queries.slice(start, start + DAYS_PER_STATEMENT);
-      await this.run(operation, () => this.client.batch(chunk, this.writeOptions));
+  private async batchInChunks(operation: string, queries: ReadonlyArray<{ query: string; params: unknown[] }>, size: number): Promise<void> {
+    for (let start = 0; start < queries.length; start += size) {
+      const chunk = queries.slice(start, start + size);
+      if (chunk.length === 1) await this.run(operation, () => this.client.execute(chunk[0]!.query, chunk[0]!.params, this.writeOptions));
+      else await this.run(operation, () => this.client.batch(chunk, this.writeOptions));
     }
   }
 
@@ -145,8 +238,18 @@ export class CassandraPointStore implements PointWriter, RangeReader {
   }
 }
 
+/** The rows of a read, fetched page by page (5,000 rows each): never all of them in memory. */
+export async function* pagedRows(client: CassandraClient, query: string, params: unknown[], options: { readonly consistency?: number } = {}): AsyncGenerator<cassandra.types.Row> {
+  let pageState: string | undefined;
+  do {
+    const result = await client.execute(query, params, { ...options, prepare: true, fetchSize: 5000, ...(pageState ? { pageState } : {}) });
+    yield* result.rows;
+    pageState = result.pageState ?? undefined;
+  } while (pageState);
+}
+
 /** meetr's storage on Cassandra: the point store and the client's health, over one long-lived client. */
-export function cassandraStorage(client: CassandraClient, keyspace: string, consistency?: StatementConsistency): Storage {
-  const store = new CassandraPointStore(client, keyspace, consistency);
+export function cassandraStorage(client: CassandraClient, keyspace: string, consistency?: StatementConsistency, retention?: Retention): Storage {
+  const store = new CassandraPointStore(client, keyspace, consistency, retention);
   return { writer: store, reader: store, health: { isReady: () => hasConnectedHost(client) } };
 }

@@ -2,32 +2,40 @@
  * The storage ports over plain Maps in this process: for unit tests of the HTTP
  * edge and the services, never for anything about storage itself. It keeps the
  * same rules as the Cassandra store: upserts by (metric, ts) where the later
- * write time wins (on a tie the greater value, as in Cassandra), cached day summaries
- * where the latest as-of time wins, and holds where the latest time wins and which
- * hide every summary dated at or before them.
+ * write time wins (on a tie the greater value, as in Cassandra), rollup rows where
+ * the latest as-of time wins, queue rows that only grow, and leases that are taken
+ * only when still as seen.
  */
-import { EMPTY_AGGREGATE, partialOf, type PartialAggregate } from '../../domain/aggregate.js';
 import { partitionKey } from '../../domain/point.js';
 import { StorageUnavailableError } from '../../errors.js';
+import type { Level } from '../../rollup/levels.js';
+import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import type { EpochMs } from '../../time/units.js';
-import type { DayEntry, PointWriter, RangeReader, StampedPoint, Storage, StorageHealth } from '../ports.js';
+import type { DirtyDay, PointWriter, RangeReader, RollupRow, RollupStore, ShardState, StampedPoint, Storage, StorageHealth } from '../ports.js';
 
-interface DayRecord {
-  summary: PartialAggregate | undefined;
-  /** As-of time (ms) of the summary saved last. */
-  summaryAt: EpochMs;
-  heldUntil: EpochMs | undefined;
-}
-
-export class InMemoryPointStore implements PointWriter, RangeReader, StorageHealth {
-  /** (metric, day) -> ts -> value and its write time. */
+export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, StorageHealth {
+  /** (metric, raw partition) -> ts -> value and its write time. */
   private readonly partitions = new Map<string, Map<EpochMs, { value: number; writeTimeUs: number }>>();
-  /** metric -> day -> index entry with its summary. */
-  private readonly days = new Map<string, Map<number, DayRecord>>();
+  /** (shard, slot) -> (metric, day) -> queued minutes. */
+  private readonly queue = new Map<string, Map<string, { metricId: string; day: number; minutes: Set<number> }>>();
+  /** (metric, level, period) -> start -> row and the time it was computed as of. */
+  private readonly rollups = new Map<string, Map<EpochMs, { row: RollupRow; asOfUs: number }>>();
+  private readonly shardStates: ShardState[];
+  /** Roller -> when its announcement expires. */
+  private readonly rollers = new Map<string, EpochMs>();
   /** While true every call fails as Cassandra does when it is down, and isReady() is false. */
   unavailable = false;
   /** Statements run, by kind: what a test can assert a plan against. */
-  readonly calls = { markDays: 0, writePartition: 0, hold: 0, readDays: 0, aggregateDay: 0, scanPoints: 0, saveSummaries: 0 };
+  readonly calls = { writePartition: 0, markDirty: 0, readQueue: 0, readRollups: 0, scanPoints: 0, writeRollups: 0 };
+
+  /** `firstSlot`: where every shard starts, as the migrate command sets it (by default the current slot). */
+  constructor(
+    firstSlot?: number,
+    private readonly clock: () => EpochMs = Date.now,
+  ) {
+    const nextSlot = firstSlot ?? slotOf(clock());
+    this.shardStates = Array.from({ length: SHARDS }, () => ({ owner: '', leaseUntilMs: 0, nextSlot }));
+  }
 
   /** This store as the services' Storage. */
   asStorage(): Storage {
@@ -38,91 +46,122 @@ export class InMemoryPointStore implements PointWriter, RangeReader, StorageHeal
     return !this.unavailable;
   }
 
-  async markDays(metricId: string, days: readonly number[]): Promise<void> {
-    this.check('mark days');
-    this.calls.markDays++;
-    const index = this.daysOf(metricId);
-    for (const day of days) this.recordOf(index, day);
-  }
-
-  async writePartition(metricId: string, day: number, points: readonly StampedPoint[]): Promise<void> {
+  async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
     this.check('write batch');
     this.calls.writePartition++;
-    const key = partitionKey(metricId, day);
-    let partition = this.partitions.get(key);
-    if (partition === undefined) this.partitions.set(key, (partition = new Map()));
+    const key = partitionKey(metricId, partition);
+    let stored = this.partitions.get(key);
+    if (stored === undefined) this.partitions.set(key, (stored = new Map()));
     for (const { ts, value, writeTimeUs } of points) {
-      const stored = partition.get(ts);
-      const wins = stored === undefined || writeTimeUs > stored.writeTimeUs || (writeTimeUs === stored.writeTimeUs && value > stored.value);
-      if (wins) partition.set(ts, { value, writeTimeUs });
+      const earlier = stored.get(ts);
+      const wins = earlier === undefined || writeTimeUs > earlier.writeTimeUs || (writeTimeUs === earlier.writeTimeUs && value > earlier.value);
+      if (wins) stored.set(ts, { value, writeTimeUs });
     }
   }
 
-  async holdDaySummaries(metricId: string, days: readonly number[], untilMs: EpochMs): Promise<void> {
-    this.check('hold summaries');
-    this.calls.hold++;
-    const index = this.daysOf(metricId);
-    for (const day of days) {
-      const record = this.recordOf(index, day);
-      record.heldUntil = Math.max(record.heldUntil ?? -Infinity, untilMs);
+  async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
+    this.check('queue rollups');
+    this.calls.markDirty++;
+    const key = `${shard}/${slot}`;
+    let rows = this.queue.get(key);
+    if (rows === undefined) this.queue.set(key, (rows = new Map()));
+    for (const { metricId, day, minutes } of days) {
+      const rowKey = partitionKey(metricId, day);
+      let row = rows.get(rowKey);
+      if (row === undefined) rows.set(rowKey, (row = { metricId, day, minutes: new Set() }));
+      for (const minute of minutes) row.minutes.add(minute);
     }
   }
 
-  async forEachDay(metricId: string, fromDay: number, toDay: number, visit: (entry: DayEntry) => void): Promise<void> {
-    this.check('read days');
-    this.calls.readDays++;
-    const entries = [...this.daysOf(metricId)].filter(([day]) => day >= fromDay && day <= toDay).sort(([a], [b]) => a - b);
-    for (const [day, { summary, summaryAt, heldUntil }] of entries) {
-      const valid = summary !== undefined && (heldUntil === undefined || summaryAt > heldUntil);
-      visit({ day, summary: valid ? summary : undefined, heldUntilMs: heldUntil });
-    }
+  async rolledThrough(shard: number): Promise<number> {
+    return (await this.readShard(shard)).nextSlot;
   }
 
-  async aggregateDay(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<PartialAggregate> {
-    this.check('aggregate day');
-    this.calls.aggregateDay++;
-    let [count, sum, min, max] = [0, 0, Infinity, -Infinity];
-    for (const [ts, { value }] of this.partitions.get(partitionKey(metricId, day)) ?? []) {
-      if (ts < fromMs || ts > toMs) continue;
-      count++;
-      sum += value;
-      min = Math.min(min, value);
-      max = Math.max(max, value);
-    }
-    return count === 0 ? EMPTY_AGGREGATE : partialOf(count, sum, min, max);
+  async dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>> {
+    return (await this.slotDays(shard, slot)).filter((row) => row.metricId === metricId && row.day >= fromDay && row.day <= toDay).map(({ day, minutes }) => ({ day, minutes: [...minutes] }));
   }
 
-  async scanPoints(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
+  async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
+    this.check('read roll queue');
+    this.calls.readQueue++;
+    return [...(this.queue.get(`${shard}/${slot}`)?.values() ?? [])].map(({ metricId, day, minutes }) => ({ metricId, day, minutes: [...minutes].sort((a, b) => a - b) }));
+  }
+
+  async readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]> {
+    this.check('read rollups');
+    this.calls.readRollups++;
+    return [...(this.rollups.get(rollupKey(metricId, level, period))?.values() ?? [])]
+      .map(({ row }) => row)
+      .filter(({ start }) => start >= fromMs && start < toMs)
+      .sort((a, b) => a.start - b.start);
+  }
+
+  async readRollupsAt(metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]> {
+    this.check('read rollups');
+    this.calls.readRollups++;
+    const stored = this.rollups.get(rollupKey(metricId, level, period));
+    return starts.flatMap((start) => {
+      const found = stored?.get(start);
+      return found === undefined ? [] : [found.row];
+    });
+  }
+
+  async scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
     this.check('scan points');
     this.calls.scanPoints++;
-    const inRange = [...(this.partitions.get(partitionKey(metricId, day)) ?? [])].filter(([ts]) => ts >= fromMs && ts <= toMs).sort(([a], [b]) => a - b);
+    const inRange = [...(this.partitions.get(partitionKey(metricId, partition)) ?? [])].filter(([ts]) => ts >= fromMs && ts < toMs).sort(([a], [b]) => a - b);
     for (const [ts, { value }] of inRange) visit(ts, value);
     return inRange.length;
   }
 
-  async saveDaySummaries(metricId: string, summaries: ReadonlyArray<{ readonly day: number; readonly summary: PartialAggregate }>, asOfMs: EpochMs): Promise<void> {
-    this.check('save summaries');
-    this.calls.saveSummaries++;
-    const index = this.daysOf(metricId);
-    for (const { day, summary } of summaries) {
-      const record = this.recordOf(index, day);
-      if (asOfMs > record.summaryAt) Object.assign(record, { summary, summaryAt: asOfMs });
+  async writeRollups(metricId: string, level: Level, period: number, rows: readonly RollupRow[], asOfUs: number): Promise<void> {
+    this.check('write rollups');
+    this.calls.writeRollups++;
+    const key = rollupKey(metricId, level, period);
+    let stored = this.rollups.get(key);
+    if (stored === undefined) this.rollups.set(key, (stored = new Map()));
+    for (const row of rows) {
+      const earlier = stored.get(row.start);
+      if (earlier === undefined || asOfUs >= earlier.asOfUs) stored.set(row.start, { row, asOfUs });
     }
   }
 
-  private recordOf(index: Map<number, DayRecord>, day: number): DayRecord {
-    let record = index.get(day);
-    if (record === undefined) index.set(day, (record = { summary: undefined, summaryAt: -Infinity, heldUntil: undefined }));
-    return record;
+  async readShard(shard: number): Promise<ShardState> {
+    this.check('read roller shard');
+    return this.shardStates[shard]!;
   }
 
-  private daysOf(metricId: string): Map<number, DayRecord> {
-    let index = this.days.get(metricId);
-    if (index === undefined) this.days.set(metricId, (index = new Map()));
-    return index;
+  async takeShard(shard: number, seen: ShardState, owner: string, untilMs: EpochMs): Promise<boolean> {
+    this.check('take roller shard');
+    const state = this.shardStates[shard]!;
+    if (state.owner !== seen.owner || state.leaseUntilMs !== seen.leaseUntilMs) return false;
+    this.shardStates[shard] = { ...state, owner, leaseUntilMs: untilMs };
+    return true;
+  }
+
+  async keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean> {
+    this.check('keep roller shard');
+    const state = this.shardStates[shard]!;
+    if (state.owner !== owner) return false;
+    this.shardStates[shard] = { owner, leaseUntilMs: untilMs, nextSlot };
+    return true;
+  }
+
+  async announceRoller(owner: string, ttlSeconds: number): Promise<void> {
+    this.check('announce roller');
+    this.rollers.set(owner, this.clock() + ttlSeconds * 1000);
+  }
+
+  async liveRollers(): Promise<string[]> {
+    this.check('read rollers');
+    return [...this.rollers].filter(([, until]) => until > this.clock()).map(([owner]) => owner);
   }
 
   private check(operation: string): void {
     if (this.unavailable) throw new StorageUnavailableError(`storage is unavailable (${operation})`);
   }
+}
+
+function rollupKey(metricId: string, level: Level, period: number): string {
+  return `${level.name}/${period}\u0000${metricId}`;
 }

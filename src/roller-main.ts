@@ -1,0 +1,134 @@
+/**
+ * A roller process (pm2 app `<app>-roller`, started and stopped by ./meetr): keeps
+ * rollups equal to the raw points (roller/roller.ts). Serves GET /health and
+ * GET /metrics (Prometheus text: its lag and its work) on 127.0.0.1 at
+ * MEETR_ROLLER_PORT plus its instance number. On SIGINT/SIGTERM it finishes the
+ * slot it is on, gives its leases back and exits.
+ */
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { Roller } from './roller/roller.js';
+import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
+import { CassandraPointStore } from './storage/cassandra/point-store.js';
+
+/** How often leases are balanced and renewed; a lease lasts three times as long. */
+const BALANCE_MS = 5_000;
+/** Pause when there was nothing to roll. */
+const IDLE_MS = 500;
+
+let label = 'roller';
+function log(message: string): void {
+  console.log(`${new Date().toISOString()} [${label}] ${message}`);
+}
+
+function telemetryFor(registry: Registry) {
+  const slots = new Counter({ name: 'meetr_roller_slots_rolled_total', help: 'Roll-queue slots rolled', registers: [registry] });
+  const days = new Counter({ name: 'meetr_roller_days_rolled_total', help: '(metric, UTC day) entries rolled', registers: [registry] });
+  const minutes = new Counter({ name: 'meetr_roller_minutes_rolled_total', help: 'Minutes recomputed from raw points', registers: [registry] });
+  const points = new Counter({ name: 'meetr_roller_points_read_total', help: 'Raw points read to recompute minutes', registers: [registry] });
+  const rows = new Counter({ name: 'meetr_roller_rows_written_total', help: 'Rollup rows written, all levels', registers: [registry] });
+  return {
+    errors: new Counter({ name: 'meetr_roller_errors_total', help: 'Rolling passes that failed (retried)', registers: [registry] }),
+    slotRolled: () => slots.inc(),
+    dayRolled: (m: number, p: number, r: number) => {
+      days.inc();
+      minutes.inc(m);
+      points.inc(p);
+      rows.inc(r);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const instance = Number(process.env.NODE_APP_INSTANCE ?? 0);
+  const port = config.rollerPort + instance;
+  const owner = `${hostname()}:${port}:${randomBytes(4).toString('hex')}`;
+  label = `roller ${port}`;
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ roller: String(port) });
+  collectDefaultMetrics({ register: registry });
+  const telemetry = telemetryFor(registry);
+  const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, log);
+  const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
+  const roller = new Roller({ store, owner, concurrency: Math.max(1, Math.floor(config.storageConcurrency / 2)), leaseMs: BALANCE_MS * 3, telemetry });
+  new Gauge({ name: 'meetr_roller_lag_seconds', help: 'How far the oldest slot due in the shards this roller holds is behind; 0 when caught up', registers: [registry], collect() {
+    this.set(roller.status.lagSeconds);
+  } });
+  new Gauge({ name: 'meetr_roller_shards', help: 'Roll-queue shards this roller holds', registers: [registry], collect() {
+    this.set(roller.status.shards.length);
+  } });
+
+  let stopping = false;
+  const server = createServer((request, response) => {
+    if (request.url === '/health') {
+      response.writeHead(stopping ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: stopping ? 'stopping' : 'ok', ...roller.status }));
+    } else if (request.url === '/metrics') {
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => response.writeHead(500).end(),
+      );
+    } else {
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }));
+    }
+  });
+  server.listen(port, '127.0.0.1', () => {
+    log(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
+    process.send?.('ready');
+  });
+
+  const loop = async (): Promise<void> => {
+    let balancedAt = 0;
+    while (!stopping) {
+      try {
+        if (Date.now() - balancedAt >= BALANCE_MS) {
+          await roller.balance();
+          balancedAt = Date.now();
+        }
+        const rolled = await roller.rollDue(() => stopping || Date.now() - balancedAt >= BALANCE_MS);
+        if (rolled === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      } catch (error) {
+        telemetry.errors.inc();
+        log(`rolling failed, retrying: ${error instanceof Error ? error.message : String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  };
+  const done = loop();
+
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing the current slot, then giving the leases back`);
+    const force = setTimeout(() => process.exit(1), 9_000);
+    force.unref();
+    done
+      .then(async () => {
+        for (const [shard, { nextSlot }] of roller.shards) await store.keepShard(shard, owner, 0, nextSlot).catch(() => undefined);
+        server.close();
+        await client.shutdown();
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

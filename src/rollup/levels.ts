@@ -1,0 +1,127 @@
+/**
+ * The rollup levels and how a range is covered by them.
+ *
+ * Every metric has aggregates per UTC minute (the base: every UTC offset in use is
+ * a whole number of minutes, so every zone's bucket boundaries fall on it), and per
+ * 15 minutes, hour and UTC day above it. A range is covered by the coarsest clean
+ * buckets that fit inside it; minutes still dirty (written since the roller last
+ * looked) and the partial minutes at the edges are read as raw points.
+ */
+import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+
+export const LEVEL_NAMES = ['1m', '15m', '1h', '1d'] as const;
+export type LevelName = (typeof LEVEL_NAMES)[number];
+
+export interface Level {
+  readonly name: LevelName;
+  readonly ms: number;
+  /**
+   * UTC days per storage partition: each level's partitions hold about 1,500 rows,
+   * so a year at 1h is 6 partitions and a year of days is one.
+   */
+  readonly periodDays: number;
+}
+
+export const MINUTE: Level = { name: '1m', ms: MS_PER_MINUTE, periodDays: 1 };
+export const QUARTER: Level = { name: '15m', ms: 15 * MS_PER_MINUTE, periodDays: 16 };
+export const HOUR: Level = { name: '1h', ms: MS_PER_HOUR, periodDays: 64 };
+export const DAY: Level = { name: '1d', ms: MS_PER_DAY, periodDays: 1024 };
+
+/** Finest first. */
+export const LEVELS: readonly Level[] = [MINUTE, QUARTER, HOUR, DAY];
+
+export function levelNamed(name: string): Level | undefined {
+  return LEVELS.find((level) => level.name === name);
+}
+
+/** The storage partition of the bucket starting at `start`. */
+export function periodOf(level: Level, start: EpochMs): number {
+  return Math.floor(start / (level.periodDays * MS_PER_DAY));
+}
+
+/** The first instant of a partition. */
+export function periodStart(level: Level, period: number): EpochMs {
+  return period * level.periodDays * MS_PER_DAY;
+}
+
+/** The bucket of `level` that holds `ms`. */
+export function bucketStart(level: Level, ms: EpochMs): EpochMs {
+  return Math.floor(ms / level.ms) * level.ms;
+}
+
+/** A whole rollup bucket used as is. */
+export interface RollupCell {
+  readonly level: Level;
+  readonly start: EpochMs;
+}
+
+/** A stretch read from raw points: [fromMs, toMs), half-open. */
+export interface RawSpan {
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
+}
+
+export interface Cover {
+  readonly cells: RollupCell[];
+  readonly raw: RawSpan[];
+}
+
+/**
+ * Covers [fromMs, toMs) (half-open) with the coarsest rollup buckets that lie inside
+ * it and hold no dirty minute; dirty minutes and the partial minutes at the edges go
+ * to `raw`, adjacent spans merged. `dirty` is ascending epoch minutes (ms / 60,000).
+ */
+export function coverRange(fromMs: EpochMs, toMs: EpochMs, dirty: readonly number[], into: Cover = { cells: [], raw: [] }): Cover {
+  const addRaw = (from: EpochMs, to: EpochMs): void => {
+    if (from >= to) return;
+    const last = into.raw[into.raw.length - 1];
+    if (last !== undefined && last.fromMs <= from && last.toMs === from) into.raw[into.raw.length - 1] = { fromMs: last.fromMs, toMs: to };
+    else into.raw.push({ fromMs: from, toMs: to });
+  };
+  const dirtyIn = (from: EpochMs, to: EpochMs): boolean => {
+    const at = firstAtOrAfter(dirty, from / MS_PER_MINUTE);
+    return at < dirty.length && dirty[at]! < to / MS_PER_MINUTE;
+  };
+  const aligned = (from: EpochMs, to: EpochMs, levelIndex: number): void => {
+    if (from >= to) return;
+    const level = LEVELS[levelIndex]!;
+    if (levelIndex === 0) {
+      for (let minute = from; minute < to; minute += level.ms) {
+        if (dirtyIn(minute, minute + level.ms)) addRaw(minute, minute + level.ms);
+        else into.cells.push({ level, start: minute });
+      }
+      return;
+    }
+    const start = Math.ceil(from / level.ms) * level.ms;
+    const end = Math.floor(to / level.ms) * level.ms;
+    if (start >= end) return aligned(from, to, levelIndex - 1);
+    aligned(from, start, levelIndex - 1);
+    for (let bucket = start; bucket < end; bucket += level.ms) {
+      if (dirtyIn(bucket, bucket + level.ms)) aligned(bucket, bucket + level.ms, levelIndex - 1);
+      else into.cells.push({ level, start: bucket });
+    }
+    aligned(end, to, levelIndex - 1);
+  };
+  const first = Math.ceil(fromMs / MS_PER_MINUTE) * MS_PER_MINUTE;
+  const last = Math.floor(toMs / MS_PER_MINUTE) * MS_PER_MINUTE;
+  if (first >= last) {
+    addRaw(fromMs, toMs);
+    return into;
+  }
+  addRaw(fromMs, first);
+  aligned(first, last, LEVELS.length - 1);
+  addRaw(last, toMs);
+  return into;
+}
+
+/** The index of the first element >= value in an ascending array. */
+export function firstAtOrAfter(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}

@@ -1,0 +1,77 @@
+/**
+ * How writes tell the roller what to recompute, and how searches know what it has
+ * not recomputed yet.
+ *
+ * Before its points, a write queues the (metric, day, minutes) it touches in the
+ * roll queue, under a slot: the 5-second window in which its hold ends. The hold is
+ * a time by which the write has certainly landed or never will (its request's
+ * deadline plus the storage timeout and clock margin). The roller takes a shard's
+ * slots in order, each once it is over, so every write queued in it has landed;
+ * it recomputes the rollups of the minutes queued there from the raw points and
+ * only then records the slot as done (rolledThrough). Queue rows are never deleted
+ * (they expire), so a search that reads a shard's rolledThrough first and then
+ * every slot from there on sees every minute whose rollups may be stale, and reads
+ * those minutes from the raw points instead.
+ */
+import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../time/units.js';
+
+/** Shards of the queue: the unit rollers lease. Fixed: changing it would strand queued work. */
+export const SHARDS = 16;
+
+export const SLOT_MS = 5 * MS_PER_SECOND;
+
+/** How far apart the clocks of hosts may be; a slot is rolled this long after it ends. */
+export const CLOCK_MARGIN_MS = MS_PER_SECOND;
+
+/**
+ * A worker reuses a queued minute for later writes while its hold still covers
+ * them; holds are this much longer than one write needs, so live metrics queue a
+ * minute about once per this long per worker rather than once per write.
+ */
+export const REUSE_MS = 10 * MS_PER_SECOND;
+
+/**
+ * After a write failed (its fate unknown), its minutes are queued again this much
+ * later: Cassandra may still deliver it to replicas that missed it, as a hint, for
+ * up to its max_hint_window (3 hours by default).
+ */
+export const UNCERTAIN_WRITE_HOLD_MS = 3 * MS_PER_HOUR;
+
+/** Queue rows expire after this; a roller stopped for longer leaves minutes stale (see README). */
+export const QUEUE_TTL_SECONDS = 30 * 24 * 3600;
+
+/** Raw points are partitioned by metric and UTC hour: at most 3,600,000 rows (one per millisecond) whatever the rate. */
+export function samplePartition(ts: EpochMs): number {
+  return Math.floor(ts / MS_PER_HOUR);
+}
+
+export function slotOf(holdMs: EpochMs): number {
+  return Math.floor(holdMs / SLOT_MS);
+}
+
+/** Whether every write queued in `slot` has landed (or never will) at `nowMs`. */
+export function isSlotOver(slot: number, nowMs: EpochMs): boolean {
+  return (slot + 1) * SLOT_MS + CLOCK_MARGIN_MS <= nowMs;
+}
+
+/** The shard of a metric: FNV-1a of its id. */
+export function shardOf(metricId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < metricId.length; i++) {
+    hash ^= metricId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % SHARDS;
+}
+
+/** The latest slot a write can queue in at `nowMs`, given the longest hold a worker gives (maxHoldMs). */
+export function lastPossibleSlot(nowMs: EpochMs, maxHoldMs: number): number {
+  return slotOf(nowMs + maxHoldMs + CLOCK_MARGIN_MS);
+}
+
+/** Epoch minute (ms / 60,000) of a day's minute. */
+export function epochMinute(day: number, minuteOfDay: number): number {
+  return day * (MS_PER_DAY / MS_PER_MINUTE) + minuteOfDay;
+}
+
+export const MINUTES_PER_DAY = MS_PER_DAY / MS_PER_MINUTE;

@@ -1,0 +1,129 @@
+/**
+ * The keyspace's own state beyond its schema: the roller's shard rows, and points
+ * an earlier version of meetr stored in `points` ((metric_id, day), ts), copied
+ * into `samples` with the write time each was stored under, their minutes queued
+ * for the roller, so `./meetr up` on such a keyspace keeps every point and builds
+ * its rollups.
+ *
+ * The copy runs twice. `startUpgrade` copies everything while the earlier
+ * version's workers still serve; once the new workers replaced them,
+ * `finishUpgrade` copies again whatever was written since the first copy began
+ * (less a request's lifetime: a request that arrived before may have written
+ * after). Write times are kept, so copies are idempotent and a point written
+ * again through the new version always wins over the copy of an older write.
+ */
+import cassandra from 'cassandra-driver';
+import { forEachBounded } from '../../concurrency.js';
+import { MINUTES_PER_DAY, samplePartition, shardOf, SHARDS, slotOf } from '../../rollup/roll-queue.js';
+import { MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
+import type { CassandraClient } from './client.js';
+import { CassandraPointStore, pagedRows } from './point-store.js';
+
+const COPY_STARTED = 'legacy_points_copy_started';
+const COPIED = 'legacy_points_copied';
+/** Points copied at a time: a day partition of a busy metric is never held in memory whole. */
+const COPY_CHUNK = 10_000;
+/** The copy awaits each write: a slot this far ahead is over only once they are done, and is one every search reads. */
+const COPY_HOLD_MS = 5 * MS_PER_SECOND;
+
+/** Creates each shard's row of roll_shards once, starting at the current slot (no write can queue earlier). */
+export async function initRollShards(client: CassandraClient, keyspace: string, nowMs: EpochMs): Promise<void> {
+  for (let shard = 0; shard < SHARDS; shard++) {
+    await client.execute(
+      `INSERT INTO ${keyspace}.roll_shards (shard, owner, lease_until, next_slot) VALUES (?, '', 0, ?) IF NOT EXISTS`,
+      [shard, cassandra.types.Long.fromNumber(slotOf(nowMs))],
+      { prepare: true },
+    );
+  }
+}
+
+export interface CopyReport {
+  readonly partitions: number;
+  readonly points: number;
+}
+
+async function meta(client: CassandraClient, keyspace: string, key: string): Promise<string | undefined> {
+  const row = (await client.execute(`SELECT value FROM ${keyspace}.meta WHERE key = ?`, [key], { prepare: true })).first();
+  return row === null ? undefined : (row.get('value') as string);
+}
+
+async function setMeta(client: CassandraClient, keyspace: string, key: string, value: string): Promise<void> {
+  await client.execute(`INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?)`, [key, value], { prepare: true });
+}
+
+async function hasLegacyPoints(client: CassandraClient, keyspace: string): Promise<boolean> {
+  const result = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, 'points'], { prepare: true });
+  return result.rowLength > 0;
+}
+
+/**
+ * Copies the points of `points` written at or after `sinceUs` (all when 0) into
+ * samples and queues their minutes; returns what it copied.
+ */
+async function copyLegacy(client: CassandraClient, store: CassandraPointStore, keyspace: string, sinceUs: number): Promise<CopyReport> {
+  const partitions: Array<{ metricId: string; day: number }> = [];
+  for await (const row of pagedRows(client, `SELECT DISTINCT metric_id, day FROM ${keyspace}.points`, [])) {
+    partitions.push({ metricId: row.get('metric_id') as string, day: row.get('day') as number });
+  }
+  let points = 0;
+  /**
+   * Queues the rows' minutes, writes them, and queues them again: the first makes
+   * searches read these minutes raw before any copied point lands, the second has
+   * the roller roll them once all have (however long writing took).
+   */
+  const copy = async (metricId: string, day: number, rows: ReadonlyArray<{ ts: EpochMs; value: number; writeTimeUs: number }>): Promise<void> => {
+    const minutes = [...new Set(rows.map(({ ts }) => Math.floor(ts / MS_PER_MINUTE) - day * MINUTES_PER_DAY))].sort((a, b) => a - b);
+    const queue = (): Promise<void> => store.markDirty(shardOf(metricId), slotOf(Date.now() + COPY_HOLD_MS), [{ metricId, day, minutes }]);
+    await queue();
+    const byPartition = new Map<number, Array<{ ts: EpochMs; value: number; writeTimeUs: number }>>();
+    for (const row of rows) {
+      const partition = samplePartition(row.ts);
+      const list = byPartition.get(partition);
+      if (list === undefined) byPartition.set(partition, [row]);
+      else list.push(row);
+    }
+    for (const [partition, list] of byPartition) {
+      for (let at = 0; at < list.length; at += 100) {
+        await store.writePartition(metricId, partition, list.slice(at, at + 100).map((row) => ({ metricId, ...row })));
+      }
+    }
+    await queue();
+    points += rows.length;
+  };
+  await forEachBounded(partitions, 8, async ({ metricId, day }) => {
+    let rows: Array<{ ts: EpochMs; value: number; writeTimeUs: number }> = [];
+    for await (const row of pagedRows(client, `SELECT ts, value, writetime(value) AS written FROM ${keyspace}.points WHERE metric_id = ? AND day = ?`, [metricId, day])) {
+      const writeTimeUs = (row.get('written') as cassandra.types.Long).toNumber();
+      if (writeTimeUs >= sinceUs) rows.push({ ts: (row.get('ts') as Date).getTime(), value: row.get('value') as number, writeTimeUs });
+      if (rows.length === COPY_CHUNK) {
+        await copy(metricId, day, rows);
+        rows = [];
+      }
+    }
+    if (rows.length > 0) await copy(metricId, day, rows);
+  });
+  return { partitions: partitions.length, points };
+}
+
+/** The first copy, before the new workers start; undefined when there is nothing (left) to copy. */
+export async function startUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string): Promise<CopyReport | undefined> {
+  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined) return undefined;
+  const startedUs = Date.now() * 1000;
+  const report = await copyLegacy(client, store, keyspace, 0);
+  await setMeta(client, keyspace, COPY_STARTED, String(startedUs));
+  return report;
+}
+
+/**
+ * The second copy, once the earlier version's workers are gone: what they wrote
+ * since the first copy began, less `requestLifetimeMs`. Then the copy is recorded
+ * as done and `points` is never read again.
+ */
+export async function finishUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string, requestLifetimeMs: number): Promise<CopyReport | undefined> {
+  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined) return undefined;
+  const started = await meta(client, keyspace, COPY_STARTED);
+  if (started === undefined) return undefined;
+  const report = await copyLegacy(client, store, keyspace, Number(started) - requestLifetimeMs * 1000);
+  await setMeta(client, keyspace, COPIED, new Date().toISOString());
+  return report;
+}

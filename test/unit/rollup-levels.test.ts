@@ -1,0 +1,63 @@
+/** How a range is covered by rollup buckets: checked minute by minute against what the cover claims. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { coverRange, DAY, HOUR, LEVELS, MINUTE, QUARTER } from '../../src/rollup/levels.js';
+
+const M = 60_000;
+const base = Date.parse('2024-03-09T00:00:00Z');
+
+describe('covering a range with rollups', () => {
+  it('takes whole clean days, hours, quarters and minutes, and raw points for partial minutes', () => {
+    const from = base + 23 * 3_600_000 + 14 * M + 30_000; // 23:14:30 on day 0
+    const to = base + 2 * 86_400_000 + 61 * M; // 01:01 on day 2
+    const { cells, raw } = coverRange(from, to, []);
+    expect(raw).toEqual([{ fromMs: from, toMs: from + 30_000 }]);
+    const count = (level: typeof DAY): number => cells.filter((cell) => cell.level === level).length;
+    expect([count(DAY), count(HOUR), count(QUARTER), count(MINUTE)]).toEqual([1, 1, 3, 1]); // day 1; 00:00 on day 2; 23:15, 23:30, 23:45; 01:00
+  });
+
+  it('reads dirty minutes raw and keeps the coarsest clean buckets around them', () => {
+    const dirty = [(base + 5 * 3_600_000 + 7 * M) / M];
+    const { cells, raw } = coverRange(base, base + 86_400_000, dirty);
+    expect(raw).toEqual([{ fromMs: base + 5 * 3_600_000 + 7 * M, toMs: base + 5 * 3_600_000 + 8 * M }]);
+    expect(cells.filter((cell) => cell.level === DAY)).toEqual([]);
+    expect(cells.filter((cell) => cell.level === HOUR)).toHaveLength(23);
+    expect(cells.filter((cell) => cell.level === QUARTER)).toHaveLength(3);
+    expect(cells.filter((cell) => cell.level === MINUTE)).toHaveLength(14);
+  });
+
+  it('covers every millisecond once, with no dirty minute in a bucket, and no bucket that could be coarser', () => {
+    const span = 3 * 86_400_000;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: span }), fc.integer({ min: 0, max: span }), fc.array(fc.integer({ min: 0, max: span / M }), { maxLength: 30 }), (a, b, dirtyOffsets) => {
+        const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
+        const dirty = [...new Set(dirtyOffsets.map((m) => base / M + m))].sort((x, y) => x - y);
+        const { cells, raw } = coverRange(from, to, dirty);
+        const pieces = [...cells.map((cell) => ({ from: cell.start, to: cell.start + cell.level.ms })), ...raw.map((span) => ({ from: span.fromMs, to: span.toMs }))].sort((x, y) => x.from - y.from);
+        let at = from;
+        for (const piece of pieces) {
+          expect(piece.from).toBe(at);
+          at = piece.to;
+        }
+        expect(at).toBe(pieces.length === 0 ? from : to);
+        for (const { level, start } of cells) {
+          expect(start % level.ms).toBe(0);
+          expect(dirty.some((m) => m * M >= start && m * M < start + level.ms)).toBe(false);
+          const parent = LEVELS[LEVELS.indexOf(level) + 1];
+          if (parent !== undefined) {
+            const parentStart = Math.floor(start / parent.ms) * parent.ms;
+            const parentFits = parentStart >= from && parentStart + parent.ms <= to;
+            expect(parentFits && !dirty.some((m) => m * M >= parentStart && m * M < parentStart + parent.ms)).toBe(false);
+          }
+        }
+        for (const span of raw) {
+          for (let minute = Math.floor(span.fromMs / M); minute * M < span.toMs; minute++) {
+            const whole = minute * M >= from && (minute + 1) * M <= to;
+            if (whole) expect(dirty).toContain(minute);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
