@@ -18,6 +18,8 @@ export interface FunctionalStack {
   readonly baseUrl: string;
   readonly statsUrl: string;
   readonly workerPorts: number[];
+  /** The first roller's /health and /metrics port. */
+  readonly rollerPort: number;
   /** The environment `./meetr` commands for this stack need. */
   readonly env: Record<string, string>;
   readonly cassandra: CassandraTarget;
@@ -49,6 +51,7 @@ export async function setup(project: TestProject): Promise<void> {
     MEETR_STATS_PORT: String(statsPort),
     PORT: String(basePort),
     MEETR_WORKERS: String(workers),
+    MEETR_ROLLER_PORT: String(basePort + 400),
     MEETR_KEYSPACE: `f_${randomBytes(6).toString('hex')}`,
     MEETR_DEFAULT_TZ: 'Asia/Kolkata',
     MEETR_MAX_BODY_BYTES: String(4 * 1024 * 1024),
@@ -66,6 +69,7 @@ export async function setup(project: TestProject): Promise<void> {
     baseUrl: `http://127.0.0.1:${httpPort}`,
     statsUrl: `http://127.0.0.1:${statsPort}`,
     workerPorts: Array.from({ length: workers }, (_, i) => basePort + i),
+    rollerPort: basePort + 400,
     env,
     cassandra: target,
   });
