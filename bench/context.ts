@@ -1,4 +1,5 @@
 import type { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
+import type { RollerControl } from './roller-control.js';
 
 /** What every scenario gets: where meetr answers, and meetr's own storage adapter for the baselines. */
 export interface BenchContext {
@@ -10,4 +11,5 @@ export interface BenchContext {
   readonly store: CassandraPointStore;
   readonly seed: number;
   readonly progress: (line: string) => void;
+  readonly roller: RollerControl;
 }

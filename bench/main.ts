@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createCassandraClient } from '../src/storage/cassandra/client.js';
 import { runLoad } from './load-generator.js';
+import { rollerControl } from './roller-control.js';
 import { formatReport, runBench } from './run-bench.js';
 import { FULL, QUICK } from './sizes.js';
 
@@ -107,7 +108,8 @@ try {
     const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
     try {
       const haproxyConfig = join(isAbsolute(config.runDir) ? config.runDir : join(PROJECT_ROOT, config.runDir), 'haproxy.cfg');
-      const report = await runBench({ apiUrl, workerUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress, haproxyConfig });
+      const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
+      const report = await runBench({ apiUrl, workerUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress, haproxyConfig, roller });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(formatReport(report));
       const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `bench-${report.date.replace(/[:.]/g, '-')}.json`);

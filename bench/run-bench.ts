@@ -4,8 +4,10 @@ import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { benchIngest, type IngestResult } from './scenarios/ingest.js';
 import { benchMemory, type MemoryResult } from './scenarios/memory.js';
 import { benchOverload, type OverloadResult } from './scenarios/overload.js';
+import type { RollerControl } from './roller-control.js';
 import { benchSearch, loadYearMetric, type SearchResult, type YearLoad } from './scenarios/search.js';
 import { benchSeries, type SeriesResult } from './scenarios/series.js';
+import { benchDense, type DenseResult } from './scenarios/dense.js';
 import { benchDriverSingle, benchSinglePoints, type SingleResult } from './scenarios/single-points.js';
 import { benchWorkerOverhead, type OverheadResult } from './scenarios/worker-overhead.js';
 import type { CpuPerRequest, CpuProbes } from './cpu-probes.js';
@@ -23,6 +25,8 @@ export interface BenchOptions {
   readonly progress: (line: string) => void;
   /** HAProxy's rendered configuration, to find its processes for CPU figures; any HAProxy when absent. */
   readonly haproxyConfig?: string;
+  /** The stack's roller, to measure its lag and what it costs ingest. */
+  readonly roller: RollerControl;
 }
 
 export interface BenchReport {
@@ -52,6 +56,7 @@ export interface BenchReport {
   readonly year: YearLoad;
   readonly search: SearchResult[];
   readonly series: SeriesResult[];
+  readonly dense: DenseResult;
   readonly memory: MemoryResult;
   readonly overload: OverloadResult;
   readonly seconds: number;
@@ -62,7 +67,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const { apiUrl, workerUrls, client, keyspace, seed, sizes, progress } = options;
   await client.connect();
-  const ctx = { apiUrl, workerUrls, store: new CassandraPointStore(client, keyspace), seed, progress };
+  const ctx = { apiUrl, workerUrls, store: new CassandraPointStore(client, keyspace), seed, progress, roller: options.roller };
   const probes: CpuProbes = {
     workerUrls,
     haproxyPids: options.haproxyConfig === undefined ? findPids('haproxy', '-f') : findPids('haproxy', options.haproxyConfig),
@@ -82,6 +87,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const year = await loadYearMetric(ctx, sizes.searchStepMs);
   const search = await benchSearch(ctx, sizes, year);
   const series = await benchSeries(ctx, sizes, year);
+  progress('dense: a metric at 1,000 points a second');
+  const dense = await benchDense(ctx, sizes);
   const memory = await benchMemory(ctx, sizes);
   const overload = await benchOverload(ctx, sizes.overloadCapacitySeconds, sizes.overloadSeconds);
 
@@ -110,6 +117,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     year,
     search,
     series,
+    dense,
     memory,
     overload,
     seconds: (performance.now() - started) / 1000,
@@ -122,12 +130,18 @@ export function formatReport(report: BenchReport): string {
   const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
   const us = (value: number | undefined): string => (value === undefined ? '?' : n(value, 0));
   const cpu = (c: CpuPerRequest): string => `${us(c.workersUs)} / ${us(c.haproxyUs)} / ${us(c.cassandraUs)} / ${us(c.clientUs)}`;
-  const { ingest, singlePoints: single, year, search, series, memory, overload, environment: env } = report;
+  const { ingest, singlePoints: single, year, search, series, dense, memory, overload, environment: env } = report;
   const rows: string[][] = [
     ['1. ingest, median of rounds', `${n(ingest.points)} points, ${report.sizes.ingestMetrics} metrics`, `${ingest.rounds} alternating rounds`],
     ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
     ['   API: form batches via HAProxy', `${n(ingest.api.pointsPerSecond)} points/s`, `${ingest.api.batch} points/request, ${ingest.api.clients} clients, ${ingest.api.errors} errors; rounds ${ingest.api.rounds.map((r) => n(r)).join(', ')}`],
     ['   ratio API / ceiling', n(ingest.ratio, 2), ''],
+    ...(ingest.roller === undefined
+      ? []
+      : [
+          ['   API with the roller stopped', `${n(ingest.roller.apiStoppedPointsPerSecond)} points/s`, `rounds ${ingest.roller.stoppedRounds.map((r) => n(r)).join(', ')}`],
+          ['   roller cost', `${n(100 * ingest.roller.costShare, 1)}% of API ingest`, `target <= 15%; lag at most ${n(ingest.roller.lagMaxSeconds, 1)} s during the rounds (target < 60 s), caught up ${n(ingest.roller.catchUpSeconds, 1)} s after the last`],
+        ]),
     ['2. single-point inserts', `${report.sizes.singleClients} in flight`, 'CPU per request (µs): worker / HAProxy / Cassandra / bench client'],
     ...(
       [
@@ -161,6 +175,9 @@ export function formatReport(report: BenchReport): string {
       `${n(s.api.p50Ms, 1)} / ${n(s.api.p99Ms, 1)} ms (${n(s.apiFirstMs, 1)})`,
       `${n(s.naive.p50Ms, 1)} ms -> ${n(s.speedup, 1)}x`,
     ]),
+    [`8. a dense metric, 1,000 points/s`, `${n(dense.points)} points (${dense.minutes} min)`, `loaded at ${n(dense.loadPointsPerSecond)} points/s, all rolled up ${n(dense.rolledAfterMs / 1000, 1)} s after`],
+    ['   sum, p50 / p99', `${n(dense.sum.p50Ms, 1)} / ${n(dense.sum.p99Ms, 1)} ms`, `naive ${n(dense.naive.p50Ms, 1)} ms -> ${n(dense.speedup, 1)}x`],
+    [`   at 1m (${n(dense.minuteSeries.buckets)} buckets), p50 / p99`, `${n(dense.minuteSeries.p50Ms, 1)} / ${n(dense.minuteSeries.p99Ms, 1)} ms`, ''],
     [`4. worker RSS, ${n(memory.batchPoints)}-point batches`, `body ${mib(memory.batchBodyBytes)}`, `${memory.batches} batches`],
     ...memory.workers.map((w) => [`   ${w.url}`, `peak ${mib(w.rssPeakBytes)}`, `before ${mib(w.rssBeforeBytes)}`]),
     [

@@ -12,6 +12,8 @@ export interface BenchSizes {
   /** Single-point POSTs per server in the worker-overhead comparison (no Cassandra). */
   readonly overheadRequests: number;
   readonly searchStepMs: number;
+  /** Minutes of the dense metric (1,000 points a second). */
+  readonly denseMinutes: number;
   readonly searchRepetitions: number;
   readonly naiveRepetitions: number;
   readonly memoryBatches: number;
@@ -35,6 +37,7 @@ export const QUICK: BenchSizes = {
   singleClients: 16,
   overheadRequests: 10_000,
   searchStepMs: 10 * 60_000,
+  denseMinutes: 5,
   searchRepetitions: 15,
   naiveRepetitions: 3,
   memoryBatches: 2,
@@ -59,6 +62,7 @@ export const FULL: BenchSizes = {
   singleClients: 16,
   overheadRequests: 40_000,
   searchStepMs: 60_000,
+  denseMinutes: 60,
   searchRepetitions: 30,
   naiveRepetitions: 5,
   memoryBatches: 6,

@@ -5,6 +5,7 @@
  */
 import { forEachBounded } from '../../src/concurrency.js';
 import type { Point } from '../../src/domain/point.js';
+import { SLOT_MS } from '../../src/rollup/roll-queue.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies, generatePoints } from '../dataset.js';
@@ -12,6 +13,18 @@ import { Failures, postAll } from '../failures.js';
 import { median } from '../latency.js';
 import { partitionWrites } from '../partitions.js';
 import type { BenchSizes } from '../sizes.js';
+
+export interface RollerCost {
+  /** The API's median with the roller stopped. */
+  readonly apiStoppedPointsPerSecond: number;
+  readonly stoppedRounds: number[];
+  /** 1 - API with the roller / API without it. */
+  readonly costShare: number;
+  /** The largest lag the roller reported during the API rounds it ran through. */
+  readonly lagMaxSeconds: number;
+  /** After the last round, until the roller reported no lag. */
+  readonly catchUpSeconds: number;
+}
 
 export interface IngestResult {
   readonly points: number;
@@ -33,6 +46,8 @@ export interface IngestResult {
   };
   /** Median API points/s over median ceiling points/s. */
   readonly ratio: number;
+  /** What the roller costs the API, when the stack runs one. */
+  readonly roller: RollerCost | undefined;
 }
 
 const INGEST_STEP_MS = 10_000;
@@ -73,26 +88,51 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
 
   const ceilingRounds: number[] = [];
   const apiRounds: number[] = [];
+  const apiStoppedRounds: number[] = [];
+  let lagMax = 0;
   const failures = new Failures();
+  const { roller } = ctx;
   for (let round = 0; round < rounds; round++) {
     const direct = async (): Promise<void> => {
       ctx.progress(`ingest: round ${round + 1}/${rounds}, ${count} points straight to Cassandra`);
       ceilingRounds.push(await writeDirect(ctx.store, make(`bench.direct.${round}.${ctx.seed}`), best.pointsPerBatch, best.concurrency));
     };
-    const api = async (): Promise<void> => {
-      const bodies = bodiesOf(make(`bench.api.${round}.${ctx.seed}`));
-      const result = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) => ctx.progress(`ingest: round ${round + 1}/${rounds}, through HAProxy, batch ${done}/${bodies.length}`));
+    const api = async (into: number[], label: string): Promise<void> => {
+      const bodies = bodiesOf(make(`bench.api.${label}.${round}.${ctx.seed}`));
+      const result = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) => ctx.progress(`ingest: round ${round + 1}/${rounds}, through HAProxy (${label}), batch ${done}/${bodies.length}`));
       failures.absorb(result.failures);
-      apiRounds.push((count - result.failures.count * sizes.apiBatch) / result.seconds);
+      into.push((count - result.failures.count * sizes.apiBatch) / result.seconds);
     };
-    if (round % 2 === 0) {
-      await direct();
-      await api();
-    } else {
-      await api();
-      await direct();
-    }
+    /** The API with the roller at work, sampling its lag meanwhile. */
+    const apiRolling = async (): Promise<void> => {
+      const sampler = setInterval(() => void roller.lagSeconds().then((lag) => (lagMax = Math.max(lagMax, lag))), 250);
+      try {
+        await api(apiRounds, 'roller running');
+      } finally {
+        clearInterval(sampler);
+      }
+    };
+    /** The API with the roller stopped: what ingest does without its cost. */
+    const apiStopped = async (): Promise<void> => {
+      if (!roller.available) return;
+      await roller.stop();
+      try {
+        await api(apiStoppedRounds, 'roller stopped');
+      } finally {
+        await roller.start();
+      }
+    };
+    const steps = [direct, apiRolling, apiStopped];
+    for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
+  // The roller's backlog from all rounds: how long until it has caught up (later scenarios run after).
+  const caughtUpStarted = performance.now();
+  if (roller.available) {
+    ctx.progress('ingest: waiting for the roller to catch up');
+    // Idle, a roller takes a slot within about half a second of its end: below a slot's length is caught up.
+    while ((await roller.lagSeconds()) >= SLOT_MS / 1000) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const catchUpSeconds = (performance.now() - caughtUpStarted) / 1000;
   const ceiling = median(ceilingRounds);
   const apiRate = median(apiRounds);
   return {
@@ -101,5 +141,8 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
     ceiling: { pointsPerSecond: ceiling, rounds: ceilingRounds, pointsPerBatch: best.pointsPerBatch, concurrency: best.concurrency, tried },
     api: { pointsPerSecond: apiRate, rounds: apiRounds, batch: sizes.apiBatch, clients: sizes.apiClients, errors: failures.count, errorSamples: failures.samples },
     ratio: apiRate / ceiling,
+    roller: roller.available
+      ? { apiStoppedPointsPerSecond: median(apiStoppedRounds), stoppedRounds: apiStoppedRounds, costShare: 1 - apiRate / median(apiStoppedRounds), lagMaxSeconds: lagMax, catchUpSeconds }
+      : undefined,
   };
 }

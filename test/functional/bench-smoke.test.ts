@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { runLoad } from '../../bench/load-generator.js';
+import { rollerControl } from '../../bench/roller-control.js';
 import { formatReport, runBench } from '../../bench/run-bench.js';
 import type { BenchSizes } from '../../bench/sizes.js';
 import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
@@ -28,6 +29,7 @@ const TINY: BenchSizes = {
   singleClients: 2,
   overheadRequests: 300,
   searchStepMs: 6 * 3_600_000,
+  denseMinutes: 1,
   searchRepetitions: 2,
   naiveRepetitions: 1,
   memoryBatches: 1,
@@ -59,10 +61,15 @@ describe('npm run bench', () => {
         sizes: TINY,
         progress: (line) => lines.push(line),
         haproxyConfig: join(stack.env.MEETR_RUN_DIR!, 'haproxy.cfg'),
+        roller: rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers, stack.env),
       });
       expect(report.ingest).toMatchObject({ points: 2_000, rounds: 2, api: { errors: 0, batch: 100 } });
       expect(report.ingest.ceiling.rounds).toHaveLength(2);
       expect(report.ingest.api.rounds).toHaveLength(2);
+      expect(report.ingest.roller?.stoppedRounds).toHaveLength(2);
+      expect(report.ingest.roller?.lagMaxSeconds).toBeGreaterThanOrEqual(0);
+      expect(report.year).toMatchObject({ points: 1460, justLoadedMs: positive, rolledAfterMs: positive });
+      expect(report.dense).toMatchObject({ points: 60_000, minutes: 1, sum: { p50Ms: positive }, minuteSeries: { buckets: 1 }, naive: { p50Ms: positive } });
       for (const rate of [report.ingest.ceiling.pointsPerSecond, report.ingest.api.pointsPerSecond, report.ingest.ratio]) expect(isPositive(rate)).toBe(true);
 
       const { throughHaproxy, straightToWorker, driver } = report.singlePoints;
@@ -104,7 +111,7 @@ describe('npm run bench', () => {
       for (const figure of [overload.capacityPointsPerSecond, overload.goodputPointsPerSecond, overload.workerPeakRssBytes]) expect(isPositive(figure)).toBe(true);
 
       const table = formatReport(report);
-      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', '6. overload', '7. series', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
+      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', '6. overload', '7. series', '8. a dense metric', 'roller cost', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
       expect(lines.some((line) => line.startsWith('ingest: round'))).toBe(true);
     } finally {
       await client.shutdown();

@@ -1,0 +1,51 @@
+/**
+ * The stack's roller as the bench sees it: its lag from /metrics, and stopping and
+ * starting it through ./meetr's pm2, to measure what it costs ingest.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface RollerControl {
+  /** Whether the stack runs a roller at all (MEETR_ROLLERS > 0). */
+  readonly available: boolean;
+  stop(): Promise<void>;
+  /** Starts it and waits until it holds its shards again. */
+  start(): Promise<void>;
+  /** The largest lag any roller reports, seconds. */
+  lagSeconds(): Promise<number>;
+}
+
+/** `env`: the stack's environment, as `./meetr` needs it to find the stack's pm2. */
+export function rollerControl(projectRoot: string, appName: string, rollerPort: number, rollers: number, env: NodeJS.ProcessEnv = process.env): RollerControl {
+  const ports = Array.from({ length: rollers }, (_, i) => rollerPort + i);
+  const pm2 = (verb: string) => run(join(projectRoot, 'meetr'), ['pm2', verb, `${appName}-roller`], { cwd: projectRoot, env, maxBuffer: 16 * 1024 * 1024 });
+  const health = async (port: number): Promise<{ shards: number[]; lagSeconds: number } | undefined> => {
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { shards: number[]; lagSeconds: number };
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    available: rollers > 0,
+    async stop() {
+      await pm2('stop');
+    },
+    async start() {
+      await pm2('start');
+      for (let i = 0; i < 240; i++) {
+        const all = await Promise.all(ports.map(health));
+        if (all.every((h) => h !== undefined) && all.reduce((n, h) => n + h.shards.length, 0) === 16) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error('the roller did not take its shards back within 60 s');
+    },
+    async lagSeconds() {
+      const all = await Promise.all(ports.map(health));
+      return Math.max(0, ...all.map((h) => h?.lagSeconds ?? 0));
+    },
+  };
+}
