@@ -196,6 +196,21 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
+/**
+ * The configuration of a process pm2 runs (a worker, a roller): a bad setting ends
+ * it with the message and exit code 78 (EX_CONFIG), which pm2 shows as a start
+ * failure, not a crash loop with a stack.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(78);
+  }
+}
+
 /** HAProxy's `timeout server` is 30 s; a request's own deadline stays 5 s inside it. */
 export const MAX_REQUEST_TIMEOUT_MS = 25_000;
 

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { TokenRegistry } from './auth/tokens.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { composeApp } from './compose.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { cassandraStorage } from './storage/cassandra/point-store.js';
@@ -30,16 +30,7 @@ function log(message: string): void {
 }
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(78); // EX_CONFIG: pm2 shows it as a start failure, not a crash loop with a stack
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
 
   const workerId = String(config.port);
   workerLabel = `worker ${workerId}`;

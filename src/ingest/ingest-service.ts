@@ -77,17 +77,9 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) minutes.add(next);
       }
     }
-    const rows: QueueRows = new Map();
     const queued = new Map<string, number[]>();
-    for (const [metricId, minutes] of byMetric) {
-      if (minutes.size === 0) continue;
-      const sorted = [...minutes].sort((a, b) => a - b);
-      queued.set(metricId, sorted);
-      const shard = shardOf(metricId);
-      let list = rows.get(shard);
-      if (list === undefined) rows.set(shard, (list = []));
-      for (const day of daysOf(sorted)) list.push({ metricId, day: day.day, minutes: day.minutes });
-    }
+    for (const [metricId, minutes] of byMetric) if (minutes.size > 0) queued.set(metricId, [...minutes].sort((a, b) => a - b));
+    const rows = queueRowsOf(queued);
     return { rows, minutes: queued };
   };
 
@@ -161,12 +153,17 @@ function queueRowsForAll(partitions: readonly WriteUnit[]): QueueRows {
     if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
     for (const { ts } of points) minutes.add(Math.floor(ts / MS_PER_MINUTE));
   }
+  return queueRowsOf(new Map([...byMetric].map(([metricId, minutes]) => [metricId, [...minutes].sort((a, b) => a - b)])));
+}
+
+/** Ascending epoch minutes per metric as queue rows (metric, day, minutes of the day), by shard. */
+function queueRowsOf(minutesByMetric: ReadonlyMap<string, readonly number[]>): QueueRows {
   const rows: QueueRows = new Map();
-  for (const [metricId, minutes] of byMetric) {
+  for (const [metricId, minutes] of minutesByMetric) {
     const shard = shardOf(metricId);
     let list = rows.get(shard);
     if (list === undefined) rows.set(shard, (list = []));
-    for (const day of daysOf([...minutes].sort((a, b) => a - b))) list.push({ metricId, day: day.day, minutes: day.minutes });
+    for (const { day, minutes: ofDay } of daysOf(minutes)) list.push({ metricId, day, minutes: ofDay });
   }
   return rows;
 }

@@ -111,8 +111,9 @@ export class Roller {
     const days = await store.slotDays(shard, slot);
     let lost = false;
     // A big slot (a bulk import) may take longer than a lease: keep it while working.
+    let keeping: Promise<unknown> = Promise.resolve();
     const keeper = setInterval(() => {
-      store.keepShard(shard, owner, this.clock() + this.leaseMs, slot).then(
+      keeping = store.keepShard(shard, owner, this.clock() + this.leaseMs, slot).then(
         (kept) => (lost ||= !kept),
         () => undefined,
       );
@@ -123,6 +124,7 @@ export class Roller {
       });
     } finally {
       clearInterval(keeper);
+      await keeping; // so it cannot land after the progress recorded below
     }
     if (lost) return false;
     const kept = await store.keepShard(shard, owner, this.clock() + this.leaseMs, slot + 1);
