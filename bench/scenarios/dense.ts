@@ -33,7 +33,7 @@ export async function benchDense(ctx: BenchContext, sizes: BenchSizes): Promise<
   const count = sizes.denseMinutes * 60_000;
   const points = Array.from({ length: count }, (_, i) => ({ metricId, ts: start + i, value: (i % 1000) / 8 }));
   const bodies = formBatchBodies(points, 10_000);
-  const { failures, seconds } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`dense: loading ${count} points at 1,000 a second, batch ${done}/${bodies.length}`));
+  const { failures, seconds } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`dense: loading ${count} points at 1,000 a second, batch ${done}/${bodies.length}`), true);
   if (failures.count > 0) throw new Error(`loading the dense metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   const loaded = performance.now();
   ctx.progress('dense: waiting for the roller to catch up');

@@ -74,7 +74,7 @@ export async function loadYearMetric(ctx: BenchContext, stepMs: number): Promise
     (p) => ({ ...p, metricId }),
   );
   const bodies = formBatchBodies(points, 10_000);
-  const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`));
+  const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`), true);
   if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   const loaded = performance.now();
   ctx.progress('search: the year right after loading, while the roller works');
