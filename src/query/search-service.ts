@@ -1,9 +1,9 @@
 import { combine, EMPTY_AGGREGATE, finalize, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded, settleAll } from '../concurrency.js';
 import { invalidRequest, OverloadedError } from '../errors.js';
-import { coverRange, periodOf, type Level } from '../rollup/levels.js';
+import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
 import { epochMinute, lastPossibleSlot, samplePartition, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
-import type { RangeReader, RollupRow } from '../storage/ports.js';
+import type { RangeReader } from '../storage/ports.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
@@ -67,11 +67,11 @@ interface RawRead {
   readonly toMs: EpochMs;
 }
 
-/** The rollup rows one search reads from one storage partition, and the bucket each counts toward. */
-interface CellGroup {
+/** The runs of rollup buckets one search reads from one storage partition (ascending, disjoint), and the bucket each counts toward. */
+interface SpanGroup {
   readonly level: Level;
   readonly period: number;
-  readonly cells: Array<{ readonly start: EpochMs; readonly bucket: number }>;
+  readonly spans: Array<{ readonly fromMs: EpochMs; readonly toMs: EpochMs; readonly bucket: number }>;
 }
 
 /**
@@ -116,19 +116,21 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     };
     const dirty = await dirtyMinutes(metricId, dayBucket(fromMs), dayBucket(toMs), scope);
 
-    const groups = new Map<string, CellGroup>();
+    const groups = new Map<string, SpanGroup>();
     const raw: RawRead[] = [];
     for (let bucket = 0; bucket < bounds.length - 1; bucket++) {
       const from = Math.max(fromMs, bounds[bucket]!);
       const to = Math.min(toMs + 1, bounds[bucket + 1]!);
       if (from >= to) continue;
-      const { cells, raw: spans } = coverRange(from, to, dirty);
-      for (const { level, start } of cells) {
-        const period = periodOf(level, start);
-        const key = `${level.name}/${period}`;
-        let group = groups.get(key);
-        if (group === undefined) groups.set(key, (group = { level, period, cells: [] }));
-        group.cells.push({ start, bucket });
+      const { spans: rolled, raw: spans } = coverRange(from, to, dirty);
+      for (const { level, fromMs: spanFrom, toMs: spanTo } of rolled) {
+        // One piece per storage partition the run crosses.
+        for (let period = periodOf(level, spanFrom); period <= periodOf(level, spanTo - level.ms); period++) {
+          const key = `${level.name}/${period}`;
+          let group = groups.get(key);
+          if (group === undefined) groups.set(key, (group = { level, period, spans: [] }));
+          group.spans.push({ fromMs: Math.max(spanFrom, periodStart(level, period)), toMs: Math.min(spanTo, periodStart(level, period + 1)), bucket });
+        }
       }
       for (const span of spans) {
         for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
@@ -141,13 +143,15 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     }
 
     await settleAll([
-      forEachBounded([...groups.values()], concurrency, async ({ level, period, cells }) => {
+      forEachBounded([...groups.values()], concurrency, async ({ level, period, spans }) => {
         checkScope(scope);
-        const rows = await readCells(reader, metricId, level, period, cells.map((cell) => cell.start));
-        const byStart = new Map(rows.map((row) => [row.start, row.aggregate]));
-        for (const { start, bucket } of cells) {
-          const found = byStart.get(start);
-          if (found !== undefined) add(bucket, found);
+        spans.sort((a, b) => a.fromMs - b.fromMs);
+        const ends = spans.map((span) => span.toMs);
+        // One slice over the partition's runs (at most a partition's ~1,500 rows); rows between runs are dirty and skipped.
+        for (const { start, aggregate } of await reader.readRollups(metricId, level, period, spans[0]!.fromMs, ends[ends.length - 1]!)) {
+          const at = firstAtOrAfter(ends, start + 1);
+          const span = spans[at];
+          if (span !== undefined && start >= span.fromMs) add(span.bucket, aggregate);
         }
       }),
       forEachBounded(raw, concurrency, async ({ bucket, partition, fromMs: from, toMs: to }) => {
@@ -175,15 +179,6 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       }
     },
   };
-}
-
-/** Rollup rows at `starts` (ascending) of one storage partition: one slice when they are dense, else by key. */
-async function readCells(reader: RangeReader, metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]> {
-  const first = starts[0]!;
-  const last = starts[starts.length - 1]!;
-  const span = (last - first) / level.ms + 1;
-  if (starts.length * 4 >= span) return reader.readRollups(metricId, level, period, first, last + level.ms);
-  return reader.readRollupsAt(metricId, level, period, starts);
 }
 
 function tooManyPartitions(maxPartitions: number): Error {

@@ -49,10 +49,11 @@ export function bucketStart(level: Level, ms: EpochMs): EpochMs {
   return Math.floor(ms / level.ms) * level.ms;
 }
 
-/** A whole rollup bucket used as is. */
-export interface RollupCell {
+/** Whole rollup buckets of one level used as they are: [fromMs, toMs), both multiples of the level. */
+export interface RollupSpan {
   readonly level: Level;
-  readonly start: EpochMs;
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
 }
 
 /** A stretch read from raw points: [fromMs, toMs), half-open. */
@@ -62,43 +63,49 @@ export interface RawSpan {
 }
 
 export interface Cover {
-  readonly cells: RollupCell[];
+  readonly spans: RollupSpan[];
   readonly raw: RawSpan[];
 }
 
 /**
  * Covers [fromMs, toMs) (half-open) with the coarsest rollup buckets that lie inside
- * it and hold no dirty minute; dirty minutes and the partial minutes at the edges go
- * to `raw`, adjacent spans merged. `dirty` is ascending epoch minutes (ms / 60,000).
+ * it and hold no dirty minute, as runs of consecutive buckets of one level; dirty
+ * minutes and the partial minutes at the edges go to `raw`, adjacent spans merged.
+ * `dirty` is ascending epoch minutes (ms / 60,000). The work is proportional to the
+ * dirty minutes and the levels, not to the length of the range: ten thousand years
+ * are one span of days.
  */
-export function coverRange(fromMs: EpochMs, toMs: EpochMs, dirty: readonly number[], into: Cover = { cells: [], raw: [] }): Cover {
+export function coverRange(fromMs: EpochMs, toMs: EpochMs, dirty: readonly number[], into: Cover = { spans: [], raw: [] }): Cover {
   const addRaw = (from: EpochMs, to: EpochMs): void => {
     if (from >= to) return;
     const last = into.raw[into.raw.length - 1];
     if (last !== undefined && last.fromMs <= from && last.toMs === from) into.raw[into.raw.length - 1] = { fromMs: last.fromMs, toMs: to };
     else into.raw.push({ fromMs: from, toMs: to });
   };
-  const dirtyIn = (from: EpochMs, to: EpochMs): boolean => {
-    const at = firstAtOrAfter(dirty, from / MS_PER_MINUTE);
-    return at < dirty.length && dirty[at]! < to / MS_PER_MINUTE;
+  /** The start of the first dirty minute at or after `at`, or Infinity. */
+  const nextDirty = (at: EpochMs): number => {
+    const index = firstAtOrAfter(dirty, at / MS_PER_MINUTE);
+    return index < dirty.length ? dirty[index]! * MS_PER_MINUTE : Infinity;
   };
   const aligned = (from: EpochMs, to: EpochMs, levelIndex: number): void => {
     if (from >= to) return;
     const level = LEVELS[levelIndex]!;
-    if (levelIndex === 0) {
-      for (let minute = from; minute < to; minute += level.ms) {
-        if (dirtyIn(minute, minute + level.ms)) addRaw(minute, minute + level.ms);
-        else into.cells.push({ level, start: minute });
-      }
-      return;
-    }
     const start = Math.ceil(from / level.ms) * level.ms;
     const end = Math.floor(to / level.ms) * level.ms;
     if (start >= end) return aligned(from, to, levelIndex - 1);
     aligned(from, start, levelIndex - 1);
-    for (let bucket = start; bucket < end; bucket += level.ms) {
-      if (dirtyIn(bucket, bucket + level.ms)) aligned(bucket, bucket + level.ms, levelIndex - 1);
-      else into.cells.push({ level, start: bucket });
+    for (let at = start; at < end; ) {
+      // Every bucket before the one holding the next dirty minute is clean: one span.
+      const clean = Math.min(end, Math.floor(nextDirty(at) / level.ms) * level.ms);
+      if (clean > at) {
+        into.spans.push({ level, fromMs: at, toMs: clean });
+        at = clean;
+      }
+      if (at < end) {
+        if (levelIndex === 0) addRaw(at, at + level.ms);
+        else aligned(at, at + level.ms, levelIndex - 1);
+        at += level.ms;
+      }
     }
     aligned(end, to, levelIndex - 1);
   };

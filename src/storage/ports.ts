@@ -52,8 +52,6 @@ export interface RangeReader {
   dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>>;
   /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
   readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
-  /** The rollup rows of one storage partition at exactly these starts (those that exist). */
-  readRollupsAt(metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]>;
   /**
    * Calls `visit` for every point of one raw partition with fromMs <= ts < toMs, in
    * ascending ts order, page by page (never the whole partition in memory). Returns how many.

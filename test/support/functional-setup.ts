@@ -58,6 +58,7 @@ export async function setup(project: TestProject): Promise<void> {
     MEETR_MAX_BATCH: '20000',
     MEETR_STORAGE_TIMEOUT_MS: '2000',
     MEETR_CONSISTENCY: 'ONE',
+    MEETR_MAX_SEARCH_PARTITIONS: '5000',
     CASSANDRA_CONTACT_POINTS: target.contactPoints.join(','),
     CASSANDRA_LOCAL_DC: target.localDataCenter,
   };

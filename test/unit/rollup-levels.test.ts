@@ -1,16 +1,22 @@
 /** How a range is covered by rollup buckets: checked minute by minute against what the cover claims. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { coverRange, DAY, HOUR, LEVELS, MINUTE, QUARTER } from '../../src/rollup/levels.js';
+import { coverRange, DAY, HOUR, LEVELS, MINUTE, QUARTER, type Cover, type Level } from '../../src/rollup/levels.js';
 
 const M = 60_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
+
+/** The buckets a cover's runs stand for, one by one. */
+function cellsOf(cover: Cover): Array<{ level: Level; start: number }> {
+  return cover.spans.flatMap(({ level, fromMs, toMs }) => Array.from({ length: (toMs - fromMs) / level.ms }, (_, i) => ({ level, start: fromMs + i * level.ms })));
+}
 
 describe('covering a range with rollups', () => {
   it('takes whole clean days, hours, quarters and minutes, and raw points for partial minutes', () => {
     const from = base + 23 * 3_600_000 + 14 * M + 30_000; // 23:14:30 on day 0
     const to = base + 2 * 86_400_000 + 61 * M; // 01:01 on day 2
-    const { cells, raw } = coverRange(from, to, []);
+    const cover = coverRange(from, to, []);
+    const [cells, raw] = [cellsOf(cover), cover.raw];
     expect(raw).toEqual([{ fromMs: from, toMs: from + 30_000 }]);
     const count = (level: typeof DAY): number => cells.filter((cell) => cell.level === level).length;
     expect([count(DAY), count(HOUR), count(QUARTER), count(MINUTE)]).toEqual([1, 1, 3, 1]); // day 1; 00:00 on day 2; 23:15, 23:30, 23:45; 01:00
@@ -18,12 +24,23 @@ describe('covering a range with rollups', () => {
 
   it('reads dirty minutes raw and keeps the coarsest clean buckets around them', () => {
     const dirty = [(base + 5 * 3_600_000 + 7 * M) / M];
-    const { cells, raw } = coverRange(base, base + 86_400_000, dirty);
+    const cover = coverRange(base, base + 86_400_000, dirty);
+    const [cells, raw] = [cellsOf(cover), cover.raw];
     expect(raw).toEqual([{ fromMs: base + 5 * 3_600_000 + 7 * M, toMs: base + 5 * 3_600_000 + 8 * M }]);
     expect(cells.filter((cell) => cell.level === DAY)).toEqual([]);
     expect(cells.filter((cell) => cell.level === HOUR)).toHaveLength(23);
     expect(cells.filter((cell) => cell.level === QUARTER)).toHaveLength(3);
     expect(cells.filter((cell) => cell.level === MINUTE)).toHaveLength(14);
+  });
+
+  it('covers ten thousand years with a handful of runs, not a row per day', () => {
+    const from = Date.parse('0001-01-01T00:00:00Z');
+    const to = Date.parse('9999-12-31T23:59:59.999Z') + 1;
+    const dirty = [base / M, base / M + 1, base / M + 5_000];
+    const { spans, raw } = coverRange(from, to, dirty);
+    expect(spans.length).toBeLessThan(40);
+    expect(raw).toEqual([{ fromMs: base, toMs: base + 2 * M }, { fromMs: base + 5_000 * M, toMs: base + 5_001 * M }]);
+    expect(spans.reduce((ms, span) => ms + span.toMs - span.fromMs, 0) + 3 * M).toBe(to - from);
   });
 
   it('covers every millisecond once, with no dirty minute in a bucket, and no bucket that could be coarser', () => {
@@ -32,7 +49,8 @@ describe('covering a range with rollups', () => {
       fc.property(fc.integer({ min: 0, max: span }), fc.integer({ min: 0, max: span }), fc.array(fc.integer({ min: 0, max: span / M }), { maxLength: 30 }), (a, b, dirtyOffsets) => {
         const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
         const dirty = [...new Set(dirtyOffsets.map((m) => base / M + m))].sort((x, y) => x - y);
-        const { cells, raw } = coverRange(from, to, dirty);
+        const cover = coverRange(from, to, dirty);
+        const [cells, raw] = [cellsOf(cover), cover.raw];
         const pieces = [...cells.map((cell) => ({ from: cell.start, to: cell.start + cell.level.ms })), ...raw.map((span) => ({ from: span.fromMs, to: span.toMs }))].sort((x, y) => x.from - y.from);
         let at = from;
         for (const piece of pieces) {

@@ -30,7 +30,6 @@ export function pointStatements(keyspace: string) {
     dirtyDays: `SELECT day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id = ? AND day >= ? AND day <= ?`,
     slotDays: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ?`,
     readRollups: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start >= ? AND start < ?`,
-    readRollupsAt: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start IN ?`,
     writeRollup:
       `INSERT INTO ${keyspace}.rollups (metric_id, level, period, ${ROLLUP_COLUMNS}) ` +
       `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
@@ -70,8 +69,6 @@ const ROLLER_KEY = 'roller/';
 
 /** Rows per rollup batch: about 100 bytes each, so a batch stays near Cassandra's 5 KiB warning. */
 const ROLLUPS_PER_STATEMENT = 50;
-/** Starts per `IN` read. */
-const STARTS_PER_READ = 100;
 
 /**
  * Points, rollups and the roll queue in Cassandra. Writes go as unlogged batches
@@ -135,15 +132,6 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   async readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]> {
     const rows: RollupRow[] = [];
     await this.forEachRow('read rollups', this.statements.readRollups, [metricId, level.name, period, fromMs, toMs], (row) => rows.push(rollupOf(row)));
-    return rows;
-  }
-
-  async readRollupsAt(metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]> {
-    const rows: RollupRow[] = [];
-    for (let at = 0; at < starts.length; at += STARTS_PER_READ) {
-      const chunk = starts.slice(at, at + STARTS_PER_READ).map((start) => new Date(start));
-      await this.forEachRow('read rollups', this.statements.readRollupsAt, [metricId, level.name, period, chunk], (row) => rows.push(rollupOf(row)));
-    }
     return rows;
   }
 

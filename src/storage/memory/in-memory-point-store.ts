@@ -96,16 +96,6 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
       .sort((a, b) => a.start - b.start);
   }
 
-  async readRollupsAt(metricId: string, level: Level, period: number, starts: readonly EpochMs[]): Promise<RollupRow[]> {
-    this.check('read rollups');
-    this.calls.readRollups++;
-    const stored = this.rollups.get(rollupKey(metricId, level, period));
-    return starts.flatMap((start) => {
-      const found = stored?.get(start);
-      return found === undefined ? [] : [found.row];
-    });
-  }
-
   async scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
     this.check('scan points');
     this.calls.scanPoints++;
