@@ -59,6 +59,9 @@ export interface SearchService {
 /** Roll-queue slots a search reads at most (a day of them): a roller further behind makes searches 503. */
 const MAX_UNROLLED_SLOTS = 86_400_000 / SLOT_MS;
 
+/** How far behind a search's known progress of a shard may lie (2 minutes of slots) before it asks for it first. */
+const STALE_SLOTS = 24;
+
 /** A part of the range read from raw points, in one raw partition, for one bucket. */
 interface RawRead {
   readonly bucket: number;
@@ -85,11 +88,26 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
   const { reader, concurrency, maxPartitions, maxHoldMs, clock = Date.now } = options;
   const turns = createTurns(options.maxSearches, options.maxWaitingSearches);
 
+  /**
+   * The first slot of each shard last seen not rolled. It only grows, and reading
+   * the queue from an older slot than the roller's reads a superset of what is
+   * unrolled, which is still exact: so a search reads the queue from here while it
+   * asks for the shard's progress, instead of one round trip after the other.
+   */
+  const knownRolledThrough = new Map<number, number>();
+
   /** The minutes of [fromDay, toDay] that may have been written since their rollups were computed, ascending. */
   const dirtyMinutes = async (metricId: string, fromDay: number, toDay: number, scope: WorkScope): Promise<number[]> => {
     const shard = shardOf(metricId);
     const last = lastPossibleSlot(clock(), maxHoldMs);
-    const first = await reader.rolledThrough(shard); // before the queue: every slot before it is rolled
+    const progress = reader.rolledThrough(shard).then((slot) => {
+      knownRolledThrough.set(shard, Math.max(slot, knownRolledThrough.get(shard) ?? slot));
+      return slot;
+    });
+    const known = knownRolledThrough.get(shard);
+    // Before the queue is read: every slot before it is rolled.
+    const first = known !== undefined && last - known < STALE_SLOTS ? known : await progress;
+    progress.catch(() => undefined); // when not awaited: only a cache update
     if (last - first + 1 > MAX_UNROLLED_SLOTS) {
       throw new OverloadedError(
         'rollups_behind',
