@@ -8,11 +8,6 @@ import { ExactAccumulator, ExactSum } from './exact-sum.js';
 export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'first', 'last'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
-/** Aggregations that need the points' timestamps, not only count/sum/min/max. */
-export function needsTimestamps(aggregation: Aggregation): boolean {
-  return aggregation === 'first' || aggregation === 'last';
-}
-
 /** A point as first and last report it. */
 export interface TimedValue {
   readonly ts: number;

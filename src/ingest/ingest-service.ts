@@ -62,25 +62,16 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
 
   /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
   const queueRowsFor = (partitions: readonly WriteUnit[], needMs: EpochMs, holdMs: EpochMs, now: EpochMs): { rows: QueueRows; minutes: Map<string, number[]> } => {
-    const byMetric = new Map<string, Set<number>>();
     const liveFrom = Math.floor(now / MS_PER_MINUTE) - 1;
     const liveTo = Math.floor(now / MS_PER_MINUTE) + 1;
     const reach = Math.floor(holdMs / MS_PER_MINUTE);
-    for (const { metricId, points } of partitions) {
-      let minutes = byMetric.get(metricId);
-      if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
-      for (const { ts } of points) {
-        const minute = Math.floor(ts / MS_PER_MINUTE);
-        if ((held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) continue;
-        minutes.add(minute);
-        // Live writes: the minutes this hold reaches into will be written next.
-        if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) minutes.add(next);
-      }
-    }
-    const queued = new Map<string, number[]>();
-    for (const [metricId, minutes] of byMetric) if (minutes.size > 0) queued.set(metricId, [...minutes].sort((a, b) => a - b));
-    const rows = queueRowsOf(queued);
-    return { rows, minutes: queued };
+    const minutes = minutesByMetric(partitions, (metricId, minute, add) => {
+      if ((held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) return;
+      add(minute);
+      // Live writes: the minutes this hold reaches into will be written next.
+      if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) add(next);
+    });
+    return { rows: queueRowsOf(minutes), minutes };
   };
 
   const remember = (minutes: Map<string, number[]>, holdMs: EpochMs): void => {
@@ -105,7 +96,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // A write that failed may still reach replicas that missed it: queue its minutes again for later (best effort).
       if (uncertain) {
         const late = slotOf(clock() + UNCERTAIN_WRITE_HOLD_MS);
-        const all = queueRowsForAll(partitions);
+        const all = queueRowsOf(minutesByMetric(partitions, (_, minute, add) => add(minute)));
         for (const [shard, days] of all) writer.markDirty(shard, late, days).catch(() => undefined);
       }
     }
@@ -145,15 +136,22 @@ function daysOf(sorted: readonly number[]): Array<{ day: number; minutes: number
   return days;
 }
 
-/** Every minute the partitions touch, as queue rows by shard. */
-function queueRowsForAll(partitions: readonly WriteUnit[]): QueueRows {
+/**
+ * Per metric, ascending and without repeats, the epoch minutes `pick` adds for the
+ * minute of each point of `partitions` (none, that minute, or more); metrics it
+ * adds none for are left out.
+ */
+function minutesByMetric(partitions: readonly WriteUnit[], pick: (metricId: string, minute: number, add: (minute: number) => void) => void): Map<string, number[]> {
   const byMetric = new Map<string, Set<number>>();
   for (const { metricId, points } of partitions) {
     let minutes = byMetric.get(metricId);
     if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
-    for (const { ts } of points) minutes.add(Math.floor(ts / MS_PER_MINUTE));
+    const add = minutes.add.bind(minutes);
+    for (const { ts } of points) pick(metricId, Math.floor(ts / MS_PER_MINUTE), add);
   }
-  return queueRowsOf(new Map([...byMetric].map(([metricId, minutes]) => [metricId, [...minutes].sort((a, b) => a - b)])));
+  const sorted = new Map<string, number[]>();
+  for (const [metricId, minutes] of byMetric) if (minutes.size > 0) sorted.set(metricId, [...minutes].sort((a, b) => a - b));
+  return sorted;
 }
 
 /** Ascending epoch minutes per metric as queue rows (metric, day, minutes of the day), by shard. */

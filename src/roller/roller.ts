@@ -13,7 +13,7 @@
  */
 import { combine, EMPTY_AGGREGATE, PointFold, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
-import { DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
+import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
 import { epochMinute, isSlotOver, samplePartition, SHARDS, SLOT_MS, CLOCK_MARGIN_MS } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
@@ -138,13 +138,19 @@ export class Roller {
     const asOfUs = this.clock() * 1000; // before any read
     const dayStart = day * MS_PER_DAY;
     const queued = [...new Set(minutes)].sort((a, b) => a - b).map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
+    /** The hours touched, and how many of their minutes are queued. */
+    const queuedPerHour = new Map<EpochMs, number>();
+    for (const start of queued) {
+      const hour = bucketStart(HOUR, start);
+      queuedPerHour.set(hour, (queuedPerHour.get(hour) ?? 0) + 1);
+    }
 
     // The queued minutes from the raw points: one scan per run of consecutive minutes within a raw partition.
     const folds = new Map<EpochMs, PointFold>(queued.map((start) => [start, new PointFold()]));
     let points = 0;
     for (const run of runsOf(queued)) {
       points += await store.scanPoints(metricId, samplePartition(run.fromMs), run.fromMs, run.toMs, (ts, value) => {
-        folds.get(Math.floor(ts / MS_PER_MINUTE) * MS_PER_MINUTE)!.add(ts, value);
+        folds.get(bucketStart(MINUTE, ts))!.add(ts, value);
       });
     }
     const freshMinutes = new Map<EpochMs, PartialAggregate>();
@@ -152,9 +158,10 @@ export class Roller {
     let rows = await this.write(metricId, MINUTE, day, freshMinutes, asOfUs);
 
     // Quarters and hours of the hours touched, from their minutes (stored, or just computed).
-    const hours = [...new Set(queued.map((start) => Math.floor(start / MS_PER_HOUR) * MS_PER_HOUR))];
+    const hours = [...queuedPerHour.keys()];
     const minuteRows = new Map<EpochMs, PartialAggregate>();
-    const partlyFresh = hours.filter((hour) => queued.filter((start) => start >= hour && start < hour + MS_PER_HOUR).length < 60);
+    // Hours whose every minute was just recomputed need no stored minutes.
+    const partlyFresh = hours.filter((hour) => queuedPerHour.get(hour)! < MS_PER_HOUR / MS_PER_MINUTE);
     for (const run of runsOf(partlyFresh, MS_PER_HOUR)) {
       for (const row of await store.readRollups(metricId, MINUTE, day, run.fromMs, run.toMs)) minuteRows.set(row.start, row.aggregate);
     }

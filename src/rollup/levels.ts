@@ -30,10 +30,6 @@ export const DAY: Level = { name: '1d', ms: MS_PER_DAY, periodDays: 1024 };
 /** Finest first. */
 export const LEVELS: readonly Level[] = [MINUTE, QUARTER, HOUR, DAY];
 
-export function levelNamed(name: string): Level | undefined {
-  return LEVELS.find((level) => level.name === name);
-}
-
 /** The storage partition of the bucket starting at `start`. */
 export function periodOf(level: Level, start: EpochMs): number {
   return Math.floor(start / (level.periodDays * MS_PER_DAY));
