@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'not_representable'
+  | 'query_too_large'
   | 'storage_unavailable'
   | 'overloaded'
   | 'deadline_exceeded'
@@ -66,6 +67,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 408 | 4
     case 'unsupported_media_type':
       return 415;
     case 'not_representable':
+    case 'query_too_large':
       return 422;
     case 'storage_unavailable':
     case 'overloaded':

@@ -27,3 +27,13 @@ export function metricIdProblem(id: string): string | undefined {
 export function partitionKey(metricId: string, partition: number): string {
   return `${partition}\u0000${metricId}`;
 }
+
+/** FNV-1a (32 bits, unsigned) of a text's UTF-16 code units: a cheap, stable hash for sharding. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}

@@ -1,8 +1,9 @@
 import { settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
 import { MINUTES_PER_DAY, REUSE_MS, samplePartition, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
-import { DIRTY_DAYS_PER_STATEMENT, type DirtyDay, type PointWriter } from '../storage/ports.js';
-import { MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { seriesName } from '../domain/series.js';
+import { catalogueShardOf, DIRTY_DAYS_PER_STATEMENT, SERIES_PER_STATEMENT, type CatalogueEntry, type DirtyDay, type PointWriter } from '../storage/ports.js';
+import { HOURS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import type { WriteJob, WriteScheduler } from './write-scheduler.js';
 
@@ -20,6 +21,8 @@ export interface IngestServiceOptions {
   readonly landingMarginMs: number;
   /** How many queued (metric, minute) holds this process remembers, to reuse them. */
   readonly knownMinutesCapacity?: number;
+  /** How many series this process remembers as catalogued (with their day spans). */
+  readonly knownSeriesCapacity?: number;
   readonly clock?: () => EpochMs;
 }
 
@@ -48,6 +51,9 @@ export interface WriteUnit {
 /** The roll queue rows of one request: per shard, the days and minutes to queue. */
 type QueueRows = Map<number, DirtyDay[]>;
 
+/** The catalogue entries of one request, by catalogue shard. */
+type CatalogueRows = Map<number, CatalogueEntry[]>;
+
 /**
  * Writes points and queues their minutes for the roller (roll-queue.ts): the queue
  * rows first, then the points, so a point is never stored without the roller
@@ -56,9 +62,40 @@ type QueueRows = Map<number, DirtyDay[]>;
  * so a live metric queues about once per REUSE_MS per worker, not once per point.
  */
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, scheduler, pointsPerWrite, landingMarginMs, knownMinutesCapacity = 200_000, clock = Date.now } = options;
+  const { writer, scheduler, pointsPerWrite, landingMarginMs, knownMinutesCapacity = 200_000, knownSeriesCapacity = 200_000, clock = Date.now } = options;
   /** (metric, epoch minute) -> the hold its latest queue row from this process gives. */
   const held = new Map<string, EpochMs>();
+  /** Metric -> the day span this process last recorded for it in the catalogue. */
+  const catalogued = new Map<string, { firstDay: number; lastDay: number }>();
+
+  /** The catalogue entries a request needs: metrics new to this process, or points outside the days it recorded. */
+  const catalogueRowsFor = (partitions: readonly WriteUnit[]): CatalogueRows => {
+    const spans = new Map<string, { firstDay: number; lastDay: number }>();
+    for (const { metricId, partition } of partitions) {
+      const day = Math.floor(partition / HOURS_PER_DAY);
+      const span = spans.get(metricId);
+      if (span === undefined) spans.set(metricId, { firstDay: day, lastDay: day });
+      else if (day < span.firstDay) span.firstDay = day;
+      else if (day > span.lastDay) span.lastDay = day;
+    }
+    const rows: CatalogueRows = new Map();
+    for (const [metricId, span] of spans) {
+      const known = catalogued.get(metricId);
+      if (known !== undefined && known.firstDay <= span.firstDay && known.lastDay >= span.lastDay) continue;
+      const name = seriesName(metricId);
+      const entry = { metricId, name, firstDay: Math.min(span.firstDay, known?.firstDay ?? Infinity), lastDay: Math.max(span.lastDay, known?.lastDay ?? -Infinity) };
+      const shard = catalogueShardOf(name);
+      const list = rows.get(shard);
+      if (list === undefined) rows.set(shard, [entry]);
+      else list.push(entry);
+    }
+    return rows;
+  };
+
+  const rememberSeries = (rows: CatalogueRows): void => {
+    if (catalogued.size > knownSeriesCapacity) catalogued.clear();
+    for (const entries of rows.values()) for (const { metricId, firstDay, lastDay } of entries) catalogued.set(metricId, { firstDay, lastDay });
+  };
 
   /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
   const queueRowsFor = (partitions: readonly WriteUnit[], needMs: EpochMs, holdMs: EpochMs, now: EpochMs): { rows: QueueRows; minutes: Map<string, number[]> } => {
@@ -79,11 +116,16 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     for (const [metricId, list] of minutes) for (const minute of list) held.set(partitionKey(metricId, minute), holdMs);
   };
 
-  const run = async (job: WriteJob, partitions: readonly WriteUnit[], queue: { rows: QueueRows; minutes: Map<string, number[]> }, holdMs: EpochMs, request: IngestRequest): Promise<void> => {
-    // The queue first: a minute queued with no new point is harmless, a point whose minute is not queued would never be rolled up.
+  const run = async (job: WriteJob, partitions: readonly WriteUnit[], queue: { rows: QueueRows; minutes: Map<string, number[]> }, series: CatalogueRows, holdMs: EpochMs, request: IngestRequest): Promise<void> => {
+    // The queue and the catalogue first: a minute queued or a series listed with no new point is harmless,
+    // a point whose minute is not queued would never be rolled up, one whose series is not listed never found.
     const slot = slotOf(holdMs);
-    await settleAll(statementsPerShard(queue.rows, (shard, days) => job.run(() => writer.markDirty(shard, slot, days))));
+    await settleAll([
+      ...inChunksPerShard(queue.rows, DIRTY_DAYS_PER_STATEMENT, (shard, days) => job.run(() => writer.markDirty(shard, slot, days))),
+      ...inChunksPerShard(series, SERIES_PER_STATEMENT, (shard, entries) => job.run(() => writer.recordSeries(shard, entries))),
+    ]);
     remember(queue.minutes, holdMs);
+    rememberSeries(series);
     let uncertain = false;
     const write = (unit: WriteUnit): Promise<void> =>
       job.writePartition(unit.metricId, unit.partition, unit.points, request.writeTimeUs).catch((error: unknown) => {
@@ -109,13 +151,15 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const needMs = request.deadlineMs + landingMarginMs;
       const holdMs = needMs + REUSE_MS;
       const queue = queueRowsFor(partitions, needMs, holdMs, now);
+      const series = catalogueRowsFor(partitions);
       let statements = 0;
       for (const days of queue.rows.values()) statements += Math.ceil(days.length / DIRTY_DAYS_PER_STATEMENT);
+      for (const entries of series.values()) statements += Math.ceil(entries.length / SERIES_PER_STATEMENT);
       for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
 
       const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
       try {
-        await untilAborted(run(job, partitions, queue, holdMs, request), request.signal);
+        await untilAborted(run(job, partitions, queue, series, holdMs, request), request.signal);
       } finally {
         job.end();
       }
@@ -166,11 +210,11 @@ function queueRowsOf(minutesByMetric: ReadonlyMap<string, readonly number[]>): Q
   return rows;
 }
 
-/** One call per shard and DIRTY_DAYS_PER_STATEMENT of its days. */
-function statementsPerShard(rows: QueueRows, statement: (shard: number, days: DirtyDay[]) => Promise<void>): Array<Promise<void>> {
+/** One call per shard and `size` of its rows. */
+function inChunksPerShard<T>(rows: ReadonlyMap<number, readonly T[]>, size: number, statement: (shard: number, chunk: T[]) => Promise<void>): Array<Promise<void>> {
   const calls: Array<Promise<void>> = [];
-  for (const [shard, days] of rows) {
-    for (let start = 0; start < days.length; start += DIRTY_DAYS_PER_STATEMENT) calls.push(statement(shard, days.slice(start, start + DIRTY_DAYS_PER_STATEMENT)));
+  for (const [shard, list] of rows) {
+    for (let start = 0; start < list.length; start += size) calls.push(statement(shard, list.slice(start, start + size)));
   }
   return calls;
 }

@@ -8,7 +8,7 @@ import { metricIdProblem, type Point } from '../domain/point.js';
 import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
 import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
-import { seriesId } from './series-id.js';
+import { seriesId } from '../domain/series.js';
 
 /**
  * The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0

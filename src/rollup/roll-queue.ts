@@ -13,6 +13,7 @@
  * every slot from there on sees every minute whose rollups may be stale, and reads
  * those minutes from the raw points instead.
  */
+import { fnv1a } from '../domain/point.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../time/units.js';
 
 /** Shards of the queue: the unit rollers lease. Fixed: changing it would strand queued work. */
@@ -56,12 +57,7 @@ export function isSlotOver(slot: number, nowMs: EpochMs): boolean {
 
 /** The shard of a metric: FNV-1a of its id. */
 export function shardOf(metricId: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < metricId.length; i++) {
-    hash ^= metricId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % SHARDS;
+  return fnv1a(metricId) % SHARDS;
 }
 
 /** The latest slot a write can queue in at `nowMs`, given the longest hold a worker gives (maxHoldMs). */

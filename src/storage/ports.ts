@@ -1,5 +1,5 @@
 import type { PartialAggregate } from '../domain/aggregate.js';
-import type { Point } from '../domain/point.js';
+import { fnv1a, type Point } from '../domain/point.js';
 import type { Level } from '../rollup/levels.js';
 import type { EpochMs } from '../time/units.js';
 
@@ -26,6 +26,28 @@ export interface DirtyDay {
 /** Most dirty days one markDirty call writes in one statement (one single-partition batch); more run as several. */
 export const DIRTY_DAYS_PER_STATEMENT = 100;
 
+/**
+ * A series in the catalogue: its metric id, its name (domain/series.ts), and the
+ * UTC days (since the epoch) its points span, as far as they were recorded.
+ */
+export interface CatalogueEntry {
+  readonly metricId: string;
+  readonly name: string;
+  readonly firstDay: number;
+  readonly lastDay: number;
+}
+
+/** The catalogue's shards of names: a listing reads this many partitions. */
+export const CATALOGUE_SHARDS = 16;
+
+/** The catalogue shard of a series name. */
+export function catalogueShardOf(name: string): number {
+  return fnv1a(name) % CATALOGUE_SHARDS;
+}
+
+/** Most catalogue entries one recordSeries statement (an unlogged batch of one shard) carries. */
+export const SERIES_PER_STATEMENT = 25;
+
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {
   /**
@@ -36,6 +58,26 @@ export interface PointWriter {
   writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void>;
   /** Queues dirty days for the roller in one shard's slot (roll-queue.ts). */
   markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void>;
+  /**
+   * Records series of one catalogue shard (at most SERIES_PER_STATEMENT, one
+   * statement): each entry widens its stored day span, never narrows it.
+   */
+  recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void>;
+}
+
+/** Where a catalogue listing resumes: after this (name, metric id) of a shard. */
+export interface CatalogueKey {
+  readonly name: string;
+  readonly metricId: string;
+}
+
+/** The catalogue's read side. */
+export interface SeriesReader {
+  /**
+   * Up to `limit` entries of one shard in (name, metric id) order, after `after`
+   * when given, only those named `name` when given.
+   */
+  listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]>;
 }
 
 /** A stored rollup row: the aggregate of one bucket. */
@@ -95,5 +137,6 @@ export interface StorageHealth {
 export interface Storage {
   readonly writer: PointWriter;
   readonly reader: RangeReader;
+  readonly series: SeriesReader;
   readonly health: StorageHealth;
 }

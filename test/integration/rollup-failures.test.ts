@@ -38,6 +38,7 @@ function faulty(store: CassandraPointStore, step: Step, fault: Fault): PointWrit
   };
   return {
     markDirty: (shard, slot, days) => strike('markDirty', () => store.markDirty(shard, slot, days)),
+    recordSeries: (shard, entries) => store.recordSeries(shard, entries),
     writePartition: (metricId, partition, points) => strike('writePartition', () => store.writePartition(metricId, partition, points)),
   };
 }

@@ -11,7 +11,11 @@ const M = 60_000;
 
 function recordingWriter(clock: { now: number }, failWrites = false) {
   const log: string[] = [];
+  const catalogue: string[] = [];
   const writer: PointWriter = {
+    async recordSeries(shard, entries) {
+      catalogue.push(...entries.map((e) => `${e.metricId} ${e.firstDay}..${e.lastDay}`));
+    },
     async markDirty(shard, slot, days) {
       log.push(`queue ${shard}/${slot} ${days.map((d) => `${d.metricId}@${d.day}:${d.minutes.join(',')}`).join(' ')}`);
     },
@@ -21,7 +25,7 @@ function recordingWriter(clock: { now: number }, failWrites = false) {
       if (failWrites) throw new Error('write timeout');
     },
   };
-  return { writer, log };
+  return { writer, log, catalogue };
 }
 
 describe('the ingest service', () => {
@@ -77,5 +81,20 @@ describe('the ingest service', () => {
     expect(late).toBeDefined();
     const slot = Number(/queue \d+\/(\d+)/.exec(late!)![1]);
     expect(slot).toBeGreaterThanOrEqual(slotOf(clock.now + UNCERTAIN_WRITE_HOLD_MS - 100));
+  });
+
+  it('lists each series in the catalogue before its points, again only when its points reach beyond the days it recorded', async () => {
+    const clock = { now: 1_000 * 86_400_000 };
+    const { writer, catalogue } = recordingWriter(clock);
+    const service = ingestService(writer, { clock: () => clock.now });
+    const day = (n: number, id = 'up{job="a"}'): Point => ({ metricId: id, ts: n * 86_400_000 + HOUR, value: n });
+    await service.ingest([day(10), day(12), day(11, 'cpu.load')], insertRequest());
+    expect(catalogue.sort()).toEqual(['cpu.load 11..11', 'up{job="a"} 10..12']);
+    catalogue.length = 0;
+    await service.ingest([day(11), day(10), day(12), day(11, 'cpu.load')], insertRequest());
+    expect(catalogue).toEqual([]); // within what was recorded: no catalogue write at all
+    await service.ingest([day(13)], insertRequest());
+    await service.ingest([day(9)], insertRequest());
+    expect(catalogue).toEqual(['up{job="a"} 10..13', 'up{job="a"} 9..13']);
   });
 });

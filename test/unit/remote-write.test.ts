@@ -3,7 +3,7 @@ import protobuf from 'protobufjs';
 import { compressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { REMOTE_WRITE_PROTO } from '../../src/prometheus/remote-write.js';
-import { escapeLabelValue, seriesId } from '../../src/prometheus/series-id.js';
+import { escapeLabelValue, seriesId } from '../../src/domain/series.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { memoryApp } from '../support/memory-app.js';
 

@@ -150,6 +150,7 @@ describe('errors', () => {
       payload_too_large: 413,
       unsupported_media_type: 415,
       not_representable: 422,
+      query_too_large: 422,
       storage_unavailable: 503,
       overloaded: 503,
       deadline_exceeded: 503,

@@ -4,9 +4,13 @@ import { ExactSum } from '../../domain/exact-sum.js';
 import type { Level } from '../../rollup/levels.js';
 import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
 import { NO_RETENTION, ttlSeconds, type Retention } from '../../rollup/retention.js';
-import type { EpochMs } from '../../time/units.js';
+import { MS_PER_DAY, type EpochMs } from '../../time/units.js';
 import {
   DIRTY_DAYS_PER_STATEMENT,
+  SERIES_PER_STATEMENT,
+  type CatalogueEntry,
+  type CatalogueKey,
+  type SeriesReader,
   type DirtyDay,
   type PointWriter,
   type RangeReader,
@@ -38,6 +42,12 @@ export function pointStatements(keyspace: string) {
     keepShard: `UPDATE ${keyspace}.roll_shards SET lease_until = ?, next_slot = ? WHERE shard = ? IF owner = ?`,
     announceRoller: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?) USING TTL ?`,
     readMeta: `SELECT key, value FROM ${keyspace}.meta`,
+    seriesFirstDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET first_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
+    seriesLastDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET last_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
+    listSeries: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? LIMIT ?`,
+    listSeriesAfter: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND (name, metric_id) > (?, ?) LIMIT ?`,
+    listNamed: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND name = ? LIMIT ?`,
+    listNamedAfter: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND name = ? AND metric_id > ? LIMIT ?`,
   } as const;
 }
 
@@ -64,6 +74,22 @@ function rollupParams(aggregate: PartialAggregate): unknown[] {
   return [cassandra.types.Long.fromNumber(count), sum.mantissa, sum.exponent, min, max, first.ts, first.value, last.ts, last.value];
 }
 
+/**
+ * The write times of a catalogue entry's day span: of two writes of last_day the
+ * later day wins, of first_day the earlier (see cql/005_series.cql). Both lie
+ * around 2005, under any real write time.
+ */
+const SPAN_BASE_US = 2 ** 50;
+const lastDayWriteTime = (day: number): cassandra.types.Long => cassandra.types.Long.fromNumber(SPAN_BASE_US + day);
+const firstDayWriteTime = (day: number): cassandra.types.Long => cassandra.types.Long.fromNumber(SPAN_BASE_US - day);
+
+function catalogueEntryOf(row: cassandra.types.Row): CatalogueEntry {
+  const firstDay = row.get('first_day') as number | null;
+  const lastDay = row.get('last_day') as number | null;
+  // A span cell past its retention has expired: the series' points then reach further than it says.
+  return { name: row.get('name') as string, metricId: row.get('metric_id') as string, firstDay: firstDay ?? Number.MIN_SAFE_INTEGER, lastDay: lastDay ?? Number.MAX_SAFE_INTEGER };
+}
+
 /** meta rows that say a roller is alive: the prefix, then its name. */
 const ROLLER_KEY = 'roller/';
 
@@ -75,7 +101,7 @@ const ROLLUPS_PER_STATEMENT = 50;
  * of one partition each (never across partitions). Reads and writes each run at
  * their own consistency level; the roller's leases are lightweight transactions.
  */
-export class CassandraPointStore implements PointWriter, RangeReader, RollupStore {
+export class CassandraPointStore implements PointWriter, RangeReader, RollupStore, SeriesReader {
   private readonly statements: ReturnType<typeof pointStatements>;
   private readonly readOptions: { readonly consistency?: number };
   private readonly writeOptions: { readonly consistency?: number; readonly logged: false };
@@ -107,6 +133,31 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
     const queries = days.map(({ metricId, day, minutes }) => ({ query: this.statements.markDirty, params: [minutes, shard, cassandra.types.Long.fromNumber(slot), metricId, day] }));
     await this.batchInChunks('queue rollups', queries, DIRTY_DAYS_PER_STATEMENT);
+  }
+
+  async recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void> {
+    const now = this.clock();
+    const retention = this.retention.levels['1d'];
+    const queries = entries.flatMap(({ metricId, name, firstDay, lastDay }) => [
+      { query: this.statements.seriesFirstDay, params: [firstDayWriteTime(firstDay), ttlSeconds((firstDay + 1) * MS_PER_DAY, retention, now), firstDay, shard, name, metricId] },
+      { query: this.statements.seriesLastDay, params: [lastDayWriteTime(lastDay), ttlSeconds((lastDay + 1) * MS_PER_DAY, retention, now), lastDay, shard, name, metricId] },
+    ]);
+    await this.batchInChunks('record series', queries, 2 * SERIES_PER_STATEMENT);
+  }
+
+  async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
+    const { statements } = this;
+    const [query, params] =
+      name === undefined
+        ? after === undefined
+          ? [statements.listSeries, [shard, limit]]
+          : [statements.listSeriesAfter, [shard, after.name, after.metricId, limit]]
+        : after === undefined
+          ? [statements.listNamed, [shard, name, limit]]
+          : [statements.listNamedAfter, [shard, name, after.metricId, limit]];
+    const entries: CatalogueEntry[] = [];
+    await this.forEachRow('list series', query, params, (row) => entries.push(catalogueEntryOf(row)));
+    return entries;
   }
 
   async rolledThrough(shard: number): Promise<number> {
@@ -239,5 +290,5 @@ export async function* pagedRows(client: CassandraClient, query: string, params:
 /** meetr's storage on Cassandra: the point store and the client's health, over one long-lived client. */
 export function cassandraStorage(client: CassandraClient, keyspace: string, consistency?: StatementConsistency, retention?: Retention): Storage {
   const store = new CassandraPointStore(client, keyspace, consistency, retention);
-  return { writer: store, reader: store, health: { isReady: () => hasConnectedHost(client) } };
+  return { writer: store, reader: store, series: store, health: { isReady: () => hasConnectedHost(client) } };
 }

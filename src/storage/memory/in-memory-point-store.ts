@@ -7,13 +7,14 @@
  * only when still as seen.
  */
 import { partitionKey } from '../../domain/point.js';
+import { compareText } from '../../domain/series.js';
 import { StorageUnavailableError } from '../../errors.js';
 import type { Level } from '../../rollup/levels.js';
 import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import type { EpochMs } from '../../time/units.js';
-import type { DirtyDay, PointWriter, RangeReader, RollupRow, RollupStore, ShardState, StampedPoint, Storage, StorageHealth } from '../ports.js';
+import type { CatalogueEntry, CatalogueKey, DirtyDay, PointWriter, SeriesReader, RangeReader, RollupRow, RollupStore, ShardState, StampedPoint, Storage, StorageHealth } from '../ports.js';
 
-export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, StorageHealth {
+export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth {
   /** (metric, raw partition) -> ts -> value and its write time. */
   private readonly partitions = new Map<string, Map<EpochMs, { value: number; writeTimeUs: number }>>();
   /** (shard, slot) -> (metric, day) -> queued minutes. */
@@ -21,12 +22,14 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
   /** (metric, level, period) -> start -> row and the time it was computed as of. */
   private readonly rollups = new Map<string, Map<EpochMs, { row: RollupRow; asOfUs: number }>>();
   private readonly shardStates: ShardState[];
+  /** Catalogue shard -> (name, metric id) -> entry. */
+  private readonly catalogue = new Map<number, Map<string, CatalogueEntry>>();
   /** Roller -> when its announcement expires. */
   private readonly rollers = new Map<string, EpochMs>();
   /** While true every call fails as Cassandra does when it is down, and isReady() is false. */
   unavailable = false;
   /** Statements run, by kind: what a test can assert a plan against. */
-  readonly calls = { writePartition: 0, markDirty: 0, readQueue: 0, readRollups: 0, scanPoints: 0, writeRollups: 0 };
+  readonly calls = { writePartition: 0, markDirty: 0, recordSeries: 0, listSeries: 0, readQueue: 0, readRollups: 0, scanPoints: 0, writeRollups: 0 };
 
   /** `firstSlot`: where every shard starts, as the migrate command sets it (by default the current slot). */
   constructor(
@@ -39,7 +42,7 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
 
   /** This store as the services' Storage. */
   asStorage(): Storage {
-    return { writer: this, reader: this, health: this };
+    return { writer: this, reader: this, series: this, health: this };
   }
 
   isReady(): boolean {
@@ -71,6 +74,28 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
       if (row === undefined) rows.set(rowKey, (row = { metricId, day, minutes: new Set() }));
       for (const minute of minutes) row.minutes.add(minute);
     }
+  }
+
+  async recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void> {
+    this.check('record series');
+    this.calls.recordSeries++;
+    let rows = this.catalogue.get(shard);
+    if (rows === undefined) this.catalogue.set(shard, (rows = new Map()));
+    for (const entry of entries) {
+      const key = `${entry.name}\u0000${entry.metricId}`;
+      const earlier = rows.get(key);
+      rows.set(key, earlier === undefined ? entry : { ...entry, firstDay: Math.min(earlier.firstDay, entry.firstDay), lastDay: Math.max(earlier.lastDay, entry.lastDay) });
+    }
+  }
+
+  async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
+    this.check('list series');
+    this.calls.listSeries++;
+    const isAfter = (e: CatalogueEntry): boolean => after === undefined || compareText(e.name, after.name) > 0 || (e.name === after.name && compareText(e.metricId, after.metricId) > 0);
+    return [...(this.catalogue.get(shard)?.values() ?? [])]
+      .filter((e) => (name === undefined || e.name === name) && isAfter(e))
+      .sort((a, b) => compareText(a.name, b.name) || compareText(a.metricId, b.metricId))
+      .slice(0, limit);
   }
 
   async rolledThrough(shard: number): Promise<number> {

@@ -1,0 +1,129 @@
+/**
+ * The series catalogue: which metric ids have points, as labelled series, found by
+ * label matchers. A matcher set with an exact name (`__name__="up"`, or `up{...}`)
+ * reads one slice of one catalogue partition; any other reads all of them. Either
+ * way it is read page by page and bounded: a listing never reads more than
+ * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`.
+ */
+import { MeetrError } from '../errors.js';
+import { exactName, matchesAll, NAME_LABEL, seriesLabels, type CompiledMatcher, type Labels } from '../domain/series.js';
+import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
+import { MS_PER_DAY, type EpochMs } from '../time/units.js';
+import { checkScope, type WorkScope } from '../work-scope.js';
+
+export interface CatalogueServiceOptions {
+  readonly reader: SeriesReader;
+  /** Most series one selection may match (MEETR_MAX_SERIES). */
+  readonly maxSeries: number;
+  /** Most catalogue rows one request reads while looking for matches. */
+  readonly maxScanned: number;
+}
+
+/** A series: its metric id and its labels (`__name__` included). */
+export interface SeriesEntry {
+  readonly metricId: string;
+  readonly labels: Labels;
+}
+
+/** Where a paged listing resumes: after this row of the catalogue. */
+export interface CataloguePosition {
+  readonly shard: number;
+  readonly name: string;
+  readonly metricId: string;
+}
+
+export interface SeriesPage {
+  readonly series: SeriesEntry[];
+  /** Where the next page starts; absent on the last page. */
+  readonly next?: CataloguePosition;
+}
+
+export interface CatalogueService {
+  /**
+   * The series matching any of `sets` (every matcher of a set) whose points reach
+   * into [fromMs, toMs] (by UTC day), each once, in metric id order. Throws
+   * query_too_large (422) past maxSeries matches or maxScanned rows read.
+   */
+  select(sets: ReadonlyArray<readonly CompiledMatcher[]>, fromMs: EpochMs, toMs: EpochMs, scope: WorkScope): Promise<SeriesEntry[]>;
+  /**
+   * Up to `limit` series matching `matchers`, in catalogue order, after `after`.
+   * A page may hold fewer when maxScanned rows were read first; `next` goes on.
+   */
+  page(matchers: readonly CompiledMatcher[], limit: number, after: CataloguePosition | undefined, scope: WorkScope): Promise<SeriesPage>;
+}
+
+/** Catalogue rows read per statement. */
+const ROWS_PER_READ = 1_000;
+
+export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
+  const { reader, maxSeries, maxScanned } = options;
+
+  /** The catalogue rows a matcher set can match, from `after` on, page by page. */
+  async function* rows(matchers: readonly CompiledMatcher[], after: CataloguePosition | undefined, scope: WorkScope): AsyncGenerator<CatalogueEntry & { shard: number }> {
+    const name = exactName(matchers);
+    const firstShard = after?.shard ?? 0;
+    const shards = name !== undefined ? [catalogueShardOf(name)] : Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => firstShard + i);
+    for (const shard of shards) {
+      let from = after !== undefined && after.shard === shard ? { name: after.name, metricId: after.metricId } : undefined;
+      for (;;) {
+        checkScope(scope);
+        const page = await reader.listSeries(shard, ROWS_PER_READ, name, from);
+        for (const entry of page) yield { ...entry, shard };
+        const last = page[page.length - 1];
+        if (last === undefined || page.length < ROWS_PER_READ) break;
+        from = { name: last.name, metricId: last.metricId };
+      }
+    }
+  }
+
+  const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);
+
+  return {
+    async select(sets, fromMs, toMs, scope) {
+      const fromDay = Math.floor(fromMs / MS_PER_DAY);
+      const toDay = Math.floor(toMs / MS_PER_DAY);
+      const found = new Map<string, SeriesEntry>();
+      let scanned = 0;
+      for (const matchers of sets) {
+        for await (const entry of rows(matchers, undefined, scope)) {
+          if (++scanned > maxScanned) throw tooLarge(`the selection reads more than ${maxScanned} catalogue rows; select by metric name (__name__="...") or narrow the matchers`);
+          if (entry.lastDay < fromDay || entry.firstDay > toDay || found.has(entry.metricId)) continue;
+          const labels = seriesLabels(entry.metricId);
+          if (!matchesAll(labels, matchers)) continue;
+          found.set(entry.metricId, { metricId: entry.metricId, labels });
+          if (found.size > maxSeries) throw tooLarge(`more than ${maxSeries} series match (MEETR_MAX_SERIES); narrow the matchers`);
+        }
+      }
+      return [...found.values()].sort((a, b) => (a.metricId < b.metricId ? -1 : a.metricId > b.metricId ? 1 : 0));
+    },
+
+    async page(matchers, limit, after, scope) {
+      const series: SeriesEntry[] = [];
+      let scanned = 0;
+      for await (const entry of rows(matchers, after, scope)) {
+        const position = { shard: entry.shard, name: entry.name, metricId: entry.metricId };
+        const labels = seriesLabels(entry.metricId);
+        if (matchesAll(labels, matchers)) series.push({ metricId: entry.metricId, labels });
+        if (series.length === limit || ++scanned === maxScanned) return { series, next: position };
+      }
+      return { series };
+    },
+  };
+}
+
+/** The label names of `series`, sorted, `__name__` included. */
+export function labelNames(series: readonly SeriesEntry[]): string[] {
+  const names = new Set<string>([NAME_LABEL]);
+  for (const { labels } of series) for (const name of Object.keys(labels)) names.add(name);
+  return series.length === 0 ? [] : [...names].sort();
+}
+
+/** The values label `name` takes in `series`, sorted. */
+export function labelValues(series: readonly SeriesEntry[], name: string): string[] {
+  const values = new Set<string>();
+  for (const { labels } of series) {
+    const value = labels[name];
+    if (value !== undefined && value !== '') values.add(value);
+  }
+  return [...values].sort();
+}
