@@ -5,7 +5,9 @@ import type { Authenticator } from './http/auth.js';
 import { createTelemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createWriteScheduler } from './ingest/write-scheduler.js';
+import { createCatalogueService } from './query/catalogue-service.js';
 import { createSearchService } from './query/search-service.js';
+import { createQueryEngine } from './prometheus/query-engine.js';
 import { CLOCK_MARGIN_MS, REUSE_MS } from './rollup/roll-queue.js';
 import { oldestWritable } from './rollup/retention.js';
 import type { Storage } from './storage/ports.js';
@@ -46,6 +48,16 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     maxQueuedPoints: config.maxQueuedPoints,
     maxQueueDelayMs: config.maxQueueDelayMs,
   });
+  const search = createSearchService({
+    reader: storage.reader,
+    concurrency: config.storageConcurrency,
+    maxSearches: config.maxSearches,
+    maxWaitingSearches: config.maxWaitingSearches,
+    maxPartitions: config.maxSearchPartitions,
+    maxHoldMs: maxHoldMs(config),
+  });
+  // A selection reads at most a hundred catalogue rows per series it may answer.
+  const catalogue = createCatalogueService({ reader: storage.series, maxSeries: config.maxSeries, maxScanned: 100 * config.maxSeries });
   return createApp({
     ingest: createIngestService({
       writer: storage.writer,
@@ -54,14 +66,9 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
       // A write sent before the deadline lands within the storage timeout, or not at all; plus clock margin.
       landingMarginMs: landingMarginMs(config),
     }),
-    search: createSearchService({
-      reader: storage.reader,
-      concurrency: config.storageConcurrency,
-      maxSearches: config.maxSearches,
-      maxWaitingSearches: config.maxWaitingSearches,
-      maxPartitions: config.maxSearchPartitions,
-      maxHoldMs: maxHoldMs(config),
-    }),
+    search,
+    catalogue,
+    engine: createQueryEngine({ catalogue, search, maxSamples: config.maxQuerySamples }),
     health: storage.health,
     telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load } }),
     workerId,

@@ -92,6 +92,10 @@ export interface Config {
   readonly rollerPort: number;
   /** Buckets one series may have; more is a 400. */
   readonly maxSeriesBuckets: number;
+  /** Series one selector or catalogue listing may match (Prometheus API); more is a 422. */
+  readonly maxSeries: number;
+  /** Raw points one PromQL query may read; more is a 422. */
+  readonly maxQuerySamples: number;
   /** The token file (relative to the project root unless absolute); tokens are off when unset. */
   readonly authTokensFile: string | undefined;
   /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
@@ -164,6 +168,8 @@ export function loadConfig(env: Env = process.env): Config {
     rollers: reader.integer('MEETR_ROLLERS', 1, 0, 64),
     rollerPort: reader.integer('MEETR_ROLLER_PORT', 9400, 1, 65535),
     maxSeriesBuckets: reader.integer('MEETR_MAX_SERIES_BUCKETS', 10_000, 1, 1_000_000),
+    maxSeries: reader.integer('MEETR_MAX_SERIES', 10_000, 1, 1_000_000),
+    maxQuerySamples: reader.integer('MEETR_MAX_QUERY_SAMPLES', 5_000_000, 1, 100_000_000),
     authTokensFile: reader.string('MEETR_AUTH_TOKENS_FILE'),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',

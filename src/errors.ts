@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'not_representable'
   | 'query_too_large'
+  | 'query_failed'
   | 'storage_unavailable'
   | 'overloaded'
   | 'deadline_exceeded'
@@ -68,6 +69,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 408 | 4
       return 415;
     case 'not_representable':
     case 'query_too_large':
+    case 'query_failed':
       return 422;
     case 'storage_unavailable':
     case 'overloaded':

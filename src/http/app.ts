@@ -11,7 +11,10 @@ import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
 import { readRequestBody, readSnappyBody } from './request-body.js';
-import { METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
+import { METRICS_PATH, PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH, SERIES_PATH } from './routes.js';
+import { prometheusError, routePrometheusApi } from './prometheus-api.js';
+import type { CatalogueService } from '../query/catalogue-service.js';
+import type { QueryEngine } from '../prometheus/query-engine.js';
 import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns, type TsWindow } from './validate-points.js';
@@ -19,6 +22,10 @@ import { validatePointsInTurns, type TsWindow } from './validate-points.js';
 export interface AppOptions {
   readonly ingest: IngestService;
   readonly search: SearchService;
+  readonly catalogue: CatalogueService;
+  readonly engine: QueryEngine;
+  /** meetr's version, as /api/v1/status/buildinfo reports it. */
+  readonly version?: string;
   readonly health: StorageHealth;
   readonly telemetry: Telemetry;
   /** Sent as X-Meetr-Worker on every response. */
@@ -146,6 +153,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.body(null, 204);
   });
 
+  routePrometheusApi(app, { engine: options.engine, catalogue: options.catalogue, maxBodyBytes, version: options.version ?? 'dev' });
+
   app.all(REMOTE_WRITE_PATH, (c) => {
     c.header('Allow', 'POST');
     throw new MeetrError('method_not_allowed', `${c.req.method} is not allowed on ${REMOTE_WRITE_PATH}; Prometheus remote write POSTs`);
@@ -191,6 +200,11 @@ function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, det
   if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
   if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="meetr", Basic realm="meetr", charset="UTF-8"');
   if (status === 408) c.header('Connection', 'close'); // the rest of the body was never read
+  // The Prometheus API answers in its own envelope (remote write keeps meetr's: Prometheus only logs it).
+  if (c.req.path.startsWith(`${PROMETHEUS_API_PREFIX}/`) && c.req.path !== REMOTE_WRITE_PATH) {
+    const answer = prometheusError(code, message);
+    return c.json(answer.body, answer.status);
+  }
   return c.json(errorAnswer(code, message, details), status);
 }
 
@@ -204,6 +218,11 @@ function receivedUs(stamp: string | undefined, nowMs: number): number {
   return nowUs;
 }
 
+/** The route a request counts under in /metrics: a known path, `/api/v1/<endpoint>`, or other (bounded label values). */
 function routeLabel(path: string): string {
-  return path === METRICS_PATH || path === REMOTE_WRITE_PATH || path === '/health' || path === '/metrics' ? path : 'other';
+  if (path === METRICS_PATH || path === REMOTE_WRITE_PATH || path === SERIES_PATH || path === '/health' || path === '/metrics') return path;
+  if (path.startsWith(`${PROMETHEUS_API_PREFIX}/label/`)) return `${PROMETHEUS_API_PREFIX}/label/values`;
+  return PROMETHEUS_ROUTES.has(path) ? path : 'other';
 }
+
+const PROMETHEUS_ROUTES = new Set(['query', 'query_range', 'series', 'labels', 'metadata', 'query_exemplars', 'status/buildinfo'].map((name) => `${PROMETHEUS_API_PREFIX}/${name}`));

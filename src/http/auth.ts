@@ -6,7 +6,7 @@
  */
 import type { Scope, TokenHolder } from '../auth/tokens.js';
 import { MeetrError } from '../errors.js';
-import { METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
+import { METRICS_PATH, PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH, SERIES_PATH } from './routes.js';
 
 export interface Authenticator {
   authenticate(token: string): TokenHolder | undefined;
@@ -23,6 +23,9 @@ export function requirementOf(method: string, path: string): Requirement {
   if (route === '/health' || route === '/metrics') return { kind: 'open' };
   if (route === METRICS_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
   if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST') return { kind: 'scope', scope: 'write' };
+  // The Prometheus API reads whether it is asked with GET or with a form POST (Grafana's default).
+  if (route.startsWith(`${PROMETHEUS_API_PREFIX}/`) && route !== REMOTE_WRITE_PATH && ['GET', 'HEAD', 'POST'].includes(method)) return { kind: 'scope', scope: 'read' };
+  if (route === SERIES_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
   return { kind: 'token' }; // anything else answers 404 or 405, but only to a holder of a token
 }
 

@@ -4,3 +4,7 @@
 export const METRICS_PATH = '/1.0/metrics';
 /** Prometheus remote write 1.0 (POST). */
 export const REMOTE_WRITE_PATH = '/api/v1/write';
+/** The Prometheus HTTP API (query, query_range, series, labels, ...; GET and POST read). */
+export const PROMETHEUS_API_PREFIX = '/api/v1';
+/** The series catalogue, paged (GET). */
+export const SERIES_PATH = '/1.0/series';

@@ -19,10 +19,12 @@ export interface CatalogueServiceOptions {
   readonly maxScanned: number;
 }
 
-/** A series: its metric id and its labels (`__name__` included). */
+/** A series: its metric id, its labels (`__name__` included) and the UTC days its points span. */
 export interface SeriesEntry {
   readonly metricId: string;
   readonly labels: Labels;
+  readonly firstDay: number;
+  readonly lastDay: number;
 }
 
 /** Where a paged listing resumes: after this row of the catalogue. */
@@ -90,7 +92,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
           if (entry.lastDay < fromDay || entry.firstDay > toDay || found.has(entry.metricId)) continue;
           const labels = seriesLabels(entry.metricId);
           if (!matchesAll(labels, matchers)) continue;
-          found.set(entry.metricId, { metricId: entry.metricId, labels });
+          found.set(entry.metricId, { metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay });
           if (found.size > maxSeries) throw tooLarge(`more than ${maxSeries} series match (MEETR_MAX_SERIES); narrow the matchers`);
         }
       }
@@ -103,7 +105,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       for await (const entry of rows(matchers, after, scope)) {
         const position = { shard: entry.shard, name: entry.name, metricId: entry.metricId };
         const labels = seriesLabels(entry.metricId);
-        if (matchesAll(labels, matchers)) series.push({ metricId: entry.metricId, labels });
+        if (matchesAll(labels, matchers)) series.push({ metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay });
         if (series.length === limit || ++scanned === maxScanned) return { series, next: position };
       }
       return { series };

@@ -1,6 +1,6 @@
 import { combine, EMPTY_AGGREGATE, finalize, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded, settleAll } from '../concurrency.js';
-import { invalidRequest, OverloadedError } from '../errors.js';
+import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
 import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
 import { epochMinute, lastPossibleSlot, samplePartition, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
 import type { RangeReader } from '../storage/ports.js';
@@ -51,9 +51,28 @@ export interface SearchResult {
   readonly series?: readonly SeriesBucket[];
 }
 
+/** The raw points of one metric to read: fromMs <= ts <= toMs. */
+export interface SamplesQuery {
+  readonly metricId: string;
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
+}
+
+/** The raw points of one metric, ascending by ts. */
+export interface MetricSamples {
+  readonly metricId: string;
+  readonly ts: number[];
+  readonly values: number[];
+}
+
 export interface SearchService {
   /** Aggregates the points of the query's metric with fromMs <= ts <= toMs, within `scope`. */
   search(query: SearchQuery, scope: WorkScope): Promise<SearchResult>;
+  /**
+   * The raw points of several metrics, in query order, as one search (one turn).
+   * Throws query_too_large (422) past maxPartitions raw partitions or `maxSamples` points.
+   */
+  samples(queries: readonly SamplesQuery[], maxSamples: number, scope: WorkScope): Promise<MetricSamples[]>;
 }
 
 /** Roll-queue slots a search reads at most (a day of them): a roller further behind makes searches 503. */
@@ -195,6 +214,44 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       } finally {
         release();
       }
+    },
+
+    async samples(queries, maxSamples, scope) {
+      const reads: Array<{ query: number; partition: number; ts: number[]; values: number[] }> = [];
+      for (let query = 0; query < queries.length; query++) {
+        const { fromMs, toMs } = queries[query]!;
+        for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++) reads.push({ query, partition, ts: [], values: [] });
+        if (reads.length > maxPartitions) {
+          throw new MeetrError('query_too_large', `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`);
+        }
+      }
+      const release = await turns.take(scope);
+      let loaded = 0;
+      try {
+        await untilAborted(
+          forEachBounded(reads, concurrency, async (read) => {
+            checkScope(scope);
+            const { metricId, fromMs, toMs } = queries[read.query]!;
+            await reader.scanPoints(metricId, read.partition, fromMs, toMs + 1, (ts, value) => {
+              if (++loaded > maxSamples) throw new MeetrError('query_too_large', `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`);
+              read.ts.push(ts);
+              read.values.push(value);
+            });
+          }),
+          scope.signal,
+        );
+      } finally {
+        release();
+      }
+      const answers = queries.map(({ metricId }) => ({ metricId, ts: [] as number[], values: [] as number[] }));
+      for (const read of reads) {
+        const answer = answers[read.query]!;
+        for (let i = 0; i < read.ts.length; i++) {
+          answer.ts.push(read.ts[i]!);
+          answer.values.push(read.values[i]!);
+        }
+      }
+      return answers;
     },
   };
 }

@@ -151,6 +151,7 @@ describe('errors', () => {
       unsupported_media_type: 415,
       not_representable: 422,
       query_too_large: 422,
+      query_failed: 422,
       storage_unavailable: 503,
       overloaded: 503,
       deadline_exceeded: 503,
