@@ -146,8 +146,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.post(REMOTE_WRITE_PATH, async (c) => {
     const scope = c.get('scope');
     const message = await readSnappyBody(c, maxBodyBytes, scope.signal);
-    const { points, skipped } = remoteWritePoints(message, maxBatch, writeWindow());
-    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
+    const { points, staleMarkers, skipped } = remoteWritePoints(message, maxBatch, writeWindow());
+    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs }, staleMarkers);
     telemetry.pointsWritten(inserted);
     telemetry.samplesSkipped(skipped);
     return c.body(null, 204);

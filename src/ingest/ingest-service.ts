@@ -3,7 +3,7 @@ import { partitionKey, type Point } from '../domain/point.js';
 import { MINUTES_PER_DAY, REUSE_MS, samplePartition, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
 import { seriesName } from '../domain/series.js';
 import { catalogueShardOf, DIRTY_DAYS_PER_STATEMENT, SERIES_PER_STATEMENT, type CatalogueEntry, type DirtyDay, type PointWriter } from '../storage/ports.js';
-import { HOURS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { HOURS_PER_DAY, MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import type { WriteJob, WriteScheduler } from './write-scheduler.js';
 
@@ -32,13 +32,20 @@ export interface IngestRequest extends WorkScope {
   readonly writeTimeUs: number;
 }
 
+/** A Prometheus staleness marker: the series `metricId` ended at `ts` (ms). */
+export interface StaleMarker {
+  readonly metricId: string;
+  readonly ts: EpochMs;
+}
+
 export interface IngestService {
   /**
-   * Stores validated points; resolves only once Cassandra acknowledged every one.
-   * Returns how many were received. Throws OverloadedError before doing anything
-   * when the worker is too busy, and the scope's reason once it fires.
+   * Stores validated points (and staleness markers, which only PromQL reads);
+   * resolves only once Cassandra acknowledged every one. Returns how many points
+   * were received. Throws OverloadedError before doing anything when the worker
+   * is too busy, and the scope's reason once it fires.
    */
-  ingest(points: readonly Point[], request: IngestRequest): Promise<number>;
+  ingest(points: readonly Point[], request: IngestRequest, staleMarkers?: readonly StaleMarker[]): Promise<number>;
 }
 
 /** One raw partition's share of a request, in request order with later duplicates winning. */
@@ -116,7 +123,15 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     for (const [metricId, list] of minutes) for (const minute of list) held.set(partitionKey(metricId, minute), holdMs);
   };
 
-  const run = async (job: WriteJob, partitions: readonly WriteUnit[], queue: { rows: QueueRows; minutes: Map<string, number[]> }, series: CatalogueRows, holdMs: EpochMs, request: IngestRequest): Promise<void> => {
+  const run = async (
+    job: WriteJob,
+    partitions: readonly WriteUnit[],
+    queue: { rows: QueueRows; minutes: Map<string, number[]> },
+    series: CatalogueRows,
+    markers: ReadonlyMap<string, { metricId: string; day: number; ts: EpochMs[] }>,
+    holdMs: EpochMs,
+    request: IngestRequest,
+  ): Promise<void> => {
     // The queue and the catalogue first: a minute queued or a series listed with no new point is harmless,
     // a point whose minute is not queued would never be rolled up, one whose series is not listed never found.
     const slot = slotOf(holdMs);
@@ -132,8 +147,9 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         uncertain ||= error !== request.signal.reason; // dropped before sending is certain: it never landed
         throw error;
       });
+    const mark = ({ metricId, day, ts }: { metricId: string; day: number; ts: EpochMs[] }): Promise<void> => job.run(() => writer.writeStaleMarkers(metricId, day, ts, request.writeTimeUs));
     try {
-      await settleAll(partitions.map(write));
+      await settleAll([...partitions.map(write), ...[...markers.values()].map(mark)]);
     } finally {
       // A write that failed may still reach replicas that missed it: queue its minutes again for later (best effort).
       if (uncertain) {
@@ -145,8 +161,9 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   };
 
   return {
-    async ingest(points, request) {
+    async ingest(points, request, staleMarkers = []) {
       const partitions = groupByPartition(points);
+      const markers = markersByDay(staleMarkers);
       const now = clock();
       const needMs = request.deadlineMs + landingMarginMs;
       const holdMs = needMs + REUSE_MS;
@@ -156,10 +173,11 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       for (const days of queue.rows.values()) statements += Math.ceil(days.length / DIRTY_DAYS_PER_STATEMENT);
       for (const entries of series.values()) statements += Math.ceil(entries.length / SERIES_PER_STATEMENT);
       for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
+      statements += markers.size;
 
       const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
       try {
-        await untilAborted(run(job, partitions, queue, series, holdMs, request), request.signal);
+        await untilAborted(run(job, partitions, queue, series, markers, holdMs, request), request.signal);
       } finally {
         job.end();
       }
@@ -217,6 +235,19 @@ function inChunksPerShard<T>(rows: ReadonlyMap<number, readonly T[]>, size: numb
     for (let start = 0; start < list.length; start += size) calls.push(statement(shard, list.slice(start, start + size)));
   }
   return calls;
+}
+
+/** Staleness markers by (metric, UTC day): one write each. */
+function markersByDay(markers: readonly StaleMarker[]): Map<string, { metricId: string; day: number; ts: EpochMs[] }> {
+  const byDay = new Map<string, { metricId: string; day: number; ts: EpochMs[] }>();
+  for (const { metricId, ts } of markers) {
+    const day = Math.floor(ts / MS_PER_DAY);
+    const key = partitionKey(metricId, day);
+    const entry = byDay.get(key);
+    if (entry === undefined) byDay.set(key, { metricId, day, ts: [ts] });
+    else entry.ts.push(ts);
+  }
+  return byDay;
 }
 
 /** Groups points by raw partition (metric, UTC hour); a later point with the same (metric, ts) replaces an earlier one. */

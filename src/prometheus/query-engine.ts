@@ -6,7 +6,7 @@
  */
 import { invalidRequest } from '../errors.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
-import type { SamplesQuery, SearchService } from '../query/search-service.js';
+import type { MetricSamples, SamplesQuery, SearchService } from '../query/search-service.js';
 import { MS_PER_DAY, type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
 import { evaluateInstant, evaluateRange, LOOKBACK_MS, type InstantResult, type LoadedSeries, type RangeSeries } from './evaluate.js';
@@ -50,9 +50,9 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
     }
     const samples = await search.samples(reads, maxSamples, scope);
     const data = new Map<VectorSelector | MatrixSelector, LoadedSeries[]>(selectors.map((selector) => [selector, []]));
-    samples.forEach(({ ts, values }, i) => {
+    samples.forEach((loaded, i) => {
       const { selector, labels } = owners[i]!;
-      if (ts.length > 0) data.get(selector)!.push({ labels, ts, values });
+      if (loaded.ts.length > 0 || loaded.staleMarkers.length > 0) data.get(selector)!.push({ labels, ...withStaleMarkers(loaded) });
     });
     return data;
   };
@@ -71,4 +71,30 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
       return evaluateRange(expr, times, await load(expr, startMs, endMs, scope));
     },
   };
+}
+
+/**
+ * A series' points with its staleness markers merged in, in ts order (a marker at
+ * the ts of a point gives way to the point), and which indexes are markers.
+ */
+export function withStaleMarkers(samples: MetricSamples): Pick<LoadedSeries, 'ts' | 'values' | 'stale'> {
+  if (samples.staleMarkers.length === 0) return { ts: samples.ts, values: samples.values };
+  const ts: number[] = [];
+  const values: number[] = [];
+  const stale = new Set<number>();
+  let m = 0;
+  for (let i = 0; i <= samples.ts.length; i++) {
+    const next = i < samples.ts.length ? samples.ts[i]! : Infinity;
+    for (; m < samples.staleMarkers.length && samples.staleMarkers[m]! < next; m++) {
+      stale.add(ts.length);
+      ts.push(samples.staleMarkers[m]!);
+      values.push(NaN);
+    }
+    if (m < samples.staleMarkers.length && samples.staleMarkers[m] === next) m++;
+    if (i < samples.ts.length) {
+      ts.push(next);
+      values.push(samples.values[i]!);
+    }
+  }
+  return { ts, values, stale };
 }

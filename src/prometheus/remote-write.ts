@@ -9,6 +9,7 @@ import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
 import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from '../domain/series.js';
+import type { StaleMarker } from '../ingest/ingest-service.js';
 
 /**
  * The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0
@@ -29,9 +30,10 @@ interface DecodedRequest {
   }>;
 }
 
-/** What a write request holds: the points to store, and the samples left out (stale markers, NaN, ±Inf). */
+/** What a write request holds: the points to store, the staleness markers, and the samples left out (NaN, ±Inf, too old). */
 export interface RemoteWrite {
   readonly points: Point[];
+  readonly staleMarkers: StaleMarker[];
   readonly skipped: { readonly stale: number; readonly notFinite: number; readonly tooOld: number };
 }
 
@@ -60,6 +62,7 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, window: T
   const total = series.reduce((sum, s) => sum + (s.samples?.length ?? 0), 0);
   if (total > maxSamples) throw new MeetrError('payload_too_large', `the request has ${total} samples, more than ${maxSamples} (MEETR_MAX_BATCH); lower max_samples_per_send`);
   const points: Point[] = [];
+  const staleMarkers: StaleMarker[] = [];
   const details: ErrorDetail[] = [];
   const skipped = { stale: 0, notFinite: 0, tooOld: 0 };
   series.forEach((s, index) => {
@@ -70,9 +73,9 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, window: T
     for (const sample of s.samples ?? []) {
       const value = sample.value ?? 0;
       const ts = Number(sample.timestamp ?? 0);
-      if (isStaleMarker(value)) skipped.stale++;
+      if (ts < window.earliestMs) skipped.tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
+      else if (isStaleMarker(value)) staleMarkers.push({ metricId: id, ts });
       else if (!Number.isFinite(value)) skipped.notFinite++;
-      else if (ts < window.earliestMs) skipped.tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
       else if (ts > window.latestMs) details.push({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
       else points.push({ metricId: id, ts, value });
     }
@@ -81,7 +84,7 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, window: T
   if (details.length > 0) {
     throw invalidRequest(`${new Set(details.map((d) => d.index)).size} of ${series.length} series are invalid; nothing was written`, details.slice(0, 100));
   }
-  return { points, skipped };
+  return { points, staleMarkers, skipped };
 }
 
 function seriesProblem(id: string): string | undefined {

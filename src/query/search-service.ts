@@ -58,11 +58,12 @@ export interface SamplesQuery {
   readonly toMs: EpochMs;
 }
 
-/** The raw points of one metric, ascending by ts. */
+/** The raw points of one metric, ascending by ts, and its staleness markers (ascending). */
 export interface MetricSamples {
   readonly metricId: string;
   readonly ts: number[];
   readonly values: number[];
+  readonly staleMarkers: number[];
 }
 
 export interface SearchService {
@@ -218,9 +219,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
 
     async samples(queries, maxSamples, scope) {
       const reads: Array<{ query: number; partition: number; ts: number[]; values: number[] }> = [];
+      const markerReads: Array<{ query: number; day: number; ts: number[] }> = [];
       for (let query = 0; query < queries.length; query++) {
         const { fromMs, toMs } = queries[query]!;
         for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++) reads.push({ query, partition, ts: [], values: [] });
+        for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) markerReads.push({ query, day, ts: [] });
         if (reads.length > maxPartitions) {
           throw new MeetrError('query_too_large', `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`);
         }
@@ -229,21 +232,30 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       let loaded = 0;
       try {
         await untilAborted(
-          forEachBounded(reads, concurrency, async (read) => {
-            checkScope(scope);
-            const { metricId, fromMs, toMs } = queries[read.query]!;
-            await reader.scanPoints(metricId, read.partition, fromMs, toMs + 1, (ts, value) => {
-              if (++loaded > maxSamples) throw new MeetrError('query_too_large', `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`);
-              read.ts.push(ts);
-              read.values.push(value);
-            });
-          }),
+          settleAll([
+            forEachBounded(reads, concurrency, async (read) => {
+              checkScope(scope);
+              const { metricId, fromMs, toMs } = queries[read.query]!;
+              await reader.scanPoints(metricId, read.partition, fromMs, toMs + 1, (ts, value) => {
+                if (++loaded > maxSamples) throw new MeetrError('query_too_large', `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`);
+                read.ts.push(ts);
+                read.values.push(value);
+              });
+            }),
+            // Staleness markers are rare: a day partition each, read beside the points.
+            forEachBounded(markerReads, concurrency, async (read) => {
+              checkScope(scope);
+              const { metricId, fromMs, toMs } = queries[read.query]!;
+              read.ts.push(...(await reader.staleMarkers(metricId, read.day, fromMs, toMs + 1)));
+            }),
+          ]),
           scope.signal,
         );
       } finally {
         release();
       }
-      const answers = queries.map(({ metricId }) => ({ metricId, ts: [] as number[], values: [] as number[] }));
+      const answers = queries.map(({ metricId }) => ({ metricId, ts: [] as number[], values: [] as number[], staleMarkers: [] as number[] }));
+      for (const read of markerReads) answers[read.query]!.staleMarkers.push(...read.ts);
       for (const read of reads) {
         const answer = answers[read.query]!;
         for (let i = 0; i < read.ts.length; i++) {

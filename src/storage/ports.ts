@@ -63,6 +63,8 @@ export interface PointWriter {
    * statement): each entry widens its stored day span, never narrows it.
    */
   recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void>;
+  /** Records Prometheus staleness markers of one metric and UTC day (ts in ms), under a write time (µs). */
+  writeStaleMarkers(metricId: string, day: number, ts: readonly EpochMs[], writeTimeUs: number): Promise<void>;
 }
 
 /** Where a catalogue listing resumes: after this (name, metric id) of a shard. */
@@ -99,6 +101,8 @@ export interface RangeReader {
    * ascending ts order, page by page (never the whole partition in memory). Returns how many.
    */
   scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number>;
+  /** The staleness markers of one metric and UTC day with fromMs <= ts < toMs, ascending. */
+  staleMarkers(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<EpochMs[]>;
 }
 
 /** What the roller needs beyond reading. */

@@ -13,6 +13,9 @@ function recordingWriter(clock: { now: number }, failWrites = false) {
   const log: string[] = [];
   const catalogue: string[] = [];
   const writer: PointWriter = {
+    async writeStaleMarkers(metricId, day, ts) {
+      log.push(`stale ${metricId} ${day} ${ts.join(',')}`);
+    },
     async recordSeries(shard, entries) {
       catalogue.push(...entries.map((e) => `${e.metricId} ${e.firstDay}..${e.lastDay}`));
     },

@@ -62,14 +62,18 @@ describe('POST /api/v1/write', () => {
     expect(await sum('quoted{path="C:\\\\dir \\"x\\""}')).toMatchObject({ value: 7, count: 1 });
   });
 
-  it('leaves out staleness markers, NaN and infinities, and counts them', async () => {
+  it('keeps staleness markers out of the points (PromQL stops at them) and leaves out NaN and infinities, counting them', async () => {
     const { app } = memoryApp();
     const body = encode([{ labels: { __name__: 'gauge' }, samples: [[t0, 1], [t0 + 1, STALE], [t0 + 2, Number.NaN], [t0 + 3, Number.POSITIVE_INFINITY]] }]);
     expect((await app.request('/api/v1/write', write(body))).status).toBe(204);
     expect(await (await app.request(`/1.0/metrics?metric=gauge&from=${t0}&to=${t0 + 10}&aggregation=count`)).json()).toMatchObject({ count: 1 });
+    const instant = async (ms: number): Promise<unknown[]> => ((await (await app.request(`/api/v1/query?query=gauge&time=${ms / 1000}`)).json()) as { data: { result: unknown[] } }).data.result;
+    expect(await instant(t0)).toHaveLength(1);
+    expect(await instant(t0 + 1)).toHaveLength(0); // the series ended: no lookback past its marker
+    expect(await instant(t0 + 60_000)).toHaveLength(0);
     const metrics = await (await app.request('/metrics')).text();
-    expect(metrics).toMatch(/meetr_remote_write_samples_skipped_total\{reason="stale"[^}]*\} 1/);
     expect(metrics).toMatch(/meetr_remote_write_samples_skipped_total\{reason="not_finite"[^}]*\} 2/);
+    expect(metrics).not.toMatch(/reason="stale"/);
   });
 
   it('answers an empty request 204', async () => {

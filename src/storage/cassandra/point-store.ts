@@ -42,6 +42,8 @@ export function pointStatements(keyspace: string) {
     keepShard: `UPDATE ${keyspace}.roll_shards SET lease_until = ?, next_slot = ? WHERE shard = ? IF owner = ?`,
     announceRoller: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?) USING TTL ?`,
     readMeta: `SELECT key, value FROM ${keyspace}.meta`,
+    insertStaleMarker: `INSERT INTO ${keyspace}.stale_markers (metric_id, day, ts) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    staleMarkers: `SELECT ts FROM ${keyspace}.stale_markers WHERE metric_id = ? AND day = ? AND ts >= ? AND ts < ?`,
     seriesFirstDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET first_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
     seriesLastDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET last_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
     listSeries: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? LIMIT ?`,
@@ -143,6 +145,18 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
       { query: this.statements.seriesLastDay, params: [lastDayWriteTime(lastDay), ttlSeconds((lastDay + 1) * MS_PER_DAY, retention, now), lastDay, shard, name, metricId] },
     ]);
     await this.batchInChunks('record series', queries, 2 * SERIES_PER_STATEMENT);
+  }
+
+  async writeStaleMarkers(metricId: string, day: number, ts: readonly EpochMs[], writeTimeUs: number): Promise<void> {
+    const now = this.clock();
+    const queries = ts.map((at) => ({ query: this.statements.insertStaleMarker, params: [metricId, day, at, writeTimeUs, ttlSeconds(at, this.retention.raw, now)] }));
+    await this.batchInChunks('write staleness markers', queries, 100);
+  }
+
+  async staleMarkers(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<EpochMs[]> {
+    const markers: EpochMs[] = [];
+    await this.forEachRow('read staleness markers', this.statements.staleMarkers, [metricId, day, fromMs, toMs], (row) => markers.push((row.get('ts') as Date).getTime()));
+    return markers;
   }
 
   async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {

@@ -22,6 +22,8 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
   /** (metric, level, period) -> start -> row and the time it was computed as of. */
   private readonly rollups = new Map<string, Map<EpochMs, { row: RollupRow; asOfUs: number }>>();
   private readonly shardStates: ShardState[];
+  /** (metric, day) -> staleness markers. */
+  private readonly markers = new Map<string, Set<EpochMs>>();
   /** Catalogue shard -> (name, metric id) -> entry. */
   private readonly catalogue = new Map<number, Map<string, CatalogueEntry>>();
   /** Roller -> when its announcement expires. */
@@ -86,6 +88,19 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
       const earlier = rows.get(key);
       rows.set(key, earlier === undefined ? entry : { ...entry, firstDay: Math.min(earlier.firstDay, entry.firstDay), lastDay: Math.max(earlier.lastDay, entry.lastDay) });
     }
+  }
+
+  async writeStaleMarkers(metricId: string, day: number, ts: readonly EpochMs[]): Promise<void> {
+    this.check('write staleness markers');
+    const key = partitionKey(metricId, day);
+    let markers = this.markers.get(key);
+    if (markers === undefined) this.markers.set(key, (markers = new Set()));
+    for (const at of ts) markers.add(at);
+  }
+
+  async staleMarkers(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<EpochMs[]> {
+    this.check('read staleness markers');
+    return [...(this.markers.get(partitionKey(metricId, day)) ?? [])].filter((ts) => ts >= fromMs && ts < toMs).sort((a, b) => a - b);
   }
 
   async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
