@@ -146,10 +146,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.post(REMOTE_WRITE_PATH, async (c) => {
     const scope = c.get('scope');
     const message = await readSnappyBody(c, maxBodyBytes, scope.signal);
-    const { points, staleMarkers, skipped } = remoteWritePoints(message, maxBatch, writeWindow());
-    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs }, staleMarkers);
+    const { points, specialSamples, tooOld } = remoteWritePoints(message, maxBatch, writeWindow());
+    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs }, specialSamples);
     telemetry.pointsWritten(inserted);
-    telemetry.samplesSkipped(skipped);
+    telemetry.samplesSkipped(tooOld);
     return c.body(null, 204);
   });
 

@@ -11,7 +11,8 @@ export interface Telemetry {
   storageError(route: string): void;
   requestShed(route: string, reason: ShedReason): void;
   /** Remote-write samples not stored: Prometheus' staleness markers, and NaN or ±Inf values. */
-  samplesSkipped(skipped: { readonly stale: number; readonly notFinite: number; readonly tooOld: number }): void;
+  /** Remote-write samples left out because they are older than the raw retention. */
+  samplesSkipped(tooOld: number): void;
   /** A request refused for its credentials: none, not valid, or a scope that does not allow it. */
   authFailure(reason: AuthFailure): void;
   deadlineExceeded(route: string): void;
@@ -54,7 +55,7 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
   });
   const skippedSamples = new Counter({
     name: 'meetr_remote_write_samples_skipped_total',
-    help: 'Remote-write samples not stored: staleness markers (stale), NaN or infinite values (not_finite), older than MEETR_RETENTION_RAW (too_old)',
+    help: 'Remote-write samples not stored: older than MEETR_RETENTION_RAW less an hour (too_old)',
     labelNames: ['reason'],
     registers: [registry],
   });
@@ -102,9 +103,7 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     requestShed(route, reason) {
       shed.inc({ route, reason });
     },
-    samplesSkipped({ stale, notFinite, tooOld }) {
-      if (stale > 0) skippedSamples.inc({ reason: 'stale' }, stale);
-      if (notFinite > 0) skippedSamples.inc({ reason: 'not_finite' }, notFinite);
+    samplesSkipped(tooOld) {
       if (tooOld > 0) skippedSamples.inc({ reason: 'too_old' }, tooOld);
     },
     authFailure(reason) {

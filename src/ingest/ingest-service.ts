@@ -2,7 +2,7 @@ import { settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
 import { MINUTES_PER_DAY, REUSE_MS, samplePartition, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
 import { seriesName } from '../domain/series.js';
-import { catalogueShardOf, DIRTY_DAYS_PER_STATEMENT, SERIES_PER_STATEMENT, type CatalogueEntry, type DirtyDay, type PointWriter } from '../storage/ports.js';
+import { catalogueShardOf, DIRTY_DAYS_PER_STATEMENT, SERIES_PER_STATEMENT, type CatalogueEntry, type DirtyDay, type PointWriter, type SpecialValue } from '../storage/ports.js';
 import { HOURS_PER_DAY, MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import type { WriteJob, WriteScheduler } from './write-scheduler.js';
@@ -32,20 +32,19 @@ export interface IngestRequest extends WorkScope {
   readonly writeTimeUs: number;
 }
 
-/** A Prometheus staleness marker: the series `metricId` ended at `ts` (ms). */
-export interface StaleMarker {
+/** A sample of `metricId` only PromQL reads: NaN, ±Inf, or a Prometheus staleness marker. */
+export interface SpecialSample extends SpecialValue {
   readonly metricId: string;
-  readonly ts: EpochMs;
 }
 
 export interface IngestService {
   /**
-   * Stores validated points (and staleness markers, which only PromQL reads);
+   * Stores validated points (and special samples, which only PromQL reads);
    * resolves only once Cassandra acknowledged every one. Returns how many points
    * were received. Throws OverloadedError before doing anything when the worker
    * is too busy, and the scope's reason once it fires.
    */
-  ingest(points: readonly Point[], request: IngestRequest, staleMarkers?: readonly StaleMarker[]): Promise<number>;
+  ingest(points: readonly Point[], request: IngestRequest, specialSamples?: readonly SpecialSample[]): Promise<number>;
 }
 
 /** One raw partition's share of a request, in request order with later duplicates winning. */
@@ -76,10 +75,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   const catalogued = new Map<string, { firstDay: number; lastDay: number }>();
 
   /** The catalogue entries a request needs: metrics new to this process, or points outside the days it recorded. */
-  const catalogueRowsFor = (partitions: readonly WriteUnit[]): CatalogueRows => {
+  const catalogueRowsFor = (partitions: readonly WriteUnit[], special: Iterable<SpecialDay>): CatalogueRows => {
     const spans = new Map<string, { firstDay: number; lastDay: number }>();
-    for (const { metricId, partition } of partitions) {
-      const day = Math.floor(partition / HOURS_PER_DAY);
+    const days = [...partitions.map(({ metricId, partition }) => ({ metricId, day: Math.floor(partition / HOURS_PER_DAY) })), ...special];
+    for (const { metricId, day } of days) {
       const span = spans.get(metricId);
       if (span === undefined) spans.set(metricId, { firstDay: day, lastDay: day });
       else if (day < span.firstDay) span.firstDay = day;
@@ -128,7 +127,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     partitions: readonly WriteUnit[],
     queue: { rows: QueueRows; minutes: Map<string, number[]> },
     series: CatalogueRows,
-    markers: ReadonlyMap<string, { metricId: string; day: number; ts: EpochMs[] }>,
+    special: ReadonlyMap<string, SpecialDay>,
     holdMs: EpochMs,
     request: IngestRequest,
   ): Promise<void> => {
@@ -147,9 +146,9 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         uncertain ||= error !== request.signal.reason; // dropped before sending is certain: it never landed
         throw error;
       });
-    const mark = ({ metricId, day, ts }: { metricId: string; day: number; ts: EpochMs[] }): Promise<void> => job.run(() => writer.writeStaleMarkers(metricId, day, ts, request.writeTimeUs));
+    const writeSpecial = ({ metricId, day, samples }: SpecialDay): Promise<void> => job.run(() => writer.writeSpecialSamples(metricId, day, samples, request.writeTimeUs));
     try {
-      await settleAll([...partitions.map(write), ...[...markers.values()].map(mark)]);
+      await settleAll([...partitions.map(write), ...[...special.values()].map(writeSpecial)]);
     } finally {
       // A write that failed may still reach replicas that missed it: queue its minutes again for later (best effort).
       if (uncertain) {
@@ -161,23 +160,23 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   };
 
   return {
-    async ingest(points, request, staleMarkers = []) {
+    async ingest(points, request, specialSamples = []) {
       const partitions = groupByPartition(points);
-      const markers = markersByDay(staleMarkers);
+      const special = specialByDay(specialSamples);
       const now = clock();
       const needMs = request.deadlineMs + landingMarginMs;
       const holdMs = needMs + REUSE_MS;
       const queue = queueRowsFor(partitions, needMs, holdMs, now);
-      const series = catalogueRowsFor(partitions);
+      const series = catalogueRowsFor(partitions, special.values());
       let statements = 0;
       for (const days of queue.rows.values()) statements += Math.ceil(days.length / DIRTY_DAYS_PER_STATEMENT);
       for (const entries of series.values()) statements += Math.ceil(entries.length / SERIES_PER_STATEMENT);
       for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
-      statements += markers.size;
+      statements += special.size;
 
       const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
       try {
-        await untilAborted(run(job, partitions, queue, series, markers, holdMs, request), request.signal);
+        await untilAborted(run(job, partitions, queue, series, special, holdMs, request), request.signal);
       } finally {
         job.end();
       }
@@ -237,15 +236,21 @@ function inChunksPerShard<T>(rows: ReadonlyMap<number, readonly T[]>, size: numb
   return calls;
 }
 
-/** Staleness markers by (metric, UTC day): one write each. */
-function markersByDay(markers: readonly StaleMarker[]): Map<string, { metricId: string; day: number; ts: EpochMs[] }> {
-  const byDay = new Map<string, { metricId: string; day: number; ts: EpochMs[] }>();
-  for (const { metricId, ts } of markers) {
+/** A request's special samples of one metric and UTC day: one write. */
+interface SpecialDay {
+  readonly metricId: string;
+  readonly day: number;
+  readonly samples: SpecialValue[];
+}
+
+function specialByDay(samples: readonly SpecialSample[]): Map<string, SpecialDay> {
+  const byDay = new Map<string, SpecialDay>();
+  for (const { metricId, ts, value, stale } of samples) {
     const day = Math.floor(ts / MS_PER_DAY);
     const key = partitionKey(metricId, day);
     const entry = byDay.get(key);
-    if (entry === undefined) byDay.set(key, { metricId, day, ts: [ts] });
-    else entry.ts.push(ts);
+    if (entry === undefined) byDay.set(key, { metricId, day, samples: [{ ts, value, stale }] });
+    else entry.samples.push({ ts, value, stale });
   }
   return byDay;
 }

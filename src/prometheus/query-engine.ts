@@ -52,7 +52,7 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
     const data = new Map<VectorSelector | MatrixSelector, LoadedSeries[]>(selectors.map((selector) => [selector, []]));
     samples.forEach((loaded, i) => {
       const { selector, labels } = owners[i]!;
-      if (loaded.ts.length > 0 || loaded.staleMarkers.length > 0) data.get(selector)!.push({ labels, ...withStaleMarkers(loaded) });
+      if (loaded.ts.length > 0 || loaded.special.length > 0) data.get(selector)!.push({ labels, ...withSpecialSamples(loaded) });
     });
     return data;
   };
@@ -74,23 +74,24 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
 }
 
 /**
- * A series' points with its staleness markers merged in, in ts order (a marker at
- * the ts of a point gives way to the point), and which indexes are markers.
+ * A series' points with its special samples merged in, in ts order (a special
+ * sample at the ts of a point gives way to the point), and which are staleness markers.
  */
-export function withStaleMarkers(samples: MetricSamples): Pick<LoadedSeries, 'ts' | 'values' | 'stale'> {
-  if (samples.staleMarkers.length === 0) return { ts: samples.ts, values: samples.values };
+export function withSpecialSamples(samples: MetricSamples): Pick<LoadedSeries, 'ts' | 'values' | 'stale'> {
+  const { special } = samples;
+  if (special.length === 0) return { ts: samples.ts, values: samples.values };
   const ts: number[] = [];
   const values: number[] = [];
   const stale = new Set<number>();
-  let m = 0;
+  let s = 0;
   for (let i = 0; i <= samples.ts.length; i++) {
     const next = i < samples.ts.length ? samples.ts[i]! : Infinity;
-    for (; m < samples.staleMarkers.length && samples.staleMarkers[m]! < next; m++) {
-      stale.add(ts.length);
-      ts.push(samples.staleMarkers[m]!);
-      values.push(NaN);
+    for (; s < special.length && special[s]!.ts < next; s++) {
+      if (special[s]!.stale) stale.add(ts.length);
+      ts.push(special[s]!.ts);
+      values.push(special[s]!.value);
     }
-    if (m < samples.staleMarkers.length && samples.staleMarkers[m] === next) m++;
+    if (s < special.length && special[s]!.ts === next) s++;
     if (i < samples.ts.length) {
       ts.push(next);
       values.push(samples.values[i]!);

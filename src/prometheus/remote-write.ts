@@ -9,7 +9,7 @@ import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
 import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from '../domain/series.js';
-import type { StaleMarker } from '../ingest/ingest-service.js';
+import type { SpecialSample } from '../ingest/ingest-service.js';
 
 /**
  * The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0
@@ -30,11 +30,11 @@ interface DecodedRequest {
   }>;
 }
 
-/** What a write request holds: the points to store, the staleness markers, and the samples left out (NaN, ±Inf, too old). */
+/** What a write request holds: the points to store, the special samples (NaN, ±Inf, staleness markers), and how many were too old. */
 export interface RemoteWrite {
   readonly points: Point[];
-  readonly staleMarkers: StaleMarker[];
-  readonly skipped: { readonly stale: number; readonly notFinite: number; readonly tooOld: number };
+  readonly specialSamples: SpecialSample[];
+  readonly tooOld: number;
 }
 
 /** Prometheus' staleness marker: a NaN with this exact bit pattern. */
@@ -62,9 +62,9 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, window: T
   const total = series.reduce((sum, s) => sum + (s.samples?.length ?? 0), 0);
   if (total > maxSamples) throw new MeetrError('payload_too_large', `the request has ${total} samples, more than ${maxSamples} (MEETR_MAX_BATCH); lower max_samples_per_send`);
   const points: Point[] = [];
-  const staleMarkers: StaleMarker[] = [];
+  const specialSamples: SpecialSample[] = [];
   const details: ErrorDetail[] = [];
-  const skipped = { stale: 0, notFinite: 0, tooOld: 0 };
+  let tooOld = 0;
   series.forEach((s, index) => {
     const labels = (s.labels ?? []).map((l) => ({ name: l.name ?? '', value: l.value ?? '' }));
     const id = seriesId(labels);
@@ -73,18 +73,17 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, window: T
     for (const sample of s.samples ?? []) {
       const value = sample.value ?? 0;
       const ts = Number(sample.timestamp ?? 0);
-      if (ts < window.earliestMs) skipped.tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
-      else if (isStaleMarker(value)) staleMarkers.push({ metricId: id, ts });
-      else if (!Number.isFinite(value)) skipped.notFinite++;
+      if (ts < window.earliestMs) tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
       else if (ts > window.latestMs) details.push({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
-      else points.push({ metricId: id, ts, value });
+      else if (Number.isFinite(value)) points.push({ metricId: id, ts, value });
+      else specialSamples.push({ metricId: id, ts, value, stale: isStaleMarker(value) });
     }
     return undefined;
   });
   if (details.length > 0) {
     throw invalidRequest(`${new Set(details.map((d) => d.index)).size} of ${series.length} series are invalid; nothing was written`, details.slice(0, 100));
   }
-  return { points, staleMarkers, skipped };
+  return { points, specialSamples, tooOld };
 }
 
 function seriesProblem(id: string): string | undefined {

@@ -3,7 +3,7 @@ import { forEachBounded, settleAll } from '../concurrency.js';
 import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
 import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
 import { epochMinute, lastPossibleSlot, samplePartition, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
-import type { RangeReader } from '../storage/ports.js';
+import type { RangeReader, SpecialValue } from '../storage/ports.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
@@ -58,12 +58,12 @@ export interface SamplesQuery {
   readonly toMs: EpochMs;
 }
 
-/** The raw points of one metric, ascending by ts, and its staleness markers (ascending). */
+/** The raw points of one metric, ascending by ts, and its special samples (NaN, ±Inf, staleness markers; ascending). */
 export interface MetricSamples {
   readonly metricId: string;
   readonly ts: number[];
   readonly values: number[];
-  readonly staleMarkers: number[];
+  readonly special: SpecialValue[];
 }
 
 export interface SearchService {
@@ -219,11 +219,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
 
     async samples(queries, maxSamples, scope) {
       const reads: Array<{ query: number; partition: number; ts: number[]; values: number[] }> = [];
-      const markerReads: Array<{ query: number; day: number; ts: number[] }> = [];
+      const specialReads: Array<{ query: number; day: number; samples: SpecialValue[] }> = [];
       for (let query = 0; query < queries.length; query++) {
         const { fromMs, toMs } = queries[query]!;
         for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++) reads.push({ query, partition, ts: [], values: [] });
-        for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) markerReads.push({ query, day, ts: [] });
+        for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
         if (reads.length > maxPartitions) {
           throw new MeetrError('query_too_large', `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`);
         }
@@ -242,11 +242,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
                 read.values.push(value);
               });
             }),
-            // Staleness markers are rare: a day partition each, read beside the points.
-            forEachBounded(markerReads, concurrency, async (read) => {
+            // Special samples are rare: a day partition each, read beside the points.
+            forEachBounded(specialReads, concurrency, async (read) => {
               checkScope(scope);
               const { metricId, fromMs, toMs } = queries[read.query]!;
-              read.ts.push(...(await reader.staleMarkers(metricId, read.day, fromMs, toMs + 1)));
+              read.samples.push(...(await reader.specialSamples(metricId, read.day, fromMs, toMs + 1)));
             }),
           ]),
           scope.signal,
@@ -254,8 +254,8 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       } finally {
         release();
       }
-      const answers = queries.map(({ metricId }) => ({ metricId, ts: [] as number[], values: [] as number[], staleMarkers: [] as number[] }));
-      for (const read of markerReads) answers[read.query]!.staleMarkers.push(...read.ts);
+      const answers = queries.map(({ metricId }) => ({ metricId, ts: [] as number[], values: [] as number[], special: [] as SpecialValue[] }));
+      for (const read of specialReads) answers[read.query]!.special.push(...read.samples);
       for (const read of reads) {
         const answer = answers[read.query]!;
         for (let i = 0; i < read.ts.length; i++) {

@@ -48,6 +48,16 @@ export function catalogueShardOf(name: string): number {
 /** Most catalogue entries one recordSeries statement (an unlogged batch of one shard) carries. */
 export const SERIES_PER_STATEMENT = 25;
 
+/**
+ * A sample the Meetr API does not aggregate, kept for PromQL (remote write): a
+ * NaN or infinite value, or a Prometheus staleness marker (value NaN, stale true).
+ */
+export interface SpecialValue {
+  readonly ts: EpochMs;
+  readonly value: number;
+  readonly stale: boolean;
+}
+
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {
   /**
@@ -63,8 +73,8 @@ export interface PointWriter {
    * statement): each entry widens its stored day span, never narrows it.
    */
   recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void>;
-  /** Records Prometheus staleness markers of one metric and UTC day (ts in ms), under a write time (µs). */
-  writeStaleMarkers(metricId: string, day: number, ts: readonly EpochMs[], writeTimeUs: number): Promise<void>;
+  /** Records special samples (NaN, ±Inf, staleness markers) of one metric and UTC day, under a write time (µs). */
+  writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[], writeTimeUs: number): Promise<void>;
 }
 
 /** Where a catalogue listing resumes: after this (name, metric id) of a shard. */
@@ -101,8 +111,8 @@ export interface RangeReader {
    * ascending ts order, page by page (never the whole partition in memory). Returns how many.
    */
   scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number>;
-  /** The staleness markers of one metric and UTC day with fromMs <= ts < toMs, ascending. */
-  staleMarkers(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<EpochMs[]>;
+  /** The special samples of one metric and UTC day with fromMs <= ts < toMs, ascending. */
+  specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]>;
 }
 
 /** What the roller needs beyond reading. */

@@ -39,7 +39,7 @@ function faulty(store: CassandraPointStore, step: Step, fault: Fault): PointWrit
   return {
     markDirty: (shard, slot, days) => strike('markDirty', () => store.markDirty(shard, slot, days)),
     recordSeries: (shard, entries) => store.recordSeries(shard, entries),
-    writeStaleMarkers: (metricId, day, ts, writeTimeUs) => store.writeStaleMarkers(metricId, day, ts, writeTimeUs),
+    writeSpecialSamples: (metricId, day, samples, writeTimeUs) => store.writeSpecialSamples(metricId, day, samples, writeTimeUs),
     writePartition: (metricId, partition, points) => strike('writePartition', () => store.writePartition(metricId, partition, points)),
   };
 }

@@ -13,8 +13,8 @@ function recordingWriter(clock: { now: number }, failWrites = false) {
   const log: string[] = [];
   const catalogue: string[] = [];
   const writer: PointWriter = {
-    async writeStaleMarkers(metricId, day, ts) {
-      log.push(`stale ${metricId} ${day} ${ts.join(',')}`);
+    async writeSpecialSamples(metricId, day, samples) {
+      log.push(`special ${metricId} ${day} x${samples.length}`);
     },
     async recordSeries(shard, entries) {
       catalogue.push(...entries.map((e) => `${e.metricId} ${e.firstDay}..${e.lastDay}`));

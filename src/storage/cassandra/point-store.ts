@@ -11,6 +11,7 @@ import {
   type CatalogueEntry,
   type CatalogueKey,
   type SeriesReader,
+  type SpecialValue,
   type DirtyDay,
   type PointWriter,
   type RangeReader,
@@ -42,8 +43,8 @@ export function pointStatements(keyspace: string) {
     keepShard: `UPDATE ${keyspace}.roll_shards SET lease_until = ?, next_slot = ? WHERE shard = ? IF owner = ?`,
     announceRoller: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?) USING TTL ?`,
     readMeta: `SELECT key, value FROM ${keyspace}.meta`,
-    insertStaleMarker: `INSERT INTO ${keyspace}.stale_markers (metric_id, day, ts) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
-    staleMarkers: `SELECT ts FROM ${keyspace}.stale_markers WHERE metric_id = ? AND day = ? AND ts >= ? AND ts < ?`,
+    insertSpecialSample: `INSERT INTO ${keyspace}.special_samples (metric_id, day, ts, value, stale) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    specialSamples: `SELECT ts, value, stale FROM ${keyspace}.special_samples WHERE metric_id = ? AND day = ? AND ts >= ? AND ts < ?`,
     seriesFirstDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET first_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
     seriesLastDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET last_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
     listSeries: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? LIMIT ?`,
@@ -147,16 +148,18 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
     await this.batchInChunks('record series', queries, 2 * SERIES_PER_STATEMENT);
   }
 
-  async writeStaleMarkers(metricId: string, day: number, ts: readonly EpochMs[], writeTimeUs: number): Promise<void> {
+  async writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[], writeTimeUs: number): Promise<void> {
     const now = this.clock();
-    const queries = ts.map((at) => ({ query: this.statements.insertStaleMarker, params: [metricId, day, at, writeTimeUs, ttlSeconds(at, this.retention.raw, now)] }));
-    await this.batchInChunks('write staleness markers', queries, 100);
+    const queries = samples.map(({ ts, value, stale }) => ({ query: this.statements.insertSpecialSample, params: [metricId, day, ts, value, stale, writeTimeUs, ttlSeconds(ts, this.retention.raw, now)] }));
+    await this.batchInChunks('write special samples', queries, 100);
   }
 
-  async staleMarkers(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<EpochMs[]> {
-    const markers: EpochMs[] = [];
-    await this.forEachRow('read staleness markers', this.statements.staleMarkers, [metricId, day, fromMs, toMs], (row) => markers.push((row.get('ts') as Date).getTime()));
-    return markers;
+  async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
+    const samples: SpecialValue[] = [];
+    await this.forEachRow('read special samples', this.statements.specialSamples, [metricId, day, fromMs, toMs], (row) => {
+      samples.push({ ts: (row.get('ts') as Date).getTime(), value: row.get('value') as number, stale: row.get('stale') === true });
+    });
+    return samples;
   }
 
   async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {

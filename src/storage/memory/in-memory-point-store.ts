@@ -12,7 +12,7 @@ import { StorageUnavailableError } from '../../errors.js';
 import type { Level } from '../../rollup/levels.js';
 import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import type { EpochMs } from '../../time/units.js';
-import type { CatalogueEntry, CatalogueKey, DirtyDay, PointWriter, SeriesReader, RangeReader, RollupRow, RollupStore, ShardState, StampedPoint, Storage, StorageHealth } from '../ports.js';
+import type { CatalogueEntry, CatalogueKey, DirtyDay, PointWriter, SeriesReader, SpecialValue, RangeReader, RollupRow, RollupStore, ShardState, StampedPoint, Storage, StorageHealth } from '../ports.js';
 
 export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth {
   /** (metric, raw partition) -> ts -> value and its write time. */
@@ -22,8 +22,8 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
   /** (metric, level, period) -> start -> row and the time it was computed as of. */
   private readonly rollups = new Map<string, Map<EpochMs, { row: RollupRow; asOfUs: number }>>();
   private readonly shardStates: ShardState[];
-  /** (metric, day) -> staleness markers. */
-  private readonly markers = new Map<string, Set<EpochMs>>();
+  /** (metric, day) -> ts -> special sample. */
+  private readonly special = new Map<string, Map<EpochMs, SpecialValue>>();
   /** Catalogue shard -> (name, metric id) -> entry. */
   private readonly catalogue = new Map<number, Map<string, CatalogueEntry>>();
   /** Roller -> when its announcement expires. */
@@ -90,17 +90,17 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     }
   }
 
-  async writeStaleMarkers(metricId: string, day: number, ts: readonly EpochMs[]): Promise<void> {
-    this.check('write staleness markers');
+  async writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[]): Promise<void> {
+    this.check('write special samples');
     const key = partitionKey(metricId, day);
-    let markers = this.markers.get(key);
-    if (markers === undefined) this.markers.set(key, (markers = new Set()));
-    for (const at of ts) markers.add(at);
+    let stored = this.special.get(key);
+    if (stored === undefined) this.special.set(key, (stored = new Map()));
+    for (const sample of samples) stored.set(sample.ts, sample);
   }
 
-  async staleMarkers(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<EpochMs[]> {
-    this.check('read staleness markers');
-    return [...(this.markers.get(partitionKey(metricId, day)) ?? [])].filter((ts) => ts >= fromMs && ts < toMs).sort((a, b) => a - b);
+  async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
+    this.check('read special samples');
+    return [...(this.special.get(partitionKey(metricId, day))?.values() ?? [])].filter(({ ts }) => ts >= fromMs && ts < toMs).sort((a, b) => a.ts - b.ts);
   }
 
   async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
