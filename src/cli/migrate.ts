@@ -2,13 +2,14 @@
  * `node dist/cli/migrate.js` — applies cql/ to the configured cluster and keyspace,
  * creates the roller's shard rows, and copies points an earlier version stored
  * (upgrade.ts). `--finish-upgrade`, run by ./meetr up once the new workers serve,
- * copies what the earlier workers wrote meanwhile.
+ * copies what the earlier workers wrote meanwhile, and lists in the series
+ * catalogue the metrics an earlier version stored.
  */
 import { ConfigError, loadConfig } from '../config.js';
 import { createCassandraClient, statementConsistency } from '../storage/cassandra/client.js';
 import { migrate } from '../storage/cassandra/migrate.js';
 import { CassandraPointStore } from '../storage/cassandra/point-store.js';
-import { finishUpgrade, startUpgrade } from '../storage/cassandra/upgrade.js';
+import { catalogueStoredSeries, finishUpgrade, startUpgrade } from '../storage/cassandra/upgrade.js';
 
 try {
   const config = loadConfig();
@@ -19,6 +20,8 @@ try {
       // The earlier workers were drained by pm2 (at most 10 s); their last statements land within the storage timeout.
       const report = await finishUpgrade(client, store, config.keyspace, config.requestTimeoutMs + config.storageTimeoutMs);
       if (report !== undefined) console.log(`[migrate] upgrade finished: ${report.points} points written meanwhile copied into samples`);
+      const catalogued = await catalogueStoredSeries(client, store, config.keyspace);
+      if (catalogued !== undefined && catalogued > 0) console.log(`[migrate] series catalogue: ${catalogued} metrics stored by an earlier version listed`);
     } else {
       const applied = await migrate(client, config.keyspace, config.replication);
       console.log(`[migrate] keyspace ${config.keyspace}: ${applied} schema statements applied`);

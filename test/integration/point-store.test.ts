@@ -6,8 +6,11 @@ import { samplePartition } from '../../src/rollup/roll-queue.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { catalogueShardOf } from '../../src/storage/ports.js';
+import { seriesName } from '../../src/domain/series.js';
 import { migrate } from '../../src/storage/cassandra/migrate.js';
-import { finishUpgrade, startUpgrade } from '../../src/storage/cassandra/upgrade.js';
+import { catalogueStoredSeries, finishUpgrade, startUpgrade } from '../../src/storage/cassandra/upgrade.js';
+import { MS_PER_DAY } from '../../src/time/units.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { query } from '../support/search-query.js';
@@ -107,6 +110,54 @@ describe('CassandraPointStore against a real Cassandra', () => {
   });
 });
 
+describe('the series catalogue and special samples against a real Cassandra', () => {
+  it('widens a series day span whatever order writers record it in, never narrowing it', async () => {
+    const name = 'span_metric';
+    const shard = catalogueShardOf(name);
+    const entry = (firstDay: number, lastDay: number) => ({ metricId: `${name}{a="1"}`, name, firstDay, lastDay });
+    // Concurrent workers, each recording what it saw, in an order that would narrow a plain upsert.
+    await Promise.all([store().recordSeries(shard, [entry(100, 120)]), store().recordSeries(shard, [entry(90, 95)]), store().recordSeries(shard, [entry(110, 111)])]);
+    await store().recordSeries(shard, [entry(105, 106)]);
+    expect(await store().listSeries(shard, 10, name)).toEqual([entry(90, 120)]);
+  });
+
+  it('lists a shard in (name, metric id) order, page by page from a key, by name or all', async () => {
+    const names = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+    const byShard = new Map<number, string[]>();
+    for (const name of names) {
+      const shard = catalogueShardOf(name);
+      const ids = [`${name}`, `${name}{x="1"}`, `${name}{x="2"}`];
+      await store().recordSeries(shard, ids.map((metricId) => ({ metricId, name, firstDay: 1, lastDay: 2 })));
+      byShard.set(shard, [...(byShard.get(shard) ?? []), ...ids]);
+    }
+    for (const [shard, ids] of byShard) {
+      const listed: string[] = [];
+      let after: { name: string; metricId: string } | undefined;
+      for (;;) {
+        const page = await store().listSeries(shard, 2, undefined, after);
+        listed.push(...page.map((e) => e.metricId));
+        if (page.length < 2) break;
+        after = { name: page[1]!.name, metricId: page[1]!.metricId };
+      }
+      expect(listed.filter((id) => ids.includes(id))).toEqual([...ids].sort((a, b) => (seriesName(a) < seriesName(b) ? -1 : seriesName(a) > seriesName(b) ? 1 : a < b ? -1 : 1)));
+    }
+    expect((await store().listSeries(catalogueShardOf('beta'), 10, 'beta', { name: 'beta', metricId: 'beta' })).map((e) => e.metricId)).toEqual(['beta{x="1"}', 'beta{x="2"}']);
+  });
+
+  it('keeps NaN, infinities and staleness markers apart from the points, by day', async () => {
+    const t = at('2026-02-01T10:00:00Z');
+    const day = Math.floor(t / MS_PER_DAY);
+    await store().writeSpecialSamples('odd', day, [
+      { ts: t, value: Number.NaN, stale: true },
+      { ts: t + 1, value: Number.POSITIVE_INFINITY, stale: false },
+      { ts: t + 2, value: Number.NaN, stale: false },
+    ], 1);
+    const got = await store().specialSamples('odd', day, t, t + 2);
+    expect(got).toEqual([{ ts: t, value: Number.NaN, stale: true }, { ts: t + 1, value: Number.POSITIVE_INFINITY, stale: false }]);
+    expect(await store().scanPoints('odd', samplePartition(t), t, t + 3, () => undefined)).toBe(0);
+  });
+});
+
 describe('upgrading a keyspace an earlier version wrote', () => {
   it('copies every point with its write time, queues it, and the roller builds rollups that answer as the points do', async () => {
     // The earlier version's table, as its cql/002_points.cql made it, with points written at known times.
@@ -137,5 +188,15 @@ describe('upgrading a keyspace an earlier version wrote', () => {
     await roller.rollDue();
     const rolledSearch = searchService(store(), { clock: () => Date.now() + 120_000 });
     expect(await rolledSearch.search(whole, UNBOUNDED)).toEqual({ count: all.length, value: expectedSum });
+  });
+
+  it('lists every metric stored before the catalogue existed, with its day span, once', async () => {
+    const old = at('2022-05-01T12:00:00Z');
+    await store().writePartition('before{catalogue="yes"}', samplePartition(old), [{ metricId: 'before{catalogue="yes"}', ts: old, value: 1, writeTimeUs: 1 }]);
+    await store().writePartition('before{catalogue="yes"}', samplePartition(old + 3 * 86_400_000), [{ metricId: 'before{catalogue="yes"}', ts: old + 3 * 86_400_000, value: 2, writeTimeUs: 1 }]);
+    expect(await catalogueStoredSeries(ks.client, store(), ks.keyspace)).toBeGreaterThanOrEqual(1);
+    const firstDay = Math.floor(old / MS_PER_DAY);
+    expect(await store().listSeries(catalogueShardOf('before'), 10, 'before')).toEqual([{ name: 'before', metricId: 'before{catalogue="yes"}', firstDay, lastDay: firstDay + 3 }]);
+    expect(await catalogueStoredSeries(ks.client, store(), ks.keyspace)).toBeUndefined(); // done once
   });
 });

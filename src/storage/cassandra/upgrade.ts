@@ -15,7 +15,9 @@
 import cassandra from 'cassandra-driver';
 import { forEachBounded } from '../../concurrency.js';
 import { MINUTES_PER_DAY, samplePartition, shardOf, SHARDS, slotOf } from '../../rollup/roll-queue.js';
-import { MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
+import { seriesName } from '../../domain/series.js';
+import { catalogueShardOf, SERIES_PER_STATEMENT, type CatalogueEntry } from '../ports.js';
+import { HOURS_PER_DAY, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
 import type { CassandraClient } from './client.js';
 import { CassandraPointStore, pagedRows } from './point-store.js';
 
@@ -126,4 +128,35 @@ export async function finishUpgrade(client: CassandraClient, store: CassandraPoi
   const report = await copyLegacy(client, store, keyspace, Number(started) - requestLifetimeMs * 1000);
   await setMeta(client, keyspace, COPIED, new Date().toISOString());
   return report;
+}
+
+const CATALOGUED = 'series_catalogued';
+
+/**
+ * Lists in the series catalogue every metric an earlier version stored in samples
+ * (it kept no catalogue), once, after the new workers replaced the old ones: from
+ * then on the workers list what they write. Returns how many series, or undefined
+ * when it was done before.
+ */
+export async function catalogueStoredSeries(client: CassandraClient, store: CassandraPointStore, keyspace: string): Promise<number | undefined> {
+  if ((await meta(client, keyspace, CATALOGUED)) !== undefined) return undefined;
+  const spans = new Map<string, { firstDay: number; lastDay: number }>();
+  for await (const row of pagedRows(client, `SELECT DISTINCT metric_id, hour FROM ${keyspace}.samples`, [])) {
+    const metricId = row.get('metric_id') as string;
+    const day = Math.floor((row.get('hour') as number) / HOURS_PER_DAY);
+    const span = spans.get(metricId);
+    if (span === undefined) spans.set(metricId, { firstDay: day, lastDay: day });
+    else spans.set(metricId, { firstDay: Math.min(span.firstDay, day), lastDay: Math.max(span.lastDay, day) });
+  }
+  const byShard = new Map<number, CatalogueEntry[]>();
+  for (const [metricId, span] of spans) {
+    const name = seriesName(metricId);
+    const shard = catalogueShardOf(name);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), { metricId, name, ...span }]);
+  }
+  for (const [shard, entries] of byShard) {
+    for (let at = 0; at < entries.length; at += SERIES_PER_STATEMENT) await store.recordSeries(shard, entries.slice(at, at + SERIES_PER_STATEMENT));
+  }
+  await setMeta(client, keyspace, CATALOGUED, new Date().toISOString());
+  return spans.size;
 }
