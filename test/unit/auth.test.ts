@@ -94,6 +94,9 @@ describe('every route, with tokens on', () => {
     head: ['HEAD', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum'],
     insert: ['POST', '/1.0/metrics'],
     remote_write: ['POST', '/api/v1/write'], // past the token, a form body is the wrong encoding: 415
+    prom_query: ['POST', '/api/v1/query?query=1'], // Grafana's default: a form POST that only reads
+    prom_labels: ['GET', '/api/v1/labels'],
+    catalogue: ['GET', '/1.0/series'],
     other_method: ['DELETE', '/1.0/metrics'],
     unknown: ['GET', '/nowhere'],
     health: ['GET', '/health'],
@@ -101,11 +104,11 @@ describe('every route, with tokens on', () => {
   } as const;
   /** The status each caller gets on each route. */
   const expected: Record<string, Record<keyof typeof routes, number>> = {
-    none: { search: 401, head: 401, insert: 401, remote_write: 401, other_method: 401, unknown: 401, health: 200, metrics: 200 },
-    wrong: { search: 401, head: 401, insert: 401, remote_write: 401, other_method: 401, unknown: 401, health: 200, metrics: 200 },
-    read: { search: 200, head: 200, insert: 403, remote_write: 403, other_method: 405, unknown: 404, health: 200, metrics: 200 },
-    write: { search: 403, head: 403, insert: 200, remote_write: 415, other_method: 405, unknown: 404, health: 200, metrics: 200 },
-    admin: { search: 200, head: 200, insert: 200, remote_write: 415, other_method: 405, unknown: 404, health: 200, metrics: 200 },
+    none: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200, metrics: 200 },
+    wrong: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200, metrics: 200 },
+    read: { search: 200, head: 200, insert: 403, remote_write: 403, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200, metrics: 200 },
+    write: { search: 403, head: 403, insert: 200, remote_write: 415, prom_query: 403, prom_labels: 403, catalogue: 403, other_method: 405, unknown: 404, health: 200, metrics: 200 },
+    admin: { search: 200, head: 200, insert: 200, remote_write: 415, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200, metrics: 200 },
   };
   const credentials: Record<string, Record<string, string>> = {
     none: {},
@@ -124,9 +127,10 @@ describe('every route, with tokens on', () => {
         got[route] = response.status;
         if (response.status === 401) {
           expect(response.headers.get('www-authenticate')).toContain('Bearer realm="meetr"');
-          if (method !== 'HEAD') expect(await response.json()).toMatchObject({ error: 'unauthorized' });
+          // The Prometheus API answers in its own envelope.
+          if (method !== 'HEAD') expect(await response.json()).toMatchObject(url.startsWith('/api/v1/query') || url.startsWith('/api/v1/labels') ? { status: 'error', error: expect.stringContaining('token') } : { error: 'unauthorized' });
         }
-        if (response.status === 403 && method !== 'HEAD') expect(await response.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining(`${caller}-client`) });
+        if (response.status === 403 && method !== 'HEAD') expect(JSON.stringify(await response.json())).toContain(`${caller}-client`);
       }
       expect(got).toEqual(statuses);
     });
