@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createCassandraClient } from '../src/storage/cassandra/client.js';
+import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { runLoad } from './load-generator.js';
+import { benchPrometheus } from './scenarios/prometheus.js';
 import { rollerControl } from './roller-control.js';
 import { formatReport, runBench } from './run-bench.js';
 import { FULL, QUICK } from './sizes.js';
@@ -40,6 +42,13 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
       --seed       data seed (default 1); the same seed writes the same data
       --out        JSON report (default .local/bench/bench-<date>.json)
       Cassandra and the keyspace come from the same variables the workers read.
+
+  npm run bench -- prometheus [--target URL] [--seed N] [--out FILE]
+      Beside Debian's Prometheus: one day of 100 counters (576,000 samples) as remote
+      write, as form batches and straight to Cassandra (samples/s of each); then
+      query_range of that day at a 1-minute step over the 100 series, asked of meetr
+      and of a local Prometheus backfilled with the same samples (promtool tsdb
+      create-blocks-from openmetrics), answers compared. About 3 minutes.
 
   npm run bench -- load --target URL [--rate N] [--metrics N] [--duration S] [--batch N] [--seed N]
       A steady load: --rate points/s (default 10000) in requests of --batch points
@@ -116,6 +125,25 @@ try {
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`report: ${out}`);
+    } finally {
+      await client.shutdown();
+    }
+  } else if (positionals[0] === 'prometheus') {
+    const config = loadConfig();
+    const apiUrl = values.target ?? `http://127.0.0.1:${config.httpPort}`;
+    const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
+    try {
+      await client.connect();
+      const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
+      const ctx = { apiUrl, workerUrls: [], store: new CassandraPointStore(client, config.keyspace), seed: positive('seed', values.seed), progress, roller };
+      const result = await benchPrometheus(ctx, join(PROJECT_ROOT, '.local', 'bench', 'prometheus'), config.httpPort + 1300);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      console.log(JSON.stringify(result, null, 2));
+      const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `prometheus-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+      console.log(`report: ${out}`);
+      if (result.remoteWriteFailures > 0 || result.queries.some((q) => !q.same)) process.exitCode = 1;
     } finally {
       await client.shutdown();
     }

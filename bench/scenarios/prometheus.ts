@@ -1,0 +1,203 @@
+/**
+ * meetr beside the local Prometheus, in one run (`npm run bench -- prometheus`):
+ * - ingest of one day of 100 labelled series (a counter scraped every 15 s: 576,000
+ *   samples) as remote-write requests of 2,000 samples (Prometheus' default
+ *   max_samples_per_send), as form batches of the same points, and straight to
+ *   Cassandra through meetr's storage adapter (the ceiling);
+ * - `query_range` of that day at a 1-minute step over the 100 series, asked of meetr
+ *   (through HAProxy) and of Debian's Prometheus holding the same samples (backfilled
+ *   with `promtool tsdb create-blocks-from openmetrics`); both answers are compared.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import protobuf from 'protobufjs';
+import { compressSync } from 'snappy';
+import type { Point } from '../../src/domain/point.js';
+import { seriesId } from '../../src/domain/series.js';
+import { REMOTE_WRITE_PROTO } from '../../src/prometheus/remote-write.js';
+import type { BenchContext } from '../context.js';
+import { formBatchBodies } from '../dataset.js';
+import { postAll } from '../failures.js';
+import { median } from '../latency.js';
+import { writeDirect } from './ingest.js';
+
+const SERIES = 100;
+const SCRAPE_MS = 15_000;
+const DAY_MS = 86_400_000;
+const SAMPLES_PER_REQUEST = 2_000;
+const CLIENTS = 8;
+const QUERY_RUNS = 5;
+
+export interface PrometheusBenchResult {
+  readonly samples: number;
+  readonly remoteWriteSamplesPerSecond: number;
+  readonly formBatchPointsPerSecond: number;
+  readonly driverPointsPerSecond: number;
+  readonly remoteWriteFailures: number;
+  readonly queries: ReadonlyArray<{ readonly query: string; readonly steps: number; readonly series: number; readonly meetrMs: number; readonly prometheusMs: number; readonly same: boolean }>;
+}
+
+const WriteRequest = protobuf.parse(REMOTE_WRITE_PROTO).root.lookupType('WriteRequest');
+
+interface BenchSeries {
+  readonly labels: Record<string, string>;
+  readonly samples: Array<[number, number]>;
+}
+
+/** 100 counters over one UTC day that ended at least two hours ago, one sample per 15 s, each resetting once. */
+function benchDay(seed: number): { fromMs: number; series: BenchSeries[] } {
+  const fromMs = Math.floor((Date.now() - 2 * 3_600_000) / DAY_MS) * DAY_MS - DAY_MS;
+  const series = Array.from({ length: SERIES }, (_, i) => {
+    const samples: Array<[number, number]> = [];
+    let value = 0;
+    for (let ts = fromMs; ts < fromMs + DAY_MS; ts += SCRAPE_MS) {
+      value = ts === fromMs + ((i * 7919 + seed) % 96) * 900_000 ? 0 : value + ((i % 7) + 1) * 3;
+      samples.push([ts, value]);
+    }
+    return { labels: { __name__: 'bench_requests_total', series: String(i), group: `g${i % 10}` }, samples };
+  });
+  return { fromMs, series };
+}
+
+/** Remote-write bodies of at most SAMPLES_PER_REQUEST samples, series by series, in time order. */
+function remoteWriteBodies(series: readonly BenchSeries[]): Buffer[] {
+  const bodies: Buffer[] = [];
+  const perSeries = SAMPLES_PER_REQUEST / 20; // 20 series per request, as a sender's shard mixes them
+  const length = series[0]!.samples.length;
+  for (let at = 0; at < length; at += perSeries) {
+    for (let first = 0; first < series.length; first += 20) {
+      const timeseries = series.slice(first, first + 20).map((s) => ({
+        labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
+        samples: s.samples.slice(at, at + perSeries).map(([timestamp, value]) => ({ timestamp, value })),
+      }));
+      bodies.push(compressSync(Buffer.from(WriteRequest.encode(WriteRequest.create({ timeseries })).finish())));
+    }
+  }
+  return bodies;
+}
+
+async function postRemoteWrite(url: string, bodies: readonly Buffer[]): Promise<{ seconds: number; failures: number }> {
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        for (let attempt = 0; ; attempt++) {
+          const response = await fetch(`${url}/api/v1/write`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' }, body });
+          await response.arrayBuffer();
+          if (response.status === 204) break;
+          // As Prometheus does: a 503 is retried after its Retry-After.
+          if (response.status !== 503 || attempt > 20) {
+            failures++;
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, failures };
+}
+
+/** The day as an OpenMetrics file, for promtool tsdb create-blocks-from openmetrics. */
+function openMetrics(series: readonly BenchSeries[]): string {
+  const lines = ['# TYPE bench_requests counter'];
+  for (const { labels, samples } of series) {
+    const selector = `bench_requests_total{group="${labels.group}",series="${labels.series}"}`;
+    for (const [ts, value] of samples) lines.push(`${selector} ${value} ${(ts / 1000).toFixed(3)}`);
+  }
+  lines.push('# EOF', '');
+  return lines.join('\n');
+}
+
+/** Starts Debian's Prometheus on the backfilled blocks; resolves its URL and a stop function. */
+async function startPrometheus(dir: string, port: number): Promise<{ url: string; stop: () => void }> {
+  writeFileSync(join(dir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
+  const child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=10y'], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200) return { url, stop: () => child.kill('SIGTERM') };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill('SIGTERM');
+  throw new Error('the local Prometheus did not become ready');
+}
+
+type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
+
+async function queryRange(url: string, query: string, startMs: number, endMs: number): Promise<{ ms: number; result: Matrix }> {
+  const body = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: '60' });
+  const started = performance.now();
+  const response = await fetch(`${url}/api/v1/query_range`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: body.toString() });
+  const answer = (await response.json()) as { status: string; data?: { result: Matrix }; error?: string };
+  const ms = performance.now() - started;
+  if (answer.status !== 'success') throw new Error(`${url}: ${query}: ${answer.error}`);
+  return { ms, result: answer.data!.result };
+}
+
+/** Whether two matrices hold the same series, steps and values (to 1e-9 relative: sums may add in another order). */
+function sameMatrix(a: Matrix, b: Matrix): boolean {
+  const key = (m: Record<string, string>): string => JSON.stringify(Object.entries(m).sort());
+  const other = new Map(b.map((s) => [key(s.metric), s.values]));
+  return (
+    a.length === b.length &&
+    a.every((s) => {
+      const values = other.get(key(s.metric));
+      return values !== undefined && values.length === s.values.length && s.values.every(([t, v], i) => t === values[i]![0] && Math.abs(Number(v) - Number(values[i]![1])) <= 1e-9 * Math.max(1, Math.abs(Number(v))));
+    })
+  );
+}
+
+export async function benchPrometheus(ctx: BenchContext, workDir: string, prometheusPort: number): Promise<PrometheusBenchResult> {
+  const { apiUrl, store, seed, progress } = ctx;
+  const { fromMs, series } = benchDay(seed);
+  const samples = series.reduce((sum, s) => sum + s.samples.length, 0);
+
+  progress(`prometheus: remote write of ${samples} samples`);
+  const remote = await postRemoteWrite(apiUrl, remoteWriteBodies(series));
+  progress('prometheus: the same points as form batches');
+  const points: Point[] = series.flatMap((s) => s.samples.map(([ts, value]) => ({ metricId: seriesId(Object.entries(s.labels).map(([name, v]) => ({ name, value: v }))), ts, value })));
+  const form = await postAll(`${apiUrl}/1.0/metrics`, formBatchBodies(points, SAMPLES_PER_REQUEST), CLIENTS, () => undefined, true);
+  progress('prometheus: the same points straight to Cassandra');
+  const driverPointsPerSecond = await writeDirect(store, points, 100, 64);
+
+  progress('prometheus: backfilling the local Prometheus');
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(join(workDir, 'data'), { recursive: true });
+  writeFileSync(join(workDir, 'day.om'), openMetrics(series));
+  await promisify(execFile)('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'day.om'), join(workDir, 'data')], { maxBuffer: 64 * 1024 * 1024 });
+  const prometheus = await startPrometheus(workDir, prometheusPort);
+  const queries: Array<PrometheusBenchResult['queries'][number]> = [];
+  try {
+    const [start, end] = [fromMs, fromMs + DAY_MS];
+    for (const query of ['bench_requests_total', 'sum by (group) (rate(bench_requests_total[5m]))', 'max_over_time(bench_requests_total[10m])']) {
+      progress(`prometheus: query_range ${query}`);
+      const mine: number[] = [];
+      const theirs: number[] = [];
+      let same = true;
+      let seriesCount = 0;
+      for (let run = 0; run < QUERY_RUNS; run++) {
+        const [a, b] = [await queryRange(apiUrl, query, start, end), await queryRange(prometheus.url, query, start, end)];
+        mine.push(a.ms);
+        theirs.push(b.ms);
+        same &&= sameMatrix(a.result, b.result);
+        seriesCount = b.result.length;
+      }
+      queries.push({ query, steps: DAY_MS / 60_000 + 1, series: seriesCount, meetrMs: median(mine), prometheusMs: median(theirs), same });
+    }
+  } finally {
+    prometheus.stop();
+  }
+  return {
+    samples,
+    remoteWriteSamplesPerSecond: samples / remote.seconds,
+    formBatchPointsPerSecond: points.length / form.seconds,
+    driverPointsPerSecond,
+    remoteWriteFailures: remote.failures,
+    queries,
+  };
+}
