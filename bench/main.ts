@@ -143,7 +143,7 @@ try {
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
       console.log(`report: ${out}`);
-      if (result.remoteWriteFailures > 0 || result.queries.some((q) => !q.same)) process.exitCode = 1;
+      if (result.remoteWriteFailures > 0 || result.formBatchFailures > 0 || result.queries.some((q) => !q.same)) process.exitCode = 1;
     } finally {
       await client.shutdown();
     }
