@@ -112,7 +112,12 @@ export function parseDurationMs(text: string): number | undefined {
   return DURATION_UNITS.reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * unit, 0);
 }
 
+/** Deepest nesting of sub-expressions a query may have (the tree is walked recursively). */
+const MAX_DEPTH = 64;
+
 class Builder {
+  private depth = 0;
+
   constructor(private readonly query: string) {}
 
   private text(node: SyntaxNode): string {
@@ -132,6 +137,15 @@ class Builder {
   }
 
   private build(node: SyntaxNode): Expr {
+    if (++this.depth > MAX_DEPTH) throw this.fail(node, `the expression nests deeper than ${MAX_DEPTH} levels`);
+    try {
+      return this.buildNode(node);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private buildNode(node: SyntaxNode): Expr {
     switch (node.name) {
       case 'ParenExpr':
         return this.build(this.only(node));

@@ -105,6 +105,9 @@ describe('GET and POST /api/v1/query', () => {
       ['sum(temp', 'parse error'],
       ['{}', 'at least one non-empty matcher'],
       ['temp{a=~"("}', 'invalid regular expression'],
+      ['temp{room=~"(a+)+b"}', 'exponential time'],
+      ['temp{room=~`(?:x|(\\w*y)*)z`}', 'exponential time'],
+      [`${'('.repeat(100)}1${')'.repeat(100)}`, 'nests deeper than 64 levels'],
     ]) {
       const got = await get(app, '/api/v1/query', { query: query!, time: '1700000000' });
       expect(got.status, query).toBe(400);
