@@ -42,9 +42,12 @@ export interface Config {
   readonly tlsCert: string | undefined;
   /** HAProxy's loopback-only stats page and Prometheus exporter. */
   readonly statsPort: number;
-  /** `host` or `host:port` entries; empty means "the local node on 127.0.0.1:9042". */
+  /** `host` or `host:port` entries: CASSANDRA_CONTACT_POINTS, else the local nodes' (127.0.0.1:9042 ...). */
   readonly contactPoints: readonly string[];
+  /** Whether CASSANDRA_CONTACT_POINTS names a cluster of the operator's: then meetr starts no local node. */
   readonly contactPointsConfigured: boolean;
+  /** How many local Cassandra nodes `./meetr up` runs when no cluster is configured (MEETR_LOCAL_NODES, 1 to 3). */
+  readonly localNodes: number;
   readonly localDataCenter: string;
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   readonly keyspace: string;
@@ -109,6 +112,14 @@ export interface Config {
 /** The driver's local data center when CASSANDRA_LOCAL_DC is not set; also the local node's. */
 export const DEFAULT_LOCAL_DC = 'datacenter1';
 
+/** A local cluster has at most this many nodes: each a JVM with its own heap, on one machine. */
+export const MAX_LOCAL_NODES = 3;
+
+/** The local nodes' CQL addresses: node i listens on 127.0.0.i, every one on port 9042. */
+export function localNodeContactPoints(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `127.0.0.${i + 1}:9042`);
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -134,6 +145,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const consistency = reader.oneOf('MEETR_CONSISTENCY', 'LOCAL_QUORUM', CONSISTENCY_LEVELS);
+  const localNodes = reader.integer('MEETR_LOCAL_NODES', 1, 1, MAX_LOCAL_NODES);
+  if (contactPoints.length > 0 && reader.string('MEETR_LOCAL_NODES') !== undefined && localNodes > 1) {
+    problems.push('MEETR_LOCAL_NODES: meetr starts local nodes only when CASSANDRA_CONTACT_POINTS is not set; set one or the other');
+  }
   const config: Config = {
     port: reader.integer('PORT', 9001, 1, 65535),
     workers: reader.integer('MEETR_WORKERS', 2, 1, 256),
@@ -143,12 +158,14 @@ export function loadConfig(env: Env = process.env): Config {
     httpsPort: reader.integer('MEETR_HTTPS_PORT', 8443, 1, 65535),
     tlsCert: reader.string('MEETR_TLS_CERT'),
     statsPort: reader.integer('MEETR_STATS_PORT', 8404, 1, 65535),
-    contactPoints,
+    contactPoints: contactPoints.length > 0 ? contactPoints : localNodeContactPoints(localNodes),
     contactPointsConfigured: contactPoints.length > 0,
+    localNodes,
     localDataCenter: reader.matching('CASSANDRA_LOCAL_DC', DEFAULT_LOCAL_DC, DATA_CENTER_PATTERN, 'a data center name'),
     credentials: username !== undefined && password !== undefined ? { username, password } : undefined,
     keyspace: reader.matching('MEETR_KEYSPACE', 'meetr', KEYSPACE_PATTERN, 'a CQL identifier (letter, then letters, digits, _; at most 48)'),
-    replication: reader.replication('MEETR_REPLICATION'),
+    // A local cluster keeps a copy of everything on each node unless told otherwise.
+    replication: reader.replication('MEETR_REPLICATION', contactPoints.length > 0 ? 1 : localNodes),
     readConsistency: reader.oneOf('MEETR_READ_CONSISTENCY', consistency, CONSISTENCY_LEVELS),
     writeConsistency: reader.oneOf('MEETR_WRITE_CONSISTENCY', consistency, CONSISTENCY_LEVELS),
     defaultTimeZone: reader.timeZone('MEETR_DEFAULT_TZ', 'UTC'),
@@ -373,10 +390,11 @@ class EnvReader {
 
   /**
    * `3` (SimpleStrategy with that factor) or `dc1:3,dc2:2` (NetworkTopologyStrategy).
-   * Default: SimpleStrategy, factor 1 — right for one node, wrong for a cluster.
+   * Default: SimpleStrategy with `defaultFactor` (1 for a configured cluster — right
+   * for one node, wrong for a cluster — and the node count for local nodes).
    */
-  replication(name: string): Replication {
-    const fallback: Replication = { class: 'SimpleStrategy', replicationFactor: 1 };
+  replication(name: string, defaultFactor: number): Replication {
+    const fallback: Replication = { class: 'SimpleStrategy', replicationFactor: defaultFactor };
     const raw = this.string(name);
     if (raw === undefined) return fallback;
     if (/^\d{1,2}$/.test(raw) && Number(raw) >= 1) {

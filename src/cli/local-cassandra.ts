@@ -1,9 +1,13 @@
 /**
- * `node dist/cli/local-cassandra.js start|stop|status` — the local development node.
- * Does nothing when CASSANDRA_CONTACT_POINTS names a cluster of your own.
+ * `node dist/cli/local-cassandra.js start|stop|status` — the local development
+ * node, or MEETR_LOCAL_NODES of them. Starts and stops nothing when
+ * CASSANDRA_CONTACT_POINTS names a cluster of your own.
  */
 import { ConfigError, loadConfig } from '../config.js';
-import { ensureLocalCassandra, LOCAL_CONTACT_POINT, probeCql, stopLocalCassandra } from '../devstack/local-cassandra.js';
+import { ensureLocalCassandra, localNodes, probeCql, ringSeenBy, stopLocalCassandra } from '../devstack/local-cassandra.js';
+
+/** nodetool's two letters: status (Up/Down) and state (Normal/Leaving/Joining/Moving). */
+const STATES: Record<string, string> = { UN: 'up, normal', DN: 'down', UJ: 'up, joining', UL: 'up, leaving', UM: 'up, moving', DL: 'down, leaving', DJ: 'down, joining', DM: 'down, moving' };
 
 const log = (line: string): void => console.log(`[cassandra] ${line}`);
 const command = process.argv[2] ?? 'status';
@@ -14,14 +18,11 @@ try {
   if (config.contactPointsConfigured && command !== 'status') {
     log(`CASSANDRA_CONTACT_POINTS=${external}: using that cluster, starting nothing`);
   } else if (command === 'start') {
-    await ensureLocalCassandra({ log, heap: config.cassandraHeap });
+    await ensureLocalCassandra({ log, heap: config.cassandraHeap, nodes: config.localNodes });
   } else if (command === 'stop') {
     if (!(await stopLocalCassandra({ log }))) log('no local Cassandra started by meetr is running');
   } else if (command === 'status') {
-    const target = config.contactPoints[0] ?? LOCAL_CONTACT_POINT;
-    const version = await probeCql(target, config.localDataCenter);
-    log(version === undefined ? `nothing answers CQL on ${target}` : `Cassandra ${version} answers on ${target}`);
-    process.exitCode = version === undefined ? 1 : 0;
+    process.exitCode = (await status()) ? 0 : 1;
   } else {
     console.error('usage: local-cassandra start|stop|status');
     process.exitCode = 2;
@@ -29,4 +30,26 @@ try {
 } catch (error) {
   console.error(`[cassandra] ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
+}
+
+/** One line per node: whether it answers CQL, and for a local cluster its state in the ring. Returns whether all answer. */
+async function status(): Promise<boolean> {
+  const config = loadConfig();
+  if (config.contactPointsConfigured || config.localNodes === 1) {
+    const target = config.contactPoints[0]!;
+    const version = await probeCql(target, config.localDataCenter);
+    log(version === undefined ? `nothing answers CQL on ${target}` : `Cassandra ${version} answers on ${target}`);
+    return version !== undefined;
+  }
+  const nodes = localNodes(config.localNodes);
+  const versions = await Promise.all(nodes.map((node) => probeCql(node.contactPoint, config.localDataCenter)));
+  const answering = nodes.find((_, i) => versions[i] !== undefined);
+  const ring = answering === undefined ? undefined : await ringSeenBy(answering);
+  for (const [i, node] of nodes.entries()) {
+    const answers = versions[i] === undefined ? 'does not answer CQL' : `Cassandra ${versions[i]} answers CQL`;
+    const state = ring?.find((member) => member.address === node.address)?.state;
+    const seen = answering === undefined || state === undefined ? '' : `; ${STATES[state] ?? state} as node ${answering.index} sees it`;
+    log(`node ${node.index} ${node.address}: ${answers}${seen} (data: ${node.data})`);
+  }
+  return versions.every((version) => version !== undefined);
 }

@@ -1,11 +1,17 @@
 /**
- * The single-node Cassandra meetr runs for itself when no cluster is configured:
- * for development, tests and CI. Two ways, tried in order:
+ * The Cassandra meetr runs for itself when no cluster is configured: for
+ * development, tests and CI. One node by default, two ways, tried in order:
  *  - a Docker engine answers: the official `cassandra:5.0` image;
  *  - otherwise: Apache Cassandra from Maven Central (cassandra-all and its
  *    dependencies, version pinned in scripts/cassandra/pom.xml), on the local
  *    Java 17 with a small heap, data and logs under `.local/cassandra/`.
  * A node already answering CQL on 127.0.0.1:9042 is reused, whoever started it.
+ *
+ * With MEETR_LOCAL_NODES=N (2 or 3): a local cluster of N Java nodes, node i on
+ * 127.0.0.i with the same ports, every node a seed with its own token (evenly
+ * spaced), data and logs under `.local/cassandra/cluster-N/node-i/`, JMX for
+ * nodetool on 127.0.0.1:7199 + 100 × (i - 1). It is its own cluster
+ * (`meetr-local-N`): a one-node data folder is never joined to it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
-import { DEFAULT_LOCAL_DC } from '../config.js';
+import { DEFAULT_LOCAL_DC, localNodeContactPoints } from '../config.js';
 import { LOCAL_CONTACT_POINT } from '../storage/cassandra/client.js';
 
 const run = promisify(execFile);
@@ -36,10 +42,14 @@ export interface LocalCassandraOptions {
   readonly runtime?: 'auto' | 'java';
   /** JVM heap of a node started with Java (config's MEETR_CASSANDRA_HEAP); 1G unless given. */
   readonly heap?: string;
+  /** How many nodes (config's MEETR_LOCAL_NODES); 1 unless given. More than one always runs on Java. */
+  readonly nodes?: number;
 }
 
 export interface LocalCassandra {
+  /** The first node's. */
   readonly contactPoint: string;
+  readonly contactPoints: readonly string[];
   readonly localDataCenter: string;
   readonly releaseVersion: string;
   /** How it came to be running: already up, or started now by this call. */
@@ -60,6 +70,71 @@ function pathsUnder(root: string) {
   };
 }
 
+/** One local node: where it listens, keeps its data and logs, and how nodetool reaches it. */
+export interface LocalNode {
+  /** 1-based. */
+  readonly index: number;
+  readonly address: string;
+  readonly contactPoint: string;
+  readonly home: string;
+  readonly data: string;
+  readonly logs: string;
+  readonly pidFile: string;
+  /** Its cassandra.yaml: the project's for a single node, written from it for a cluster's nodes. */
+  readonly yaml: string;
+  readonly jmxPort: number;
+  /** The cluster_name it runs with. */
+  readonly clusterName: string;
+}
+
+const SINGLE_CLUSTER_NAME = 'meetr-local';
+const FIRST_JMX_PORT = 7199;
+
+/** The nodes of a local set-up of `count` nodes (1: the single node, as it always was). */
+export function localNodes(count = 1, root = PROJECT_ROOT): LocalNode[] {
+  const paths = pathsUnder(root);
+  return localNodeContactPoints(count).map((contactPoint, i) => {
+    const index = i + 1;
+    const address = contactPoint.slice(0, contactPoint.lastIndexOf(':'));
+    const home = count === 1 ? paths.home : join(paths.home, `cluster-${count}`, `node-${index}`);
+    return {
+      index,
+      address,
+      contactPoint,
+      home,
+      data: join(home, 'data'),
+      logs: join(home, 'logs'),
+      pidFile: join(home, 'cassandra.pid'),
+      yaml: count === 1 ? paths.yaml : join(home, 'cassandra.yaml'),
+      jmxPort: FIRST_JMX_PORT + 100 * i,
+      clusterName: count === 1 ? SINGLE_CLUSTER_NAME : `${SINGLE_CLUSTER_NAME}-${count}`,
+    };
+  });
+}
+
+/**
+ * A cluster node's cassandra.yaml: the project's, with the node's own address,
+ * every node as a seed (a new cluster: no node bootstraps from another) and an
+ * evenly spaced token, so no two nodes' ranges depend on start order.
+ */
+export function clusterNodeYaml(template: string, node: LocalNode, count: number): string {
+  const seeds = localNodes(count).map((other) => `${other.address}:7000`).join(',');
+  const token = (-(2n ** 63n) + ((2n ** 64n) / BigInt(count)) * BigInt(node.index - 1)).toString();
+  const replacements: Array<[RegExp, string]> = [
+    [/^cluster_name:.*$/m, `cluster_name: ${node.clusterName}`],
+    [/^initial_token:.*$/m, `initial_token: ${token}`],
+    [/^(\s*- seeds:).*$/m, `$1 "${seeds}"`],
+    [/^listen_address:.*$/m, `listen_address: ${node.address}`],
+    [/^rpc_address:.*$/m, `rpc_address: ${node.address}`],
+  ];
+  let yaml = template;
+  for (const [pattern, line] of replacements) {
+    if (!pattern.test(yaml)) throw new Error(`scripts/cassandra/cassandra.yaml has no line matching ${String(pattern)}`);
+    yaml = yaml.replace(pattern, line);
+  }
+  return yaml;
+}
+
 /** The pinned Cassandra version: the one property of scripts/cassandra/pom.xml. */
 export function pinnedCassandraVersion(root = PROJECT_ROOT): string {
   const match = /<cassandra\.version>([^<]+)<\/cassandra\.version>/.exec(readFileSync(pathsUnder(root).pom, 'utf8'));
@@ -69,15 +144,21 @@ export function pinnedCassandraVersion(root = PROJECT_ROOT): string {
 
 /** Cassandra's release_version if a node answers a real CQL query at `contactPoint`, else undefined. */
 export async function probeCql(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<string | undefined> {
+  return (await probeNode(contactPoint, localDataCenter, timeoutMs))?.releaseVersion;
+}
+
+/** What the node at `contactPoint` says of itself, talking to it alone; undefined if it does not answer. */
+async function probeNode(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
   const client = new cassandra.Client({
     contactPoints: [contactPoint],
     localDataCenter,
     socketOptions: { connectTimeout: timeoutMs, readTimeout: timeoutMs },
     pooling: { warmup: false },
+    policies: { loadBalancing: new cassandra.policies.loadBalancing.AllowListPolicy(new cassandra.policies.loadBalancing.RoundRobinPolicy(), [contactPoint]) },
   });
   try {
-    const result = await client.execute('SELECT release_version FROM system.local');
-    return String(result.first()?.get('release_version') ?? 'unknown');
+    const row = (await client.execute('SELECT release_version, cluster_name FROM system.local')).first();
+    return { releaseVersion: String(row?.get('release_version') ?? 'unknown'), clusterName: String(row?.get('cluster_name') ?? '') };
   } catch {
     return undefined;
   } finally {
@@ -85,15 +166,17 @@ export async function probeCql(contactPoint: string, localDataCenter = LOCAL_DAT
   }
 }
 
-/** Makes sure a local node answers CQL on 127.0.0.1:9042, starting one if needed. */
+/** Makes sure the local node (or the MEETR_LOCAL_NODES nodes) answer CQL, starting what is not running. */
 export async function ensureLocalCassandra(options: LocalCassandraOptions = {}): Promise<LocalCassandra> {
-  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto', heap = '1G' } = options;
+  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto', heap = '1G', nodes: count = 1 } = options;
+  if (count > 1) return ensureLocalCluster(root, count, heap, readyTimeoutMs, log);
   const running = await probeCql(LOCAL_CONTACT_POINT);
   if (running !== undefined) {
     log(`Cassandra ${running} already answers on ${LOCAL_CONTACT_POINT}; reusing it`);
-    return { contactPoint: LOCAL_CONTACT_POINT, localDataCenter: LOCAL_DATA_CENTER, releaseVersion: running, how: 'reused' };
+    return { contactPoint: LOCAL_CONTACT_POINT, contactPoints: [LOCAL_CONTACT_POINT], localDataCenter: LOCAL_DATA_CENTER, releaseVersion: running, how: 'reused' };
   }
   const paths = pathsUnder(root);
+  const [node] = localNodes(1, root) as [LocalNode];
   let how: LocalCassandra['how'];
   let isAlive: () => boolean;
   if (alivePid(paths.pidFile) !== undefined) {
@@ -106,38 +189,135 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
     how = 'started-docker';
     isAlive = () => true;
   } else {
-    isAlive = await startJava(root, heap, log);
+    isAlive = await startLocalNode(node, heap, log, root);
     how = 'started-java';
   }
-  const version = await waitForCql(readyTimeoutMs, isAlive, () => logTail(paths.logs), log);
+  const version = await waitForCql(node, readyTimeoutMs, isAlive, log);
   log(`Cassandra ${version} is up on ${LOCAL_CONTACT_POINT}`);
-  return { contactPoint: LOCAL_CONTACT_POINT, localDataCenter: LOCAL_DATA_CENTER, releaseVersion: version, how };
+  return { contactPoint: LOCAL_CONTACT_POINT, contactPoints: [LOCAL_CONTACT_POINT], localDataCenter: LOCAL_DATA_CENTER, releaseVersion: version, how };
 }
 
-/** Stops the node this project started (Java process or Docker container). Returns whether one was running. */
+/** The local cluster: every node answering CQL and seeing every other as up and normal. */
+async function ensureLocalCluster(root: string, count: number, heap: string, readyTimeoutMs: number, log: (line: string) => void): Promise<LocalCassandra> {
+  const nodes = localNodes(count, root);
+  let started = false;
+  const waits = await Promise.all(
+    nodes.map(async (node) => {
+      const answer = await probeNode(node.contactPoint);
+      if (answer !== undefined) {
+        if (answer.clusterName !== node.clusterName) {
+          throw new Error(
+            `${node.contactPoint} answers for the Cassandra cluster "${answer.clusterName}", not the local ${count}-node cluster "${node.clusterName}": ` +
+              'stop it first (./meetr down with the MEETR_LOCAL_NODES it was started with)',
+          );
+        }
+        return { node, isAlive: () => true };
+      }
+      if (alivePid(node.pidFile) !== undefined) return { node, isAlive: () => alivePid(node.pidFile) !== undefined };
+      started = true;
+      return { node, isAlive: await startLocalNode(node, heap, log, root, count) };
+    }),
+  );
+  const versions = await Promise.all(waits.map(({ node, isAlive }) => waitForCql(node, readyTimeoutMs, isAlive, log)));
+  await waitForRing(nodes, readyTimeoutMs, log);
+  log(`${count} Cassandra ${versions[0]} nodes are up and normal on ${nodes.map((node) => node.address).join(', ')}`);
+  return {
+    contactPoint: nodes[0]!.contactPoint,
+    contactPoints: nodes.map((node) => node.contactPoint),
+    localDataCenter: LOCAL_DATA_CENTER,
+    releaseVersion: versions[0]!,
+    how: started ? 'started-java' : 'reused',
+  };
+}
+
+/** A node of the ring as one node sees it (`nodetool status`): `UN` is up and normal, `DN` down, `UJ` joining... */
+export interface RingMember {
+  readonly address: string;
+  readonly state: string;
+}
+
+/** The ring as `node` sees it, from `nodetool status` over its JMX port; undefined when the node does not answer. */
+export async function ringSeenBy(node: LocalNode, root = PROJECT_ROOT): Promise<RingMember[] | undefined> {
+  try {
+    const out = await nodetool(node, ['status'], root, 30_000);
+    return [...out.matchAll(/^([UD][NLJM])\s+(\d+\.\d+\.\d+\.\d+)\s/gm)].map((match) => ({ state: match[1]!, address: match[2]! }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until every node sees every node as NORMAL and up. */
+async function waitForRing(nodes: readonly LocalNode[], timeoutMs: number, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  let lastNote = started;
+  for (;;) {
+    const views = await Promise.all(nodes.map((node) => ringSeenBy(node)));
+    const allUp = (view: RingMember[] | undefined): boolean => nodes.every((other) => view?.some((member) => member.address === other.address && member.state === 'UN') === true);
+    if (views.every(allUp)) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`the local nodes did not all see each other up and normal within ${timeoutMs / 1000}s: ${JSON.stringify(views)}`);
+    if (Date.now() - lastNote > 15_000) {
+      log(`waiting for the nodes to see each other up and normal (${Math.round((Date.now() - started) / 1000)}s)`);
+      lastNote = Date.now();
+    }
+    await sleep(1_000);
+  }
+}
+
+/** Stops every local node this project started (one node or a cluster's), or its Docker container. Returns whether one was running. */
 export async function stopLocalCassandra(options: Pick<LocalCassandraOptions, 'root' | 'log'> = {}): Promise<boolean> {
   const { root = PROJECT_ROOT, log = () => undefined } = options;
-  const paths = pathsUnder(root);
-  const pid = alivePid(paths.pidFile);
-  if (pid !== undefined) {
-    log(`stopping Cassandra (pid ${pid})`);
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 60_000;
-    while (isProcessAlive(pid) && Date.now() < deadline) await sleep(250);
-    if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
-    rmSync(paths.pidFile, { force: true });
-    return true;
-  }
-  rmSync(paths.pidFile, { force: true });
+  const nodes = [...localNodes(1, root), ...localNodes(2, root), ...localNodes(3, root)];
+  const stopped = await Promise.all(nodes.map((node) => stopLocalNode(node, 'SIGTERM', log)));
+  if (stopped.some(Boolean)) return true;
   if (await dockerAnswers()) {
-    const stopped = await run('docker', ['stop', DOCKER_CONTAINER]).then(
+    const stoppedContainer = await run('docker', ['stop', DOCKER_CONTAINER]).then(
       () => true,
       () => false,
     );
-    if (stopped) log(`stopped container ${DOCKER_CONTAINER}`);
-    return stopped;
+    if (stoppedContainer) log(`stopped container ${DOCKER_CONTAINER}`);
+    return stoppedContainer;
   }
   return false;
+}
+
+/**
+ * Stops one local node: SIGTERM (a clean shutdown, then SIGKILL after 60 s) or
+ * SIGKILL (a crash, as the cluster tier does). Returns whether it was running.
+ */
+export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKILL', log: (line: string) => void = () => undefined): Promise<boolean> {
+  const pid = alivePid(node.pidFile);
+  if (pid === undefined) {
+    rmSync(node.pidFile, { force: true });
+    return false;
+  }
+  log(`${signal === 'SIGKILL' ? 'killing' : 'stopping'} Cassandra on ${node.address} (pid ${pid})`);
+  process.kill(pid, signal);
+  const deadline = Date.now() + 60_000;
+  while (isProcessAlive(pid) && Date.now() < deadline) await sleep(250);
+  if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isProcessAlive(pid)) await sleep(100);
+  rmSync(node.pidFile, { force: true });
+  return true;
+}
+
+/** Starts one stopped node of a local set-up of `count` nodes and waits until it answers CQL. */
+export async function restartLocalNode(node: LocalNode, count: number, options: Pick<LocalCassandraOptions, 'root' | 'log' | 'heap' | 'readyTimeoutMs'> = {}): Promise<void> {
+  const { root = PROJECT_ROOT, log = () => undefined, heap = '1G', readyTimeoutMs = 240_000 } = options;
+  const isAlive = alivePid(node.pidFile) !== undefined ? () => alivePid(node.pidFile) !== undefined : await startLocalNode(node, heap, log, root, count);
+  await waitForCql(node, readyTimeoutMs, isAlive, log);
+}
+
+/** Runs nodetool (from the fetched Cassandra jars) against one local node over its JMX port. */
+export async function nodetool(node: LocalNode, args: readonly string[], root = PROJECT_ROOT, timeoutMs = 600_000): Promise<string> {
+  const lib = await installCassandra(root);
+  // The module exports and opens Cassandra needs on Java 17, which its tools need too.
+  const modules = jvmOptions(root).filter((option) => option.startsWith('--add-'));
+  const { stdout } = await run(
+    'java',
+    ['-Xmx256m', ...modules, '-cp', join(lib, '*'), 'org.apache.cassandra.tools.NodeTool', '-h', '127.0.0.1', '-p', String(node.jmxPort), ...args],
+    { maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs },
+  );
+  return stdout;
 }
 
 /** Fetches the pinned server's jars with Maven once; later calls reuse them. Returns the lib folder. */
@@ -165,33 +345,39 @@ export async function installCassandra(root = PROJECT_ROOT, log: (line: string) 
   return lib;
 }
 
-/** Starts the node detached; returns whether it is still running (a zombie counts as exited). */
-async function startJava(root: string, heap: string, log: (line: string) => void): Promise<() => boolean> {
+/** scripts/cassandra/jvm17.options, one option per line, comments dropped. */
+function jvmOptions(root: string): string[] {
+  return readFileSync(pathsUnder(root).jvmOptions, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** Starts a node detached; returns whether it is still running (a zombie counts as exited). */
+async function startLocalNode(node: LocalNode, heap: string, log: (line: string) => void, root: string, count = 1): Promise<() => boolean> {
   const paths = pathsUnder(root);
   await run('java', ['-version']).catch(() => {
     throw new Error('no Cassandra is configured (CASSANDRA_CONTACT_POINTS), no Docker engine answers, and `java` is not installed: install Java 17');
   });
   const lib = await installCassandra(root, log);
-  mkdirSync(paths.data, { recursive: true });
-  mkdirSync(paths.logs, { recursive: true });
-  const jvmOptions = readFileSync(paths.jvmOptions, 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+  mkdirSync(node.data, { recursive: true });
+  mkdirSync(node.logs, { recursive: true });
+  if (count > 1) writeFileSync(node.yaml, clusterNodeYaml(readFileSync(paths.yaml, 'utf8'), node, count));
   const args = [
     `-Xms${heap}`,
     `-Xmx${heap}`,
-    ...jvmOptions,
-    `-Dcassandra.config=file://${paths.yaml}`,
+    ...jvmOptions(root),
+    `-Dcassandra.config=file://${node.yaml}`,
     `-Dlogback.configurationFile=file://${paths.logback}`,
-    `-Dcassandra.logdir=${paths.logs}`,
-    `-Dcassandra.storagedir=${paths.data}`,
+    `-Dcassandra.logdir=${node.logs}`,
+    `-Dcassandra.storagedir=${node.data}`,
+    `-Dcassandra.jmx.local.port=${node.jmxPort}`,
     '-cp',
     `${join(lib, '*')}`,
     'org.apache.cassandra.service.CassandraDaemon',
   ];
-  const out = openSync(join(paths.logs, 'stdout.log'), 'a');
-  const child = spawn('java', args, { detached: true, stdio: ['ignore', out, out], cwd: paths.home });
+  const out = openSync(join(node.logs, 'stdout.log'), 'a');
+  const child = spawn('java', args, { detached: true, stdio: ['ignore', out, out], cwd: node.home });
   closeSync(out);
   if (child.pid === undefined) throw new Error('could not start java');
   let exited = false;
@@ -199,30 +385,25 @@ async function startJava(root: string, heap: string, log: (line: string) => void
     exited = true;
   });
   child.unref();
-  writeFileSync(paths.pidFile, `${child.pid}\n`);
-  log(`started Cassandra ${pinnedCassandraVersion(root)} (pid ${child.pid}, heap ${heap}); logs in ${paths.logs}`);
+  writeFileSync(node.pidFile, `${child.pid}\n`);
+  log(`started Cassandra ${pinnedCassandraVersion(root)} on ${node.address} (pid ${child.pid}, heap ${heap}); logs in ${node.logs}`);
   return () => !exited;
 }
 
-async function waitForCql(
-  timeoutMs: number,
-  isAlive: () => boolean,
-  tail: () => string,
-  log: (line: string) => void,
-): Promise<string> {
+async function waitForCql(node: LocalNode, timeoutMs: number, isAlive: () => boolean, log: (line: string) => void): Promise<string> {
   const started = Date.now();
   let lastNote = started;
   while (Date.now() - started < timeoutMs) {
-    const version = await probeCql(LOCAL_CONTACT_POINT, LOCAL_DATA_CENTER, 2_000);
+    const version = await probeCql(node.contactPoint, LOCAL_DATA_CENTER, 2_000);
     if (version !== undefined) return version;
-    if (!isAlive()) throw new Error(`Cassandra exited while starting. Last log lines:\n${tail()}`);
+    if (!isAlive()) throw new Error(`Cassandra on ${node.address} exited while starting. Last log lines:\n${logTail(node.logs)}`);
     if (Date.now() - lastNote > 15_000) {
-      log(`still waiting for Cassandra to answer CQL (${Math.round((Date.now() - started) / 1000)}s)`);
+      log(`still waiting for Cassandra on ${node.address} to answer CQL (${Math.round((Date.now() - started) / 1000)}s)`);
       lastNote = Date.now();
     }
     await sleep(1_000);
   }
-  throw new Error(`Cassandra did not answer CQL on ${LOCAL_CONTACT_POINT} within ${timeoutMs / 1000}s. Last log lines:\n${tail()}`);
+  throw new Error(`Cassandra did not answer CQL on ${node.contactPoint} within ${timeoutMs / 1000}s. Last log lines:\n${logTail(node.logs)}`);
 }
 
 async function dockerAnswers(): Promise<boolean> {

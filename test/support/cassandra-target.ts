@@ -26,7 +26,7 @@ const log = (line: string): void => console.log(`[test cassandra] ${line}`);
 
 export async function resolveCassandraTarget(): Promise<ResolvedTarget> {
   const config = loadConfig();
-  const configured = [...config.contactPoints];
+  const configured = config.contactPointsConfigured ? [...config.contactPoints] : [];
   const noop = (): Promise<void> => Promise.resolve();
   if (configured.length > 0) {
     const localDataCenter = config.localDataCenter;

@@ -10,8 +10,9 @@ describe('loadConfig', () => {
       httpPort: 8888,
       maxConnsPerSource: 4000,
       statsPort: 8404,
-      contactPoints: [],
+      contactPoints: ['127.0.0.1:9042'],
       contactPointsConfigured: false,
+      localNodes: 1,
       localDataCenter: 'datacenter1',
       credentials: undefined,
       keyspace: 'meetr',
@@ -84,6 +85,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' })).toThrow(/MEETR_RETENTION_1M is shorter than MEETR_RETENTION_RAW/);
     expect(() => loadConfig({ MEETR_RETENTION_1H: '30d' })).toThrow(/MEETR_RETENTION_1H .* is shorter than MEETR_RETENTION_15M \(forever\)/);
     expect(() => loadConfig({ MEETR_RETENTION_RAW: 'a month' })).toThrow(/MEETR_RETENTION_RAW: "a month" is not a retention/);
+  });
+
+  it('runs MEETR_LOCAL_NODES local nodes with a copy of everything on each, unless told otherwise', () => {
+    expect(loadConfig({ MEETR_LOCAL_NODES: '3' })).toMatchObject({
+      localNodes: 3,
+      contactPoints: ['127.0.0.1:9042', '127.0.0.2:9042', '127.0.0.3:9042'],
+      contactPointsConfigured: false,
+      replication: { class: 'SimpleStrategy', replicationFactor: 3 },
+      readConsistency: 'LOCAL_QUORUM',
+      writeConsistency: 'LOCAL_QUORUM',
+    });
+    expect(loadConfig({ MEETR_LOCAL_NODES: '3', MEETR_REPLICATION: '2' }).replication).toEqual({ class: 'SimpleStrategy', replicationFactor: 2 });
+    // A configured cluster keeps factor 1 unless MEETR_REPLICATION says otherwise: meetr cannot know its size.
+    expect(loadConfig({ CASSANDRA_CONTACT_POINTS: 'db1' }).replication).toEqual({ class: 'SimpleStrategy', replicationFactor: 1 });
+    expect(() => loadConfig({ MEETR_LOCAL_NODES: '4' })).toThrow(/MEETR_LOCAL_NODES/);
+    expect(() => loadConfig({ MEETR_LOCAL_NODES: '3', CASSANDRA_CONTACT_POINTS: 'db1' })).toThrow(/MEETR_LOCAL_NODES: meetr starts local nodes only when CASSANDRA_CONTACT_POINTS is not set/);
   });
 
   it('takes credentials only as a pair', () => {

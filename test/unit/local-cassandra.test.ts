@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import { readFileSync } from 'node:fs';
+import { clusterNodeYaml, localNodes, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 
 describe('stopping the local Cassandra', () => {
   it('leaves alone whatever process now holds the pid of a stale pid file', async () => {
@@ -22,5 +23,31 @@ describe('stopping the local Cassandra', () => {
     } finally {
       bystander.kill('SIGKILL');
     }
+  });
+});
+
+describe('a local cluster of three nodes', () => {
+  const template = readFileSync(join(PROJECT_ROOT, 'scripts', 'cassandra', 'cassandra.yaml'), 'utf8');
+  const nodes = localNodes(3, '/srv/meetr');
+
+  it('gives each node its own address, folders and JMX port, apart from the single node', () => {
+    expect(nodes.map((node) => [node.address, node.contactPoint, node.jmxPort, node.data])).toEqual([
+      ['127.0.0.1', '127.0.0.1:9042', 7199, '/srv/meetr/.local/cassandra/cluster-3/node-1/data'],
+      ['127.0.0.2', '127.0.0.2:9042', 7299, '/srv/meetr/.local/cassandra/cluster-3/node-2/data'],
+      ['127.0.0.3', '127.0.0.3:9042', 7399, '/srv/meetr/.local/cassandra/cluster-3/node-3/data'],
+    ]);
+    expect(localNodes(1, '/srv/meetr')[0]).toMatchObject({ address: '127.0.0.1', data: '/srv/meetr/.local/cassandra/data', clusterName: 'meetr-local' });
+  });
+
+  it('writes each node a cassandra.yaml: its address, all three as seeds, evenly spaced tokens, a cluster name of its own', () => {
+    const yamls = nodes.map((node) => clusterNodeYaml(template, node, 3));
+    for (const [i, yaml] of yamls.entries()) {
+      expect(yaml).toMatch(new RegExp(`^listen_address: 127\\.0\\.0\\.${i + 1}$`, 'm'));
+      expect(yaml).toMatch(new RegExp(`^rpc_address: 127\\.0\\.0\\.${i + 1}$`, 'm'));
+      expect(yaml).toMatch(/^cluster_name: meetr-local-3$/m);
+      expect(yaml).toContain('- seeds: "127.0.0.1:7000,127.0.0.2:7000,127.0.0.3:7000"');
+    }
+    const tokens = yamls.map((yaml) => BigInt(/^initial_token: (-?\d+)$/m.exec(yaml)![1]!));
+    expect(tokens).toEqual([-(2n ** 63n), -(2n ** 63n) + 6148914691236517205n, -(2n ** 63n) + 2n * 6148914691236517205n]);
   });
 });
