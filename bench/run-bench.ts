@@ -74,7 +74,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     cassandraPids: findPids('org.apache.cassandra.service.CassandraDaemon'),
   };
 
-  const ingest = await benchIngest(ctx, sizes);
+  const ingest = await benchIngest(ctx, sizes, probes);
   progress('single points: the driver alone');
   const driver = await benchDriverSingle(ctx, sizes.singleClients, sizes.singleSeconds, `bench.single.driver.${seed}`, probes);
   progress('single points: through HAProxy');
@@ -136,6 +136,8 @@ export function formatReport(report: BenchReport): string {
     ['   ceiling: driver, direct', `${n(ingest.ceiling.pointsPerSecond)} points/s`, `${ingest.ceiling.pointsPerBatch} points/batch, ${ingest.ceiling.concurrency} in flight; rounds ${ingest.ceiling.rounds.map((r) => n(r)).join(', ')}`],
     ['   API: form batches via HAProxy', `${n(ingest.api.pointsPerSecond)} points/s`, `${ingest.api.batch} points/request, ${ingest.api.clients} clients, ${ingest.api.errors} errors; rounds ${ingest.api.rounds.map((r) => n(r)).join(', ')}`],
     ['   ratio API / ceiling', n(ingest.ratio, 2), ''],
+    ['   CPU µs per point, ceiling', cpu(ingest.cpuPerPoint.ceiling), 'workers / HAProxy / Cassandra (all nodes) / bench client'],
+    ['   CPU µs per point, API', cpu(ingest.cpuPerPoint.api), 'workers / HAProxy / Cassandra (all nodes) / bench client'],
     ...(ingest.roller === undefined
       ? []
       : [

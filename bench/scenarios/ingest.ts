@@ -8,6 +8,7 @@ import type { Point } from '../../src/domain/point.js';
 import { SLOT_MS } from '../../src/rollup/roll-queue.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { BenchContext } from '../context.js';
+import { measureCpu, type CpuPerRequest, type CpuProbes } from '../cpu-probes.js';
 import { formBatchBodies, generatePoints } from '../dataset.js';
 import { Failures, postAll } from '../failures.js';
 import { median } from '../latency.js';
@@ -46,6 +47,8 @@ export interface IngestResult {
   };
   /** Median API points/s over median ceiling points/s. */
   readonly ratio: number;
+  /** CPU µs per point in each tier (median of the rounds): the capacity plan's unit costs. */
+  readonly cpuPerPoint: { readonly ceiling: CpuPerRequest; readonly api: CpuPerRequest };
   /** What the roller costs the API, when the stack runs one. */
   readonly roller: RollerCost | undefined;
 }
@@ -67,7 +70,7 @@ export async function writeDirect(store: CassandraPointStore, points: readonly P
  * rounds after a warm-up of both paths, so flushes, compactions and JIT warm-up
  * fall on both sides alike. Compares medians.
  */
-export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise<IngestResult> {
+export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: CpuProbes): Promise<IngestResult> {
   const { ingestPoints: count, ingestMetrics: metrics, ingestRounds: rounds } = sizes;
   const endMs = Date.now();
   const make = (prefix: string, n = count, seed = ctx.seed): Point[] => generatePoints({ count: n, metrics, prefix, stepMs: INGEST_STEP_MS, endMs, seed });
@@ -92,22 +95,31 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
   let lagMax = 0;
   const failures = new Failures();
   const { roller } = ctx;
+  const ceilingCpu: CpuPerRequest[] = [];
+  const apiCpu: CpuPerRequest[] = [];
   for (let round = 0; round < rounds; round++) {
     const direct = async (): Promise<void> => {
       ctx.progress(`ingest: round ${round + 1}/${rounds}, ${count} points straight to Cassandra`);
-      ceilingRounds.push(await writeDirect(ctx.store, make(`bench.direct.${round}.${ctx.seed}`), best.pointsPerBatch, best.concurrency));
+      const points = make(`bench.direct.${round}.${ctx.seed}`);
+      const measured = await measureCpu(probes, async () => ({ requests: points.length, rate: await writeDirect(ctx.store, points, best.pointsPerBatch, best.concurrency) }));
+      ceilingRounds.push(measured.rate);
+      ceilingCpu.push(measured.cpuPerRequest);
     };
-    const api = async (into: number[], label: string): Promise<void> => {
+    const api = async (into: number[], label: string, cpu?: CpuPerRequest[]): Promise<void> => {
       const bodies = bodiesOf(make(`bench.api.${label}.${round}.${ctx.seed}`));
-      const result = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) => ctx.progress(`ingest: round ${round + 1}/${rounds}, through HAProxy (${label}), batch ${done}/${bodies.length}`));
+      const result = await measureCpu(probes, async () => {
+        const posted = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) => ctx.progress(`ingest: round ${round + 1}/${rounds}, through HAProxy (${label}), batch ${done}/${bodies.length}`));
+        return { ...posted, requests: count - posted.failures.count * sizes.apiBatch };
+      });
       failures.absorb(result.failures);
-      into.push((count - result.failures.count * sizes.apiBatch) / result.seconds);
+      into.push(result.requests / result.seconds);
+      cpu?.push(result.cpuPerRequest);
     };
     /** The API with the roller at work, sampling its lag meanwhile. */
     const apiRolling = async (): Promise<void> => {
       const sampler = setInterval(() => void roller.lagSeconds().then((lag) => (lagMax = Math.max(lagMax, lag))), 250);
       try {
-        await api(apiRounds, 'roller running');
+        await api(apiRounds, 'roller running', apiCpu);
       } finally {
         clearInterval(sampler);
       }
@@ -141,8 +153,18 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes): Promise
     ceiling: { pointsPerSecond: ceiling, rounds: ceilingRounds, pointsPerBatch: best.pointsPerBatch, concurrency: best.concurrency, tried },
     api: { pointsPerSecond: apiRate, rounds: apiRounds, batch: sizes.apiBatch, clients: sizes.apiClients, errors: failures.count, errorSamples: failures.samples },
     ratio: apiRate / ceiling,
+    cpuPerPoint: { ceiling: medianCpu(ceilingCpu), api: medianCpu(apiCpu) },
     roller: roller.available
       ? { apiStoppedPointsPerSecond: median(apiStoppedRounds), stoppedRounds: apiStoppedRounds, costShare: 1 - apiRate / median(apiStoppedRounds), lagMaxSeconds: lagMax, catchUpSeconds }
       : undefined,
   };
+}
+
+/** Each tier's median over the rounds (undefined where a round could not read it). */
+function medianCpu(rounds: readonly CpuPerRequest[]): CpuPerRequest {
+  const of = (pick: (c: CpuPerRequest) => number | undefined): number | undefined => {
+    const values = rounds.map(pick);
+    return values.some((value) => value === undefined) ? undefined : median(values as number[]);
+  };
+  return { workersUs: of((c) => c.workersUs), haproxyUs: of((c) => c.haproxyUs), cassandraUs: of((c) => c.cassandraUs), clientUs: median(rounds.map((c) => c.clientUs)) };
 }
