@@ -164,7 +164,7 @@ export function formatReport(report: BenchReport): string {
       `decode+validate ${n(report.workerOverhead.partsUs.decodeAndValidate, 1)} µs`,
       `search params ${n(report.workerOverhead.partsUs.searchParams, 1)} µs, telemetry ${n(report.workerOverhead.partsUs.telemetry, 2)} µs`,
     ],
-    ['3. search: a fresh year', `${n(year.points)} points loaded`, `year sum right after loading (roller at work) ${n(year.justLoadedMs, 1)} ms; all rolled up ${n(year.rolledAfterMs / 1000, 1)} s after loading`],
+    ['3. search: a fresh year', `${n(year.points)} points loaded`, `year sum right after loading (roller at work) ${year.justLoadedMs === undefined ? 'refused until rolled up (MEETR_MAX_SEARCH_PARTITIONS)' : `${n(year.justLoadedMs, 1)} ms`}; all rolled up ${n(year.rolledAfterMs / 1000, 1)} s after loading`],
     ['   sum, p50 / p99', 'API warm (first, rolled)', 'naive (driver + Node) -> speed-up warm (first)'],
     ...search.map((s) => [
       `   ${s.range} (${n(s.points)} points)`,
