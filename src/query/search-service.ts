@@ -116,8 +116,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
    */
   const knownRolledThrough = new Map<number, number>();
 
-  /** The minutes of [fromDay, toDay] that may have been written since their rollups were computed, ascending. */
-  const dirtyMinutes = async (metricId: string, fromDay: number, toDay: number, scope: WorkScope): Promise<number[]> => {
+  /**
+   * The minutes of [fromDay, toDay] that may have been written since their rollups
+   * were computed, ascending. `fresh` asks the roller's progress even when a recent one is known.
+   */
+  const dirtyMinutes = async (metricId: string, fromDay: number, toDay: number, scope: WorkScope, fresh = false): Promise<number[]> => {
     const shard = shardOf(metricId);
     const last = lastPossibleSlot(clock(), maxHoldMs);
     const progress = reader.rolledThrough(shard).then((slot) => {
@@ -126,7 +129,7 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     });
     const known = knownRolledThrough.get(shard);
     // Before the queue is read: every slot before it is rolled.
-    const first = known !== undefined && last - known < STALE_SLOTS ? known : await progress;
+    const first = !fresh && known !== undefined && last - known < STALE_SLOTS ? known : await progress;
     progress.catch(() => undefined); // when not awaited: only a cache update
     if (last - first + 1 > MAX_UNROLLED_SLOTS) {
       throw new OverloadedError(
@@ -152,33 +155,40 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     const add = (bucket: number, partial: PartialAggregate): void => {
       totals[bucket] = combine(totals[bucket]!, partial);
     };
-    const dirty = await dirtyMinutes(metricId, dayBucket(fromMs), dayBucket(toMs), scope);
-
-    const groups = new Map<string, SpanGroup>();
-    const raw: RawRead[] = [];
-    for (let bucket = 0; bucket < bounds.length - 1; bucket++) {
-      const from = Math.max(fromMs, bounds[bucket]!);
-      const to = Math.min(toMs + 1, bounds[bucket + 1]!);
-      if (from >= to) continue;
-      const { spans: rolled, raw: spans } = coverRange(from, to, dirty);
-      for (const { level, fromMs: spanFrom, toMs: spanTo } of rolled) {
-        // One piece per storage partition the run crosses.
-        for (let period = periodOf(level, spanFrom); period <= periodOf(level, spanTo - level.ms); period++) {
-          const key = `${level.name}/${period}`;
-          let group = groups.get(key);
-          if (group === undefined) groups.set(key, (group = { level, period, spans: [] }));
-          group.spans.push({ fromMs: Math.max(spanFrom, periodStart(level, period)), toMs: Math.min(spanTo, periodStart(level, period + 1)), bucket });
+    /** The rollup pieces and raw partitions that answer the range, given its dirty minutes; undefined past MEETR_MAX_SEARCH_PARTITIONS. */
+    const plan = (dirty: readonly number[]): { groups: Map<string, SpanGroup>; raw: RawRead[] } | undefined => {
+      const groups = new Map<string, SpanGroup>();
+      const raw: RawRead[] = [];
+      for (let bucket = 0; bucket < bounds.length - 1; bucket++) {
+        const from = Math.max(fromMs, bounds[bucket]!);
+        const to = Math.min(toMs + 1, bounds[bucket + 1]!);
+        if (from >= to) continue;
+        const { spans: rolled, raw: spans } = coverRange(from, to, dirty);
+        for (const { level, fromMs: spanFrom, toMs: spanTo } of rolled) {
+          // One piece per storage partition the run crosses.
+          for (let period = periodOf(level, spanFrom); period <= periodOf(level, spanTo - level.ms); period++) {
+            const key = `${level.name}/${period}`;
+            let group = groups.get(key);
+            if (group === undefined) groups.set(key, (group = { level, period, spans: [] }));
+            group.spans.push({ fromMs: Math.max(spanFrom, periodStart(level, period)), toMs: Math.min(spanTo, periodStart(level, period + 1)), bucket });
+          }
         }
-      }
-      for (const span of spans) {
-        for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
-          const start = partition * MS_PER_HOUR;
-          raw.push({ bucket, partition, fromMs: Math.max(span.fromMs, start), toMs: Math.min(span.toMs, start + MS_PER_HOUR) });
+        for (const span of spans) {
+          for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
+            const start = partition * MS_PER_HOUR;
+            raw.push({ bucket, partition, fromMs: Math.max(span.fromMs, start), toMs: Math.min(span.toMs, start + MS_PER_HOUR) });
+          }
         }
+        if (raw.length > maxPartitions) return undefined;
+        if (bucket % 256 === 255) checkScope(scope);
       }
-      if (raw.length > maxPartitions) throw tooManyPartitions(maxPartitions);
-      if (bucket % 256 === 255) checkScope(scope);
-    }
+      return { groups, raw };
+    };
+    // A recent view of the roller's progress saves a read, but may still count minutes rolled since as dirty: ask before refusing.
+    const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
+    const planned = plan(await dirtyMinutes(metricId, fromDay, toDay, scope)) ?? plan(await dirtyMinutes(metricId, fromDay, toDay, scope, true));
+    if (planned === undefined) throw tooManyPartitions(maxPartitions);
+    const { groups, raw } = planned;
 
     await settleAll([
       forEachBounded([...groups.values()], concurrency, async ({ level, period, spans }) => {

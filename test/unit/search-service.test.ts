@@ -119,6 +119,17 @@ describe('searches over rollups', () => {
     expect(w.store.calls.scanPoints).toBe(before);
   });
 
+  it("answer a range rolled up since a search refused it, asking the roller's progress again before refusing", async () => {
+    const w = world();
+    await w.write('m', [[base, 1], [base + 2 * DAY, 2]]);
+    const limited = searchService(w.store, { clock: () => w.clock.now, maxPartitions: 1 });
+    const q = query('m', base, base + 3 * DAY, 'sum');
+    await expect(limited.search(q, UNBOUNDED)).rejects.toMatchObject({ code: 'invalid_request' }); // remembers the roller's progress then
+    await w.rollAll();
+    // Within the time the remembered progress is trusted, it would still count both minutes as unrolled.
+    expect(await limited.search(q, UNBOUNDED)).toEqual(w.expected(q));
+  });
+
   it('stop at once when their scope ends, and run only so many at a time, shedding the excess', async () => {
     const w = world();
     const service = searchService(w.store, { clock: () => w.clock.now, maxSearches: 1, maxWaitingSearches: 1 });
