@@ -16,7 +16,7 @@ import { localNodes, nodetool, PROJECT_ROOT, restartLocalNode, ringSeenBy, stopL
 import { samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
 import { CLUSTER_NODES } from '../support/cluster-setup.js';
 import { eventually } from '../support/eventually.js';
-import { call, postJson, search } from '../support/http.js';
+import { allWorkersServe, postJson, search } from '../support/http.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');
@@ -139,16 +139,6 @@ async function workerPids(): Promise<number[]> {
   const { stdout } = await run(join(PROJECT_ROOT, 'meetr'), ['pm2', 'jlist'], { env: stack.env, maxBuffer: 16 * 1024 * 1024 });
   const list = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ name: string; pid: number }>;
   return list.filter((p) => p.name === stack.env.MEETR_APP_NAME).map((p) => p.pid).sort((a, b) => a - b);
-}
-
-async function allWorkersServe(): Promise<boolean> {
-  const seen = new Set<string>();
-  for (let i = 0; i < 3 * stack.workerPorts.length; i++) {
-    const answer = await call('/health');
-    if (answer.status !== 200) return false;
-    seen.add(answer.headers.get('x-meetr-worker') ?? '');
-  }
-  return seen.size === stack.workerPorts.length;
 }
 
 describe('one node of three killed under load', () => {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { ensureLocalCassandra, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 import { eventually } from '../support/eventually.js';
-import { call, postForm, search } from '../support/http.js';
+import { allWorkersServe, postForm, search } from '../support/http.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');
@@ -33,16 +33,6 @@ async function workers(): Promise<WorkerProcess[]> {
     .filter((p) => p.name === stack.env.MEETR_APP_NAME)
     .map((p) => ({ pid: p.pid, port: Number(p.pm2_env.PORT), restarts: p.pm2_env.restart_time, online: p.pm2_env.status === 'online' }))
     .sort((a, b) => a.port - b.port);
-}
-
-async function allWorkersServe(): Promise<boolean> {
-  const seen = new Set<string>();
-  for (let i = 0; i < 3 * stack.workerPorts.length; i++) {
-    const answer = await call('/health');
-    if (answer.status !== 200) return false;
-    seen.add(answer.headers.get('x-meetr-worker') ?? '');
-  }
-  return seen.size === stack.workerPorts.length;
 }
 
 /** Clients writing one point per request, each to its own metric with increasing timestamps, until stopped. */

@@ -40,3 +40,15 @@ export function postJson(body: unknown): Promise<Answer> {
 export function search(params: Record<string, string>): Promise<Answer> {
   return call(`/1.0/metrics?${new URLSearchParams(params).toString()}`);
 }
+
+/** Whether every worker answers /health through HAProxy (HAProxy spreads 3 requests per worker over them all). */
+export async function allWorkersServe(): Promise<boolean> {
+  const workerPorts = inject('stack').workerPorts;
+  const seen = new Set<string>();
+  for (let i = 0; i < 3 * workerPorts.length; i++) {
+    const answer = await call('/health');
+    if (answer.status !== 200) return false;
+    seen.add(answer.headers.get('x-meetr-worker') ?? '');
+  }
+  return seen.size === workerPorts.length;
+}
