@@ -78,7 +78,7 @@ export async function loadYearMetric(ctx: BenchContext, stepMs: number): Promise
   if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   const loaded = performance.now();
   ctx.progress('search: the year right after loading, while the roller works');
-  const fresh = await request(`${ctx.apiUrl}/1.0/metrics?metric=${encodeURIComponent(metricId)}&from=${YEAR_START}&to=${YEAR_END}&aggregation=sum`);
+  const fresh = await request(searchUrl(ctx.apiUrl, metricId, YEAR_START, YEAR_END, 'sum'));
   // Unrolled, the year is read point by point: a 400 naming MEETR_MAX_SEARCH_PARTITIONS is meetr's documented answer, not a failure.
   const refused = fresh.status === 400 && fresh.body.includes('MEETR_MAX_SEARCH_PARTITIONS');
   if (fresh.status !== 200 && !refused) throw new Error(`search answered ${fresh.status}: ${fresh.body}`);
@@ -88,8 +88,12 @@ export async function loadYearMetric(ctx: BenchContext, stepMs: number): Promise
   return { metricId, points: expected, justLoadedMs, rolledAfterMs: performance.now() - loaded };
 }
 
+function searchUrl(url: string, metricId: string, fromMs: number, toMs: number, aggregation: string): string {
+  return `${url}/1.0/metrics?metric=${encodeURIComponent(metricId)}&from=${fromMs}&to=${toMs}&aggregation=${aggregation}`;
+}
+
 async function searchOnce(url: string, metricId: string, fromMs: number, toMs: number, aggregation: string): Promise<{ value: number | null; count: number }> {
-  const answer = await request(`${url}/1.0/metrics?metric=${encodeURIComponent(metricId)}&from=${fromMs}&to=${toMs}&aggregation=${aggregation}`);
+  const answer = await request(searchUrl(url, metricId, fromMs, toMs, aggregation));
   if (answer.status !== 200) throw new Error(`search answered ${answer.status}: ${answer.body}`);
   return JSON.parse(answer.body) as { value: number | null; count: number };
 }

@@ -3,7 +3,7 @@
  * node, or MEETR_LOCAL_NODES of them. Starts and stops nothing when
  * CASSANDRA_CONTACT_POINTS names a cluster of your own.
  */
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 import { ensureLocalCassandra, localNodes, probeCql, ringSeenBy, stopLocalCassandra } from '../devstack/local-cassandra.js';
 
 /** nodetool's two letters: status (Up/Down) and state (Normal/Leaving/Joining/Moving). */
@@ -22,7 +22,7 @@ try {
   } else if (command === 'stop') {
     if (!(await stopLocalCassandra({ log }))) log('no local Cassandra started by meetr is running');
   } else if (command === 'status') {
-    process.exitCode = (await status()) ? 0 : 1;
+    process.exitCode = (await status(config)) ? 0 : 1;
   } else {
     console.error('usage: local-cassandra start|stop|status');
     process.exitCode = 2;
@@ -33,8 +33,7 @@ try {
 }
 
 /** One line per node: whether it answers CQL, and for a local cluster its state in the ring. Returns whether all answer. */
-async function status(): Promise<boolean> {
-  const config = loadConfig();
+async function status(config: Config): Promise<boolean> {
   if (config.contactPointsConfigured || config.localNodes === 1) {
     const target = config.contactPoints[0]!;
     const version = await probeCql(target, config.localDataCenter);

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
-import { DEFAULT_LOCAL_DC, localNodeContactPoints } from '../config.js';
+import { DEFAULT_LOCAL_DC, localNodeContactPoints, MAX_LOCAL_NODES } from '../config.js';
 import { LOCAL_CONTACT_POINT } from '../storage/cassandra/client.js';
 
 const run = promisify(execFile);
@@ -147,15 +147,25 @@ export async function probeCql(contactPoint: string, localDataCenter = LOCAL_DAT
   return (await probeNode(contactPoint, localDataCenter, timeoutMs))?.releaseVersion;
 }
 
-/** What the node at `contactPoint` says of itself, talking to it alone; undefined if it does not answer. */
-async function probeNode(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
-  const client = new cassandra.Client({
+/**
+ * A driver client that talks to the node at `contactPoint` alone, never to its
+ * peers: what that node itself answers (and, with its peers down, what it holds).
+ */
+export function singleNodeClient(contactPoint: string, options: { localDataCenter?: string; timeoutMs?: number } = {}): cassandra.Client {
+  const { localDataCenter = LOCAL_DATA_CENTER, timeoutMs } = options;
+  const { loadBalancing } = cassandra.policies;
+  return new cassandra.Client({
     contactPoints: [contactPoint],
     localDataCenter,
-    socketOptions: { connectTimeout: timeoutMs, readTimeout: timeoutMs },
+    ...(timeoutMs === undefined ? {} : { socketOptions: { connectTimeout: timeoutMs, readTimeout: timeoutMs } }),
     pooling: { warmup: false },
-    policies: { loadBalancing: new cassandra.policies.loadBalancing.AllowListPolicy(new cassandra.policies.loadBalancing.RoundRobinPolicy(), [contactPoint]) },
+    policies: { loadBalancing: new loadBalancing.AllowListPolicy(new loadBalancing.RoundRobinPolicy(), [contactPoint]) },
   });
+}
+
+/** What the node at `contactPoint` says of itself, talking to it alone; undefined if it does not answer. */
+async function probeNode(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
+  const client = singleNodeClient(contactPoint, { localDataCenter, timeoutMs });
   try {
     const row = (await client.execute('SELECT release_version, cluster_name FROM system.local')).first();
     return { releaseVersion: String(row?.get('release_version') ?? 'unknown'), clusterName: String(row?.get('cluster_name') ?? '') };
@@ -175,14 +185,13 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
     log(`Cassandra ${running} already answers on ${LOCAL_CONTACT_POINT}; reusing it`);
     return { contactPoint: LOCAL_CONTACT_POINT, contactPoints: [LOCAL_CONTACT_POINT], localDataCenter: LOCAL_DATA_CENTER, releaseVersion: running, how: 'reused' };
   }
-  const paths = pathsUnder(root);
   const [node] = localNodes(1, root) as [LocalNode];
   let how: LocalCassandra['how'];
   let isAlive: () => boolean;
-  if (alivePid(paths.pidFile) !== undefined) {
+  if (alivePid(node.pidFile) !== undefined) {
     log('a local Cassandra is starting already; waiting for it');
     how = 'started-java';
-    isAlive = () => alivePid(paths.pidFile) !== undefined;
+    isAlive = () => alivePid(node.pidFile) !== undefined;
   } else if (runtime === 'auto' && (await dockerAnswers())) {
     log(`starting ${DOCKER_IMAGE} in Docker as ${DOCKER_CONTAINER}`);
     await startDocker();
@@ -213,9 +222,8 @@ async function ensureLocalCluster(root: string, count: number, heap: string, rea
         }
         return { node, isAlive: () => true };
       }
-      if (alivePid(node.pidFile) !== undefined) return { node, isAlive: () => alivePid(node.pidFile) !== undefined };
-      started = true;
-      return { node, isAlive: await startLocalNode(node, heap, log, root, count) };
+      started ||= alivePid(node.pidFile) === undefined;
+      return { node, isAlive: await startingOrStarted(node, heap, log, root, count) };
     }),
   );
   const versions = await Promise.all(waits.map(({ node, isAlive }) => waitForCql(node, readyTimeoutMs, isAlive, log)));
@@ -248,15 +256,35 @@ export async function ringSeenBy(node: LocalNode, root = PROJECT_ROOT): Promise<
 
 /** Waits until every node sees every node as NORMAL and up. */
 async function waitForRing(nodes: readonly LocalNode[], timeoutMs: number, log: (line: string) => void): Promise<void> {
+  const allUp = (view: RingMember[] | undefined): boolean => nodes.every((other) => view?.some((member) => member.address === other.address && member.state === 'UN') === true);
+  let views: Array<RingMember[] | undefined> = [];
+  await pollUntil(
+    async () => {
+      views = await Promise.all(nodes.map((node) => ringSeenBy(node)));
+      return views.every(allUp) ? true : undefined;
+    },
+    {
+      timeoutMs,
+      waiting: (seconds) => log(`waiting for the nodes to see each other up and normal (${seconds}s)`),
+      failure: () => `the local nodes did not all see each other up and normal within ${timeoutMs / 1000}s: ${JSON.stringify(views)}`,
+    },
+  );
+}
+
+/**
+ * Calls `probe` every second until it returns a value, saying how long it has
+ * waited every 15 s; throws `failure()` after `timeoutMs`. An exception from
+ * `probe` ends the wait at once.
+ */
+async function pollUntil<T>(probe: () => Promise<T | undefined>, options: { timeoutMs: number; waiting: (seconds: number) => void; failure: () => string }): Promise<T> {
   const started = Date.now();
   let lastNote = started;
   for (;;) {
-    const views = await Promise.all(nodes.map((node) => ringSeenBy(node)));
-    const allUp = (view: RingMember[] | undefined): boolean => nodes.every((other) => view?.some((member) => member.address === other.address && member.state === 'UN') === true);
-    if (views.every(allUp)) return;
-    if (Date.now() - started > timeoutMs) throw new Error(`the local nodes did not all see each other up and normal within ${timeoutMs / 1000}s: ${JSON.stringify(views)}`);
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > options.timeoutMs) throw new Error(options.failure());
     if (Date.now() - lastNote > 15_000) {
-      log(`waiting for the nodes to see each other up and normal (${Math.round((Date.now() - started) / 1000)}s)`);
+      options.waiting(Math.round((Date.now() - started) / 1000));
       lastNote = Date.now();
     }
     await sleep(1_000);
@@ -266,7 +294,7 @@ async function waitForRing(nodes: readonly LocalNode[], timeoutMs: number, log: 
 /** Stops every local node this project started (one node or a cluster's), or its Docker container. Returns whether one was running. */
 export async function stopLocalCassandra(options: Pick<LocalCassandraOptions, 'root' | 'log'> = {}): Promise<boolean> {
   const { root = PROJECT_ROOT, log = () => undefined } = options;
-  const nodes = [...localNodes(1, root), ...localNodes(2, root), ...localNodes(3, root)];
+  const nodes = Array.from({ length: MAX_LOCAL_NODES }, (_, i) => localNodes(i + 1, root)).flat();
   const stopped = await Promise.all(nodes.map((node) => stopLocalNode(node, 'SIGTERM', log)));
   if (stopped.some(Boolean)) return true;
   if (await dockerAnswers()) {
@@ -303,8 +331,13 @@ export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKIL
 /** Starts one stopped node of a local set-up of `count` nodes and waits until it answers CQL. */
 export async function restartLocalNode(node: LocalNode, count: number, options: Pick<LocalCassandraOptions, 'root' | 'log' | 'heap' | 'readyTimeoutMs'> = {}): Promise<void> {
   const { root = PROJECT_ROOT, log = () => undefined, heap = '1G', readyTimeoutMs = 240_000 } = options;
-  const isAlive = alivePid(node.pidFile) !== undefined ? () => alivePid(node.pidFile) !== undefined : await startLocalNode(node, heap, log, root, count);
-  await waitForCql(node, readyTimeoutMs, isAlive, log);
+  await waitForCql(node, readyTimeoutMs, await startingOrStarted(node, heap, log, root, count), log);
+}
+
+/** A node's liveness check: of the process already starting from its pid file, else of one started now. */
+async function startingOrStarted(node: LocalNode, heap: string, log: (line: string) => void, root: string, count: number): Promise<() => boolean> {
+  if (alivePid(node.pidFile) !== undefined) return () => alivePid(node.pidFile) !== undefined;
+  return startLocalNode(node, heap, log, root, count);
 }
 
 /** Runs nodetool (from the fetched Cassandra jars) against one local node over its JMX port. */
@@ -391,19 +424,18 @@ async function startLocalNode(node: LocalNode, heap: string, log: (line: string)
 }
 
 async function waitForCql(node: LocalNode, timeoutMs: number, isAlive: () => boolean, log: (line: string) => void): Promise<string> {
-  const started = Date.now();
-  let lastNote = started;
-  while (Date.now() - started < timeoutMs) {
-    const version = await probeCql(node.contactPoint, LOCAL_DATA_CENTER, 2_000);
-    if (version !== undefined) return version;
-    if (!isAlive()) throw new Error(`Cassandra on ${node.address} exited while starting. Last log lines:\n${logTail(node.logs)}`);
-    if (Date.now() - lastNote > 15_000) {
-      log(`still waiting for Cassandra on ${node.address} to answer CQL (${Math.round((Date.now() - started) / 1000)}s)`);
-      lastNote = Date.now();
-    }
-    await sleep(1_000);
-  }
-  throw new Error(`Cassandra did not answer CQL on ${node.contactPoint} within ${timeoutMs / 1000}s. Last log lines:\n${logTail(node.logs)}`);
+  return pollUntil(
+    async () => {
+      const version = await probeCql(node.contactPoint, LOCAL_DATA_CENTER, 2_000);
+      if (version === undefined && !isAlive()) throw new Error(`Cassandra on ${node.address} exited while starting. Last log lines:\n${logTail(node.logs)}`);
+      return version;
+    },
+    {
+      timeoutMs,
+      waiting: (seconds) => log(`still waiting for Cassandra on ${node.address} to answer CQL (${seconds}s)`),
+      failure: () => `Cassandra did not answer CQL on ${node.contactPoint} within ${timeoutMs / 1000}s. Last log lines:\n${logTail(node.logs)}`,
+    },
+  );
 }
 
 async function dockerAnswers(): Promise<boolean> {

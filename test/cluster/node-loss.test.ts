@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localNodes, nodetool, PROJECT_ROOT, restartLocalNode, ringSeenBy, stopLocalNode, type LocalNode } from '../../src/devstack/local-cassandra.js';
+import { localNodes, nodetool, PROJECT_ROOT, restartLocalNode, ringSeenBy, singleNodeClient, stopLocalNode } from '../../src/devstack/local-cassandra.js';
 import { samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
 import { CLUSTER_NODES } from '../support/cluster-setup.js';
 import { eventually } from '../support/eventually.js';
@@ -94,16 +94,6 @@ function k(ts: number): number {
   return (ts / 1000) % 60;
 }
 
-/** A client that talks to `node` alone: reads at ONE through it are answered from its own data once its peers are down. */
-function nodeClient(node: LocalNode): cassandra.Client {
-  const { loadBalancing } = cassandra.policies;
-  return new cassandra.Client({
-    contactPoints: [node.contactPoint],
-    localDataCenter: 'datacenter1',
-    policies: { loadBalancing: new loadBalancing.AllowListPolicy(new loadBalancing.RoundRobinPolicy(), [node.contactPoint]) },
-  });
-}
-
 /** The `points` that `client` does not read back at `consistency`, as `metric@ts`. */
 async function missingPoints(points: Points, client: cassandra.Client, consistency: number): Promise<string[]> {
   const missing: string[] = [];
@@ -180,7 +170,7 @@ describe('the node back', () => {
     await eventually(
       async () => {
         for (const node of [nodes[0]!, nodes[2]!]) {
-          const client = nodeClient(node);
+          const client = singleNodeClient(node.contactPoint);
           try {
             const pending = (await client.execute('SELECT files FROM system_views.pending_hints')).rows;
             if (pending.some((row) => Number(row.get('files')) > 0)) return false;
@@ -223,7 +213,7 @@ describe('two nodes of three stopped', () => {
     }
 
     // Repaired, each node holds every acknowledged point: read at ONE from the survivor, the only node up.
-    const alone = nodeClient(survivor);
+    const alone = singleNodeClient(survivor.contactPoint);
     try {
       expect(await missingPoints(acked, alone, cassandra.types.consistencies.one)).toEqual([]);
     } finally {
