@@ -85,10 +85,18 @@ export class StorageUnavailableError extends MeetrError {
   constructor(
     message: string,
     override readonly cause?: unknown,
+    /** Why, on one line, for the log only (it may name hosts). */
+    readonly detail?: string,
   ) {
     super('storage_unavailable', message);
     this.name = 'StorageUnavailableError';
   }
+}
+
+/** An error as the log tells it: its message, and for a storage failure why, on one line. */
+export function forLog(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof StorageUnavailableError && error.detail !== undefined ? `${message}; ${error.detail}` : message;
 }
 
 export function invalidRequest(message: string, details?: readonly ErrorDetail[]): MeetrError {

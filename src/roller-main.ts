@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { loadConfigOrExit } from './config.js';
+import { forLog } from './errors.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
         if (rolled === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
       } catch (error) {
         telemetry.errors.inc();
-        log(`rolling failed, retrying: ${error instanceof Error ? error.message : String(error)}`);
+        log(`rolling failed, retrying: ${forLog(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { clientGone, deadlineExceeded, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
+import { clientGone, deadlineExceeded, forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { remoteWritePoints } from '../prometheus/remote-write.js';
 import type { WorkScope } from '../work-scope.js';
@@ -45,11 +45,14 @@ export interface AppOptions {
   readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
   readonly isDraining?: () => boolean;
-  /** Where details of unexpected errors go (never to the client). */
+  /** Where details of unexpected errors and of storage failures go (never to the client). */
   readonly logError?: (message: string, error: unknown) => void;
 }
 
 const RETRY_AFTER_SECONDS = '1';
+
+/** Storage failures are logged at most once per this long, with how many were not, so an outage does not flood the log. */
+const STORAGE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Set by HAProxy on every request it forwards (haproxy.cfg): when the request reached
@@ -75,6 +78,19 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const writeWindow = (): TsWindow => {
     const now = Date.now();
     return { earliestMs: oldestWritable(now) ?? Number.NEGATIVE_INFINITY, latestMs: now + maxFutureMs };
+  };
+  let storageLoggedAt = Number.NEGATIVE_INFINITY;
+  let storageUnlogged = 0;
+  const logStorageFailure = (c: Context<AppEnv>, error: MeetrError): void => {
+    const now = Date.now();
+    if (now - storageLoggedAt < STORAGE_LOG_INTERVAL_MS) {
+      storageUnlogged++;
+      return;
+    }
+    const more = storageUnlogged === 0 ? '' : ` (${storageUnlogged} more since the last line)`;
+    storageLoggedAt = now;
+    storageUnlogged = 0;
+    logError(`503 on ${c.req.method} ${c.req.path}${more}`, forLog(error));
   };
   const app = new Hono<AppEnv>({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
@@ -180,7 +196,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof MeetrError) {
-      if (error.code === 'storage_unavailable') telemetry.storageError(routeLabel(c.req.path));
+      if (error.code === 'storage_unavailable') {
+        telemetry.storageError(routeLabel(c.req.path));
+        logStorageFailure(c, error);
+      }
       if (error instanceof OverloadedError) telemetry.requestShed(routeLabel(c.req.path), error.reason);
       if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeLabel(c.req.path));
       return errorResponse(c, error.code, error.message, error.details);

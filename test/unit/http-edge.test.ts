@@ -157,6 +157,14 @@ describe('the HTTP edge (errors)', () => {
     expect((await app.request('/health')).status).toBe(200);
   });
 
+  it('logs why storage failed, once for a burst of failures, never to the client', async () => {
+    const { app, store, storageFailures, unexpected } = memoryApp();
+    store.unavailable = true;
+    for (let i = 0; i < 5; i++) expect((await app.request('/1.0/metrics', form({ metric_id: 'm', ts: '1700000000', value: '1' }))).status).toBe(503);
+    expect(storageFailures).toEqual([{ message: '503 on POST /1.0/metrics', cause: 'storage is unavailable (queue rollups)' }]);
+    expect(unexpected).toEqual([]);
+  });
+
   it('never shows the client an unexpected error, and logs it', async () => {
     const { app, store, unexpected } = memoryApp();
     store.writePartition = () => Promise.reject(new Error('secret internal detail'));

@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { Config, ConsistencyName } from '../../config.js';
+import { IdempotentRetryPolicy } from './retry-policy.js';
 
 export type CassandraClient = cassandra.Client;
 
@@ -14,9 +15,11 @@ export type CassandraClientOptions = Pick<
 export const LOCAL_CONTACT_POINT = '127.0.0.1:9042';
 
 /**
- * The one long-lived driver client of a process. Every statement is idempotent
- * (upserts and reads), so the driver may retry on another host; a dead node is
- * retried every 250 ms to 2 s, so service resumes soon after Cassandra is back.
+ * The one long-lived driver client of a process. Statements are idempotent
+ * (upserts and reads) unless marked otherwise, so the driver may retry them on
+ * another host, once more after a coordinator's timeout too (retry-policy.ts);
+ * a dead node is retried every 250 ms to 2 s, so service resumes soon after
+ * Cassandra is back.
  */
 export function createCassandraClient(options: CassandraClientOptions): CassandraClient {
   const { contactPoints, localDataCenter, credentials, readConsistency, storageTimeoutMs, applicationName = 'meetr' } = options;
@@ -45,6 +48,7 @@ export function createCassandraClient(options: CassandraClientOptions): Cassandr
     },
     policies: {
       reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 2_000, true),
+      retry: new IdempotentRetryPolicy(),
     },
   });
 }

@@ -258,8 +258,9 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   }
 
   private async applied(operation: string, query: string, params: unknown[]): Promise<boolean> {
-    // Lightweight transactions at SERIAL (LOCAL_SERIAL) for the read phase; the write phase at the write level.
-    const result = await this.run(operation, () => this.client.execute(query, params, this.writeOptions));
+    // Lightweight transactions at SERIAL for the read phase; the write phase at the write level.
+    // Not idempotent: after a timeout, whether it applied is unknown, and a retry could answer "not applied" to an update that was.
+    const result = await this.run(operation, () => this.client.execute(query, params, { ...this.writeOptions, isIdempotent: false }));
     return result.first()?.get('[applied]') === true;
   }
 
