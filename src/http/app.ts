@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { clientGone, deadlineExceeded, forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
-import { remoteWritePoints } from '../prometheus/remote-write.js';
+import { checkRemoteWriteType, remoteWritePoints } from '../prometheus/remote-write.js';
 import type { WorkScope } from '../work-scope.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
@@ -161,6 +161,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   // Prometheus remote write 1.0: 204 once Cassandra acknowledged every sample.
   app.post(REMOTE_WRITE_PATH, async (c) => {
     const scope = c.get('scope');
+    checkRemoteWriteType(c.req.header('content-type'));
     const message = await readSnappyBody(c, maxBodyBytes, scope.signal);
     const { points, specialSamples, tooOld } = remoteWritePoints(message, maxBatch, writeWindow());
     const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs }, specialSamples);

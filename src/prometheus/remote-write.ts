@@ -46,6 +46,32 @@ function isStaleMarker(value: number): boolean {
   return bits.getBigUint64(0) === STALE_NAN_BITS;
 }
 
+/** The protobuf message remote write 1.0 sends, as remote write 2.0 senders name it in Content-Type's `proto`. */
+const WRITE_REQUEST_V1 = 'prometheus.WriteRequest';
+
+/**
+ * Refuses (415) a body that is not a remote write 1.0 WriteRequest, by its
+ * Content-Type: `application/x-protobuf`, with no `proto` or
+ * `proto=prometheus.WriteRequest` (as remote write 2.0 asks receivers to). A 2.0
+ * `io.prometheus.write.v2.Request` would otherwise decode as an empty 1.0 request
+ * and its samples be dropped with a 204. No Content-Type at all is taken as 1.0.
+ */
+export function checkRemoteWriteType(contentType: string | undefined): void {
+  if (contentType === undefined || contentType.trim() === '') return;
+  const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim());
+  const proto = parameters.find((p) => p.toLowerCase().startsWith('proto='))?.slice('proto='.length).replace(/^"|"$/g, '');
+  if (mediaType.toLowerCase() !== 'application/x-protobuf') {
+    throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted here; remote write sends application/x-protobuf`, [
+      { field: 'content-type', message: 'must be application/x-protobuf' },
+    ]);
+  }
+  if (proto !== undefined && proto !== WRITE_REQUEST_V1) {
+    throw new MeetrError('unsupported_media_type', `remote write message ${proto} is not supported; send remote write 1.0 (proto=${WRITE_REQUEST_V1}, Prometheus' default)`, [
+      { field: 'content-type', message: `proto must be ${WRITE_REQUEST_V1}` },
+    ]);
+  }
+}
+
 /**
  * The points of a decoded (uncompressed) WriteRequest. Throws invalid_request when it
  * is not one or any series or sample is invalid (naming them), payload_too_large

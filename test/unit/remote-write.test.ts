@@ -117,4 +117,18 @@ describe('POST /api/v1/write', () => {
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
   });
+
+  it('refuses a remote write 2.0 request with 415, as that protocol asks, instead of reading it as an empty 1.0 one', async () => {
+    const { app, store } = memoryApp();
+    const body = encode([{ labels: { __name__: 'm' }, samples: [[t0, 1]] }]);
+    const v2 = await app.request('/api/v1/write', write(body, { 'Content-Encoding': 'snappy', 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' }));
+    expect(v2.status).toBe(415);
+    expect(((await v2.json()) as ApiAnswer).message).toContain('io.prometheus.write.v2.Request is not supported');
+    expect((await app.request('/api/v1/write', write(body, { 'Content-Encoding': 'snappy', 'Content-Type': 'application/json' }))).status).toBe(415);
+    expect(store.calls.writePartition).toBe(0);
+    for (const type of ['application/x-protobuf;proto=prometheus.WriteRequest', 'Application/X-Protobuf; proto="prometheus.WriteRequest"', '']) {
+      expect((await app.request('/api/v1/write', write(body, { 'Content-Encoding': 'snappy', 'Content-Type': type }))).status, type).toBe(204);
+    }
+    expect(store.calls.writePartition).toBe(3);
+  });
 });
