@@ -4,10 +4,8 @@
  * CASSANDRA_CONTACT_POINTS names a cluster of your own.
  */
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { ensureLocalCassandra, localNodes, probeCql, ringSeenBy, stopLocalCassandra } from '../devstack/local-cassandra.js';
-
-/** nodetool's two letters: status (Up/Down) and state (Normal/Leaving/Joining/Moving). */
-const STATES: Record<string, string> = { UN: 'up, normal', DN: 'down', UJ: 'up, joining', UL: 'up, leaving', UM: 'up, moving', DL: 'down, leaving', DJ: 'down, joining', DM: 'down, moving' };
+import { clusterStatus, ringWitness } from '../devstack/cluster-status.js';
+import { ensureLocalCassandra, localNodes, probeCql, probeNode, ringSeenBy, stopLocalCassandra } from '../devstack/local-cassandra.js';
 
 const log = (line: string): void => console.log(`[cassandra] ${line}`);
 const command = process.argv[2] ?? 'status';
@@ -41,14 +39,9 @@ async function status(config: Config): Promise<boolean> {
     return version !== undefined;
   }
   const nodes = localNodes(config.localNodes);
-  const versions = await Promise.all(nodes.map((node) => probeCql(node.contactPoint, config.localDataCenter)));
-  const answering = nodes.find((_, i) => versions[i] !== undefined);
-  const ring = answering === undefined ? undefined : await ringSeenBy(answering);
-  for (const [i, node] of nodes.entries()) {
-    const answers = versions[i] === undefined ? 'does not answer CQL' : `Cassandra ${versions[i]} answers CQL`;
-    const state = ring?.find((member) => member.address === node.address)?.state;
-    const seen = answering === undefined || state === undefined ? '' : `; ${STATES[state] ?? state} as node ${answering.index} sees it`;
-    log(`node ${node.index} ${node.address}: ${answers}${seen} (data: ${node.data})`);
-  }
-  return versions.every((version) => version !== undefined);
+  const answers = await Promise.all(nodes.map((node) => probeNode(node.contactPoint, config.localDataCenter)));
+  const witness = ringWitness(nodes, answers);
+  const { lines, ok } = clusterStatus(nodes, answers, witness === undefined ? undefined : await ringSeenBy(witness));
+  for (const line of lines) log(line);
+  return ok;
 }

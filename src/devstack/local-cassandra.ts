@@ -164,7 +164,7 @@ export function singleNodeClient(contactPoint: string, options: { localDataCente
 }
 
 /** What the node at `contactPoint` says of itself, talking to it alone; undefined if it does not answer. */
-async function probeNode(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
+export async function probeNode(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
   const client = singleNodeClient(contactPoint, { localDataCenter, timeoutMs });
   try {
     const row = (await client.execute('SELECT release_version, cluster_name FROM system.local')).first();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { clusterStatus, ringWitness } from '../../src/devstack/cluster-status.js';
 import { clusterNodeYaml, localNodes, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 
 describe('stopping the local Cassandra', () => {
@@ -49,5 +50,38 @@ describe('a local cluster of three nodes', () => {
     }
     const tokens = yamls.map((yaml) => BigInt(/^initial_token: (-?\d+)$/m.exec(yaml)![1]!));
     expect(tokens).toEqual([-(2n ** 63n), -(2n ** 63n) + 6148914691236517205n, -(2n ** 63n) + 2n * 6148914691236517205n]);
+  });
+});
+
+describe('the status of a local cluster', () => {
+  const nodes = localNodes(3, '/srv/meetr');
+  const ours = { releaseVersion: '5.0.9', clusterName: 'meetr-local-3' };
+
+  it('gives each node its state as the first node of the cluster that answers sees it', () => {
+    const ring = [
+      { state: 'UN', address: '127.0.0.1' },
+      { state: 'DN', address: '127.0.0.2' },
+      { state: 'UN', address: '127.0.0.3' },
+    ];
+    const { lines, ok } = clusterStatus(nodes, [ours, undefined, ours], ring);
+    expect(lines).toEqual([
+      'node 1 127.0.0.1: Cassandra 5.0.9 answers CQL; up, normal as node 1 sees it (data: /srv/meetr/.local/cassandra/cluster-3/node-1/data)',
+      'node 2 127.0.0.2: does not answer CQL (data: /srv/meetr/.local/cassandra/cluster-3/node-2/data)',
+      'node 3 127.0.0.3: Cassandra 5.0.9 answers CQL; up, normal as node 1 sees it (data: /srv/meetr/.local/cassandra/cluster-3/node-3/data)',
+    ]);
+    expect(ok).toBe(false);
+    expect(clusterStatus(nodes, [ours, ours, ours], ring).ok).toBe(true);
+  });
+
+  it('tells apart the one-node Cassandra answering on 127.0.0.1, and asks the ring of a node of the cluster', () => {
+    const single = { releaseVersion: '5.0.9', clusterName: 'meetr-local' };
+    const answers = [single, ours, undefined];
+    expect(ringWitness(nodes, answers)?.index).toBe(2);
+    const { lines, ok } = clusterStatus(nodes, answers, [{ state: 'UN', address: '127.0.0.2' }]);
+    expect(lines[0]).toBe(
+      'node 1 127.0.0.1: answers CQL for the cluster "meetr-local", not "meetr-local-3" (./meetr down, then MEETR_LOCAL_NODES=3 ./meetr up) (data: /srv/meetr/.local/cassandra/cluster-3/node-1/data)',
+    );
+    expect(lines[1]).toContain('up, normal as node 2 sees it');
+    expect(ok).toBe(false);
   });
 });
