@@ -254,14 +254,18 @@ export async function ringSeenBy(node: LocalNode, root = PROJECT_ROOT): Promise<
   }
 }
 
+/** Whether each of the views of the ring (one per node, as ringSeenBy gives them) has every node up and normal. */
+export function allSeeAllUp(nodes: readonly LocalNode[], views: ReadonlyArray<readonly RingMember[] | undefined>): boolean {
+  return views.every((view) => nodes.every((node) => view?.some((member) => member.address === node.address && member.state === 'UN') === true));
+}
+
 /** Waits until every node sees every node as NORMAL and up. */
 async function waitForRing(nodes: readonly LocalNode[], timeoutMs: number, log: (line: string) => void): Promise<void> {
-  const allUp = (view: RingMember[] | undefined): boolean => nodes.every((other) => view?.some((member) => member.address === other.address && member.state === 'UN') === true);
   let views: Array<RingMember[] | undefined> = [];
   await pollUntil(
     async () => {
       views = await Promise.all(nodes.map((node) => ringSeenBy(node)));
-      return views.every(allUp) ? true : undefined;
+      return allSeeAllUp(nodes, views) ? true : undefined;
     },
     {
       timeoutMs,

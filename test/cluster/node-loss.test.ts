@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localNodes, nodetool, PROJECT_ROOT, restartLocalNode, ringSeenBy, singleNodeClient, stopLocalNode } from '../../src/devstack/local-cassandra.js';
+import { allSeeAllUp, localNodes, nodetool, PROJECT_ROOT, restartLocalNode, ringSeenBy, singleNodeClient, stopLocalNode } from '../../src/devstack/local-cassandra.js';
 import { samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
 import { CLUSTER_NODES } from '../support/cluster-setup.js';
 import { eventually } from '../support/eventually.js';
@@ -113,8 +113,7 @@ async function missingPoints(points: Points, client: cassandra.Client, consisten
 }
 
 async function allUpAndNormal(): Promise<boolean> {
-  const views = await Promise.all(nodes.map((node) => ringSeenBy(node)));
-  return views.every((view) => nodes.every((node) => view?.some((member) => member.address === node.address && member.state === 'UN')));
+  return allSeeAllUp(nodes, await Promise.all(nodes.map((node) => ringSeenBy(node))));
 }
 
 /** Each roller shard's next slot, read at QUORUM. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { clusterStatus, ringWitness } from '../../src/devstack/cluster-status.js';
-import { clusterNodeYaml, localNodes, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import { allSeeAllUp, clusterNodeYaml, localNodes, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 
 describe('stopping the local Cassandra', () => {
   it('leaves alone whatever process now holds the pid of a stale pid file', async () => {
@@ -83,5 +83,17 @@ describe('the status of a local cluster', () => {
     );
     expect(lines[1]).toContain('up, normal as node 2 sees it');
     expect(ok).toBe(false);
+  });
+});
+
+describe('a ring seen up', () => {
+  const nodes = localNodes(3, '/srv/meetr');
+  const up = nodes.map((node) => ({ state: 'UN', address: node.address }));
+
+  it('is one where every node sees every node up and normal', () => {
+    expect(allSeeAllUp(nodes, [up, up, up])).toBe(true);
+    expect(allSeeAllUp(nodes, [up, up, up.map((member, i) => (i === 1 ? { ...member, state: 'UJ' } : member))])).toBe(false);
+    expect(allSeeAllUp(nodes, [up, up.slice(0, 2), up])).toBe(false);
+    expect(allSeeAllUp(nodes, [up, undefined, up])).toBe(false);
   });
 });
