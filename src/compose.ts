@@ -1,13 +1,14 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
-import { createApp, type AppEnv } from './http/app.js';
+import { createApp } from './http/app.js';
+import type { AppEnv } from './http/app-env.js';
 import type { Authenticator } from './http/auth.js';
 import { createTelemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createWriteScheduler } from './ingest/write-scheduler.js';
 import { createCatalogueService } from './query/catalogue-service.js';
 import { createSearchService } from './query/search-service.js';
-import { createQueryEngine } from './prometheus/query-engine.js';
+import { createQueryEngine } from './promql/query-engine.js';
 import { CLOCK_MARGIN_MS, REUSE_MS } from './rollup/roll-queue.js';
 import { oldestWritable } from './rollup/retention.js';
 import type { Storage } from './storage/ports.js';
@@ -68,7 +69,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     }),
     search,
     catalogue,
-    engine: createQueryEngine({ catalogue, search, maxSamples: config.maxQuerySamples }),
+    engine: createQueryEngine({ catalogue, search, maxSamples: config.maxQuerySamples, maxConcurrent: config.maxConcurrentQueries, maxWaiting: config.maxWaitingQueries }),
     health: storage.health,
     telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load } }),
     workerId,

@@ -1,3 +1,5 @@
+import { checkScope, type WorkScope } from './work-scope.js';
+
 /**
  * Runs `task` over `items` with at most `limit` in flight. Rejects with the first
  * failure; after a failure no new task starts, and the ones already running are
@@ -24,4 +26,46 @@ export async function forEachBounded<T>(items: readonly T[], limit: number, task
 export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((result) => result.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
+}
+
+/** Turns at something scarce: take one (waiting if need be), call the release it gives when done. */
+export interface Turns {
+  take(scope: WorkScope): Promise<() => void>;
+}
+
+/** At most `limit` holders at once, at most `maxWaiting` waiting (first come first served); more are shed with `shed`'s error. */
+export function createTurns(limit: number, maxWaiting: number, shed: (waiting: number) => Error): Turns {
+  let running = 0;
+  const waiting: Array<{ grant: () => void }> = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next === undefined) running--;
+    else next.grant();
+  };
+  return {
+    take(scope: WorkScope): Promise<() => void> {
+      checkScope(scope);
+      if (running < limit) {
+        running++;
+        return Promise.resolve(release);
+      }
+      if (waiting.length >= maxWaiting) {
+        return Promise.reject(shed(waiting.length));
+      }
+      return new Promise((resolve, reject) => {
+        const entry = {
+          grant: () => {
+            scope.signal.removeEventListener('abort', onAbort);
+            resolve(release);
+          },
+        };
+        const onAbort = (): void => {
+          waiting.splice(waiting.indexOf(entry), 1);
+          reject(scope.signal.reason);
+        };
+        scope.signal.addEventListener('abort', onAbort, { once: true });
+        waiting.push(entry);
+      });
+    },
+  };
 }

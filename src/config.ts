@@ -97,8 +97,11 @@ export interface Config {
   readonly maxSeriesBuckets: number;
   /** Series one selector or catalogue listing may match (Prometheus API); more is a 422. */
   readonly maxSeries: number;
-  /** Raw points one PromQL query may read; more is a 422. */
+  /** Samples one PromQL query may hold at once (loaded, intermediate and output); more is a 422. */
   readonly maxQuerySamples: number;
+  /** PromQL queries one worker evaluates at once, and how many may wait for a turn; more are shed with 503. */
+  readonly maxConcurrentQueries: number;
+  readonly maxWaitingQueries: number;
   /** The token file (relative to the project root unless absolute); tokens are off when unset. */
   readonly authTokensFile: string | undefined;
   /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
@@ -186,7 +189,12 @@ export function loadConfig(env: Env = process.env): Config {
     rollerPort: reader.integer('MEETR_ROLLER_PORT', 9400, 1, 65535),
     maxSeriesBuckets: reader.integer('MEETR_MAX_SERIES_BUCKETS', 10_000, 1, 1_000_000),
     maxSeries: reader.integer('MEETR_MAX_SERIES', 10_000, 1, 1_000_000),
+    // Prometheus' query.max-samples is 50,000,000 at about 16 bytes a sample; a sample held
+    // here costs about 100 bytes at worst (two doubles loaded, an output point and its JSON),
+    // so 5,000,000 keep one query near 500 MB, well inside a worker's 2 GiB heap.
     maxQuerySamples: reader.integer('MEETR_MAX_QUERY_SAMPLES', 5_000_000, 1, 100_000_000),
+    maxConcurrentQueries: reader.integer('MEETR_MAX_CONCURRENT_QUERIES', 4, 1, 256),
+    maxWaitingQueries: reader.integer('MEETR_MAX_WAITING_QUERIES', 16, 0, 10_000),
     authTokensFile: reader.string('MEETR_AUTH_TOKENS_FILE'),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',

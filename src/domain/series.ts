@@ -5,6 +5,7 @@
  * plain name, so the Meetr id `cpu.load` and the series `{__name__="cpu.load"}`
  * are the same metric. An id that is not in that canonical form is a plain name.
  */
+import { compileAnchored } from './regex.js';
 
 export interface Label {
   readonly name: string;
@@ -98,54 +99,16 @@ export interface CompiledMatcher extends LabelMatcher {
   matches(value: string): boolean;
 }
 
-/** Longest regular expression a matcher may hold. */
-export const MAX_REGEX_LENGTH = 1_024;
-
 /**
- * Whether a regular expression repeats a group that itself repeats (`(a+)+`,
- * `(\w*x)*`): JavaScript's engine backtracks, and such a pattern can take
- * exponential time on a short label value (Prometheus' RE2 cannot).
- */
-export function hasNestedQuantifier(pattern: string): boolean {
-  const groups: boolean[] = []; // per open group: whether it holds a quantifier
-  let inClass = false;
-  let lastClosedQuantified = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    const quantifier = c === '*' || c === '+' || c === '{' || (c === '?' && pattern[i - 1] !== '(');
-    if (c === '\\') {
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-    } else if (c === '[') {
-      inClass = true;
-    } else if (c === '(') {
-      groups.push(false);
-    } else if (c === ')') {
-      lastClosedQuantified = groups.pop() ?? false;
-      if (lastClosedQuantified && groups.length > 0) groups[groups.length - 1] = true;
-      continue;
-    } else if (quantifier) {
-      if (lastClosedQuantified && c !== '?') return true;
-      if (groups.length > 0) groups[groups.length - 1] = true;
-    }
-    lastClosedQuantified = false;
-  }
-  return false;
-}
-
-/**
- * Compiles a matcher; a regular expression is anchored at both ends, as Prometheus
- * does. Throws SyntaxError for an invalid regular expression, one longer than
- * MAX_REGEX_LENGTH, or one with a nested quantifier (hasNestedQuantifier).
+ * Compiles a matcher; a regular expression is RE2 (Go's syntax, linear time),
+ * anchored at both ends, as Prometheus matches it. Throws SyntaxError with RE2's
+ * message for a pattern RE2 refuses.
  */
 export function compileMatcher(matcher: LabelMatcher): CompiledMatcher {
   const { op, value } = matcher;
   if (op === '=') return { ...matcher, matches: (v) => v === value };
   if (op === '!=') return { ...matcher, matches: (v) => v !== value };
-  if (value.length > MAX_REGEX_LENGTH) throw new SyntaxError(`longer than ${MAX_REGEX_LENGTH} characters`);
-  if (hasNestedQuantifier(value)) throw new SyntaxError('a repeated group that itself repeats (such as (a+)+) can take exponential time here; rewrite it without nesting');
-  const regex = new RegExp(`^(?:${value})$`);
+  const regex = compileAnchored(value);
   return op === '=~' ? { ...matcher, matches: (v) => regex.test(v) } : { ...matcher, matches: (v) => !regex.test(v) };
 }
 

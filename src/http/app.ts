@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { clientGone, deadlineExceeded, forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { checkRemoteWriteType, remoteWritePoints } from '../prometheus/remote-write.js';
-import type { WorkScope } from '../work-scope.js';
+import type { AppEnv } from './app-env.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
 import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
@@ -12,9 +12,9 @@ import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { nodeBindingsOf } from './node-bindings.js';
 import { readRequestBody, readSnappyBody } from './request-body.js';
 import { METRICS_PATH, PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH, SERIES_PATH } from './routes.js';
-import { prometheusError, routePrometheusApi } from './prometheus-api.js';
+import { createPrometheusApi, prometheusError } from './prometheus-api.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
-import type { QueryEngine } from '../prometheus/query-engine.js';
+import type { QueryEngine } from '../promql/query-engine.js';
 import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns, type TsWindow } from './validate-points.js';
@@ -62,14 +62,6 @@ const STORAGE_LOG_INTERVAL_MS = 10_000;
 export const RECEIVED_HEADER = 'x-meetr-received-us';
 /** How far HAProxy's arrival time may lie from the worker's clock before the worker's own is used instead. */
 const RECEIVED_TOLERANCE_US = 60_000_000;
-
-interface RequestScope extends WorkScope {
-  /** Microseconds since the epoch when the request arrived. */
-  readonly receivedUs: number;
-}
-
-/** What the app keeps per request. */
-export type AppEnv = { Variables: { scope: RequestScope } };
 
 /** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
@@ -170,7 +162,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.body(null, 204);
   });
 
-  routePrometheusApi(app, { engine: options.engine, catalogue: options.catalogue, maxBodyBytes, version: options.version ?? 'dev' });
+  app.route('/', createPrometheusApi({ engine: options.engine, catalogue: options.catalogue, maxBodyBytes, version: options.version ?? 'dev' }));
 
   app.all(REMOTE_WRITE_PATH, (c) => {
     c.header('Allow', 'POST');

@@ -6,17 +6,17 @@
  * are rendered by the app's onError in Prometheus' shape (prometheusError).
  * Also the Meetr catalogue listing, GET /1.0/series, paged.
  */
-import type { Context, Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { CompiledMatcher } from '../domain/series.js';
 import { invalidRequest, MeetrError, statusOf, type ErrorCode } from '../errors.js';
-import type { InstantResult, RangeSeries } from '../prometheus/evaluate.js';
-import { formatSampleValue } from '../prometheus/evaluate.js';
-import { parsePromql, parseDurationMs } from '../prometheus/promql.js';
-import type { QueryEngine } from '../prometheus/query-engine.js';
+import type { InstantResult } from '../promql/evaluator.js';
+import { parseDurationMs } from '../promql/literals.js';
+import { parseQuery, type QueryEngine, type QueryLimits } from '../promql/query-engine.js';
+import { formatSampleValue, type RangeSeries, type RangeWindow } from '../promql/values.js';
 import { labelNames, labelValues, type CatalogueService, type CataloguePosition, type SeriesEntry } from '../query/catalogue-service.js';
 import { CATALOGUE_SHARDS } from '../storage/ports.js';
 import type { EpochMs } from '../time/units.js';
-import type { AppEnv } from './app.js';
+import type { AppEnv } from './app-env.js';
 import { readRequestBody } from './request-body.js';
 import { PROMETHEUS_API_PREFIX, SERIES_PATH } from './routes.js';
 
@@ -101,8 +101,8 @@ function durationParam(params: Params, name: string): number {
 /** The `match[]` selectors as matcher sets; each must hold a matcher that does not match the empty string. */
 function matcherSets(params: Params): CompiledMatcher[][] {
   return params.all('match[]').map((text) => {
-    const expr = parsePromql(text);
-    if (expr.kind !== 'vector' || expr.offsetMs !== 0) throw invalidRequest(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`, [{ field: 'match[]', message: 'must be a series selector' }]);
+    const expr = parseQuery(text);
+    if (expr.kind !== 'vector' || expr.offsetMs !== 0 || expr.at !== undefined) throw invalidRequest(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`, [{ field: 'match[]', message: 'must be a series selector' }]);
     return [...expr.matchers];
   });
 }
@@ -117,15 +117,28 @@ function instantData(result: InstantResult, t: EpochMs): unknown {
   switch (result.type) {
     case 'scalar':
       return { resultType: 'scalar', result: [seconds(t), formatSampleValue(result.value)] };
+    case 'string':
+      return { resultType: 'string', result: [seconds(t), result.value] };
     case 'vector':
       return { resultType: 'vector', result: result.samples.map((s) => ({ metric: s.labels, value: [seconds(t), formatSampleValue(s.value)] })) };
     case 'matrix':
-      return { resultType: 'matrix', result: matrixOf(result.series) };
+      return { resultType: 'matrix', result: result.series.map(windowData) };
   }
+}
+
+function windowData(series: RangeWindow): unknown {
+  return { metric: series.labels, values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]) };
 }
 
 function matrixOf(series: readonly RangeSeries[]): unknown[] {
   return series.map((s) => ({ metric: s.labels, values: s.points.map(([t, v]) => [seconds(t), formatSampleValue(v)]) }));
+}
+
+/** The `timeout` parameter, if given: a query's own time bound. */
+function limitsOf(params: Params): QueryLimits {
+  if (params.get('timeout') === undefined || params.get('timeout') === '') return {};
+  const timeoutMs = durationParam(params, 'timeout');
+  return { timeoutMs };
 }
 
 /** The cursor of GET /1.0/series: where the next page starts, opaque to clients. */
@@ -143,9 +156,10 @@ function decodeCursor(text: string): CataloguePosition {
   throw invalidRequest('the after parameter is not a cursor this API gave', [{ field: 'after', message: 'must be the "next" of an earlier page' }]);
 }
 
-/** Routes the Prometheus API and the Meetr catalogue listing on `app`. */
-export function routePrometheusApi(app: Hono<AppEnv>, options: PrometheusApiOptions): void {
+/** The Prometheus API and the Meetr catalogue listing, as a sub-app the HTTP app mounts. */
+export function createPrometheusApi(options: PrometheusApiOptions): Hono<AppEnv> {
   const { engine, catalogue, maxBodyBytes, version } = options;
+  const app = new Hono<AppEnv>({ strict: false });
   const api = (path: string): string => `${PROMETHEUS_API_PREFIX}${path}`;
   const both = (path: string, handler: (c: Context<AppEnv>, params: Params) => Promise<Response>): void => {
     app.on(['GET', 'POST'], api(path), async (c) => handler(c, await paramsOf(c, maxBodyBytes)));
@@ -153,9 +167,7 @@ export function routePrometheusApi(app: Hono<AppEnv>, options: PrometheusApiOpti
 
   both('/query', async (c, params) => {
     const t = timeParam(params, 'time', Date.now());
-    if (params.get('timeout') !== undefined) durationParam(params, 'timeout'); // validated; the request's own deadline bounds the work
-    const query = params.get('query') ?? '';
-    const result = await engine.instant(query, t, c.get('scope'));
+    const result = await engine.instant(params.get('query') ?? '', t, c.get('scope'), limitsOf(params));
     return success(c, instantData(result, t));
   });
 
@@ -168,7 +180,7 @@ export function routePrometheusApi(app: Hono<AppEnv>, options: PrometheusApiOpti
     if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) {
       throw invalidRequest('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)', [{ field: 'step', message: 'too small for the range' }]);
     }
-    const series = await engine.range(params.get('query') ?? '', start, end, step, c.get('scope'));
+    const series = await engine.range(params.get('query') ?? '', start, end, step, c.get('scope'), limitsOf(params));
     return success(c, { resultType: 'matrix', result: matrixOf(series) });
   });
 
@@ -206,6 +218,8 @@ export function routePrometheusApi(app: Hono<AppEnv>, options: PrometheusApiOpti
     const page = await catalogue.page(sets[0] ?? [], limit, after === undefined ? undefined : decodeCursor(after), c.get('scope'));
     return c.json({ series: page.series.map((s) => ({ metric: s.metricId, labels: s.labels })), next: page.next === undefined ? null : encodeCursor(page.next) });
   });
+
+  return app;
 }
 
 /** Prometheus' errorType for each meetr error code. */

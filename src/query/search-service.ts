@@ -1,5 +1,5 @@
 import { combine, EMPTY_AGGREGATE, finalize, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
-import { forEachBounded, settleAll } from '../concurrency.js';
+import { createTurns, forEachBounded, settleAll } from '../concurrency.js';
 import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
 import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
 import { epochMinute, lastPossibleSlot, samplePartition, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
@@ -106,7 +106,9 @@ interface SpanGroup {
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
   const { reader, concurrency, maxPartitions, maxHoldMs, clock = Date.now } = options;
-  const turns = createTurns(options.maxSearches, options.maxWaitingSearches);
+  const turns = createTurns(options.maxSearches, options.maxWaitingSearches, (waiting) =>
+    new OverloadedError('searches_waiting', `the worker runs ${options.maxSearches} searches and has ${waiting} waiting (MEETR_MAX_SEARCHES, MEETR_MAX_WAITING_SEARCHES); retry shortly`),
+  );
 
   /**
    * The first slot of each shard last seen not rolled. It only grows, and reading
@@ -230,13 +232,18 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     async samples(queries, maxSamples, scope) {
       const reads: Array<{ query: number; partition: number; ts: number[]; values: number[] }> = [];
       const specialReads: Array<{ query: number; day: number; samples: SpecialValue[] }> = [];
+      // Counted before any list is built: a range of ten thousand years is refused, not enumerated.
+      let partitions = 0;
+      for (const { fromMs, toMs } of queries) {
+        partitions += samplePartition(toMs) - samplePartition(fromMs) + 1;
+        if (partitions > maxPartitions) {
+          throw new MeetrError('query_too_large', `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`);
+        }
+      }
       for (let query = 0; query < queries.length; query++) {
         const { fromMs, toMs } = queries[query]!;
         for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++) reads.push({ query, partition, ts: [], values: [] });
         for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
-        if (reads.length > maxPartitions) {
-          throw new MeetrError('query_too_large', `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`);
-        }
       }
       const release = await turns.take(scope);
       let loaded = 0;
@@ -284,43 +291,4 @@ function tooManyPartitions(maxPartitions: number): Error {
       'parts of the range not rolled up yet (just written) and buckets finer than a minute are read point by point; narrow the range or retry once the roller caught up',
     [{ field: 'from', message: `with to, needs raw points from more than ${maxPartitions} hours` }],
   );
-}
-
-/** At most `limit` holders at once, at most `maxWaiting` waiting (first come first served); more are shed. */
-function createTurns(limit: number, maxWaiting: number) {
-  let running = 0;
-  const waiting: Array<{ grant: () => void }> = [];
-  const release = (): void => {
-    const next = waiting.shift();
-    if (next === undefined) running--;
-    else next.grant();
-  };
-  return {
-    take(scope: WorkScope): Promise<() => void> {
-      checkScope(scope);
-      if (running < limit) {
-        running++;
-        return Promise.resolve(release);
-      }
-      if (waiting.length >= maxWaiting) {
-        return Promise.reject(
-          new OverloadedError('searches_waiting', `the worker runs ${limit} searches and has ${waiting.length} waiting (MEETR_MAX_SEARCHES, MEETR_MAX_WAITING_SEARCHES); retry shortly`),
-        );
-      }
-      return new Promise((resolve, reject) => {
-        const entry = {
-          grant: () => {
-            scope.signal.removeEventListener('abort', onAbort);
-            resolve(release);
-          },
-        };
-        const onAbort = (): void => {
-          waiting.splice(waiting.indexOf(entry), 1);
-          reject(scope.signal.reason);
-        };
-        scope.signal.addEventListener('abort', onAbort, { once: true });
-        waiting.push(entry);
-      });
-    },
-  };
 }

@@ -1,0 +1,277 @@
+/**
+ * Evaluates a parsed query (ast.ts) over samples already loaded, one evaluation
+ * time after the other, as Prometheus 2.42's engine defines each step. Bounded
+ * as Prometheus bounds it: the samples held at once (loaded, in the output and in
+ * each step's intermediate vectors) never exceed `maxSamples`, checked before they
+ * are added; the event loop is given back at least every YIELD_MS, and past its
+ * deadline a query stops with Prometheus' timeout error.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { MeetrError } from '../errors.js';
+import type { WorkScope } from '../work-scope.js';
+import { aggregate } from './aggregations.js';
+import { typeOf, unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
+import { scalarBinary, setOperation, vectorBinary, vectorScalarBinary } from './binary.js';
+import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
+import { RANGE_FUNCTIONS } from './range-functions.js';
+import { instantSamples, windows, type SelectorData } from './selectors.js';
+import { compareLabels, labelsKey, withoutName, type RangeSeries, type RangeWindow, type Sample, type StepValue, type Vector } from './values.js';
+
+/** How long evaluation runs before it gives the event loop back. */
+const YIELD_MS = 20;
+
+export interface EvaluationOptions {
+  readonly data: SelectorData;
+  /** The query's first and last evaluation times (equal for an instant query), ms. */
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Most samples the query may hold at once. */
+  readonly maxSamples: number;
+  /** Samples already held (the loaded raw samples). */
+  readonly loadedSamples: number;
+  /** The step of a subquery that names none (Prometheus' evaluation interval), ms. */
+  readonly defaultSubqueryStepMs: number;
+  /** When the query must have finished, and the signal that ends it early. */
+  readonly scope: WorkScope;
+}
+
+export type InstantResult = StepValue;
+
+export class Evaluator {
+  private held: number;
+  private stepHeld = 0;
+  private lastYield = performance.now();
+  private readonly subqueryCache = new Map<Subquery, Map<number, Vector>>();
+  /** Per range-function call: which input series gave each output label set, across steps. */
+  private readonly outputSources = new Map<Expr, Map<string, string>>();
+
+  constructor(private readonly options: EvaluationOptions) {
+    this.held = options.loadedSamples;
+  }
+
+  /** The value of `expr` at the query's (one) time; vectors sorted by labels unless the query sorts them. */
+  async instant(expr: Expr): Promise<InstantResult> {
+    const t = this.options.startMs;
+    const value = await this.evaluate(expr, t);
+    const top = unwrapParens(expr);
+    if (value.type === 'vector' && !(top.kind === 'call' && (top.func === 'sort' || top.func === 'sort_desc'))) {
+      return { type: 'vector', samples: [...value.samples].sort((a, b) => compareLabels(a.labels, b.labels)) };
+    }
+    if (value.type === 'matrix') return { type: 'matrix', series: [...value.series].sort((a, b) => compareLabels(a.labels, b.labels)) };
+    return value;
+  }
+
+  /** The series of `expr` (a scalar or an instant vector) at each step from start to end, sorted by labels. */
+  async range(expr: Expr, stepMs: number): Promise<RangeSeries[]> {
+    const series = new Map<string, RangeSeries>();
+    for (let t = this.options.startMs; t <= this.options.endMs; t += stepMs) {
+      this.stepHeld = 0;
+      const value = await this.evaluate(expr, t);
+      const samples: Vector = value.type === 'scalar' ? [{ labels: {}, value: value.value }] : value.type === 'vector' ? value.samples : [];
+      this.hold(samples.length);
+      for (const { labels, value: v } of samples) {
+        const key = labelsKey(labels);
+        let entry = series.get(key);
+        if (entry === undefined) series.set(key, (entry = { labels, points: [] }));
+        entry.points.push([t, v]);
+      }
+      await this.checkpoint();
+    }
+    return [...series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  /** Counts samples the query now holds for good (output, cached subquery steps); refuses past the limit before they are kept. */
+  private hold(count: number): void {
+    if (this.held + this.stepHeld + count > this.options.maxSamples) throw tooManySamples();
+    this.held += count;
+  }
+
+  /** Counts samples held only while this step is evaluated. */
+  private holdForStep(count: number): void {
+    this.stepHeld += count;
+    if (this.held + this.stepHeld > this.options.maxSamples) throw tooManySamples();
+  }
+
+  /** Gives the event loop back when evaluation has run YIELD_MS, and stops at the deadline or when the request ends. */
+  private async checkpoint(): Promise<void> {
+    if (performance.now() - this.lastYield < YIELD_MS) return;
+    await nextTurn();
+    this.lastYield = performance.now();
+    const { scope } = this.options;
+    if (scope.signal.aborted || Date.now() >= scope.deadlineMs) throw new MeetrError('deadline_exceeded', 'query timed out in expression evaluation');
+  }
+
+  private atTime(at: AtModifier | undefined, t: number): number {
+    if (at === undefined) return t;
+    return at.kind === 'time' ? at.ms : at.kind === 'start' ? this.options.startMs : this.options.endMs;
+  }
+
+  private async evaluate(expr: Expr, t: number): Promise<StepValue> {
+    switch (expr.kind) {
+      case 'number':
+        return { type: 'scalar', value: expr.value };
+      case 'string':
+        return { type: 'string', value: expr.value };
+      case 'paren':
+        return this.evaluate(expr.expr, t);
+      case 'vector':
+        return this.vector(this.selectorSamples(expr, t));
+      case 'matrix': {
+        const end = this.atTime(expr.selector.at, t) - expr.selector.offsetMs;
+        const series = windows(this.options.data.get(expr.selector) ?? [], end - expr.rangeMs, end);
+        this.holdForStep(series.reduce((n, s) => n + s.ts.length, 0));
+        return { type: 'matrix', series };
+      }
+      case 'subquery':
+        return { type: 'matrix', series: await this.subquery(expr, t) };
+      case 'unary': {
+        const inner = await this.evaluate(expr.expr, t);
+        if (expr.op === '+') return inner;
+        if (inner.type === 'scalar') return { type: 'scalar', value: -inner.value };
+        const samples = vectorOf(inner).map((s) => ({ labels: withoutName(s.labels), value: -s.value }));
+        return this.vector(distinct(samples));
+      }
+      case 'aggregate': {
+        const param = expr.param === undefined ? undefined : await this.evaluate(expr.param, t);
+        const inner = vectorOf(await this.evaluate(expr.expr, t));
+        const paramValue = param?.type === 'scalar' || param?.type === 'string' ? param.value : undefined;
+        return this.vector(aggregate(expr.op, expr.grouping, expr.without, paramValue, inner));
+      }
+      case 'binary':
+        return this.binary(expr, t);
+      case 'call':
+        return this.call(expr, t);
+    }
+  }
+
+  private vector(samples: Vector): StepValue {
+    this.holdForStep(samples.length);
+    return { type: 'vector', samples };
+  }
+
+  private selectorSamples(selector: VectorSelector, t: number): Vector {
+    return instantSamples(this.options.data.get(selector) ?? [], this.atTime(selector.at, t) - selector.offsetMs);
+  }
+
+  private async binary(expr: Extract<Expr, { kind: 'binary' }>, t: number): Promise<StepValue> {
+    const lhs = await this.evaluate(expr.lhs, t);
+    const rhs = await this.evaluate(expr.rhs, t);
+    if (lhs.type === 'scalar' && rhs.type === 'scalar') return { type: 'scalar', value: scalarBinary(expr.op, lhs.value, rhs.value) };
+    if (lhs.type === 'scalar') return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(rhs), lhs.value, true, expr.returnBool)));
+    if (rhs.type === 'scalar') return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(lhs), rhs.value, false, expr.returnBool)));
+    const matching = expr.matching!;
+    const op = expr.op;
+    if (op === 'and' || op === 'or' || op === 'unless') return this.vector(distinct(setOperation(op, vectorOf(lhs), vectorOf(rhs), matching)));
+    return this.vector(distinct(vectorBinary(op, vectorOf(lhs), vectorOf(rhs), matching, expr.returnBool)));
+  }
+
+  private async call(expr: Call, t: number): Promise<StepValue> {
+    const rangeIndex = expr.args.findIndex((arg) => typeOf(arg) === 'matrix');
+    if (rangeIndex >= 0) return this.rangeCall(expr, rangeIndex, t);
+    const args: StepValue[] = [];
+    for (const arg of expr.args) {
+      const inner = unwrapParens(arg);
+      if (expr.func === 'timestamp' && inner.kind === 'vector') args.push({ type: 'vector', samples: this.selectorSamples(inner, t) });
+      else args.push(stripTimes(await this.evaluate(arg, t)));
+    }
+    const value = INSTANT_FUNCTIONS[expr.func]!(args, expr, t);
+    return value.type === 'vector' ? this.vector(distinct(value.samples)) : value;
+  }
+
+  /** A function of a range vector: applied to each series' window, names dropped (but for last_over_time). */
+  private async rangeCall(expr: Call, rangeIndex: number, t: number): Promise<StepValue> {
+    const scalars: number[] = [];
+    for (const [i, arg] of expr.args.entries()) {
+      if (i === rangeIndex) continue;
+      const value = await this.evaluate(arg, t);
+      scalars.push(value.type === 'scalar' ? value.value : NaN);
+    }
+    const arg = unwrapParens(expr.args[rangeIndex]!);
+    const [offsetMs, rangeMs, at] = arg.kind === 'matrix' ? [arg.selector.offsetMs, arg.rangeMs, arg.selector.at] : arg.kind === 'subquery' ? [arg.offsetMs, arg.rangeMs, arg.at] : [0, 0, undefined];
+    const end = this.atTime(at, t) - offsetMs;
+    const matrix = await this.evaluate(arg, t);
+    const series = matrix.type === 'matrix' ? matrix.series : [];
+    if (expr.func === 'absent_over_time') {
+      return this.vector(series.length > 0 ? [] : [{ labels: absentLabels(expr), value: 1 }]);
+    }
+    const fn = RANGE_FUNCTIONS[expr.func]!;
+    const samples: Sample[] = [];
+    // Prometheus checks a range function's whole output matrix: two input series may not give the same labels at any step.
+    let sources = this.outputSources.get(expr);
+    if (sources === undefined) this.outputSources.set(expr, (sources = new Map()));
+    for (const window of series) {
+      const value = fn({ ts: window.ts, values: window.values, start: end - rangeMs, end, t, rangeMs, scalars });
+      if (value === undefined) continue;
+      const labels = expr.func === 'last_over_time' ? window.labels : withoutName(window.labels);
+      const [key, source] = [labelsKey(labels), labelsKey(window.labels)];
+      const seen = sources.get(key);
+      if (seen === undefined) sources.set(key, source);
+      else if (seen !== source) throw sameLabelset();
+      samples.push({ labels, value });
+    }
+    return this.vector(samples);
+  }
+
+  /** A subquery's series in its window at `t`: the inner expression evaluated at every multiple of the step in the window, each once per query. */
+  private async subquery(expr: Subquery, t: number): Promise<RangeWindow[]> {
+    const stepMs = expr.stepMs > 0 ? expr.stepMs : this.options.defaultSubqueryStepMs;
+    const end = this.atTime(expr.at, t) - expr.offsetMs;
+    const first = Math.ceil((end - expr.rangeMs) / stepMs) * stepMs;
+    let cache = this.subqueryCache.get(expr);
+    if (cache === undefined) this.subqueryCache.set(expr, (cache = new Map()));
+    for (const [ti, vector] of cache) {
+      if (ti >= first) break;
+      cache.delete(ti); // later steps start later still
+      this.held -= vector.length;
+    }
+    const series = new Map<string, { labels: Sample['labels']; ts: number[]; values: number[] }>();
+    for (let ti = first; ti <= end; ti += stepMs) {
+      let vector = cache.get(ti);
+      if (vector === undefined) {
+        const saved = this.stepHeld;
+        vector = vectorOf(await this.evaluate(expr.expr, ti));
+        this.stepHeld = saved;
+        this.hold(vector.length);
+        cache.set(ti, vector);
+        await this.checkpoint();
+      }
+      for (const sample of vector) {
+        const key = labelsKey(sample.labels);
+        let entry = series.get(key);
+        if (entry === undefined) series.set(key, (entry = { labels: sample.labels, ts: [], values: [] }));
+        entry.ts.push(ti);
+        entry.values.push(sample.value);
+      }
+    }
+    return [...series.values()];
+  }
+}
+
+function vectorOf(value: StepValue): Vector {
+  return value.type === 'vector' ? value.samples : [];
+}
+
+/** Samples as a function sees them: at the evaluation time, not their own. */
+function stripTimes(value: StepValue): StepValue {
+  if (value.type !== 'vector' || !value.samples.some((s) => s.ts !== undefined)) return value;
+  return { type: 'vector', samples: value.samples.map((s) => ({ labels: s.labels, value: s.value })) };
+}
+
+function sameLabelset(): MeetrError {
+  return new MeetrError('query_failed', 'vector cannot contain metrics with the same labelset');
+}
+
+/** Throws Prometheus' execution error when two samples of a vector have the same labels. */
+function distinct(samples: Vector): Vector {
+  const seen = new Set<string>();
+  for (const { labels } of samples) {
+    const key = labelsKey(labels);
+    if (seen.has(key)) throw sameLabelset();
+    seen.add(key);
+  }
+  return samples;
+}
+
+function tooManySamples(): MeetrError {
+  return new MeetrError('query_too_large', 'query processing would load too many samples into memory in query execution');
+}

@@ -1,0 +1,370 @@
+/**
+ * PromQL parsed into the typed tree of ast.ts with Prometheus 2.42's grammar
+ * (parser/generated_parser.y): precedence from `or` (lowest) to `^` (highest,
+ * right-associative), unary minus binding like `*` (so `-1 ^ 2` is -1), `[...]`,
+ * `offset` and `@` binding to the expression just before them. Types are checked
+ * as parser/parse.go's checkAST does. Throws PromqlSyntaxError. Pure.
+ */
+import { compileMatcher, NAME_LABEL, type CompiledMatcher, type MatchOp } from '../domain/series.js';
+import { documentedType, FUNCTIONS, typeOf, type AggregateOp, type AtModifier, type BinaryOp, type Expr, type VectorMatching } from './ast.js';
+import { tokenize, type Token } from './lexer.js';
+import { parseDurationMs, parseNumberLiteral, unquote } from './literals.js';
+import { PromqlSyntaxError } from './syntax-error.js';
+
+/** Deepest nesting a query may have (the tree is built and walked recursively). */
+const MAX_DEPTH = 128;
+
+const PRECEDENCE: Readonly<Record<string, number>> = {
+  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
+};
+const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
+const SET_OPS = new Set(['and', 'or', 'unless']);
+const AGGREGATORS = new Set(['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'count_values', 'quantile']);
+const MATCH_OPS = new Set(['=', '!=', '=~', '!~']);
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Parses a PromQL expression. */
+export function parsePromql(query: string): Expr {
+  return new Parser(query).parseQuery();
+}
+
+class Parser {
+  private readonly tokens: Token[];
+  private next = 0;
+  private depth = 0;
+
+  constructor(private readonly query: string) {
+    this.tokens = tokenize(query);
+  }
+
+  parseQuery(): Expr {
+    if (this.peek().type === 'eof') throw this.fail(this.peek(), 'no expression found in input');
+    const expr = this.expression(0);
+    if (this.peek().type !== 'eof') throw this.unexpected(this.peek());
+    return expr;
+  }
+
+  private peek(): Token {
+    return this.tokens[this.next]!;
+  }
+
+  private take(): Token {
+    return this.tokens[this.next++]!;
+  }
+
+  private fail(token: Token | number, message: string): PromqlSyntaxError {
+    return new PromqlSyntaxError(this.query, typeof token === 'number' ? token : token.at, message);
+  }
+
+  private unexpected(token: Token, context = '', expected = ''): PromqlSyntaxError {
+    const what = token.type === 'eof' ? 'end of input' : token.type === 'keyword' ? `<${token.text}>` : token.type === 'op' ? `<op:${token.text}>` : JSON.stringify(token.text);
+    return this.fail(token, `unexpected ${what}${context === '' ? '' : ` in ${context}`}${expected === '' ? '' : `, expected ${expected}`}`);
+  }
+
+  private expect(type: Token['type'], context: string, expected: string): Token {
+    if (this.peek().type !== type) throw this.unexpected(this.peek(), context, expected);
+    return this.take();
+  }
+
+  private binaryOp(token: Token): BinaryOp | undefined {
+    if ((token.type === 'op' || token.type === 'keyword') && PRECEDENCE[token.text] !== undefined) return token.text as BinaryOp;
+    return undefined;
+  }
+
+  /** Binary operations of at least `minPrecedence`, by precedence climbing. */
+  private expression(minPrecedence: number): Expr {
+    if (++this.depth > MAX_DEPTH) throw this.fail(this.peek(), `the expression nests deeper than ${MAX_DEPTH} levels`);
+    try {
+      let lhs = this.unary();
+      for (;;) {
+        const opToken = this.peek();
+        const op = this.binaryOp(opToken);
+        if (op === undefined || PRECEDENCE[op]! < minPrecedence) return lhs;
+        this.take();
+        const { returnBool, matching } = this.binaryModifiers();
+        const rhs = this.expression(op === '^' ? PRECEDENCE[op]! : PRECEDENCE[op]! + 1);
+        lhs = this.binary(opToken, op, lhs, rhs, returnBool, matching);
+      }
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unary(): Expr {
+    const token = this.peek();
+    if (token.type === 'op' && (token.text === '-' || token.text === '+')) {
+      this.take();
+      const operand = this.expression(PRECEDENCE['^']!); // binds like *, below ^
+      if (operand.kind === 'number') return token.text === '-' ? { kind: 'number', value: -operand.value } : operand;
+      const type = typeOf(operand);
+      if (type !== 'scalar' && type !== 'vector') throw this.fail(token, `unary expression only allowed on expressions of type scalar or instant vector, got "${documentedType(type)}"`);
+      return { kind: 'unary', op: token.text, expr: operand };
+    }
+    return this.postfix(this.primary());
+  }
+
+  private primary(): Expr {
+    const token = this.take();
+    switch (token.type) {
+      case 'number': {
+        const value = parseNumberLiteral(token.text);
+        if (value === undefined) throw this.fail(token, `error parsing number: ${token.text}`);
+        return { kind: 'number', value };
+      }
+      case 'string':
+        return { kind: 'string', value: this.unquote(token) };
+      case '(': {
+        const expr = this.expression(0);
+        this.expect(')', 'paren expression', '")"');
+        return { kind: 'paren', expr };
+      }
+      case '{':
+        return this.selector(undefined, token);
+      case 'identifier':
+        if (this.peek().type === '(') return this.call(token);
+        return this.selector(token.text, token);
+      case 'metric_identifier':
+        return this.selector(token.text, token);
+      case 'keyword':
+        if (AGGREGATORS.has(token.text) && (this.peek().type === '(' || this.peek().text === 'by' || this.peek().text === 'without')) return this.aggregate(token);
+        if (this.peek().type === '{' || !['on', 'ignoring', 'group_left', 'group_right', 'bool', 'atan2'].includes(token.text)) {
+          return this.selector(this.query.slice(token.at, token.at + token.text.length), token);
+        }
+        throw this.unexpected(token);
+      case 'duration':
+        throw this.fail(token, `unexpected duration ${JSON.stringify(token.text)}`);
+      default:
+        throw this.unexpected(token);
+    }
+  }
+
+  /** `[range]`, `[range:step]`, `offset d` and `@ t` after an expression. */
+  private postfix(expr: Expr): Expr {
+    for (;;) {
+      const token = this.peek();
+      if (token.type === '[') expr = this.rangeOrSubquery(expr);
+      else if (token.type === 'keyword' && token.text === 'offset') expr = this.offset(expr);
+      else if (token.type === '@') expr = this.at(expr);
+      else return expr;
+    }
+  }
+
+  private rangeOrSubquery(expr: Expr): Expr {
+    const open = this.take();
+    const range = this.duration(this.expect('duration', 'subquery selector', 'duration'));
+    if (this.peek().type === ']') {
+      this.take();
+      if (expr.kind !== 'vector') throw this.fail(open, 'ranges only allowed for vector selectors');
+      if (expr.offsetMs !== 0) throw this.fail(open, 'no offset modifiers allowed before range');
+      if (expr.at !== undefined) throw this.fail(open, 'no @ modifiers allowed before range');
+      return { kind: 'matrix', selector: expr, rangeMs: range };
+    }
+    this.expect(':', 'subquery or range', '":" or "]"');
+    const step = this.peek().type === 'duration' ? this.duration(this.take()) : 0;
+    this.expect(']', 'subquery selector', '"]"');
+    if (typeOf(expr) !== 'vector') throw this.fail(open, `subquery is only allowed on instant vector, got ${typeOf(expr)} instead`);
+    return { kind: 'subquery', expr, rangeMs: range, stepMs: step, offsetMs: 0 };
+  }
+
+  /** The selector (or subquery) an `offset` or `@` modifies, or a parse error. */
+  private modifiable(expr: Expr, token: Token, what: string): { offsetMs: number; at?: AtModifier } {
+    if (expr.kind === 'vector' || expr.kind === 'subquery') return expr;
+    if (expr.kind === 'matrix') return expr.selector;
+    throw this.fail(token, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
+  }
+
+  private offset(expr: Expr): Expr {
+    const token = this.take();
+    const target = this.modifiable(expr, token, 'offset');
+    let sign = 1;
+    if (this.peek().type === 'op' && this.peek().text === '-') {
+      this.take();
+      sign = -1;
+    }
+    const ms = this.duration(this.expect('duration', 'offset', 'duration'));
+    if (target.offsetMs !== 0) throw this.fail(token, 'offset may not be set multiple times');
+    target.offsetMs = sign * ms;
+    return expr;
+  }
+
+  private at(expr: Expr): Expr {
+    const token = this.take();
+    const target = this.modifiable(expr, token, '@');
+    if (target.at !== undefined) throw this.fail(token, '@ <timestamp> may not be set multiple times');
+    const next = this.take();
+    if (next.type === 'keyword' && (next.text === 'start' || next.text === 'end')) {
+      this.expect('(', '@', '"("');
+      this.expect(')', '@', '")"');
+      target.at = { kind: next.text };
+      return expr;
+    }
+    let sign = 1;
+    let number = next;
+    if (next.type === 'op' && (next.text === '-' || next.text === '+')) {
+      sign = next.text === '-' ? -1 : 1;
+      number = this.take();
+    }
+    if (number.type !== 'number') throw this.unexpected(number, '@', 'timestamp');
+    const seconds = sign * parseNumberLiteral(number.text)!;
+    if (!Number.isFinite(seconds) || Math.abs(seconds) >= 9.223372036854776e18) throw this.fail(token, `timestamp out of bounds for @ modifier: ${seconds}`);
+    target.at = { kind: 'time', ms: Math.round(seconds * 1000) };
+    return expr;
+  }
+
+  private duration(token: Token): number {
+    const ms = parseDurationMs(token.text);
+    if (ms === undefined) throw this.fail(token, `not a valid duration string: ${JSON.stringify(token.text)}`);
+    if (ms === 0) throw this.fail(token, 'duration must be greater than 0');
+    return ms;
+  }
+
+  private unquote(token: Token): string {
+    try {
+      return unquote(token.text);
+    } catch (error) {
+      throw this.fail(token, (error as Error).message);
+    }
+  }
+
+  private selector(name: string | undefined, start: Token): Expr {
+    const matchers: CompiledMatcher[] = [];
+    if (this.peek().type === '{' && name !== undefined) this.take();
+    if (name === undefined || this.tokens[this.next - 1]!.type === '{') {
+      while (this.peek().type !== '}') {
+        const label = this.expect('identifier', 'label matching', 'identifier or "}"');
+        const op = this.take();
+        if (!MATCH_OPS.has(op.text) || (op.type !== 'op' && op.type !== '=')) throw this.unexpected(op, 'label matching', 'label matching operator');
+        const value = this.expect('string', 'label matching', 'string');
+        try {
+          matchers.push(compileMatcher({ name: label.text, op: op.text as MatchOp, value: this.unquote(value) }));
+        } catch (error) {
+          throw this.fail(label, (error as Error).message);
+        }
+        if (this.peek().type === ',') this.take();
+        else if (this.peek().type !== '}') throw this.unexpected(this.peek(), 'label matching', '"," or "}"');
+      }
+      this.take();
+    }
+    if (name !== undefined) {
+      const named = matchers.find((m) => m.name === NAME_LABEL);
+      if (named !== undefined) throw this.fail(start, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named.value)}`);
+      matchers.push(compileMatcher({ name: NAME_LABEL, op: '=', value: name }));
+    } else if (matchers.every((m) => m.matches(''))) {
+      throw this.fail(start, 'vector selector must contain at least one non-empty matcher');
+    }
+    return { kind: 'vector', matchers, offsetMs: 0 };
+  }
+
+  private args(context: string): Expr[] {
+    this.expect('(', context, '"("');
+    const args: Expr[] = [];
+    while (this.peek().type !== ')') {
+      args.push(this.expression(0));
+      if (this.peek().type === ',') {
+        const comma = this.take();
+        if (this.peek().type === ')') throw this.fail(comma, 'trailing commas not allowed in function call args');
+      } else if (this.peek().type !== ')') throw this.unexpected(this.peek(), context, '"," or ")"');
+    }
+    this.take();
+    return args;
+  }
+
+  private expectType(expr: Expr, want: string, context: string, at: Token): void {
+    const type = typeOf(expr);
+    if (type !== want) throw this.fail(at, `expected type ${documentedType(want as never)} in ${context}, got ${documentedType(type)}`);
+  }
+
+  private call(name: Token): Expr {
+    const signature = FUNCTIONS[name.text];
+    if (signature === undefined) throw this.fail(name, `unknown function with name ${JSON.stringify(name.text)}`);
+    const args = this.args('function call');
+    const fixed = signature.args.length;
+    if (signature.variadic === undefined && args.length !== fixed) throw this.fail(name, `expected ${fixed} argument(s) in call to ${JSON.stringify(name.text)}, got ${args.length}`);
+    if (signature.variadic !== undefined) {
+      if (args.length < fixed - 1) throw this.fail(name, `expected at least ${fixed - 1} argument(s) in call to ${JSON.stringify(name.text)}, got ${args.length}`);
+      if (signature.variadic > 0 && args.length > fixed - 1 + signature.variadic) {
+        throw this.fail(name, `expected at most ${fixed - 1 + signature.variadic} argument(s) in call to ${JSON.stringify(name.text)}, got ${args.length}`);
+      }
+    }
+    args.forEach((arg, i) => this.expectType(arg, signature.args[Math.min(i, fixed - 1)]!, `call to function ${JSON.stringify(name.text)}`, name));
+    return { kind: 'call', func: name.text, args };
+  }
+
+  private groupingLabels(context: string): string[] {
+    this.expect('(', context, '"("');
+    const labels: string[] = [];
+    while (this.peek().type !== ')') {
+      const token = this.take();
+      const text = this.query.slice(token.at, token.at + token.text.length);
+      if (!LABEL.test(text) || !['identifier', 'keyword'].includes(token.type)) throw this.unexpected(token, context, 'label');
+      labels.push(text);
+      if (this.peek().type === ',') this.take();
+      else if (this.peek().type !== ')') throw this.unexpected(this.peek(), context, '"," or ")"');
+    }
+    this.take();
+    return labels;
+  }
+
+  private aggregate(opToken: Token): Expr {
+    const op = opToken.text as AggregateOp;
+    let grouping: string[] = [];
+    let without = false;
+    const modifier = (): void => {
+      if (this.peek().text === 'by' || this.peek().text === 'without') {
+        without = this.take().text === 'without';
+        grouping = this.groupingLabels('grouping opts');
+      }
+    };
+    modifier();
+    const args = this.args('aggregation');
+    if (grouping.length === 0 && !without) modifier();
+    if (args.length === 0) throw this.fail(opToken, 'no arguments for aggregate expression provided');
+    const wanted = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values' ? 2 : 1;
+    if (args.length !== wanted) throw this.fail(opToken, `wrong number of arguments for aggregate expression provided, expected ${wanted}, got ${args.length}`);
+    const expr = args[wanted - 1]!;
+    this.expectType(expr, 'vector', 'aggregation expression', opToken);
+    const param = wanted === 2 ? args[0] : undefined;
+    if (param !== undefined) this.expectType(param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter', opToken);
+    return param === undefined ? { kind: 'aggregate', op, expr, grouping, without } : { kind: 'aggregate', op, expr, param, grouping, without };
+  }
+
+  private binaryModifiers(): { returnBool: boolean; matching: VectorMatching } {
+    let returnBool = false;
+    if (this.peek().text === 'bool' && this.peek().type === 'keyword') {
+      this.take();
+      returnBool = true;
+    }
+    let on = false;
+    let labels: string[] = [];
+    let include: string[] = [];
+    let card: VectorMatching['card'] = 'one-to-one';
+    if (this.peek().type === 'keyword' && (this.peek().text === 'on' || this.peek().text === 'ignoring')) {
+      on = this.take().text === 'on';
+      labels = this.groupingLabels('grouping opts');
+      if (this.peek().type === 'keyword' && (this.peek().text === 'group_left' || this.peek().text === 'group_right')) {
+        card = this.take().text === 'group_left' ? 'many-to-one' : 'one-to-many';
+        if (this.peek().type === '(') include = this.groupingLabels('grouping opts');
+      }
+    }
+    return { returnBool, matching: { card, on, labels, include } };
+  }
+
+  private binary(at: Token, op: BinaryOp, lhs: Expr, rhs: Expr, returnBool: boolean, matching: VectorMatching): Expr {
+    const [lt, rt] = [typeOf(lhs), typeOf(rhs)];
+    if (returnBool && !COMPARISONS.has(op)) throw this.fail(at, 'bool modifier can only be used on comparison operators');
+    if (COMPARISONS.has(op) && !returnBool && lt === 'scalar' && rt === 'scalar') throw this.fail(at, 'comparisons between scalars must use BOOL modifier');
+    const card = SET_OPS.has(op) && matching.card === 'one-to-one' ? 'many-to-many' : matching.card;
+    for (const label of matching.include) {
+      if (matching.on && matching.labels.includes(label)) throw this.fail(at, `label ${JSON.stringify(label)} must not occur in ON and GROUP clause at once`);
+    }
+    if (lt !== 'scalar' && lt !== 'vector') throw this.fail(at, 'binary expression must contain only scalar and instant vector types');
+    if (rt !== 'scalar' && rt !== 'vector') throw this.fail(at, 'binary expression must contain only scalar and instant vector types');
+    if (lt !== 'vector' || rt !== 'vector') {
+      if (matching.labels.length > 0) throw this.fail(at, 'vector matching only allowed between instant vectors');
+      if (SET_OPS.has(op)) throw this.fail(at, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
+      return { kind: 'binary', op, lhs, rhs, returnBool };
+    }
+    if (SET_OPS.has(op) && (card === 'one-to-many' || card === 'many-to-one')) throw this.fail(at, `no grouping allowed for ${JSON.stringify(op)} operation`);
+    return { kind: 'binary', op, lhs, rhs, returnBool, matching: { ...matching, card } };
+  }
+}

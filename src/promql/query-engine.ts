@@ -1,0 +1,188 @@
+/**
+ * PromQL over meetr's storage: parses a query (parser.ts), works out the window of
+ * raw samples each selector needs (its range or the lookback, after offsets, `@`
+ * and enclosing subqueries, as engine.go's getTimeRangesForSelector), finds the
+ * series in the catalogue, reads their samples as one bounded search, then
+ * evaluates (evaluator.ts). At most `maxConcurrent` queries evaluate at once per
+ * worker; more wait their turn, and past `maxWaiting` are shed.
+ */
+import { createTurns } from '../concurrency.js';
+import { invalidRequest, OverloadedError } from '../errors.js';
+import type { CatalogueService } from '../query/catalogue-service.js';
+import type { MetricSamples, SamplesQuery, SearchService } from '../query/search-service.js';
+import { MS_PER_DAY, type EpochMs } from '../time/units.js';
+import type { WorkScope } from '../work-scope.js';
+import { typeOf, type AtModifier, type Expr, type VectorSelector } from './ast.js';
+import { Evaluator, type InstantResult } from './evaluator.js';
+import { parsePromql } from './parser.js';
+import { LOOKBACK_MS, type LoadedSeries } from './selectors.js';
+import { PromqlSyntaxError } from './syntax-error.js';
+import { compareLabels, type RangeSeries } from './values.js';
+
+export interface QueryEngineOptions {
+  readonly catalogue: CatalogueService;
+  readonly search: SearchService;
+  /** Most samples one query holds at once, loaded and computed (MEETR_MAX_QUERY_SAMPLES). */
+  readonly maxSamples: number;
+  /** Queries evaluated at once per worker, and how many may wait for a turn (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES). */
+  readonly maxConcurrent: number;
+  readonly maxWaiting: number;
+  /** The step of a subquery that names none, ms: Prometheus' default evaluation interval, 1 minute. */
+  readonly defaultSubqueryStepMs?: number;
+}
+
+/** A query's time bound: the request's deadline, or `timeoutMs` from now if that is sooner. */
+export interface QueryLimits {
+  readonly timeoutMs?: number;
+}
+
+export interface QueryEngine {
+  /** Evaluates `query` at `t` (ms). Throws invalid_request (bad_data) for a query it cannot parse. */
+  instant(query: string, t: EpochMs, scope: WorkScope, limits?: QueryLimits): Promise<InstantResult>;
+  /** Evaluates `query` at start, start + step, ... up to end (ms); it must be a scalar or an instant vector. */
+  range(query: string, startMs: EpochMs, endMs: EpochMs, stepMs: number, scope: WorkScope, limits?: QueryLimits): Promise<RangeSeries[]>;
+}
+
+/** Parses a query, answering a syntax error as invalid_request. */
+export function parseQuery(query: string): Expr {
+  try {
+    return parsePromql(query);
+  } catch (error) {
+    if (error instanceof PromqlSyntaxError) throw error.toMeetrError();
+    throw error;
+  }
+}
+
+interface Reach {
+  readonly offsetMs: number;
+  readonly rangeMs: number;
+  readonly atMs?: number;
+}
+
+/** The [from, to] (ms) of raw samples each selector of `expr` needs for evaluations from startMs to endMs. */
+export function selectorWindows(expr: Expr, startMs: number, endMs: number): Map<VectorSelector, [number, number]> {
+  const windows = new Map<VectorSelector, [number, number]>();
+  const atMs = (at: AtModifier): number => (at.kind === 'time' ? at.ms : at.kind === 'start' ? startMs : endMs);
+  const visit = (node: Expr, reach: Reach, rangeMs: number): void => {
+    switch (node.kind) {
+      case 'vector': {
+        let [from, to] = reach.atMs === undefined ? [startMs, endMs] : [reach.atMs, reach.atMs];
+        if (node.at !== undefined) from = to = atMs(node.at);
+        else [from, to] = [from - reach.offsetMs - reach.rangeMs, to - reach.offsetMs];
+        from -= rangeMs === 0 ? LOOKBACK_MS : rangeMs;
+        const window: [number, number] = [from - node.offsetMs, to - node.offsetMs];
+        const known = windows.get(node);
+        windows.set(node, known === undefined ? window : [Math.min(known[0], window[0]), Math.max(known[1], window[1])]);
+        return;
+      }
+      case 'matrix':
+        return visit(node.selector, reach, node.rangeMs);
+      case 'subquery': {
+        const inner = node.at === undefined ? { offsetMs: reach.offsetMs + node.offsetMs, rangeMs: reach.rangeMs + node.rangeMs, atMs: reach.atMs } : { offsetMs: node.offsetMs, rangeMs: node.rangeMs, atMs: atMs(node.at) };
+        return visit(node.expr, inner, 0);
+      }
+      case 'paren':
+      case 'unary':
+        return visit(node.expr, reach, 0);
+      case 'call':
+        return node.args.forEach((arg) => visit(arg, reach, 0));
+      case 'aggregate':
+        if (node.param !== undefined) visit(node.param, reach, 0);
+        return visit(node.expr, reach, 0);
+      case 'binary':
+        visit(node.lhs, reach, 0);
+        return visit(node.rhs, reach, 0);
+      default:
+    }
+  };
+  visit(expr, { offsetMs: 0, rangeMs: 0 }, 0);
+  return windows;
+}
+
+export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
+  const { catalogue, search, maxSamples, defaultSubqueryStepMs = 60_000 } = options;
+  const turns = createTurns(options.maxConcurrent, options.maxWaiting, (waiting) =>
+    new OverloadedError('queries_waiting', `the worker evaluates ${options.maxConcurrent} queries and has ${waiting} waiting (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES); retry shortly`),
+  );
+
+  /** The series and samples every selector of `expr` needs, each selector's series sorted by labels. */
+  const load = async (expr: Expr, startMs: EpochMs, endMs: EpochMs, scope: WorkScope): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> => {
+    const reads: SamplesQuery[] = [];
+    const owners: Array<{ selector: VectorSelector; labels: LoadedSeries['labels'] }> = [];
+    const data = new Map<VectorSelector, LoadedSeries[]>();
+    for (const [selector, [fromMs, toMs]] of selectorWindows(expr, startMs, endMs)) {
+      data.set(selector, []);
+      for (const series of await catalogue.select([selector.matchers], fromMs, toMs, scope)) {
+        // Only the days the catalogue says the series has points on.
+        const from = Math.max(fromMs, series.firstDay * MS_PER_DAY);
+        const to = Math.min(toMs, (series.lastDay + 1) * MS_PER_DAY - 1);
+        if (from > to) continue;
+        reads.push({ metricId: series.metricId, fromMs: from, toMs: to });
+        owners.push({ selector, labels: series.labels });
+      }
+    }
+    const samples = await search.samples(reads, maxSamples, scope);
+    let loaded = 0;
+    samples.forEach((read, i) => {
+      const { selector, labels } = owners[i]!;
+      loaded += read.ts.length + read.special.length;
+      if (read.ts.length > 0 || read.special.length > 0) data.get(selector)!.push({ labels, ...withSpecialSamples(read) });
+    });
+    for (const series of data.values()) series.sort((a, b) => compareLabels(a.labels, b.labels));
+    return { data, loaded };
+  };
+
+  const evaluate = async <T>(expr: Expr, startMs: EpochMs, endMs: EpochMs, scope: WorkScope, limits: QueryLimits | undefined, run: (evaluator: Evaluator) => Promise<T>): Promise<T> => {
+    const bounded: WorkScope = limits?.timeoutMs === undefined ? scope : { signal: scope.signal, deadlineMs: Math.min(scope.deadlineMs, Date.now() + limits.timeoutMs) };
+    const release = await turns.take(bounded);
+    try {
+      const { data, loaded } = await load(expr, startMs, endMs, bounded);
+      return await run(new Evaluator({ data, startMs, endMs, maxSamples, loadedSamples: loaded, defaultSubqueryStepMs, scope: bounded }));
+    } finally {
+      release();
+    }
+  };
+
+  return {
+    async instant(query, t, scope, limits) {
+      const expr = parseQuery(query);
+      return evaluate(expr, t, t, scope, limits, (evaluator) => evaluator.instant(expr));
+    },
+
+    async range(query, startMs, endMs, stepMs, scope, limits) {
+      const expr = parseQuery(query);
+      const type = typeOf(expr);
+      if (type !== 'scalar' && type !== 'vector') {
+        throw invalidRequest(`invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`, [{ field: 'query', message: `is a ${type}` }]);
+      }
+      return evaluate(expr, startMs, endMs, scope, limits, (evaluator) => evaluator.range(expr, stepMs));
+    },
+  };
+}
+
+/**
+ * A series' points with its special samples merged in, in ts order (a special
+ * sample at the ts of a point gives way to the point), and which are staleness markers.
+ */
+export function withSpecialSamples(samples: MetricSamples): Pick<LoadedSeries, 'ts' | 'values' | 'stale'> {
+  const { special } = samples;
+  if (special.length === 0) return { ts: samples.ts, values: samples.values };
+  const ts: number[] = [];
+  const values: number[] = [];
+  const stale = new Set<number>();
+  let s = 0;
+  for (let i = 0; i <= samples.ts.length; i++) {
+    const next = i < samples.ts.length ? samples.ts[i]! : Infinity;
+    for (; s < special.length && special[s]!.ts < next; s++) {
+      if (special[s]!.stale) stale.add(ts.length);
+      ts.push(special[s]!.ts);
+      values.push(special[s]!.value);
+    }
+    if (s < special.length && special[s]!.ts === next) s++;
+    if (i < samples.ts.length) {
+      ts.push(next);
+      values.push(samples.values[i]!);
+    }
+  }
+  return { ts, values, stale };
+}

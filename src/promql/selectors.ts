@@ -1,0 +1,70 @@
+/**
+ * What selectors select, from the series a query loaded: an instant selector's
+ * latest sample at most LOOKBACK_MS before the reference time (none when that
+ * sample is a staleness marker), a range selector's samples in [from, to]
+ * without staleness markers. Pure.
+ */
+import type { Labels } from '../domain/series.js';
+import type { VectorSelector } from './ast.js';
+import type { RangeWindow, Vector } from './values.js';
+
+/** How far back an instant selector looks for a sample (Prometheus' default lookback delta). */
+export const LOOKBACK_MS = 5 * 60_000;
+
+/** One series a selector selected, with its samples (ascending ts, ms) in the range the query needs. */
+export interface LoadedSeries {
+  readonly labels: Labels;
+  readonly ts: readonly number[];
+  readonly values: readonly number[];
+  /** Indexes of samples that are staleness markers (their value is not used). */
+  readonly stale?: ReadonlySet<number>;
+}
+
+/** The series each selector of a query selected, sorted by labels. */
+export type SelectorData = ReadonlyMap<VectorSelector, readonly LoadedSeries[]>;
+
+/** Index of the last ts <= t, or -1. */
+function lastAtOrBefore(ts: readonly number[], t: number): number {
+  let low = 0;
+  let high = ts.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ts[mid]! <= t) low = mid + 1;
+    else high = mid;
+  }
+  return low - 1;
+}
+
+/** Each series' sample at `ref` (ms), looking back at most LOOKBACK_MS; `ts` is the sample's own time. */
+export function instantSamples(series: readonly LoadedSeries[], ref: number): Vector {
+  const samples: Vector = [];
+  for (const s of series) {
+    const i = lastAtOrBefore(s.ts, ref);
+    if (i < 0 || s.ts[i]! < ref - LOOKBACK_MS || s.stale?.has(i) === true) continue;
+    samples.push({ labels: s.labels, value: s.values[i]!, ts: s.ts[i]! });
+  }
+  return samples;
+}
+
+/** Each series' samples with from <= ts <= to, staleness markers left out; series with none are left out. */
+export function windows(series: readonly LoadedSeries[], from: number, to: number): RangeWindow[] {
+  const out: RangeWindow[] = [];
+  for (const s of series) {
+    const first = lastAtOrBefore(s.ts, from - 1) + 1;
+    const last = lastAtOrBefore(s.ts, to);
+    if (last < first) continue;
+    if (s.stale === undefined || s.stale.size === 0) {
+      out.push({ labels: s.labels, ts: s.ts.slice(first, last + 1), values: s.values.slice(first, last + 1) });
+      continue;
+    }
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let i = first; i <= last; i++) {
+      if (s.stale.has(i)) continue;
+      ts.push(s.ts[i]!);
+      values.push(s.values[i]!);
+    }
+    if (ts.length > 0) out.push({ labels: s.labels, ts, values });
+  }
+  return out;
+}
