@@ -7,7 +7,7 @@
  * Also the Meetr catalogue listing, GET /1.0/series, paged.
  */
 import { Hono, type Context } from 'hono';
-import type { CompiledMatcher } from '../domain/series.js';
+import { compareText, type CompiledMatcher, type Labels } from '../domain/series.js';
 import { invalidRequest, MeetrError, statusOf, type ErrorCode } from '../errors.js';
 import type { InstantResult } from '../promql/evaluator.js';
 import { parseDurationMs } from '../promql/literals.js';
@@ -113,6 +113,11 @@ function success(c: Context<AppEnv>, data: unknown): Response {
 
 const seconds = (ms: number): number => ms / 1000;
 
+/** Labels as Prometheus writes them: sorted by name. */
+function sorted(labels: Labels): Labels {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => compareText(a, b)));
+}
+
 function instantData(result: InstantResult, t: EpochMs): unknown {
   switch (result.type) {
     case 'scalar':
@@ -120,18 +125,18 @@ function instantData(result: InstantResult, t: EpochMs): unknown {
     case 'string':
       return { resultType: 'string', result: [seconds(t), result.value] };
     case 'vector':
-      return { resultType: 'vector', result: result.samples.map((s) => ({ metric: s.labels, value: [seconds(t), formatSampleValue(s.value)] })) };
+      return { resultType: 'vector', result: result.samples.map((s) => ({ metric: sorted(s.labels), value: [seconds(t), formatSampleValue(s.value)] })) };
     case 'matrix':
       return { resultType: 'matrix', result: result.series.map(windowData) };
   }
 }
 
 function windowData(series: RangeWindow): unknown {
-  return { metric: series.labels, values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]) };
+  return { metric: sorted(series.labels), values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]) };
 }
 
 function matrixOf(series: readonly RangeSeries[]): unknown[] {
-  return series.map((s) => ({ metric: s.labels, values: s.points.map(([t, v]) => [seconds(t), formatSampleValue(v)]) }));
+  return series.map((s) => ({ metric: sorted(s.labels), values: s.points.map(([t, v]) => [seconds(t), formatSampleValue(v)]) }));
 }
 
 /** The `timeout` parameter, if given: a query's own time bound. */
