@@ -28,7 +28,9 @@ module.exports = {
       listen_timeout: 60000,
       // SIGINT, then this long to drain in-flight requests and close the session (the worker gives itself 9 s: 2 s lame duck, then drain, hard stop at 9 s).
       kill_timeout: 10000,
-      max_memory_restart: '1536M',
+      // A 2 GiB heap: MEETR_MAX_QUERY_SAMPLES (5,000,000) keeps one query near 500 MB of it.
+      node_args: ['--max-old-space-size=2048'],
+      max_memory_restart: '2560M',
       exp_backoff_restart_delay: 200,
       out_file: path.join(logDir, 'worker.out.log'),
       error_file: path.join(logDir, 'worker.err.log'),

@@ -64,10 +64,13 @@ export class Evaluator {
   /** The series of `expr` (a scalar or an instant vector) at each step from start to end, sorted by labels. */
   async range(expr: Expr, stepMs: number): Promise<RangeSeries[]> {
     const series = new Map<string, RangeSeries>();
-    for (let t = this.options.startMs; t <= this.options.endMs; t += stepMs) {
+    const steps = Math.floor((this.options.endMs - this.options.startMs) / stepMs) + 1;
+    for (let step = 0, t = this.options.startMs; step < steps; step++, t += stepMs) {
       this.stepHeld = 0;
       const value = await this.evaluate(expr, t);
       const samples: Vector = value.type === 'scalar' ? [{ labels: {}, value: value.value }] : value.type === 'vector' ? value.samples : [];
+      // The output is refused before it is built: the series of this step, at every step left, must fit.
+      if (this.held + samples.length * (steps - step) > this.options.maxSamples) throw tooManySamples();
       this.hold(samples.length);
       for (const { labels, value: v } of samples) {
         const key = labelsKey(labels);

@@ -242,4 +242,45 @@ describe('abuse through HAProxy', () => {
     expect(replay.status).toBe(200);
     expect((await search({ metric: 'abuse.replay', from: ts, to: ts, aggregation: 'max' })).body).toMatchObject({ value: 2, count: 1 });
   });
+  it('answers hostile regular expressions in linear time and refuses a query over the sample limit up front, the worker\'s /health prompt meanwhile', async () => {
+    const now = Date.now();
+    const worker = `http://127.0.0.1:${stack.workerPorts[0]}`;
+    // 600 series with a sample at the start of an 18-minute range: 600 series x 10,801 steps is over the 5,000,000 samples a query may hold.
+    for (let batch = 0; batch < 2; batch++) {
+      const points = Array.from({ length: 300 }, (_, i) => ({ metric_id: `abuse_wide{i="${batch * 300 + i}"}`, ts: now - 1_080_000, value: i }));
+      expect((await postJson(points)).status).toBe(200);
+    }
+    let healthSlowest = 0;
+    let probing = true;
+    const probes = (async () => {
+      while (probing) {
+        const started = performance.now();
+        const health = await fetch(`${worker}/health`);
+        healthSlowest = Math.max(healthSlowest, performance.now() - started);
+        expect(health.status).toBe(200);
+        await sleep(20);
+      }
+    })();
+    const timed = async (path: string): Promise<{ status: number; ms: number; body: { errorType?: string; error?: string } }> => {
+      const started = performance.now();
+      const response = await fetch(`${worker}${path}`);
+      return { status: response.status, body: (await response.json()) as { errorType?: string }, ms: performance.now() - started };
+    };
+    const regexes: number[] = [];
+    for (const pattern of ['(.|.)*X', '(a|a)*b', '.*.*.*.*.*X', '(x+x+)+y']) {
+      const series = await timed(`/api/v1/series?${new URLSearchParams({ 'match[]': `{__name__=~"${pattern}"}` }).toString()}`);
+      const query = await timed(`/api/v1/query?${new URLSearchParams({ query: `abuse_wide{i=~"${pattern}"}` }).toString()}`);
+      expect([series.status, query.status], pattern).toEqual([200, 200]);
+      regexes.push(series.ms, query.ms);
+    }
+    const range = { start: String((now - 1_080_000) / 1000), end: String(now / 1000), step: '0.1' };
+    const tooLarge = await timed(`/api/v1/query_range?${new URLSearchParams({ query: 'abuse_wide', ...range }).toString()}`);
+    probing = false;
+    await probes;
+    console.log(`hostile regexes answered in ${regexes.map((ms) => ms.toFixed(0)).join(', ')} ms; the query over the limit refused in ${tooLarge.ms.toFixed(0)} ms; slowest /health meanwhile ${healthSlowest.toFixed(0)} ms`);
+    expect(tooLarge.status).toBe(422);
+    expect(tooLarge.body).toMatchObject({ errorType: 'execution', error: 'query processing would load too many samples into memory in query execution' });
+    expect(Math.max(...regexes)).toBeLessThan(1_000); // tens of ms on a quiet machine: linear time, not exponential
+    expect(healthSlowest).toBeLessThan(250);
+  });
 });
