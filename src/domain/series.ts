@@ -99,6 +99,9 @@ export interface CompiledMatcher extends LabelMatcher {
   matches(value: string): boolean;
 }
 
+/** Distinct values one compiled regular expression remembers its answer for. */
+const MATCH_CACHE_SIZE = 10_000;
+
 /**
  * Compiles a matcher; a regular expression is RE2 (Go's syntax, linear time),
  * anchored at both ends, as Prometheus matches it. Throws SyntaxError with RE2's
@@ -109,7 +112,17 @@ export function compileMatcher(matcher: LabelMatcher): CompiledMatcher {
   if (op === '=') return { ...matcher, matches: (v) => v === value };
   if (op === '!=') return { ...matcher, matches: (v) => v !== value };
   const regex = compileAnchored(value);
-  return op === '=~' ? { ...matcher, matches: (v) => regex.test(v) } : { ...matcher, matches: (v) => !regex.test(v) };
+  // A selection tests the same names and values over and over (one per catalogue row): each is matched once.
+  const seen = new Map<string, boolean>();
+  const test = (v: string): boolean => {
+    let matched = seen.get(v);
+    if (matched === undefined) {
+      matched = regex.test(v);
+      if (seen.size < MATCH_CACHE_SIZE) seen.set(v, matched);
+    }
+    return matched;
+  };
+  return op === '=~' ? { ...matcher, matches: test } : { ...matcher, matches: (v) => !test(v) };
 }
 
 /** Whether labels satisfy every matcher (a missing label has the empty value). */

@@ -73,8 +73,6 @@ export type Expr =
     };
 
 export type Call = Extract<Expr, { kind: 'call' }>;
-export type Aggregate = Extract<Expr, { kind: 'aggregate' }>;
-export type Binary = Extract<Expr, { kind: 'binary' }>;
 
 /** A function's signature, as parser/functions.go declares it. */
 export interface FunctionSignature {
@@ -150,29 +148,6 @@ export function typeOf(expr: Expr): ValueType {
 /** The expression inside any parentheses. */
 export function unwrapParens(expr: Expr): Expr {
   return expr.kind === 'paren' ? unwrapParens(expr.expr) : expr;
-}
-
-/** Every selector of an expression, in order. */
-export function selectorsOf(expr: Expr): VectorSelector[] {
-  switch (expr.kind) {
-    case 'number':
-    case 'string':
-      return [];
-    case 'vector':
-      return [expr];
-    case 'matrix':
-      return [expr.selector];
-    case 'paren':
-    case 'unary':
-    case 'subquery':
-      return selectorsOf(expr.expr);
-    case 'call':
-      return expr.args.flatMap(selectorsOf);
-    case 'aggregate':
-      return [...(expr.param === undefined ? [] : selectorsOf(expr.param)), ...selectorsOf(expr.expr)];
-    case 'binary':
-      return [...selectorsOf(expr.lhs), ...selectorsOf(expr.rhs)];
-  }
 }
 
 /** How a type is named in Prometheus' errors. */

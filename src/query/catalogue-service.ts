@@ -5,6 +5,7 @@
  * way it is read page by page and bounded: a listing never reads more than
  * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MeetrError } from '../errors.js';
 import { exactName, matchesAll, NAME_LABEL, seriesLabels, type CompiledMatcher, type Labels } from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
@@ -57,6 +58,9 @@ export interface CatalogueService {
 /** Catalogue rows read per statement. */
 const ROWS_PER_READ = 1_000;
 
+/** How long catalogue matching runs before it gives the event loop back. */
+const YIELD_MS = 20;
+
 export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
   const { reader, maxSeries, maxScanned } = options;
 
@@ -79,6 +83,15 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
   }
 
   const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);
+  /** Gives the event loop back every YIELD_MS of matching, so a long scan never holds up other requests. */
+  const createTurnTaker = (): (() => Promise<void>) => {
+    let since = performance.now();
+    return async () => {
+      if (performance.now() - since < YIELD_MS) return;
+      await nextTurn();
+      since = performance.now();
+    };
+  };
 
   return {
     async select(sets, fromMs, toMs, scope) {
@@ -86,8 +99,10 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       const toDay = Math.floor(toMs / MS_PER_DAY);
       const found = new Map<string, SeriesEntry>();
       let scanned = 0;
+      const turn = createTurnTaker();
       for (const matchers of sets) {
         for await (const entry of rows(matchers, undefined, scope)) {
+          await turn();
           if (++scanned > maxScanned) throw tooLarge(`the selection reads more than ${maxScanned} catalogue rows; select by metric name (__name__="...") or narrow the matchers`);
           if (entry.lastDay < fromDay || entry.firstDay > toDay || found.has(entry.metricId)) continue;
           const labels = seriesLabels(entry.metricId);
@@ -102,7 +117,9 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
     async page(matchers, limit, after, scope) {
       const series: SeriesEntry[] = [];
       let scanned = 0;
+      const turn = createTurnTaker();
       for await (const entry of rows(matchers, after, scope)) {
+        await turn();
         const position = { shard: entry.shard, name: entry.name, metricId: entry.metricId };
         const labels = seriesLabels(entry.metricId);
         if (matchesAll(labels, matchers)) series.push({ metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay });

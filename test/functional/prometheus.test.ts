@@ -8,54 +8,43 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { search } from '../support/http.js';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 
 const stack = inject('stack');
 const dir = join(stack.env.MEETR_RUN_DIR!, 'prometheus');
 const promPort = Number(stack.env.MEETR_HTTP_PORT) + 1202; // 20090 beside the default 18888
 const promUrl = `http://127.0.0.1:${promPort}`;
 const exporterPort = promPort + 1;
-let prometheus: ChildProcess | undefined;
+let prometheus: RunningPrometheus | undefined;
 let exporter: ChildProcess | undefined;
-let output = '';
 let startedMs = 0;
 const run = promisify(execFile);
 
 beforeAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   const targets = stack.workerPorts.map((port) => `'127.0.0.1:${port}'`).join(', ');
   exporter = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${exporterPort}`], { stdio: 'ignore' });
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s }
-scrape_configs:
-  - job_name: meetr
+  prometheus = await startPrometheus(
+    dir,
+    promPort,
+    `  - job_name: meetr
     static_configs: [{ targets: [${targets}] }]
   - job_name: node
     scrape_interval: 2s
     static_configs: [{ targets: ['127.0.0.1:${exporterPort}'] }]
   - job_name: prometheus
-    static_configs: [{ targets: ['127.0.0.1:${promPort}'] }]
-remote_write:
-  - url: ${stack.baseUrl}/api/v1/write
-    queue_config: { batch_send_deadline: 1s, max_samples_per_send: 500 }
-`,
+    static_configs: [{ targets: ['127.0.0.1:${promPort}'] }]`,
+    `${stack.baseUrl}/api/v1/write`,
   );
-  prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  prometheus.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  prometheus.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, 60_000, `Prometheus is ready (${output.slice(-500)})`);
   startedMs = Date.now();
 }, 90_000);
 
 afterAll(() => {
-  prometheus?.kill('SIGTERM');
+  prometheus?.stop();
   exporter?.kill('SIGTERM');
 });
 
@@ -71,7 +60,7 @@ describe('Prometheus remote write into meetr', () => {
     const worker = stack.workerPorts[0]!;
     const up = `up{instance="127.0.0.1:${worker}",job="meetr"}`;
     const requests = `meetr_http_requests_total{instance="127.0.0.1:${worker}",job="meetr",method="GET",route="/metrics",status="200",worker="${worker}"}`;
-    await eventually(async () => ((await search({ metric: up, from: '0', to: String(Date.now()), aggregation: 'count' })).body?.count ?? 0) >= 15, 60_000, `meetr holds samples of ${up} (${output.slice(-500)})`);
+    await eventually(async () => ((await search({ metric: up, from: '0', to: String(Date.now()), aggregation: 'count' })).body?.count ?? 0) >= 15, 60_000, `meetr holds samples of ${up} (${prometheus?.output().slice(-500)})`);
 
     // A range that Prometheus has sent in full: it ended a few seconds ago.
     const toMs = Date.now() - 3_000;

@@ -8,24 +8,21 @@
  * timestamps and values to Prometheus' own test tolerance (promql/test.go:
  * relative 1e-6), or the same error type.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { forEachBounded } from '../../src/concurrency.js';
 import { eventually } from '../support/eventually.js';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import { CORPUS } from './promql-corpus.js';
 
 const stack = inject('stack');
 const dir = join(stack.env.MEETR_RUN_DIR!, 'prometheus-differential');
 const promPort = Number(stack.env.MEETR_HTTP_PORT) + 1302;
 const exporterPort = promPort + 1;
-const promUrl = `http://127.0.0.1:${promPort}`;
-let prometheus: ChildProcess | undefined;
+let prometheus: RunningPrometheus | undefined;
 let exporter: Server | undefined;
-let output = '';
 let scrapes = 0;
 
 /** The exporter's page at its n-th scrape. */
@@ -64,32 +61,16 @@ function exposition(n: number): string {
 }
 
 beforeAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   exporter = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
     response.end(exposition(++scrapes));
   });
   await new Promise<void>((resolve) => exporter!.listen(exporterPort, '127.0.0.1', resolve));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s }
-scrape_configs:
-  - job_name: diff
-    static_configs: [{ targets: ['127.0.0.1:${exporterPort}'] }]
-remote_write:
-  - url: ${stack.baseUrl}/api/v1/write
-    queue_config: { batch_send_deadline: 1s, max_samples_per_send: 500 }
-`,
-  );
-  prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  prometheus.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  prometheus.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, 60_000, `Prometheus is ready (${output.slice(-500)})`);
+  prometheus = await startPrometheus(dir, promPort, `  - job_name: diff\n    static_configs: [{ targets: ['127.0.0.1:${exporterPort}'] }]`, `${stack.baseUrl}/api/v1/write`);
 }, 90_000);
 
 afterAll(async () => {
-  prometheus?.kill('SIGTERM');
+  prometheus?.stop();
   await new Promise((resolve) => exporter?.close(resolve));
 });
 
@@ -146,7 +127,7 @@ function difference(mine: { status: number; body: Answer }, theirs: { status: nu
 describe('the PromQL corpus, asked of Prometheus and of meetr', () => {
   it(`answers all ${CORPUS.length} queries as Prometheus does, instant and range`, async () => {
     // 100 scrapes: the flaky series come and go, the counter resets, every range is filled.
-    await eventually(async () => scrapes >= 100, 150_000, `100 scrapes (${scrapes}; ${output.slice(-300)})`);
+    await eventually(async () => scrapes >= 100, 150_000, `100 scrapes (${scrapes}; ${prometheus?.output().slice(-300)})`);
     const end = Math.floor(Date.now() / 1000) - 3;
     await eventually(
       async () => {
@@ -155,11 +136,12 @@ describe('the PromQL corpus, asked of Prometheus and of meetr', () => {
         return Number((held.body.data?.result as Array<{ value: [number, string] }>)[0]?.value[1] ?? 0) >= end + 2;
       },
       60_000,
-      `Prometheus sent meetr every sample up to the end (${output.slice(-300)})`,
+      `Prometheus sent meetr every sample up to the end (${prometheus?.output().slice(-300)})`,
     );
     await sleep(1_000);
     const start = end - 80;
     const failures: string[] = [];
+    const answered = { withData: 0, empty: 0, errors: 0 };
     await forEachBounded(CORPUS, 4, async (query) => {
       const ordered = /^\s*sort(_desc)?\(/.test(query);
       const asks: Array<[string, string, Record<string, string>]> = [
@@ -168,11 +150,21 @@ describe('the PromQL corpus, asked of Prometheus and of meetr', () => {
         ['range', '/api/v1/query_range', { query, start: String(start), end: String(end), step: '7' }],
       ];
       for (const [kind, path, params] of asks) {
-        const [mine, theirs] = await Promise.all([ask(stack.baseUrl, path, params), ask(promUrl, path, params)]);
+        const [mine, theirs] = await Promise.all([ask(stack.baseUrl, path, params), ask(prometheus!.url, path, params)]);
+        const result = theirs.body.data?.result;
+        if (theirs.body.status !== 'success') answered.errors++;
+        else if (Array.isArray(result) && (result.length === 0 || typeof result[0] !== 'object')) answered[result.length === 0 ? 'empty' : 'withData']++;
+        else answered.withData++;
         const differs = difference(mine, theirs, ordered && kind === 'instant');
         if (differs !== undefined) failures.push(`${kind} ${query} @${params.time ?? `${params.start}..${params.end}`}: ${differs}`);
       }
     });
+    console.log(`Prometheus answered ${answered.withData} with data, ${answered.empty} empty, ${answered.errors} errors; meetr differed on ${failures.length}`);
+    // The comparison means something: most answers hold data, the corpus' errors are errors, and a changed value is caught.
+    expect(answered.withData).toBeGreaterThan(CORPUS.length * 3 * 0.75);
+    expect(answered.errors).toBeGreaterThan(40);
+    const sample = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: { a: '1' }, value: [1, '2'] }] } } };
+    expect(difference({ ...sample, body: { ...sample.body, data: { resultType: 'vector', result: [{ metric: { a: '1' }, value: [1, '2.0001'] }] } } }, sample, false)).toBeDefined();
     expect(failures, `${failures.length} answers differ:\n${failures.slice(0, 60).join('\n')}`).toEqual([]);
   }, 600_000);
 });
