@@ -5,11 +5,11 @@
  * `offset` and `@` binding to the expression just before them. Types are checked
  * as parser/parse.go's checkAST does. Throws PromqlSyntaxError. Pure.
  */
-import { compileMatcher, NAME_LABEL, type CompiledMatcher, type MatchOp } from '../domain/series.js';
 import { documentedType, FUNCTIONS, typeOf, type AggregateOp, type AtModifier, type BinaryOp, type Expr, type VectorMatching } from './ast.js';
+import { arityError, binaryExpression } from './checks.js';
 import { tokenize, type Token } from './lexer.js';
-import { parseDurationMs, parseNumberLiteral, unquote } from './literals.js';
-import { PromqlSyntaxError } from './syntax-error.js';
+import { SelectorParser } from './selector-parser.js';
+import { parseDurationMs, parseNumberLiteral } from './literals.js';
 
 /** Deepest nesting a query may have (the tree is built and walked recursively). */
 const MAX_DEPTH = 128;
@@ -17,10 +17,7 @@ const MAX_DEPTH = 128;
 const PRECEDENCE: Readonly<Record<string, number>> = {
   or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
 };
-const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
-const SET_OPS = new Set(['and', 'or', 'unless']);
 const AGGREGATORS = new Set(['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'count_values', 'quantile']);
-const MATCH_OPS = new Set(['=', '!=', '=~', '!~']);
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Parses a PromQL expression. */
@@ -28,13 +25,11 @@ export function parsePromql(query: string): Expr {
   return new Parser(query).parseQuery();
 }
 
-class Parser {
-  private readonly tokens: Token[];
-  private next = 0;
+class Parser extends SelectorParser {
   private depth = 0;
 
-  constructor(private readonly query: string) {
-    this.tokens = tokenize(query);
+  constructor(query: string) {
+    super(query, tokenize(query));
   }
 
   parseQuery(): Expr {
@@ -42,28 +37,6 @@ class Parser {
     const expr = this.expression(0);
     if (this.peek().type !== 'eof') throw this.unexpected(this.peek());
     return expr;
-  }
-
-  private peek(): Token {
-    return this.tokens[this.next]!;
-  }
-
-  private take(): Token {
-    return this.tokens[this.next++]!;
-  }
-
-  private fail(token: Token | number, message: string): PromqlSyntaxError {
-    return new PromqlSyntaxError(this.query, typeof token === 'number' ? token : token.at, message);
-  }
-
-  private unexpected(token: Token, context = '', expected = ''): PromqlSyntaxError {
-    const what = token.type === 'eof' ? 'end of input' : token.type === 'keyword' ? `<${token.text}>` : token.type === 'op' ? `<op:${token.text}>` : JSON.stringify(token.text);
-    return this.fail(token, `unexpected ${what}${context === '' ? '' : ` in ${context}`}${expected === '' ? '' : `, expected ${expected}`}`);
-  }
-
-  private expect(type: Token['type'], context: string, expected: string): Token {
-    if (this.peek().type !== type) throw this.unexpected(this.peek(), context, expected);
-    return this.take();
   }
 
   private binaryOp(token: Token): BinaryOp | undefined {
@@ -83,7 +56,7 @@ class Parser {
         this.take();
         const { returnBool, matching } = this.binaryModifiers();
         const rhs = this.expression(op === '^' ? PRECEDENCE[op]! : PRECEDENCE[op]! + 1);
-        lhs = this.binary(opToken, op, lhs, rhs, returnBool, matching);
+        lhs = binaryExpression(op, lhs, rhs, returnBool, matching, (message) => this.fail(opToken, message));
       }
     } finally {
       this.depth--;
@@ -218,43 +191,6 @@ class Parser {
     return ms;
   }
 
-  private unquote(token: Token): string {
-    try {
-      return unquote(token.text);
-    } catch (error) {
-      throw this.fail(token, (error as Error).message);
-    }
-  }
-
-  private selector(name: string | undefined, start: Token): Expr {
-    const matchers: CompiledMatcher[] = [];
-    if (this.peek().type === '{' && name !== undefined) this.take();
-    if (name === undefined || this.tokens[this.next - 1]!.type === '{') {
-      while (this.peek().type !== '}') {
-        const label = this.expect('identifier', 'label matching', 'identifier or "}"');
-        const op = this.take();
-        if (!MATCH_OPS.has(op.text) || (op.type !== 'op' && op.type !== '=')) throw this.unexpected(op, 'label matching', 'label matching operator');
-        const value = this.expect('string', 'label matching', 'string');
-        try {
-          matchers.push(compileMatcher({ name: label.text, op: op.text as MatchOp, value: this.unquote(value) }));
-        } catch (error) {
-          throw this.fail(label, (error as Error).message);
-        }
-        if (this.peek().type === ',') this.take();
-        else if (this.peek().type !== '}') throw this.unexpected(this.peek(), 'label matching', '"," or "}"');
-      }
-      this.take();
-    }
-    if (name !== undefined) {
-      const named = matchers.find((m) => m.name === NAME_LABEL);
-      if (named !== undefined) throw this.fail(start, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named.value)}`);
-      matchers.push(compileMatcher({ name: NAME_LABEL, op: '=', value: name }));
-    } else if (matchers.every((m) => m.matches(''))) {
-      throw this.fail(start, 'vector selector must contain at least one non-empty matcher');
-    }
-    return { kind: 'vector', matchers, offsetMs: 0 };
-  }
-
   private args(context: string): Expr[] {
     this.expect('(', context, '"("');
     const args: Expr[] = [];
@@ -278,15 +214,9 @@ class Parser {
     const signature = FUNCTIONS[name.text];
     if (signature === undefined) throw this.fail(name, `unknown function with name ${JSON.stringify(name.text)}`);
     const args = this.args('function call');
-    const fixed = signature.args.length;
-    if (signature.variadic === undefined && args.length !== fixed) throw this.fail(name, `expected ${fixed} argument(s) in call to ${JSON.stringify(name.text)}, got ${args.length}`);
-    if (signature.variadic !== undefined) {
-      if (args.length < fixed - 1) throw this.fail(name, `expected at least ${fixed - 1} argument(s) in call to ${JSON.stringify(name.text)}, got ${args.length}`);
-      if (signature.variadic > 0 && args.length > fixed - 1 + signature.variadic) {
-        throw this.fail(name, `expected at most ${fixed - 1 + signature.variadic} argument(s) in call to ${JSON.stringify(name.text)}, got ${args.length}`);
-      }
-    }
-    args.forEach((arg, i) => this.expectType(arg, signature.args[Math.min(i, fixed - 1)]!, `call to function ${JSON.stringify(name.text)}`, name));
+    const arity = arityError(name.text, signature, args.length);
+    if (arity !== undefined) throw this.fail(name, arity);
+    args.forEach((arg, i) => this.expectType(arg, signature.args[Math.min(i, signature.args.length - 1)]!, `call to function ${JSON.stringify(name.text)}`, name));
     return { kind: 'call', func: name.text, args };
   }
 
@@ -347,24 +277,5 @@ class Parser {
       }
     }
     return { returnBool, matching: { card, on, labels, include } };
-  }
-
-  private binary(at: Token, op: BinaryOp, lhs: Expr, rhs: Expr, returnBool: boolean, matching: VectorMatching): Expr {
-    const [lt, rt] = [typeOf(lhs), typeOf(rhs)];
-    if (returnBool && !COMPARISONS.has(op)) throw this.fail(at, 'bool modifier can only be used on comparison operators');
-    if (COMPARISONS.has(op) && !returnBool && lt === 'scalar' && rt === 'scalar') throw this.fail(at, 'comparisons between scalars must use BOOL modifier');
-    const card = SET_OPS.has(op) && matching.card === 'one-to-one' ? 'many-to-many' : matching.card;
-    for (const label of matching.include) {
-      if (matching.on && matching.labels.includes(label)) throw this.fail(at, `label ${JSON.stringify(label)} must not occur in ON and GROUP clause at once`);
-    }
-    if (lt !== 'scalar' && lt !== 'vector') throw this.fail(at, 'binary expression must contain only scalar and instant vector types');
-    if (rt !== 'scalar' && rt !== 'vector') throw this.fail(at, 'binary expression must contain only scalar and instant vector types');
-    if (lt !== 'vector' || rt !== 'vector') {
-      if (matching.labels.length > 0) throw this.fail(at, 'vector matching only allowed between instant vectors');
-      if (SET_OPS.has(op)) throw this.fail(at, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
-      return { kind: 'binary', op, lhs, rhs, returnBool };
-    }
-    if (SET_OPS.has(op) && (card === 'one-to-many' || card === 'many-to-one')) throw this.fail(at, `no grouping allowed for ${JSON.stringify(op)} operation`);
-    return { kind: 'binary', op, lhs, rhs, returnBool, matching: { ...matching, card } };
   }
 }
