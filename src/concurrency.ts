@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkScope, type WorkScope } from './work-scope.js';
 
 /**
@@ -67,5 +68,20 @@ export function createTurns(limit: number, maxWaiting: number, shed: (waiting: n
         waiting.push(entry);
       });
     },
+  };
+}
+
+/**
+ * For long synchronous work: call the function it returns between units of work; it
+ * gives the event loop back once `everyMs` have passed since it last did, and
+ * resolves true when it did.
+ */
+export function createYielder(everyMs: number): () => Promise<boolean> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < everyMs) return false;
+    await nextTurn();
+    since = performance.now();
+    return true;
   };
 }

@@ -122,6 +122,22 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   year: dateFunction,
 };
 
+/** The time (ms) an `@` names, in a query from startMs to endMs. */
+export function resolveAt(at: AtModifier, startMs: number, endMs: number): number {
+  return at.kind === 'time' ? at.ms : at.kind === 'start' ? startMs : endMs;
+}
+
+const COMPARISONS = new Set<string>(['==', '!=', '>', '<', '>=', '<=']);
+const SET_OPERATORS = new Set<string>(['and', 'or', 'unless']);
+
+export function isComparison(op: BinaryOp): op is ComparisonOp {
+  return COMPARISONS.has(op);
+}
+
+export function isSetOperator(op: BinaryOp): op is SetOp {
+  return SET_OPERATORS.has(op);
+}
+
 /** The type of an expression's value. */
 export function typeOf(expr: Expr): ValueType {
   switch (expr.kind) {

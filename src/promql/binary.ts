@@ -6,10 +6,8 @@
  */
 import { MeetrError } from '../errors.js';
 import { NAME_LABEL } from '../domain/series.js';
-import type { BinaryOp, VectorMatching } from './ast.js';
+import { isComparison, type BinaryOp, type VectorMatching } from './ast.js';
 import { goPow, labelsKey, withoutName, type Labels, type Sample, type Vector } from './values.js';
-
-const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
 /** Whether the result of `op` loses the metric name (arithmetic, not comparisons or atan2). */
 function dropsName(op: BinaryOp): boolean {
@@ -59,7 +57,7 @@ function compare(op: BinaryOp, lhs: number, rhs: number): boolean {
 
 /** `op` between two scalars (comparisons always with bool). */
 export function scalarBinary(op: BinaryOp, lhs: number, rhs: number): number {
-  return COMPARISONS.has(op) ? Number(compare(op, lhs, rhs)) : arithmetic(op, lhs, rhs);
+  return isComparison(op) ? Number(compare(op, lhs, rhs)) : arithmetic(op, lhs, rhs);
 }
 
 /** `op` between each sample of `vector` and a scalar (`scalarOnLeft`: the scalar is the left operand). */
@@ -69,7 +67,7 @@ export function vectorScalarBinary(op: BinaryOp, vector: Vector, scalar: number,
     const [lhs, rhs] = scalarOnLeft ? [scalar, sample.value] : [sample.value, scalar];
     let value: number;
     let kept = true;
-    if (COMPARISONS.has(op)) {
+    if (isComparison(op)) {
       kept = compare(op, lhs, rhs);
       value = scalarOnLeft ? rhs : lhs;
     } else {
@@ -165,7 +163,7 @@ export function vectorBinary(op: BinaryOp, left: Vector, right: Vector, matching
     const [vl, vr] = swapped ? [rs.value, ls.value] : [ls.value, rs.value];
     let value: number;
     let kept = true;
-    if (COMPARISONS.has(op)) {
+    if (isComparison(op)) {
       kept = compare(op, vl, vr);
       value = vl;
     } else {

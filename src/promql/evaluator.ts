@@ -6,16 +6,16 @@
  * are added; the event loop is given back at least every YIELD_MS, and past its
  * deadline a query stops with Prometheus' timeout error.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import type { WorkScope } from '../work-scope.js';
 import { aggregate } from './aggregations.js';
-import { typeOf, unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
+import { isSetOperator, resolveAt, typeOf, unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
 import { scalarBinary, setOperation, vectorBinary, vectorScalarBinary } from './binary.js';
 import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
 import { instantSamples, windows, type SelectorData } from './selectors.js';
-import { compareLabels, labelsKey, withoutName, type RangeSeries, type RangeWindow, type Sample, type StepValue, type Vector } from './values.js';
+import { compareLabels, labelsKey, vectorOf, withoutName, type RangeSeries, type RangeWindow, type Sample, type StepValue, type Vector } from './values.js';
 
 /** How long evaluation runs before it gives the event loop back. */
 const YIELD_MS = 20;
@@ -40,7 +40,7 @@ export type InstantResult = StepValue;
 export class Evaluator {
   private held: number;
   private stepHeld = 0;
-  private lastYield = performance.now();
+  private readonly yieldIfDue = createYielder(YIELD_MS);
   private readonly subqueryCache = new Map<Subquery, Map<number, Vector>>();
   /** Per range-function call: which input series gave each output label set, across steps. */
   private readonly outputSources = new Map<Expr, Map<string, string>>();
@@ -97,16 +97,13 @@ export class Evaluator {
 
   /** Gives the event loop back when evaluation has run YIELD_MS, and stops at the deadline or when the request ends. */
   private async checkpoint(): Promise<void> {
-    if (performance.now() - this.lastYield < YIELD_MS) return;
-    await nextTurn();
-    this.lastYield = performance.now();
+    if (!(await this.yieldIfDue())) return;
     const { scope } = this.options;
     if (scope.signal.aborted || Date.now() >= scope.deadlineMs) throw new MeetrError('deadline_exceeded', 'query timed out in expression evaluation');
   }
 
   private atTime(at: AtModifier | undefined, t: number): number {
-    if (at === undefined) return t;
-    return at.kind === 'time' ? at.ms : at.kind === 'start' ? this.options.startMs : this.options.endMs;
+    return at === undefined ? t : resolveAt(at, this.options.startMs, this.options.endMs);
   }
 
   private async evaluate(expr: Expr, t: number): Promise<StepValue> {
@@ -164,7 +161,7 @@ export class Evaluator {
     if (rhs.type === 'scalar') return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(lhs), rhs.value, false, expr.returnBool)));
     const matching = expr.matching!;
     const op = expr.op;
-    if (op === 'and' || op === 'or' || op === 'unless') return this.vector(distinct(setOperation(op, vectorOf(lhs), vectorOf(rhs), matching)));
+    if (isSetOperator(op)) return this.vector(distinct(setOperation(op, vectorOf(lhs), vectorOf(rhs), matching)));
     return this.vector(distinct(vectorBinary(op, vectorOf(lhs), vectorOf(rhs), matching, expr.returnBool)));
   }
 
@@ -248,10 +245,6 @@ export class Evaluator {
     }
     return [...series.values()];
   }
-}
-
-function vectorOf(value: StepValue): Vector {
-  return value.type === 'vector' ? value.samples : [];
 }
 
 /** Samples as a function sees them: at the evaluation time, not their own. */

@@ -10,11 +10,10 @@ import { isLabelName, NAME_LABEL } from '../domain/series.js';
 import { unwrapParens, type Call } from './ast.js';
 import { parseGoFloat } from './literals.js';
 import { bucketQuantile, type Bucket } from './quantile.js';
-import { labelsKey, withLabel, withoutName, type Labels, type Sample, type StepValue, type Vector } from './values.js';
+import { labelsKey, vectorOf, withLabel, withoutName, type Labels, type Sample, type StepValue, type Vector } from './values.js';
 
 type InstantFunction = (args: readonly StepValue[], call: Call, t: number) => StepValue;
 
-const vectorOf = (value: StepValue | undefined): Vector => (value?.type === 'vector' ? value.samples : []);
 const scalarOf = (value: StepValue | undefined): number => (value?.type === 'scalar' ? value.value : NaN);
 const stringOf = (value: StepValue | undefined): string => (value?.type === 'string' ? value.value : '');
 const vector = (samples: Vector): StepValue => ({ type: 'vector', samples });

@@ -12,7 +12,7 @@ import type { CatalogueService } from '../query/catalogue-service.js';
 import type { MetricSamples, SamplesQuery, SearchService } from '../query/search-service.js';
 import { MS_PER_DAY, type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
-import { typeOf, type AtModifier, type Expr, type VectorSelector } from './ast.js';
+import { resolveAt, typeOf, type AtModifier, type Expr, type VectorSelector } from './ast.js';
 import { Evaluator, type InstantResult } from './evaluator.js';
 import { parsePromql } from './parser.js';
 import { LOOKBACK_MS, type LoadedSeries } from './selectors.js';
@@ -62,7 +62,7 @@ interface Reach {
 /** The [from, to] (ms) of raw samples each selector of `expr` needs for evaluations from startMs to endMs. */
 export function selectorWindows(expr: Expr, startMs: number, endMs: number): Map<VectorSelector, [number, number]> {
   const windows = new Map<VectorSelector, [number, number]>();
-  const atMs = (at: AtModifier): number => (at.kind === 'time' ? at.ms : at.kind === 'start' ? startMs : endMs);
+  const atMs = (at: AtModifier): number => resolveAt(at, startMs, endMs);
   const visit = (node: Expr, reach: Reach, rangeMs: number): void => {
     switch (node.kind) {
       case 'vector': {

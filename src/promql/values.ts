@@ -32,6 +32,11 @@ export type StepValue =
   | { readonly type: 'vector'; readonly samples: Vector }
   | { readonly type: 'matrix'; readonly series: RangeWindow[] };
 
+/** The samples of an instant vector; nothing for any other value. */
+export function vectorOf(value: StepValue | undefined): Vector {
+  return value?.type === 'vector' ? value.samples : [];
+}
+
 /** A label set as a string, equal for equal sets. */
 export function labelsKey(labels: Labels): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => compareText(a, b)));

@@ -5,7 +5,7 @@
  * way it is read page by page and bounded: a listing never reads more than
  * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import { exactName, matchesAll, NAME_LABEL, seriesLabels, type CompiledMatcher, type Labels } from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
@@ -83,15 +83,6 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
   }
 
   const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);
-  /** Gives the event loop back every YIELD_MS of matching, so a long scan never holds up other requests. */
-  const createTurnTaker = (): (() => Promise<void>) => {
-    let since = performance.now();
-    return async () => {
-      if (performance.now() - since < YIELD_MS) return;
-      await nextTurn();
-      since = performance.now();
-    };
-  };
 
   return {
     async select(sets, fromMs, toMs, scope) {
@@ -99,7 +90,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       const toDay = Math.floor(toMs / MS_PER_DAY);
       const found = new Map<string, SeriesEntry>();
       let scanned = 0;
-      const turn = createTurnTaker();
+      const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
       for (const matchers of sets) {
         for await (const entry of rows(matchers, undefined, scope)) {
           await turn();
@@ -117,7 +108,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
     async page(matchers, limit, after, scope) {
       const series: SeriesEntry[] = [];
       let scanned = 0;
-      const turn = createTurnTaker();
+      const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
       for await (const entry of rows(matchers, after, scope)) {
         await turn();
         const position = { shard: entry.shard, name: entry.name, metricId: entry.metricId };
