@@ -37,9 +37,18 @@ export function vectorOf(value: StepValue | undefined): Vector {
   return value?.type === 'vector' ? value.samples : [];
 }
 
+/**
+ * Label sets are never changed once made, and one set meets the same step after step
+ * (a series' labels, the result of dropping its name): each is keyed and stripped once.
+ */
+const keys = new WeakMap<Labels, string>();
+const nameless = new WeakMap<Labels, Labels>();
+
 /** A label set as a string, equal for equal sets. */
 export function labelsKey(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => compareText(a, b)));
+  let key = keys.get(labels);
+  if (key === undefined) keys.set(labels, (key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => compareText(a, b)))));
+  return key;
 }
 
 /** Prometheus' order of label sets: label by label (sorted by name), name then value; a prefix first. */
@@ -57,7 +66,11 @@ export function compareLabels(a: Labels, b: Labels): number {
 
 export function withoutName(labels: Labels): Labels {
   if (!(NAME_LABEL in labels)) return labels;
-  const { [NAME_LABEL]: _name, ...rest } = labels;
+  let rest = nameless.get(labels);
+  if (rest === undefined) {
+    const { [NAME_LABEL]: _name, ...others } = labels;
+    nameless.set(labels, (rest = others));
+  }
   return rest;
 }
 
