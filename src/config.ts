@@ -5,26 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LEVEL_NAMES } from './rollup/levels.js';
-import { parseRetention, type Retention } from './rollup/retention.js';
+import { EnvReader, type Env, type Replication } from './config-reader.js';
+import { CONSISTENCY_LEVELS, consistencyProblems, type ConsistencyName } from './consistency.js';
+import type { Retention } from './rollup/retention.js';
 
-export const CONSISTENCY_LEVELS = [
-  'ANY',
-  'ONE',
-  'TWO',
-  'THREE',
-  'QUORUM',
-  'ALL',
-  'LOCAL_QUORUM',
-  'EACH_QUORUM',
-  'LOCAL_ONE',
-] as const;
-export type ConsistencyName = (typeof CONSISTENCY_LEVELS)[number];
-
-/** Keyspace replication, rendered to CQL only by the storage layer. */
-export type Replication =
-  | { readonly class: 'SimpleStrategy'; readonly replicationFactor: number }
-  | { readonly class: 'NetworkTopologyStrategy'; readonly dataCenters: Readonly<Record<string, number>> };
+export type { ConsistencyName, Replication };
 
 export interface Config {
   /** Port this worker listens on. */
@@ -129,8 +114,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 const KEYSPACE_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
 const DATA_CENTER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -244,179 +227,3 @@ export function loadConfigOrExit(): Config {
 
 /** HAProxy's `timeout server` is 30 s; a request's own deadline stays 5 s inside it. */
 export const MAX_REQUEST_TIMEOUT_MS = 25_000;
-
-/**
- * Why reads at `read` and writes at `write` would not keep meetr's promise on
- * `replication`: ANY (a write no replica may hold, a read Cassandra refuses), a
- * level the keyspace has too few replicas for, or levels whose replica sets need
- * not overlap, so a search or the roller could miss an acknowledged point. Empty
- * when they keep it.
- */
-export function consistencyProblems(
-  read: ConsistencyName,
-  write: ConsistencyName,
-  replication: Replication,
-  localDataCenter: string,
-  variables = { read: 'MEETR_READ_CONSISTENCY', write: 'MEETR_WRITE_CONSISTENCY' },
-): string[] {
-  const problems = new Set<string>(); // MEETR_CONSISTENCY may stand for both levels: say each problem once
-  if (read === 'ANY') problems.add(`${variables.read}: ANY is not a level meetr reads at (Cassandra refuses reads at ANY); use ONE or stronger`);
-  if (write === 'ANY' && variables.write !== variables.read) problems.add(`${variables.write}: ANY acknowledges writes no replica holds; use ONE or stronger`);
-  if (problems.size > 0) return [...problems];
-  const factors = replication.class === 'SimpleStrategy' ? [replication.replicationFactor] : Object.values(replication.dataCenters);
-  const total = factors.reduce((a, b) => a + b, 0);
-  const local = replication.class === 'SimpleStrategy' ? total : (replication.dataCenters[localDataCenter] ?? 0);
-  if (local === 0) return [`MEETR_REPLICATION: no replicas in the local data center ${localDataCenter} (CASSANDRA_LOCAL_DC)`];
-  const [r, w] = [replicasOf(read, factors, total, local), replicasOf(write, factors, total, local)];
-  for (const [name, level, needs] of [[variables.read, read, r], [variables.write, write, w]] as const) {
-    if (needs.inLocal > local || needs.anywhere > total) {
-      problems.add(`${name}: ${level} needs more replicas than MEETR_REPLICATION gives (${total} in all, ${local} in ${localDataCenter})`);
-    }
-  }
-  if (problems.size > 0) return [...problems];
-  // Two replica sets surely share a replica if together they hold more than all replicas, or more than the local DC's.
-  if (r.anywhere + w.anywhere <= total && r.inLocal + w.inLocal <= local) {
-    problems.add(
-      `${variables.read} ${read} and ${variables.write} ${write} need not reach a common replica with replication ${total} ` +
-        `(${local} in ${localDataCenter}): a search could miss an acknowledged point; choose levels whose replicas add up to more than the replicas (e.g. QUORUM and QUORUM)`,
-    );
-  }
-  return [...problems];
-}
-
-/**
- * How many replicas a level touches at least: anywhere, and surely within the local
- * data center (`factors`: replicas per data center, `total` of them, `local` in the local one).
- */
-function replicasOf(level: ConsistencyName, factors: readonly number[], total: number, local: number): { anywhere: number; inLocal: number } {
-  const quorum = (n: number): number => Math.floor(n / 2) + 1;
-  const remote = total - local;
-  const some = (n: number): { anywhere: number; inLocal: number } => ({ anywhere: n, inLocal: Math.max(0, n - remote) });
-  switch (level) {
-    case 'ANY':
-      return { anywhere: 0, inLocal: 0 };
-    case 'ONE':
-      return some(1);
-    case 'TWO':
-      return some(2);
-    case 'THREE':
-      return some(3);
-    case 'QUORUM':
-      return some(quorum(total));
-    case 'ALL':
-      return { anywhere: total, inLocal: local };
-    case 'LOCAL_ONE':
-      return { anywhere: 1, inLocal: 1 };
-    case 'LOCAL_QUORUM':
-      return { anywhere: quorum(local), inLocal: quorum(local) };
-    case 'EACH_QUORUM':
-      return { anywhere: factors.reduce((sum, n) => sum + quorum(n), 0), inLocal: quorum(local) };
-  }
-}
-
-/** Reads typed values out of the environment, collecting problems instead of throwing. */
-class EnvReader {
-  constructor(
-    private readonly env: Env,
-    private readonly problems: string[],
-  ) {}
-
-  string(name: string): string | undefined {
-    const raw = this.env[name];
-    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
-  }
-
-  list(name: string): string[] {
-    const raw = this.string(name);
-    return raw === undefined ? [] : raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  }
-
-  integer(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      this.problems.push(`${name}: "${raw}" is not a whole number from ${min} to ${max}`);
-      return fallback;
-    }
-    return Number(raw);
-  }
-
-  matching(name: string, fallback: string, pattern: RegExp, what: string): string {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    if (!pattern.test(raw)) {
-      this.problems.push(`${name}: "${raw}" is not ${what}`);
-      return fallback;
-    }
-    return raw;
-  }
-
-  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    const raw = this.string(name)?.toUpperCase();
-    if (raw === undefined) return fallback;
-    const found = allowed.find((value) => value === raw);
-    if (found === undefined) {
-      this.problems.push(`${name}: "${raw}" is not one of ${allowed.join(', ')}`);
-      return fallback;
-    }
-    return found;
-  }
-
-  /** MEETR_RETENTION_RAW and one per rollup level, each at least as long as the finer ones. */
-  retention(): Retention {
-    const read = (name: string): number | undefined => {
-      const text = this.string(name);
-      if (text === undefined) return undefined;
-      const ms = parseRetention(text);
-      if (ms === null) this.problems.push(`${name}: "${text}" is not a retention (a number and m, h, d, w or y, such as 30d; or forever)`);
-      return ms ?? undefined;
-    };
-    const raw = read('MEETR_RETENTION_RAW');
-    const levels = Object.fromEntries(LEVEL_NAMES.map((name) => [name, read(`MEETR_RETENTION_${name.toUpperCase()}`)])) as Retention['levels'];
-    let finer: { name: string; ms: number | undefined } = { name: 'MEETR_RETENTION_RAW', ms: raw };
-    for (const name of LEVEL_NAMES) {
-      const ms = levels[name];
-      const variable = `MEETR_RETENTION_${name.toUpperCase()}`;
-      if (finer.ms === undefined && ms !== undefined) this.problems.push(`${variable} (${ms / 86_400_000} days) is shorter than ${finer.name} (forever): each level is computed from the finer one`);
-      else if (finer.ms !== undefined && ms !== undefined && ms < finer.ms) this.problems.push(`${variable} is shorter than ${finer.name}: each level is computed from the finer one`);
-      finer = { name: variable, ms };
-    }
-    return { raw, levels };
-  }
-
-  timeZone(name: string, fallback: string): string {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: raw });
-      return raw;
-    } catch {
-      this.problems.push(`${name}: "${raw}" is not an IANA time zone (e.g. UTC, Europe/Paris, Asia/Kolkata)`);
-      return fallback;
-    }
-  }
-
-  /**
-   * `3` (SimpleStrategy with that factor) or `dc1:3,dc2:2` (NetworkTopologyStrategy).
-   * Default: SimpleStrategy with `defaultFactor` (1 for a configured cluster — right
-   * for one node, wrong for a cluster — and the node count for local nodes).
-   */
-  replication(name: string, defaultFactor: number): Replication {
-    const fallback: Replication = { class: 'SimpleStrategy', replicationFactor: defaultFactor };
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    if (/^\d{1,2}$/.test(raw) && Number(raw) >= 1) {
-      return { class: 'SimpleStrategy', replicationFactor: Number(raw) };
-    }
-    const dataCenters: Record<string, number> = {};
-    for (const part of raw.split(',')) {
-      const match = /^\s*([A-Za-z0-9_.-]{1,64})\s*:\s*(\d{1,2})\s*$/.exec(part);
-      if (match === null || Number(match[2]) < 1) {
-        this.problems.push(`${name}: "${raw}" is neither a replication factor (e.g. 3) nor data centers with factors (e.g. dc1:3,dc2:3)`);
-        return fallback;
-      }
-      dataCenters[match[1] as string] = Number(match[2]);
-    }
-    return { class: 'NetworkTopologyStrategy', dataCenters };
-  }
-}
