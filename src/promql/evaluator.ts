@@ -10,7 +10,7 @@ import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import type { WorkScope } from '../work-scope.js';
 import { aggregate } from './aggregations.js';
-import { isSetOperator, resolveAt, typeOf, unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
+import { isSetOperator, resolveAt, typeOf, unwrapParens, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
 import { scalarBinary, setOperation, vectorBinary, vectorScalarBinary } from './binary.js';
 import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
@@ -106,6 +106,13 @@ export class Evaluator {
     return at === undefined ? t : resolveAt(at, this.options.startMs, this.options.endMs);
   }
 
+  /** The window [start, end] (ms) a range selector or subquery covers when evaluated at `t`, after `@` and offset. */
+  private windowAt(range: MatrixSelector | Subquery, t: number): { start: number; end: number } {
+    const { at, offsetMs } = range.kind === 'matrix' ? range.selector : range;
+    const end = this.atTime(at, t) - offsetMs;
+    return { start: end - range.rangeMs, end };
+  }
+
   private async evaluate(expr: Expr, t: number): Promise<StepValue> {
     switch (expr.kind) {
       case 'number':
@@ -117,8 +124,8 @@ export class Evaluator {
       case 'vector':
         return this.vector(this.selectorSamples(expr, t));
       case 'matrix': {
-        const end = this.atTime(expr.selector.at, t) - expr.selector.offsetMs;
-        const series = windows(this.options.data.get(expr.selector) ?? [], end - expr.rangeMs, end);
+        const { start, end } = this.windowAt(expr, t);
+        const series = windows(this.options.data.get(expr.selector) ?? [], start, end);
         this.holdForStep(series.reduce((n, s) => n + s.ts.length, 0));
         return { type: 'matrix', series };
       }
@@ -169,11 +176,9 @@ export class Evaluator {
     const rangeIndex = expr.args.findIndex((arg) => typeOf(arg) === 'matrix');
     if (rangeIndex >= 0) return this.rangeCall(expr, rangeIndex, t);
     const args: StepValue[] = [];
-    for (const arg of expr.args) {
-      const inner = unwrapParens(arg);
-      if (expr.func === 'timestamp' && inner.kind === 'vector') args.push({ type: 'vector', samples: this.selectorSamples(inner, t) });
-      else args.push(stripTimes(await this.evaluate(arg, t)));
-    }
+    for (const arg of expr.args) args.push(await this.evaluate(arg, t));
+    // timestamp() of a selector answers each sample's own time; of anything else, the evaluation time.
+    if (expr.func === 'timestamp' && unwrapParens(expr.args[0]!).kind !== 'vector') args[0] = { type: 'vector', samples: vectorOf(args[0]).map((s) => ({ labels: s.labels, value: s.value })) };
     const value = INSTANT_FUNCTIONS[expr.func]!(args, expr, t);
     return value.type === 'vector' ? this.vector(distinct(value.samples)) : value;
   }
@@ -186,9 +191,8 @@ export class Evaluator {
       const value = await this.evaluate(arg, t);
       scalars.push(value.type === 'scalar' ? value.value : NaN);
     }
-    const arg = unwrapParens(expr.args[rangeIndex]!);
-    const [offsetMs, rangeMs, at] = arg.kind === 'matrix' ? [arg.selector.offsetMs, arg.rangeMs, arg.selector.at] : arg.kind === 'subquery' ? [arg.offsetMs, arg.rangeMs, arg.at] : [0, 0, undefined];
-    const end = this.atTime(at, t) - offsetMs;
+    const arg = unwrapParens(expr.args[rangeIndex]!) as MatrixSelector | Subquery; // the parser admits nothing else of type matrix
+    const { start, end } = this.windowAt(arg, t);
     const matrix = await this.evaluate(arg, t);
     const series = matrix.type === 'matrix' ? matrix.series : [];
     if (expr.func === 'absent_over_time') {
@@ -200,7 +204,7 @@ export class Evaluator {
     let sources = this.outputSources.get(expr);
     if (sources === undefined) this.outputSources.set(expr, (sources = new Map()));
     for (const window of series) {
-      const value = fn({ ts: window.ts, values: window.values, start: end - rangeMs, end, t, rangeMs, scalars });
+      const value = fn({ ts: window.ts, values: window.values, start, end, t, rangeMs: arg.rangeMs, scalars });
       if (value === undefined) continue;
       const labels = expr.func === 'last_over_time' ? window.labels : withoutName(window.labels);
       const [key, source] = [labelsKey(labels), labelsKey(window.labels)];
@@ -215,8 +219,8 @@ export class Evaluator {
   /** A subquery's series in its window at `t`: the inner expression evaluated at every multiple of the step in the window, each once per query. */
   private async subquery(expr: Subquery, t: number): Promise<RangeWindow[]> {
     const stepMs = expr.stepMs > 0 ? expr.stepMs : this.options.defaultSubqueryStepMs;
-    const end = this.atTime(expr.at, t) - expr.offsetMs;
-    const first = Math.ceil((end - expr.rangeMs) / stepMs) * stepMs;
+    const { start, end } = this.windowAt(expr, t);
+    const first = Math.ceil(start / stepMs) * stepMs;
     let cache = this.subqueryCache.get(expr);
     if (cache === undefined) this.subqueryCache.set(expr, (cache = new Map()));
     for (const [ti, vector] of cache) {
@@ -245,12 +249,6 @@ export class Evaluator {
     }
     return [...series.values()];
   }
-}
-
-/** Samples as a function sees them: at the evaluation time, not their own. */
-function stripTimes(value: StepValue): StepValue {
-  if (value.type !== 'vector' || !value.samples.some((s) => s.ts !== undefined)) return value;
-  return { type: 'vector', samples: value.samples.map((s) => ({ labels: s.labels, value: s.value })) };
 }
 
 function sameLabelset(): MeetrError {
