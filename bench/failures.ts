@@ -31,11 +31,16 @@ export class Failures {
 
 export const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
-/** POSTs pre-built bodies from `clients` concurrent clients; returns the wall time in seconds and the failures. */
+/** Whether a request failed because its connection closed before any answer. */
+const connectionLost = (error: Error): boolean => ['EPIPE', 'ECONNRESET'].includes((error as { code?: string }).code ?? '');
+
 /**
- * POSTs every body from `clients` concurrent clients. With `retryShed`, a 503 (shed,
- * nothing written) is sent again after a second, as a client following Retry-After
- * would: for loading data a scenario then measures, not for measuring ingest.
+ * POSTs every body from `clients` concurrent clients; returns the wall time in seconds
+ * and the failures. With `retryShed`, for loading data a scenario then measures (not
+ * for measuring ingest): a 503 (shed, nothing written) is sent again after a second,
+ * as a client following Retry-After would; so is a request whose kept-alive
+ * connection was closed under it before any answer (EPIPE, ECONNRESET: HAProxy closes
+ * idle connections, on a reload too), which is safe since every insert is an upsert.
  */
 export async function postAll(url: string, bodies: readonly string[], clients: number, onDone: (done: number) => void, retryShed = false): Promise<{ seconds: number; failures: Failures }> {
   let next = 0;
@@ -47,7 +52,7 @@ export async function postAll(url: string, bodies: readonly string[], clients: n
       while (next < bodies.length) {
         const body = bodies[next++]!;
         let answer = await postMetrics(url, body).catch(asError);
-        for (let attempt = 0; retryShed && attempt < 30 && !(answer instanceof Error) && answer.status === 503; attempt++) {
+        for (let attempt = 0; retryShed && attempt < 30 && (answer instanceof Error ? connectionLost(answer) : answer.status === 503); attempt++) {
           await new Promise((resolve) => setTimeout(resolve, 1_000));
           answer = await postMetrics(url, body).catch(asError);
         }

@@ -116,7 +116,8 @@ describe('npm run bench', () => {
     } finally {
       await client.shutdown();
     }
-  });
+    // Every scenario at tiny sizes, waits for the roller included: 172 s here, over the suite's 180 s default.
+  }, 360_000);
 });
 
 describe('the load generator', () => {
