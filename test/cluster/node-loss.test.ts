@@ -24,6 +24,8 @@ const keyspace = stack.env.MEETR_KEYSPACE!;
 const nodes = localNodes(CLUSTER_NODES);
 const log = (line: string): void => console.log(`[cluster] ${line}`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long restarted nodes may take until every node sees all three up and normal (a clean-clone run on 2 cores went past 120 s). */
+const RING_SETTLES_MS = 240_000;
 
 type Points = Map<string, number[]>;
 /** Points acknowledged with a 200 under load, by metric: what must never be lost. */
@@ -153,7 +155,8 @@ describe('one node of three killed under load', () => {
       log(`${victim.address} down ${Math.round((Date.now() - killedAt) / 1000)} s: roller lag ${health.lagSeconds} s, ${traffic.requests()} requests so far`);
     } finally {
       await restartLocalNode(victim, CLUSTER_NODES, { log });
-      await eventually(allUpAndNormal, 120_000, "the restarted node is up and normal in every node's view");
+      // A node's JVM alone took 65 s to start in a clean-clone run, three of them and the load sharing 2 cores; gossip then has to settle.
+      await eventually(allUpAndNormal, RING_SETTLES_MS, "the restarted node is up and normal in every node's view");
       await sleep(5_000);
       await traffic.stop();
     }
@@ -221,7 +224,7 @@ describe('two nodes of three stopped', () => {
     }
 
     await Promise.all(others.map((node) => restartLocalNode(node, CLUSTER_NODES, { log })));
-    await eventually(allUpAndNormal, 120_000, 'all three nodes up and normal again');
+    await eventually(allUpAndNormal, RING_SETTLES_MS, 'all three nodes up and normal again');
     const recovered = { metric_id: outage.metric, ts: outage.base + 10_000 + survivorIndex, value: 1 };
     await eventually(async () => (await postJson([recovered])).status === 200, 120_000, 'writes succeed again');
     await eventually(allWorkersServe, 60_000, 'every worker serves again');
