@@ -1,4 +1,4 @@
-import { settleAll } from '../concurrency.js';
+import { createYielder, settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
 import { MINUTES_PER_DAY, REUSE_MS, samplePartition, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
 import { seriesName } from '../domain/series.js';
@@ -60,6 +60,17 @@ type QueueRows = Map<number, DirtyDay[]>;
 /** The catalogue entries of one request, by catalogue shard. */
 type CatalogueRows = Map<number, CatalogueEntry[]>;
 
+/** Gives other work of the event loop a turn when the current one has run long enough (createYielder). */
+type Pause = () => Promise<unknown>;
+
+const noPause: Pause = () => Promise.resolve();
+
+/** Planning a request's writes runs at most this long before it lets other requests run. */
+const PAUSE_AFTER_MS = 10;
+
+/** Items between two looks at the clock. */
+const PAUSE_EVERY = 512;
+
 /**
  * Writes points and queues their minutes for the roller (roll-queue.ts): the queue
  * rows first, then the points, so a point is never stored without the roller
@@ -75,17 +86,21 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   const catalogued = new Map<string, { firstDay: number; lastDay: number }>();
 
   /** The catalogue entries a request needs: metrics new to this process, or points outside the days it recorded. */
-  const catalogueRowsFor = (partitions: readonly WriteUnit[], special: Iterable<SpecialDay>): CatalogueRows => {
+  const catalogueRowsFor = async (partitions: readonly WriteUnit[], special: Iterable<SpecialDay>, pause: Pause): Promise<CatalogueRows> => {
     const spans = new Map<string, { firstDay: number; lastDay: number }>();
     const days = [...partitions.map(({ metricId, partition }) => ({ metricId, day: Math.floor(partition / HOURS_PER_DAY) })), ...special];
-    for (const { metricId, day } of days) {
+    for (let i = 0; i < days.length; i++) {
+      if (i % PAUSE_EVERY === 0) await pause();
+      const { metricId, day } = days[i]!;
       const span = spans.get(metricId);
       if (span === undefined) spans.set(metricId, { firstDay: day, lastDay: day });
       else if (day < span.firstDay) span.firstDay = day;
       else if (day > span.lastDay) span.lastDay = day;
     }
     const rows: CatalogueRows = new Map();
+    let i = 0;
     for (const [metricId, span] of spans) {
+      if (++i % PAUSE_EVERY === 0) await pause();
       const known = catalogued.get(metricId);
       if (known !== undefined && known.firstDay <= span.firstDay && known.lastDay >= span.lastDay) continue;
       const name = seriesName(metricId);
@@ -104,17 +119,21 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   };
 
   /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
-  const queueRowsFor = (partitions: readonly WriteUnit[], needMs: EpochMs, holdMs: EpochMs, now: EpochMs): { rows: QueueRows; minutes: Map<string, number[]> } => {
+  const queueRowsFor = async (partitions: readonly WriteUnit[], needMs: EpochMs, holdMs: EpochMs, now: EpochMs, pause: Pause): Promise<{ rows: QueueRows; minutes: Map<string, number[]> }> => {
     const liveFrom = Math.floor(now / MS_PER_MINUTE) - 1;
     const liveTo = Math.floor(now / MS_PER_MINUTE) + 1;
     const reach = Math.floor(holdMs / MS_PER_MINUTE);
-    const minutes = minutesByMetric(partitions, (metricId, minute, add) => {
-      if ((held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) return;
-      add(minute);
-      // Live writes: the minutes this hold reaches into will be written next.
-      if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) add(next);
-    });
-    return { rows: queueRowsOf(minutes), minutes };
+    const minutes = await minutesByMetric(
+      partitions,
+      (metricId, minute, add) => {
+        if ((held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) return;
+        add(minute);
+        // Live writes: the minutes this hold reaches into will be written next.
+        if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) add(next);
+      },
+      pause,
+    );
+    return { rows: await queueRowsOf(minutes, pause), minutes };
   };
 
   const remember = (minutes: Map<string, number[]>, holdMs: EpochMs): void => {
@@ -153,7 +172,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // A write that failed may still reach replicas that missed it: queue its minutes again for later (best effort).
       if (uncertain) {
         const late = slotOf(clock() + UNCERTAIN_WRITE_HOLD_MS);
-        const all = queueRowsOf(minutesByMetric(partitions, (_, minute, add) => add(minute)));
+        const all = await queueRowsOf(await minutesByMetric(partitions, (_, minute, add) => add(minute), noPause), noPause);
         for (const [shard, days] of all) writer.markDirty(shard, late, days).catch(() => undefined);
       }
     }
@@ -161,13 +180,16 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
 
   return {
     async ingest(points, request, specialSamples = []) {
-      const partitions = groupByPartition(points);
+      // A batch of 20,000 new metrics takes some 300 ms to plan: other requests get turns meanwhile.
+      const pause = createYielder(PAUSE_AFTER_MS);
+      const partitions = await groupByPartition(points, pause);
       const special = specialByDay(specialSamples);
       const now = clock();
       const needMs = request.deadlineMs + landingMarginMs;
       const holdMs = needMs + REUSE_MS;
-      const queue = queueRowsFor(partitions, needMs, holdMs, now);
-      const series = catalogueRowsFor(partitions, special.values());
+      const queue = await queueRowsFor(partitions, needMs, holdMs, now, pause);
+      const series = await catalogueRowsFor(partitions, special.values(), pause);
+      request.signal.throwIfAborted();
       let statements = 0;
       for (const days of queue.rows.values()) statements += Math.ceil(days.length / DIRTY_DAYS_PER_STATEMENT);
       for (const entries of series.values()) statements += Math.ceil(entries.length / SERIES_PER_STATEMENT);
@@ -202,9 +224,15 @@ function daysOf(sorted: readonly number[]): Array<{ day: number; minutes: number
  * minute of each point of `partitions` (none, that minute, or more); metrics it
  * adds none for are left out.
  */
-function minutesByMetric(partitions: readonly WriteUnit[], pick: (metricId: string, minute: number, add: (minute: number) => void) => void): Map<string, number[]> {
+async function minutesByMetric(
+  partitions: readonly WriteUnit[],
+  pick: (metricId: string, minute: number, add: (minute: number) => void) => void,
+  pause: Pause,
+): Promise<Map<string, number[]>> {
   const byMetric = new Map<string, Set<number>>();
-  for (const { metricId, points } of partitions) {
+  for (let i = 0; i < partitions.length; i++) {
+    if (i % PAUSE_EVERY === 0) await pause();
+    const { metricId, points } = partitions[i]!;
     let minutes = byMetric.get(metricId);
     if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
     const add = minutes.add.bind(minutes);
@@ -216,9 +244,11 @@ function minutesByMetric(partitions: readonly WriteUnit[], pick: (metricId: stri
 }
 
 /** Ascending epoch minutes per metric as queue rows (metric, day, minutes of the day), by shard. */
-function queueRowsOf(minutesByMetric: ReadonlyMap<string, readonly number[]>): QueueRows {
+async function queueRowsOf(minutesByMetric: ReadonlyMap<string, readonly number[]>, pause: Pause): Promise<QueueRows> {
   const rows: QueueRows = new Map();
+  let i = 0;
   for (const [metricId, minutes] of minutesByMetric) {
+    if (++i % PAUSE_EVERY === 0) await pause();
     const shard = shardOf(metricId);
     let list = rows.get(shard);
     if (list === undefined) rows.set(shard, (list = []));
@@ -256,9 +286,11 @@ function specialByDay(samples: readonly SpecialSample[]): Map<string, SpecialDay
 }
 
 /** Groups points by raw partition (metric, UTC hour); a later point with the same (metric, ts) replaces an earlier one. */
-export function groupByPartition(points: readonly Point[]): WriteUnit[] {
+export async function groupByPartition(points: readonly Point[], pause: Pause = noPause): Promise<WriteUnit[]> {
   const partitions = new Map<string, { unit: WriteUnit; byTs: Map<number, number> }>();
-  for (const point of points) {
+  for (let i = 0; i < points.length; i++) {
+    if (i % PAUSE_EVERY === 0) await pause();
+    const point = points[i]!;
     const partition = samplePartition(point.ts);
     const key = partitionKey(point.metricId, partition);
     let entry = partitions.get(key);

@@ -32,14 +32,14 @@ function recordingWriter(clock: { now: number }, failWrites = false) {
 }
 
 describe('the ingest service', () => {
-  it('groups by (metric, UTC hour), keeping the last of duplicate timestamps in request order', () => {
+  it('groups by (metric, UTC hour), keeping the last of duplicate timestamps in request order', async () => {
     const points: Point[] = [
       { metricId: 'a', ts: 10 * HOUR + 5, value: 1 },
       { metricId: 'a', ts: 11 * HOUR, value: 2 },
       { metricId: 'b', ts: 10 * HOUR + 5, value: 3 },
       { metricId: 'a', ts: 10 * HOUR + 5, value: 4 },
     ];
-    expect(groupByPartition(points)).toEqual([
+    expect(await groupByPartition(points)).toEqual([
       { metricId: 'a', partition: 10, points: [{ metricId: 'a', ts: 10 * HOUR + 5, value: 4 }] },
       { metricId: 'a', partition: 11, points: [{ metricId: 'a', ts: 11 * HOUR, value: 2 }] },
       { metricId: 'b', partition: 10, points: [{ metricId: 'b', ts: 10 * HOUR + 5, value: 3 }] },
