@@ -9,9 +9,11 @@ import { createWriteScheduler } from './ingest/write-scheduler.js';
 import { createCatalogueService } from './query/catalogue-service.js';
 import { createSearchService } from './query/search-service.js';
 import { createQueryEngine } from './promql/query-engine.js';
-import { CLOCK_MARGIN_MS, REUSE_MS } from './rollup/roll-queue.js';
+import { clockMarginMs, REUSE_MS } from './rollup/roll-queue.js';
 import { oldestWritable } from './rollup/retention.js';
+import { STATEMENT_ATTEMPTS } from './storage/cassandra/retry-policy.js';
 import type { Storage } from './storage/ports.js';
+import type { ClockWatch } from './time/clock-watch.js';
 
 export interface ComposeOptions {
   readonly config: Config;
@@ -22,6 +24,8 @@ export interface ComposeOptions {
   /** The tokens in force, when MEETR_AUTH_TOKENS_FILE turns them on. */
   readonly auth?: Authenticator;
   readonly logError?: (message: string, error: unknown) => void;
+  /** This process's clock against Cassandra's: past MEETR_MAX_CLOCK_SKEW_MS no write is taken. */
+  readonly clockWatch?: ClockWatch;
 }
 
 /** The composed HTTP app. */
@@ -30,18 +34,28 @@ export type MeetrApp = Hono<AppEnv>;
 /** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
 const POINTS_PER_WRITE = 100;
 
-/** A write sent before its request's deadline lands within the storage timeout, or not at all; plus clock margin. */
-export function landingMarginMs(config: Pick<Config, 'storageTimeoutMs'>): number {
-  return config.storageTimeoutMs + CLOCK_MARGIN_MS;
+/**
+ * How long after its request's deadline a write may still land, on the worker's clock.
+ * The scheduler sends no statement after the deadline; the driver then makes at most
+ * STATEMENT_ATTEMPTS attempts (retry-policy.ts), each waiting at most the connect
+ * timeout for a connection (client.ts: at most MEETR_STORAGE_TIMEOUT_MS) and the read
+ * timeout (MEETR_STORAGE_TIMEOUT_MS) for its answer. Worst case: the last attempt ends
+ * STATEMENT_ATTEMPTS x 2 x MEETR_STORAGE_TIMEOUT_MS after the deadline (12 s by
+ * default). A write that failed may still land later through Cassandra's hints: its
+ * minutes are queued again hours later (ingest-service.ts). Plus the clock margin: the
+ * roller reads the hold on its own clock.
+ */
+export function landingMarginMs(config: Pick<Config, 'storageTimeoutMs' | 'maxClockSkewMs'>): number {
+  return STATEMENT_ATTEMPTS * 2 * config.storageTimeoutMs + clockMarginMs(config.maxClockSkewMs);
 }
 
 /** The longest hold a worker gives a write, from its arrival (ingest-service.ts). */
-export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTimeoutMs'>): number {
+export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTimeoutMs' | 'maxClockSkewMs'>): number {
   return config.requestTimeoutMs + landingMarginMs(config) + REUSE_MS;
 }
 
 /** Wires storage, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({ config, storage, workerId, isDraining, auth, logError }: ComposeOptions): MeetrApp {
+export function composeApp({ config, storage, workerId, isDraining, auth, logError, clockWatch }: ComposeOptions): MeetrApp {
   const scheduler = createWriteScheduler({
     writer: storage.writer,
     concurrency: config.writeConcurrency,
@@ -56,6 +70,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     maxWaitingSearches: config.maxWaitingSearches,
     maxPartitions: config.maxSearchPartitions,
     maxHoldMs: maxHoldMs(config),
+    clockMarginMs: clockMarginMs(config.maxClockSkewMs),
   });
   // A selection reads at most a hundred catalogue rows per series it may answer.
   const catalogue = createCatalogueService({ reader: storage.series, maxSeries: config.maxSeries, maxScanned: 100 * config.maxSeries });
@@ -64,14 +79,13 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
       writer: storage.writer,
       scheduler,
       pointsPerWrite: POINTS_PER_WRITE,
-      // A write sent before the deadline lands within the storage timeout, or not at all; plus clock margin.
       landingMarginMs: landingMarginMs(config),
     }),
     search,
     catalogue,
     engine: createQueryEngine({ catalogue, search, maxSamples: config.maxQuerySamples, maxConcurrent: config.maxConcurrentQueries, maxWaiting: config.maxWaitingQueries }),
     health: storage.health,
-    telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load } }),
+    telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load, ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }) } }),
     workerId,
     defaultTimeZone: config.defaultTimeZone,
     maxSeriesBuckets: config.maxSeriesBuckets,
@@ -82,6 +96,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     requestTimeoutMs: config.requestTimeoutMs,
     ...(isDraining === undefined ? {} : { isDraining }),
     ...(auth === undefined ? {} : { auth }),
+    ...(clockWatch === undefined ? {} : { clockWatch }),
     ...(logError === undefined ? {} : { logError }),
   });
 }

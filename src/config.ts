@@ -54,6 +54,11 @@ export interface Config {
    * one partition merge into one batch: fewer, larger statements under load.
    */
   readonly writeConcurrency: number;
+  /**
+   * How far a worker's or roller's clock may be from Cassandra's (clock-watch.ts)
+   * before it refuses to write or roll; the roll queue's margins include twice it.
+   */
+  readonly maxClockSkewMs: number;
   /** How far past the worker's clock a point's timestamp may be before it is refused (clock skew, not data). */
   readonly maxFutureMs: number;
   /**
@@ -160,6 +165,10 @@ export function loadConfig(env: Env = process.env): Config {
     storageTimeoutMs: reader.integer('MEETR_STORAGE_TIMEOUT_MS', 3_000, 50, 600_000),
     storageConcurrency: reader.integer('MEETR_STORAGE_CONCURRENCY', 32, 1, 1024),
     writeConcurrency: reader.integer('MEETR_WRITE_CONCURRENCY', 16, 1, 1024),
+    // NTP (chrony, ntpd, systemd-timesyncd) keeps a host within a few ms of true time on a LAN and
+    // tens of ms over the internet: 1 s is far beyond a working NTP, and the margins it adds (2 s to
+    // a write's hold, to when a slot is rolled, to the slots a search reads) cost nothing measurable.
+    maxClockSkewMs: reader.integer('MEETR_MAX_CLOCK_SKEW_MS', 1_000, 1, 600_000),
     maxFutureMs: reader.integer('MEETR_MAX_FUTURE_MS', 86_400_000, 0, 31_622_400_000),
     requestTimeoutMs: reader.integer('MEETR_REQUEST_TIMEOUT_MS', 20_000, 100, MAX_REQUEST_TIMEOUT_MS),
     maxQueuedPoints: reader.integer('MEETR_MAX_QUEUED_POINTS', 1_000_000, 1, 100_000_000),

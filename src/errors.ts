@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'query_too_large'
   | 'query_failed'
   | 'storage_unavailable'
+  | 'clock_skew'
   | 'overloaded'
   | 'deadline_exceeded'
   | 'internal_error';
@@ -72,6 +73,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 408 | 4
     case 'query_failed':
       return 422;
     case 'storage_unavailable':
+    case 'clock_skew':
     case 'overloaded':
     case 'deadline_exceeded':
       return 503;

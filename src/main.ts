@@ -11,6 +11,7 @@ import { loadConfigOrExit } from './config.js';
 import { composeApp } from './compose.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { cassandraStorage } from './storage/cassandra/point-store.js';
+import { startClockWatch } from './time/clock-watch.js';
 
 /**
  * After SIGINT/SIGTERM a worker fails /health but keeps serving this long before it
@@ -44,9 +45,12 @@ async function main(): Promise<void> {
   if (tokens !== undefined) log(`tokens on: ${tokens.size} in ${tokens.path}`);
   const client = await connectWithRetry(config, log);
   let draining = false;
+  const storage = cassandraStorage(client, config.keyspace, statementConsistency(config), config.retention);
+  const clock = await startClockWatch(storage.health.serverTimeMs, config.maxClockSkewMs, log);
   const app = composeApp({
     config,
-    storage: cassandraStorage(client, config.keyspace, statementConsistency(config), config.retention),
+    storage,
+    clockWatch: clock.watch,
     workerId,
     isDraining: () => draining,
     ...(tokens === undefined ? {} : { auth: tokens }),
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
 
   const stopAccepting = (): void => {
     log('draining in-flight requests');
+    clock.stop();
     server.close(() => {
       client.shutdown().then(
         () => {

@@ -10,10 +10,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { loadConfigOrExit } from './config.js';
+import { registerClockGauges } from './http/telemetry.js';
+import { clockMarginMs } from './rollup/roll-queue.js';
 import { forLog } from './errors.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
+import { clockReport, startClockWatch } from './time/clock-watch.js';
 
 /** How often leases are balanced and renewed; a lease lasts three times as long. */
 const BALANCE_MS = 5_000;
@@ -56,9 +59,20 @@ async function main(): Promise<void> {
   const telemetry = telemetryFor(registry);
   const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, log);
   const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
-  const roller = new Roller({ store, owner, concurrency: Math.max(1, Math.floor(config.storageConcurrency / 2)), leaseMs: BALANCE_MS * 3, telemetry });
-  new Gauge({ name: 'meetr_roller_lag_seconds', help: 'How far the oldest slot due in the shards this roller holds is behind; 0 when caught up', registers: [registry], collect() {
-    this.set(roller.status.lagSeconds);
+  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, log);
+  registerClockGauges(registry, () => clock.watch.reading());
+  const roller = new Roller({
+    store,
+    owner,
+    concurrency: Math.max(1, Math.floor(config.storageConcurrency / 2)),
+    leaseMs: BALANCE_MS * 3,
+    telemetry,
+    clockMarginMs: clockMarginMs(config.maxClockSkewMs),
+    refusal: () => clock.watch.reading().refusal,
+  });
+  new Gauge({ name: 'meetr_roller_lag_seconds', help: 'How far the oldest slot due in each shard this roller holds is behind; 0 when caught up', labelNames: ['shard'], registers: [registry], collect() {
+    this.reset();
+    for (const [shard, lag] of roller.status.shardLags) this.set({ shard: String(shard) }, lag);
   } });
   new Gauge({ name: 'meetr_roller_shards', help: 'Roll-queue shards this roller holds', registers: [registry], collect() {
     this.set(roller.status.shards.length);
@@ -67,7 +81,11 @@ async function main(): Promise<void> {
   let stopping = false;
   const server = createServer((request, response) => {
     if (request.url === '/health') {
-      response.writeHead(stopping ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: stopping ? 'stopping' : 'ok', ...roller.status }));
+      const { shards, lagSeconds, shardLags } = roller.status;
+      const refusal = roller.refusal;
+      const status = stopping ? 'stopping' : refusal === undefined ? 'ok' : 'clock_skew';
+      const body = { status, ...(refusal === undefined ? {} : { message: refusal }), shards, lagSeconds, shardLags: Object.fromEntries(shardLags), clock: clockReport(clock.watch.reading()) };
+      response.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } else if (request.url === '/metrics') {
       registry.metrics().then(
         (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -109,7 +127,8 @@ async function main(): Promise<void> {
     force.unref();
     done
       .then(async () => {
-        for (const [shard, { nextSlot }] of roller.shards) await store.keepShard(shard, owner, 0, nextSlot).catch(() => undefined);
+        clock.stop();
+        await roller.releaseAll();
         server.close();
         await client.shutdown();
         process.exit(0);

@@ -18,7 +18,9 @@ import type { BenchSizes } from '../sizes.js';
 const YEAR_START = Date.parse('2025-01-01T00:00:00Z');
 const YEAR_END = Date.parse('2026-01-01T00:00:00Z') - 1;
 /** The longest hold the stack's workers give a write (compose.ts maxHoldMs at the default settings). */
-const STACK_MAX_HOLD_MS = 20_000 + 3_000 + 1_000 + 10_000;
+const STACK_MAX_HOLD_MS = 20_000 + 2 * 2 * 3_000 + 2 * 1_000 + 10_000;
+/** roll-queue.ts clockMarginMs at the default MEETR_MAX_CLOCK_SKEW_MS. */
+const STACK_CLOCK_MARGIN_MS = 2 * 1_000;
 
 export interface SearchRange {
   readonly name: 'year' | 'month' | 'day' | 'hour';
@@ -58,7 +60,7 @@ export interface YearLoad {
 
 /** Waits until the roller has rolled every slot a write made before now can have queued in. */
 export async function rolledUp(store: CassandraPointStore): Promise<void> {
-  const target = lastPossibleSlot(Date.now(), STACK_MAX_HOLD_MS);
+  const target = lastPossibleSlot(Date.now(), STACK_MAX_HOLD_MS, STACK_CLOCK_MARGIN_MS);
   for (;;) {
     const states = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => store.readShard(shard)));
     if (states.every((state) => state.nextSlot > target)) return;

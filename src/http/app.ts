@@ -16,6 +16,8 @@ import { createPrometheusApi, prometheusError } from './prometheus-api.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
 import type { QueryEngine } from '../promql/query-engine.js';
 import { parseSearchParams, withSeriesBuckets } from './search-params.js';
+import type { WriteFloor } from '../rollup/retention.js';
+import { clockReport, type ClockWatch } from '../time/clock-watch.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns, type TsWindow } from './validate-points.js';
 
@@ -39,8 +41,10 @@ export interface AppOptions {
   readonly maxBatch: number;
   /** Points more than this far past the worker's clock are refused. */
   readonly maxFutureMs: number;
-  /** The oldest timestamp a write may carry at a given time (raw retention), if any. */
-  readonly oldestWritable?: (nowMs: number) => number | undefined;
+  /** This worker's clock against Cassandra's: past the bound it takes no writes and answers no searches (which read the roll queue by its clock). */
+  readonly clockWatch?: ClockWatch;
+  /** The oldest timestamp a write may carry at a given time, and why (retention.ts), if any. */
+  readonly oldestWritable?: (nowMs: number) => WriteFloor | undefined;
   /** Every request is answered within this (503 past it), measured from its arrival at the worker. */
   readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
@@ -66,10 +70,11 @@ const RECEIVED_TOLERANCE_US = 60_000_000;
 /** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxSeriesBuckets, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
-  const { isDraining = () => false, logError = (message, error) => console.error(message, error), oldestWritable = () => undefined } = options;
+  const { isDraining = () => false, logError = (message, error) => console.error(message, error), oldestWritable = () => undefined, clockWatch } = options;
   const writeWindow = (): TsWindow => {
     const now = Date.now();
-    return { earliestMs: oldestWritable(now) ?? Number.NEGATIVE_INFINITY, latestMs: now + maxFutureMs };
+    const floor = oldestWritable(now);
+    return floor === undefined ? { earliestMs: Number.NEGATIVE_INFINITY, latestMs: now + maxFutureMs } : { earliestMs: floor.ms, earliestReason: floor.reason, latestMs: now + maxFutureMs };
   };
   let storageLoggedAt = Number.NEGATIVE_INFINITY;
   let storageUnlogged = 0;
@@ -129,6 +134,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   }
 
   app.get(METRICS_PATH, async (c) => {
+    clockWatch?.ensureWithinBound();
     const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
     const result = await search.search(await withSeriesBuckets(params, maxSeriesBuckets, yieldToEventLoop), c.get('scope'));
     const overflowing = [result, ...(result.series ?? [])].find(({ value }) => value !== null && !Number.isFinite(value));
@@ -141,6 +147,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
 
   app.post(METRICS_PATH, async (c) => {
+    clockWatch?.ensureWithinBound();
     const scope = c.get('scope');
     const body = await readRequestBody(c, maxBodyBytes, scope.signal);
     const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', (name) => c.req.query(name), maxBatch);
@@ -152,6 +159,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   // Prometheus remote write 1.0: 204 once Cassandra acknowledged every sample.
   app.post(REMOTE_WRITE_PATH, async (c) => {
+    clockWatch?.ensureWithinBound();
     const scope = c.get('scope');
     checkRemoteWriteType(c.req.header('content-type'));
     const message = await readSnappyBody(c, maxBodyBytes, scope.signal);
@@ -177,7 +185,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.get('/health', (c) => {
     if (isDraining()) return errorResponse(c, 'storage_unavailable', 'the worker is shutting down');
     if (!health.isReady()) return errorResponse(c, 'storage_unavailable', 'no connection to Cassandra');
-    return c.json({ status: 'ok', worker: workerId });
+    const clock = clockWatch?.reading();
+    // Past the clock bound the worker fails its check, so HAProxy sends its requests to the others.
+    if (clock?.refusal !== undefined) return c.json({ error: 'clock_skew', message: clock.refusal, worker: workerId, clock: clockReport(clock) }, 503);
+    return c.json({ status: 'ok', worker: workerId, ...(clock === undefined ? {} : { clock: clockReport(clock) }) });
   });
 
   app.get('/metrics', async (c) => {
@@ -195,6 +206,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       }
       if (error instanceof OverloadedError) telemetry.requestShed(routeLabel(c.req.path), error.reason);
       if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeLabel(c.req.path));
+      if (error.code === 'clock_skew') telemetry.clockRefusal(routeLabel(c.req.path));
       return errorResponse(c, error.code, error.message, error.details);
     }
     if (error instanceof HTTPException && error.status < 500) {

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ShedReason } from '../errors.js';
 import type { WriteLoad } from '../ingest/write-scheduler.js';
+import type { ClockReading } from '../time/clock-watch.js';
 import type { AuthFailure } from './auth.js';
 
 /** The worker's own counters and histograms, served as Prometheus text on GET /metrics. */
@@ -16,11 +17,29 @@ export interface Telemetry {
   /** A request refused for its credentials: none, not valid, or a scope that does not allow it. */
   authFailure(reason: AuthFailure): void;
   deadlineExceeded(route: string): void;
+  /** A request refused because this worker's clock is too far from Cassandra's. */
+  clockRefusal(route: string): void;
 }
 
 /** Gauges read when /metrics is scraped. */
 export interface LoadProbe {
   readonly writeQueue: () => WriteLoad;
+  readonly clock?: () => ClockReading;
+}
+
+/** The clock gauges of a worker or a roller (clock-watch.ts), read when /metrics is scraped. */
+export function registerClockGauges(registry: Registry, read: () => ClockReading): void {
+  const gauge = (name: string, help: string, value: (reading: ClockReading) => number | undefined): void => {
+    new Gauge({ name, help, registers: [registry], collect() {
+      const v = value(read());
+      if (v === undefined) this.reset();
+      else this.set(v);
+    } });
+  };
+  gauge('meetr_clock_offset_seconds', "Cassandra's clock minus this process's (positive: this process is behind)", (r) => (r.offsetMs === undefined ? undefined : r.offsetMs / 1000));
+  gauge('meetr_clock_offset_uncertainty_seconds', 'How far off meetr_clock_offset_seconds may be: half the round trip of its sample', (r) => (r.uncertaintyMs === undefined ? undefined : r.uncertaintyMs / 1000));
+  gauge('meetr_clock_max_skew_seconds', 'MEETR_MAX_CLOCK_SKEW_MS: past it this process takes no writes and rolls nothing', (r) => r.maxSkewMs / 1000);
+  gauge('meetr_clock_within_bound', '1 while this process may write and roll, 0 while its clock is too far from Cassandra\'s (or was not compared lately)', (r) => (r.refusal === undefined ? 1 : 0));
 }
 
 export function createTelemetry({ workerId, load }: { readonly workerId: string; readonly load?: LoadProbe }): Telemetry {
@@ -79,7 +98,14 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     gauge('meetr_write_queue_requests', 'Insert requests admitted and not finished', (l) => l.activeRequests);
     gauge('meetr_write_statements_in_flight', 'Write statements sent and not yet answered', (l) => l.inFlight);
     gauge('meetr_write_statement_seconds', 'Moving average of a write statement\'s time to answer', (l) => l.statementMs / 1000);
+    if (load.clock !== undefined) registerClockGauges(registry, load.clock);
   }
+  const clockRefusals = new Counter({
+    name: 'meetr_clock_skew_refusals_total',
+    help: "Requests answered 503 clock_skew: this worker's clock was too far from Cassandra's (MEETR_MAX_CLOCK_SKEW_MS); by route",
+    labelNames: ['route'],
+    registers: [registry],
+  });
   // prom-client hashes a label set on every call; the few (route, method, status) children are kept instead.
   const requestChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'route' | 'method'> }>();
   return {
@@ -111,6 +137,9 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     },
     deadlineExceeded(route) {
       deadlines.inc({ route });
+    },
+    clockRefusal(route) {
+      clockRefusals.inc({ route });
     },
   };
 }

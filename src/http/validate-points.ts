@@ -7,6 +7,8 @@ import type { PointInput } from './point-input.js';
 export interface TsWindow {
   readonly earliestMs: number;
   readonly latestMs: number;
+  /** Why an older point is refused (retention.ts oldestWritable). */
+  readonly earliestReason?: string;
 }
 
 const ANY_TIME: TsWindow = { earliestMs: Number.NEGATIVE_INFINITY, latestMs: Number.POSITIVE_INFINITY };
@@ -98,7 +100,7 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, win
     const parsed = parseTimestamp(rawTs, defaultTimeZone);
     if (!parsed.ok) problems.push({ index, field: tsField, message: parsed.message });
     else if (parsed.ms > window.latestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, too far in the future (MEETR_MAX_FUTURE_MS)` });
-    else if (parsed.ms < window.earliestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, older than raw points are kept (MEETR_RETENTION_RAW)` });
+    else if (parsed.ms < window.earliestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, ${window.earliestReason ?? 'older than raw points are kept (MEETR_RETENTION_RAW)'}` });
     else ts = parsed.ms;
   }
 

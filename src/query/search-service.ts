@@ -20,6 +20,8 @@ export interface SearchServiceOptions {
   readonly maxPartitions: number;
   /** The longest hold a worker gives a write (roll-queue.ts): how far ahead of now queued slots may lie. */
   readonly maxHoldMs: number;
+  /** How far apart two processes' clocks may be (roll-queue.ts clockMarginMs): the queue is read this much further ahead. */
+  readonly clockMarginMs: number;
   readonly clock?: () => EpochMs;
 }
 
@@ -105,7 +107,7 @@ interface SpanGroup {
  * are read; a search that needs more is refused before any is.
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
-  const { reader, concurrency, maxPartitions, maxHoldMs, clock = Date.now } = options;
+  const { reader, concurrency, maxPartitions, maxHoldMs, clockMarginMs, clock = Date.now } = options;
   const turns = createTurns(options.maxSearches, options.maxWaitingSearches, (waiting) =>
     new OverloadedError('searches_waiting', `the worker runs ${options.maxSearches} searches and has ${waiting} waiting (MEETR_MAX_SEARCHES, MEETR_MAX_WAITING_SEARCHES); retry shortly`),
   );
@@ -124,7 +126,7 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
    */
   const dirtyMinutes = async (metricId: string, fromDay: number, toDay: number, scope: WorkScope, fresh = false): Promise<number[]> => {
     const shard = shardOf(metricId);
-    const last = lastPossibleSlot(clock(), maxHoldMs);
+    const last = lastPossibleSlot(clock(), maxHoldMs, clockMarginMs);
     const progress = reader.rolledThrough(shard).then((slot) => {
       knownRolledThrough.set(shard, Math.max(slot, knownRolledThrough.get(shard) ?? slot));
       return slot;

@@ -7,14 +7,22 @@
  * each is over. For every (metric, day) queued in a slot it recomputes the queued
  * minutes from the raw points, then the 15-minute and hour buckets those minutes
  * fall in and the day, and only once all of it is written records the slot as
- * rolled. Every row is written as of when the reads it came from began, so of two
- * rollers that computed the same bucket (a lease that changed hands) the later
- * computation wins.
+ * rolled.
+ *
+ * Every row is written as of when the reads it came from began, on this roller's
+ * clock, and never earlier than any row this shard was given before: a roller
+ * starts no work once its lease has run out on its own clock, and one that takes a
+ * shard over stamps above the end of the lease it took over. So of two rollers
+ * that computed the same bucket (a lease that changed hands, between clocks that
+ * disagree) the later computation wins. A lease is taken over only once it ran out
+ * by the clock margin too (roll-queue.ts clockMarginMs), so the two never overlap.
+ * While the clock watch refuses (clock-watch.ts), the roller holds no lease and
+ * rolls nothing.
  */
 import { combine, EMPTY_AGGREGATE, PointFold, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
 import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
-import { epochMinute, isSlotOver, samplePartition, SHARDS, SLOT_MS, CLOCK_MARGIN_MS } from '../rollup/roll-queue.js';
+import { epochMinute, isSlotOver, samplePartition, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
@@ -28,6 +36,12 @@ export interface RollerOptions {
   readonly leaseMs?: number;
   readonly clock?: () => EpochMs;
   readonly telemetry?: RollerTelemetry;
+  /** How far apart two processes' clocks may be (roll-queue.ts clockMarginMs). */
+  readonly clockMarginMs: number;
+  /** Why this roller may not roll now (its clock is off: clock-watch.ts), or undefined. */
+  readonly refusal?: () => string | undefined;
+  /** Slots of one shard rolled in a row before the next shard's turn. */
+  readonly slotsPerTurn?: number;
 }
 
 export interface RollerTelemetry {
@@ -37,36 +51,62 @@ export interface RollerTelemetry {
 
 interface Owned {
   nextSlot: number;
+  /** When the lease this roller holds runs out, on its clock: it starts no work after. */
+  leaseUntilMs: EpochMs;
+  /** The latest write time (µs) given to a rollup row of this shard: the next one is later. */
+  stampUs: number;
 }
 
 export interface RollerStatus {
   readonly shards: readonly number[];
   /** Seconds since the oldest slot this roller owns that is over and not rolled ended; 0 when caught up. */
   readonly lagSeconds: number;
+  /** The same, per shard held. */
+  readonly shardLags: ReadonlyMap<number, number>;
 }
+
+/** A minute of slots: a shard's turn before the next shard's. */
+const SLOTS_PER_TURN = 12;
 
 export class Roller {
   private readonly owned = new Map<number, Owned>();
   private readonly leaseMs: number;
   private readonly clock: () => EpochMs;
+  private readonly margin: number;
+  /** Where the next pass starts: passes take shards in turn from here. */
+  private cursor = 0;
 
   constructor(private readonly options: RollerOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.clock = options.clock ?? Date.now;
+    this.margin = options.clockMarginMs;
   }
 
   get status(): RollerStatus {
     const now = this.clock();
-    let lag = 0;
-    for (const { nextSlot } of this.owned.values()) {
-      if (isSlotOver(nextSlot, now)) lag = Math.max(lag, (now - (nextSlot + 1) * SLOT_MS - CLOCK_MARGIN_MS) / 1000);
+    const shardLags = new Map<number, number>();
+    for (const [shard, { nextSlot }] of [...this.owned].sort(([a], [b]) => a - b)) {
+      shardLags.set(shard, isSlotOver(nextSlot, now, this.margin) ? (now - (nextSlot + 1) * SLOT_MS - this.margin) / 1000 : 0);
     }
-    return { shards: [...this.owned.keys()].sort((a, b) => a - b), lagSeconds: lag };
+    return { shards: [...shardLags.keys()], lagSeconds: Math.max(0, ...shardLags.values()), shardLags };
   }
 
-  /** Takes free shards up to an even share, gives back any beyond it, and renews the rest. */
+  /** Why this roller may not roll now, if it may not. */
+  get refusal(): string | undefined {
+    return this.options.refusal?.();
+  }
+
+  /**
+   * Takes free shards up to an even share, gives back any beyond it, and renews the
+   * rest. While the clock is refused it drops every lease it holds (they run out,
+   * and other rollers take them).
+   */
   async balance(): Promise<void> {
     const { store, owner } = this.options;
+    if (this.refusal !== undefined) {
+      this.owned.clear();
+      return;
+    }
     const now = this.clock();
     await store.announceRoller(owner, Math.ceil((this.leaseMs * 2) / 1000));
     const alive = new Set(await store.liveRollers()).add(owner);
@@ -78,64 +118,110 @@ export class Roller {
     for (const [shard, state] of states.entries()) {
       const mine = this.owned.get(shard);
       if (mine !== undefined && this.owned.size > share) {
-        this.owned.delete(shard);
-        await store.keepShard(shard, owner, 0, mine.nextSlot); // released: anyone may take it now
+        await this.release(shard);
       } else if (mine !== undefined) {
-        if (!(await store.keepShard(shard, owner, now + this.leaseMs, mine.nextSlot))) this.owned.delete(shard);
-      } else if (this.owned.size < share && (state.leaseUntilMs <= now || state.owner === owner)) {
-        if (await store.takeShard(shard, state, owner, now + this.leaseMs)) this.owned.set(shard, { nextSlot: state.nextSlot });
+        if (await store.keepShard(shard, owner, now + this.leaseMs, mine.nextSlot)) mine.leaseUntilMs = now + this.leaseMs;
+        else this.owned.delete(shard);
+      } else if (this.owned.size < share && (state.leaseUntilMs + this.margin <= now || state.owner === owner)) {
+        // Its previous owner stamped nothing past the end of its lease (on its clock): stamps here start above it.
+        if (await store.takeShard(shard, state, owner, now + this.leaseMs)) {
+          this.owned.set(shard, { nextSlot: state.nextSlot, leaseUntilMs: now + this.leaseMs, stampUs: state.leaseUntilMs * 1000 });
+        }
       }
     }
   }
 
-  /** Rolls every slot that is over in the shards this roller holds; returns how many slots it rolled. */
+  /** Gives a shard back: its lease ends now, on this clock, so whoever takes it stamps after every row written here. */
+  async release(shard: number): Promise<void> {
+    const mine = this.owned.get(shard);
+    if (mine === undefined) return;
+    this.owned.delete(shard);
+    await this.options.store.keepShard(shard, this.options.owner, Math.max(this.clock(), Math.ceil(mine.stampUs / 1000) + 1), mine.nextSlot);
+  }
+
+  /** Gives every shard back (on shutdown). */
+  async releaseAll(): Promise<void> {
+    for (const shard of [...this.owned.keys()]) await this.release(shard).catch(() => undefined);
+  }
+
+  /**
+   * Rolls the slots that are over in the shards this roller holds, shards in turn,
+   * at most slotsPerTurn of one before the next (a backlog in one shard does not
+   * stall the others); returns how many slots it rolled.
+   */
   async rollDue(shouldStop: () => boolean = () => false): Promise<number> {
+    const perTurn = this.options.slotsPerTurn ?? SLOTS_PER_TURN;
+    const stop = (): boolean => shouldStop() || this.refusal !== undefined;
     let rolled = 0;
-    for (const [shard, owned] of this.owned) {
-      while (!shouldStop() && isSlotOver(owned.nextSlot, this.clock())) {
-        const kept = await this.rollSlot(shard, owned.nextSlot);
-        if (!kept) {
-          this.owned.delete(shard);
-          break;
+    for (let progressed = true; progressed && !stop(); ) {
+      progressed = false;
+      const shards = [...this.owned.keys()].sort((a, b) => a - b);
+      const first = shards.findIndex((shard) => shard >= this.cursor);
+      for (const shard of [...shards.slice(Math.max(0, first)), ...shards.slice(0, Math.max(0, first))]) {
+        if (stop()) break;
+        this.cursor = shard + 1;
+        const owned = this.owned.get(shard);
+        for (let turn = 0; owned !== undefined && turn < perTurn && !stop() && isSlotOver(owned.nextSlot, this.clock(), this.margin); turn++) {
+          if (!(await this.rollSlot(shard, owned))) {
+            this.owned.delete(shard);
+            break;
+          }
+          owned.nextSlot++;
+          rolled++;
+          progressed = true;
         }
-        owned.nextSlot++;
-        rolled++;
       }
     }
     return rolled;
   }
 
   /** Rolls one slot and records it as rolled; false when the lease was lost meanwhile (the slot is then another roller's). */
-  private async rollSlot(shard: number, slot: number): Promise<boolean> {
+  private async rollSlot(shard: number, owned: Owned): Promise<boolean> {
     const { store, owner, concurrency } = this.options;
+    const slot = owned.nextSlot;
     const days = await store.slotDays(shard, slot);
     let lost = false;
     // A big slot (a bulk import) may take longer than a lease: keep it while working.
     let keeping: Promise<unknown> = Promise.resolve();
     const keeper = setInterval(() => {
-      keeping = store.keepShard(shard, owner, this.clock() + this.leaseMs, slot).then(
-        (kept) => (lost ||= !kept),
+      const until = this.clock() + this.leaseMs;
+      keeping = store.keepShard(shard, owner, until, slot).then(
+        (kept) => {
+          if (kept) owned.leaseUntilMs = until;
+          else lost = true;
+        },
         () => undefined,
       );
     }, this.leaseMs / 3);
     try {
       await forEachBounded(days, concurrency, async (day) => {
-        if (!lost) await this.rollDay(day);
+        // No work starts past the lease on this clock: a roller taking the shard over stamps above its end.
+        if (this.clock() >= owned.leaseUntilMs) lost = true;
+        if (!lost) await this.rollDay(day, this.stamp(owned));
       });
     } finally {
       clearInterval(keeper);
       await keeping; // so it cannot land after the progress recorded below
     }
     if (lost) return false;
-    const kept = await store.keepShard(shard, owner, this.clock() + this.leaseMs, slot + 1);
-    if (kept) this.options.telemetry?.slotRolled();
+    const until = this.clock() + this.leaseMs;
+    const kept = await store.keepShard(shard, owner, until, slot + 1);
+    if (kept) {
+      owned.leaseUntilMs = until;
+      this.options.telemetry?.slotRolled();
+    }
     return kept;
   }
 
-  /** Recomputes the queued minutes of one metric and day, and the coarser buckets above them. */
-  async rollDay({ metricId, day, minutes }: DirtyDay): Promise<void> {
+  /** A write time for rollup rows of this shard: this clock, but later than any given before, whoever gave it. */
+  private stamp(owned: Owned): number {
+    owned.stampUs = Math.max(this.clock() * 1000, owned.stampUs + 1);
+    return owned.stampUs;
+  }
+
+  /** Recomputes the queued minutes of one metric and day, and the coarser buckets above them, as of `asOfUs` (taken before any read). */
+  private async rollDay({ metricId, day, minutes }: DirtyDay, asOfUs: number): Promise<void> {
     const { store } = this.options;
-    const asOfUs = this.clock() * 1000; // before any read
     const dayStart = day * MS_PER_DAY;
     const queued = [...new Set(minutes)].sort((a, b) => a - b).map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
     /** The hours touched, and how many of their minutes are queued. */

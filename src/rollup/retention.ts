@@ -4,7 +4,7 @@
  * after it was written), so rows of one time window expire together and Time
  * Window Compaction drops whole SSTables of them.
  */
-import type { LevelName } from './levels.js';
+import { DAY, HOUR, MINUTE, QUARTER, type Level, type LevelName } from './levels.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../time/units.js';
 
 export interface Retention {
@@ -31,9 +31,42 @@ export function ttlSeconds(endMs: EpochMs, retentionMs: number | undefined, nowM
   return Math.min(MAX_TTL_SECONDS, Math.max(1, seconds));
 }
 
-/** The oldest ts a write may carry at `nowMs`, or undefined when raw points are kept forever. */
-export function oldestWritable(retention: Retention, nowMs: EpochMs): EpochMs | undefined {
-  return retention.raw === undefined ? undefined : nowMs - retention.raw + RETENTION_WRITE_MARGIN_MS;
+/** The oldest ts a write may carry, and why no older one. */
+export interface WriteFloor {
+  readonly ms: EpochMs;
+  /** Why an older point is refused, as an error message goes on after its timestamp. */
+  readonly reason: string;
+}
+
+/** What the roller rebuilds each level's bucket from (roller.ts): minutes from raw points, quarters and hours from minutes, the day from hours. */
+const REBUILT_FROM: ReadonlyArray<readonly [Level, LevelName | 'raw']> = [
+  [MINUTE, 'raw'],
+  [QUARTER, '1m'],
+  [HOUR, '1m'],
+  [DAY, '1h'],
+];
+
+/**
+ * The oldest ts a write may carry at `nowMs`, or undefined when nothing limits it.
+ * A point's bucket of each level is rebuilt whole from the level below once it is
+ * written: so the bucket must start after that level's rows expire (less the
+ * margin), or the rebuilt bucket would lack what expired below it and overwrite a
+ * copy kept longer (a day kept forever, rebuilt from hours kept 7 days).
+ */
+export function oldestWritable(retention: Retention, nowMs: EpochMs): WriteFloor | undefined {
+  let floor: WriteFloor | undefined =
+    retention.raw === undefined ? undefined : { ms: nowMs - retention.raw + RETENTION_WRITE_MARGIN_MS, reason: 'older than raw points are kept (MEETR_RETENTION_RAW)' };
+  for (const [level, source] of REBUILT_FROM) {
+    const kept = source === 'raw' ? retention.raw : retention.levels[source];
+    if (kept === undefined) continue;
+    const firstWhole = Math.ceil((nowMs - kept + RETENTION_WRITE_MARGIN_MS) / level.ms) * level.ms;
+    if (floor === undefined || firstWhole > floor.ms) {
+      const variable = `MEETR_RETENTION_${source.toUpperCase()}`;
+      const from = source === 'raw' ? 'raw points' : `${source} rollups`;
+      floor = { ms: firstWhole, reason: `in a ${level.name} rollup bucket that starts before the oldest ${from} it is rebuilt from (${variable})` };
+    }
+  }
+  return floor;
 }
 
 const UNITS: Record<string, number> = { m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY, w: 7 * MS_PER_DAY, y: 365 * MS_PER_DAY };

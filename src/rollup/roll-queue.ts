@@ -21,8 +21,17 @@ export const SHARDS = 16;
 
 export const SLOT_MS = 5 * MS_PER_SECOND;
 
-/** How far apart the clocks of hosts may be; a slot is rolled this long after it ends. */
-export const CLOCK_MARGIN_MS = MS_PER_SECOND;
+/**
+ * How far apart the clocks of two processes may be: each is within maxSkewMs of
+ * Cassandra's or refuses to write and roll (clock-watch.ts), so any two are within
+ * twice that. A worker's hold is read on its clock, "the slot is over" on the
+ * roller's, a search's last slot on its worker's: a slot is rolled this long after
+ * it ends, and a search reads this much further ahead, so that any skew within the
+ * bound leaves every write in a slot rolled after it and read before.
+ */
+export function clockMarginMs(maxSkewMs: number): number {
+  return 2 * maxSkewMs;
+}
 
 /**
  * A worker reuses a queued minute for later writes while its hold still covers
@@ -50,9 +59,9 @@ export function slotOf(holdMs: EpochMs): number {
   return Math.floor(holdMs / SLOT_MS);
 }
 
-/** Whether every write queued in `slot` has landed (or never will) at `nowMs`. */
-export function isSlotOver(slot: number, nowMs: EpochMs): boolean {
-  return (slot + 1) * SLOT_MS + CLOCK_MARGIN_MS <= nowMs;
+/** Whether every write queued in `slot` has landed (or never will) at `nowMs`, another process's clock being within `marginMs`. */
+export function isSlotOver(slot: number, nowMs: EpochMs, marginMs: number): boolean {
+  return (slot + 1) * SLOT_MS + marginMs <= nowMs;
 }
 
 /** The shard of a metric: FNV-1a of its id. */
@@ -60,9 +69,9 @@ export function shardOf(metricId: string): number {
   return fnv1a(metricId) % SHARDS;
 }
 
-/** The latest slot a write can queue in at `nowMs`, given the longest hold a worker gives (maxHoldMs). */
-export function lastPossibleSlot(nowMs: EpochMs, maxHoldMs: number): number {
-  return slotOf(nowMs + maxHoldMs + CLOCK_MARGIN_MS);
+/** The latest slot a write can queue in at `nowMs`, given the longest hold a worker gives (maxHoldMs) and the clock margin. */
+export function lastPossibleSlot(nowMs: EpochMs, maxHoldMs: number, marginMs: number): number {
+  return slotOf(nowMs + maxHoldMs + marginMs);
 }
 
 /** Epoch minute (ms / 60,000) of a day's minute. */

@@ -145,6 +145,8 @@ export interface ShardState {
 /** Whether storage can serve right now. */
 export interface StorageHealth {
   isReady(): boolean;
+  /** Cassandra's clock (a coordinator's now()), ms since the epoch. */
+  serverTimeMs(): Promise<EpochMs>;
 }
 
 /** Everything the services need from storage, as one implementation provides it. */

@@ -14,7 +14,7 @@ import { MS_PER_DAY } from '../../src/time/units.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { query } from '../support/search-query.js';
-import { searchService } from '../support/services.js';
+import { searchService, TEST_CLOCK_MARGIN_MS } from '../support/services.js';
 
 const ks = useFreshKeyspace();
 const store = (): CassandraPointStore => new CassandraPointStore(ks.client, ks.keyspace);
@@ -183,7 +183,7 @@ describe('upgrading a keyspace an earlier version wrote', () => {
     const search = searchService(store());
     const whole = query('old', day, day + 86_400_000 - 1, 'sum');
     expect(await search.search(whole, UNBOUNDED)).toEqual({ count: all.length, value: expectedSum }); // from the raw points: queued, not rolled
-    const roller = new Roller({ store: store(), owner: 'upgrade', concurrency: 4, clock: () => Date.now() + 120_000 });
+    const roller = new Roller({ store: store(), owner: 'upgrade', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => Date.now() + 120_000 });
     await roller.balance();
     await roller.rollDue();
     const rolledSearch = searchService(store(), { clock: () => Date.now() + 120_000 });

@@ -9,11 +9,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeApp, maxHoldMs, type MeetrApp } from '../../src/compose.js';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
-import { lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
+import { clockMarginMs, lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';
 import { cassandraStorage, CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { CLIENT_STATUSES, clientFields } from '../support/client-inputs.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
+import { TEST_CLOCK_MARGIN_MS } from '../support/services.js';
 
 // Short request and storage timeouts: writes' holds end, and the roller rolls them, within about 15 s.
 const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500', MEETR_REQUEST_TIMEOUT_MS: '3000', MEETR_STORAGE_TIMEOUT_MS: '1500' });
@@ -25,7 +26,7 @@ beforeAll(() => {
   app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'prop', logError: (_, error) => unexpected.push(error) });
   // A roller at work the whole time, as in production: whatever it rolls while searches run, they stay exact.
   store = new CassandraPointStore(ks.client, ks.keyspace);
-  const roller = new Roller({ store, owner: 'prop-roller', concurrency: 8 });
+  const roller = new Roller({ store, owner: 'prop-roller', concurrency: 8, clockMarginMs: TEST_CLOCK_MARGIN_MS });
   rolling = { stop: false, done: Promise.resolve() };
   rolling.done = (async () => {
     while (!rolling.stop) {
@@ -41,7 +42,7 @@ afterAll(async () => {
 
 /** Waits until the roller has rolled every slot a write made so far can have queued in. */
 async function rolledUp(): Promise<void> {
-  const target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config));
+  const target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config), clockMarginMs(ks.config.maxClockSkewMs));
   for (;;) {
     const states = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => store.readShard(shard)));
     if (states.every((state) => state.nextSlot > target)) return;

@@ -7,14 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxHoldMs } from '../../src/compose.js';
 import type { Point } from '../../src/domain/point.js';
-import { lastPossibleSlot, samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
+import { clockMarginMs, lastPossibleSlot, samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { PointWriter, RollupStore } from '../../src/storage/ports.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { query } from '../support/search-query.js';
-import { ingestService, insertRequest, searchService } from '../support/services.js';
+import { ingestService, insertRequest, searchService, TEST_CLOCK_MARGIN_MS } from '../support/services.js';
 
 const TIMEOUT_MS = 1_000;
 const ks = useFreshKeyspace({ MEETR_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS), MEETR_STORAGE_TIMEOUT_MS: '500' });
@@ -48,7 +48,7 @@ let store: CassandraPointStore;
 let rolling: { stop: boolean; done: Promise<void> };
 beforeAll(() => {
   store = new CassandraPointStore(ks.client, ks.keyspace);
-  const roller = new Roller({ store, owner: 'failures', concurrency: 4 });
+  const roller = new Roller({ store, owner: 'failures', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS });
   rolling = { stop: false, done: Promise.resolve() };
   rolling.done = (async () => {
     while (!rolling.stop) {
@@ -63,7 +63,7 @@ afterAll(async () => {
   await rolling.done;
 });
 
-async function rolledUp(target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config))): Promise<void> {
+async function rolledUp(target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config), clockMarginMs(ks.config.maxClockSkewMs))): Promise<void> {
   for (;;) {
     const states = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => store.readShard(shard)));
     if (states.every((state) => state.nextSlot > target)) return;
@@ -138,7 +138,7 @@ describe('rollups under failure', () => {
       },
     });
     const later = (): number => Date.now() + maxHoldMs(ks.config) + 60_000; // every hold given so far is over
-    const broken = new Roller({ store: failing, owner: 'broken', concurrency: 1, clock: later });
+    const broken = new Roller({ store: failing, owner: 'broken', concurrency: 1, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: later });
     await broken.balance();
     await expect(broken.rollDue()).rejects.toThrow('timed out');
     const whole = query(metricId, day, day + 86_400_000 - 1, 'sum');
@@ -146,7 +146,7 @@ describe('rollups under failure', () => {
     expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
     // Another roller takes the shards once the broken one's leases and announcement lapse, and rolls the slot again.
     await forget('broken');
-    const next = new Roller({ store, owner: 'next', concurrency: 4, clock: () => later() + 120_000 });
+    const next = new Roller({ store, owner: 'next', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => later() + 120_000 });
     await next.balance();
     expect(next.status.shards).toHaveLength(SHARDS);
     await next.rollDue();

@@ -8,6 +8,8 @@ import { UNBOUNDED } from '../../src/work-scope.js';
 
 /** The longest hold ingestService gives: its 20 s request timeout, 1 s landing margin, and the reuse window. */
 export const TEST_MAX_HOLD_MS = 20_000 + 1_000 + REUSE_MS;
+/** The clock margin of the services built here (roll-queue.ts clockMarginMs at a 1 s bound). */
+export const TEST_CLOCK_MARGIN_MS = 2_000;
 
 export function ingestService(
   writer: PointWriter,
@@ -25,7 +27,7 @@ export function ingestService(
 }
 
 export function searchService(reader: RangeReader, options: Partial<Omit<SearchServiceOptions, 'reader'>> = {}): SearchService {
-  return createSearchService({ reader, concurrency: 4, maxSearches: 8, maxWaitingSearches: 64, maxPartitions: 100_000, maxHoldMs: TEST_MAX_HOLD_MS, ...options });
+  return createSearchService({ reader, concurrency: 4, maxSearches: 8, maxWaitingSearches: 64, maxPartitions: 100_000, maxHoldMs: TEST_MAX_HOLD_MS, clockMarginMs: TEST_CLOCK_MARGIN_MS, ...options });
 }
 
 /** An insert request arriving now, with a deadline `timeoutMs` away that never fires on its own. */

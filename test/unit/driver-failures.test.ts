@@ -3,7 +3,7 @@ import cassandra from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
 import { StorageUnavailableError } from '../../src/errors.js';
 import { classifyDriverError } from '../../src/storage/cassandra/errors.js';
-import { IdempotentRetryPolicy } from '../../src/storage/cassandra/retry-policy.js';
+import { IdempotentRetryPolicy, STATEMENT_ATTEMPTS } from '../../src/storage/cassandra/retry-policy.js';
 
 const { localQuorum } = cassandra.types.consistencies;
 
@@ -39,6 +39,15 @@ describe('the retry policy', () => {
       const decision = policy.onReadTimeout(attempt(0), localQuorum, received, 2, dataPresent);
       expect(decision).toMatchObject(retryElsewhere);
     }
+  });
+
+  it('after a client timeout or a socket error tries the next host once, where the driver’s own tries every host: no write outlives its hold', () => {
+    const silent = new cassandra.errors.OperationTimedOutError('The host 127.0.0.3:9042 did not reply before timeout 3000 ms', '127.0.0.3:9042');
+    expect(policy.onRequestError(attempt(0), localQuorum, silent)).toMatchObject(retryElsewhere);
+    expect(policy.onRequestError(attempt(1), localQuorum, silent)).toEqual(rethrow);
+    expect(policy.onRequestError(attempt(2), localQuorum, silent)).toEqual(rethrow);
+    expect(policy.onRequestError(attempt(0, false), localQuorum, silent)).toEqual(rethrow);
+    expect(STATEMENT_ATTEMPTS).toBe(2);
   });
 
   it('keeps the driver’s answer to an unavailable coordinator: the next host, once', () => {

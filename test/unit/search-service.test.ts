@@ -13,7 +13,7 @@ import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-sto
 import { bucketBounds, parseInterval } from '../../src/time/series-buckets.js';
 import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
 import { query } from '../support/search-query.js';
-import { ingestService, insertRequest, searchService, TEST_MAX_HOLD_MS } from '../support/services.js';
+import { ingestService, insertRequest, searchService, TEST_CLOCK_MARGIN_MS, TEST_MAX_HOLD_MS } from '../support/services.js';
 
 const DAY = 86_400_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
@@ -23,7 +23,7 @@ function world() {
   const store = new InMemoryPointStore(slotOf(clock.now), () => clock.now);
   const ingest = ingestService(store, { clock: () => clock.now });
   const search = searchService(store, { clock: () => clock.now });
-  const roller = new Roller({ store, owner: 'r1', concurrency: 4, clock: () => clock.now });
+  const roller = new Roller({ store, owner: 'r1', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => clock.now });
   const raw = new Map<string, Map<number, number>>();
   return {
     clock,
@@ -146,12 +146,15 @@ describe('searches over rollups', () => {
 describe('the roller', () => {
   it('shares the shards evenly with another roller, and takes over the shards of one that stopped', async () => {
     const w = world();
-    const other = new Roller({ store: w.store, owner: 'r2', concurrency: 4, clock: () => w.clock.now });
+    const other = new Roller({ store: w.store, owner: 'r2', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => w.clock.now });
     await w.roller.balance(); // alone: takes every shard
     expect(w.roller.status.shards).toHaveLength(SHARDS);
     await other.balance(); // sees two rollers, but every shard is leased
-    await w.roller.balance(); // gives back the half beyond its share
-    await other.balance(); // and the other takes them
+    await w.roller.balance(); // gives back the half beyond its share, its lease ending now
+    await other.balance(); // which the other leaves for the clock margin (their clocks may disagree by as much)
+    expect(other.status.shards).toHaveLength(0);
+    w.clock.now += TEST_CLOCK_MARGIN_MS;
+    await other.balance(); // and then takes
     expect(w.roller.status.shards).toHaveLength(SHARDS / 2);
     expect(other.status.shards).toHaveLength(SHARDS / 2);
     w.clock.now += 60_000; // r1 stopped: its leases and its announcement lapse

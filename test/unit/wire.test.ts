@@ -153,6 +153,7 @@ describe('errors', () => {
       query_too_large: 422,
       query_failed: 422,
       storage_unavailable: 503,
+      clock_skew: 503,
       overloaded: 503,
       deadline_exceeded: 503,
       internal_error: 500,

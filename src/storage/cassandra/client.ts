@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { Config, ConsistencyName } from '../../config.js';
+import type { EpochMs } from '../../time/units.js';
 import { IdempotentRetryPolicy } from './retry-policy.js';
 
 export type CassandraClient = cassandra.Client;
@@ -99,4 +100,22 @@ export async function connectWithRetry(options: CassandraClientOptions, log: (me
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/** Cassandra's clock: a coordinator's now() (system.local is each node's own, so no replica is asked). */
+export async function cassandraNowMs(client: CassandraClient): Promise<EpochMs> {
+  const result = await client.execute('SELECT toUnixTimestamp(now()) AS now FROM system.local', [], { prepare: true, consistency: cassandra.types.consistencies.one });
+  return (result.first()?.get('now') as cassandra.types.Long).toNumber();
+}
+
+/**
+ * This host's clock moved onto Cassandra's, by one comparison: for a command that
+ * queues work for the roller (migrate), which is not watched as workers are.
+ */
+export async function cassandraClock(client: CassandraClient): Promise<() => EpochMs> {
+  const started = performance.now();
+  const localMs = Date.now();
+  const serverMs = await cassandraNowMs(client);
+  const offsetMs = serverMs - (localMs + (performance.now() - started) / 2);
+  return () => Date.now() + offsetMs;
 }

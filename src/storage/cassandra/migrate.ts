@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Replication } from '../../config.js';
-import type { CassandraClient } from './client.js';
+import { cassandraNowMs, type CassandraClient } from './client.js';
 import { initRollShards } from './upgrade.js';
 
 /** The project's `cql/` folder. */
@@ -40,6 +40,7 @@ export async function migrate(client: CassandraClient, keyspace: string, replica
   for (const statement of statements) {
     await client.execute(statement, [], { prepare: false });
   }
-  await initRollShards(client, keyspace, Date.now());
+  // Seeded from Cassandra's clock, not this host's: one ahead would mark slots rolled that workers still queue into.
+  await initRollShards(client, keyspace, await cassandraNowMs(client));
   return statements.length;
 }

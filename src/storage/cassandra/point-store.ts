@@ -21,7 +21,7 @@ import {
   type StampedPoint,
   type Storage,
 } from '../ports.js';
-import { hasConnectedHost, type CassandraClient, type StatementConsistency } from './client.js';
+import { cassandraNowMs, hasConnectedHost, type CassandraClient, type StatementConsistency } from './client.js';
 import { classifyDriverError } from './errors.js';
 
 const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
@@ -243,6 +243,10 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
     return this.applied('keep roller shard', this.statements.keepShard, params);
   }
 
+  async serverTimeMs(): Promise<EpochMs> {
+    return this.run('read Cassandra clock', () => cassandraNowMs(this.client));
+  }
+
   async announceRoller(owner: string, ttlSeconds: number): Promise<void> {
     await this.run('announce roller', () => this.client.execute(this.statements.announceRoller, [`${ROLLER_KEY}${owner}`, new Date(this.clock()).toISOString(), ttlSeconds], this.writeOptions));
   }
@@ -308,5 +312,5 @@ export async function* pagedRows(client: CassandraClient, query: string, params:
 /** meetr's storage on Cassandra: the point store and the client's health, over one long-lived client. */
 export function cassandraStorage(client: CassandraClient, keyspace: string, consistency?: StatementConsistency, retention?: Retention): Storage {
   const store = new CassandraPointStore(client, keyspace, consistency, retention);
-  return { writer: store, reader: store, series: store, health: { isReady: () => hasConnectedHost(client) } };
+  return { writer: store, reader: store, series: store, health: { isReady: () => hasConnectedHost(client), serverTimeMs: () => store.serverTimeMs() } };
 }

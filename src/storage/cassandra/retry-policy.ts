@@ -4,7 +4,15 @@ type OperationInfo = cassandra.policies.retry.OperationInfo;
 type DecisionInfo = cassandra.policies.retry.DecisionInfo;
 
 /**
- * The driver's retry policy, plus one retry on the next host for a statement
+ * The most attempts the driver makes of one statement: the first and one retry,
+ * whatever failed (a coordinator's timeout, the client's, a socket error, too few
+ * replicas alive). compose.ts `landingMarginMs` counts on it: a write's last attempt
+ * must end before its hold does.
+ */
+export const STATEMENT_ATTEMPTS = 2;
+
+/**
+ * The driver's retry policy, bounded to STATEMENT_ATTEMPTS, plus one retry on the next host for a statement
  * that timed out at its coordinator.
  *
  * A coordinator answers "timed out" when too few replicas answered in time: a
@@ -19,13 +27,25 @@ type DecisionInfo = cassandra.policies.retry.DecisionInfo;
  * first attempt applied is unknown, and their answer depends on it.
  */
 export class IdempotentRetryPolicy extends cassandra.policies.retry.RetryPolicy {
+  /** A client timeout or a socket error: the next host, once, for an idempotent statement (the driver's own tries every host). */
+  override onRequestError(info: OperationInfo, consistency: number, _error: Error): DecisionInfo {
+    if (info.nbRetry >= STATEMENT_ATTEMPTS - 1 || !info.executionOptions.isIdempotent()) return this.rethrowResult();
+    return this.retryResult(consistency, false);
+  }
+
+  /** Too few replicas alive at the coordinator: the next host, once (as the driver's own). */
+  override onUnavailable(info: OperationInfo, consistency: number, _required: number, _alive: boolean): DecisionInfo {
+    if (info.nbRetry >= STATEMENT_ATTEMPTS - 1) return this.rethrowResult();
+    return this.retryResult(consistency, false);
+  }
+
   override onWriteTimeout(info: OperationInfo, consistency: number, received: number, blockFor: number, writeType: string): DecisionInfo {
-    if (info.nbRetry > 0 || writeType === 'CAS' || !info.executionOptions.isIdempotent()) return this.rethrowResult();
+    if (info.nbRetry >= STATEMENT_ATTEMPTS - 1 || writeType === 'CAS' || !info.executionOptions.isIdempotent()) return this.rethrowResult();
     return this.retryResult(consistency, false);
   }
 
   override onReadTimeout(info: OperationInfo, consistency: number, _received: number, _blockFor: number, _isDataPresent: boolean): DecisionInfo {
-    if (info.nbRetry > 0 || !info.executionOptions.isIdempotent()) return this.rethrowResult();
+    if (info.nbRetry >= STATEMENT_ATTEMPTS - 1 || !info.executionOptions.isIdempotent()) return this.rethrowResult();
     return this.retryResult(consistency, false);
   }
 }

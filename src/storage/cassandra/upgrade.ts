@@ -62,7 +62,7 @@ async function hasLegacyPoints(client: CassandraClient, keyspace: string): Promi
  * Copies the points of `points` written at or after `sinceUs` (all when 0) into
  * samples and queues their minutes; returns what it copied.
  */
-async function copyLegacy(client: CassandraClient, store: CassandraPointStore, keyspace: string, sinceUs: number): Promise<CopyReport> {
+async function copyLegacy(client: CassandraClient, store: CassandraPointStore, keyspace: string, sinceUs: number, clock: () => EpochMs): Promise<CopyReport> {
   const partitions: Array<{ metricId: string; day: number }> = [];
   for await (const row of pagedRows(client, `SELECT DISTINCT metric_id, day FROM ${keyspace}.points`, [])) {
     partitions.push({ metricId: row.get('metric_id') as string, day: row.get('day') as number });
@@ -75,7 +75,7 @@ async function copyLegacy(client: CassandraClient, store: CassandraPointStore, k
    */
   const copy = async (metricId: string, day: number, rows: ReadonlyArray<{ ts: EpochMs; value: number; writeTimeUs: number }>): Promise<void> => {
     const minutes = [...new Set(rows.map(({ ts }) => Math.floor(ts / MS_PER_MINUTE) - day * MINUTES_PER_DAY))].sort((a, b) => a - b);
-    const queue = (): Promise<void> => store.markDirty(shardOf(metricId), slotOf(Date.now() + COPY_HOLD_MS), [{ metricId, day, minutes }]);
+    const queue = (): Promise<void> => store.markDirty(shardOf(metricId), slotOf(clock() + COPY_HOLD_MS), [{ metricId, day, minutes }]);
     await queue();
     const byPartition = new Map<number, Array<{ ts: EpochMs; value: number; writeTimeUs: number }>>();
     for (const row of rows) {
@@ -108,10 +108,10 @@ async function copyLegacy(client: CassandraClient, store: CassandraPointStore, k
 }
 
 /** The first copy, before the new workers start; undefined when there is nothing (left) to copy. */
-export async function startUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string): Promise<CopyReport | undefined> {
+export async function startUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string, clock: () => EpochMs = Date.now): Promise<CopyReport | undefined> {
   if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined) return undefined;
   const startedUs = Date.now() * 1000;
-  const report = await copyLegacy(client, store, keyspace, 0);
+  const report = await copyLegacy(client, store, keyspace, 0, clock);
   await setMeta(client, keyspace, COPY_STARTED, String(startedUs));
   return report;
 }
@@ -121,11 +121,11 @@ export async function startUpgrade(client: CassandraClient, store: CassandraPoin
  * since the first copy began, less `requestLifetimeMs`. Then the copy is recorded
  * as done and `points` is never read again.
  */
-export async function finishUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string, requestLifetimeMs: number): Promise<CopyReport | undefined> {
+export async function finishUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string, requestLifetimeMs: number, clock: () => EpochMs = Date.now): Promise<CopyReport | undefined> {
   if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined) return undefined;
   const started = await meta(client, keyspace, COPY_STARTED);
   if (started === undefined) return undefined;
-  const report = await copyLegacy(client, store, keyspace, Number(started) - requestLifetimeMs * 1000);
+  const report = await copyLegacy(client, store, keyspace, Number(started) - requestLifetimeMs * 1000, clock);
   await setMeta(client, keyspace, COPIED, new Date().toISOString());
   return report;
 }

@@ -51,6 +51,12 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     return !this.unavailable;
   }
 
+  /** This store's clock stands for Cassandra's. */
+  async serverTimeMs(): Promise<EpochMs> {
+    this.check('read clock');
+    return this.clock();
+  }
+
   async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
     this.check('write batch');
     this.calls.writePartition++;
