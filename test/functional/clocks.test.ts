@@ -73,7 +73,8 @@ describe('a worker or a roller whose clock is past MEETR_MAX_CLOCK_SKEW_MS (1 s)
   it('refuses writes, searches and rolling with 503 clock_skew naming the skew, and shows it on /health and /metrics', async () => {
     const skews = [120, -120, 10, -10];
     await Promise.all(skews.map((skew, i) => startSkewed('worker', 19101 + i, skew)));
-    await startSkewed('roller', 19451, 120);
+    const rollerSkews = [120, -120, 10, -10];
+    await Promise.all(rollerSkews.map((skew, i) => startSkewed('roller', 19451 + i, skew)));
     for (const [i, skew] of skews.entries()) {
       const port = 19101 + i;
       const side = skew > 0 ? 'ahead of' : 'behind';
@@ -86,8 +87,11 @@ describe('a worker or a roller whose clock is past MEETR_MAX_CLOCK_SKEW_MS (1 s)
       expect(Math.abs(h.body.clock!.offsetMs + skew * 1000)).toBeLessThan(1_000);
       expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/meetr_clock_within_bound\{[^}]*\} 0/);
     }
-    const roller = await health(19451);
-    expect(roller).toMatchObject({ status: 503, body: { status: 'clock_skew', shards: [], message: expect.stringContaining("ahead of Cassandra's") } });
+    for (const [i, skew] of rollerSkews.entries()) {
+      const roller = await health(19451 + i);
+      expect(roller).toMatchObject({ status: 503, body: { status: 'clock_skew', shards: [], message: expect.stringContaining(`${skew > 0 ? 'ahead of' : 'behind'} Cassandra's`) } });
+      expect(await (await fetch(`http://127.0.0.1:${19451 + i}/metrics`)).text()).toMatch(/meetr_clock_within_bound\{[^}]*\} 0/);
+    }
     // Nothing was written; the stack's own processes are within the bound, as ./meetr status shows.
     expect((await search({ metric: 'clocks.refused', from: '0', to: String(Date.now() + 86_400_000), aggregation: 'count' })).body).toMatchObject({ count: 0 });
     const { stdout } = await meetr(['status']);
