@@ -62,13 +62,16 @@ describe('Prometheus remote write into meetr', () => {
     const requests = `meetr_http_requests_total{instance="127.0.0.1:${worker}",job="meetr",method="GET",route="/metrics",status="200",worker="${worker}"}`;
     await eventually(async () => ((await search({ metric: up, from: '0', to: String(Date.now()), aggregation: 'count' })).body?.count ?? 0) >= 15, 60_000, `meetr holds samples of ${up} (${prometheus?.output().slice(-500)})`);
 
-    // A range that Prometheus has sent in full: it ended a few seconds ago.
+    // A range Prometheus has scraped in full: it ended a few seconds ago.
     const toMs = Date.now() - 3_000;
     const fromMs = toMs - 8_000;
     await sleep(3_000);
     for (const selector of [up, requests]) {
       const expected = await prometheusSamples(selector, fromMs, toMs);
       expect(expected.length, selector).toBeGreaterThanOrEqual(4);
+      // Prometheus batches remote writes (up to 5 s) and sends one batch at a time: wait until it sent the range.
+      const count = { metric: selector, from: String(fromMs + 1), to: String(toMs), aggregation: 'count' };
+      await eventually(async () => ((await search(count)).body?.count ?? 0) >= expected.length, 30_000, `meetr holds the ${expected.length} samples of ${selector}`);
       const answer = await search({ metric: selector, from: String(fromMs + 1), to: String(toMs), aggregation: 'sum', interval: '1m', tz: 'UTC' });
       expect(answer.status).toBe(200);
       expect(answer.body?.count, selector).toBe(expected.length);
