@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { Config, ConsistencyName } from '../../config.js';
+import { createClockWatch } from '../../time/clock-watch.js';
 import type { EpochMs } from '../../time/units.js';
 import { IdempotentRetryPolicy } from './retry-policy.js';
 
@@ -113,9 +114,9 @@ export async function cassandraNowMs(client: CassandraClient): Promise<EpochMs> 
  * queues work for the roller (migrate), which is not watched as workers are.
  */
 export async function cassandraClock(client: CassandraClient): Promise<() => EpochMs> {
-  const started = performance.now();
-  const localMs = Date.now();
-  const serverMs = await cassandraNowMs(client);
-  const offsetMs = serverMs - (localMs + (performance.now() - started) / 2);
+  const watch = createClockWatch({ serverTimeMs: () => cassandraNowMs(client), maxSkewMs: Number.POSITIVE_INFINITY });
+  await watch.check();
+  const { offsetMs } = watch.reading();
+  if (offsetMs === undefined) throw new Error("could not read Cassandra's clock (SELECT now() FROM system.local)");
   return () => Date.now() + offsetMs;
 }
