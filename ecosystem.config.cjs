@@ -7,10 +7,12 @@ const path = require('node:path');
 const runDir = process.env.MEETR_RUN_DIR || path.join(__dirname, '.local', 'run');
 const logDir = path.join(runDir, 'logs');
 
-// Everything meetr's config reads, passed through explicitly so a reload with
-// --update-env picks up changes.
+// Every variable meetr's config reads (MEETR_CONFIG_VARIABLES, from `node dist/cli/config.js`
+// through ./meetr), each passed explicitly and empty when unset: pm2 keeps a process's
+// old environment across `reload --update-env`, so a variable merely left out would keep
+// its old value. An empty one means the default, as if never set.
 const passThrough = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => /^(MEETR_|CASSANDRA_)/.test(name)),
+  (process.env.MEETR_CONFIG_VARIABLES || '').split(' ').filter(Boolean).map((name) => [name, process.env[name] ?? '']),
 );
 
 module.exports = {

@@ -5,8 +5,10 @@ import type { RollerControl } from './roller-control.js';
 export interface BenchContext {
   /** meetr's public URL (HAProxy). */
   readonly apiUrl: string;
-  /** Every worker's own URL, for the straight-to-worker figures and memory sampling. */
+  /** Every worker's own URL, for the straight-to-worker figures. */
   readonly workerUrls: readonly string[];
+  /** Every worker's loopback telemetry listener (MEETR_TELEMETRY_PORT), for memory and CPU sampling; same order. */
+  readonly telemetryUrls: readonly string[];
   /** The storage adapter the workers use, on its own client: the baselines write and read through it. */
   readonly store: CassandraPointStore;
   readonly seed: number;

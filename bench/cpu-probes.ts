@@ -12,7 +12,8 @@ export interface CpuPerRequest {
 
 /** The processes whose CPU a run is charged to. */
 export interface CpuProbes {
-  readonly workerUrls: readonly string[];
+  /** The workers' telemetry listeners. */
+  readonly telemetryUrls: readonly string[];
   readonly haproxyPids: readonly number[];
   readonly cassandraPids: readonly number[];
 }
@@ -25,7 +26,7 @@ interface CpuSample {
 }
 
 async function sample(probes: CpuProbes): Promise<CpuSample> {
-  const perWorker = await Promise.all(probes.workerUrls.map((url) => workerMetric(url, 'process_cpu_seconds_total')));
+  const perWorker = await Promise.all(probes.telemetryUrls.map((url) => workerMetric(url, 'process_cpu_seconds_total')));
   return {
     workers: perWorker.some((s) => s === undefined) || perWorker.length === 0 ? undefined : perWorker.reduce((a, b) => a! + b!, 0),
     haproxy: cpuSecondsOf(probes.haproxyPids),

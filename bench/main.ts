@@ -114,11 +114,12 @@ try {
     const config = loadConfig();
     const apiUrl = values.target ?? `http://127.0.0.1:${config.httpPort}`;
     const workerUrls = values.workers?.split(',') ?? Array.from({ length: config.workers }, (_, i) => `http://127.0.0.1:${config.port + i}`);
+    const telemetryUrls = Array.from({ length: workerUrls.length }, (_, i) => `http://127.0.0.1:${config.telemetryPort + i}`);
     const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
     try {
       const haproxyConfig = join(isAbsolute(config.runDir) ? config.runDir : join(PROJECT_ROOT, config.runDir), 'haproxy.cfg');
       const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
-      const report = await runBench({ apiUrl, workerUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress, haproxyConfig, roller });
+      const report = await runBench({ apiUrl, workerUrls, telemetryUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress, haproxyConfig, roller });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(formatReport(report));
       const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
@@ -135,7 +136,7 @@ try {
     try {
       await client.connect();
       const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
-      const ctx = { apiUrl, workerUrls: [], store: new CassandraPointStore(client, config.keyspace), seed: positive('seed', values.seed), progress, roller };
+      const ctx = { apiUrl, workerUrls: [], telemetryUrls: [], store: new CassandraPointStore(client, config.keyspace), seed: positive('seed', values.seed), progress, roller };
       const result = await benchPrometheus(ctx, join(PROJECT_ROOT, '.local', 'bench', 'prometheus'), config.httpPort + 1300);
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(JSON.stringify(result, null, 2));

@@ -17,6 +17,7 @@ import type { BenchSizes } from './sizes.js';
 export interface BenchOptions {
   readonly apiUrl: string;
   readonly workerUrls: readonly string[];
+  readonly telemetryUrls: readonly string[];
   /** A client of the cluster meetr writes to, for the baselines (through meetr's own storage adapter). */
   readonly client: CassandraClient;
   readonly keyspace: string;
@@ -65,11 +66,11 @@ export interface BenchReport {
 /** Every benchmark of `npm run bench`, against a running stack; ratios are measured within this one run. */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
-  const { apiUrl, workerUrls, client, keyspace, seed, sizes, progress } = options;
+  const { apiUrl, workerUrls, telemetryUrls, client, keyspace, seed, sizes, progress } = options;
   await client.connect();
-  const ctx = { apiUrl, workerUrls, store: new CassandraPointStore(client, keyspace), seed, progress, roller: options.roller };
+  const ctx = { apiUrl, workerUrls, telemetryUrls, store: new CassandraPointStore(client, keyspace), seed, progress, roller: options.roller };
   const probes: CpuProbes = {
-    workerUrls,
+    telemetryUrls,
     haproxyPids: options.haproxyConfig === undefined ? findPids('haproxy', '-f') : findPids('haproxy', options.haproxyConfig),
     cassandraPids: findPids('org.apache.cassandra.service.CassandraDaemon'),
   };

@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { AppEnv } from './http/app-env.js';
 import type { Authenticator } from './http/auth.js';
-import { createTelemetry } from './http/telemetry.js';
+import { createTelemetry, type Telemetry } from './http/telemetry.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createWriteScheduler } from './ingest/write-scheduler.js';
 import { createCatalogueService } from './query/catalogue-service.js';
@@ -28,8 +28,8 @@ export interface ComposeOptions {
   readonly clockWatch?: ClockWatch;
 }
 
-/** The composed HTTP app. */
-export type MeetrApp = Hono<AppEnv>;
+/** The composed HTTP app, and the registry its telemetry listener serves (telemetry-server.ts): the app itself has no /metrics. */
+export type MeetrApp = Hono<AppEnv> & { readonly telemetry: Telemetry };
 
 /** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
 const POINTS_PER_WRITE = 100;
@@ -74,7 +74,8 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
   });
   // A selection reads at most a hundred catalogue rows per series it may answer.
   const catalogue = createCatalogueService({ reader: storage.series, maxSeries: config.maxSeries, maxScanned: 100 * config.maxSeries });
-  return createApp({
+  const telemetry = createTelemetry({ workerId, load: { writeQueue: () => scheduler.load, ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }) } });
+  const app = createApp({
     ingest: createIngestService({
       writer: storage.writer,
       scheduler,
@@ -85,7 +86,7 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     catalogue,
     engine: createQueryEngine({ catalogue, search, maxSamples: config.maxQuerySamples, maxConcurrent: config.maxConcurrentQueries, maxWaiting: config.maxWaitingQueries }),
     health: storage.health,
-    telemetry: createTelemetry({ workerId, load: { writeQueue: () => scheduler.load, ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }) } }),
+    telemetry,
     workerId,
     defaultTimeZone: config.defaultTimeZone,
     maxSeriesBuckets: config.maxSeriesBuckets,
@@ -99,4 +100,5 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     ...(clockWatch === undefined ? {} : { clockWatch }),
     ...(logError === undefined ? {} : { logError }),
   });
+  return Object.assign(app, { telemetry });
 }

@@ -11,12 +11,16 @@ export type Replication =
 
 /** Reads typed values out of the environment, collecting problems instead of throwing. */
 export class EnvReader {
+  /** Every variable asked for, set or not: what a process's environment must carry so that unsetting one means its default. */
+  readonly names = new Set<string>();
+
   constructor(
     private readonly env: Env,
     private readonly problems: string[],
   ) {}
 
   string(name: string): string | undefined {
+    this.names.add(name);
     const raw = this.env[name];
     return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
   }

@@ -83,6 +83,10 @@ export interface Config {
   readonly rollers: number;
   /** The first roller's /metrics and /health port (loopback); the next ones count up from it. */
   readonly rollerPort: number;
+  /** Worker i (pm2's NODE_APP_INSTANCE) serves /metrics on 127.0.0.1 at this port + i (MEETR_TELEMETRY_PORT). */
+  readonly telemetryPort: number;
+  /** Which of its app's processes this one is: pm2's NODE_APP_INSTANCE (0 outside pm2). */
+  readonly instance: number;
   /** Buckets one series may have; more is a 400. */
   readonly maxSeriesBuckets: number;
   /** Series one selector or catalogue listing may match (Prometheus API); more is a 422. */
@@ -123,8 +127,8 @@ export class ConfigError extends Error {
 const KEYSPACE_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
 const DATA_CENTER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Reads and validates the configuration; throws ConfigError listing every bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+/** Reads and validates the configuration; throws ConfigError listing every bad variable. `names` gets every variable it reads. */
+export function loadConfig(env: Env = process.env, names?: Set<string>): Config {
   const problems: string[] = [];
   const reader = new EnvReader(env, problems);
 
@@ -179,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
     retention: reader.retention(),
     rollers: reader.integer('MEETR_ROLLERS', 1, 0, 64),
     rollerPort: reader.integer('MEETR_ROLLER_PORT', 9400, 1, 65535),
+    telemetryPort: reader.integer('MEETR_TELEMETRY_PORT', 9300, 1, 65535),
+    instance: reader.integer('NODE_APP_INSTANCE', 0, 0, 65535),
     maxSeriesBuckets: reader.integer('MEETR_MAX_SERIES_BUCKETS', 10_000, 1, 1_000_000),
     maxSeries: reader.integer('MEETR_MAX_SERIES', 10_000, 1, 1_000_000),
     // Prometheus' query.max-samples is 50,000,000 at about 16 bytes a sample; a sample held
@@ -215,8 +221,30 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`MEETR_TLS_CERT: ${config.tlsCert} does not exist (a PEM file with the certificate chain and its private key)`);
   }
   if (config.tlsCert !== undefined && config.httpsPort === config.httpPort) problems.push(`MEETR_HTTPS_PORT and MEETR_HTTP_PORT are both ${config.httpPort}`);
+  problems.push(...portProblems(config));
+  for (const name of reader.names) names?.add(name);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Port ranges that would overlap: the workers', their telemetry listeners', the rollers', HAProxy's. */
+function portProblems(config: Config): string[] {
+  const ranges: Array<[string, number, number]> = [
+    ['PORT (the workers)', config.port, config.workers],
+    ['MEETR_TELEMETRY_PORT (the workers\' /metrics)', config.telemetryPort, config.workers],
+    ['MEETR_ROLLER_PORT', config.rollerPort, config.rollers],
+    ['MEETR_HTTP_PORT', config.httpPort, 1],
+    ['MEETR_STATS_PORT', config.statsPort, 1],
+  ];
+  const problems: string[] = [];
+  ranges.forEach(([name, first, count], i) => {
+    for (const [other, otherFirst, otherCount] of ranges.slice(i + 1)) {
+      if (count > 0 && otherCount > 0 && first < otherFirst + otherCount && otherFirst < first + count) {
+        problems.push(`${name} ${first}-${first + count - 1} overlaps ${other} ${otherFirst}-${otherFirst + otherCount - 1}`);
+      }
+    }
+  });
+  return problems;
 }
 
 /**

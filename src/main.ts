@@ -12,6 +12,7 @@ import { composeApp } from './compose.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { cassandraStorage } from './storage/cassandra/point-store.js';
 import { startClockWatch } from './time/clock-watch.js';
+import { serveTelemetry } from './http/telemetry-server.js';
 
 /**
  * After SIGINT/SIGTERM a worker fails /health but keeps serving this long before it
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
 
   const workerId = String(config.port);
+  const telemetryPort = config.telemetryPort + config.instance;
   workerLabel = `worker ${workerId}`;
   const tokens = config.authTokensFile === undefined ? undefined : new TokenRegistry(resolve(config.authTokensFile), log);
   try {
@@ -60,9 +62,20 @@ async function main(): Promise<void> {
   // Node's own backstop for a request that never finishes arriving: a little past the worker's deadline
   // (which answers first, see request-body.ts), checked every second instead of every 30.
   const requestTimeout = config.requestTimeoutMs + 2_000;
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1', serverOptions: { requestTimeout, connectionsCheckingInterval: 1_000 } }, () => {
+  // A refused body is read and dropped by request-body.ts for a bounded time (lingering close), not cut
+  // by @hono/node-server after 500 ms or 64 MiB, which gave clients that write before they read a broken pipe.
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1', autoCleanupIncoming: false, serverOptions: { requestTimeout, connectionsCheckingInterval: 1_000 } }, () => {
     log(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
-    process.send?.('ready');
+    serveTelemetry({ registry: app.telemetry.registry, port: telemetryPort }).then(
+      () => {
+        log(`/metrics on 127.0.0.1:${telemetryPort}`);
+        process.send?.('ready');
+      },
+      (error: Error) => {
+        log(`cannot serve /metrics on ${telemetryPort}: ${error.message}`);
+        process.exit(1);
+      },
+    );
   });
   // Longer than HAProxy keeps idle server connections, so the worker never closes one HAProxy is about to reuse.
   // Headers must arrive within the request timeout (Node requires headersTimeout <= requestTimeout).

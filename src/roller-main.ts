@@ -5,12 +5,12 @@
  * MEETR_ROLLER_PORT plus its instance number. On SIGINT/SIGTERM it finishes the
  * slot it is on, gives its leases back and exits.
  */
-import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { loadConfigOrExit } from './config.js';
 import { registerClockGauges } from './http/telemetry.js';
+import { serveTelemetry } from './http/telemetry-server.js';
 import { clockMarginMs } from './rollup/roll-queue.js';
 import { forLog } from './errors.js';
 import { Roller } from './roller/roller.js';
@@ -48,7 +48,7 @@ function telemetryFor(registry: Registry) {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const instance = Number(process.env.NODE_APP_INSTANCE ?? 0);
+  const instance = config.instance;
   const port = config.rollerPort + instance;
   const owner = `${hostname()}:${port}:${randomBytes(4).toString('hex')}`;
   label = `roller ${port}`;
@@ -79,26 +79,19 @@ async function main(): Promise<void> {
   } });
 
   let stopping = false;
-  const server = createServer((request, response) => {
-    if (request.url === '/health') {
+  const server = await serveTelemetry({
+    registry,
+    port,
+    health: () => {
       const { shards, lagSeconds, shardLags } = roller.status;
       const refusal = roller.refusal;
       const status = stopping ? 'stopping' : refusal === undefined ? 'ok' : 'clock_skew';
       const body = { status, ...(refusal === undefined ? {} : { message: refusal }), shards, lagSeconds, shardLags: Object.fromEntries(shardLags), clock: clockReport(clock.watch.reading()) };
-      response.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    } else if (request.url === '/metrics') {
-      registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => response.writeHead(500).end(),
-      );
-    } else {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }));
-    }
+      return { status: status === 'ok' ? 200 : 503, body };
+    },
   });
-  server.listen(port, '127.0.0.1', () => {
-    log(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
-    process.send?.('ready');
-  });
+  log(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
+  process.send?.('ready');
 
   const loop = async (): Promise<void> => {
     let balancedAt = 0;

@@ -58,13 +58,13 @@ export function measureLiveSet(body: Buffer): MemoryResult['liveBytes'] {
 export async function benchMemory(ctx: BenchContext, sizes: BenchSizes): Promise<MemoryResult> {
   const points = generatePoints({ count: sizes.memoryBatchPoints, metrics: 50, prefix: `bench.memory.${ctx.seed}`, stepMs: 1_000, endMs: Date.now(), seed: ctx.seed });
   const body = formBatchBody(points);
-  const before = await Promise.all(ctx.workerUrls.map(async (url) => (await workerMetric(url, RSS)) ?? 0));
+  const before = await Promise.all(ctx.telemetryUrls.map(async (url) => (await workerMetric(url, RSS)) ?? 0));
   const peak = [...before];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       await Promise.all(
-        ctx.workerUrls.map(async (url, i) => {
+        ctx.telemetryUrls.map(async (url, i) => {
           const rss = await workerMetric(url, RSS);
           if (rss !== undefined) peak[i] = Math.max(peak[i]!, rss);
         }),

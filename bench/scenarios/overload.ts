@@ -80,7 +80,7 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   let sampling = true;
   const rssSampler = (async () => {
     while (sampling) {
-      for (const url of ctx.workerUrls) peakRss = Math.max(peakRss, (await workerMetric(url, 'process_resident_memory_bytes')) ?? 0);
+      for (const url of ctx.telemetryUrls) peakRss = Math.max(peakRss, (await workerMetric(url, 'process_resident_memory_bytes')) ?? 0);
       await sleep(500);
     }
   })();
@@ -128,7 +128,7 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   // A stack that has not recovered a minute later is broken, not slow: say so and stop.
   for (;;) {
     if (performance.now() - stopped > RECOVERY_LIMIT_MS) throw new Error(`overload: not recovered ${RECOVERY_LIMIT_MS / 1000} s after the load stopped`);
-    const queued = await Promise.all(ctx.workerUrls.map((url) => workerMetric(url, 'meetr_write_queue_points')));
+    const queued = await Promise.all(ctx.telemetryUrls.map((url) => workerMetric(url, 'meetr_write_queue_points')));
     const probeStarted = performance.now();
     const probe = await postMetrics(ctx.apiUrl, `metric_id=${prefix}.probe&ts=${Date.now()}&value=1`).catch(() => undefined);
     if (queued.every((q) => q === 0) && probe?.status === 200 && performance.now() - probeStarted < 100) break;

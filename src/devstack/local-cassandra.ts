@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { DEFAULT_LOCAL_DC, localNodeContactPoints, MAX_LOCAL_NODES } from '../config.js';
 import { LOCAL_CONTACT_POINT } from '../storage/cassandra/client.js';
+import { forgetPid, ownedPid, processIdentity, recordPid } from './pid-file.js';
 
 const run = promisify(execFile);
 
@@ -319,7 +320,7 @@ export async function stopLocalCassandra(options: Pick<LocalCassandraOptions, 'r
 export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKILL', log: (line: string) => void = () => undefined): Promise<boolean> {
   const pid = alivePid(node.pidFile);
   if (pid === undefined) {
-    rmSync(node.pidFile, { force: true });
+    forgetPid(node.pidFile);
     return false;
   }
   log(`${signal === 'SIGKILL' ? 'killing' : 'stopping'} Cassandra on ${node.address} (pid ${pid})`);
@@ -328,7 +329,7 @@ export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKIL
   while (isProcessAlive(pid) && Date.now() < deadline) await sleep(250);
   if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
   while (isProcessAlive(pid)) await sleep(100);
-  rmSync(node.pidFile, { force: true });
+  forgetPid(node.pidFile);
   return true;
 }
 
@@ -422,7 +423,7 @@ async function startLocalNode(node: LocalNode, heap: string, log: (line: string)
     exited = true;
   });
   child.unref();
-  writeFileSync(node.pidFile, `${child.pid}\n`);
+  recordPid(node.pidFile, child.pid);
   log(`started Cassandra ${pinnedCassandraVersion(root)} on ${node.address} (pid ${child.pid}, heap ${heap}); logs in ${node.logs}`);
   return () => !exited;
 }
@@ -472,32 +473,17 @@ async function startDocker(): Promise<void> {
 
 /**
  * The pid in `pidFile` when that process is alive and is this project's Cassandra
- * (its command line runs CassandraDaemon with our data folder): a stale pid file
- * whose number now belongs to another process never gets that process signalled.
+ * (its command line runs CassandraDaemon with our data folder, and it started when
+ * recorded): a stale pid file whose number now belongs to another process never gets
+ * that process signalled.
  */
 function alivePid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
-  return isOurCassandra(pid, join(dirname(pidFile), 'data')) ? pid : undefined;
-}
-
-function isOurCassandra(pid: number, dataDir: string): boolean {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\u0000');
-    return cmdline.includes('org.apache.cassandra.service.CassandraDaemon') && cmdline.includes(`-Dcassandra.storagedir=${dataDir}`);
-  } catch {
-    return false; // no /proc (not Linux) or gone: do not signal what cannot be identified
-  }
+  const dataDir = join(dirname(pidFile), 'data');
+  return ownedPid(pidFile, (cmdline) => cmdline.includes('org.apache.cassandra.service.CassandraDaemon') && cmdline.includes(`-Dcassandra.storagedir=${dataDir}`));
 }
 
 function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return processIdentity(pid) !== undefined;
 }
 
 function logTail(logs: string): string {

@@ -33,7 +33,7 @@ export interface AppOptions {
   /** Sent as X-Meetr-Worker on every response. */
   readonly workerId: string;
   readonly defaultTimeZone: string;
-  /** Tokens, when MEETR_AUTH_TOKENS_FILE turns them on; every route but /health and /metrics then needs one. */
+  /** Tokens, when MEETR_AUTH_TOKENS_FILE turns them on; every route but /health then needs one. */
   readonly auth?: Authenticator;
   /** Buckets one series may have (MEETR_MAX_SERIES_BUCKETS). */
   readonly maxSeriesBuckets: number;
@@ -67,7 +67,7 @@ export const RECEIVED_HEADER = 'x-meetr-received-us';
 /** How far HAProxy's arrival time may lie from the worker's clock before the worker's own is used instead. */
 const RECEIVED_TOLERANCE_US = 60_000_000;
 
-/** The HTTP API: Meetr's /1.0/metrics plus /health and /metrics. */
+/** The HTTP API: Meetr's /1.0/metrics, the Prometheus API and /health. Telemetry is served apart (telemetry-server.ts). */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxSeriesBuckets, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
   const { isDraining = () => false, logError = (message, error) => console.error(message, error), oldestWritable = () => undefined, clockWatch } = options;
@@ -191,11 +191,6 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.json({ status: 'ok', worker: workerId, ...(clock === undefined ? {} : { clock: clockReport(clock) }) });
   });
 
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', telemetry.registry.contentType);
-    return c.body(await telemetry.registry.metrics());
-  });
-
   app.notFound((c) => errorResponse(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
 
   app.onError((error, c) => {
@@ -244,7 +239,7 @@ function receivedUs(stamp: string | undefined, nowMs: number): number {
 
 /** The route a request counts under in /metrics: a known path, `/api/v1/<endpoint>`, or other (bounded label values). */
 function routeLabel(path: string): string {
-  if (path === METRICS_PATH || path === REMOTE_WRITE_PATH || path === SERIES_PATH || path === '/health' || path === '/metrics') return path;
+  if (path === METRICS_PATH || path === REMOTE_WRITE_PATH || path === SERIES_PATH || path === '/health') return path;
   if (path.startsWith(`${PROMETHEUS_API_PREFIX}/label/`)) return `${PROMETHEUS_API_PREFIX}/label/values`;
   return PROMETHEUS_ROUTES.has(path) ? path : 'other';
 }

@@ -1,8 +1,8 @@
 /**
  * Who may call what, when tokens are on (MEETR_AUTH_TOKENS_FILE). The token comes as
  * `Authorization: Bearer <token>` or HTTP Basic with the token as the password (what
- * Prometheus and Grafana send). /health and the worker's own /metrics stay open: the
- * worker listens on loopback only, and HAProxy does not serve /metrics publicly.
+ * Prometheus and Grafana send). /health stays open (HAProxy checks it); telemetry is not
+ * served here at all but on each process's loopback listener (telemetry-server.ts).
  */
 import type { Scope, TokenHolder } from '../auth/tokens.js';
 import { MeetrError } from '../errors.js';
@@ -20,7 +20,7 @@ export type Requirement = { readonly kind: 'open' } | { readonly kind: 'token' }
 
 export function requirementOf(method: string, path: string): Requirement {
   const route = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  if (route === '/health' || route === '/metrics') return { kind: 'open' };
+  if (route === '/health') return { kind: 'open' };
   if (route === METRICS_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
   if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST') return { kind: 'scope', scope: 'write' };
   // The Prometheus API reads whether it is asked with GET or with a form POST (Grafana's default).

@@ -155,22 +155,36 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number, signal: Abort
 }
 
 /**
- * Reads and drops what is left of a refused body, so a client that writes its whole
- * body before reading gets the 413 rather than a broken pipe; a client that keeps
- * sending past DISCARD_LIMIT_BYTES is cut off.
+ * Reads and drops what is left of a refused body, as nginx's lingering close does,
+ * so a client that writes its whole body before it reads (Python's urllib) still
+ * receives the 413 rather than a broken pipe. Bounded in time, not bytes: the
+ * connection is cut LINGER_MS after the refusal, or after LINGER_IDLE_MS with nothing
+ * arriving, so a slow or endless body holds nothing but its own socket for a while.
  */
 function discardRest(incoming: IncomingMessage | undefined): void {
   if (incoming === undefined || incoming.readableEnded) return;
-  let discarded = 0;
-  incoming.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_LIMIT_BYTES) incoming.socket.destroy();
+  const cut = (): void => {
+    incoming.socket.destroy();
+  };
+  const total = setTimeout(cut, LINGER_MS);
+  let idle = setTimeout(cut, LINGER_IDLE_MS);
+  const done = (): void => {
+    clearTimeout(total);
+    clearTimeout(idle);
+  };
+  incoming.on('data', () => {
+    clearTimeout(idle);
+    idle = setTimeout(cut, LINGER_IDLE_MS);
   });
+  incoming.once('end', done);
+  incoming.once('close', done);
   incoming.resume();
 }
 
-/** How much of a refused body is read and dropped before the connection is closed instead. */
-export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+/** How long a refused body is read and dropped at most (nginx's lingering_time is 30 s). */
+export const LINGER_MS = 30_000;
+/** How long a refused body may pause before its connection is cut (nginx's lingering_timeout is 5 s). */
+export const LINGER_IDLE_MS = 5_000;
 
 function bodyTooLarge(maxBytes: number, what = ''): MeetrError {
   return new MeetrError('payload_too_large', `the ${what}body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`, [

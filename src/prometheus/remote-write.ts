@@ -1,7 +1,8 @@
 /**
  * Prometheus remote write 1.0: a snappy-compressed (block format) protobuf
- * WriteRequest. Decoded here into points under each series' canonical id
- * (series-id.ts), all or nothing, with the limits of the Meetr API.
+ * WriteRequest. Counted on the wire first (wire-count.ts), then decoded into
+ * points under each series' canonical id (domain/series.ts), all or nothing, with
+ * the limits of the Meetr API.
  */
 import protobuf from 'protobufjs';
 import { metricIdProblem, type Point } from '../domain/point.js';
@@ -10,6 +11,7 @@ import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from '../domain/series.js';
 import type { SpecialSample } from '../ingest/ingest-service.js';
+import { countWriteRequest, MAX_DETAILS } from './wire-count.js';
 
 /**
  * The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0
@@ -78,6 +80,7 @@ export function checkRemoteWriteType(contentType: string | undefined): void {
  * for more than `maxSamples` samples. Samples later than `latestTsMs` are refused.
  */
 export function remoteWritePoints(message: Buffer, maxSamples: number, window: TsWindow): RemoteWrite {
+  countWriteRequest(message, maxSamples);
   let decoded: DecodedRequest;
   try {
     decoded = WRITE_REQUEST.decode(message) as unknown as DecodedRequest;
@@ -85,30 +88,31 @@ export function remoteWritePoints(message: Buffer, maxSamples: number, window: T
     throw invalidRequest(`the body is not a remote-write WriteRequest: ${(error as Error).message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
   }
   const series = decoded.timeseries ?? [];
-  const total = series.reduce((sum, s) => sum + (s.samples?.length ?? 0), 0);
-  if (total > maxSamples) throw new MeetrError('payload_too_large', `the request has ${total} samples, more than ${maxSamples} (MEETR_MAX_BATCH); lower max_samples_per_send`);
   const points: Point[] = [];
   const specialSamples: SpecialSample[] = [];
   const details: ErrorDetail[] = [];
+  const invalid = new Set<number>();
+  const refuse = (detail: ErrorDetail & { index: number }): void => {
+    invalid.add(detail.index);
+    if (details.length < MAX_DETAILS) details.push(detail);
+  };
   let tooOld = 0;
   series.forEach((s, index) => {
     const labels = (s.labels ?? []).map((l) => ({ name: l.name ?? '', value: l.value ?? '' }));
     const id = seriesId(labels);
     const problem = labels.some((l) => l.name === '__name__' && l.value !== '') ? seriesProblem(id) : 'have no __name__';
-    if (problem !== undefined) return details.push({ index, field: 'labels', message: problem });
+    if (problem !== undefined) return refuse({ index, field: 'labels', message: problem });
     for (const sample of s.samples ?? []) {
       const value = sample.value ?? 0;
       const ts = Number(sample.timestamp ?? 0);
       if (ts < window.earliestMs) tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
-      else if (ts > window.latestMs) details.push({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
+      else if (ts > window.latestMs) refuse({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
       else if (Number.isFinite(value)) points.push({ metricId: id, ts, value });
       else specialSamples.push({ metricId: id, ts, value, stale: isStaleMarker(value) });
     }
     return undefined;
   });
-  if (details.length > 0) {
-    throw invalidRequest(`${new Set(details.map((d) => d.index)).size} of ${series.length} series are invalid; nothing was written`, details.slice(0, 100));
-  }
+  if (invalid.size > 0) throw invalidRequest(`${invalid.size} of ${series.length} series are invalid; nothing was written`, details);
   return { points, specialSamples, tooOld };
 }
 

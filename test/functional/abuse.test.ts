@@ -3,13 +3,16 @@
  * client that inserts and searches one point at a time and must see no failure and
  * no long wait. The stack's limits here: 4 MiB bodies, 20,000-point batches.
  */
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, inject, it } from 'vitest';
 import { call, postForm, postJson, search } from '../support/http.js';
 
 const stack = inject('stack');
+const runPython = (script: string, url: string): Promise<{ stdout: string }> => promisify(execFile)('python3', ['-c', script, url], { maxBuffer: 1024 * 1024, timeout: 120_000 });
 const MAX_BATCH = 20_000;
 const MAX_BODY = 4 * 1024 * 1024;
 /** The most a polite request may take while abuse goes on beside it (the issue's bound for slow clients). */
@@ -150,6 +153,45 @@ describe('abuse through HAProxy', () => {
     expect(bombed.body).toMatchObject({ error: 'payload_too_large', message: expect.stringMatching(/inflated/) });
   });
 
+  it("answers the Meetr contract's 111 MB batch 413 over Python's urllib, which writes the whole body before it reads", async () => {
+    const script = [
+      'import json, sys, urllib.request, urllib.error',
+      'body = b"batch=1&metrics=" + b"%5B" + b"x" * (111 * 1024 * 1024) + b"%5D"',
+      'request = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})',
+      'try:',
+      '    response = urllib.request.urlopen(request, timeout=60)',
+      '    print(json.dumps({"status": response.status, "body": response.read().decode()}))',
+      'except urllib.error.HTTPError as e:',
+      '    print(json.dumps({"status": e.code, "body": e.read().decode()}))',
+    ].join('\n');
+    const { stdout } = await runPython(script, `${stack.baseUrl}/1.0/metrics`);
+    const answer = JSON.parse(stdout) as { status: number; body: string };
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'payload_too_large' });
+  });
+
+  it('lets a worker go of a refused body that stops arriving after a few seconds, serving everyone meanwhile', async () => {
+    const polite = politeClient('lingering');
+    // Straight to a worker: HAProxy holds its side of a silent client until its own client timeout (60 s), at no worker's cost.
+    const socket = net.connect(stack.workerPorts[0]!, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /1.0/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024 * 1024}\r\n\r\n`);
+    socket.write(Buffer.alloc(1024 * 1024, 0x20));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.once('error', () => resolve());
+    });
+    const closedAfter = performance.now() - started;
+    expect(received).toMatch(/^HTTP\/1.1 413/);
+    // Cut after LINGER_IDLE_MS (5 s) of silence, well before the 30 s lingering time.
+    expect(closedAfter).toBeGreaterThan(4_000);
+    expect(closedAfter).toBeLessThan(25_000);
+    expectUndisturbed(await polite.stop());
+  });
+
   it('sheds what it cannot queue with 503 and Retry-After, loses nothing it acknowledged, and keeps a polite client moving', async () => {
     const polite = politeClient('batches');
     const batch = (client: number) =>
@@ -174,7 +216,7 @@ describe('abuse through HAProxy', () => {
         expect(found.body).toMatchObject({ value: 1, count: 1 });
       }
     }
-    const shed = await Promise.all(stack.workerPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+    const shed = await Promise.all(stack.telemetryPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
     expect(shed.join('\n')).toMatch(/meetr_requests_shed_total\{[^}]*reason="write_queue_(delay|full)"[^}]*\} [1-9]/);
   });
 

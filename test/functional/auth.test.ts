@@ -69,7 +69,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await meetr(['up'], { ...stack.env, MEETR_AUTH_TOKENS_FILE: '', MEETR_TLS_CERT: '' }); // an empty value unsets it
+  await meetr(['up'], stack.env); // without the variables: tokens and TLS off again
 }, 180_000);
 
 describe.each(['http', 'https'] as const)('tokens over %s, through HAProxy', (scheme) => {
@@ -168,4 +168,19 @@ describe('a token file change under load', () => {
     expect(text).toContain('tokens on'); // the workers did log, and about tokens
     for (const token of Object.values(tokens)) expect(text).not.toContain(token);
   });
+});
+
+describe('the command line is the configuration', () => {
+  it('turns tokens off when ./meetr up runs without the variable, on with it, off again: no empty assignment needed', async () => {
+    expect(stack.env.MEETR_AUTH_TOKENS_FILE).toBeUndefined();
+    const tokenless = async (): Promise<number> => (await fetch(`${stack.baseUrl}/1.0/metrics?metric=auth.m&from=0&to=1&aggregation=count`)).status;
+    await meetr(['up'], stack.env);
+    expect(await tokenless()).toBe(200);
+    expect(await meetr(['config'], stack.env)).toMatch(/MEETR_AUTH_TOKENS_FILE +\(default\)/);
+    await meetr(['up'], authEnv);
+    expect(await tokenless()).toBe(401);
+    expect(await meetr(['config'], authEnv)).toContain(tokenFile);
+    await meetr(['up'], stack.env);
+    expect(await tokenless()).toBe(200);
+  }, 240_000);
 });

@@ -55,6 +55,7 @@ describe('npm run bench', () => {
       const report = await runBench({
         apiUrl: stack.baseUrl,
         workerUrls: stack.workerPorts.map((port) => `http://127.0.0.1:${port}`),
+        telemetryUrls: stack.telemetryPorts.map((port) => `http://127.0.0.1:${port}`),
         client,
         keyspace: config.keyspace,
         seed: 7,

@@ -28,7 +28,7 @@ const started: ChildProcess[] = [];
 /** Starts dist/main.js (a worker) or dist/roller-main.js under faketime, `skewSeconds` off, on `port`. */
 async function startSkewed(kind: 'worker' | 'roller', port: number, skewSeconds: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const script = join(PROJECT_ROOT, 'dist', kind === 'worker' ? 'main.js' : 'roller-main.js');
-  const portEnv = kind === 'worker' ? { PORT: String(port) } : { MEETR_ROLLER_PORT: String(port), NODE_APP_INSTANCE: '0' };
+  const portEnv = kind === 'worker' ? { PORT: String(port), MEETR_TELEMETRY_PORT: String(port + 1000) } : { MEETR_ROLLER_PORT: String(port), NODE_APP_INSTANCE: '0' };
   // libfaketime preloaded as Debian's faketime command does, but into node itself: the command forks, and a
   // signal to it would not reach the process (which must shut down and give its leases back).
   const fake = { LD_PRELOAD: '/usr/$LIB/faketime/libfaketime.so.1', FAKETIME: `${skewSeconds >= 0 ? '+' : ''}${skewSeconds}s` };
@@ -85,7 +85,7 @@ describe('a worker or a roller whose clock is past MEETR_MAX_CLOCK_SKEW_MS (1 s)
       const h = await health(port);
       expect(h.status).toBe(503);
       expect(Math.abs(h.body.clock!.offsetMs + skew * 1000)).toBeLessThan(1_000);
-      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/meetr_clock_within_bound\{[^}]*\} 0/);
+      expect(await (await fetch(`http://127.0.0.1:${port + 1000}/metrics`)).text()).toMatch(/meetr_clock_within_bound\{[^}]*\} 0/);
     }
     for (const [i, skew] of rollerSkews.entries()) {
       const roller = await health(19451 + i);

@@ -4,7 +4,7 @@
  * MEETR_DEFAULT_TZ=Asia/Kolkata, as the original Meetr deployment did.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { baseUrl, call, postForm, postJson, search } from '../support/http.js';
+import { baseUrl, call, postForm, postJson, rawGet, search } from '../support/http.js';
 
 const stack = inject('stack');
 
@@ -155,18 +155,21 @@ describe('topology', () => {
     expect([...seen].sort()).toEqual(stack.workerPorts.map(String).sort());
   });
 
-  it('serves each worker its own Prometheus metrics on its loopback port, never through the public port, and HAProxy stats on loopback', async () => {
-    for (const port of stack.workerPorts) {
+  it('serves each worker its own Prometheus metrics on a loopback listener of its own, never through the public port under any spelling, and HAProxy stats on loopback', async () => {
+    for (const [i, port] of stack.workerPorts.entries()) {
       const posted = await fetch(`http://127.0.0.1:${port}/1.0/metrics`, { method: 'POST', body: new URLSearchParams({ metric_id: 'fn.metrics', ts: '1700000000', value: '1' }) });
       expect(posted.status).toBe(200);
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${stack.telemetryPorts[i]}/metrics`)).text();
       expect(metrics).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST"/);
       expect(metrics).toContain(`worker="${port}"`);
+      // Not on the worker's API port either, which HAProxy routes to.
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
     }
-    for (const path of ['/metrics', '/metrics/']) {
-      const hidden = await call(path);
-      expect(hidden.status).toBe(404);
-      expect(hidden.body?.error).toBe('not_found');
+    for (const path of ['/metrics', '/metrics/', '/%6Detrics', '/%6detrics', '/%2Fmetrics', '/./metrics', '/x/../metrics', '//metrics', '/metrics?x=1', '/METRICS', '/metrics%2F', '/.%2E/metrics']) {
+      const hidden = await rawGet(path);
+      expect(hidden.status, path).toBe(404);
+      expect(hidden.body, path).not.toContain('process_cpu');
+      expect(hidden.body, path).not.toContain('meetr_http_requests_total');
     }
     const stats = await fetch(`${stack.statsUrl}/stats;csv`);
     expect(stats.status).toBe(200);

@@ -293,7 +293,6 @@ describe('operational endpoints and headers', () => {
   it('sends X-Meetr-Worker on every response, errors included', async () => {
     for (const [path, init] of [
       ['/health', {}],
-      ['/metrics', {}],
       ['/1.0/metrics?metric=x', {}],
       ['/nowhere', {}],
       ['/1.0/metrics', { method: 'DELETE' }],
@@ -321,9 +320,10 @@ describe('operational endpoints and headers', () => {
 
   it('exposes Prometheus counters and histograms', async () => {
     await post(form({ metric_id: 'counted', ts: '1700000000', value: '1' }));
-    const response = await app.request('/metrics');
-    expect(response.headers.get('content-type')).toMatch(/text\/plain/);
-    const text = await response.text();
+    expect(app.telemetry.registry.contentType).toMatch(/text\/plain/);
+    const text = await app.telemetry.registry.metrics();
+    // The public app has no /metrics: the registry is served on a loopback listener of its own.
+    expect((await app.request('/metrics')).status).toBe(404);
     expect(text).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST",status="200",worker="test-worker"\} \d+/);
     expect(text).toMatch(/meetr_http_request_duration_seconds_bucket\{[^}]*le="0.005"[^}]*route="\/1.0\/metrics"[^}]*\} [1-9]/);
     expect(text).toMatch(/meetr_points_written_total\{worker="test-worker"\} [1-9]\d*/);

@@ -55,7 +55,7 @@ describe('when Cassandra becomes unreachable', () => {
     expect(searched.status).toBe(503);
     expect(searched.headers.get('retry-after')).toBe('1');
     await eventually(async () => (await app.request('/health')).status === 503, 10_000, '/health reports the cut');
-    const metrics = await (await app.request('/metrics')).text();
+    const metrics = await app.telemetry.registry.metrics();
     expect(metrics).toMatch(/meetr_storage_errors_total\{route="\/1.0\/metrics",worker="cut-off"\} [1-9]/);
 
     proxy.restore();

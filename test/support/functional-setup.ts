@@ -18,6 +18,8 @@ export interface FunctionalStack {
   readonly baseUrl: string;
   readonly statsUrl: string;
   readonly workerPorts: number[];
+  /** Each worker's loopback /metrics listener, in the order of workerPorts. */
+  readonly telemetryPorts: number[];
   /** The first roller's /health and /metrics port. */
   readonly rollerPort: number;
   /** The environment `./meetr` commands for this stack need. */
@@ -55,6 +57,7 @@ export async function bringUpStack(project: TestProject, options: StackOptions):
     PORT: String(basePort),
     MEETR_WORKERS: String(workers),
     MEETR_ROLLER_PORT: String(basePort + 400),
+    MEETR_TELEMETRY_PORT: String(basePort + 200),
     MEETR_KEYSPACE: `${name.slice(0, 1)}_${randomBytes(6).toString('hex')}`,
     ...options.env,
   };
@@ -66,6 +69,7 @@ export async function bringUpStack(project: TestProject, options: StackOptions):
     baseUrl: `http://127.0.0.1:${httpPort}`,
     statsUrl: `http://127.0.0.1:${statsPort}`,
     workerPorts: Array.from({ length: workers }, (_, i) => basePort + i),
+    telemetryPorts: Array.from({ length: workers }, (_, i) => basePort + 200 + i),
     rollerPort: basePort + 400,
     env,
     cassandra: target,

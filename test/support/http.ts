@@ -1,4 +1,5 @@
 /** Small HTTP helpers for the functional suite: requests as a client sends them, through HAProxy. */
+import { request } from 'node:http';
 import { inject } from 'vitest';
 import type { ApiAnswer } from './answers.js';
 
@@ -23,6 +24,22 @@ export async function call(path: string, init: RequestInit = {}): Promise<Answer
     body = undefined;
   }
   return { status: response.status, headers: response.headers, body, text };
+}
+
+/** GET with the path exactly as written (fetch would normalise `/./x`, `/a/../x` and case of escapes). */
+export function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const url = new URL(baseUrl());
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: 'GET', headers, timeout: 30_000 }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers }));
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.end();
+  });
 }
 
 export function postForm(fields: Record<string, string>): Promise<Answer> {

@@ -100,15 +100,14 @@ describe('every route, with tokens on', () => {
     other_method: ['DELETE', '/1.0/metrics'],
     unknown: ['GET', '/nowhere'],
     health: ['GET', '/health'],
-    metrics: ['GET', '/metrics'],
   } as const;
   /** The status each caller gets on each route. */
   const expected: Record<string, Record<keyof typeof routes, number>> = {
-    none: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200, metrics: 200 },
-    wrong: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200, metrics: 200 },
-    read: { search: 200, head: 200, insert: 403, remote_write: 403, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200, metrics: 200 },
-    write: { search: 403, head: 403, insert: 200, remote_write: 415, prom_query: 403, prom_labels: 403, catalogue: 403, other_method: 405, unknown: 404, health: 200, metrics: 200 },
-    admin: { search: 200, head: 200, insert: 200, remote_write: 415, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200, metrics: 200 },
+    none: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200 },
+    wrong: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200 },
+    read: { search: 200, head: 200, insert: 403, remote_write: 403, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200 },
+    write: { search: 403, head: 403, insert: 200, remote_write: 415, prom_query: 403, prom_labels: 403, catalogue: 403, other_method: 405, unknown: 404, health: 200 },
+    admin: { search: 200, head: 200, insert: 200, remote_write: 415, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200 },
   };
   const credentials: Record<string, Record<string, string>> = {
     none: {},
@@ -140,7 +139,7 @@ describe('every route, with tokens on', () => {
     await app.request(routes.search[1]);
     await app.request(routes.search[1], { headers: credentials.wrong });
     await app.request(routes.search[1], { headers: credentials.write });
-    const text = await (await app.request('/metrics')).text();
+    const text = await app.telemetry.registry.metrics();
     expect(text).toMatch(/meetr_auth_failures_total\{reason="missing"[^}]*\} [1-9]/);
     expect(text).toMatch(/meetr_auth_failures_total\{reason="invalid"[^}]*\} [1-9]/);
     expect(text).toMatch(/meetr_auth_failures_total\{reason="forbidden"[^}]*\} [1-9]/);

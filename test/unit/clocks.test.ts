@@ -124,7 +124,7 @@ describe('a worker whose clock is past the bound', () => {
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ error: 'clock_skew', clock: { offsetMs: expect.any(Number), maxSkewMs: BOUND_MS, withinBound: false } });
     expect(store.calls.writePartition + store.calls.markDirty).toBe(0);
-    const metrics = await (await app.request('/metrics')).text();
+    const metrics = await app.telemetry.registry.metrics();
     expect(metrics).toMatch(/meetr_clock_within_bound\{[^}]*\} 0/);
     expect(metrics).toMatch(/meetr_clock_skew_refusals_total\{[^}]*route="\/1.0\/metrics"[^}]*\} 2/);
   });
@@ -136,7 +136,7 @@ describe('a worker whose clock is past the bound', () => {
     const health = await app.request('/health');
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', clock: { withinBound: true, maxSkewMs: BOUND_MS } });
-    expect(await (await app.request('/metrics')).text()).toMatch(/meetr_clock_offset_seconds\{[^}]*\} -0\.0[0-9]/);
+    expect(await app.telemetry.registry.metrics()).toMatch(/meetr_clock_offset_seconds\{[^}]*\} -0\.0[0-9]/);
   });
 });
 

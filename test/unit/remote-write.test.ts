@@ -1,8 +1,9 @@
 /** Prometheus remote write 1.0 at the HTTP edge, over the in-memory store. */
 import protobuf from 'protobufjs';
-import { compressSync } from 'snappy';
+import { compressSync, uncompressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { REMOTE_WRITE_PROTO } from '../../src/prometheus/remote-write.js';
+import { countWriteRequest, WIRE_LIMITS } from '../../src/prometheus/wire-count.js';
 import { escapeLabelValue, seriesId } from '../../src/domain/series.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { memoryApp } from '../support/memory-app.js';
@@ -106,6 +107,45 @@ describe('POST /api/v1/write', () => {
     expect(((await answer.json()) as ApiAnswer).message).toContain('uncompressed body');
     const many = encode([{ labels: { __name__: 'm' }, samples: Array.from({ length: 11 }, (_, i): [number, number] => [t0 + i, i]) }]);
     expect((await app.request('/api/v1/write', write(many))).status).toBe(413);
+  });
+
+  it('counts series, samples and labels on the wire before decoding: millions of empty series are refused after the first MEETR_MAX_BATCH', async () => {
+    const { app } = memoryApp({ MEETR_MAX_BATCH: '1000' });
+    // 4,000,000 empty TimeSeries (field 1, length 0): 8 MB uncompressed, a few hundred KB with snappy.
+    const empty = compressSync(Buffer.alloc(8_000_000, Buffer.from([0x0a, 0x00])));
+    const heapBefore = process.memoryUsage().heapUsed;
+    const response = await app.request('/api/v1/write', write(empty));
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as ApiAnswer).message).toContain('more than 1000 series');
+    // Nothing per series was built: the heap grew by far less than one object per series.
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(40_000_000);
+  });
+
+  it('refuses series past the label limits (count, name and value bytes) with 400, and lists at most 100 of them', async () => {
+    const { app, store } = memoryApp({ MEETR_MAX_BATCH: '10000' });
+    const manyLabels = Object.fromEntries(Array.from({ length: WIRE_LIMITS.labelsPerSeries + 1 }, (_, i) => [`l${i}`, 'v']));
+    const refused = async (labels: Record<string, string>): Promise<ApiAnswer> => {
+      const response = await app.request('/api/v1/write', write(encode([{ labels: { __name__: 'ok' }, samples: [[t0, 1]] }, { labels: { __name__: 'x', ...labels }, samples: [[t0, 1]] }])));
+      expect(response.status).toBe(400);
+      return (await response.json()) as ApiAnswer;
+    };
+    expect((await refused(manyLabels)).details).toEqual([{ index: 1, field: 'labels', message: `has ${WIRE_LIMITS.labelsPerSeries + 2} labels, more than ${WIRE_LIMITS.labelsPerSeries}` }]);
+    expect((await refused({ ['n'.repeat(WIRE_LIMITS.labelNameBytes + 1)]: 'v' })).details?.[0]?.message).toMatch(/label name of \d+ bytes/);
+    expect((await refused({ big: 'v'.repeat(5_000_000) })).details?.[0]?.message).toMatch(/label value of 5000000 bytes/);
+    const bad = Array.from({ length: 2_000 }, (_, i) => ({ labels: { job: `no-name-${i}` }, samples: [[t0, 1]] as Array<[number, number]> }));
+    const many = await app.request('/api/v1/write', write(encode(bad)));
+    const answer = (await many.json()) as ApiAnswer;
+    expect(answer.message).toBe('2000 of 2000 series are invalid; nothing was written');
+    expect(answer.details).toHaveLength(100);
+    expect(store.calls.writePartition).toBe(0);
+  });
+
+  it('counts exactly what a valid request holds', () => {
+    const bytes = uncompressSync(encode([{ labels: { __name__: 'a', job: 'j' }, samples: [[t0, 1], [t0 + 1, 2]] }, { labels: { __name__: 'b' }, samples: [[t0, 3]] }])) as Buffer;
+    expect(countWriteRequest(bytes, 3)).toEqual({ series: 2, samples: 3 });
+    expect(() => countWriteRequest(bytes, 2)).toThrow(/more than 2 samples/);
+    expect(() => countWriteRequest(bytes.subarray(0, bytes.length - 1), 10)).toThrow(/not a remote-write WriteRequest/);
+    expect(() => countWriteRequest(Buffer.from([0x0b]), 10)).toThrow(/wire type 3/);
   });
 
   it('answers 400 for what is not snappy or not protobuf, 415 without the snappy encoding, 405 for other methods', async () => {
