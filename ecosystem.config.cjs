@@ -61,5 +61,21 @@ module.exports = {
           },
         ]
       : []),
+    // The log keeper: keeps the log folder under MEETR_LOG_MAX_MB (src/log-keeper-main.ts).
+    {
+      name: `${process.env.MEETR_APP_NAME || 'meetr'}-logs`,
+      script: path.join(__dirname, 'dist', 'log-keeper-main.js'),
+      cwd: __dirname,
+      exec_mode: 'fork',
+      instances: 1,
+      env: { ...passThrough, NODE_ENV: 'production' },
+      kill_timeout: 2000,
+      max_memory_restart: '256M',
+      exp_backoff_restart_delay: 200,
+      out_file: path.join(logDir, 'logs.out.log'),
+      error_file: path.join(logDir, 'logs.err.log'),
+      merge_logs: false,
+      time: false,
+    },
   ],
 };

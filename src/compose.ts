@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
-import { createApp } from './http/app.js';
+import { createApp, type LogError } from './http/app.js';
 import type { AppEnv } from './http/app-env.js';
 import type { Authenticator } from './http/auth.js';
 import { createTelemetry, type Telemetry } from './http/telemetry.js';
@@ -14,6 +14,7 @@ import { oldestWritable } from './rollup/retention.js';
 import { STATEMENT_ATTEMPTS } from './storage/cassandra/retry-policy.js';
 import type { Storage } from './storage/ports.js';
 import type { ClockWatch } from './time/clock-watch.js';
+import type { DiskReport } from './storage/disk-report.js';
 
 export interface ComposeOptions {
   readonly config: Config;
@@ -23,9 +24,12 @@ export interface ComposeOptions {
   readonly isDraining?: () => boolean;
   /** The tokens in force, when MEETR_AUTH_TOKENS_FILE turns them on. */
   readonly auth?: Authenticator;
-  readonly logError?: (message: string, error: unknown) => void;
+  readonly logError?: LogError;
+  readonly logWarning?: (message: string, fields: Readonly<Record<string, string>>) => void;
   /** This process's clock against Cassandra's: past MEETR_MAX_CLOCK_SKEW_MS no write is taken. */
   readonly clockWatch?: ClockWatch;
+  /** Free space of Cassandra's directories, for /health (disk-report.ts). */
+  readonly disk?: () => DiskReport | undefined;
 }
 
 /** The composed HTTP app, and the registry its telemetry listener serves (telemetry-server.ts): the app itself has no /metrics. */
@@ -55,7 +59,7 @@ export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTime
 }
 
 /** Wires storage, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({ config, storage, workerId, isDraining, auth, logError, clockWatch }: ComposeOptions): MeetrApp {
+export function composeApp({ config, storage, workerId, isDraining, auth, logError, logWarning, clockWatch, disk }: ComposeOptions): MeetrApp {
   const scheduler = createWriteScheduler({
     writer: storage.writer,
     concurrency: config.writeConcurrency,
@@ -99,6 +103,8 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     ...(auth === undefined ? {} : { auth }),
     ...(clockWatch === undefined ? {} : { clockWatch }),
     ...(logError === undefined ? {} : { logError }),
+    ...(logWarning === undefined ? {} : { logWarning }),
+    ...(disk === undefined ? {} : { disk }),
   });
   return Object.assign(app, { telemetry });
 }

@@ -85,6 +85,8 @@ export interface Config {
   readonly rollerPort: number;
   /** Worker i (pm2's NODE_APP_INSTANCE) serves /metrics on 127.0.0.1 at this port + i (MEETR_TELEMETRY_PORT). */
   readonly telemetryPort: number;
+  /** The cap on meetr's log folder and on each local Cassandra node's, MB (MEETR_LOG_MAX_MB). */
+  readonly logMaxMb: number;
   /** Which of its app's processes this one is: pm2's NODE_APP_INSTANCE (0 outside pm2). */
   readonly instance: number;
   /** Buckets one series may have; more is a 400. */
@@ -185,6 +187,8 @@ export function loadConfig(env: Env = process.env, names?: Set<string>): Config 
     rollerPort: reader.integer('MEETR_ROLLER_PORT', 9400, 1, 65535),
     telemetryPort: reader.integer('MEETR_TELEMETRY_PORT', 9300, 1, 65535),
     instance: reader.integer('NODE_APP_INSTANCE', 0, 0, 65535),
+    // Small enough for a small disk beside Cassandra's data; days of logs at a light load.
+    logMaxMb: reader.integer('MEETR_LOG_MAX_MB', 100, 2, 1_000_000),
     maxSeriesBuckets: reader.integer('MEETR_MAX_SERIES_BUCKETS', 10_000, 1, 1_000_000),
     maxSeries: reader.integer('MEETR_MAX_SERIES', 10_000, 1, 1_000_000),
     // Prometheus' query.max-samples is 50,000,000 at about 16 bytes a sample; a sample held
@@ -252,12 +256,12 @@ function portProblems(config: Config): string[] {
  * it with the message and exit code 78 (EX_CONFIG), which pm2 shows as a start
  * failure, not a crash loop with a stack.
  */
-export function loadConfigOrExit(): Config {
+export function loadConfigOrExit(log: { error(message: string): void }): Config {
   try {
     return loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+    log.error(error.message);
     process.exit(78);
   }
 }

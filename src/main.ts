@@ -13,6 +13,8 @@ import { connectWithRetry, statementConsistency } from './storage/cassandra/clie
 import { cassandraStorage } from './storage/cassandra/point-store.js';
 import { startClockWatch } from './time/clock-watch.js';
 import { serveTelemetry } from './http/telemetry-server.js';
+import { createLog, errorField, type Log } from './log.js';
+import { watchDisks } from './storage/disk-report.js';
 
 /**
  * After SIGINT/SIGTERM a worker fails /health but keeps serving this long before it
@@ -24,39 +26,39 @@ const LAME_DUCK_MS = 2_000;
 /** Hard stop, inside pm2's kill_timeout (10 s). */
 const DRAIN_DEADLINE_MS = 9_000;
 
-/** Who is logging: the worker's port once config is read. */
-let workerLabel = 'worker';
-
-function log(message: string): void {
-  console.log(`${new Date().toISOString()} [${workerLabel}] ${message}`);
-}
+/** The worker's log: named by its port once config is read. */
+let log: Log = createLog('worker');
+const info = (message: string): void => log.info(message);
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(log);
 
   const workerId = String(config.port);
   const telemetryPort = config.telemetryPort + config.instance;
-  workerLabel = `worker ${workerId}`;
-  const tokens = config.authTokensFile === undefined ? undefined : new TokenRegistry(resolve(config.authTokensFile), log);
+  log = createLog(`worker ${workerId}`);
+  const tokens = config.authTokensFile === undefined ? undefined : new TokenRegistry(resolve(config.authTokensFile), (message) => log.warn(message));
   try {
     tokens?.start();
   } catch (error) {
-    console.error(`MEETR_AUTH_TOKENS_FILE: ${(error as Error).message}`);
+    log.error(`MEETR_AUTH_TOKENS_FILE: ${(error as Error).message}`);
     process.exit(78);
   }
-  if (tokens !== undefined) log(`tokens on: ${tokens.size} in ${tokens.path}`);
-  const client = await connectWithRetry(config, log);
+  if (tokens !== undefined) log.info(`tokens on: ${tokens.size} in ${tokens.path}`);
+  const client = await connectWithRetry(config, info);
   let draining = false;
   const storage = cassandraStorage(client, config.keyspace, statementConsistency(config), config.retention);
-  const clock = await startClockWatch(storage.health.serverTimeMs, config.maxClockSkewMs, log);
+  const clock = await startClockWatch(storage.health.serverTimeMs, config.maxClockSkewMs, { info: (message) => log.info(message), warn: (message) => log.warn(message) });
+  const disks = storage.health.diskSettings === undefined ? undefined : watchDisks(storage.health.diskSettings);
   const app = composeApp({
     config,
+    ...(disks === undefined ? {} : { disk: disks.current }),
     storage,
     clockWatch: clock.watch,
     workerId,
     isDraining: () => draining,
     ...(tokens === undefined ? {} : { auth: tokens }),
-    logError: (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    logError: (message, error, fields) => log.error(message, { ...fields, error: errorField(error, true) }),
+    logWarning: (message, fields) => log.warn(message, fields),
   });
 
   // Node's own backstop for a request that never finishes arriving: a little past the worker's deadline
@@ -65,14 +67,14 @@ async function main(): Promise<void> {
   // A refused body is read and dropped by request-body.ts for a bounded time (lingering close), not cut
   // by @hono/node-server after 500 ms or 64 MiB, which gave clients that write before they read a broken pipe.
   const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1', autoCleanupIncoming: false, serverOptions: { requestTimeout, connectionsCheckingInterval: 1_000 } }, () => {
-    log(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
+    log.info(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
     serveTelemetry({ registry: app.telemetry.registry, port: telemetryPort }).then(
       () => {
-        log(`/metrics on 127.0.0.1:${telemetryPort}`);
+        log.info(`/metrics on 127.0.0.1:${telemetryPort}`);
         process.send?.('ready');
       },
       (error: Error) => {
-        log(`cannot serve /metrics on ${telemetryPort}: ${error.message}`);
+        log.error(`cannot serve /metrics on ${telemetryPort}: ${error.message}`);
         process.exit(1);
       },
     );
@@ -84,17 +86,18 @@ async function main(): Promise<void> {
     server.headersTimeout = requestTimeout;
   }
   server.on('error', (error) => {
-    log(`cannot listen on ${config.port}: ${error.message}`);
+    log.error(`cannot listen on ${config.port}: ${error.message}`);
     process.exit(1);
   });
 
   const stopAccepting = (): void => {
-    log('draining in-flight requests');
+    log.info('draining in-flight requests');
     clock.stop();
+    disks?.stop();
     server.close(() => {
       client.shutdown().then(
         () => {
-          log('drained; Cassandra client closed');
+          log.info('drained; Cassandra client closed');
           process.exit(0);
         },
         () => process.exit(0),
@@ -105,9 +108,9 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (draining) return;
     draining = true;
-    log(`${signal}: failing /health, serving ${LAME_DUCK_MS} ms more, then draining`);
+    log.info(`${signal}: failing /health, serving ${LAME_DUCK_MS} ms more, then draining`);
     const force = setTimeout(() => {
-      log('drain deadline passed; exiting');
+      log.warn('drain deadline passed; exiting');
       process.exit(1);
     }, DRAIN_DEADLINE_MS);
     force.unref();
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
 }
 
 process.on('unhandledRejection', (reason) => {
-  log(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  log.error('unhandled rejection', { error: errorField(reason, true) });
 });
 
 await main();

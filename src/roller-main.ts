@@ -13,6 +13,7 @@ import { registerClockGauges } from './http/telemetry.js';
 import { serveTelemetry } from './http/telemetry-server.js';
 import { clockMarginMs } from './rollup/roll-queue.js';
 import { forLog } from './errors.js';
+import { createLog, errorField, type Log } from './log.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
@@ -23,10 +24,8 @@ const BALANCE_MS = 5_000;
 /** Pause when there was nothing to roll. */
 const IDLE_MS = 500;
 
-let label = 'roller';
-function log(message: string): void {
-  console.log(`${new Date().toISOString()} [${label}] ${message}`);
-}
+/** The roller's log: named by its port once config is read. */
+let log: Log = createLog('roller');
 
 function telemetryFor(registry: Registry) {
   const slots = new Counter({ name: 'meetr_roller_slots_rolled_total', help: 'Roll-queue slots rolled', registers: [registry] });
@@ -47,19 +46,19 @@ function telemetryFor(registry: Registry) {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(log);
   const instance = config.instance;
   const port = config.rollerPort + instance;
   const owner = `${hostname()}:${port}:${randomBytes(4).toString('hex')}`;
-  label = `roller ${port}`;
+  log = createLog(`roller ${port}`);
 
   const registry = new Registry();
   registry.setDefaultLabels({ roller: String(port) });
   collectDefaultMetrics({ register: registry });
   const telemetry = telemetryFor(registry);
-  const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, log);
+  const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, (message) => log.info(message));
   const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
-  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, log);
+  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, { info: (message) => log.info(message), warn: (message) => log.warn(message) });
   registerClockGauges(registry, () => clock.watch.reading());
   const roller = new Roller({
     store,
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
       return { status: status === 'ok' ? 200 : 503, body };
     },
   });
-  log(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
+  log.info(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
   process.send?.('ready');
 
   const loop = async (): Promise<void> => {
@@ -105,7 +104,7 @@ async function main(): Promise<void> {
         if (rolled === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
       } catch (error) {
         telemetry.errors.inc();
-        log(`rolling failed, retrying: ${forLog(error)}`);
+        log.error('rolling failed, retrying', { error: errorField(forLog(error)) });
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: finishing the current slot, then giving the leases back`);
+    log.info(`${signal}: finishing the current slot, then giving the leases back`);
     const force = setTimeout(() => process.exit(1), 9_000);
     force.unref();
     done
@@ -133,6 +132,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  log.error('roller failed', { error: errorField(error, true) });
   process.exit(1);
 });

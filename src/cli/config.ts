@@ -46,6 +46,7 @@ function printAssignments(config: Config, names: ReadonlySet<string>): void {
     MEETR_ROLLERS: config.rollers,
     MEETR_ROLLER_PORT: config.rollerPort,
     MEETR_TELEMETRY_PORT: config.telemetryPort,
+    MEETR_LOG_MAX_MB: config.logMaxMb,
     MEETR_CONFIG_VARIABLES: [...names].filter((name) => !PER_PROCESS.has(name)).sort().join(' '),
   };
   for (const [name, value] of Object.entries(values)) console.log(`${name}=${shellQuoted(String(value))}`);

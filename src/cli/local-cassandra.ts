@@ -5,9 +5,11 @@
  */
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { clusterStatus, ringWitness } from '../devstack/cluster-status.js';
+import { createLog } from '../log.js';
 import { ensureLocalCassandra, localNodes, probeCql, probeNode, ringSeenBy, stopLocalCassandra } from '../devstack/local-cassandra.js';
 
-const log = (line: string): void => console.log(`[cassandra] ${line}`);
+const cliLog = createLog('cassandra');
+const log = (line: string): void => cliLog.info(line);
 const command = process.argv[2] ?? 'status';
 
 try {
@@ -16,7 +18,7 @@ try {
   if (config.contactPointsConfigured && command !== 'status') {
     log(`CASSANDRA_CONTACT_POINTS=${external}: using that cluster, starting nothing`);
   } else if (command === 'start') {
-    await ensureLocalCassandra({ log, heap: config.cassandraHeap, nodes: config.localNodes });
+    await ensureLocalCassandra({ log, heap: config.cassandraHeap, logMaxMb: config.logMaxMb, nodes: config.localNodes });
   } else if (command === 'stop') {
     if (!(await stopLocalCassandra({ log }))) log('no local Cassandra started by meetr is running');
   } else if (command === 'status') {
@@ -26,7 +28,7 @@ try {
     process.exitCode = 2;
   }
 } catch (error) {
-  console.error(`[cassandra] ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}`);
+  cliLog.error(error instanceof ConfigError || error instanceof Error ? error.message : String(error));
   process.exitCode = 1;
 }
 

@@ -6,10 +6,13 @@
  * catalogue the metrics an earlier version stored.
  */
 import { ConfigError, loadConfig } from '../config.js';
+import { createLog } from '../log.js';
 import { cassandraClock, createCassandraClient, statementConsistency } from '../storage/cassandra/client.js';
 import { migrate } from '../storage/cassandra/migrate.js';
 import { CassandraPointStore } from '../storage/cassandra/point-store.js';
 import { catalogueStoredSeries, finishUpgrade, startUpgrade } from '../storage/cassandra/upgrade.js';
+
+const log = createLog('migrate');
 
 try {
   const config = loadConfig();
@@ -19,19 +22,19 @@ try {
     if (process.argv.includes('--finish-upgrade')) {
       // The earlier workers were drained by pm2 (at most 10 s); their last statements land within the storage timeout.
       const report = await finishUpgrade(client, store, config.keyspace, config.requestTimeoutMs + config.storageTimeoutMs, await cassandraClock(client));
-      if (report !== undefined) console.log(`[migrate] upgrade finished: ${report.points} points written meanwhile copied into samples`);
+      if (report !== undefined) log.info(`upgrade finished: ${report.points} points written meanwhile copied into samples`);
       const catalogued = await catalogueStoredSeries(client, store, config.keyspace);
-      if (catalogued !== undefined && catalogued > 0) console.log(`[migrate] series catalogue: ${catalogued} metrics stored by an earlier version listed`);
+      if (catalogued !== undefined && catalogued > 0) log.info(`series catalogue: ${catalogued} metrics stored by an earlier version listed`);
     } else {
       const applied = await migrate(client, config.keyspace, config.replication);
-      console.log(`[migrate] keyspace ${config.keyspace}: ${applied} schema statements applied`);
+      log.info(`keyspace ${config.keyspace}: ${applied} schema statements applied`);
       const report = await startUpgrade(client, store, config.keyspace, await cassandraClock(client));
-      if (report !== undefined) console.log(`[migrate] upgrade: ${report.points} points of ${report.partitions} (metric, day) partitions copied into samples; the roller builds their rollups`);
+      if (report !== undefined) log.info(`upgrade: ${report.points} points of ${report.partitions} (metric, day) partitions copied into samples; the roller builds their rollups`);
     }
   } finally {
     await client.shutdown();
   }
 } catch (error) {
-  console.error(`[migrate] ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}`);
+  log.error(error instanceof ConfigError || error instanceof Error ? error.message : String(error));
   process.exitCode = 1;
 }

@@ -43,6 +43,8 @@ export interface LocalCassandraOptions {
   readonly runtime?: 'auto' | 'java';
   /** JVM heap of a node started with Java (config's MEETR_CASSANDRA_HEAP); 1G unless given. */
   readonly heap?: string;
+  /** The cap on each node's log folder, MB (config's MEETR_LOG_MAX_MB); 100 unless given. */
+  readonly logMaxMb?: number;
   /** How many nodes (config's MEETR_LOCAL_NODES); 1 unless given. More than one always runs on Java. */
   readonly nodes?: number;
 }
@@ -179,8 +181,9 @@ export async function probeNode(contactPoint: string, localDataCenter = LOCAL_DA
 
 /** Makes sure the local node (or the MEETR_LOCAL_NODES nodes) answer CQL, starting what is not running. */
 export async function ensureLocalCassandra(options: LocalCassandraOptions = {}): Promise<LocalCassandra> {
-  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto', heap = '1G', nodes: count = 1 } = options;
-  if (count > 1) return ensureLocalCluster(root, count, heap, readyTimeoutMs, log);
+  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto', nodes: count = 1 } = options;
+  const jvm = jvmSettings(options);
+  if (count > 1) return ensureLocalCluster(root, count, jvm, readyTimeoutMs, log);
   const running = await probeCql(LOCAL_CONTACT_POINT);
   if (running !== undefined) {
     log(`Cassandra ${running} already answers on ${LOCAL_CONTACT_POINT}; reusing it`);
@@ -199,7 +202,7 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
     how = 'started-docker';
     isAlive = () => true;
   } else {
-    isAlive = await startLocalNode(node, heap, log, root);
+    isAlive = await startLocalNode(node, jvm, log, root);
     how = 'started-java';
   }
   const version = await waitForCql(node, readyTimeoutMs, isAlive, log);
@@ -208,7 +211,7 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
 }
 
 /** The local cluster: every node answering CQL and seeing every other as up and normal. */
-async function ensureLocalCluster(root: string, count: number, heap: string, readyTimeoutMs: number, log: (line: string) => void): Promise<LocalCassandra> {
+async function ensureLocalCluster(root: string, count: number, jvm: JvmSettings, readyTimeoutMs: number, log: (line: string) => void): Promise<LocalCassandra> {
   const nodes = localNodes(count, root);
   let started = false;
   const waits = await Promise.all(
@@ -224,7 +227,7 @@ async function ensureLocalCluster(root: string, count: number, heap: string, rea
         return { node, isAlive: () => true };
       }
       started ||= alivePid(node.pidFile) === undefined;
-      return { node, isAlive: await startingOrStarted(node, heap, log, root, count) };
+      return { node, isAlive: await startingOrStarted(node, jvm, log, root, count) };
     }),
   );
   const versions = await Promise.all(waits.map(({ node, isAlive }) => waitForCql(node, readyTimeoutMs, isAlive, log)));
@@ -334,15 +337,15 @@ export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKIL
 }
 
 /** Starts one stopped node of a local set-up of `count` nodes and waits until it answers CQL. */
-export async function restartLocalNode(node: LocalNode, count: number, options: Pick<LocalCassandraOptions, 'root' | 'log' | 'heap' | 'readyTimeoutMs'> = {}): Promise<void> {
-  const { root = PROJECT_ROOT, log = () => undefined, heap = '1G', readyTimeoutMs = 240_000 } = options;
-  await waitForCql(node, readyTimeoutMs, await startingOrStarted(node, heap, log, root, count), log);
+export async function restartLocalNode(node: LocalNode, count: number, options: Pick<LocalCassandraOptions, 'root' | 'log' | 'heap' | 'logMaxMb' | 'readyTimeoutMs'> = {}): Promise<void> {
+  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000 } = options;
+  await waitForCql(node, readyTimeoutMs, await startingOrStarted(node, jvmSettings(options), log, root, count), log);
 }
 
 /** A node's liveness check: of the process already starting from its pid file, else of one started now. */
-async function startingOrStarted(node: LocalNode, heap: string, log: (line: string) => void, root: string, count: number): Promise<() => boolean> {
+async function startingOrStarted(node: LocalNode, jvm: JvmSettings, log: (line: string) => void, root: string, count: number): Promise<() => boolean> {
   if (alivePid(node.pidFile) !== undefined) return () => alivePid(node.pidFile) !== undefined;
-  return startLocalNode(node, heap, log, root, count);
+  return startLocalNode(node, jvm, log, root, count);
 }
 
 /** Runs nodetool (from the fetched Cassandra jars) against one local node over its JMX port. */
@@ -392,7 +395,27 @@ function jvmOptions(root: string): string[] {
 }
 
 /** Starts a node detached; returns whether it is still running (a zombie counts as exited). */
-async function startLocalNode(node: LocalNode, heap: string, log: (line: string) => void, root: string, count = 1): Promise<() => boolean> {
+/** What a node's JVM is started with. */
+interface JvmSettings {
+  readonly heap: string;
+  readonly logMaxMb: number;
+}
+
+function jvmSettings(options: Pick<LocalCassandraOptions, 'heap' | 'logMaxMb'>): JvmSettings {
+  return { heap: options.heap ?? '1G', logMaxMb: options.logMaxMb ?? 100 };
+}
+
+/**
+ * system.log rolls over at this size, keeping LOG_FILES_KEPT earlier files
+ * (scripts/cassandra/logback.xml): the node's log folder stays within `logMaxMb`,
+ * with a tenth left for stdout.log (JVM messages, a few KB a start).
+ */
+function logFileMb(logMaxMb: number): number {
+  return Math.max(1, Math.floor((logMaxMb * 0.9) / (LOG_FILES_KEPT + 1)));
+}
+const LOG_FILES_KEPT = 3;
+
+async function startLocalNode(node: LocalNode, jvm: JvmSettings, log: (line: string) => void, root: string, count = 1): Promise<() => boolean> {
   const paths = pathsUnder(root);
   await run('java', ['-version']).catch(() => {
     throw new Error('no Cassandra is configured (CASSANDRA_CONTACT_POINTS), no Docker engine answers, and `java` is not installed: install Java 17');
@@ -402,12 +425,14 @@ async function startLocalNode(node: LocalNode, heap: string, log: (line: string)
   mkdirSync(node.logs, { recursive: true });
   if (count > 1) writeFileSync(node.yaml, clusterNodeYaml(readFileSync(paths.yaml, 'utf8'), node, count));
   const args = [
-    `-Xms${heap}`,
-    `-Xmx${heap}`,
+    `-Xms${jvm.heap}`,
+    `-Xmx${jvm.heap}`,
     ...jvmOptions(root),
     `-Dcassandra.config=file://${node.yaml}`,
     `-Dlogback.configurationFile=file://${paths.logback}`,
     `-Dcassandra.logdir=${node.logs}`,
+    `-Dmeetr.log.file.size=${logFileMb(jvm.logMaxMb)}MB`,
+    `-Dmeetr.log.files.kept=${LOG_FILES_KEPT}`,
     `-Dcassandra.storagedir=${node.data}`,
     `-Dcassandra.jmx.local.port=${node.jmxPort}`,
     '-cp',
@@ -424,7 +449,7 @@ async function startLocalNode(node: LocalNode, heap: string, log: (line: string)
   });
   child.unref();
   recordPid(node.pidFile, child.pid);
-  log(`started Cassandra ${pinnedCassandraVersion(root)} on ${node.address} (pid ${child.pid}, heap ${heap}); logs in ${node.logs}`);
+  log(`started Cassandra ${pinnedCassandraVersion(root)} on ${node.address} (pid ${child.pid}, heap ${jvm.heap}); logs in ${node.logs}`);
   return () => !exited;
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { clientGone, deadlineExceeded, forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
@@ -6,6 +7,7 @@ import { checkRemoteWriteType, remoteWritePoints } from '../prometheus/remote-wr
 import type { AppEnv } from './app-env.js';
 import type { SearchService } from '../query/search-service.js';
 import type { StorageHealth } from '../storage/ports.js';
+import type { DiskReport } from '../storage/disk-report.js';
 import { errorAnswer, insertAnswer, searchAnswer } from './answers.js';
 import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
@@ -20,6 +22,9 @@ import type { WriteFloor } from '../rollup/retention.js';
 import { clockReport, type ClockWatch } from '../time/clock-watch.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns, type TsWindow } from './validate-points.js';
+
+/** Where details of unexpected errors and storage failures go, with the request's fields (request_id, method, path). */
+export type LogError = (message: string, error: unknown, fields: Readonly<Record<string, string>>) => void;
 
 export interface AppOptions {
   readonly ingest: IngestService;
@@ -49,14 +54,20 @@ export interface AppOptions {
   readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
   readonly isDraining?: () => boolean;
+  /** Free space of Cassandra's data and commit log directories, for /health. */
+  readonly disk?: () => DiskReport | undefined;
   /** Where details of unexpected errors and of storage failures go (never to the client). */
-  readonly logError?: (message: string, error: unknown) => void;
+  readonly logError?: LogError;
+  /** Where other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) are told, with the request's fields. */
+  readonly logWarning?: (message: string, fields: Readonly<Record<string, string>>) => void;
 }
 
 const RETRY_AFTER_SECONDS = '1';
 
 /** Storage failures are logged at most once per this long, with how many were not, so an outage does not flood the log. */
 const STORAGE_LOG_INTERVAL_MS = 10_000;
+/** Other 5xx answers (deadlines, shedding, clock refusals): at most this many lines per code in that interval. */
+const WARNINGS_PER_INTERVAL = 10;
 
 /**
  * Set by HAProxy on every request it forwards (haproxy.cfg): when the request reached
@@ -87,7 +98,25 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const more = storageUnlogged === 0 ? '' : ` (${storageUnlogged} more since the last line)`;
     storageLoggedAt = now;
     storageUnlogged = 0;
-    logError(`503 on ${c.req.method} ${c.req.path}${more}`, forLog(error));
+    logError(`503 on ${c.req.method} ${c.req.path}${more}`, forLog(error), requestFields(c));
+  };
+  const { logWarning = () => undefined } = options;
+  /** Per error code: lines written in the current interval, and how many were left out. */
+  const warned = new Map<string, { since: number; lines: number; unlogged: number }>();
+  const logServerError = (c: Context<AppEnv>, error: MeetrError): void => {
+    const now = Date.now();
+    let count = warned.get(error.code);
+    if (count === undefined || now - count.since >= STORAGE_LOG_INTERVAL_MS) {
+      if (count !== undefined && count.unlogged > 0) logWarning(`${count.unlogged} more ${error.code} answers were not logged`, { code: error.code });
+      count = { since: now, lines: 0, unlogged: 0 };
+      warned.set(error.code, count);
+    }
+    if (count.lines >= WARNINGS_PER_INTERVAL) {
+      count.unlogged++;
+      return;
+    }
+    count.lines++;
+    logWarning(`${statusOf(error.code)} ${error.code} on ${c.req.method} ${c.req.path}: ${error.message}`, { ...requestFields(c), code: error.code });
   };
   const app = new Hono<AppEnv>({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
@@ -97,7 +126,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     // The request's deadline, and the client going away, end its work.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(deadlineExceeded(requestTimeoutMs)), requestTimeoutMs);
-    c.set('scope', { signal: controller.signal, deadlineMs: nowMs + requestTimeoutMs, receivedUs: receivedUs(c.req.header(RECEIVED_HEADER), nowMs) });
+    const requestId = requestIdOf(c.req.header(REQUEST_ID_HEADER));
+    c.set('scope', { signal: controller.signal, deadlineMs: nowMs + requestTimeoutMs, receivedUs: receivedUs(c.req.header(RECEIVED_HEADER), nowMs), requestId });
     // Set before the handler answers, on the Node response where there is one: adding a header to a
     // finished web Response would make @hono/node-server materialise it.
     const outgoing = nodeBindingsOf(c)?.outgoing;
@@ -106,10 +136,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     };
     if (outgoing !== undefined) {
       outgoing.setHeader('X-Meetr-Worker', workerId);
+      outgoing.setHeader('X-Request-Id', requestId);
       if (isDraining()) outgoing.setHeader('Connection', 'close');
       outgoing.once('close', onClose);
     } else {
       c.header('X-Meetr-Worker', workerId);
+      c.header('X-Request-Id', requestId);
       if (isDraining()) c.header('Connection', 'close');
     }
     try {
@@ -188,7 +220,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const clock = clockWatch?.reading();
     // Past the clock bound the worker fails its check, so HAProxy sends its requests to the others.
     if (clock?.refusal !== undefined) return c.json({ error: 'clock_skew', message: clock.refusal, worker: workerId, clock: clockReport(clock) }, 503);
-    return c.json({ status: 'ok', worker: workerId, ...(clock === undefined ? {} : { clock: clockReport(clock) }) });
+    const disk = options.disk?.();
+    return c.json({ status: 'ok', worker: workerId, ...(clock === undefined ? {} : { clock: clockReport(clock) }), ...(disk === undefined ? {} : { disk }) });
   });
 
   app.notFound((c) => errorResponse(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
@@ -198,6 +231,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       if (error.code === 'storage_unavailable') {
         telemetry.storageError(routeLabel(c.req.path));
         logStorageFailure(c, error);
+      } else if (statusOf(error.code) >= 500) {
+        logServerError(c, error);
       }
       if (error instanceof OverloadedError) telemetry.requestShed(routeLabel(c.req.path), error.reason);
       if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeLabel(c.req.path));
@@ -207,7 +242,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     if (error instanceof HTTPException && error.status < 500) {
       return errorResponse(c, error.status === 413 ? 'payload_too_large' : 'invalid_request', error.message || 'bad request');
     }
-    logError(`unexpected error on ${c.req.method} ${c.req.path}`, error);
+    logError(`unexpected error on ${c.req.method} ${c.req.path}`, error, requestFields(c));
     return errorResponse(c, 'internal_error', 'internal error; the request may be retried');
   });
 
@@ -225,6 +260,19 @@ function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, det
     return c.json(answer.body, answer.status);
   }
   return c.json(errorAnswer(code, message, details), status);
+}
+
+/** Set by HAProxy on every request (unique-id-header in haproxy.cfg). */
+const REQUEST_ID_HEADER = 'x-request-id';
+
+/** HAProxy's request id when it looks like one (printable, short), else a new one: a client's header never reaches a log unchecked. */
+function requestIdOf(header: string | undefined): string {
+  return header !== undefined && /^[A-Za-z0-9._:+/=-]{1,128}$/.test(header) ? header : randomUUID();
+}
+
+/** What every log line about a request carries. */
+function requestFields(c: Context<AppEnv>): Record<string, string> {
+  return { request_id: c.get('scope')?.requestId ?? '', method: c.req.method, path: c.req.path };
 }
 
 /** The request's arrival in µs: HAProxy's stamp when it is plausible, else the worker's clock. */

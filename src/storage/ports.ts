@@ -147,6 +147,16 @@ export interface StorageHealth {
   isReady(): boolean;
   /** Cassandra's clock (a coordinator's now()), ms since the epoch. */
   serverTimeMs(): Promise<EpochMs>;
+  /** Where Cassandra keeps data and commit log and its disk policies, when the store has disks. */
+  diskSettings?(): Promise<DiskSettings>;
+}
+
+/** As Cassandra reports them (system_views.settings). */
+export interface DiskSettings {
+  readonly dataDirectories: readonly string[];
+  readonly commitLogDirectory: string;
+  readonly diskFailurePolicy: string;
+  readonly commitFailurePolicy: string;
 }
 
 /** Everything the services need from storage, as one implementation provides it. */

@@ -138,15 +138,18 @@ export function clockReport(reading: ClockReading): { offsetMs: number | null; u
 }
 
 /** A watch compared once before it is returned, sampling from then on, whose turns (refusing, within the bound again) are logged. */
-export async function startClockWatch(serverTimeMs: () => Promise<EpochMs>, maxSkewMs: number, log: (message: string) => void): Promise<{ readonly watch: ClockWatch; readonly stop: () => void }> {
+export async function startClockWatch(
+  serverTimeMs: () => Promise<EpochMs>,
+  maxSkewMs: number,
+  log: { info(message: string): void; warn(message: string): void },
+): Promise<{ readonly watch: ClockWatch; readonly stop: () => void }> {
   const watch = createClockWatch({
     serverTimeMs,
     maxSkewMs,
-    onChange: (reading) =>
-      log(
-        reading.refusal ??
-          `clock within MEETR_MAX_CLOCK_SKEW_MS (${maxSkewMs} ms) of Cassandra's: offset ${formatMs(reading.offsetMs ?? 0)} (±${formatMs(reading.uncertaintyMs ?? 0)})`,
-      ),
+    onChange: (reading) => {
+      if (reading.refusal !== undefined) log.warn(reading.refusal);
+      else log.info(`clock within MEETR_MAX_CLOCK_SKEW_MS (${maxSkewMs} ms) of Cassandra's: offset ${formatMs(reading.offsetMs ?? 0)} (±${formatMs(reading.uncertaintyMs ?? 0)})`);
+    },
   });
   await watch.check();
   return { watch, stop: watch.start() };

@@ -40,7 +40,7 @@ export async function resolveCassandraTarget(): Promise<ResolvedTarget> {
     const container = await startContainer();
     if (container !== undefined) return container;
   }
-  const local = await ensureLocalCassandra({ log, runtime: 'java', heap: config.cassandraHeap });
+  const local = await ensureLocalCassandra({ log, runtime: 'java', heap: config.cassandraHeap, logMaxMb: config.logMaxMb });
   return {
     target: { contactPoints: [local.contactPoint], localDataCenter: local.localDataCenter, description: `local ${local.how} ${local.releaseVersion}`, managedLocally: true },
     release: noop,

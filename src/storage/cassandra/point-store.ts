@@ -23,6 +23,7 @@ import {
 } from '../ports.js';
 import { cassandraNowMs, hasConnectedHost, type CassandraClient, type StatementConsistency } from './client.js';
 import { classifyDriverError } from './errors.js';
+import { readDiskSettings } from './disk-settings.js';
 
 const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
 
@@ -312,5 +313,5 @@ export async function* pagedRows(client: CassandraClient, query: string, params:
 /** meetr's storage on Cassandra: the point store and the client's health, over one long-lived client. */
 export function cassandraStorage(client: CassandraClient, keyspace: string, consistency?: StatementConsistency, retention?: Retention): Storage {
   const store = new CassandraPointStore(client, keyspace, consistency, retention);
-  return { writer: store, reader: store, series: store, health: { isReady: () => hasConnectedHost(client), serverTimeMs: () => store.serverTimeMs() } };
+  return { writer: store, reader: store, series: store, health: { isReady: () => hasConnectedHost(client), serverTimeMs: () => store.serverTimeMs(), diskSettings: () => readDiskSettings(client) } };
 }
