@@ -10,7 +10,6 @@ import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Context } from 'hono';
-import { uncompressSync } from 'snappy';
 import { MeetrError } from '../errors.js';
 import { nodeBindingsOf } from './node-bindings.js';
 
@@ -37,8 +36,9 @@ export async function readRequestBody(c: Context, maxBytes: number, signal: Abor
 }
 
 /**
- * A body in snappy's block format (what Prometheus remote write sends), uncompressed.
- * The size it declares is checked against `maxBytes` before anything is uncompressed.
+ * A body in snappy's block format (what Prometheus remote write sends), as sent:
+ * uncompressed by the reader of its message (prometheus/remote-write.ts), which
+ * checks the length it declares against the limit first and counts as it goes.
  */
 export async function readSnappyBody(c: Context, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const encoding = (c.req.header('content-encoding') ?? '').trim().toLowerCase();
@@ -47,25 +47,7 @@ export async function readSnappyBody(c: Context, maxBytes: number, signal: Abort
       { field: 'content-encoding', message: 'must be snappy' },
     ]);
   }
-  const sent = await readSentBody(c, maxBytes, signal);
-  const declared = snappyDeclaredLength(sent);
-  if (declared === undefined) throw new MeetrError('invalid_request', 'the body is not snappy-compressed', [{ field: 'body', message: 'is not snappy (block format)' }]);
-  if (declared > maxBytes) throw bodyTooLarge(maxBytes, 'uncompressed ');
-  try {
-    return uncompressSync(sent) as Buffer;
-  } catch {
-    throw new MeetrError('invalid_request', 'the snappy body could not be uncompressed', [{ field: 'body', message: 'is not valid snappy (block format)' }]);
-  }
-}
-
-/** The uncompressed length a snappy block declares in its first bytes (a varint of at most 5 bytes), or undefined. */
-function snappyDeclaredLength(block: Buffer): number | undefined {
-  let length = 0;
-  for (let i = 0, scale = 1; i < Math.min(block.length, 5); i++, scale *= 128) {
-    length += (block[i]! & 0x7f) * scale;
-    if ((block[i]! & 0x80) === 0) return length;
-  }
-  return undefined;
+  return readSentBody(c, maxBytes, signal);
 }
 
 async function inflateBody(sent: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number): Promise<Buffer> {

@@ -11,7 +11,8 @@ import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from '../domain/series.js';
 import type { SpecialSample } from '../ingest/ingest-service.js';
-import { countWriteRequest, MAX_DETAILS } from './wire-count.js';
+import { SnappyBlockReader, SnappyError } from './snappy-block.js';
+import { MAX_DETAILS, WireCounter } from './wire-count.js';
 
 /**
  * The parts of prometheus/prompb/types.proto and remote.proto that remote write 1.0
@@ -74,13 +75,38 @@ export function checkRemoteWriteType(contentType: string | undefined): void {
   }
 }
 
+/** Bytes uncompressed, and counted, per piece; the event loop gets a turn between pieces. */
+const PIECE_BYTES = 256 * 1024;
+
+/**
+ * A snappy block's WriteRequest, uncompressed a piece at a time, each piece counted
+ * on the wire (series, samples, labels) before the next is uncompressed: a body of
+ * millions of empty series is refused once its first MEETR_MAX_BATCH are counted,
+ * whatever it declares. Throws payload_too_large, invalid_request.
+ */
+export async function uncompressWriteRequest(block: Buffer, maxBytes: number, maxSamples: number, pause: () => Promise<unknown>): Promise<Buffer> {
+  const reader = new SnappyBlockReader(block, maxBytes);
+  const counter = new WireCounter(reader.out, maxSamples);
+  try {
+    while (reader.written < reader.out.length || !reader.done) {
+      reader.readMore(PIECE_BYTES);
+      counter.feed(reader.written);
+      if (!reader.done) await pause();
+    }
+  } catch (error) {
+    if (error instanceof SnappyError) throw invalidRequest(`the snappy body could not be uncompressed: ${error.message}`, [{ field: 'body', message: 'is not valid snappy (block format)' }]);
+    throw error;
+  }
+  counter.finish();
+  return reader.out;
+}
+
 /**
  * The points of a decoded (uncompressed) WriteRequest. Throws invalid_request when it
  * is not one or any series or sample is invalid (naming them), payload_too_large
  * for more than `maxSamples` samples. Samples later than `latestTsMs` are refused.
  */
-export function remoteWritePoints(message: Buffer, maxSamples: number, window: TsWindow): RemoteWrite {
-  countWriteRequest(message, maxSamples);
+export function remoteWritePoints(message: Buffer, window: TsWindow): RemoteWrite {
   let decoded: DecodedRequest;
   try {
     decoded = WRITE_REQUEST.decode(message) as unknown as DecodedRequest;

@@ -78,42 +78,81 @@ class Reader {
 }
 
 /**
- * The series and samples of an uncompressed WriteRequest, counted on the wire.
- * Throws payload_too_large past `maxSamples` samples or series (MEETR_MAX_BATCH),
- * invalid_request for bytes that are not a WriteRequest or series past WIRE_LIMITS
- * (naming at most MAX_DETAILS of them).
+ * Counts a WriteRequest as its bytes become available (`feed`), so that uncompressing
+ * can stop at the first limit passed. Throws payload_too_large past `maxSamples`
+ * samples or series (MEETR_MAX_BATCH), invalid_request for bytes that are not a
+ * WriteRequest or series past WIRE_LIMITS (naming at most MAX_DETAILS of them).
  */
-export function countWriteRequest(message: Uint8Array, maxSamples: number): WireCount {
-  const details: ErrorDetail[] = [];
-  let invalidSeries = 0;
-  let series = 0;
-  let samples = 0;
-  try {
-    const request = new Reader(message, 0, message.length);
-    while (!request.done) {
-      const key = request.varint();
-      if (key >>> 3 !== 1 || (key & 7) !== 2) {
-        request.skip(key & 7);
-        continue;
-      }
-      const index = series++;
-      if (series > maxSamples) throw tooMany('series', maxSamples);
-      const [start, end] = request.delimited();
-      const problem = scanSeries(new Reader(message, start, end), (n) => {
-        samples += n;
-        if (samples > maxSamples) throw tooMany('samples', maxSamples);
-      });
-      if (problem !== undefined) {
-        invalidSeries++;
-        if (details.length < MAX_DETAILS) details.push({ index, field: 'labels', message: problem });
+export class WireCounter {
+  private readonly details: ErrorDetail[] = [];
+  private invalidSeries = 0;
+  private series = 0;
+  private samples = 0;
+  private at = 0;
+
+  constructor(
+    private readonly message: Uint8Array,
+    private readonly maxSamples: number,
+  ) {}
+
+  /** Counts every whole top-level field within the first `available` bytes. */
+  feed(available: number): void {
+    const whole = available >= this.message.length;
+    for (;;) {
+      const request = new Reader(this.message, this.at, available);
+      if (request.done) return;
+      try {
+        const key = request.varint();
+        if (key >>> 3 !== 1 || (key & 7) !== 2) {
+          request.skip(key & 7);
+          this.at = request.at;
+          continue;
+        }
+        const [start, end] = request.delimited();
+        this.at = request.at;
+        this.countSeries(start, end);
+      } catch (error) {
+        if (error instanceof Malformed) {
+          if (whole) throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
+          return; // the field is not all here yet
+        }
+        throw error;
       }
     }
-  } catch (error) {
-    if (error instanceof Malformed) throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
-    throw error;
   }
-  if (invalidSeries > 0) throw invalidRequest(`${invalidSeries} of ${series} series are invalid; nothing was written`, details);
-  return { series, samples };
+
+  /** What the whole request held, once every byte was fed. */
+  finish(): WireCount {
+    if (this.invalidSeries > 0) throw invalidRequest(`${this.invalidSeries} of ${this.series} series are invalid; nothing was written`, this.details);
+    return { series: this.series, samples: this.samples };
+  }
+
+  private countSeries(start: number, end: number): void {
+    const index = this.series++;
+    if (this.series > this.maxSamples) throw tooMany('series', this.maxSamples);
+    let problem: string | undefined;
+    try {
+      problem = scanSeries(new Reader(this.message, start, end), (n) => {
+        this.samples += n;
+        if (this.samples > this.maxSamples) throw tooMany('samples', this.maxSamples);
+      });
+    } catch (error) {
+      // A series' own bytes are all here: a field running past them is a broken series, not one still arriving.
+      if (error instanceof Malformed) throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
+      throw error;
+    }
+    if (problem !== undefined) {
+      this.invalidSeries++;
+      if (this.details.length < MAX_DETAILS) this.details.push({ index, field: 'labels', message: problem });
+    }
+  }
+}
+
+/** The series and samples of a whole uncompressed WriteRequest, counted on the wire (see WireCounter). */
+export function countWriteRequest(message: Uint8Array, maxSamples: number): WireCount {
+  const counter = new WireCounter(message, maxSamples);
+  counter.feed(message.length);
+  return counter.finish();
 }
 
 /** Checks one TimeSeries' labels against WIRE_LIMITS and reports its samples; the first problem, if any. */

@@ -192,6 +192,24 @@ describe('abuse through HAProxy', () => {
     expectUndisturbed(await polite.stop());
   });
 
+  it('takes a maximal batch on an idle service, and of six at once at least one, the rest shed with Retry-After', async () => {
+    // MEETR_MAX_BATCH points over 2,000 metrics (ten each): a batch as a scraper or an exporter sends it.
+    const batch = (client: number) =>
+      Array.from({ length: MAX_BATCH }, (_, i) => ({ metric_id: `abuse.honest.${client}.${i % 2_000}`, ts: Date.UTC(2025, 6, 1) + client * 100_000 + i, value: i }));
+    const single = await postJson(batch(100));
+    expect(single.status).toBe(200);
+    expect(single.body).toEqual({ inserted: MAX_BATCH });
+    const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((client) => postJson(batch(client))));
+    const accepted = answers.filter((answer) => answer.status === 200);
+    expect(accepted.length).toBeGreaterThanOrEqual(1);
+    for (const answer of answers) {
+      if (answer.status === 200) continue;
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect(answer.body?.error).toBe('overloaded');
+    }
+  });
+
   it('sheds what it cannot queue with 503 and Retry-After, loses nothing it acknowledged, and keeps a polite client moving', async () => {
     const polite = politeClient('batches');
     const batch = (client: number) =>

@@ -4,6 +4,7 @@ import { compressSync, uncompressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { REMOTE_WRITE_PROTO } from '../../src/prometheus/remote-write.js';
 import { countWriteRequest, WIRE_LIMITS } from '../../src/prometheus/wire-count.js';
+import { SnappyBlockReader, SnappyError } from '../../src/prometheus/snappy-block.js';
 import { escapeLabelValue, seriesId } from '../../src/domain/series.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { memoryApp } from '../support/memory-app.js';
@@ -138,6 +139,36 @@ describe('POST /api/v1/write', () => {
     expect(answer.message).toBe('2000 of 2000 series are invalid; nothing was written');
     expect(answer.details).toHaveLength(100);
     expect(store.calls.writePartition).toBe(0);
+  });
+
+  it("uncompresses snappy blocks a piece at a time exactly as the snappy library does, and refuses broken ones", () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      // Runs, repeats at every distance and noise: every kind of literal and copy.
+      const parts: Buffer[] = [];
+      for (let i = random(40); i >= 0; i--) {
+        const kind = random(3);
+        if (kind === 0) parts.push(Buffer.from(Array.from({ length: random(300) }, () => random(256))));
+        else if (kind === 1) parts.push(Buffer.alloc(random(100_000), random(256)));
+        else if (parts.length > 0) parts.push(parts[random(parts.length)]!);
+      }
+      const original = Buffer.concat(parts);
+      const block = compressSync(original);
+      const reader = new SnappyBlockReader(block, 10_000_000);
+      while (!reader.done || reader.written < reader.out.length) reader.readMore(1 + random(70_000));
+      expect(reader.out.equals(original)).toBe(true);
+      if (block.length > 4) {
+        const broken = Buffer.from(block.subarray(0, block.length - 1 - random(3)));
+        expect(() => {
+          const r = new SnappyBlockReader(broken, 10_000_000);
+          for (let i = 0; i < 1_000_000 && (!r.done || r.written < r.out.length); i++) r.readMore(65_536);
+        }).toThrow(SnappyError);
+      }
+    }
   });
 
   it('counts exactly what a valid request holds', () => {
