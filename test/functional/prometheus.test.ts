@@ -26,7 +26,8 @@ let startedMs = 0;
 const run = promisify(execFile);
 
 beforeAll(async () => {
-  const targets = stack.workerPorts.map((port) => `'127.0.0.1:${port}'`).join(', ');
+  // Each worker's telemetry listener, as the README's scrape config has it.
+  const targets = stack.telemetryPorts.map((port) => `'127.0.0.1:${port}'`).join(', ');
   exporter = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${exporterPort}`], { stdio: 'ignore' });
   prometheus = await startPrometheus(
     dir,
@@ -58,8 +59,10 @@ async function prometheusSamples(selector: string, fromMs: number, toMs: number)
 describe('Prometheus remote write into meetr', () => {
   it('stores what Prometheus scraped, sample for sample', async () => {
     const worker = stack.workerPorts[0]!;
-    const up = `up{instance="127.0.0.1:${worker}",job="meetr"}`;
-    const requests = `meetr_http_requests_total{instance="127.0.0.1:${worker}",job="meetr",method="GET",route="/metrics",status="200",worker="${worker}"}`;
+    const listener = stack.telemetryPorts[0]!;
+    const up = `up{instance="127.0.0.1:${listener}",job="meetr"}`;
+    // HAProxy checks /health every second: a counter that moves.
+    const requests = `meetr_http_requests_total{instance="127.0.0.1:${listener}",job="meetr",method="GET",route="/health",status="200",worker="${worker}"}`;
     await eventually(async () => ((await search({ metric: up, from: '0', to: String(Date.now()), aggregation: 'count' })).body?.count ?? 0) >= 15, 60_000, `meetr holds samples of ${up} (${prometheus?.output().slice(-500)})`);
 
     // A range Prometheus has scraped in full: it ended a few seconds ago.
@@ -159,7 +162,7 @@ const QUERIES = [
   'up',
   'rate(node_cpu_seconds_total[1m])',
   'sum by (mode) (rate(node_cpu_seconds_total[30s]))',
-  'increase(meetr_http_requests_total{route="/metrics"}[1m])',
+  'increase(meetr_http_requests_total{route="/health"}[1m])',
   'avg_over_time(node_load1[20s])',
   'max_over_time(scrape_duration_seconds[15s]) * 1000',
   'min_over_time(node_memory_MemAvailable_bytes[1m]) / 1024 / 1024',
