@@ -12,7 +12,10 @@ const logDir = path.join(runDir, 'logs');
 // old environment across `reload --update-env`, so a variable merely left out would keep
 // its old value. An empty one means the default, as if never set.
 const passThrough = Object.fromEntries(
-  (process.env.MEETR_CONFIG_VARIABLES || '').split(' ').filter(Boolean).map((name) => [name, process.env[name] ?? '']),
+  (process.env.MEETR_CONFIG_VARIABLES || '')
+    .split(' ')
+    .filter(Boolean)
+    .map((name) => [name, process.env[name] ?? '']),
 );
 
 module.exports = {

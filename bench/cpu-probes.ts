@@ -26,9 +26,14 @@ interface CpuSample {
 }
 
 async function sample(probes: CpuProbes): Promise<CpuSample> {
-  const perWorker = await Promise.all(probes.telemetryUrls.map((url) => workerMetric(url, 'process_cpu_seconds_total')));
+  const perWorker = await Promise.all(
+    probes.telemetryUrls.map((url) => workerMetric(url, 'process_cpu_seconds_total')),
+  );
   return {
-    workers: perWorker.some((s) => s === undefined) || perWorker.length === 0 ? undefined : perWorker.reduce((a, b) => a! + b!, 0),
+    workers:
+      perWorker.some((s) => s === undefined) || perWorker.length === 0
+        ? undefined
+        : perWorker.reduce((a, b) => a! + b!, 0),
     haproxy: cpuSecondsOf(probes.haproxyPids),
     cassandra: cpuSecondsOf(probes.cassandraPids),
     client: ownCpuSeconds(),
@@ -36,7 +41,10 @@ async function sample(probes: CpuProbes): Promise<CpuSample> {
 }
 
 /** Runs `work`, which returns how many requests it completed, and charges the CPU spent meanwhile to them. */
-export async function measureCpu<T extends { readonly requests: number }>(probes: CpuProbes, work: () => Promise<T>): Promise<T & { readonly cpuPerRequest: CpuPerRequest }> {
+export async function measureCpu<T extends { readonly requests: number }>(
+  probes: CpuProbes,
+  work: () => Promise<T>,
+): Promise<T & { readonly cpuPerRequest: CpuPerRequest }> {
   const before = await sample(probes);
   const result = await work();
   const after = await sample(probes);

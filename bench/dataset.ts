@@ -6,7 +6,14 @@ import { seededRandom } from './random.js';
  * `endMs` — so they spread over several day partitions like a real feed. Values
  * look like gauges (a random walk), from the seed.
  */
-export function generatePoints(options: { count: number; metrics: number; prefix: string; stepMs: number; endMs: number; seed: number }): Point[] {
+export function generatePoints(options: {
+  count: number;
+  metrics: number;
+  prefix: string;
+  stepMs: number;
+  endMs: number;
+  seed: number;
+}): Point[] {
   const { count, metrics, prefix, stepMs, endMs, seed } = options;
   const random = seededRandom(seed);
   const perMetric = Math.ceil(count / metrics);
@@ -16,7 +23,11 @@ export function generatePoints(options: { count: number; metrics: number; prefix
     const metric = i % metrics;
     const step = Math.floor(i / metrics);
     level[metric] = Math.max(0, level[metric]! + (random() - 0.5) * 4);
-    points[i] = { metricId: `${prefix}.${metric}`, ts: endMs - (perMetric - step) * stepMs, value: Math.round(level[metric] * 1000) / 1000 };
+    points[i] = {
+      metricId: `${prefix}.${metric}`,
+      ts: endMs - (perMetric - step) * stepMs,
+      value: Math.round(level[metric] * 1000) / 1000,
+    };
   }
   return points;
 }
@@ -30,6 +41,7 @@ export function formBatchBody(points: readonly Point[]): string {
 /** `points` as Meetr form batch bodies of at most `size` points each, in order. */
 export function formBatchBodies(points: readonly Point[], size: number): string[] {
   const bodies: string[] = [];
-  for (let start = 0; start < points.length; start += size) bodies.push(formBatchBody(points.slice(start, start + size)));
+  for (let start = 0; start < points.length; start += size)
+    bodies.push(formBatchBody(points.slice(start, start + size)));
   return bodies;
 }

@@ -22,7 +22,8 @@ export class Failures {
 
   /** Records a non-200 answer or a network error; returns whether the request succeeded. */
   check(answer: HttpAnswer | Error): boolean {
-    if (answer instanceof Error) this.add(`network: ${(answer as { code?: string }).code ?? ''} ${answer.message}`.trim());
+    if (answer instanceof Error)
+      this.add(`network: ${(answer as { code?: string }).code ?? ''} ${answer.message}`.trim());
     else if (answer.status !== 200) this.add(`${answer.status} ${answer.body.slice(0, 120)}`);
     else return true;
     return false;
@@ -32,7 +33,8 @@ export class Failures {
 export const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /** Whether a request failed because its connection closed before any answer. */
-const connectionLost = (error: Error): boolean => ['EPIPE', 'ECONNRESET'].includes((error as { code?: string }).code ?? '');
+const connectionLost = (error: Error): boolean =>
+  ['EPIPE', 'ECONNRESET'].includes((error as { code?: string }).code ?? '');
 
 /**
  * POSTs every body from `clients` concurrent clients; returns the wall time in seconds
@@ -42,7 +44,13 @@ const connectionLost = (error: Error): boolean => ['EPIPE', 'ECONNRESET'].includ
  * connection was closed under it before any answer (EPIPE, ECONNRESET: HAProxy closes
  * idle connections, on a reload too), which is safe since every insert is an upsert.
  */
-export async function postAll(url: string, bodies: readonly string[], clients: number, onDone: (done: number) => void, retryShed = false): Promise<{ seconds: number; failures: Failures }> {
+export async function postAll(
+  url: string,
+  bodies: readonly string[],
+  clients: number,
+  onDone: (done: number) => void,
+  retryShed = false,
+): Promise<{ seconds: number; failures: Failures }> {
   let next = 0;
   let done = 0;
   const failures = new Failures();
@@ -52,7 +60,11 @@ export async function postAll(url: string, bodies: readonly string[], clients: n
       while (next < bodies.length) {
         const body = bodies[next++]!;
         let answer = await postMetrics(url, body).catch(asError);
-        for (let attempt = 0; retryShed && attempt < 30 && (answer instanceof Error ? connectionLost(answer) : answer.status === 503); attempt++) {
+        for (
+          let attempt = 0;
+          retryShed && attempt < 30 && (answer instanceof Error ? connectionLost(answer) : answer.status === 503);
+          attempt++
+        ) {
           await new Promise((resolve) => setTimeout(resolve, 1_000));
           answer = await postMetrics(url, body).catch(asError);
         }

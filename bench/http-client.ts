@@ -13,10 +13,14 @@ export interface HttpAnswer {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
 /** One request; resolves with status and body, rejects on a network error or after `timeoutMs`. */
-export function request(url: string, options: { method?: string; body?: string; contentType?: string; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+export function request(
+  url: string,
+  options: { method?: string; body?: string; contentType?: string; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
   const { method = 'GET', body, contentType = 'application/x-www-form-urlencoded', timeoutMs = 120_000 } = options;
   return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) };
+    const headers: http.OutgoingHttpHeaders =
+      body === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) };
     const req = http.request(url, { method, headers, agent, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -46,7 +46,17 @@ export interface LoadSummary {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
-  const { target, rate, metrics, durationSeconds, batch, seed, reportEverySeconds = 5, maxInFlight = 256, report = () => undefined } = options;
+  const {
+    target,
+    rate,
+    metrics,
+    durationSeconds,
+    batch,
+    seed,
+    reportEverySeconds = 5,
+    maxInFlight = 256,
+    report = () => undefined,
+  } = options;
   const random = seededRandom(seed);
   const requestsPerSecond = rate / batch;
   const all = new LatencySamples();

@@ -100,7 +100,9 @@ try {
       batch: Math.round(positive('batch', values.batch)),
       seed: positive('seed', values.seed),
     };
-    console.log(`load: ${options.rate} points/s in batches of ${options.batch} over ${options.metrics} metrics for ${options.durationSeconds} s -> ${target}`);
+    console.log(
+      `load: ${options.rate} points/s in batches of ${options.batch} over ${options.metrics} metrics for ${options.durationSeconds} s -> ${target}`,
+    );
     const summary = await runLoad({
       ...options,
       report: (r) =>
@@ -113,16 +115,36 @@ try {
   } else if (positionals.length === 0) {
     const config = loadConfig();
     const apiUrl = values.target ?? `http://127.0.0.1:${config.httpPort}`;
-    const workerUrls = values.workers?.split(',') ?? Array.from({ length: config.workers }, (_, i) => `http://127.0.0.1:${config.port + i}`);
-    const telemetryUrls = Array.from({ length: workerUrls.length }, (_, i) => `http://127.0.0.1:${config.telemetryPort + i}`);
+    const workerUrls =
+      values.workers?.split(',') ??
+      Array.from({ length: config.workers }, (_, i) => `http://127.0.0.1:${config.port + i}`);
+    const telemetryUrls = Array.from(
+      { length: workerUrls.length },
+      (_, i) => `http://127.0.0.1:${config.telemetryPort + i}`,
+    );
     const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
     try {
-      const haproxyConfig = join(isAbsolute(config.runDir) ? config.runDir : join(PROJECT_ROOT, config.runDir), 'haproxy.cfg');
+      const haproxyConfig = join(
+        isAbsolute(config.runDir) ? config.runDir : join(PROJECT_ROOT, config.runDir),
+        'haproxy.cfg',
+      );
       const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
-      const report = await runBench({ apiUrl, workerUrls, telemetryUrls, client, keyspace: config.keyspace, seed: positive('seed', values.seed), sizes: values.quick ? QUICK : FULL, progress, haproxyConfig, roller });
+      const report = await runBench({
+        apiUrl,
+        workerUrls,
+        telemetryUrls,
+        client,
+        keyspace: config.keyspace,
+        seed: positive('seed', values.seed),
+        sizes: values.quick ? QUICK : FULL,
+        progress,
+        haproxyConfig,
+        roller,
+      });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(formatReport(report));
-      const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+      const out =
+        values.out ?? join(PROJECT_ROOT, '.local', 'bench', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`report: ${out}`);
@@ -136,15 +158,30 @@ try {
     try {
       await client.connect();
       const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
-      const ctx = { apiUrl, workerUrls: [], telemetryUrls: [], store: new CassandraPointStore(client, config.keyspace), seed: positive('seed', values.seed), progress, roller };
-      const result = await benchPrometheus(ctx, join(PROJECT_ROOT, '.local', 'bench', 'prometheus'), config.httpPort + 1300);
+      const ctx = {
+        apiUrl,
+        workerUrls: [],
+        telemetryUrls: [],
+        store: new CassandraPointStore(client, config.keyspace),
+        seed: positive('seed', values.seed),
+        progress,
+        roller,
+      };
+      const result = await benchPrometheus(
+        ctx,
+        join(PROJECT_ROOT, '.local', 'bench', 'prometheus'),
+        config.httpPort + 1300,
+      );
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(JSON.stringify(result, null, 2));
-      const out = values.out ?? join(PROJECT_ROOT, '.local', 'bench', `prometheus-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      const out =
+        values.out ??
+        join(PROJECT_ROOT, '.local', 'bench', `prometheus-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
       console.log(`report: ${out}`);
-      if (result.remoteWriteFailures > 0 || result.formBatchFailures > 0 || result.queries.some((q) => !q.same)) process.exitCode = 1;
+      if (result.remoteWriteFailures > 0 || result.formBatchFailures > 0 || result.queries.some((q) => !q.same))
+        process.exitCode = 1;
     } finally {
       await client.shutdown();
     }

@@ -20,7 +20,8 @@ export function partitionWrites(points: readonly Point[], size: number): Partiti
   }
   const writes: PartitionWrite[] = [];
   for (const { metricId, partition, points: all } of byPartition.values()) {
-    for (let start = 0; start < all.length; start += size) writes.push({ metricId, partition, points: all.slice(start, start + size) });
+    for (let start = 0; start < all.length; start += size)
+      writes.push({ metricId, partition, points: all.slice(start, start + size) });
   }
   return writes;
 }

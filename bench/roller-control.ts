@@ -19,12 +19,26 @@ export interface RollerControl {
 }
 
 /** `env`: the stack's environment, as `./meetr` needs it to find the stack's pm2. */
-export function rollerControl(projectRoot: string, appName: string, rollerPort: number, rollers: number, env: NodeJS.ProcessEnv = process.env): RollerControl {
+export function rollerControl(
+  projectRoot: string,
+  appName: string,
+  rollerPort: number,
+  rollers: number,
+  env: NodeJS.ProcessEnv = process.env,
+): RollerControl {
   const ports = Array.from({ length: rollers }, (_, i) => rollerPort + i);
-  const pm2 = (verb: string) => run(join(projectRoot, 'meetr'), ['pm2', verb, `${appName}-roller`], { cwd: projectRoot, env, maxBuffer: 16 * 1024 * 1024 });
+  const pm2 = (verb: string) =>
+    run(join(projectRoot, 'meetr'), ['pm2', verb, `${appName}-roller`], {
+      cwd: projectRoot,
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   const health = async (port: number): Promise<{ shards: number[]; lagSeconds: number } | undefined> => {
     try {
-      return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { shards: number[]; lagSeconds: number };
+      return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as {
+        shards: number[];
+        lagSeconds: number;
+      };
     } catch {
       return undefined;
     }

@@ -59,7 +59,17 @@ export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTime
 }
 
 /** Wires storage, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({ config, storage, workerId, isDraining, auth, logError, logWarning, clockWatch, disk }: ComposeOptions): MeetrApp {
+export function composeApp({
+  config,
+  storage,
+  workerId,
+  isDraining,
+  auth,
+  logError,
+  logWarning,
+  clockWatch,
+  disk,
+}: ComposeOptions): MeetrApp {
   const scheduler = createWriteScheduler({
     writer: storage.writer,
     concurrency: config.writeConcurrency,
@@ -77,8 +87,18 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     clockMarginMs: clockMarginMs(config.maxClockSkewMs),
   });
   // A selection reads at most a hundred catalogue rows per series it may answer.
-  const catalogue = createCatalogueService({ reader: storage.series, maxSeries: config.maxSeries, maxScanned: 100 * config.maxSeries });
-  const telemetry = createTelemetry({ workerId, load: { writeQueue: () => scheduler.load, ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }) } });
+  const catalogue = createCatalogueService({
+    reader: storage.series,
+    maxSeries: config.maxSeries,
+    maxScanned: 100 * config.maxSeries,
+  });
+  const telemetry = createTelemetry({
+    workerId,
+    load: {
+      writeQueue: () => scheduler.load,
+      ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }),
+    },
+  });
   const app = createApp({
     ingest: createIngestService({
       writer: storage.writer,
@@ -88,7 +108,13 @@ export function composeApp({ config, storage, workerId, isDraining, auth, logErr
     }),
     search,
     catalogue,
-    engine: createQueryEngine({ catalogue, search, maxSamples: config.maxQuerySamples, maxConcurrent: config.maxConcurrentQueries, maxWaiting: config.maxWaitingQueries }),
+    engine: createQueryEngine({
+      catalogue,
+      search,
+      maxSamples: config.maxQuerySamples,
+      maxConcurrent: config.maxConcurrentQueries,
+      maxWaiting: config.maxWaitingQueries,
+    }),
     health: storage.health,
     telemetry,
     workerId,

@@ -6,7 +6,11 @@ import { checkScope, type WorkScope } from './work-scope.js';
  * failure; after a failure no new task starts, and the ones already running are
  * awaited so nothing is left running (or rejecting) unobserved.
  */
-export async function forEachBounded<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {

@@ -27,7 +27,12 @@ export class EnvReader {
 
   list(name: string): string[] {
     const raw = this.string(name);
-    return raw === undefined ? [] : raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    return raw === undefined
+      ? []
+      : raw
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== '');
   }
 
   integer(name: string, fallback: number, min: number, max: number): number {
@@ -67,17 +72,26 @@ export class EnvReader {
       const text = this.string(name);
       if (text === undefined) return undefined;
       const ms = parseRetention(text);
-      if (ms === null) this.problems.push(`${name}: "${text}" is not a retention (a number and m, h, d, w or y, such as 30d; or forever)`);
+      if (ms === null)
+        this.problems.push(
+          `${name}: "${text}" is not a retention (a number and m, h, d, w or y, such as 30d; or forever)`,
+        );
       return ms ?? undefined;
     };
     const raw = read('MEETR_RETENTION_RAW');
-    const levels = Object.fromEntries(LEVEL_NAMES.map((name) => [name, read(`MEETR_RETENTION_${name.toUpperCase()}`)])) as Retention['levels'];
+    const levels = Object.fromEntries(
+      LEVEL_NAMES.map((name) => [name, read(`MEETR_RETENTION_${name.toUpperCase()}`)]),
+    ) as Retention['levels'];
     let finer: { name: string; ms: number | undefined } = { name: 'MEETR_RETENTION_RAW', ms: raw };
     for (const name of LEVEL_NAMES) {
       const ms = levels[name];
       const variable = `MEETR_RETENTION_${name.toUpperCase()}`;
-      if (finer.ms === undefined && ms !== undefined) this.problems.push(`${variable} (${ms / 86_400_000} days) is shorter than ${finer.name} (forever): each level is computed from the finer one`);
-      else if (finer.ms !== undefined && ms !== undefined && ms < finer.ms) this.problems.push(`${variable} is shorter than ${finer.name}: each level is computed from the finer one`);
+      if (finer.ms === undefined && ms !== undefined)
+        this.problems.push(
+          `${variable} (${ms / 86_400_000} days) is shorter than ${finer.name} (forever): each level is computed from the finer one`,
+        );
+      else if (finer.ms !== undefined && ms !== undefined && ms < finer.ms)
+        this.problems.push(`${variable} is shorter than ${finer.name}: each level is computed from the finer one`);
       finer = { name: variable, ms };
     }
     return { raw, levels };
@@ -111,7 +125,9 @@ export class EnvReader {
     for (const part of raw.split(',')) {
       const match = /^\s*([A-Za-z0-9_.-]{1,64})\s*:\s*(\d{1,2})\s*$/.exec(part);
       if (match === null || Number(match[2]) < 1) {
-        this.problems.push(`${name}: "${raw}" is neither a replication factor (e.g. 3) nor data centers with factors (e.g. dc1:3,dc2:3)`);
+        this.problems.push(
+          `${name}: "${raw}" is neither a replication factor (e.g. 3) nor data centers with factors (e.g. dc1:3,dc2:3)`,
+        );
         return fallback;
       }
       dataCenters[match[1] as string] = Number(match[2]);

@@ -144,7 +144,9 @@ export function loadConfig(env: Env = process.env, names?: Set<string>): Config 
   const consistency = reader.oneOf('MEETR_CONSISTENCY', 'LOCAL_QUORUM', CONSISTENCY_LEVELS);
   const localNodes = reader.integer('MEETR_LOCAL_NODES', 1, 1, MAX_LOCAL_NODES);
   if (contactPoints.length > 0 && reader.string('MEETR_LOCAL_NODES') !== undefined && localNodes > 1) {
-    problems.push('MEETR_LOCAL_NODES: meetr starts local nodes only when CASSANDRA_CONTACT_POINTS is not set; set one or the other');
+    problems.push(
+      'MEETR_LOCAL_NODES: meetr starts local nodes only when CASSANDRA_CONTACT_POINTS is not set; set one or the other',
+    );
   }
   const config: Config = {
     port: reader.integer('PORT', 9001, 1, 65535),
@@ -160,7 +162,12 @@ export function loadConfig(env: Env = process.env, names?: Set<string>): Config 
     localNodes,
     localDataCenter: reader.matching('CASSANDRA_LOCAL_DC', DEFAULT_LOCAL_DC, DATA_CENTER_PATTERN, 'a data center name'),
     credentials: username !== undefined && password !== undefined ? { username, password } : undefined,
-    keyspace: reader.matching('MEETR_KEYSPACE', 'meetr', KEYSPACE_PATTERN, 'a CQL identifier (letter, then letters, digits, _; at most 48)'),
+    keyspace: reader.matching(
+      'MEETR_KEYSPACE',
+      'meetr',
+      KEYSPACE_PATTERN,
+      'a CQL identifier (letter, then letters, digits, _; at most 48)',
+    ),
     // A local cluster keeps a copy of everything on each node unless told otherwise.
     replication: reader.replication('MEETR_REPLICATION', contactPoints.length > 0 ? 1 : localNodes),
     readConsistency: reader.oneOf('MEETR_READ_CONSISTENCY', consistency, CONSISTENCY_LEVELS),
@@ -200,21 +207,36 @@ export function loadConfig(env: Env = process.env, names?: Set<string>): Config 
     authTokensFile: reader.string('MEETR_AUTH_TOKENS_FILE'),
     cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',
-    appName: reader.matching('MEETR_APP_NAME', 'meetr', /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a pm2 app name (letter, then letters, digits, _ . -)'),
+    appName: reader.matching(
+      'MEETR_APP_NAME',
+      'meetr',
+      /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+      'a pm2 app name (letter, then letters, digits, _ . -)',
+    ),
   };
 
   if (config.maxQueuedPoints < config.maxBatch) {
-    problems.push(`MEETR_MAX_QUEUED_POINTS (${config.maxQueuedPoints}) is below MEETR_MAX_BATCH (${config.maxBatch}): a full batch could never be queued`);
+    problems.push(
+      `MEETR_MAX_QUEUED_POINTS (${config.maxQueuedPoints}) is below MEETR_MAX_BATCH (${config.maxBatch}): a full batch could never be queued`,
+    );
   }
   if (config.storageTimeoutMs >= config.requestTimeoutMs) {
-    problems.push(`MEETR_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}) must be above MEETR_STORAGE_TIMEOUT_MS (${config.storageTimeoutMs})`);
+    problems.push(
+      `MEETR_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}) must be above MEETR_STORAGE_TIMEOUT_MS (${config.storageTimeoutMs})`,
+    );
   }
   const levelVariable = (name: string): string => (reader.string(name) === undefined ? 'MEETR_CONSISTENCY' : name);
   problems.push(
-    ...consistencyProblems(config.readConsistency, config.writeConsistency, config.replication, config.localDataCenter, {
-      read: levelVariable('MEETR_READ_CONSISTENCY'),
-      write: levelVariable('MEETR_WRITE_CONSISTENCY'),
-    }),
+    ...consistencyProblems(
+      config.readConsistency,
+      config.writeConsistency,
+      config.replication,
+      config.localDataCenter,
+      {
+        read: levelVariable('MEETR_READ_CONSISTENCY'),
+        write: levelVariable('MEETR_WRITE_CONSISTENCY'),
+      },
+    ),
   );
   for (const point of contactPoints) {
     if (!/^[A-Za-z0-9_.:[\]-]+$/.test(point)) {
@@ -222,9 +244,12 @@ export function loadConfig(env: Env = process.env, names?: Set<string>): Config 
     }
   }
   if (config.tlsCert !== undefined && !existsSync(resolve(config.tlsCert))) {
-    problems.push(`MEETR_TLS_CERT: ${config.tlsCert} does not exist (a PEM file with the certificate chain and its private key)`);
+    problems.push(
+      `MEETR_TLS_CERT: ${config.tlsCert} does not exist (a PEM file with the certificate chain and its private key)`,
+    );
   }
-  if (config.tlsCert !== undefined && config.httpsPort === config.httpPort) problems.push(`MEETR_HTTPS_PORT and MEETR_HTTP_PORT are both ${config.httpPort}`);
+  if (config.tlsCert !== undefined && config.httpsPort === config.httpPort)
+    problems.push(`MEETR_HTTPS_PORT and MEETR_HTTP_PORT are both ${config.httpPort}`);
   problems.push(...portProblems(config));
   for (const name of reader.names) names?.add(name);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -235,7 +260,7 @@ export function loadConfig(env: Env = process.env, names?: Set<string>): Config 
 function portProblems(config: Config): string[] {
   const ranges: Array<[string, number, number]> = [
     ['PORT (the workers)', config.port, config.workers],
-    ['MEETR_TELEMETRY_PORT (the workers\' /metrics)', config.telemetryPort, config.workers],
+    ["MEETR_TELEMETRY_PORT (the workers' /metrics)", config.telemetryPort, config.workers],
     ['MEETR_ROLLER_PORT', config.rollerPort, config.rollers],
     ['MEETR_HTTP_PORT', config.httpPort, 1],
     ['MEETR_STATS_PORT', config.statsPort, 1],
@@ -244,7 +269,9 @@ function portProblems(config: Config): string[] {
   ranges.forEach(([name, first, count], i) => {
     for (const [other, otherFirst, otherCount] of ranges.slice(i + 1)) {
       if (count > 0 && otherCount > 0 && first < otherFirst + otherCount && otherFirst < first + count) {
-        problems.push(`${name} ${first}-${first + count - 1} overlaps ${other} ${otherFirst}-${otherFirst + otherCount - 1}`);
+        problems.push(
+          `${name} ${first}-${first + count - 1} overlaps ${other} ${otherFirst}-${otherFirst + otherCount - 1}`,
+        );
       }
     }
   });

@@ -29,17 +29,28 @@ export function consistencyProblems(
   variables = { read: 'MEETR_READ_CONSISTENCY', write: 'MEETR_WRITE_CONSISTENCY' },
 ): string[] {
   const problems = new Set<string>(); // MEETR_CONSISTENCY may stand for both levels: say each problem once
-  if (read === 'ANY') problems.add(`${variables.read}: ANY is not a level meetr reads at (Cassandra refuses reads at ANY); use ONE or stronger`);
-  if (write === 'ANY' && variables.write !== variables.read) problems.add(`${variables.write}: ANY acknowledges writes no replica holds; use ONE or stronger`);
+  if (read === 'ANY')
+    problems.add(
+      `${variables.read}: ANY is not a level meetr reads at (Cassandra refuses reads at ANY); use ONE or stronger`,
+    );
+  if (write === 'ANY' && variables.write !== variables.read)
+    problems.add(`${variables.write}: ANY acknowledges writes no replica holds; use ONE or stronger`);
   if (problems.size > 0) return [...problems];
-  const factors = replication.class === 'SimpleStrategy' ? [replication.replicationFactor] : Object.values(replication.dataCenters);
+  const factors =
+    replication.class === 'SimpleStrategy' ? [replication.replicationFactor] : Object.values(replication.dataCenters);
   const total = factors.reduce((a, b) => a + b, 0);
   const local = replication.class === 'SimpleStrategy' ? total : (replication.dataCenters[localDataCenter] ?? 0);
-  if (local === 0) return [`MEETR_REPLICATION: no replicas in the local data center ${localDataCenter} (CASSANDRA_LOCAL_DC)`];
+  if (local === 0)
+    return [`MEETR_REPLICATION: no replicas in the local data center ${localDataCenter} (CASSANDRA_LOCAL_DC)`];
   const [r, w] = [replicasOf(read, factors, total, local), replicasOf(write, factors, total, local)];
-  for (const [name, level, needs] of [[variables.read, read, r], [variables.write, write, w]] as const) {
+  for (const [name, level, needs] of [
+    [variables.read, read, r],
+    [variables.write, write, w],
+  ] as const) {
     if (needs.inLocal > local || needs.anywhere > total) {
-      problems.add(`${name}: ${level} needs more replicas than MEETR_REPLICATION gives (${total} in all, ${local} in ${localDataCenter})`);
+      problems.add(
+        `${name}: ${level} needs more replicas than MEETR_REPLICATION gives (${total} in all, ${local} in ${localDataCenter})`,
+      );
     }
   }
   if (problems.size > 0) return [...problems];
@@ -57,10 +68,18 @@ export function consistencyProblems(
  * How many replicas a level touches at least: anywhere, and surely within the local
  * data center (`factors`: replicas per data center, `total` of them, `local` in the local one).
  */
-function replicasOf(level: ConsistencyName, factors: readonly number[], total: number, local: number): { anywhere: number; inLocal: number } {
+function replicasOf(
+  level: ConsistencyName,
+  factors: readonly number[],
+  total: number,
+  local: number,
+): { anywhere: number; inLocal: number } {
   const quorum = (n: number): number => Math.floor(n / 2) + 1;
   const remote = total - local;
-  const some = (n: number): { anywhere: number; inLocal: number } => ({ anywhere: n, inLocal: Math.max(0, n - remote) });
+  const some = (n: number): { anywhere: number; inLocal: number } => ({
+    anywhere: n,
+    inLocal: Math.max(0, n - remote),
+  });
   switch (level) {
     case 'ANY':
       return { anywhere: 0, inLocal: 0 };

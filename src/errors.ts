@@ -98,7 +98,9 @@ export class StorageUnavailableError extends MeetrError {
 /** An error as the log tells it: its message, and for a storage failure why, on one line. */
 export function forLog(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return error instanceof StorageUnavailableError && error.detail !== undefined ? `${message}; ${error.detail}` : message;
+  return error instanceof StorageUnavailableError && error.detail !== undefined
+    ? `${message}; ${error.detail}`
+    : message;
 }
 
 export function invalidRequest(message: string, details?: readonly ErrorDetail[]): MeetrError {
@@ -106,7 +108,8 @@ export function invalidRequest(message: string, details?: readonly ErrorDetail[]
 }
 
 /** Why a worker shed a request without doing any of it. */
-export type ShedReason = 'write_queue_full' | 'write_queue_delay' | 'searches_waiting' | 'queries_waiting' | 'rollups_behind';
+export type ShedReason =
+  'write_queue_full' | 'write_queue_delay' | 'searches_waiting' | 'queries_waiting' | 'rollups_behind';
 
 /** The worker is too busy to take this request now; nothing of it was done; retry after a moment. */
 export class OverloadedError extends MeetrError {

@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   const workerId = String(config.port);
   const telemetryPort = config.telemetryPort + config.instance;
   log = createLog(`worker ${workerId}`);
-  const tokens = config.authTokensFile === undefined ? undefined : new TokenRegistry(resolve(config.authTokensFile), (message) => log.warn(message));
+  const tokens =
+    config.authTokensFile === undefined
+      ? undefined
+      : new TokenRegistry(resolve(config.authTokensFile), (message) => log.warn(message));
   try {
     tokens?.start();
   } catch (error) {
@@ -47,7 +50,10 @@ async function main(): Promise<void> {
   const client = await connectWithRetry(config, info);
   let draining = false;
   const storage = cassandraStorage(client, config.keyspace, statementConsistency(config), config.retention);
-  const clock = await startClockWatch(storage.health.serverTimeMs, config.maxClockSkewMs, { info: (message) => log.info(message), warn: (message) => log.warn(message) });
+  const clock = await startClockWatch(storage.health.serverTimeMs, config.maxClockSkewMs, {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+  });
   const disks = storage.health.diskSettings === undefined ? undefined : watchDisks(storage.health.diskSettings);
   const app = composeApp({
     config,
@@ -66,19 +72,28 @@ async function main(): Promise<void> {
   const requestTimeout = config.requestTimeoutMs + 2_000;
   // A refused body is read and dropped by request-body.ts for a bounded time (lingering close), not cut
   // by @hono/node-server after 500 ms or 64 MiB, which gave clients that write before they read a broken pipe.
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1', autoCleanupIncoming: false, serverOptions: { requestTimeout, connectionsCheckingInterval: 1_000 } }, () => {
-    log.info(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
-    serveTelemetry({ registry: app.telemetry.registry, port: telemetryPort }).then(
-      () => {
-        log.info(`/metrics on 127.0.0.1:${telemetryPort}`);
-        process.send?.('ready');
-      },
-      (error: Error) => {
-        log.error(`cannot serve /metrics on ${telemetryPort}: ${error.message}`);
-        process.exit(1);
-      },
-    );
-  });
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port: config.port,
+      hostname: '127.0.0.1',
+      autoCleanupIncoming: false,
+      serverOptions: { requestTimeout, connectionsCheckingInterval: 1_000 },
+    },
+    () => {
+      log.info(`listening on 127.0.0.1:${config.port}, keyspace ${config.keyspace}`);
+      serveTelemetry({ registry: app.telemetry.registry, port: telemetryPort }).then(
+        () => {
+          log.info(`/metrics on 127.0.0.1:${telemetryPort}`);
+          process.send?.('ready');
+        },
+        (error: Error) => {
+          log.error(`cannot serve /metrics on ${telemetryPort}: ${error.message}`);
+          process.exit(1);
+        },
+      );
+    },
+  );
   // Longer than HAProxy keeps idle server connections, so the worker never closes one HAProxy is about to reuse.
   // Headers must arrive within the request timeout (Node requires headersTimeout <= requestTimeout).
   if ('keepAliveTimeout' in server) {

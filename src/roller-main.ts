@@ -28,13 +28,37 @@ const IDLE_MS = 500;
 let log: Log = createLog('roller');
 
 function telemetryFor(registry: Registry) {
-  const slots = new Counter({ name: 'meetr_roller_slots_rolled_total', help: 'Roll-queue slots rolled', registers: [registry] });
-  const days = new Counter({ name: 'meetr_roller_days_rolled_total', help: '(metric, UTC day) entries rolled', registers: [registry] });
-  const minutes = new Counter({ name: 'meetr_roller_minutes_rolled_total', help: 'Minutes recomputed from raw points', registers: [registry] });
-  const points = new Counter({ name: 'meetr_roller_points_read_total', help: 'Raw points read to recompute minutes', registers: [registry] });
-  const rows = new Counter({ name: 'meetr_roller_rows_written_total', help: 'Rollup rows written, all levels', registers: [registry] });
+  const slots = new Counter({
+    name: 'meetr_roller_slots_rolled_total',
+    help: 'Roll-queue slots rolled',
+    registers: [registry],
+  });
+  const days = new Counter({
+    name: 'meetr_roller_days_rolled_total',
+    help: '(metric, UTC day) entries rolled',
+    registers: [registry],
+  });
+  const minutes = new Counter({
+    name: 'meetr_roller_minutes_rolled_total',
+    help: 'Minutes recomputed from raw points',
+    registers: [registry],
+  });
+  const points = new Counter({
+    name: 'meetr_roller_points_read_total',
+    help: 'Raw points read to recompute minutes',
+    registers: [registry],
+  });
+  const rows = new Counter({
+    name: 'meetr_roller_rows_written_total',
+    help: 'Rollup rows written, all levels',
+    registers: [registry],
+  });
   return {
-    errors: new Counter({ name: 'meetr_roller_errors_total', help: 'Rolling passes that failed (retried)', registers: [registry] }),
+    errors: new Counter({
+      name: 'meetr_roller_errors_total',
+      help: 'Rolling passes that failed (retried)',
+      registers: [registry],
+    }),
     slotRolled: () => slots.inc(),
     dayRolled: (m: number, p: number, r: number) => {
       days.inc();
@@ -58,7 +82,10 @@ async function main(): Promise<void> {
   const telemetry = telemetryFor(registry);
   const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, (message) => log.info(message));
   const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
-  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, { info: (message) => log.info(message), warn: (message) => log.warn(message) });
+  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+  });
   registerClockGauges(registry, () => clock.watch.reading());
   const roller = new Roller({
     store,
@@ -69,13 +96,24 @@ async function main(): Promise<void> {
     clockMarginMs: clockMarginMs(config.maxClockSkewMs),
     refusal: () => clock.watch.reading().refusal,
   });
-  new Gauge({ name: 'meetr_roller_lag_seconds', help: 'How far the oldest slot due in each shard this roller holds is behind; 0 when caught up', labelNames: ['shard'], registers: [registry], collect() {
-    this.reset();
-    for (const [shard, lag] of roller.status.shardLags) this.set({ shard: String(shard) }, lag);
-  } });
-  new Gauge({ name: 'meetr_roller_shards', help: 'Roll-queue shards this roller holds', registers: [registry], collect() {
-    this.set(roller.status.shards.length);
-  } });
+  new Gauge({
+    name: 'meetr_roller_lag_seconds',
+    help: 'How far the oldest slot due in each shard this roller holds is behind; 0 when caught up',
+    labelNames: ['shard'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [shard, lag] of roller.status.shardLags) this.set({ shard: String(shard) }, lag);
+    },
+  });
+  new Gauge({
+    name: 'meetr_roller_shards',
+    help: 'Roll-queue shards this roller holds',
+    registers: [registry],
+    collect() {
+      this.set(roller.status.shards.length);
+    },
+  });
 
   let stopping = false;
   const server = await serveTelemetry({
@@ -85,7 +123,14 @@ async function main(): Promise<void> {
       const { shards, lagSeconds, shardLags } = roller.status;
       const refusal = roller.refusal;
       const status = stopping ? 'stopping' : refusal === undefined ? 'ok' : 'clock_skew';
-      const body = { status, ...(refusal === undefined ? {} : { message: refusal }), shards, lagSeconds, shardLags: Object.fromEntries(shardLags), clock: clockReport(clock.watch.reading()) };
+      const body = {
+        status,
+        ...(refusal === undefined ? {} : { message: refusal }),
+        shards,
+        lagSeconds,
+        shardLags: Object.fromEntries(shardLags),
+        clock: clockReport(clock.watch.reading()),
+      };
       return { status: status === 'ok' ? 200 : 503, body };
     },
   });

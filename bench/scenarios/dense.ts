@@ -33,29 +33,50 @@ export async function benchDense(ctx: BenchContext, sizes: BenchSizes): Promise<
   const count = sizes.denseMinutes * 60_000;
   const points = Array.from({ length: count }, (_, i) => ({ metricId, ts: start + i, value: (i % 1000) / 8 }));
   const bodies = formBatchBodies(points, 10_000);
-  const { failures, seconds } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`dense: loading ${count} points at 1,000 a second, batch ${done}/${bodies.length}`), true);
-  if (failures.count > 0) throw new Error(`loading the dense metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
+  const { failures, seconds } = await postAll(
+    ctx.apiUrl,
+    bodies,
+    4,
+    (done) => ctx.progress(`dense: loading ${count} points at 1,000 a second, batch ${done}/${bodies.length}`),
+    true,
+  );
+  if (failures.count > 0)
+    throw new Error(`loading the dense metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   const loaded = performance.now();
   ctx.progress('dense: waiting for the roller to catch up');
   await rolledUp(ctx.store);
   const rolledAfterMs = performance.now() - loaded;
   const [fromMs, toMs] = [start, start + count - 1];
-  const ask = async (extra: Record<string, string>): Promise<{ count: number; value: number | null; series?: unknown[] }> => {
-    const params = new URLSearchParams({ metric: metricId, from: String(fromMs), to: String(toMs), aggregation: 'sum', ...extra });
+  const ask = async (
+    extra: Record<string, string>,
+  ): Promise<{ count: number; value: number | null; series?: unknown[] }> => {
+    const params = new URLSearchParams({
+      metric: metricId,
+      from: String(fromMs),
+      to: String(toMs),
+      aggregation: 'sum',
+      ...extra,
+    });
     const answer = await request(`${ctx.apiUrl}/1.0/metrics?${params.toString()}`);
     if (answer.status !== 200) throw new Error(`dense search answered ${answer.status}: ${answer.body}`);
     return JSON.parse(answer.body) as { count: number; value: number | null; series?: unknown[] };
   };
   const reference = await naiveSum(ctx.store, metricId, fromMs, toMs);
   const answer = await ask({});
-  if (answer.count !== count || reference.count !== count) throw new Error(`the dense metric holds ${reference.count} points, the API counts ${answer.count}, ${count} were written`);
+  if (answer.count !== count || reference.count !== count)
+    throw new Error(
+      `the dense metric holds ${reference.count} points, the API counts ${answer.count}, ${count} were written`,
+    );
   ctx.progress('dense: one number, the minutes, and the naive way');
   const sum = await timeEach(sizes.searchRepetitions, async () => void (await ask({})));
   let buckets = 0;
   const minuteSeries = await timeEach(sizes.searchRepetitions, async () => {
     buckets = (await ask({ interval: '1m' })).series?.length ?? 0;
   });
-  const naive = await timeEach(sizes.naiveRepetitions, async () => void (await naiveSum(ctx.store, metricId, fromMs, toMs)));
+  const naive = await timeEach(
+    sizes.naiveRepetitions,
+    async () => void (await naiveSum(ctx.store, metricId, fromMs, toMs)),
+  );
   return {
     points: count,
     minutes: sizes.denseMinutes,

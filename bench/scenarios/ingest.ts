@@ -56,11 +56,20 @@ export interface IngestResult {
 const INGEST_STEP_MS = 10_000;
 
 /** Writes points straight to Cassandra the fastest way known: prepared, per-partition unlogged batches, many in flight. */
-export async function writeDirect(store: CassandraPointStore, points: readonly Point[], pointsPerBatch: number, concurrency: number): Promise<number> {
+export async function writeDirect(
+  store: CassandraPointStore,
+  points: readonly Point[],
+  pointsPerBatch: number,
+  concurrency: number,
+): Promise<number> {
   const started = performance.now();
   const writeTimeUs = Date.now() * 1000;
   await forEachBounded(partitionWrites(points, pointsPerBatch), concurrency, (write) =>
-    store.writePartition(write.metricId, write.partition, write.points.map((point) => ({ ...point, writeTimeUs }))),
+    store.writePartition(
+      write.metricId,
+      write.partition,
+      write.points.map((point) => ({ ...point, writeTimeUs })),
+    ),
   );
   return points.length / ((performance.now() - started) / 1000);
 }
@@ -73,7 +82,8 @@ export async function writeDirect(store: CassandraPointStore, points: readonly P
 export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: CpuProbes): Promise<IngestResult> {
   const { ingestPoints: count, ingestMetrics: metrics, ingestRounds: rounds } = sizes;
   const endMs = Date.now();
-  const make = (prefix: string, n = count, seed = ctx.seed): Point[] => generatePoints({ count: n, metrics, prefix, stepMs: INGEST_STEP_MS, endMs, seed });
+  const make = (prefix: string, n = count, seed = ctx.seed): Point[] =>
+    generatePoints({ count: n, metrics, prefix, stepMs: INGEST_STEP_MS, endMs, seed });
   const bodiesOf = (points: readonly Point[]): string[] => formBatchBodies(points, sizes.apiBatch);
 
   ctx.progress('ingest: warming up both paths');
@@ -84,8 +94,19 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
   const tried: Array<{ pointsPerBatch: number; concurrency: number; pointsPerSecond: number }> = [];
   const sample = Math.max(10_000, Math.floor(count / 5));
   for (const [i, { pointsPerBatch, concurrency }] of sizes.ceilingGrid.entries()) {
-    ctx.progress(`ingest: tuning the direct writer ${i + 1}/${sizes.ceilingGrid.length} (${pointsPerBatch} points/batch, ${concurrency} in flight)`);
-    tried.push({ pointsPerBatch, concurrency, pointsPerSecond: await writeDirect(ctx.store, make(`bench.tune${i}.${ctx.seed}`, sample, ctx.seed + i), pointsPerBatch, concurrency) });
+    ctx.progress(
+      `ingest: tuning the direct writer ${i + 1}/${sizes.ceilingGrid.length} (${pointsPerBatch} points/batch, ${concurrency} in flight)`,
+    );
+    tried.push({
+      pointsPerBatch,
+      concurrency,
+      pointsPerSecond: await writeDirect(
+        ctx.store,
+        make(`bench.tune${i}.${ctx.seed}`, sample, ctx.seed + i),
+        pointsPerBatch,
+        concurrency,
+      ),
+    });
   }
   const best = tried.reduce((a, b) => (b.pointsPerSecond > a.pointsPerSecond ? b : a));
 
@@ -101,14 +122,21 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
     const direct = async (): Promise<void> => {
       ctx.progress(`ingest: round ${round + 1}/${rounds}, ${count} points straight to Cassandra`);
       const points = make(`bench.direct.${round}.${ctx.seed}`);
-      const measured = await measureCpu(probes, async () => ({ requests: points.length, rate: await writeDirect(ctx.store, points, best.pointsPerBatch, best.concurrency) }));
+      const measured = await measureCpu(probes, async () => ({
+        requests: points.length,
+        rate: await writeDirect(ctx.store, points, best.pointsPerBatch, best.concurrency),
+      }));
       ceilingRounds.push(measured.rate);
       ceilingCpu.push(measured.cpuPerRequest);
     };
     const api = async (into: number[], label: string, cpu?: CpuPerRequest[]): Promise<void> => {
       const bodies = bodiesOf(make(`bench.api.${label}.${round}.${ctx.seed}`));
       const result = await measureCpu(probes, async () => {
-        const posted = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) => ctx.progress(`ingest: round ${round + 1}/${rounds}, through HAProxy (${label}), batch ${done}/${bodies.length}`));
+        const posted = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) =>
+          ctx.progress(
+            `ingest: round ${round + 1}/${rounds}, through HAProxy (${label}), batch ${done}/${bodies.length}`,
+          ),
+        );
         return { ...posted, requests: count - posted.failures.count * sizes.apiBatch };
       });
       failures.absorb(result.failures);
@@ -150,12 +178,31 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
   return {
     points: count,
     rounds,
-    ceiling: { pointsPerSecond: ceiling, rounds: ceilingRounds, pointsPerBatch: best.pointsPerBatch, concurrency: best.concurrency, tried },
-    api: { pointsPerSecond: apiRate, rounds: apiRounds, batch: sizes.apiBatch, clients: sizes.apiClients, errors: failures.count, errorSamples: failures.samples },
+    ceiling: {
+      pointsPerSecond: ceiling,
+      rounds: ceilingRounds,
+      pointsPerBatch: best.pointsPerBatch,
+      concurrency: best.concurrency,
+      tried,
+    },
+    api: {
+      pointsPerSecond: apiRate,
+      rounds: apiRounds,
+      batch: sizes.apiBatch,
+      clients: sizes.apiClients,
+      errors: failures.count,
+      errorSamples: failures.samples,
+    },
     ratio: apiRate / ceiling,
     cpuPerPoint: { ceiling: medianCpu(ceilingCpu), api: medianCpu(apiCpu) },
     roller: roller.available
-      ? { apiStoppedPointsPerSecond: median(apiStoppedRounds), stoppedRounds: apiStoppedRounds, costShare: 1 - apiRate / median(apiStoppedRounds), lagMaxSeconds: lagMax, catchUpSeconds }
+      ? {
+          apiStoppedPointsPerSecond: median(apiStoppedRounds),
+          stoppedRounds: apiStoppedRounds,
+          costShare: 1 - apiRate / median(apiStoppedRounds),
+          lagMaxSeconds: lagMax,
+          catchUpSeconds,
+        }
       : undefined,
   };
 }
@@ -166,5 +213,10 @@ function medianCpu(rounds: readonly CpuPerRequest[]): CpuPerRequest {
     const values = rounds.map(pick);
     return values.some((value) => value === undefined) ? undefined : median(values as number[]);
   };
-  return { workersUs: of((c) => c.workersUs), haproxyUs: of((c) => c.haproxyUs), cassandraUs: of((c) => c.cassandraUs), clientUs: median(rounds.map((c) => c.clientUs)) };
+  return {
+    workersUs: of((c) => c.workersUs),
+    haproxyUs: of((c) => c.haproxyUs),
+    cassandraUs: of((c) => c.cassandraUs),
+    clientUs: median(rounds.map((c) => c.clientUs)),
+  };
 }

@@ -20,8 +20,18 @@ export interface MemoryResult {
    * this process with the same parsers and forced garbage collections: body text,
    * decoded form, parsed inputs, validated points. `peak` is all at once.
    */
-  readonly liveBytes: { readonly body: number; readonly form: number; readonly inputs: number; readonly points: number; readonly peak: number };
-  readonly workers: ReadonlyArray<{ readonly url: string; readonly rssBeforeBytes: number; readonly rssPeakBytes: number }>;
+  readonly liveBytes: {
+    readonly body: number;
+    readonly form: number;
+    readonly inputs: number;
+    readonly points: number;
+    readonly peak: number;
+  };
+  readonly workers: ReadonlyArray<{
+    readonly url: string;
+    readonly rssBeforeBytes: number;
+    readonly rssPeakBytes: number;
+  }>;
 }
 
 /** The ingest path's live memory per stage for one form body (see MemoryResult.liveBytes). */
@@ -39,7 +49,10 @@ export function measureLiveSet(body: Buffer): MemoryResult['liveBytes'] {
   const form = new URLSearchParams(text);
   const metrics = form.get('metrics') ?? undefined;
   const afterForm = heapUsed();
-  const inputs = pointInputsFromForm((name) => (name === 'metrics' ? metrics : (form.get(name) ?? undefined)), Number.MAX_SAFE_INTEGER);
+  const inputs = pointInputsFromForm(
+    (name) => (name === 'metrics' ? metrics : (form.get(name) ?? undefined)),
+    Number.MAX_SAFE_INTEGER,
+  );
   const afterInputs = heapUsed();
   const points = validatePoints(inputs, 'UTC');
   const afterPoints = heapUsed();
@@ -56,7 +69,14 @@ export function measureLiveSet(body: Buffer): MemoryResult['liveBytes'] {
 
 /** Sends 100,000-point batches through HAProxy one after the other while sampling every worker's RSS. */
 export async function benchMemory(ctx: BenchContext, sizes: BenchSizes): Promise<MemoryResult> {
-  const points = generatePoints({ count: sizes.memoryBatchPoints, metrics: 50, prefix: `bench.memory.${ctx.seed}`, stepMs: 1_000, endMs: Date.now(), seed: ctx.seed });
+  const points = generatePoints({
+    count: sizes.memoryBatchPoints,
+    metrics: 50,
+    prefix: `bench.memory.${ctx.seed}`,
+    stepMs: 1_000,
+    endMs: Date.now(),
+    seed: ctx.seed,
+  });
   const body = formBatchBody(points);
   const before = await Promise.all(ctx.telemetryUrls.map(async (url) => (await workerMetric(url, RSS)) ?? 0));
   const peak = [...before];
@@ -73,10 +93,16 @@ export async function benchMemory(ctx: BenchContext, sizes: BenchSizes): Promise
     }
   })();
   try {
-    const { failures } = await postAll(ctx.apiUrl, Array.from({ length: sizes.memoryBatches }, () => body), 1, (done) =>
-      ctx.progress(`memory: ${sizes.memoryBatchPoints}-point batch ${done}/${sizes.memoryBatches}`),
+    const { failures } = await postAll(
+      ctx.apiUrl,
+      Array.from({ length: sizes.memoryBatches }, () => body),
+      1,
+      (done) => ctx.progress(`memory: ${sizes.memoryBatchPoints}-point batch ${done}/${sizes.memoryBatches}`),
     );
-    if (failures.count > 0) throw new Error(`${failures.count} of the ${sizes.memoryBatchPoints}-point batches failed: ${failures.samples.join('; ')}`);
+    if (failures.count > 0)
+      throw new Error(
+        `${failures.count} of the ${sizes.memoryBatchPoints}-point batches failed: ${failures.samples.join('; ')}`,
+      );
   } finally {
     sampling = false;
     await sampler;

@@ -53,7 +53,11 @@ async function measureCapacity(ctx: BenchContext, prefix: string, seconds: numbe
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       for (let i = 0; performance.now() < end; i++) {
-        const points = Array.from({ length: BATCH }, (_, m) => ({ metricId: `${prefix}.capacity.${m % METRICS}`, ts: Date.now() - 60_000 + client * 1_000 + (i % 1_000), value: 1 }));
+        const points = Array.from({ length: BATCH }, (_, m) => ({
+          metricId: `${prefix}.capacity.${m % METRICS}`,
+          ts: Date.now() - 60_000 + client * 1_000 + (i % 1_000),
+          value: 1,
+        }));
         const answer = await postMetrics(ctx.apiUrl, formBatchBody(points)).catch(() => undefined);
         if (answer?.status === 200) acceptedPoints += BATCH;
         else await sleep(100);
@@ -63,7 +67,11 @@ async function measureCapacity(ctx: BenchContext, prefix: string, seconds: numbe
   return acceptedPoints / seconds;
 }
 
-export async function benchOverload(ctx: BenchContext, capacitySeconds: number, seconds: number): Promise<OverloadResult> {
+export async function benchOverload(
+  ctx: BenchContext,
+  capacitySeconds: number,
+  seconds: number,
+): Promise<OverloadResult> {
   const prefix = `bench.overload.${ctx.seed}`;
   ctx.progress(`overload: capacity for ${BATCH}-point batches, closed loop for ${capacitySeconds} s`);
   const capacityPointsPerSecond = await measureCapacity(ctx, prefix, capacitySeconds);
@@ -80,14 +88,19 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   let sampling = true;
   const rssSampler = (async () => {
     while (sampling) {
-      for (const url of ctx.telemetryUrls) peakRss = Math.max(peakRss, (await workerMetric(url, 'process_resident_memory_bytes')) ?? 0);
+      for (const url of ctx.telemetryUrls)
+        peakRss = Math.max(peakRss, (await workerMetric(url, 'process_resident_memory_bytes')) ?? 0);
       await sleep(500);
     }
   })();
 
   const send = (index: number): void => {
     // Request i carries one point for each metric at ts base + i: no two requests write the same point.
-    const points = Array.from({ length: BATCH }, (_, m) => ({ metricId: `${prefix}.${m % METRICS}`, ts: base + index, value: 1 }));
+    const points = Array.from({ length: BATCH }, (_, m) => ({
+      metricId: `${prefix}.${m % METRICS}`,
+      ts: base + index,
+      value: 1,
+    }));
     const started = performance.now();
     const done = postMetrics(ctx.apiUrl, formBatchBody(points)).then(
       (answer) => {
@@ -127,10 +140,13 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
   // Recovered: every worker's queue empty and a probe insert answered within 100 ms.
   // A stack that has not recovered a minute later is broken, not slow: say so and stop.
   for (;;) {
-    if (performance.now() - stopped > RECOVERY_LIMIT_MS) throw new Error(`overload: not recovered ${RECOVERY_LIMIT_MS / 1000} s after the load stopped`);
+    if (performance.now() - stopped > RECOVERY_LIMIT_MS)
+      throw new Error(`overload: not recovered ${RECOVERY_LIMIT_MS / 1000} s after the load stopped`);
     const queued = await Promise.all(ctx.telemetryUrls.map((url) => workerMetric(url, 'meetr_write_queue_points')));
     const probeStarted = performance.now();
-    const probe = await postMetrics(ctx.apiUrl, `metric_id=${prefix}.probe&ts=${Date.now()}&value=1`).catch(() => undefined);
+    const probe = await postMetrics(ctx.apiUrl, `metric_id=${prefix}.probe&ts=${Date.now()}&value=1`).catch(
+      () => undefined,
+    );
     if (queued.every((q) => q === 0) && probe?.status === 200 && performance.now() - probeStarted < 100) break;
     await sleep(100);
   }
@@ -140,7 +156,9 @@ export async function benchOverload(ctx: BenchContext, capacitySeconds: number, 
 
   let stored = 0;
   for (let m = 0; m < METRICS; m++) {
-    const answer = await request(`${ctx.apiUrl}/1.0/metrics?metric=${prefix}.${m}&from=${base}&to=${base + sent}&aggregation=count`);
+    const answer = await request(
+      `${ctx.apiUrl}/1.0/metrics?metric=${prefix}.${m}&from=${base}&to=${base + sent}&aggregation=count`,
+    );
     stored += (JSON.parse(answer.body) as { count: number }).count;
   }
   const goodput = (accepted * BATCH) / seconds;

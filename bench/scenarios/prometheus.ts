@@ -38,7 +38,14 @@ export interface PrometheusBenchResult {
   readonly remoteWriteFailures: number;
   readonly formBatchFailures: number;
   readonly formBatchFailureSamples: readonly string[];
-  readonly queries: ReadonlyArray<{ readonly query: string; readonly steps: number; readonly series: number; readonly meetrMs: number; readonly prometheusMs: number; readonly same: boolean }>;
+  readonly queries: ReadonlyArray<{
+    readonly query: string;
+    readonly steps: number;
+    readonly series: number;
+    readonly meetrMs: number;
+    readonly prometheusMs: number;
+    readonly same: boolean;
+  }>;
 }
 
 const WriteRequest = protobuf.parse(REMOTE_WRITE_PROTO).root.lookupType('WriteRequest');
@@ -89,7 +96,15 @@ async function postRemoteWrite(url: string, bodies: readonly Buffer[]): Promise<
       while (next < bodies.length) {
         const body = bodies[next++]!;
         for (let attempt = 0; ; attempt++) {
-          const response = await fetch(`${url}/api/v1/write`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' }, body });
+          const response = await fetch(`${url}/api/v1/write`, {
+            method: 'POST',
+            headers: {
+              'Content-Type': 'application/x-protobuf',
+              'Content-Encoding': 'snappy',
+              'X-Prometheus-Remote-Write-Version': '0.1.0',
+            },
+            body,
+          });
           await response.arrayBuffer();
           if (response.status === 204) break;
           // As Prometheus does: a 503 is retried after its Retry-After.
@@ -119,10 +134,20 @@ function openMetrics(series: readonly BenchSeries[]): string {
 /** Starts Debian's Prometheus on the backfilled blocks; resolves its URL and a stop function. */
 async function startPrometheus(dir: string, port: number): Promise<{ url: string; stop: () => void }> {
   writeFileSync(join(dir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
-  const child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=10y'], { stdio: 'ignore' });
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=10y',
+    ],
+    { stdio: 'ignore' },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200) return { url, stop: () => child.kill('SIGTERM') };
+    if ((await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200)
+      return { url, stop: () => child.kill('SIGTERM') };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   child.kill('SIGTERM');
@@ -131,10 +156,19 @@ async function startPrometheus(dir: string, port: number): Promise<{ url: string
 
 type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
 
-async function queryRange(url: string, query: string, startMs: number, endMs: number): Promise<{ ms: number; result: Matrix }> {
+async function queryRange(
+  url: string,
+  query: string,
+  startMs: number,
+  endMs: number,
+): Promise<{ ms: number; result: Matrix }> {
   const body = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: '60' });
   const started = performance.now();
-  const response = await fetch(`${url}/api/v1/query_range`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: body.toString() });
+  const response = await fetch(`${url}/api/v1/query_range`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: body.toString(),
+  });
   const answer = (await response.json()) as { status: string; data?: { result: Matrix }; error?: string };
   const ms = performance.now() - started;
   if (answer.status !== 'success') throw new Error(`${url}: ${query}: ${answer.error}`);
@@ -149,17 +183,35 @@ function sameMatrix(a: Matrix, b: Matrix): boolean {
     a.length === b.length &&
     a.every((s) => {
       const values = other.get(key(s.metric));
-      return values !== undefined && values.length === s.values.length && s.values.every(([t, v], i) => t === values[i]![0] && Math.abs(Number(v) - Number(values[i]![1])) <= 1e-9 * Math.max(1, Math.abs(Number(v))));
+      return (
+        values !== undefined &&
+        values.length === s.values.length &&
+        s.values.every(
+          ([t, v], i) =>
+            t === values[i]![0] &&
+            Math.abs(Number(v) - Number(values[i]![1])) <= 1e-9 * Math.max(1, Math.abs(Number(v))),
+        )
+      );
     })
   );
 }
 
-export async function benchPrometheus(ctx: BenchContext, workDir: string, prometheusPort: number): Promise<PrometheusBenchResult> {
+export async function benchPrometheus(
+  ctx: BenchContext,
+  workDir: string,
+  prometheusPort: number,
+): Promise<PrometheusBenchResult> {
   const { apiUrl, store, seed, progress } = ctx;
   const { fromMs, series } = benchDay(seed);
   const samples = series.reduce((sum, s) => sum + s.samples.length, 0);
 
-  const points: Point[] = series.flatMap((s) => s.samples.map(([ts, value]) => ({ metricId: seriesId(Object.entries(s.labels).map(([name, v]) => ({ name, value: v }))), ts, value })));
+  const points: Point[] = series.flatMap((s) =>
+    s.samples.map(([ts, value]) => ({
+      metricId: seriesId(Object.entries(s.labels).map(([name, v]) => ({ name, value: v }))),
+      ts,
+      value,
+    })),
+  );
   const remoteBodies = remoteWriteBodies(series);
   const formBodies = formBatchBodies(points, SAMPLES_PER_REQUEST);
   // Alternating rounds (the same points each time: upserts), the second of each counted, so warm-up falls on neither.
@@ -178,25 +230,43 @@ export async function benchPrometheus(ctx: BenchContext, workDir: string, promet
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(join(workDir, 'data'), { recursive: true });
   writeFileSync(join(workDir, 'day.om'), openMetrics(series));
-  await promisify(execFile)('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'day.om'), join(workDir, 'data')], { maxBuffer: 64 * 1024 * 1024 });
+  await promisify(execFile)(
+    'promtool',
+    ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'day.om'), join(workDir, 'data')],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   const prometheus = await startPrometheus(workDir, prometheusPort);
   const queries: Array<PrometheusBenchResult['queries'][number]> = [];
   try {
     const [start, end] = [fromMs, fromMs + DAY_MS];
-    for (const query of ['bench_requests_total', 'sum by (group) (rate(bench_requests_total[5m]))', 'max_over_time(bench_requests_total[10m])']) {
+    for (const query of [
+      'bench_requests_total',
+      'sum by (group) (rate(bench_requests_total[5m]))',
+      'max_over_time(bench_requests_total[10m])',
+    ]) {
       progress(`prometheus: query_range ${query}`);
       const mine: number[] = [];
       const theirs: number[] = [];
       let same = true;
       let seriesCount = 0;
       for (let run = 0; run < QUERY_RUNS; run++) {
-        const [a, b] = [await queryRange(apiUrl, query, start, end), await queryRange(prometheus.url, query, start, end)];
+        const [a, b] = [
+          await queryRange(apiUrl, query, start, end),
+          await queryRange(prometheus.url, query, start, end),
+        ];
         mine.push(a.ms);
         theirs.push(b.ms);
         same &&= sameMatrix(a.result, b.result);
         seriesCount = b.result.length;
       }
-      queries.push({ query, steps: DAY_MS / 60_000 + 1, series: seriesCount, meetrMs: median(mine), prometheusMs: median(theirs), same });
+      queries.push({
+        query,
+        steps: DAY_MS / 60_000 + 1,
+        series: seriesCount,
+        meetrMs: median(mine),
+        prometheusMs: median(theirs),
+        same,
+      });
     }
   } finally {
     prometheus.stop();

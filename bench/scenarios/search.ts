@@ -72,12 +72,24 @@ export async function rolledUp(store: CassandraPointStore): Promise<void> {
 export async function loadYearMetric(ctx: BenchContext, stepMs: number): Promise<YearLoad> {
   const metricId = `bench.year.${stepMs}.${ctx.seed}.${Date.now()}`;
   const expected = Math.floor((YEAR_END - YEAR_START) / stepMs) + 1;
-  const points = generatePoints({ count: expected, metrics: 1, prefix: 'x', stepMs, endMs: YEAR_START + expected * stepMs, seed: ctx.seed }).map(
-    (p) => ({ ...p, metricId }),
-  );
+  const points = generatePoints({
+    count: expected,
+    metrics: 1,
+    prefix: 'x',
+    stepMs,
+    endMs: YEAR_START + expected * stepMs,
+    seed: ctx.seed,
+  }).map((p) => ({ ...p, metricId }));
   const bodies = formBatchBodies(points, 10_000);
-  const { failures } = await postAll(ctx.apiUrl, bodies, 4, (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`), true);
-  if (failures.count > 0) throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
+  const { failures } = await postAll(
+    ctx.apiUrl,
+    bodies,
+    4,
+    (done) => ctx.progress(`search: loading ${expected} points of a year, batch ${done}/${bodies.length}`),
+    true,
+  );
+  if (failures.count > 0)
+    throw new Error(`loading the year metric failed for ${failures.count} batches: ${failures.samples.join('; ')}`);
   const loaded = performance.now();
   ctx.progress('search: the year right after loading, while the roller works');
   const fresh = await request(searchUrl(ctx.apiUrl, metricId, YEAR_START, YEAR_END, 'sum'));
@@ -94,15 +106,30 @@ function searchUrl(url: string, metricId: string, fromMs: number, toMs: number, 
   return `${url}/1.0/metrics?metric=${encodeURIComponent(metricId)}&from=${fromMs}&to=${toMs}&aggregation=${aggregation}`;
 }
 
-async function searchOnce(url: string, metricId: string, fromMs: number, toMs: number, aggregation: string): Promise<{ value: number | null; count: number }> {
+async function searchOnce(
+  url: string,
+  metricId: string,
+  fromMs: number,
+  toMs: number,
+  aggregation: string,
+): Promise<{ value: number | null; count: number }> {
   const answer = await request(searchUrl(url, metricId, fromMs, toMs, aggregation));
   if (answer.status !== 200) throw new Error(`search answered ${answer.status}: ${answer.body}`);
   return JSON.parse(answer.body) as { value: number | null; count: number };
 }
 
 /** Calls `visit` for every point of the range, fetched through the storage adapter per raw partition, as many in flight as meetr uses. */
-export async function scanRange(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number, visit: (ts: number, value: number) => void): Promise<number> {
-  const partitions = Array.from({ length: samplePartition(toMs) - samplePartition(fromMs) + 1 }, (_, i) => samplePartition(fromMs) + i);
+export async function scanRange(
+  store: CassandraPointStore,
+  metricId: string,
+  fromMs: number,
+  toMs: number,
+  visit: (ts: number, value: number) => void,
+): Promise<number> {
+  const partitions = Array.from(
+    { length: samplePartition(toMs) - samplePartition(fromMs) + 1 },
+    (_, i) => samplePartition(fromMs) + i,
+  );
   let count = 0;
   await forEachBounded(partitions, 32, async (partition) => {
     const scanned = await store.scanPoints(metricId, partition, fromMs, toMs + 1, visit);
@@ -112,7 +139,12 @@ export async function scanRange(store: CassandraPointStore, metricId: string, fr
 }
 
 /** The old Meetr way: fetch every point in the range and add them up here. */
-export async function naiveSum(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number): Promise<{ sum: number; count: number }> {
+export async function naiveSum(
+  store: CassandraPointStore,
+  metricId: string,
+  fromMs: number,
+  toMs: number,
+): Promise<{ sum: number; count: number }> {
   let sum = 0;
   const count = await scanRange(store, metricId, fromMs, toMs, (_, value) => {
     sum += value;
@@ -129,11 +161,22 @@ export async function benchSearch(ctx: BenchContext, sizes: BenchSizes, year: Ye
     const answer = await searchOnce(ctx.apiUrl, metricId, range.fromMs, range.toMs, 'sum');
     const apiColdMs = performance.now() - coldStarted;
     const reference = await naiveSum(ctx.store, metricId, range.fromMs, range.toMs);
-    if (answer.count !== reference.count || Math.abs((answer.value ?? 0) - reference.sum) > 1e-6 * Math.max(1, Math.abs(reference.sum))) {
-      throw new Error(`the API and the naive sum disagree over a ${range.name}: ${JSON.stringify(answer)} vs ${JSON.stringify(reference)}`);
+    if (
+      answer.count !== reference.count ||
+      Math.abs((answer.value ?? 0) - reference.sum) > 1e-6 * Math.max(1, Math.abs(reference.sum))
+    ) {
+      throw new Error(
+        `the API and the naive sum disagree over a ${range.name}: ${JSON.stringify(answer)} vs ${JSON.stringify(reference)}`,
+      );
     }
-    const api = await timeEach(sizes.searchRepetitions, async () => void (await searchOnce(ctx.apiUrl, metricId, range.fromMs, range.toMs, 'sum')));
-    const naive = await timeEach(sizes.naiveRepetitions, async () => void (await naiveSum(ctx.store, metricId, range.fromMs, range.toMs)));
+    const api = await timeEach(
+      sizes.searchRepetitions,
+      async () => void (await searchOnce(ctx.apiUrl, metricId, range.fromMs, range.toMs, 'sum')),
+    );
+    const naive = await timeEach(
+      sizes.naiveRepetitions,
+      async () => void (await naiveSum(ctx.store, metricId, range.fromMs, range.toMs)),
+    );
     results.push({
       range: range.name,
       points: reference.count,

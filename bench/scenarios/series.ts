@@ -46,8 +46,20 @@ interface SeriesAnswer {
   readonly series?: ReadonlyArray<{ readonly ts: number; readonly count: number }>;
 }
 
-async function askSeries(url: string, metricId: string, fromMs: number, toMs: number, c: SeriesCase): Promise<SeriesAnswer> {
-  const params = new URLSearchParams({ metric: metricId, from: String(fromMs), to: String(toMs), aggregation: c.aggregation, tz: c.tz });
+async function askSeries(
+  url: string,
+  metricId: string,
+  fromMs: number,
+  toMs: number,
+  c: SeriesCase,
+): Promise<SeriesAnswer> {
+  const params = new URLSearchParams({
+    metric: metricId,
+    from: String(fromMs),
+    to: String(toMs),
+    aggregation: c.aggregation,
+    tz: c.tz,
+  });
   if (c.interval !== undefined) params.set('interval', c.interval);
   const answer = await request(`${url}/1.0/metrics?${params.toString()}`);
   if (answer.status !== 200) throw new Error(`series ${c.name} answered ${answer.status}: ${answer.body}`);
@@ -55,7 +67,13 @@ async function askSeries(url: string, metricId: string, fromMs: number, toMs: nu
 }
 
 /** The naive way: every point of the range fetched, counted into its bucket here. */
-async function naiveCounts(store: CassandraPointStore, metricId: string, fromMs: number, toMs: number, bounds: readonly number[]): Promise<number[]> {
+async function naiveCounts(
+  store: CassandraPointStore,
+  metricId: string,
+  fromMs: number,
+  toMs: number,
+  bounds: readonly number[],
+): Promise<number[]> {
   const counts = new Array<number>(bounds.length - 1).fill(0);
   await scanRange(store, metricId, fromMs, toMs, (ts) => {
     counts[bucketIndex(bounds, ts)]!++;
@@ -70,7 +88,10 @@ export async function benchSeries(ctx: BenchContext, sizes: BenchSizes, year: Ye
     ctx.progress(`series: ${c.name}, through the API and the naive way`);
     const range = SEARCH_RANGES.find((r) => r.name === c.range)!;
     const interval = parseInterval(c.interval ?? '1M')!;
-    const bounds = c.interval === undefined ? [range.fromMs, range.toMs + 1] : await bucketBounds(interval, c.tz, range.fromMs, range.toMs, 100_000);
+    const bounds =
+      c.interval === undefined
+        ? [range.fromMs, range.toMs + 1]
+        : await bucketBounds(interval, c.tz, range.fromMs, range.toMs, 100_000);
     const started = performance.now();
     const answer = await askSeries(ctx.apiUrl, metricId, range.fromMs, range.toMs, c);
     const apiFirstMs = performance.now() - started;
@@ -79,8 +100,14 @@ export async function benchSeries(ctx: BenchContext, sizes: BenchSizes, year: Ye
     if (got.length !== expected.length || got.some((count, i) => count !== expected[i])) {
       throw new Error(`series ${c.name}: the API's bucket counts differ from the naive ones`);
     }
-    const api = await timeEach(sizes.searchRepetitions, async () => void (await askSeries(ctx.apiUrl, metricId, range.fromMs, range.toMs, c)));
-    const naive = await timeEach(sizes.naiveRepetitions, async () => void (await naiveCounts(ctx.store, metricId, range.fromMs, range.toMs, bounds)));
+    const api = await timeEach(
+      sizes.searchRepetitions,
+      async () => void (await askSeries(ctx.apiUrl, metricId, range.fromMs, range.toMs, c)),
+    );
+    const naive = await timeEach(
+      sizes.naiveRepetitions,
+      async () => void (await naiveCounts(ctx.store, metricId, range.fromMs, range.toMs, bounds)),
+    );
     results.push({
       name: c.name,
       buckets: expected.length,

@@ -22,7 +22,11 @@ export interface SingleResult {
 }
 
 /** `clients` loops each doing one `insert(client, seq)` after the other for `seconds`. */
-async function closedLoop(clients: number, seconds: number, insert: (client: number, seq: number) => Promise<boolean>): Promise<Omit<SingleResult, 'cpuPerRequest' | 'errors' | 'errorSamples'>> {
+async function closedLoop(
+  clients: number,
+  seconds: number,
+  insert: (client: number, seq: number) => Promise<boolean>,
+): Promise<Omit<SingleResult, 'cpuPerRequest' | 'errors' | 'errorSamples'>> {
   const latencies = new LatencySamples();
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
@@ -35,23 +39,42 @@ async function closedLoop(clients: number, seconds: number, insert: (client: num
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  return { requestsPerSecond: latencies.count / elapsed, requests: latencies.count, p50Ms: latencies.percentile(50), p99Ms: latencies.percentile(99) };
+  return {
+    requestsPerSecond: latencies.count / elapsed,
+    requests: latencies.count,
+    p50Ms: latencies.percentile(50),
+    p99Ms: latencies.percentile(99),
+  };
 }
 
 /** `clients` clients each POSTing one point per request to `url` for `seconds`. */
-export async function benchSinglePoints(url: string, clients: number, seconds: number, prefix: string, probes: CpuProbes): Promise<SingleResult> {
+export async function benchSinglePoints(
+  url: string,
+  clients: number,
+  seconds: number,
+  prefix: string,
+  probes: CpuProbes,
+): Promise<SingleResult> {
   const failures = new Failures();
   const base = Date.now();
   const result = await measureCpu(probes, () =>
     closedLoop(clients, seconds, async (client, seq) =>
-      failures.check(await postMetrics(url, `metric_id=${prefix}.${client}&ts=${base + seq}&value=${seq % 100}`).catch(asError)),
+      failures.check(
+        await postMetrics(url, `metric_id=${prefix}.${client}&ts=${base + seq}&value=${seq % 100}`).catch(asError),
+      ),
     ),
   );
   return { ...result, errors: failures.count, errorSamples: failures.samples };
 }
 
 /** The same single points written by the storage adapter (one prepared INSERT each), as many in flight as the HTTP clients. */
-export async function benchDriverSingle(ctx: BenchContext, clients: number, seconds: number, prefix: string, probes: CpuProbes): Promise<SingleResult> {
+export async function benchDriverSingle(
+  ctx: BenchContext,
+  clients: number,
+  seconds: number,
+  prefix: string,
+  probes: CpuProbes,
+): Promise<SingleResult> {
   const failures = new Failures();
   const base = Date.now();
   const result = await measureCpu(probes, () =>
@@ -59,7 +82,9 @@ export async function benchDriverSingle(ctx: BenchContext, clients: number, seco
       const metricId = `${prefix}.${client}`;
       const ts = base + seq;
       try {
-        await ctx.store.writePartition(metricId, samplePartition(ts), [{ metricId, ts, value: seq % 100, writeTimeUs: Date.now() * 1000 }]);
+        await ctx.store.writePartition(metricId, samplePartition(ts), [
+          { metricId, ts, value: seq % 100, writeTimeUs: Date.now() * 1000 },
+        ]);
         return true;
       } catch (error) {
         failures.add(asError(error).message);

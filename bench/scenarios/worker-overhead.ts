@@ -80,7 +80,10 @@ export async function benchWorkerOverhead(requests: number, clients: number): Pr
     await cpuPerRequest(meetrUrl, warmup, clients, failures);
     // Alternating halves, so noise from the rest of the machine falls on both alike.
     const half = Math.ceil(requests / 2);
-    const bareUs = ((await cpuPerRequest(bareUrl, half, clients, failures)) + (await cpuPerRequest(bareUrl, half, clients, failures))) / 2;
+    const bareUs =
+      ((await cpuPerRequest(bareUrl, half, clients, failures)) +
+        (await cpuPerRequest(bareUrl, half, clients, failures))) /
+      2;
     const meetrA = await cpuPerRequest(meetrUrl, half, clients, failures);
     const meetrB = await cpuPerRequest(meetrUrl, half, clients, failures);
     const meetrUs = (meetrA + meetrB) / 2;
@@ -90,9 +93,15 @@ export async function benchWorkerOverhead(requests: number, clients: number): Pr
     const form = Buffer.from(BODY);
     const noQuery = (): undefined => undefined;
     const decodeStarted = performance.now();
-    for (let i = 0; i < loops; i++) validatePoints(await decodePointInputs(form, 'application/x-www-form-urlencoded', noQuery, 1), 'UTC');
+    for (let i = 0; i < loops; i++)
+      validatePoints(await decodePointInputs(form, 'application/x-www-form-urlencoded', noQuery, 1), 'UTC');
     const decodeAndValidate = ((performance.now() - decodeStarted) / loops) * 1000;
-    const search = new URLSearchParams({ metric: 'cpu', from: '2024-05-01 00:00:00', to: '2024-05-02 00:00:00', aggregation: 'avg' });
+    const search = new URLSearchParams({
+      metric: 'cpu',
+      from: '2024-05-01 00:00:00',
+      to: '2024-05-02 00:00:00',
+      aggregation: 'avg',
+    });
     return {
       requests: 2 * half,
       bareUs,
@@ -100,7 +109,9 @@ export async function benchWorkerOverhead(requests: number, clients: number): Pr
       addedUs: meetrUs - bareUs,
       partsUs: {
         decodeAndValidate,
-        searchParams: perCallUs(loops, () => parseSearchParams((name) => search.get(name) ?? undefined, 'Europe/Berlin')),
+        searchParams: perCallUs(loops, () =>
+          parseSearchParams((name) => search.get(name) ?? undefined, 'Europe/Berlin'),
+        ),
         telemetry: perCallUs(loops, () => telemetry.observeRequest('/1.0/metrics', 'POST', 200, 0.001)),
       },
       errors: failures.count,

@@ -55,11 +55,14 @@ export function parseTokenFile(text: string): TokenRecord[] {
   const names = new Set<string>();
   return tokens.map((entry: unknown, i) => {
     const { name, scope, sha256, created } = (entry ?? {}) as Record<string, unknown>;
-    if (typeof name !== 'string' || !isValidName(name)) throw new Error(`token ${i} has no valid name (letters, digits, _ . -; at most 64)`);
+    if (typeof name !== 'string' || !isValidName(name))
+      throw new Error(`token ${i} has no valid name (letters, digits, _ . -; at most 64)`);
     if (names.has(name)) throw new Error(`token name "${name}" appears twice`);
     names.add(name);
-    if (!SCOPES.includes(scope as Scope)) throw new Error(`token "${name}" has scope ${JSON.stringify(scope)}; one of ${SCOPES.join(', ')}`);
-    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`token "${name}" has no sha256 (64 lowercase hex digits)`);
+    if (!SCOPES.includes(scope as Scope))
+      throw new Error(`token "${name}" has scope ${JSON.stringify(scope)}; one of ${SCOPES.join(', ')}`);
+    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256))
+      throw new Error(`token "${name}" has no sha256 (64 lowercase hex digits)`);
     return { name, scope: scope as Scope, sha256, created: typeof created === 'string' ? created : '' };
   });
 }
@@ -87,13 +90,20 @@ export class TokenRegistry {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read the token file ${this.path}: ${(error as Error).message}`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`cannot read the token file ${this.path}: ${(error as Error).message}`, { cause: error });
       text = '';
-      if (this.version !== version) this.log(`the token file ${this.path} does not exist: every API request is refused until ./meetr token create adds one`);
+      if (this.version !== version)
+        this.log(
+          `the token file ${this.path} does not exist: every API request is refused until ./meetr token create adds one`,
+        );
     }
     this.version = version; // even if it does not parse: the same bad file is not read again and again
     const records = parseTokenFile(text);
-    this.entries = records.map((r) => ({ holder: { name: r.name, scope: r.scope }, hash: Buffer.from(r.sha256, 'hex') }));
+    this.entries = records.map((r) => ({
+      holder: { name: r.name, scope: r.scope },
+      hash: Buffer.from(r.sha256, 'hex'),
+    }));
   }
 
   /** Loads the file, then again whenever it changes (checked twice a second); a change that does not parse keeps the tokens in force. */
@@ -105,7 +115,9 @@ export class TokenRegistry {
         this.load();
         this.log(`token file ${this.path} reloaded: ${this.entries.length} tokens`);
       } catch (error) {
-        this.log(`token file ${this.path} changed but was not taken (${(error as Error).message}); the previous tokens stay in force`);
+        this.log(
+          `token file ${this.path} changed but was not taken (${(error as Error).message}); the previous tokens stay in force`,
+        );
       }
     }, 500).unref();
   }

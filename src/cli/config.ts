@@ -47,7 +47,10 @@ function printAssignments(config: Config, names: ReadonlySet<string>): void {
     MEETR_ROLLER_PORT: config.rollerPort,
     MEETR_TELEMETRY_PORT: config.telemetryPort,
     MEETR_LOG_MAX_MB: config.logMaxMb,
-    MEETR_CONFIG_VARIABLES: [...names].filter((name) => !PER_PROCESS.has(name)).sort().join(' '),
+    MEETR_CONFIG_VARIABLES: [...names]
+      .filter((name) => !PER_PROCESS.has(name))
+      .sort()
+      .join(' '),
   };
   for (const [name, value] of Object.entries(values)) console.log(`${name}=${shellQuoted(String(value))}`);
 }
@@ -62,7 +65,13 @@ function show(config: Config, names: ReadonlySet<string>): void {
     console.log(`${name.padEnd(width)}  ${value}`);
   }
   console.log('\nin effect:');
-  console.log(JSON.stringify(config, (key, value: unknown) => (key === 'password' ? '(not shown)' : value === undefined ? null : value), 2));
+  console.log(
+    JSON.stringify(
+      config,
+      (key, value: unknown) => (key === 'password' ? '(not shown)' : value === undefined ? null : value),
+      2,
+    ),
+  );
 }
 
 /** A value as one shell word, for `eval`. */

@@ -6,7 +6,14 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { clusterStatus, ringWitness } from '../devstack/cluster-status.js';
 import { createLog } from '../log.js';
-import { ensureLocalCassandra, localNodes, probeCql, probeNode, ringSeenBy, stopLocalCassandra } from '../devstack/local-cassandra.js';
+import {
+  ensureLocalCassandra,
+  localNodes,
+  probeCql,
+  probeNode,
+  ringSeenBy,
+  stopLocalCassandra,
+} from '../devstack/local-cassandra.js';
 
 const cliLog = createLog('cassandra');
 const log = (line: string): void => cliLog.info(line);
@@ -18,7 +25,12 @@ try {
   if (config.contactPointsConfigured && command !== 'status') {
     log(`CASSANDRA_CONTACT_POINTS=${external}: using that cluster, starting nothing`);
   } else if (command === 'start') {
-    await ensureLocalCassandra({ log, heap: config.cassandraHeap, logMaxMb: config.logMaxMb, nodes: config.localNodes });
+    await ensureLocalCassandra({
+      log,
+      heap: config.cassandraHeap,
+      logMaxMb: config.logMaxMb,
+      nodes: config.localNodes,
+    });
   } else if (command === 'stop') {
     if (!(await stopLocalCassandra({ log }))) log('no local Cassandra started by meetr is running');
   } else if (command === 'status') {

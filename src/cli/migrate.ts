@@ -21,15 +21,26 @@ try {
   try {
     if (process.argv.includes('--finish-upgrade')) {
       // The earlier workers were drained by pm2 (at most 10 s); their last statements land within the storage timeout.
-      const report = await finishUpgrade(client, store, config.keyspace, config.requestTimeoutMs + config.storageTimeoutMs, await cassandraClock(client));
-      if (report !== undefined) log.info(`upgrade finished: ${report.points} points written meanwhile copied into samples`);
+      const report = await finishUpgrade(
+        client,
+        store,
+        config.keyspace,
+        config.requestTimeoutMs + config.storageTimeoutMs,
+        await cassandraClock(client),
+      );
+      if (report !== undefined)
+        log.info(`upgrade finished: ${report.points} points written meanwhile copied into samples`);
       const catalogued = await catalogueStoredSeries(client, store, config.keyspace);
-      if (catalogued !== undefined && catalogued > 0) log.info(`series catalogue: ${catalogued} metrics stored by an earlier version listed`);
+      if (catalogued !== undefined && catalogued > 0)
+        log.info(`series catalogue: ${catalogued} metrics stored by an earlier version listed`);
     } else {
       const applied = await migrate(client, config.keyspace, config.replication);
       log.info(`keyspace ${config.keyspace}: ${applied} schema statements applied`);
       const report = await startUpgrade(client, store, config.keyspace, await cassandraClock(client));
-      if (report !== undefined) log.info(`upgrade: ${report.points} points of ${report.partitions} (metric, day) partitions copied into samples; the roller builds their rollups`);
+      if (report !== undefined)
+        log.info(
+          `upgrade: ${report.points} points of ${report.partitions} (metric, day) partitions copied into samples; the roller builds their rollups`,
+        );
     }
   } finally {
     await client.shutdown();

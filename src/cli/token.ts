@@ -6,7 +6,16 @@
  */
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatTokenFile, generateToken, hashToken, isValidName, parseTokenFile, SCOPES, type Scope, type TokenRecord } from '../auth/tokens.js';
+import {
+  formatTokenFile,
+  generateToken,
+  hashToken,
+  isValidName,
+  parseTokenFile,
+  SCOPES,
+  type Scope,
+  type TokenRecord,
+} from '../auth/tokens.js';
 import { ConfigError, loadConfig } from '../config.js';
 
 const USAGE = `usage: ./meetr token create --name NAME --scope ${SCOPES.join('|')}
@@ -47,19 +56,27 @@ try {
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : String(error));
 }
-if (file === undefined) fail('MEETR_AUTH_TOKENS_FILE is not set: set it to the token file (for ./meetr up and for this command), e.g. MEETR_AUTH_TOKENS_FILE=.local/tokens.json');
+if (file === undefined)
+  fail(
+    'MEETR_AUTH_TOKENS_FILE is not set: set it to the token file (for ./meetr up and for this command), e.g. MEETR_AUTH_TOKENS_FILE=.local/tokens.json',
+  );
 const path = resolve(file);
 const [command, ...args] = process.argv.slice(2);
 
 if (command === 'create') {
   const name = option(args, 'name') ?? '';
   const scope = option(args, 'scope') ?? '';
-  if (!isValidName(name)) fail(`--name must be 1-64 letters, digits, _ . - (starting with a letter or digit)\n${USAGE}`);
+  if (!isValidName(name))
+    fail(`--name must be 1-64 letters, digits, _ . - (starting with a letter or digit)\n${USAGE}`);
   if (!SCOPES.includes(scope as Scope)) fail(`--scope must be one of ${SCOPES.join(', ')}\n${USAGE}`);
   const records = readRecords(path);
-  if (records.some((r) => r.name === name)) fail(`a token named "${name}" exists; revoke it first or choose another name`);
+  if (records.some((r) => r.name === name))
+    fail(`a token named "${name}" exists; revoke it first or choose another name`);
   const token = generateToken();
-  writeRecords(path, [...records, { name, scope: scope as Scope, sha256: hashToken(token), created: new Date().toISOString() }]);
+  writeRecords(path, [
+    ...records,
+    { name, scope: scope as Scope, sha256: hashToken(token), created: new Date().toISOString() },
+  ]);
   console.log(`[meetr] token "${name}" (scope ${scope}) added to ${path}; it is shown once, here:`);
   console.log(token);
 } else if (command === 'list') {
@@ -68,7 +85,10 @@ if (command === 'create') {
   const name = option(args, 'name') ?? '';
   const records = readRecords(path);
   if (!records.some((r) => r.name === name)) fail(`no token named "${name}" in ${path}`);
-  writeRecords(path, records.filter((r) => r.name !== name));
+  writeRecords(
+    path,
+    records.filter((r) => r.name !== name),
+  );
   console.log(`[meetr] token "${name}" revoked`);
 } else {
   fail(USAGE);

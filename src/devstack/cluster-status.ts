@@ -2,7 +2,16 @@
 import type { LocalNode, RingMember } from './local-cassandra.js';
 
 /** nodetool's two letters: status (Up/Down) and state (Normal/Leaving/Joining/Moving). */
-const STATES: Record<string, string> = { UN: 'up, normal', DN: 'down', UJ: 'up, joining', UL: 'up, leaving', UM: 'up, moving', DL: 'down, leaving', DJ: 'down, joining', DM: 'down, moving' };
+const STATES: Record<string, string> = {
+  UN: 'up, normal',
+  DN: 'down',
+  UJ: 'up, joining',
+  UL: 'up, leaving',
+  UM: 'up, moving',
+  DL: 'down, leaving',
+  DJ: 'down, joining',
+  DM: 'down, moving',
+};
 
 /** What a node says of itself over CQL; undefined when it does not answer. */
 export type NodeAnswer = { readonly releaseVersion: string; readonly clusterName: string } | undefined;
@@ -17,7 +26,11 @@ export function ringWitness(nodes: readonly LocalNode[], answers: readonly NodeA
  * node of another cluster on the same address (the one-node Cassandra on
  * 127.0.0.1) answers CQL but is not one of them, and is told apart.
  */
-export function clusterStatus(nodes: readonly LocalNode[], answers: readonly NodeAnswer[], ring: readonly RingMember[] | undefined): { lines: string[]; ok: boolean } {
+export function clusterStatus(
+  nodes: readonly LocalNode[],
+  answers: readonly NodeAnswer[],
+  ring: readonly RingMember[] | undefined,
+): { lines: string[]; ok: boolean } {
   const witness = ringWitness(nodes, answers);
   const lines = nodes.map((node, i) => {
     const answer = answers[i];
@@ -29,7 +42,10 @@ export function clusterStatus(nodes: readonly LocalNode[], answers: readonly Nod
       );
     }
     const state = ring?.find((member) => member.address === node.address)?.state;
-    const seen = witness === undefined || state === undefined ? '' : `; ${STATES[state] ?? state} as node ${witness.index} sees it`;
+    const seen =
+      witness === undefined || state === undefined
+        ? ''
+        : `; ${STATES[state] ?? state} as node ${witness.index} sees it`;
     return `node ${node.index} ${node.address}: Cassandra ${answer.releaseVersion} answers CQL${seen} (data: ${node.data})`;
   });
   return { lines, ok: nodes.every((node, i) => answers[i]?.clusterName === node.clusterName) };

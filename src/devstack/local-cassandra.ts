@@ -121,8 +121,10 @@ export function localNodes(count = 1, root = PROJECT_ROOT): LocalNode[] {
  * evenly spaced token, so no two nodes' ranges depend on start order.
  */
 export function clusterNodeYaml(template: string, node: LocalNode, count: number): string {
-  const seeds = localNodes(count).map((other) => `${other.address}:7000`).join(',');
-  const token = (-(2n ** 63n) + ((2n ** 64n) / BigInt(count)) * BigInt(node.index - 1)).toString();
+  const seeds = localNodes(count)
+    .map((other) => `${other.address}:7000`)
+    .join(',');
+  const token = (-(2n ** 63n) + (2n ** 64n / BigInt(count)) * BigInt(node.index - 1)).toString();
   const replacements: Array<[RegExp, string]> = [
     [/^cluster_name:.*$/m, `cluster_name: ${node.clusterName}`],
     [/^initial_token:.*$/m, `initial_token: ${token}`],
@@ -132,7 +134,8 @@ export function clusterNodeYaml(template: string, node: LocalNode, count: number
   ];
   let yaml = template;
   for (const [pattern, line] of replacements) {
-    if (!pattern.test(yaml)) throw new Error(`scripts/cassandra/cassandra.yaml has no line matching ${String(pattern)}`);
+    if (!pattern.test(yaml))
+      throw new Error(`scripts/cassandra/cassandra.yaml has no line matching ${String(pattern)}`);
     yaml = yaml.replace(pattern, line);
   }
   return yaml;
@@ -146,7 +149,11 @@ export function pinnedCassandraVersion(root = PROJECT_ROOT): string {
 }
 
 /** Cassandra's release_version if a node answers a real CQL query at `contactPoint`, else undefined. */
-export async function probeCql(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<string | undefined> {
+export async function probeCql(
+  contactPoint: string,
+  localDataCenter = LOCAL_DATA_CENTER,
+  timeoutMs = 3_000,
+): Promise<string | undefined> {
   return (await probeNode(contactPoint, localDataCenter, timeoutMs))?.releaseVersion;
 }
 
@@ -154,7 +161,10 @@ export async function probeCql(contactPoint: string, localDataCenter = LOCAL_DAT
  * A driver client that talks to the node at `contactPoint` alone, never to its
  * peers: what that node itself answers (and, with its peers down, what it holds).
  */
-export function singleNodeClient(contactPoint: string, options: { localDataCenter?: string; timeoutMs?: number } = {}): cassandra.Client {
+export function singleNodeClient(
+  contactPoint: string,
+  options: { localDataCenter?: string; timeoutMs?: number } = {},
+): cassandra.Client {
   const { localDataCenter = LOCAL_DATA_CENTER, timeoutMs } = options;
   const { loadBalancing } = cassandra.policies;
   return new cassandra.Client({
@@ -162,16 +172,25 @@ export function singleNodeClient(contactPoint: string, options: { localDataCente
     localDataCenter,
     ...(timeoutMs === undefined ? {} : { socketOptions: { connectTimeout: timeoutMs, readTimeout: timeoutMs } }),
     pooling: { warmup: false },
-    policies: { loadBalancing: new loadBalancing.AllowListPolicy(new loadBalancing.RoundRobinPolicy(), [contactPoint]) },
+    policies: {
+      loadBalancing: new loadBalancing.AllowListPolicy(new loadBalancing.RoundRobinPolicy(), [contactPoint]),
+    },
   });
 }
 
 /** What the node at `contactPoint` says of itself, talking to it alone; undefined if it does not answer. */
-export async function probeNode(contactPoint: string, localDataCenter = LOCAL_DATA_CENTER, timeoutMs = 3_000): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
+export async function probeNode(
+  contactPoint: string,
+  localDataCenter = LOCAL_DATA_CENTER,
+  timeoutMs = 3_000,
+): Promise<{ releaseVersion: string; clusterName: string } | undefined> {
   const client = singleNodeClient(contactPoint, { localDataCenter, timeoutMs });
   try {
     const row = (await client.execute('SELECT release_version, cluster_name FROM system.local')).first();
-    return { releaseVersion: String(row?.get('release_version') ?? 'unknown'), clusterName: String(row?.get('cluster_name') ?? '') };
+    return {
+      releaseVersion: String(row?.get('release_version') ?? 'unknown'),
+      clusterName: String(row?.get('cluster_name') ?? ''),
+    };
   } catch {
     return undefined;
   } finally {
@@ -181,13 +200,25 @@ export async function probeNode(contactPoint: string, localDataCenter = LOCAL_DA
 
 /** Makes sure the local node (or the MEETR_LOCAL_NODES nodes) answer CQL, starting what is not running. */
 export async function ensureLocalCassandra(options: LocalCassandraOptions = {}): Promise<LocalCassandra> {
-  const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000, runtime = 'auto', nodes: count = 1 } = options;
+  const {
+    root = PROJECT_ROOT,
+    log = () => undefined,
+    readyTimeoutMs = 240_000,
+    runtime = 'auto',
+    nodes: count = 1,
+  } = options;
   const jvm = jvmSettings(options);
   if (count > 1) return ensureLocalCluster(root, count, jvm, readyTimeoutMs, log);
   const running = await probeCql(LOCAL_CONTACT_POINT);
   if (running !== undefined) {
     log(`Cassandra ${running} already answers on ${LOCAL_CONTACT_POINT}; reusing it`);
-    return { contactPoint: LOCAL_CONTACT_POINT, contactPoints: [LOCAL_CONTACT_POINT], localDataCenter: LOCAL_DATA_CENTER, releaseVersion: running, how: 'reused' };
+    return {
+      contactPoint: LOCAL_CONTACT_POINT,
+      contactPoints: [LOCAL_CONTACT_POINT],
+      localDataCenter: LOCAL_DATA_CENTER,
+      releaseVersion: running,
+      how: 'reused',
+    };
   }
   const [node] = localNodes(1, root) as [LocalNode];
   let how: LocalCassandra['how'];
@@ -207,11 +238,23 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
   }
   const version = await waitForCql(node, readyTimeoutMs, isAlive, log);
   log(`Cassandra ${version} is up on ${LOCAL_CONTACT_POINT}`);
-  return { contactPoint: LOCAL_CONTACT_POINT, contactPoints: [LOCAL_CONTACT_POINT], localDataCenter: LOCAL_DATA_CENTER, releaseVersion: version, how };
+  return {
+    contactPoint: LOCAL_CONTACT_POINT,
+    contactPoints: [LOCAL_CONTACT_POINT],
+    localDataCenter: LOCAL_DATA_CENTER,
+    releaseVersion: version,
+    how,
+  };
 }
 
 /** The local cluster: every node answering CQL and seeing every other as up and normal. */
-async function ensureLocalCluster(root: string, count: number, jvm: JvmSettings, readyTimeoutMs: number, log: (line: string) => void): Promise<LocalCassandra> {
+async function ensureLocalCluster(
+  root: string,
+  count: number,
+  jvm: JvmSettings,
+  readyTimeoutMs: number,
+  log: (line: string) => void,
+): Promise<LocalCassandra> {
   const nodes = localNodes(count, root);
   let started = false;
   const waits = await Promise.all(
@@ -252,15 +295,23 @@ export interface RingMember {
 export async function ringSeenBy(node: LocalNode, root = PROJECT_ROOT): Promise<RingMember[] | undefined> {
   try {
     const out = await nodetool(node, ['status'], root, 30_000);
-    return [...out.matchAll(/^([UD][NLJM])\s+(\d+\.\d+\.\d+\.\d+)\s/gm)].map((match) => ({ state: match[1]!, address: match[2]! }));
+    return [...out.matchAll(/^([UD][NLJM])\s+(\d+\.\d+\.\d+\.\d+)\s/gm)].map((match) => ({
+      state: match[1]!,
+      address: match[2]!,
+    }));
   } catch {
     return undefined;
   }
 }
 
 /** Whether each of the views of the ring (one per node, as ringSeenBy gives them) has every node up and normal. */
-export function allSeeAllUp(nodes: readonly LocalNode[], views: ReadonlyArray<readonly RingMember[] | undefined>): boolean {
-  return views.every((view) => nodes.every((node) => view?.some((member) => member.address === node.address && member.state === 'UN') === true));
+export function allSeeAllUp(
+  nodes: readonly LocalNode[],
+  views: ReadonlyArray<readonly RingMember[] | undefined>,
+): boolean {
+  return views.every((view) =>
+    nodes.every((node) => view?.some((member) => member.address === node.address && member.state === 'UN') === true),
+  );
 }
 
 /** Waits until every node sees every node as NORMAL and up. */
@@ -274,7 +325,8 @@ async function waitForRing(nodes: readonly LocalNode[], timeoutMs: number, log: 
     {
       timeoutMs,
       waiting: (seconds) => log(`waiting for the nodes to see each other up and normal (${seconds}s)`),
-      failure: () => `the local nodes did not all see each other up and normal within ${timeoutMs / 1000}s: ${JSON.stringify(views)}`,
+      failure: () =>
+        `the local nodes did not all see each other up and normal within ${timeoutMs / 1000}s: ${JSON.stringify(views)}`,
     },
   );
 }
@@ -284,7 +336,10 @@ async function waitForRing(nodes: readonly LocalNode[], timeoutMs: number, log: 
  * waited every 15 s; throws `failure()` after `timeoutMs`. An exception from
  * `probe` ends the wait at once.
  */
-async function pollUntil<T>(probe: () => Promise<T | undefined>, options: { timeoutMs: number; waiting: (seconds: number) => void; failure: () => string }): Promise<T> {
+async function pollUntil<T>(
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs: number; waiting: (seconds: number) => void; failure: () => string },
+): Promise<T> {
   const started = Date.now();
   let lastNote = started;
   for (;;) {
@@ -320,7 +375,11 @@ export async function stopLocalCassandra(options: Pick<LocalCassandraOptions, 'r
  * Stops one local node: SIGTERM (a clean shutdown, then SIGKILL after 60 s) or
  * SIGKILL (a crash, as the cluster tier does). Returns whether it was running.
  */
-export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKILL', log: (line: string) => void = () => undefined): Promise<boolean> {
+export async function stopLocalNode(
+  node: LocalNode,
+  signal: 'SIGTERM' | 'SIGKILL',
+  log: (line: string) => void = () => undefined,
+): Promise<boolean> {
   const pid = alivePid(node.pidFile);
   if (pid === undefined) {
     forgetPid(node.pidFile);
@@ -337,32 +396,61 @@ export async function stopLocalNode(node: LocalNode, signal: 'SIGTERM' | 'SIGKIL
 }
 
 /** Starts one stopped node of a local set-up of `count` nodes and waits until it answers CQL. */
-export async function restartLocalNode(node: LocalNode, count: number, options: Pick<LocalCassandraOptions, 'root' | 'log' | 'heap' | 'logMaxMb' | 'readyTimeoutMs'> = {}): Promise<void> {
+export async function restartLocalNode(
+  node: LocalNode,
+  count: number,
+  options: Pick<LocalCassandraOptions, 'root' | 'log' | 'heap' | 'logMaxMb' | 'readyTimeoutMs'> = {},
+): Promise<void> {
   const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000 } = options;
   await waitForCql(node, readyTimeoutMs, await startingOrStarted(node, jvmSettings(options), log, root, count), log);
 }
 
 /** A node's liveness check: of the process already starting from its pid file, else of one started now. */
-async function startingOrStarted(node: LocalNode, jvm: JvmSettings, log: (line: string) => void, root: string, count: number): Promise<() => boolean> {
+async function startingOrStarted(
+  node: LocalNode,
+  jvm: JvmSettings,
+  log: (line: string) => void,
+  root: string,
+  count: number,
+): Promise<() => boolean> {
   if (alivePid(node.pidFile) !== undefined) return () => alivePid(node.pidFile) !== undefined;
   return startLocalNode(node, jvm, log, root, count);
 }
 
 /** Runs nodetool (from the fetched Cassandra jars) against one local node over its JMX port. */
-export async function nodetool(node: LocalNode, args: readonly string[], root = PROJECT_ROOT, timeoutMs = 600_000): Promise<string> {
+export async function nodetool(
+  node: LocalNode,
+  args: readonly string[],
+  root = PROJECT_ROOT,
+  timeoutMs = 600_000,
+): Promise<string> {
   const lib = await installCassandra(root);
   // The module exports and opens Cassandra needs on Java 17, which its tools need too.
   const modules = jvmOptions(root).filter((option) => option.startsWith('--add-'));
   const { stdout } = await run(
     'java',
-    ['-Xmx256m', ...modules, '-cp', join(lib, '*'), 'org.apache.cassandra.tools.NodeTool', '-h', '127.0.0.1', '-p', String(node.jmxPort), ...args],
+    [
+      '-Xmx256m',
+      ...modules,
+      '-cp',
+      join(lib, '*'),
+      'org.apache.cassandra.tools.NodeTool',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(node.jmxPort),
+      ...args,
+    ],
     { maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs },
   );
   return stdout;
 }
 
 /** Fetches the pinned server's jars with Maven once; later calls reuse them. Returns the lib folder. */
-export async function installCassandra(root = PROJECT_ROOT, log: (line: string) => void = () => undefined): Promise<string> {
+export async function installCassandra(
+  root = PROJECT_ROOT,
+  log: (line: string) => void = () => undefined,
+): Promise<string> {
   const paths = pathsUnder(root);
   const version = pinnedCassandraVersion(root);
   const lib = join(paths.home, `lib-${version}`);
@@ -373,15 +461,30 @@ export async function installCassandra(root = PROJECT_ROOT, log: (line: string) 
   try {
     await run(
       'mvn',
-      ['-q', '-B', '-f', paths.pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${lib}`],
+      [
+        '-q',
+        '-B',
+        '-f',
+        paths.pom,
+        'dependency:copy-dependencies',
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${lib}`,
+      ],
       { maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (error) {
-    const detail = error instanceof Error && 'stdout' in error ? String((error as { stdout: unknown }).stdout).slice(-2000) : String(error);
-    throw new Error(`could not fetch Cassandra ${version} with Maven (is mvn installed and Maven Central reachable?)\n${detail}`, { cause: error });
+    const detail =
+      error instanceof Error && 'stdout' in error
+        ? String((error as { stdout: unknown }).stdout).slice(-2000)
+        : String(error);
+    throw new Error(
+      `could not fetch Cassandra ${version} with Maven (is mvn installed and Maven Central reachable?)\n${detail}`,
+      { cause: error },
+    );
   }
   const jars = readdirSync(lib).filter((name) => name.endsWith('.jar'));
-  if (!jars.some((name) => name.startsWith(`cassandra-all-${version}`))) throw new Error(`Maven did not deliver cassandra-all-${version}.jar`);
+  if (!jars.some((name) => name.startsWith(`cassandra-all-${version}`)))
+    throw new Error(`Maven did not deliver cassandra-all-${version}.jar`);
   writeFileSync(marker, `${jars.length} jars\n`);
   return lib;
 }
@@ -415,10 +518,18 @@ function logFileMb(logMaxMb: number): number {
 }
 const LOG_FILES_KEPT = 3;
 
-async function startLocalNode(node: LocalNode, jvm: JvmSettings, log: (line: string) => void, root: string, count = 1): Promise<() => boolean> {
+async function startLocalNode(
+  node: LocalNode,
+  jvm: JvmSettings,
+  log: (line: string) => void,
+  root: string,
+  count = 1,
+): Promise<() => boolean> {
   const paths = pathsUnder(root);
   await run('java', ['-version']).catch(() => {
-    throw new Error('no Cassandra is configured (CASSANDRA_CONTACT_POINTS), no Docker engine answers, and `java` is not installed: install Java 17');
+    throw new Error(
+      'no Cassandra is configured (CASSANDRA_CONTACT_POINTS), no Docker engine answers, and `java` is not installed: install Java 17',
+    );
   });
   const lib = await installCassandra(root, log);
   mkdirSync(node.data, { recursive: true });
@@ -449,21 +560,30 @@ async function startLocalNode(node: LocalNode, jvm: JvmSettings, log: (line: str
   });
   child.unref();
   recordPid(node.pidFile, child.pid);
-  log(`started Cassandra ${pinnedCassandraVersion(root)} on ${node.address} (pid ${child.pid}, heap ${jvm.heap}); logs in ${node.logs}`);
+  log(
+    `started Cassandra ${pinnedCassandraVersion(root)} on ${node.address} (pid ${child.pid}, heap ${jvm.heap}); logs in ${node.logs}`,
+  );
   return () => !exited;
 }
 
-async function waitForCql(node: LocalNode, timeoutMs: number, isAlive: () => boolean, log: (line: string) => void): Promise<string> {
+async function waitForCql(
+  node: LocalNode,
+  timeoutMs: number,
+  isAlive: () => boolean,
+  log: (line: string) => void,
+): Promise<string> {
   return pollUntil(
     async () => {
       const version = await probeCql(node.contactPoint, LOCAL_DATA_CENTER, 2_000);
-      if (version === undefined && !isAlive()) throw new Error(`Cassandra on ${node.address} exited while starting. Last log lines:\n${logTail(node.logs)}`);
+      if (version === undefined && !isAlive())
+        throw new Error(`Cassandra on ${node.address} exited while starting. Last log lines:\n${logTail(node.logs)}`);
       return version;
     },
     {
       timeoutMs,
       waiting: (seconds) => log(`still waiting for Cassandra on ${node.address} to answer CQL (${seconds}s)`),
-      failure: () => `Cassandra did not answer CQL on ${node.contactPoint} within ${timeoutMs / 1000}s. Last log lines:\n${logTail(node.logs)}`,
+      failure: () =>
+        `Cassandra did not answer CQL on ${node.contactPoint} within ${timeoutMs / 1000}s. Last log lines:\n${logTail(node.logs)}`,
     },
   );
 }
@@ -504,7 +624,12 @@ async function startDocker(): Promise<void> {
  */
 function alivePid(pidFile: string): number | undefined {
   const dataDir = join(dirname(pidFile), 'data');
-  return ownedPid(pidFile, (cmdline) => cmdline.includes('org.apache.cassandra.service.CassandraDaemon') && cmdline.includes(`-Dcassandra.storagedir=${dataDir}`));
+  return ownedPid(
+    pidFile,
+    (cmdline) =>
+      cmdline.includes('org.apache.cassandra.service.CassandraDaemon') &&
+      cmdline.includes(`-Dcassandra.storagedir=${dataDir}`),
+  );
 }
 
 function isProcessAlive(pid: number): boolean {

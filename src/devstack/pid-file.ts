@@ -22,7 +22,9 @@ export function processIdentity(pid: number): ProcessIdentity | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const startTicks = fields[19]; // field 22 overall; this list starts at field 3
     if (startTicks === undefined) return undefined;
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\u0000').filter((arg) => arg !== '');
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\u0000')
+      .filter((arg) => arg !== '');
     return { pid, startTicks, cmdline };
   } catch {
     return undefined;
@@ -43,7 +45,10 @@ export function recordPid(pidFile: string, pid?: number): ProcessIdentity {
   const named = pidIn(pidFile);
   const identity = named === undefined ? undefined : processIdentity(named);
   if (identity === undefined) throw new Error(`${pidFile} does not name a running process`);
-  writeFileSync(identityFile(pidFile), `${JSON.stringify({ pid: identity.pid, startTicks: identity.startTicks, cmdline: identity.cmdline })}\n`);
+  writeFileSync(
+    identityFile(pidFile),
+    `${JSON.stringify({ pid: identity.pid, startTicks: identity.startTicks, cmdline: identity.cmdline })}\n`,
+  );
   return identity;
 }
 

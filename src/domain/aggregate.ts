@@ -39,7 +39,11 @@ export function combine(a: PartialAggregate, b: PartialAggregate): PartialAggreg
     max: Math.max(a.max, b.max),
   };
   if (a.first === undefined || b.first === undefined || a.last === undefined || b.last === undefined) return combined;
-  return { ...combined, first: a.first.ts <= b.first.ts ? a.first : b.first, last: a.last.ts >= b.last.ts ? a.last : b.last };
+  return {
+    ...combined,
+    first: a.first.ts <= b.first.ts ? a.first : b.first,
+    last: a.last.ts >= b.last.ts ? a.last : b.last,
+  };
 }
 
 /**
@@ -68,7 +72,14 @@ export class PointFold {
   get partial(): PartialAggregate {
     if (this.count === 0) return EMPTY_AGGREGATE;
     const { count, min, max } = this;
-    return { count, sum: this.sum.sum, min, max, first: { ts: this.firstTs, value: this.firstValue }, last: { ts: this.lastTs, value: this.lastValue } };
+    return {
+      count,
+      sum: this.sum.sum,
+      min,
+      max,
+      first: { ts: this.firstTs, value: this.firstValue },
+      last: { ts: this.lastTs, value: this.lastValue },
+    };
   }
 }
 

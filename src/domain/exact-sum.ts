@@ -64,7 +64,8 @@ export class ExactSum {
     if (other.mantissa === 0n) return this;
     if (this.mantissa === 0n) return other;
     const exponent = Math.min(this.exponent, other.exponent);
-    const mantissa = (this.mantissa << BigInt(this.exponent - exponent)) + (other.mantissa << BigInt(other.exponent - exponent));
+    const mantissa =
+      (this.mantissa << BigInt(this.exponent - exponent)) + (other.mantissa << BigInt(other.exponent - exponent));
     return ExactSum.fromParts(mantissa, exponent);
   }
 

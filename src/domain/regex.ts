@@ -40,7 +40,11 @@ export function compileAnchored(pattern: string): AnchoredRegex {
  * `${name}` (a name is the longest run of letters, digits and _), `$$` for `$`;
  * a group that does not exist or did not match is empty.
  */
-export function expandTemplate(template: string, groups: ReadonlyArray<string | undefined>, named: Readonly<Record<string, number>>): string {
+export function expandTemplate(
+  template: string,
+  groups: ReadonlyArray<string | undefined>,
+  named: Readonly<Record<string, number>>,
+): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const c = template[i]!;

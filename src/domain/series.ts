@@ -74,7 +74,8 @@ export function seriesLabels(metricId: string): Labels {
     if (at < end && metricId[at] !== ',') return { [NAME_LABEL]: metricId };
     if (at < end) at++;
   }
-  if (!labels.every((l, index) => index === 0 || isLabelName(l.name)) || seriesId(labels) !== metricId) return { [NAME_LABEL]: metricId };
+  if (!labels.every((l, index) => index === 0 || isLabelName(l.name)) || seriesId(labels) !== metricId)
+    return { [NAME_LABEL]: metricId };
   return Object.fromEntries(labels.map((l) => [l.name, l.value]));
 }
 

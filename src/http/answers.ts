@@ -6,7 +6,14 @@ import type { SearchParams } from './search-params.js';
 
 /** Meetr's search answer: `from` and `to` echo the client's own text; a series adds its interval, zone and buckets. */
 export function searchAnswer({ query, fromText, toText, series }: SearchParams, result: SearchResult) {
-  const answer = { metric_id: query.metricId, from: fromText, to: toText, aggregation: query.aggregation, value: result.value, count: result.count };
+  const answer = {
+    metric_id: query.metricId,
+    from: fromText,
+    to: toText,
+    aggregation: query.aggregation,
+    value: result.value,
+    count: result.count,
+  };
   if (series === undefined || result.series === undefined) return answer;
   return {
     ...answer,

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { clientGone, deadlineExceeded, forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
+import {
+  clientGone,
+  deadlineExceeded,
+  forLog,
+  MeetrError,
+  OverloadedError,
+  statusOf,
+  type ErrorCode,
+  type ErrorDetail,
+} from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { checkRemoteWriteType, remoteWritePoints, uncompressWriteRequest } from '../prometheus/remote-write.js';
 import type { AppEnv } from './app-env.js';
@@ -80,12 +89,31 @@ const RECEIVED_TOLERANCE_US = 60_000_000;
 
 /** The HTTP API: Meetr's /1.0/metrics, the Prometheus API and /health. Telemetry is served apart (telemetry-server.ts). */
 export function createApp(options: AppOptions): Hono<AppEnv> {
-  const { ingest, search, health, telemetry, workerId, defaultTimeZone, maxSeriesBuckets, maxBodyBytes, maxBatch, maxFutureMs, requestTimeoutMs } = options;
-  const { isDraining = () => false, logError = (message, error) => console.error(message, error), oldestWritable = () => undefined, clockWatch } = options;
+  const {
+    ingest,
+    search,
+    health,
+    telemetry,
+    workerId,
+    defaultTimeZone,
+    maxSeriesBuckets,
+    maxBodyBytes,
+    maxBatch,
+    maxFutureMs,
+    requestTimeoutMs,
+  } = options;
+  const {
+    isDraining = () => false,
+    logError = (message, error) => console.error(message, error),
+    oldestWritable = () => undefined,
+    clockWatch,
+  } = options;
   const writeWindow = (): TsWindow => {
     const now = Date.now();
     const floor = oldestWritable(now);
-    return floor === undefined ? { earliestMs: Number.NEGATIVE_INFINITY, latestMs: now + maxFutureMs } : { earliestMs: floor.ms, earliestReason: floor.reason, latestMs: now + maxFutureMs };
+    return floor === undefined
+      ? { earliestMs: Number.NEGATIVE_INFINITY, latestMs: now + maxFutureMs }
+      : { earliestMs: floor.ms, earliestReason: floor.reason, latestMs: now + maxFutureMs };
   };
   let storageLoggedAt = Number.NEGATIVE_INFINITY;
   let storageUnlogged = 0;
@@ -107,7 +135,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const now = Date.now();
     let count = warned.get(error.code);
     if (count === undefined || now - count.since >= STORAGE_LOG_INTERVAL_MS) {
-      if (count !== undefined && count.unlogged > 0) logWarning(`${count.unlogged} more ${error.code} answers were not logged`, { code: error.code });
+      if (count !== undefined && count.unlogged > 0)
+        logWarning(`${count.unlogged} more ${error.code} answers were not logged`, { code: error.code });
       count = { since: now, lines: 0, unlogged: 0 };
       warned.set(error.code, count);
     }
@@ -116,7 +145,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       return;
     }
     count.lines++;
-    logWarning(`${statusOf(error.code)} ${error.code} on ${c.req.method} ${c.req.path}: ${error.message}`, { ...requestFields(c), code: error.code });
+    logWarning(`${statusOf(error.code)} ${error.code} on ${c.req.method} ${c.req.path}: ${error.message}`, {
+      ...requestFields(c),
+      code: error.code,
+    });
   };
   const app = new Hono<AppEnv>({ strict: false }); // /1.0/metrics/ is /1.0/metrics
 
@@ -127,7 +159,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(deadlineExceeded(requestTimeoutMs)), requestTimeoutMs);
     const requestId = requestIdOf(c.req.header(REQUEST_ID_HEADER));
-    c.set('scope', { signal: controller.signal, deadlineMs: nowMs + requestTimeoutMs, receivedUs: receivedUs(c.req.header(RECEIVED_HEADER), nowMs), requestId });
+    c.set('scope', {
+      signal: controller.signal,
+      deadlineMs: nowMs + requestTimeoutMs,
+      receivedUs: receivedUs(c.req.header(RECEIVED_HEADER), nowMs),
+      requestId,
+    });
     // Set before the handler answers, on the Node response where there is one: adding a header to a
     // finished web Response would make @hono/node-server materialise it.
     const outgoing = nodeBindingsOf(c)?.outgoing;
@@ -156,7 +193,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const { auth } = options;
     app.use(async (c, next) => {
       const token = tokenOf(c.req.header('authorization'));
-      const refused = refusal(requirementOf(c.req.method, c.req.path), token, token === undefined ? undefined : auth.authenticate(token), `${c.req.method} ${c.req.path}`);
+      const refused = refusal(
+        requirementOf(c.req.method, c.req.path),
+        token,
+        token === undefined ? undefined : auth.authenticate(token),
+        `${c.req.method} ${c.req.path}`,
+      );
       if (refused !== undefined) {
         telemetry.authFailure(refused.failure);
         throw refused.error;
@@ -168,12 +210,19 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.get(METRICS_PATH, async (c) => {
     clockWatch?.ensureWithinBound();
     const params = parseSearchParams((name) => c.req.query(name), defaultTimeZone);
-    const result = await search.search(await withSeriesBuckets(params, maxSeriesBuckets, yieldToEventLoop), c.get('scope'));
-    const overflowing = [result, ...(result.series ?? [])].find(({ value }) => value !== null && !Number.isFinite(value));
+    const result = await search.search(
+      await withSeriesBuckets(params, maxSeriesBuckets, yieldToEventLoop),
+      c.get('scope'),
+    );
+    const overflowing = [result, ...(result.series ?? [])].find(
+      ({ value }) => value !== null && !Number.isFinite(value),
+    );
     if (overflowing !== undefined) {
-      throw new MeetrError('not_representable', `the ${params.query.aggregation} of these ${overflowing.count} points is beyond the range of a double (±1.8e308)`, [
-        { field: 'aggregation', message: 'overflows' },
-      ]);
+      throw new MeetrError(
+        'not_representable',
+        `the ${params.query.aggregation} of these ${overflowing.count} points is beyond the range of a double (±1.8e308)`,
+        [{ field: 'aggregation', message: 'overflows' }],
+      );
     }
     return c.json(searchAnswer(params, result));
   });
@@ -182,9 +231,18 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     clockWatch?.ensureWithinBound();
     const scope = c.get('scope');
     const body = await readRequestBody(c, maxBodyBytes, scope.signal);
-    const inputs = await decodePointInputs(body, c.req.header('content-type') ?? '', (name) => c.req.query(name), maxBatch);
+    const inputs = await decodePointInputs(
+      body,
+      c.req.header('content-type') ?? '',
+      (name) => c.req.query(name),
+      maxBatch,
+    );
     const points = await validatePointsInTurns(inputs, defaultTimeZone, writeWindow(), yieldToEventLoop);
-    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs });
+    const inserted = await ingest.ingest(points, {
+      signal: scope.signal,
+      deadlineMs: scope.deadlineMs,
+      writeTimeUs: scope.receivedUs,
+    });
     telemetry.pointsWritten(inserted);
     return c.json(insertAnswer(inserted));
   });
@@ -197,22 +255,40 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const block = await readSnappyBody(c, maxBodyBytes, scope.signal);
     const message = await uncompressWriteRequest(block, maxBodyBytes, maxBatch, yieldToEventLoop);
     const { points, specialSamples, tooOld } = remoteWritePoints(message, writeWindow());
-    const inserted = await ingest.ingest(points, { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs }, specialSamples);
+    const inserted = await ingest.ingest(
+      points,
+      { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs },
+      specialSamples,
+    );
     telemetry.pointsWritten(inserted);
     telemetry.samplesSkipped(tooOld);
     return c.body(null, 204);
   });
 
-  app.route('/', createPrometheusApi({ engine: options.engine, catalogue: options.catalogue, maxBodyBytes, version: options.version ?? 'dev' }));
+  app.route(
+    '/',
+    createPrometheusApi({
+      engine: options.engine,
+      catalogue: options.catalogue,
+      maxBodyBytes,
+      version: options.version ?? 'dev',
+    }),
+  );
 
   app.all(REMOTE_WRITE_PATH, (c) => {
     c.header('Allow', 'POST');
-    throw new MeetrError('method_not_allowed', `${c.req.method} is not allowed on ${REMOTE_WRITE_PATH}; Prometheus remote write POSTs`);
+    throw new MeetrError(
+      'method_not_allowed',
+      `${c.req.method} is not allowed on ${REMOTE_WRITE_PATH}; Prometheus remote write POSTs`,
+    );
   });
 
   app.all(METRICS_PATH, (c) => {
     c.header('Allow', 'GET, HEAD, POST');
-    throw new MeetrError('method_not_allowed', `${c.req.method} is not allowed on ${METRICS_PATH}; use GET to search or POST to insert`);
+    throw new MeetrError(
+      'method_not_allowed',
+      `${c.req.method} is not allowed on ${METRICS_PATH}; use GET to search or POST to insert`,
+    );
   });
 
   app.get('/health', (c) => {
@@ -220,9 +296,15 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     if (!health.isReady()) return errorResponse(c, 'storage_unavailable', 'no connection to Cassandra');
     const clock = clockWatch?.reading();
     // Past the clock bound the worker fails its check, so HAProxy sends its requests to the others.
-    if (clock?.refusal !== undefined) return c.json({ error: 'clock_skew', message: clock.refusal, worker: workerId, clock: clockReport(clock) }, 503);
+    if (clock?.refusal !== undefined)
+      return c.json({ error: 'clock_skew', message: clock.refusal, worker: workerId, clock: clockReport(clock) }, 503);
     const disk = options.disk?.();
-    return c.json({ status: 'ok', worker: workerId, ...(clock === undefined ? {} : { clock: clockReport(clock) }), ...(disk === undefined ? {} : { disk }) });
+    return c.json({
+      status: 'ok',
+      worker: workerId,
+      ...(clock === undefined ? {} : { clock: clockReport(clock) }),
+      ...(disk === undefined ? {} : { disk }),
+    });
   });
 
   app.notFound((c) => errorResponse(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
@@ -241,7 +323,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       return errorResponse(c, error.code, error.message, error.details);
     }
     if (error instanceof HTTPException && error.status < 500) {
-      return errorResponse(c, error.status === 413 ? 'payload_too_large' : 'invalid_request', error.message || 'bad request');
+      return errorResponse(
+        c,
+        error.status === 413 ? 'payload_too_large' : 'invalid_request',
+        error.message || 'bad request',
+      );
     }
     logError(`unexpected error on ${c.req.method} ${c.req.path}`, error, requestFields(c));
     return errorResponse(c, 'internal_error', 'internal error; the request may be retried');
@@ -250,7 +336,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   return app;
 }
 
-function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, details?: readonly ErrorDetail[]): Response {
+function errorResponse(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  details?: readonly ErrorDetail[],
+): Response {
   const status = statusOf(code);
   if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
   if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="meetr", Basic realm="meetr", charset="UTF-8"');
@@ -293,4 +384,8 @@ function routeLabel(path: string): string {
   return PROMETHEUS_ROUTES.has(path) ? path : 'other';
 }
 
-const PROMETHEUS_ROUTES = new Set(['query', 'query_range', 'series', 'labels', 'metadata', 'query_exemplars', 'status/buildinfo'].map((name) => `${PROMETHEUS_API_PREFIX}/${name}`));
+const PROMETHEUS_ROUTES = new Set(
+  ['query', 'query_range', 'series', 'labels', 'metadata', 'query_exemplars', 'status/buildinfo'].map(
+    (name) => `${PROMETHEUS_API_PREFIX}/${name}`,
+  ),
+);

@@ -16,15 +16,24 @@ export interface Authenticator {
 export type AuthFailure = 'missing' | 'invalid' | 'forbidden';
 
 /** What a request needs: nothing, any valid token, or a token whose scope allows `scope` (admin allows all). */
-export type Requirement = { readonly kind: 'open' } | { readonly kind: 'token' } | { readonly kind: 'scope'; readonly scope: Exclude<Scope, 'admin'> };
+export type Requirement =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'token' }
+  | { readonly kind: 'scope'; readonly scope: Exclude<Scope, 'admin'> };
 
 export function requirementOf(method: string, path: string): Requirement {
   const route = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (route === '/health') return { kind: 'open' };
   if (route === METRICS_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
-  if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST') return { kind: 'scope', scope: 'write' };
+  if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST')
+    return { kind: 'scope', scope: 'write' };
   // The Prometheus API reads whether it is asked with GET or with a form POST (Grafana's default).
-  if (route.startsWith(`${PROMETHEUS_API_PREFIX}/`) && route !== REMOTE_WRITE_PATH && ['GET', 'HEAD', 'POST'].includes(method)) return { kind: 'scope', scope: 'read' };
+  if (
+    route.startsWith(`${PROMETHEUS_API_PREFIX}/`) &&
+    route !== REMOTE_WRITE_PATH &&
+    ['GET', 'HEAD', 'POST'].includes(method)
+  )
+    return { kind: 'scope', scope: 'read' };
   if (route === SERIES_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
   return { kind: 'token' }; // anything else answers 404 or 405, but only to a holder of a token
 }
@@ -43,18 +52,30 @@ export function tokenOf(authorization: string | undefined): string | undefined {
 }
 
 /** The error for a request `holder` (undefined: no valid token) may not make; undefined when it may. */
-export function refusal(requirement: Requirement, token: string | undefined, holder: TokenHolder | undefined, what: string): { error: MeetrError; failure: AuthFailure } | undefined {
+export function refusal(
+  requirement: Requirement,
+  token: string | undefined,
+  holder: TokenHolder | undefined,
+  what: string,
+): { error: MeetrError; failure: AuthFailure } | undefined {
   if (requirement.kind === 'open') return undefined;
   if (token === undefined) {
     return {
       failure: 'missing',
-      error: new MeetrError('unauthorized', `${what} needs a token: send "Authorization: Bearer <token>", or HTTP Basic with the token as the password`),
+      error: new MeetrError(
+        'unauthorized',
+        `${what} needs a token: send "Authorization: Bearer <token>", or HTTP Basic with the token as the password`,
+      ),
     };
   }
-  if (holder === undefined) return { failure: 'invalid', error: new MeetrError('unauthorized', 'the token is not valid (unknown or revoked)') };
+  if (holder === undefined)
+    return { failure: 'invalid', error: new MeetrError('unauthorized', 'the token is not valid (unknown or revoked)') };
   if (requirement.kind === 'token' || holder.scope === 'admin' || holder.scope === requirement.scope) return undefined;
   return {
     failure: 'forbidden',
-    error: new MeetrError('forbidden', `token "${holder.name}" has scope ${holder.scope}; ${what} needs scope ${requirement.scope} (or admin)`),
+    error: new MeetrError(
+      'forbidden',
+      `token "${holder.name}" has scope ${holder.scope}; ${what} needs scope ${requirement.scope} (or admin)`,
+    ),
   };
 }

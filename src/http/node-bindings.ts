@@ -7,5 +7,7 @@ import type { Context } from 'hono';
  */
 export function nodeBindingsOf(c: Context): HttpBindings | undefined {
   const env: unknown = c.env;
-  return typeof env === 'object' && env !== null && 'incoming' in env && 'outgoing' in env ? (env as HttpBindings) : undefined;
+  return typeof env === 'object' && env !== null && 'incoming' in env && 'outgoing' in env
+    ? (env as HttpBindings)
+    : undefined;
 }

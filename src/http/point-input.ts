@@ -21,7 +21,12 @@ const MAX_FORM_FIELDS = 64;
  * in the query string. Throws invalid_request, payload_too_large (over `maxBatch`
  * points) or unsupported_media_type.
  */
-export async function decodePointInputs(body: Buffer, contentType: string, fromQuery: FormField, maxBatch: number): Promise<PointInput[]> {
+export async function decodePointInputs(
+  body: Buffer,
+  contentType: string,
+  fromQuery: FormField,
+  maxBatch: number,
+): Promise<PointInput[]> {
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'multipart/form-data') {
     checkMultipartParts(body, contentType);
@@ -29,7 +34,9 @@ export async function decodePointInputs(body: Buffer, contentType: string, fromQ
     try {
       form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
     } catch {
-      throw invalidRequest('the multipart/form-data body could not be read', [{ field: 'body', message: 'is not valid multipart' }]);
+      throw invalidRequest('the multipart/form-data body could not be read', [
+        { field: 'body', message: 'is not valid multipart' },
+      ]);
     }
     return pointInputsFromForm((name) => {
       const value = form.get(name);
@@ -42,7 +49,10 @@ export async function decodePointInputs(body: Buffer, contentType: string, fromQ
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json') || (untyped && startsLikeJson(body));
   const isForm = !isJson && (mediaType === 'application/x-www-form-urlencoded' || untyped);
   if (!isJson && !isForm) {
-    throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted; send application/x-www-form-urlencoded, multipart/form-data or application/json`);
+    throw new MeetrError(
+      'unsupported_media_type',
+      `Content-Type ${mediaType} is not accepted; send application/x-www-form-urlencoded, multipart/form-data or application/json`,
+    );
   }
   // The limits are checked on the bytes (JSON's and the form's structure is ASCII), so a hostile body
   // is refused before it is decoded; large bodies give other requests a turn between the steps.
@@ -133,16 +143,21 @@ export function pointInputsFromJson(parsed: unknown, maxBatch: number, field = '
     if (typeof parsed.metrics === 'string') return pointInputsFromJsonText(parsed.metrics, maxBatch, field);
     list = parsed.metrics;
   } else if (isObject(parsed)) list = [parsed];
-  else throw invalidRequest(`${field} must be a point object, an array of them, or {"metrics": [...]}`, [{ field, message: 'has the wrong shape' }]);
+  else
+    throw invalidRequest(`${field} must be a point object, an array of them, or {"metrics": [...]}`, [
+      { field, message: 'has the wrong shape' },
+    ]);
 
   if (!Array.isArray(list)) {
     throw invalidRequest(`${field} must be an array of points`, [{ field, message: 'is not an array' }]);
   }
   if (list.length === 0) throw invalidRequest('the request has no points', [{ field, message: 'is an empty array' }]);
   if (list.length > maxBatch) {
-    throw new MeetrError('payload_too_large', `the batch has ${list.length} points; at most ${maxBatch} are accepted per request`, [
-      { field, message: `has more than ${maxBatch} points` },
-    ]);
+    throw new MeetrError(
+      'payload_too_large',
+      `the batch has ${list.length} points; at most ${maxBatch} are accepted per request`,
+      [{ field, message: `has more than ${maxBatch} points` }],
+    );
   }
   return list as PointInput[]; // an array of anything: validation looks at each
 }
@@ -158,7 +173,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * Throws payload_too_large or invalid_request; never parses.
  */
 export function checkJsonShape(source: string | Uint8Array, maxBatch: number, field: string): void {
-  const codeAt = typeof source === 'string' ? (i: number): number => source.charCodeAt(i) : (i: number): number => source[i]!;
+  const codeAt =
+    typeof source === 'string' ? (i: number): number => source.charCodeAt(i) : (i: number): number => source[i]!;
   let depth = 0;
   let objects = 0;
   let separators = 0;
@@ -167,25 +183,32 @@ export function checkJsonShape(source: string | Uint8Array, maxBatch: number, fi
   for (let i = 0; i < source.length; i++) {
     const code = codeAt(i);
     if (inString) {
-      if (code === 0x5c) i++; // backslash: skip the escaped character
+      if (code === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (code === 0x22) inString = false;
       continue;
     }
     if (code === 0x22) inString = true;
     else if (code === 0x7b || code === 0x5b) {
       if (++depth > MAX_JSON_DEPTH) {
-        throw invalidRequest(`${field} is nested more than ${MAX_JSON_DEPTH} levels deep; points are flat objects`, [{ field, message: 'is nested too deeply' }]);
+        throw invalidRequest(`${field} is nested more than ${MAX_JSON_DEPTH} levels deep; points are flat objects`, [
+          { field, message: 'is nested too deeply' },
+        ]);
       }
       if (code === 0x7b && ++objects > maxBatch + 1) {
-        throw new MeetrError('payload_too_large', `${field} holds more than ${maxBatch} points; at most ${maxBatch} are accepted per request`, [
-          { field, message: `has more than ${maxBatch} points` },
-        ]);
+        throw new MeetrError(
+          'payload_too_large',
+          `${field} holds more than ${maxBatch} points; at most ${maxBatch} are accepted per request`,
+          [{ field, message: `has more than ${maxBatch} points` }],
+        );
       }
     } else if (code === 0x7d || code === 0x5d) depth--;
     else if (code === 0x2c && ++separators > maxSeparators) {
-      throw new MeetrError('payload_too_large', `${field} holds more values than ${maxBatch} points could; at most ${maxBatch} points are accepted per request`, [
-        { field, message: `has more than ${maxSeparators} values` },
-      ]);
+      throw new MeetrError(
+        'payload_too_large',
+        `${field} holds more values than ${maxBatch} points could; at most ${maxBatch} points are accepted per request`,
+        [{ field, message: `has more than ${maxSeparators} values` }],
+      );
     }
   }
 }
@@ -212,7 +235,8 @@ function occurrencesPass(body: Buffer, needle: string, limit: number): boolean {
 }
 
 function tooManyFields(what: 'fields' | 'parts'): MeetrError {
-  return invalidRequest(`the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`, [
-    { field: 'body', message: `has more than ${MAX_FORM_FIELDS} ${what}` },
-  ]);
+  return invalidRequest(
+    `the form has more than ${MAX_FORM_FIELDS} fields; a point has at most five, a batch sends its points in "metrics"`,
+    [{ field: 'body', message: `has more than ${MAX_FORM_FIELDS} ${what}` }],
+  );
 }

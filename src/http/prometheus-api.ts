@@ -13,7 +13,13 @@ import type { InstantResult } from '../promql/evaluator.js';
 import { parseDurationMs } from '../promql/literals.js';
 import { parseQuery, type QueryEngine, type QueryLimits } from '../promql/query-engine.js';
 import { formatSampleValue, type RangeSeries, type RangeWindow } from '../promql/values.js';
-import { labelNames, labelValues, type CatalogueService, type CataloguePosition, type SeriesEntry } from '../query/catalogue-service.js';
+import {
+  labelNames,
+  labelValues,
+  type CatalogueService,
+  type CataloguePosition,
+  type SeriesEntry,
+} from '../query/catalogue-service.js';
 import { CATALOGUE_SHARDS } from '../storage/ports.js';
 import type { EpochMs } from '../time/units.js';
 import type { AppEnv } from './app-env.js';
@@ -51,7 +57,10 @@ async function paramsOf(c: Context<AppEnv>, maxBodyBytes: number): Promise<Param
   if (c.req.method === 'POST') {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/x-www-form-urlencoded' && type !== '') {
-      throw new MeetrError('unsupported_media_type', `Content-Type ${type} is not accepted; POST the parameters form-encoded (application/x-www-form-urlencoded)`);
+      throw new MeetrError(
+        'unsupported_media_type',
+        `Content-Type ${type} is not accepted; POST the parameters form-encoded (application/x-www-form-urlencoded)`,
+      );
     }
     form = new URLSearchParams((await readRequestBody(c, maxBodyBytes, c.get('scope').signal)).toString('utf8'));
   }
@@ -93,7 +102,9 @@ function timeParam(params: Params, name: string, fallback: EpochMs | undefined):
 /** A step or timeout: float seconds or a Prometheus duration; in ms. */
 function durationParam(params: Params, name: string): number {
   const text = params.get(name) ?? '';
-  const ms = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text) ? Math.trunc(Number(text) * 1000) : parseDurationMs(text);
+  const ms = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text)
+    ? Math.trunc(Number(text) * 1000)
+    : parseDurationMs(text);
   if (ms === undefined) throw badParameter(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
   return ms;
 }
@@ -102,7 +113,10 @@ function durationParam(params: Params, name: string): number {
 function matcherSets(params: Params): CompiledMatcher[][] {
   return params.all('match[]').map((text) => {
     const expr = parseQuery(text);
-    if (expr.kind !== 'vector' || expr.offsetMs !== 0 || expr.at !== undefined) throw invalidRequest(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`, [{ field: 'match[]', message: 'must be a series selector' }]);
+    if (expr.kind !== 'vector' || expr.offsetMs !== 0 || expr.at !== undefined)
+      throw invalidRequest(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`, [
+        { field: 'match[]', message: 'must be a series selector' },
+      ]);
     return [...expr.matchers];
   });
 }
@@ -125,18 +139,30 @@ function instantData(result: InstantResult, t: EpochMs): unknown {
     case 'string':
       return { resultType: 'string', result: [seconds(t), result.value] };
     case 'vector':
-      return { resultType: 'vector', result: result.samples.map((s) => ({ metric: sorted(s.labels), value: [seconds(t), formatSampleValue(s.value)] })) };
+      return {
+        resultType: 'vector',
+        result: result.samples.map((s) => ({
+          metric: sorted(s.labels),
+          value: [seconds(t), formatSampleValue(s.value)],
+        })),
+      };
     case 'matrix':
       return { resultType: 'matrix', result: result.series.map(windowData) };
   }
 }
 
 function windowData(series: RangeWindow): unknown {
-  return { metric: sorted(series.labels), values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]) };
+  return {
+    metric: sorted(series.labels),
+    values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]),
+  };
 }
 
 function matrixOf(series: readonly RangeSeries[]): unknown[] {
-  return series.map((s) => ({ metric: sorted(s.labels), values: s.points.map(([t, v]) => [seconds(t), formatSampleValue(v)]) }));
+  return series.map((s) => ({
+    metric: sorted(s.labels),
+    values: s.points.map(([t, v]) => [seconds(t), formatSampleValue(v)]),
+  }));
 }
 
 /** The `timeout` parameter, if given: a query's own time bound. */
@@ -154,11 +180,20 @@ function encodeCursor(position: CataloguePosition): string {
 function decodeCursor(text: string): CataloguePosition {
   try {
     const [shard, name, metricId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < CATALOGUE_SHARDS && typeof name === 'string' && typeof metricId === 'string') return { shard: shard as number, name, metricId };
+    if (
+      Number.isInteger(shard) &&
+      (shard as number) >= 0 &&
+      (shard as number) < CATALOGUE_SHARDS &&
+      typeof name === 'string' &&
+      typeof metricId === 'string'
+    )
+      return { shard: shard as number, name, metricId };
   } catch {
     // answered below
   }
-  throw invalidRequest('the after parameter is not a cursor this API gave', [{ field: 'after', message: 'must be the "next" of an earlier page' }]);
+  throw invalidRequest('the after parameter is not a cursor this API gave', [
+    { field: 'after', message: 'must be the "next" of an earlier page' },
+  ]);
 }
 
 /** The Prometheus API and the Meetr catalogue listing, as a sub-app the HTTP app mounts. */
@@ -181,9 +216,16 @@ export function createPrometheusApi(options: PrometheusApiOptions): Hono<AppEnv>
     const end = timeParam(params, 'end', undefined);
     if (end < start) throw badParameter('end', 'end timestamp must not be before start time');
     const step = durationParam(params, 'step');
-    if (step <= 0) throw badParameter('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (step <= 0)
+      throw badParameter(
+        'step',
+        'zero or negative query resolution step widths are not accepted. Try a positive integer',
+      );
     if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) {
-      throw invalidRequest('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)', [{ field: 'step', message: 'too small for the range' }]);
+      throw invalidRequest(
+        'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+        [{ field: 'step', message: 'too small for the range' }],
+      );
     }
     const series = await engine.range(params.get('query') ?? '', start, end, step, c.get('scope'), limitsOf(params));
     return success(c, { resultType: 'matrix', result: matrixOf(series) });
@@ -193,35 +235,65 @@ export function createPrometheusApi(options: PrometheusApiOptions): Hono<AppEnv>
     const start = timeParam(params, 'start', MIN_TIME_MS);
     const end = timeParam(params, 'end', MAX_TIME_MS);
     const sets = matcherSets(params);
-    if (sets.length === 0 && required) throw invalidRequest('no match[] parameter provided', [{ field: 'match[]', message: 'is required' }]);
+    if (sets.length === 0 && required)
+      throw invalidRequest('no match[] parameter provided', [{ field: 'match[]', message: 'is required' }]);
     return catalogue.select(sets.length === 0 ? [[]] : sets, start, end, c.get('scope'));
   };
 
-  both('/series', async (c, params) => success(c, (await selection(c, params, true)).map((s) => s.labels)));
+  both('/series', async (c, params) =>
+    success(
+      c,
+      (await selection(c, params, true)).map((s) => s.labels),
+    ),
+  );
   both('/labels', async (c, params) => success(c, labelNames(await selection(c, params, false))));
 
   app.get(api('/label/:name/values'), async (c) => {
     const name = c.req.param('name') ?? '';
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw invalidRequest(`invalid label name: ${JSON.stringify(name)}`, [{ field: 'name', message: 'is not a label name' }]);
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name))
+      throw invalidRequest(`invalid label name: ${JSON.stringify(name)}`, [
+        { field: 'name', message: 'is not a label name' },
+      ]);
     return success(c, labelValues(await selection(c, await paramsOf(c, maxBodyBytes), false), name));
   });
 
   app.get(api('/metadata'), (c) => success(c, {}));
   app.on(['GET', 'POST'], api('/query_exemplars'), (c) => success(c, []));
   app.get(api('/status/buildinfo'), (c) =>
-    success(c, { version: PROMETHEUS_API_VERSION, revision: `meetr ${version}`, branch: 'meetr', buildUser: 'meetr', buildDate: '', goVersion: 'none (meetr)' }),
+    success(c, {
+      version: PROMETHEUS_API_VERSION,
+      revision: `meetr ${version}`,
+      branch: 'meetr',
+      buildUser: 'meetr',
+      buildDate: '',
+      goVersion: 'none (meetr)',
+    }),
   );
 
   app.get(SERIES_PATH, async (c) => {
     const params = await paramsOf(c, maxBodyBytes);
     const limitText = params.get('limit') ?? String(DEFAULT_PAGE);
     const limit = /^\d{1,6}$/.test(limitText) ? Number(limitText) : NaN;
-    if (!(limit >= 1 && limit <= MAX_PAGE)) throw invalidRequest(`limit must be a whole number from 1 to ${MAX_PAGE}`, [{ field: 'limit', message: `must be 1 to ${MAX_PAGE}` }]);
+    if (!(limit >= 1 && limit <= MAX_PAGE))
+      throw invalidRequest(`limit must be a whole number from 1 to ${MAX_PAGE}`, [
+        { field: 'limit', message: `must be 1 to ${MAX_PAGE}` },
+      ]);
     const sets = matcherSets(params);
-    if (sets.length > 1) throw invalidRequest('give at most one match[] selector to a listing', [{ field: 'match[]', message: 'at most one' }]);
+    if (sets.length > 1)
+      throw invalidRequest('give at most one match[] selector to a listing', [
+        { field: 'match[]', message: 'at most one' },
+      ]);
     const after = params.get('after');
-    const page = await catalogue.page(sets[0] ?? [], limit, after === undefined ? undefined : decodeCursor(after), c.get('scope'));
-    return c.json({ series: page.series.map((s) => ({ metric: s.metricId, labels: s.labels })), next: page.next === undefined ? null : encodeCursor(page.next) });
+    const page = await catalogue.page(
+      sets[0] ?? [],
+      limit,
+      after === undefined ? undefined : decodeCursor(after),
+      c.get('scope'),
+    );
+    return c.json({
+      series: page.series.map((s) => ({ metric: s.metricId, labels: s.labels })),
+      next: page.next === undefined ? null : encodeCursor(page.next),
+    });
   });
 
   return app;
@@ -250,6 +322,9 @@ function errorTypeOf(code: ErrorCode): string {
 }
 
 /** An error as the Prometheus API answers it: `{"status":"error","errorType":...,"error":...}`. */
-export function prometheusError(code: ErrorCode, message: string): { status: ReturnType<typeof statusOf>; body: { status: 'error'; errorType: string; error: string } } {
+export function prometheusError(
+  code: ErrorCode,
+  message: string,
+): { status: ReturnType<typeof statusOf>; body: { status: 'error'; errorType: string; error: string } } {
   return { status: statusOf(code), body: { status: 'error', errorType: errorTypeOf(code), error: message } };
 }

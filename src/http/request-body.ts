@@ -26,9 +26,11 @@ const inflateRaw = promisify(zlib.inflateRaw);
 export async function readRequestBody(c: Context, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', '', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
-    throw new MeetrError('unsupported_media_type', `Content-Encoding ${encoding} is not accepted; send gzip, deflate or no encoding`, [
-      { field: 'content-encoding', message: 'must be gzip, deflate or identity' },
-    ]);
+    throw new MeetrError(
+      'unsupported_media_type',
+      `Content-Encoding ${encoding} is not accepted; send gzip, deflate or no encoding`,
+      [{ field: 'content-encoding', message: 'must be gzip, deflate or identity' }],
+    );
   }
   const sent = await readSentBody(c, maxBytes, signal);
   if (encoding === 'identity' || encoding === '') return sent;
@@ -43,9 +45,11 @@ export async function readRequestBody(c: Context, maxBytes: number, signal: Abor
 export async function readSnappyBody(c: Context, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const encoding = (c.req.header('content-encoding') ?? '').trim().toLowerCase();
   if (encoding !== 'snappy') {
-    throw new MeetrError('unsupported_media_type', `Content-Encoding ${encoding || 'none'} is not accepted here; remote write sends snappy`, [
-      { field: 'content-encoding', message: 'must be snappy' },
-    ]);
+    throw new MeetrError(
+      'unsupported_media_type',
+      `Content-Encoding ${encoding || 'none'} is not accepted here; remote write sends snappy`,
+      [{ field: 'content-encoding', message: 'must be snappy' }],
+    );
   }
   return readSentBody(c, maxBytes, signal);
 }
@@ -55,15 +59,22 @@ async function inflateBody(sent: Buffer, encoding: 'gzip' | 'deflate', maxBytes:
   try {
     if (encoding === 'gzip') return await gunzip(sent, options);
     // "deflate" is zlib-wrapped by the standard, raw deflate by some clients: take either.
-    return await inflate(sent, options).catch((error: unknown) => (isTooLarge(error) ? Promise.reject(error) : inflateRaw(sent, options)));
+    return await inflate(sent, options).catch((error: unknown) =>
+      isTooLarge(error) ? Promise.reject(error) : inflateRaw(sent, options),
+    );
   } catch (error) {
     if (isTooLarge(error)) throw bodyTooLarge(maxBytes, 'inflated ');
-    throw new MeetrError('invalid_request', `the ${encoding} body could not be inflated`, [{ field: 'body', message: `is not valid ${encoding}` }]);
+    throw new MeetrError('invalid_request', `the ${encoding} body could not be inflated`, [
+      { field: 'body', message: `is not valid ${encoding}` },
+    ]);
   }
 }
 
 function isTooLarge(error: unknown): boolean {
-  return error instanceof RangeError || (error instanceof Error && (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE');
+  return (
+    error instanceof RangeError ||
+    (error instanceof Error && (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+  );
 }
 
 /** The body as the client sent it (before any Content-Encoding is undone). */
@@ -103,9 +114,11 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number, signal: Abort
       cleanUp();
       incoming.pause();
       reject(
-        new MeetrError('request_timeout', `the body did not arrive in time: ${size} bytes came before the deadline (MEETR_REQUEST_TIMEOUT_MS)`, [
-          { field: 'body', message: 'arrived too slowly' },
-        ]),
+        new MeetrError(
+          'request_timeout',
+          `the body did not arrive in time: ${size} bytes came before the deadline (MEETR_REQUEST_TIMEOUT_MS)`,
+          [{ field: 'body', message: 'arrived too slowly' }],
+        ),
       );
     };
     const onData = (chunk: Buffer): void => {
@@ -124,7 +137,11 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number, signal: Abort
     };
     const onError = (error: Error): void => {
       cleanUp();
-      reject(new MeetrError('invalid_request', `the body could not be read: ${error.message}`, [{ field: 'body', message: 'was cut off' }]));
+      reject(
+        new MeetrError('invalid_request', `the body could not be read: ${error.message}`, [
+          { field: 'body', message: 'was cut off' },
+        ]),
+      );
     };
     const onAborted = (): void => onError(new Error('the client went away'));
     incoming.on('data', onData);
@@ -169,7 +186,9 @@ export const LINGER_MS = 30_000;
 export const LINGER_IDLE_MS = 5_000;
 
 function bodyTooLarge(maxBytes: number, what = ''): MeetrError {
-  return new MeetrError('payload_too_large', `the ${what}body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`, [
-    { field: 'body', message: `${what}exceeds ${maxBytes} bytes` },
-  ]);
+  return new MeetrError(
+    'payload_too_large',
+    `the ${what}body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`,
+    [{ field: 'body', message: `${what}exceeds ${maxBytes} bytes` }],
+  );
 }

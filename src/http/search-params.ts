@@ -2,7 +2,13 @@ import { AGGREGATIONS } from '../domain/aggregate.js';
 import { MAX_METRIC_ID_LENGTH } from '../domain/point.js';
 import { clipped, invalidRequest, type ErrorDetail } from '../errors.js';
 import type { SearchQuery } from '../query/search-service.js';
-import { bucketBounds, INTERVAL_FORMS, parseInterval, TooManyBucketsError, type SeriesInterval } from '../time/series-buckets.js';
+import {
+  bucketBounds,
+  INTERVAL_FORMS,
+  parseInterval,
+  TooManyBucketsError,
+  type SeriesInterval,
+} from '../time/series-buckets.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { knownTimeZone } from '../time/zone.js';
 
@@ -28,14 +34,23 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
   const details: ErrorDetail[] = [];
   const zoneText = param('tz');
   const zone = zoneText === undefined ? defaultTimeZone : knownTimeZone(zoneText.trim());
-  if (zone === undefined) details.push({ field: 'tz', message: `"${clipped(zoneText ?? '')}" is not an IANA time zone (such as UTC, Europe/Berlin or Asia/Kolkata)` });
+  if (zone === undefined)
+    details.push({
+      field: 'tz',
+      message: `"${clipped(zoneText ?? '')}" is not an IANA time zone (such as UTC, Europe/Berlin or Asia/Kolkata)`,
+    });
   const intervalText = param('interval');
   const interval = intervalText === undefined ? undefined : parseInterval(intervalText);
-  if (intervalText !== undefined && interval === undefined) details.push({ field: 'interval', message: `"${clipped(intervalText)}" is not an interval; accepted: ${INTERVAL_FORMS}` });
+  if (intervalText !== undefined && interval === undefined)
+    details.push({
+      field: 'interval',
+      message: `"${clipped(intervalText)}" is not an interval; accepted: ${INTERVAL_FORMS}`,
+    });
   const metricField = param('metric') !== undefined ? 'metric' : 'metric_id';
   const metricId = param(metricField) ?? '';
   if (metricId.trim() === '') details.push({ field: 'metric', message: 'is missing (metric or metric_id)' });
-  else if (metricId.length > MAX_METRIC_ID_LENGTH) details.push({ field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
+  else if (metricId.length > MAX_METRIC_ID_LENGTH)
+    details.push({ field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
 
   const bound = (field: 'from' | 'to'): { text: string; ms: number | undefined } => {
     const text = param(field) ?? '';
@@ -52,16 +67,29 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
 
   const aggregationText = (param('aggregation') ?? '').trim().toLowerCase();
   const aggregation = AGGREGATIONS.find((name) => name === aggregationText);
-  if (aggregationText === '') details.push({ field: 'aggregation', message: `is missing (one of ${AGGREGATIONS.join(', ')})` });
-  else if (aggregation === undefined) details.push({ field: 'aggregation', message: `must be one of ${AGGREGATIONS.join(', ')}` });
+  if (aggregationText === '')
+    details.push({ field: 'aggregation', message: `is missing (one of ${AGGREGATIONS.join(', ')})` });
+  else if (aggregation === undefined)
+    details.push({ field: 'aggregation', message: `must be one of ${AGGREGATIONS.join(', ')}` });
 
   if (from.ms !== undefined && to.ms !== undefined && from.ms > to.ms) {
     details.push({ field: 'from', message: `is after "to" (${from.text} > ${to.text})` });
   }
-  if (details.length > 0 || aggregation === undefined || from.ms === undefined || to.ms === undefined || zone === undefined) {
+  if (
+    details.length > 0 ||
+    aggregation === undefined ||
+    from.ms === undefined ||
+    to.ms === undefined ||
+    zone === undefined
+  ) {
     throw invalidRequest(`invalid search parameters: ${[...new Set(details.map((d) => d.field))].join(', ')}`, details);
   }
-  return { query: { metricId, fromMs: from.ms, toMs: to.ms, aggregation }, fromText: from.text, toText: to.text, ...(interval === undefined ? {} : { series: { interval, zone } }) };
+  return {
+    query: { metricId, fromMs: from.ms, toMs: to.ms, aggregation },
+    fromText: from.text,
+    toText: to.text,
+    ...(interval === undefined ? {} : { series: { interval, zone } }),
+  };
 }
 
 /**
@@ -69,15 +97,25 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
  * invalid_request naming `interval` past `maxBuckets`. Gives the event loop back
  * (`pause`) while a long series is computed.
  */
-export async function withSeriesBuckets(params: SearchParams, maxBuckets: number, pause: () => Promise<void>): Promise<SearchQuery> {
+export async function withSeriesBuckets(
+  params: SearchParams,
+  maxBuckets: number,
+  pause: () => Promise<void>,
+): Promise<SearchQuery> {
   const { query, series } = params;
   if (series === undefined) return query;
   try {
-    return { ...query, buckets: await bucketBounds(series.interval, series.zone, query.fromMs, query.toMs, maxBuckets, pause) };
+    return {
+      ...query,
+      buckets: await bucketBounds(series.interval, series.zone, query.fromMs, query.toMs, maxBuckets, pause),
+    };
   } catch (error) {
     if (!(error instanceof TooManyBucketsError)) throw error;
     throw invalidRequest(`the series would have more than ${maxBuckets} buckets (MEETR_MAX_SERIES_BUCKETS)`, [
-      { field: 'interval', message: `${series.interval.text} from ${params.fromText} to ${params.toText} makes more than ${maxBuckets} buckets; use a longer interval or a shorter range` },
+      {
+        field: 'interval',
+        message: `${series.interval.text} from ${params.fromText} to ${params.toText} makes more than ${maxBuckets} buckets; use a longer interval or a shorter range`,
+      },
     ]);
   }
 }

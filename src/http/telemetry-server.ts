@@ -19,17 +19,27 @@ export function serveTelemetry({ registry, port, health }: TelemetryServerOption
   const server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' }).end(JSON.stringify({ error: 'method_not_allowed', message: `${request.method} is not allowed here` }));
+      response
+        .writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' })
+        .end(JSON.stringify({ error: 'method_not_allowed', message: `${request.method} is not allowed here` }));
     } else if (path === '/metrics') {
       registry.metrics().then(
         (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (error: unknown) => response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unavailable', message: String(error) })),
+        (error: unknown) =>
+          response
+            .writeHead(503, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: 'unavailable', message: String(error) })),
       );
     } else if (path === '/health' && health !== undefined) {
       const answer = health();
       response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
     } else {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found', message: `no such endpoint: ${path}; this listener serves /metrics${health === undefined ? '' : ' and /health'}` }));
+      response.writeHead(404, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: 'not_found',
+          message: `no such endpoint: ${path}; this listener serves /metrics${health === undefined ? '' : ' and /health'}`,
+        }),
+      );
     }
   });
   return new Promise((resolve, reject) => {

@@ -30,19 +30,46 @@ export interface LoadProbe {
 /** The clock gauges of a worker or a roller (clock-watch.ts), read when /metrics is scraped. */
 export function registerClockGauges(registry: Registry, read: () => ClockReading): void {
   const gauge = (name: string, help: string, value: (reading: ClockReading) => number | undefined): void => {
-    new Gauge({ name, help, registers: [registry], collect() {
-      const v = value(read());
-      if (v === undefined) this.reset();
-      else this.set(v);
-    } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = value(read());
+        if (v === undefined) this.reset();
+        else this.set(v);
+      },
+    });
   };
-  gauge('meetr_clock_offset_seconds', "Cassandra's clock minus this process's (positive: this process is behind)", (r) => (r.offsetMs === undefined ? undefined : r.offsetMs / 1000));
-  gauge('meetr_clock_offset_uncertainty_seconds', 'How far off meetr_clock_offset_seconds may be: half the round trip of its sample', (r) => (r.uncertaintyMs === undefined ? undefined : r.uncertaintyMs / 1000));
-  gauge('meetr_clock_max_skew_seconds', 'MEETR_MAX_CLOCK_SKEW_MS: past it this process takes no writes and rolls nothing', (r) => r.maxSkewMs / 1000);
-  gauge('meetr_clock_within_bound', '1 while this process may write and roll, 0 while its clock is too far from Cassandra\'s (or was not compared lately)', (r) => (r.refusal === undefined ? 1 : 0));
+  gauge(
+    'meetr_clock_offset_seconds',
+    "Cassandra's clock minus this process's (positive: this process is behind)",
+    (r) => (r.offsetMs === undefined ? undefined : r.offsetMs / 1000),
+  );
+  gauge(
+    'meetr_clock_offset_uncertainty_seconds',
+    'How far off meetr_clock_offset_seconds may be: half the round trip of its sample',
+    (r) => (r.uncertaintyMs === undefined ? undefined : r.uncertaintyMs / 1000),
+  );
+  gauge(
+    'meetr_clock_max_skew_seconds',
+    'MEETR_MAX_CLOCK_SKEW_MS: past it this process takes no writes and rolls nothing',
+    (r) => r.maxSkewMs / 1000,
+  );
+  gauge(
+    'meetr_clock_within_bound',
+    "1 while this process may write and roll, 0 while its clock is too far from Cassandra's (or was not compared lately)",
+    (r) => (r.refusal === undefined ? 1 : 0),
+  );
 }
 
-export function createTelemetry({ workerId, load }: { readonly workerId: string; readonly load?: LoadProbe }): Telemetry {
+export function createTelemetry({
+  workerId,
+  load,
+}: {
+  readonly workerId: string;
+  readonly load?: LoadProbe;
+}): Telemetry {
   const registry = new Registry();
   registry.setDefaultLabels({ worker: workerId });
   collectDefaultMetrics({ register: registry });
@@ -59,7 +86,11 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const written = new Counter({ name: 'meetr_points_written_total', help: 'Points acknowledged by Cassandra', registers: [registry] });
+  const written = new Counter({
+    name: 'meetr_points_written_total',
+    help: 'Points acknowledged by Cassandra',
+    registers: [registry],
+  });
   const storageErrors = new Counter({
     name: 'meetr_storage_errors_total',
     help: 'Requests answered 503 because Cassandra was unavailable or too slow, by route',
@@ -92,12 +123,23 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
   });
   if (load !== undefined) {
     const gauge = (name: string, help: string, read: (l: WriteLoad) => number): void => {
-      new Gauge({ name, help, registers: [registry], collect() { this.set(read(load.writeQueue())); } });
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read(load.writeQueue()));
+        },
+      });
     };
     gauge('meetr_write_queue_points', 'Points admitted and not yet sent to Cassandra', (l) => l.queuedPoints);
     gauge('meetr_write_queue_requests', 'Insert requests admitted and not finished', (l) => l.activeRequests);
     gauge('meetr_write_statements_in_flight', 'Write statements sent and not yet answered', (l) => l.inFlight);
-    gauge('meetr_write_statement_seconds', 'Moving average of a write statement\'s time to answer', (l) => l.statementMs / 1000);
+    gauge(
+      'meetr_write_statement_seconds',
+      "Moving average of a write statement's time to answer",
+      (l) => l.statementMs / 1000,
+    );
     if (load.clock !== undefined) registerClockGauges(registry, load.clock);
   }
   const clockRefusals = new Counter({
@@ -114,7 +156,10 @@ export function createTelemetry({ workerId, load }: { readonly workerId: string;
       const key = `${route} ${method} ${status}`;
       let children = requestChildren.get(key);
       if (children === undefined) {
-        children = { count: requests.labels({ route, method, status: String(status) }), time: duration.labels({ route, method }) };
+        children = {
+          count: requests.labels({ route, method, status: String(status) }),
+          time: duration.labels({ route, method }),
+        };
         if (requestChildren.size < 1_000) requestChildren.set(key, children);
       }
       children.count.inc();

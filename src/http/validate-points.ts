@@ -24,7 +24,11 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * outside `window` (epoch ms, inclusive bounds) are refused: too far in the future,
  * or older than the raw points are kept.
  */
-export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: string, window: TsWindow = ANY_TIME): Point[] {
+export function validatePoints(
+  inputs: readonly PointInput[],
+  defaultTimeZone: string,
+  window: TsWindow = ANY_TIME,
+): Point[] {
   const run = new Validation(inputs, defaultTimeZone, window);
   run.check(0, inputs.length);
   return run.result();
@@ -34,7 +38,12 @@ export function validatePoints(inputs: readonly PointInput[], defaultTimeZone: s
 const POINTS_PER_TURN = 10_000;
 
 /** validatePoints, letting the event loop run other work between slices of a large batch. */
-export async function validatePointsInTurns(inputs: readonly PointInput[], defaultTimeZone: string, window: TsWindow, yieldTurn: () => Promise<void>): Promise<Point[]> {
+export async function validatePointsInTurns(
+  inputs: readonly PointInput[],
+  defaultTimeZone: string,
+  window: TsWindow,
+  yieldTurn: () => Promise<void>,
+): Promise<Point[]> {
   const run = new Validation(inputs, defaultTimeZone, window);
   for (let start = 0; start < inputs.length; start += POINTS_PER_TURN) {
     if (start > 0) await yieldTurn();
@@ -75,7 +84,13 @@ class Validation {
   }
 }
 
-function validateOne(input: unknown, index: number, defaultTimeZone: string, window: TsWindow, out: Point[]): ErrorDetail[] {
+function validateOne(
+  input: unknown,
+  index: number,
+  defaultTimeZone: string,
+  window: TsWindow,
+  out: Point[],
+): ErrorDetail[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [{ index, field: 'point', message: 'must be an object {metric_id, ts, value}' }];
   }
@@ -84,7 +99,8 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, win
 
   const metricField = 'metric_id' in record ? 'metric_id' : 'metric';
   const metricId = record[metricField];
-  if (metricId === undefined || metricId === null) problems.push({ index, field: 'metric_id', message: 'is missing (metric_id or metric)' });
+  if (metricId === undefined || metricId === null)
+    problems.push({ index, field: 'metric_id', message: 'is missing (metric_id or metric)' });
   else if (typeof metricId !== 'string') problems.push({ index, field: metricField, message: 'must be a string' });
   else {
     const problem = metricIdProblem(metricId);
@@ -94,22 +110,37 @@ function validateOne(input: unknown, index: number, defaultTimeZone: string, win
   const tsField = 'ts' in record ? 'ts' : 'timestamp';
   const rawTs = record[tsField];
   let ts = 0;
-  if (rawTs === undefined || rawTs === null || rawTs === '') problems.push({ index, field: 'ts', message: 'is missing (ts or timestamp)' });
-  else if (typeof rawTs === 'string' && rawTs.length > MAX_SCALAR_TEXT) problems.push({ index, field: tsField, message: `is longer than any timestamp (${rawTs.length} characters)` });
+  if (rawTs === undefined || rawTs === null || rawTs === '')
+    problems.push({ index, field: 'ts', message: 'is missing (ts or timestamp)' });
+  else if (typeof rawTs === 'string' && rawTs.length > MAX_SCALAR_TEXT)
+    problems.push({ index, field: tsField, message: `is longer than any timestamp (${rawTs.length} characters)` });
   else {
     const parsed = parseTimestamp(rawTs, defaultTimeZone);
     if (!parsed.ok) problems.push({ index, field: tsField, message: parsed.message });
-    else if (parsed.ms > window.latestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, too far in the future (MEETR_MAX_FUTURE_MS)` });
-    else if (parsed.ms < window.earliestMs) problems.push({ index, field: tsField, message: `is ${formatEpochMs(parsed.ms)}, ${window.earliestReason ?? 'older than raw points are kept (MEETR_RETENTION_RAW)'}` });
+    else if (parsed.ms > window.latestMs)
+      problems.push({
+        index,
+        field: tsField,
+        message: `is ${formatEpochMs(parsed.ms)}, too far in the future (MEETR_MAX_FUTURE_MS)`,
+      });
+    else if (parsed.ms < window.earliestMs)
+      problems.push({
+        index,
+        field: tsField,
+        message: `is ${formatEpochMs(parsed.ms)}, ${window.earliestReason ?? 'older than raw points are kept (MEETR_RETENTION_RAW)'}`,
+      });
     else ts = parsed.ms;
   }
 
   const rawValue = record.value;
   let value = 0;
-  if (rawValue === undefined || rawValue === null || rawValue === '') problems.push({ index, field: 'value', message: 'is missing' });
-  else if (typeof rawValue === 'string' && rawValue.length > MAX_SCALAR_TEXT) problems.push({ index, field: 'value', message: `is longer than any number (${rawValue.length} characters)` });
+  if (rawValue === undefined || rawValue === null || rawValue === '')
+    problems.push({ index, field: 'value', message: 'is missing' });
+  else if (typeof rawValue === 'string' && rawValue.length > MAX_SCALAR_TEXT)
+    problems.push({ index, field: 'value', message: `is longer than any number (${rawValue.length} characters)` });
   else if (typeof rawValue === 'number' && Number.isFinite(rawValue)) value = rawValue;
-  else if (typeof rawValue === 'string' && NUMBER.test(rawValue.trim()) && Number.isFinite(Number(rawValue))) value = Number(rawValue);
+  else if (typeof rawValue === 'string' && NUMBER.test(rawValue.trim()) && Number.isFinite(Number(rawValue)))
+    value = Number(rawValue);
   else problems.push({ index, field: 'value', message: `must be a finite number, got ${describe(rawValue)}` });
 
   if (problems.length === 0) out[index] = { metricId: metricId as string, ts, value };

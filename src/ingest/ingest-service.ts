@@ -1,8 +1,23 @@
 import { createYielder, settleAll } from '../concurrency.js';
 import { partitionKey, type Point } from '../domain/point.js';
-import { MINUTES_PER_DAY, REUSE_MS, samplePartition, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
+import {
+  MINUTES_PER_DAY,
+  REUSE_MS,
+  samplePartition,
+  shardOf,
+  slotOf,
+  UNCERTAIN_WRITE_HOLD_MS,
+} from '../rollup/roll-queue.js';
 import { seriesName } from '../domain/series.js';
-import { catalogueShardOf, DIRTY_DAYS_PER_STATEMENT, SERIES_PER_STATEMENT, type CatalogueEntry, type DirtyDay, type PointWriter, type SpecialValue } from '../storage/ports.js';
+import {
+  catalogueShardOf,
+  DIRTY_DAYS_PER_STATEMENT,
+  SERIES_PER_STATEMENT,
+  type CatalogueEntry,
+  type DirtyDay,
+  type PointWriter,
+  type SpecialValue,
+} from '../storage/ports.js';
 import { HOURS_PER_DAY, MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import type { WriteJob, WriteScheduler } from './write-scheduler.js';
@@ -79,16 +94,31 @@ const PAUSE_EVERY = 512;
  * so a live metric queues about once per REUSE_MS per worker, not once per point.
  */
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const { writer, scheduler, pointsPerWrite, landingMarginMs, knownMinutesCapacity = 200_000, knownSeriesCapacity = 200_000, clock = Date.now } = options;
+  const {
+    writer,
+    scheduler,
+    pointsPerWrite,
+    landingMarginMs,
+    knownMinutesCapacity = 200_000,
+    knownSeriesCapacity = 200_000,
+    clock = Date.now,
+  } = options;
   /** (metric, epoch minute) -> the hold its latest queue row from this process gives. */
   const held = new Map<string, EpochMs>();
   /** Metric -> the day span this process last recorded for it in the catalogue. */
   const catalogued = new Map<string, { firstDay: number; lastDay: number }>();
 
   /** The catalogue entries a request needs: metrics new to this process, or points outside the days it recorded. */
-  const catalogueRowsFor = async (partitions: readonly WriteUnit[], special: Iterable<SpecialDay>, pause: Pause): Promise<CatalogueRows> => {
+  const catalogueRowsFor = async (
+    partitions: readonly WriteUnit[],
+    special: Iterable<SpecialDay>,
+    pause: Pause,
+  ): Promise<CatalogueRows> => {
     const spans = new Map<string, { firstDay: number; lastDay: number }>();
-    const days = [...partitions.map(({ metricId, partition }) => ({ metricId, day: Math.floor(partition / HOURS_PER_DAY) })), ...special];
+    const days = [
+      ...partitions.map(({ metricId, partition }) => ({ metricId, day: Math.floor(partition / HOURS_PER_DAY) })),
+      ...special,
+    ];
     for (let i = 0; i < days.length; i++) {
       if (i % PAUSE_EVERY === 0) await pause();
       const { metricId, day } = days[i]!;
@@ -104,7 +134,12 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const known = catalogued.get(metricId);
       if (known !== undefined && known.firstDay <= span.firstDay && known.lastDay >= span.lastDay) continue;
       const name = seriesName(metricId);
-      const entry = { metricId, name, firstDay: Math.min(span.firstDay, known?.firstDay ?? Infinity), lastDay: Math.max(span.lastDay, known?.lastDay ?? -Infinity) };
+      const entry = {
+        metricId,
+        name,
+        firstDay: Math.min(span.firstDay, known?.firstDay ?? Infinity),
+        lastDay: Math.max(span.lastDay, known?.lastDay ?? -Infinity),
+      };
       const shard = catalogueShardOf(name);
       const list = rows.get(shard);
       if (list === undefined) rows.set(shard, [entry]);
@@ -115,11 +150,18 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
 
   const rememberSeries = (rows: CatalogueRows): void => {
     if (catalogued.size > knownSeriesCapacity) catalogued.clear();
-    for (const entries of rows.values()) for (const { metricId, firstDay, lastDay } of entries) catalogued.set(metricId, { firstDay, lastDay });
+    for (const entries of rows.values())
+      for (const { metricId, firstDay, lastDay } of entries) catalogued.set(metricId, { firstDay, lastDay });
   };
 
   /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
-  const queueRowsFor = async (partitions: readonly WriteUnit[], needMs: EpochMs, holdMs: EpochMs, now: EpochMs, pause: Pause): Promise<{ rows: QueueRows; minutes: Map<string, number[]> }> => {
+  const queueRowsFor = async (
+    partitions: readonly WriteUnit[],
+    needMs: EpochMs,
+    holdMs: EpochMs,
+    now: EpochMs,
+    pause: Pause,
+  ): Promise<{ rows: QueueRows; minutes: Map<string, number[]> }> => {
     const liveFrom = Math.floor(now / MS_PER_MINUTE) - 1;
     const liveTo = Math.floor(now / MS_PER_MINUTE) + 1;
     const reach = Math.floor(holdMs / MS_PER_MINUTE);
@@ -154,8 +196,12 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     // a point whose minute is not queued would never be rolled up, one whose series is not listed never found.
     const slot = slotOf(holdMs);
     await settleAll([
-      ...inChunksPerShard(queue.rows, DIRTY_DAYS_PER_STATEMENT, (shard, days) => job.run(() => writer.markDirty(shard, slot, days))),
-      ...inChunksPerShard(series, SERIES_PER_STATEMENT, (shard, entries) => job.run(() => writer.recordSeries(shard, entries))),
+      ...inChunksPerShard(queue.rows, DIRTY_DAYS_PER_STATEMENT, (shard, days) =>
+        job.run(() => writer.markDirty(shard, slot, days)),
+      ),
+      ...inChunksPerShard(series, SERIES_PER_STATEMENT, (shard, entries) =>
+        job.run(() => writer.recordSeries(shard, entries)),
+      ),
     ]);
     remember(queue.minutes, holdMs);
     rememberSeries(series);
@@ -165,14 +211,18 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         uncertain ||= error !== request.signal.reason; // dropped before sending is certain: it never landed
         throw error;
       });
-    const writeSpecial = ({ metricId, day, samples }: SpecialDay): Promise<void> => job.run(() => writer.writeSpecialSamples(metricId, day, samples, request.writeTimeUs));
+    const writeSpecial = ({ metricId, day, samples }: SpecialDay): Promise<void> =>
+      job.run(() => writer.writeSpecialSamples(metricId, day, samples, request.writeTimeUs));
     try {
       await settleAll([...partitions.map(write), ...[...special.values()].map(writeSpecial)]);
     } finally {
       // A write that failed may still reach replicas that missed it: queue its minutes again for later (best effort).
       if (uncertain) {
         const late = slotOf(clock() + UNCERTAIN_WRITE_HOLD_MS);
-        const all = await queueRowsOf(await minutesByMetric(partitions, (_, minute, add) => add(minute), noPause), noPause);
+        const all = await queueRowsOf(
+          await minutesByMetric(partitions, (_, minute, add) => add(minute), noPause),
+          noPause,
+        );
         for (const [shard, days] of all) writer.markDirty(shard, late, days).catch(() => undefined);
       }
     }
@@ -239,7 +289,12 @@ async function minutesByMetric(
     for (const { ts } of points) pick(metricId, Math.floor(ts / MS_PER_MINUTE), add);
   }
   const sorted = new Map<string, number[]>();
-  for (const [metricId, minutes] of byMetric) if (minutes.size > 0) sorted.set(metricId, [...minutes].sort((a, b) => a - b));
+  for (const [metricId, minutes] of byMetric)
+    if (minutes.size > 0)
+      sorted.set(
+        metricId,
+        [...minutes].sort((a, b) => a - b),
+      );
   return sorted;
 }
 
@@ -258,10 +313,15 @@ async function queueRowsOf(minutesByMetric: ReadonlyMap<string, readonly number[
 }
 
 /** One call per shard and `size` of its rows. */
-function inChunksPerShard<T>(rows: ReadonlyMap<number, readonly T[]>, size: number, statement: (shard: number, chunk: T[]) => Promise<void>): Array<Promise<void>> {
+function inChunksPerShard<T>(
+  rows: ReadonlyMap<number, readonly T[]>,
+  size: number,
+  statement: (shard: number, chunk: T[]) => Promise<void>,
+): Array<Promise<void>> {
   const calls: Array<Promise<void>> = [];
   for (const [shard, list] of rows) {
-    for (let start = 0; start < list.length; start += size) calls.push(statement(shard, list.slice(start, start + size)));
+    for (let start = 0; start < list.length; start += size)
+      calls.push(statement(shard, list.slice(start, start + size)));
   }
   return calls;
 }

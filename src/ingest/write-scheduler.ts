@@ -72,7 +72,13 @@ interface Item {
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   readonly statement?: () => Promise<void>;
-  readonly write?: { readonly key: string; readonly metricId: string; readonly partition: number; readonly points: readonly Point[]; readonly writeTimeUs: number };
+  readonly write?: {
+    readonly key: string;
+    readonly metricId: string;
+    readonly partition: number;
+    readonly points: readonly Point[];
+    readonly writeTimeUs: number;
+  };
 }
 
 interface Job {
@@ -92,7 +98,14 @@ const INITIAL_STATEMENT_MS = 2;
 const LATENCY_WEIGHT = 0.05;
 
 export function createWriteScheduler(options: WriteSchedulerOptions): WriteScheduler {
-  const { writer, concurrency, pointsPerWrite, maxQueuedPoints, maxQueueDelayMs, now = () => performance.now() } = options;
+  const {
+    writer,
+    concurrency,
+    pointsPerWrite,
+    maxQueuedPoints,
+    maxQueueDelayMs,
+    now = () => performance.now(),
+  } = options;
   const active = new Set<Job>();
   /** Jobs with statements waiting, served in turn from `cursor`. */
   const ring: Job[] = [];
@@ -157,22 +170,25 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
       const { key, metricId, partition } = item.write!;
       settled = takeWrites(item, key);
       const points: StampedPoint[] = [];
-      for (const { write } of settled) for (const point of write!.points) points.push({ ...point, writeTimeUs: write!.writeTimeUs });
+      for (const { write } of settled)
+        for (const point of write!.points) points.push({ ...point, writeTimeUs: write!.writeTimeUs });
       work = writer.writePartition(metricId, partition, points);
     }
     inFlight++;
-    work.then(
-      () => {
-        for (const done of settled) done.resolve();
-      },
-      (error: unknown) => {
-        for (const done of settled) done.reject(error);
-      },
-    ).finally(() => {
-      inFlight--;
-      measure(started);
-      pump();
-    });
+    work
+      .then(
+        () => {
+          for (const done of settled) done.resolve();
+        },
+        (error: unknown) => {
+          for (const done of settled) done.reject(error);
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        measure(started);
+        pump();
+      });
   };
 
   /** `item` and the writes waiting for the same partition that fit beside it. */
@@ -282,7 +298,11 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
           const key = partitionKey(metricId, partition);
           const writes: Array<Promise<void>> = [];
           for (let start = 0; start < list.length; start += pointsPerWrite) {
-            writes.push(enqueue(job, { write: { key, metricId, partition, points: list.slice(start, start + pointsPerWrite), writeTimeUs } }));
+            writes.push(
+              enqueue(job, {
+                write: { key, metricId, partition, points: list.slice(start, start + pointsPerWrite), writeTimeUs },
+              }),
+            );
           }
           return Promise.all(writes).then(() => undefined);
         },
@@ -290,7 +310,13 @@ export function createWriteScheduler(options: WriteSchedulerOptions): WriteSched
       };
     },
     get load() {
-      return { activeRequests: active.size, queuedPoints, inFlight, waitingPartitions: waitingWrites.size, statementMs };
+      return {
+        activeRequests: active.size,
+        queuedPoints,
+        inFlight,
+        waitingPartitions: waitingWrites.size,
+        statementMs,
+      };
     },
   };
 }

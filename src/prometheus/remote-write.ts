@@ -62,16 +62,23 @@ const WRITE_REQUEST_V1 = 'prometheus.WriteRequest';
 export function checkRemoteWriteType(contentType: string | undefined): void {
   if (contentType === undefined || contentType.trim() === '') return;
   const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim());
-  const proto = parameters.find((p) => p.toLowerCase().startsWith('proto='))?.slice('proto='.length).replace(/^"|"$/g, '');
+  const proto = parameters
+    .find((p) => p.toLowerCase().startsWith('proto='))
+    ?.slice('proto='.length)
+    .replace(/^"|"$/g, '');
   if (mediaType.toLowerCase() !== 'application/x-protobuf') {
-    throw new MeetrError('unsupported_media_type', `Content-Type ${mediaType} is not accepted here; remote write sends application/x-protobuf`, [
-      { field: 'content-type', message: 'must be application/x-protobuf' },
-    ]);
+    throw new MeetrError(
+      'unsupported_media_type',
+      `Content-Type ${mediaType} is not accepted here; remote write sends application/x-protobuf`,
+      [{ field: 'content-type', message: 'must be application/x-protobuf' }],
+    );
   }
   if (proto !== undefined && proto !== WRITE_REQUEST_V1) {
-    throw new MeetrError('unsupported_media_type', `remote write message ${proto} is not supported; send remote write 1.0 (proto=${WRITE_REQUEST_V1}, Prometheus' default)`, [
-      { field: 'content-type', message: `proto must be ${WRITE_REQUEST_V1}` },
-    ]);
+    throw new MeetrError(
+      'unsupported_media_type',
+      `remote write message ${proto} is not supported; send remote write 1.0 (proto=${WRITE_REQUEST_V1}, Prometheus' default)`,
+      [{ field: 'content-type', message: `proto must be ${WRITE_REQUEST_V1}` }],
+    );
   }
 }
 
@@ -84,7 +91,12 @@ const PIECE_BYTES = 256 * 1024;
  * millions of empty series is refused once its first MEETR_MAX_BATCH are counted,
  * whatever it declares. Throws payload_too_large, invalid_request.
  */
-export async function uncompressWriteRequest(block: Buffer, maxBytes: number, maxSamples: number, pause: () => Promise<unknown>): Promise<Buffer> {
+export async function uncompressWriteRequest(
+  block: Buffer,
+  maxBytes: number,
+  maxSamples: number,
+  pause: () => Promise<unknown>,
+): Promise<Buffer> {
   const reader = new SnappyBlockReader(block, maxBytes);
   const counter = new WireCounter(reader.out, maxSamples);
   try {
@@ -94,7 +106,10 @@ export async function uncompressWriteRequest(block: Buffer, maxBytes: number, ma
       if (!reader.done) await pause();
     }
   } catch (error) {
-    if (error instanceof SnappyError) throw invalidRequest(`the snappy body could not be uncompressed: ${error.message}`, [{ field: 'body', message: 'is not valid snappy (block format)' }]);
+    if (error instanceof SnappyError)
+      throw invalidRequest(`the snappy body could not be uncompressed: ${error.message}`, [
+        { field: 'body', message: 'is not valid snappy (block format)' },
+      ]);
     throw error;
   }
   counter.finish();
@@ -111,7 +126,9 @@ export function remoteWritePoints(message: Buffer, window: TsWindow): RemoteWrit
   try {
     decoded = WRITE_REQUEST.decode(message) as unknown as DecodedRequest;
   } catch (error) {
-    throw invalidRequest(`the body is not a remote-write WriteRequest: ${(error as Error).message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
+    throw invalidRequest(`the body is not a remote-write WriteRequest: ${(error as Error).message}`, [
+      { field: 'body', message: 'is not a protobuf WriteRequest' },
+    ]);
   }
   const series = decoded.timeseries ?? [];
   const points: Point[] = [];
@@ -126,23 +143,34 @@ export function remoteWritePoints(message: Buffer, window: TsWindow): RemoteWrit
   series.forEach((s, index) => {
     const labels = (s.labels ?? []).map((l) => ({ name: l.name ?? '', value: l.value ?? '' }));
     const id = seriesId(labels);
-    const problem = labels.some((l) => l.name === '__name__' && l.value !== '') ? seriesProblem(id) : 'have no __name__';
+    const problem = labels.some((l) => l.name === '__name__' && l.value !== '')
+      ? seriesProblem(id)
+      : 'have no __name__';
     if (problem !== undefined) return refuse({ index, field: 'labels', message: problem });
     for (const sample of s.samples ?? []) {
       const value = sample.value ?? 0;
       const ts = Number(sample.timestamp ?? 0);
-      if (ts < window.earliestMs) tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
-      else if (ts > window.latestMs) refuse({ index, field: 'timestamp', message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)` });
+      if (ts < window.earliestMs)
+        tooOld++; // past the raw retention, as Prometheus drops out-of-bounds samples
+      else if (ts > window.latestMs)
+        refuse({
+          index,
+          field: 'timestamp',
+          message: `${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)`,
+        });
       else if (Number.isFinite(value)) points.push({ metricId: id, ts, value });
       else specialSamples.push({ metricId: id, ts, value, stale: isStaleMarker(value) });
     }
     return undefined;
   });
-  if (invalid.size > 0) throw invalidRequest(`${invalid.size} of ${series.length} series are invalid; nothing was written`, details);
+  if (invalid.size > 0)
+    throw invalidRequest(`${invalid.size} of ${series.length} series are invalid; nothing was written`, details);
   return { points, specialSamples, tooOld };
 }
 
 function seriesProblem(id: string): string | undefined {
   const problem = metricIdProblem(id);
-  return problem === undefined ? undefined : `make the id ${JSON.stringify(id.slice(0, 60))}${id.length > 60 ? '...' : ''}, which ${problem}`;
+  return problem === undefined
+    ? undefined
+    : `make the id ${JSON.stringify(id.slice(0, 60))}${id.length > 60 ? '...' : ''}, which ${problem}`;
 }

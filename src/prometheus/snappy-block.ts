@@ -27,11 +27,21 @@ export class SnappyBlockReader {
   written = 0;
   private at: number;
 
-  constructor(private readonly block: Uint8Array, maxBytes: number) {
+  constructor(
+    private readonly block: Uint8Array,
+    maxBytes: number,
+  ) {
     const header = declaredLength(block);
-    if (header === undefined) throw new MeetrError('invalid_request', 'the body is not snappy-compressed', [{ field: 'body', message: 'is not snappy (block format)' }]);
+    if (header === undefined)
+      throw new MeetrError('invalid_request', 'the body is not snappy-compressed', [
+        { field: 'body', message: 'is not snappy (block format)' },
+      ]);
     if (header.length > maxBytes) {
-      throw new MeetrError('payload_too_large', `the uncompressed body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`, [{ field: 'body', message: `uncompressed exceeds ${maxBytes} bytes` }]);
+      throw new MeetrError(
+        'payload_too_large',
+        `the uncompressed body is larger than ${maxBytes} bytes (MEETR_MAX_BODY_BYTES)`,
+        [{ field: 'body', message: `uncompressed exceeds ${maxBytes} bytes` }],
+      );
     }
     this.out = Buffer.allocUnsafe(header.length);
     this.at = header.headerBytes;
@@ -45,7 +55,8 @@ export class SnappyBlockReader {
   readMore(bytes: number): void {
     const { block, out } = this;
     const target = Math.min(out.length, this.written + bytes);
-    if (this.written === out.length && !this.done) throw new SnappyError(`the block goes on past the ${out.length} bytes it declares`);
+    if (this.written === out.length && !this.done)
+      throw new SnappyError(`the block goes on past the ${out.length} bytes it declares`);
     while (this.at < block.length && this.written < target) {
       const tag = block[this.at++]!;
       const kind = tag & 3;
@@ -57,7 +68,8 @@ export class SnappyBlockReader {
           for (let i = 0; i < extra; i++) length += this.byte() * 2 ** (8 * i);
         }
         length += 1;
-        if (length > block.length - this.at || length > out.length - this.written) throw new SnappyError('a literal runs past the block or its declared length');
+        if (length > block.length - this.at || length > out.length - this.written)
+          throw new SnappyError('a literal runs past the block or its declared length');
         out.set(block.subarray(this.at, this.at + length), this.written);
         this.at += length;
         this.written += length;
@@ -73,7 +85,8 @@ export class SnappyBlockReader {
         offset = this.byte() | (this.byte() << 8);
         if (kind === 3) offset += (this.byte() | (this.byte() << 8)) * 65536;
       }
-      if (offset === 0 || offset > this.written || length > out.length - this.written) throw new SnappyError('a copy reaches outside what was written');
+      if (offset === 0 || offset > this.written || length > out.length - this.written)
+        throw new SnappyError('a copy reaches outside what was written');
       // A copy may overlap what it writes (offset < length): it repeats the last `offset` bytes. Copied in
       // steps from the same start, each as long as what lies between that start and the end so far: the
       // output keeps its period, and the steps double.
@@ -86,7 +99,8 @@ export class SnappyBlockReader {
         left -= step;
       }
     }
-    if (this.done && this.written !== out.length) throw new SnappyError(`the block holds ${this.written} bytes, not the ${out.length} it declares`);
+    if (this.done && this.written !== out.length)
+      throw new SnappyError(`the block holds ${this.written} bytes, not the ${out.length} it declares`);
   }
 
   private byte(): number {

@@ -19,7 +19,11 @@ import { MAX_METRIC_ID_LENGTH } from '../domain/point.js';
  * what fits a series id (at most MAX_METRIC_ID_LENGTH characters, up to 4 UTF-8 bytes each):
  * a series past them could never be stored, so its bytes are not worth decoding.
  */
-export const WIRE_LIMITS = { labelsPerSeries: 64, labelNameBytes: 4 * MAX_METRIC_ID_LENGTH, labelValueBytes: 4 * MAX_METRIC_ID_LENGTH } as const;
+export const WIRE_LIMITS = {
+  labelsPerSeries: 64,
+  labelNameBytes: 4 * MAX_METRIC_ID_LENGTH,
+  labelValueBytes: 4 * MAX_METRIC_ID_LENGTH,
+} as const;
 
 /** Error details one refusal lists at most. */
 export const MAX_DETAILS = 100;
@@ -113,7 +117,10 @@ export class WireCounter {
         this.countSeries(start, end);
       } catch (error) {
         if (error instanceof Malformed) {
-          if (whole) throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
+          if (whole)
+            throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [
+              { field: 'body', message: 'is not a protobuf WriteRequest' },
+            ]);
           return; // the field is not all here yet
         }
         throw error;
@@ -123,7 +130,11 @@ export class WireCounter {
 
   /** What the whole request held, once every byte was fed. */
   finish(): WireCount {
-    if (this.invalidSeries > 0) throw invalidRequest(`${this.invalidSeries} of ${this.series} series are invalid; nothing was written`, this.details);
+    if (this.invalidSeries > 0)
+      throw invalidRequest(
+        `${this.invalidSeries} of ${this.series} series are invalid; nothing was written`,
+        this.details,
+      );
     return { series: this.series, samples: this.samples };
   }
 
@@ -138,7 +149,10 @@ export class WireCounter {
       });
     } catch (error) {
       // A series' own bytes are all here: a field running past them is a broken series, not one still arriving.
-      if (error instanceof Malformed) throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [{ field: 'body', message: 'is not a protobuf WriteRequest' }]);
+      if (error instanceof Malformed)
+        throw invalidRequest(`the body is not a remote-write WriteRequest: ${error.message}`, [
+          { field: 'body', message: 'is not a protobuf WriteRequest' },
+        ]);
       throw error;
     }
     if (problem !== undefined) {
@@ -184,7 +198,8 @@ function labelProblem(reader: Reader): string | undefined {
     if ((field === 1 || field === 2) && (key & 7) === 2) {
       const [start, end] = reader.delimited();
       const limit = field === 1 ? WIRE_LIMITS.labelNameBytes : WIRE_LIMITS.labelValueBytes;
-      if (end - start > limit) return `has a label ${field === 1 ? 'name' : 'value'} of ${end - start} bytes, more than ${limit}`;
+      if (end - start > limit)
+        return `has a label ${field === 1 ? 'name' : 'value'} of ${end - start} bytes, more than ${limit}`;
     } else {
       reader.skip(key & 7);
     }
@@ -193,5 +208,9 @@ function labelProblem(reader: Reader): string | undefined {
 }
 
 function tooMany(what: 'series' | 'samples', max: number): MeetrError {
-  return new MeetrError('payload_too_large', `the request has more than ${max} ${what} (MEETR_MAX_BATCH); lower max_samples_per_send`, [{ field: 'body', message: `more than ${max} ${what}` }]);
+  return new MeetrError(
+    'payload_too_large',
+    `the request has more than ${max} ${what} (MEETR_MAX_BATCH); lower max_samples_per_send`,
+    [{ field: 'body', message: `more than ${max} ${what}` }],
+  );
 }

@@ -8,7 +8,15 @@ import { MeetrError } from '../errors.js';
 import { isLabelName } from '../domain/series.js';
 import type { AggregateOp } from './ast.js';
 import { quantile } from './quantile.js';
-import { formatSampleValue, groupLabels, labelsKey, withLabel, type Labels, type Sample, type Vector } from './values.js';
+import {
+  formatSampleValue,
+  groupLabels,
+  labelsKey,
+  withLabel,
+  type Labels,
+  type Sample,
+  type Vector,
+} from './values.js';
 
 interface Group {
   readonly labels: Labels;
@@ -54,7 +62,13 @@ const lowerFirst = (a: Sample, b: Sample): boolean => Number.isNaN(a.value) || a
 const higherFirst = (a: Sample, b: Sample): boolean => Number.isNaN(a.value) || a.value > b.value;
 
 /** Keeps the k largest (topk) or smallest (bottomk) in a group's heap, as engine.go does. */
-function keep(group: Group, sample: Sample, k: number, less: (a: Sample, b: Sample) => boolean, better: (v: number, than: number) => boolean): void {
+function keep(
+  group: Group,
+  sample: Sample,
+  k: number,
+  less: (a: Sample, b: Sample) => boolean,
+  better: (v: number, than: number) => boolean,
+): void {
   const heap = group.members;
   if (heap.length < k || better(sample.value, heap[0]!.value) || Number.isNaN(heap[0]!.value)) {
     if (heap.length === k) {
@@ -75,11 +89,18 @@ function reversed(heap: readonly Sample[], less: (a: Sample, b: Sample) => boole
 }
 
 /** Aggregates `vector` by `grouping`; `param` is topk/bottomk's k, quantile's φ or count_values' label. */
-export function aggregate(op: AggregateOp, grouping: readonly string[], without: boolean, param: number | string | undefined, vector: Vector): Vector {
+export function aggregate(
+  op: AggregateOp,
+  grouping: readonly string[],
+  without: boolean,
+  param: number | string | undefined,
+  vector: Vector,
+): Vector {
   let k = 0;
   if (op === 'topk' || op === 'bottomk') {
     const f = param as number;
-    if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18)) throw new MeetrError('query_failed', `Scalar value ${formatSampleValue(f)} overflows int64`);
+    if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18))
+      throw new MeetrError('query_failed', `Scalar value ${formatSampleValue(f)} overflows int64`);
     k = Math.trunc(f);
     if (k < 1) return [];
   }
@@ -91,7 +112,11 @@ export function aggregate(op: AggregateOp, grouping: readonly string[], without:
   }
   const groups = new Map<string, Group>();
   for (let sample of vector) {
-    if (op === 'count_values') sample = { labels: withLabel(sample.labels, param as string, formatSampleValue(sample.value)), value: sample.value };
+    if (op === 'count_values')
+      sample = {
+        labels: withLabel(sample.labels, param as string, formatSampleValue(sample.value)),
+        value: sample.value,
+      };
     const labels = groupLabels(sample.labels, names, without);
     const key = labelsKey(labels);
     const group = groups.get(key);
@@ -149,7 +174,8 @@ export function aggregate(op: AggregateOp, grouping: readonly string[], without:
     switch (op) {
       case 'topk':
       case 'bottomk':
-        for (const s of reversed(group.members, op === 'topk' ? lowerFirst : higherFirst)) out.push({ labels: s.labels, value: s.value });
+        for (const s of reversed(group.members, op === 'topk' ? lowerFirst : higherFirst))
+          out.push({ labels: s.labels, value: s.value });
         continue;
       case 'avg':
         group.value = group.mean;
@@ -165,7 +191,10 @@ export function aggregate(op: AggregateOp, grouping: readonly string[], without:
         group.value = Math.sqrt(group.value / group.count);
         break;
       case 'quantile':
-        group.value = quantile(param as number, group.members.map((s) => s.value));
+        group.value = quantile(
+          param as number,
+          group.members.map((s) => s.value),
+        );
         break;
       default:
     }

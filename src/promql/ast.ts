@@ -8,7 +8,8 @@ import type { CompiledMatcher } from '../domain/series.js';
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 
 /** `@ <time>`, `@ start()` or `@ end()`. */
-export type AtModifier = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'start' } | { readonly kind: 'end' };
+export type AtModifier =
+  { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'start' } | { readonly kind: 'end' };
 
 export interface VectorSelector {
   readonly kind: 'vector';
@@ -34,7 +35,19 @@ export interface Subquery {
   at?: AtModifier;
 }
 
-export type AggregateOp = 'sum' | 'avg' | 'count' | 'min' | 'max' | 'group' | 'stddev' | 'stdvar' | 'topk' | 'bottomk' | 'count_values' | 'quantile';
+export type AggregateOp =
+  | 'sum'
+  | 'avg'
+  | 'count'
+  | 'min'
+  | 'max'
+  | 'group'
+  | 'stddev'
+  | 'stdvar'
+  | 'topk'
+  | 'bottomk'
+  | 'count_values'
+  | 'quantile';
 export type ArithmeticOp = '+' | '-' | '*' | '/' | '%' | '^' | 'atan2';
 export type ComparisonOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
 export type SetOp = 'and' | 'or' | 'unless';
@@ -61,7 +74,14 @@ export type Expr =
   | MatrixSelector
   | Subquery
   | { readonly kind: 'call'; readonly func: string; readonly args: readonly Expr[] }
-  | { readonly kind: 'aggregate'; readonly op: AggregateOp; readonly expr: Expr; readonly param?: Expr; readonly grouping: readonly string[]; readonly without: boolean }
+  | {
+      readonly kind: 'aggregate';
+      readonly op: AggregateOp;
+      readonly expr: Expr;
+      readonly param?: Expr;
+      readonly grouping: readonly string[];
+      readonly without: boolean;
+    }
   | {
       readonly kind: 'binary';
       readonly op: BinaryOp;
@@ -88,34 +108,72 @@ const dateFunction: FunctionSignature = { args: ['vector'], variadic: 1, returns
 
 /** Every function of Prometheus 2.42. */
 export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
-  abs: vectorToVector, absent: vectorToVector, absent_over_time: matrixToVector,
-  acos: vectorToVector, acosh: vectorToVector, asin: vectorToVector, asinh: vectorToVector, atan: vectorToVector, atanh: vectorToVector,
-  avg_over_time: matrixToVector, ceil: vectorToVector, changes: matrixToVector,
+  abs: vectorToVector,
+  absent: vectorToVector,
+  absent_over_time: matrixToVector,
+  acos: vectorToVector,
+  acosh: vectorToVector,
+  asin: vectorToVector,
+  asinh: vectorToVector,
+  atan: vectorToVector,
+  atanh: vectorToVector,
+  avg_over_time: matrixToVector,
+  ceil: vectorToVector,
+  changes: matrixToVector,
   clamp: { args: ['vector', 'scalar', 'scalar'], returns: 'vector' },
   clamp_max: { args: ['vector', 'scalar'], returns: 'vector' },
   clamp_min: { args: ['vector', 'scalar'], returns: 'vector' },
-  cos: vectorToVector, cosh: vectorToVector, count_over_time: matrixToVector,
-  days_in_month: dateFunction, day_of_month: dateFunction, day_of_week: dateFunction, day_of_year: dateFunction,
-  deg: vectorToVector, delta: matrixToVector, deriv: matrixToVector, exp: vectorToVector, floor: vectorToVector,
-  histogram_count: vectorToVector, histogram_sum: vectorToVector,
+  cos: vectorToVector,
+  cosh: vectorToVector,
+  count_over_time: matrixToVector,
+  days_in_month: dateFunction,
+  day_of_month: dateFunction,
+  day_of_week: dateFunction,
+  day_of_year: dateFunction,
+  deg: vectorToVector,
+  delta: matrixToVector,
+  deriv: matrixToVector,
+  exp: vectorToVector,
+  floor: vectorToVector,
+  histogram_count: vectorToVector,
+  histogram_sum: vectorToVector,
   histogram_fraction: { args: ['scalar', 'scalar', 'vector'], returns: 'vector' },
   histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector' },
   holt_winters: { args: ['matrix', 'scalar', 'scalar'], returns: 'vector' },
-  hour: dateFunction, idelta: matrixToVector, increase: matrixToVector, irate: matrixToVector,
+  hour: dateFunction,
+  idelta: matrixToVector,
+  increase: matrixToVector,
+  irate: matrixToVector,
   label_replace: { args: ['vector', 'string', 'string', 'string', 'string'], returns: 'vector' },
   label_join: { args: ['vector', 'string', 'string', 'string'], variadic: -1, returns: 'vector' },
-  last_over_time: matrixToVector, ln: vectorToVector, log10: vectorToVector, log2: vectorToVector,
-  max_over_time: matrixToVector, min_over_time: matrixToVector, minute: dateFunction, month: dateFunction,
+  last_over_time: matrixToVector,
+  ln: vectorToVector,
+  log10: vectorToVector,
+  log2: vectorToVector,
+  max_over_time: matrixToVector,
+  min_over_time: matrixToVector,
+  minute: dateFunction,
+  month: dateFunction,
   pi: { args: [], returns: 'scalar' },
   predict_linear: { args: ['matrix', 'scalar'], returns: 'vector' },
   present_over_time: matrixToVector,
   quantile_over_time: { args: ['scalar', 'matrix'], returns: 'vector' },
-  rad: vectorToVector, rate: matrixToVector, resets: matrixToVector,
+  rad: vectorToVector,
+  rate: matrixToVector,
+  resets: matrixToVector,
   round: { args: ['vector', 'scalar'], variadic: 1, returns: 'vector' },
   scalar: { args: ['vector'], returns: 'scalar' },
-  sgn: vectorToVector, sin: vectorToVector, sinh: vectorToVector, sort: vectorToVector, sort_desc: vectorToVector, sqrt: vectorToVector,
-  stddev_over_time: matrixToVector, stdvar_over_time: matrixToVector, sum_over_time: matrixToVector,
-  tan: vectorToVector, tanh: vectorToVector,
+  sgn: vectorToVector,
+  sin: vectorToVector,
+  sinh: vectorToVector,
+  sort: vectorToVector,
+  sort_desc: vectorToVector,
+  sqrt: vectorToVector,
+  stddev_over_time: matrixToVector,
+  stdvar_over_time: matrixToVector,
+  sum_over_time: matrixToVector,
+  tan: vectorToVector,
+  tanh: vectorToVector,
   time: { args: [], returns: 'scalar' },
   timestamp: vectorToVector,
   vector: { args: ['scalar'], returns: 'vector' },

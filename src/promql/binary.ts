@@ -61,7 +61,13 @@ export function scalarBinary(op: BinaryOp, lhs: number, rhs: number): number {
 }
 
 /** `op` between each sample of `vector` and a scalar (`scalarOnLeft`: the scalar is the left operand). */
-export function vectorScalarBinary(op: BinaryOp, vector: Vector, scalar: number, scalarOnLeft: boolean, returnBool: boolean): Vector {
+export function vectorScalarBinary(
+  op: BinaryOp,
+  vector: Vector,
+  scalar: number,
+  scalarOnLeft: boolean,
+  returnBool: boolean,
+): Vector {
   const out: Vector = [];
   for (const sample of vector) {
     const [lhs, rhs] = scalarOnLeft ? [scalar, sample.value] : [sample.value, scalar];
@@ -86,7 +92,8 @@ export function vectorScalarBinary(op: BinaryOp, vector: Vector, scalar: number,
 export function matchSignature(labels: Labels, matching: VectorMatching): string {
   const picked: Record<string, string> = {};
   for (const [name, value] of Object.entries(labels)) {
-    if (matching.on ? matching.labels.includes(name) : !matching.labels.includes(name) && name !== NAME_LABEL) picked[name] = value;
+    if (matching.on ? matching.labels.includes(name) : !matching.labels.includes(name) && name !== NAME_LABEL)
+      picked[name] = value;
   }
   return labelsKey(picked);
 }
@@ -125,7 +132,8 @@ function labelString(labels: Labels): string {
 function resultLabels(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMatching): Labels {
   let labels: Record<string, string> = { ...(dropsName(op) ? withoutName(lhs) : lhs) };
   if (matching.card === 'one-to-one') {
-    if (matching.on) labels = Object.fromEntries(Object.entries(labels).filter(([name]) => matching.labels.includes(name)));
+    if (matching.on)
+      labels = Object.fromEntries(Object.entries(labels).filter(([name]) => matching.labels.includes(name)));
     else for (const name of matching.labels) delete labels[name];
   }
   for (const name of matching.include) {
@@ -137,7 +145,13 @@ function resultLabels(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMa
 }
 
 /** Arithmetic or a comparison between two vectors, with vector matching. */
-export function vectorBinary(op: BinaryOp, left: Vector, right: Vector, matching: VectorMatching, returnBool: boolean): Vector {
+export function vectorBinary(
+  op: BinaryOp,
+  left: Vector,
+  right: Vector,
+  matching: VectorMatching,
+  returnBool: boolean,
+): Vector {
   if (left.length === 0 || right.length === 0) return [];
   const swapped = matching.card === 'one-to-many';
   const [lhs, rhs] = swapped ? [right, left] : [left, right];
@@ -146,7 +160,11 @@ export function vectorBinary(op: BinaryOp, left: Vector, right: Vector, matching
     const signature = matchSignature(sample.labels, matching);
     const duplicate = rightBySignature.get(signature);
     if (duplicate !== undefined) {
-      const matched = matching.on ? Object.fromEntries(matching.labels.filter((n) => sample.labels[n] !== undefined).map((n) => [n, sample.labels[n]!])) : withoutName(Object.fromEntries(Object.entries(sample.labels).filter(([n]) => !matching.labels.includes(n))));
+      const matched = matching.on
+        ? Object.fromEntries(
+            matching.labels.filter((n) => sample.labels[n] !== undefined).map((n) => [n, sample.labels[n]!]),
+          )
+        : withoutName(Object.fromEntries(Object.entries(sample.labels).filter(([n]) => !matching.labels.includes(n))));
       throw new MeetrError(
         'query_failed',
         `found duplicate series for the match group ${labelString(matched)} on the ${swapped ? 'left' : 'right'} hand-side of the operation: [${labelString(sample.labels)}, ${labelString(duplicate.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
@@ -175,12 +193,17 @@ export function vectorBinary(op: BinaryOp, left: Vector, right: Vector, matching
     if (returnBool) labels = withoutName(labels);
     const inserted = matched.get(signature);
     if (matching.card === 'one-to-one') {
-      if (inserted !== undefined) throw new MeetrError('query_failed', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+      if (inserted !== undefined)
+        throw new MeetrError(
+          'query_failed',
+          'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+        );
       matched.set(signature, new Set());
     } else {
       const key = labelsKey(labels);
       if (inserted === undefined) matched.set(signature, new Set([key]));
-      else if (inserted.has(key)) throw new MeetrError('query_failed', 'multiple matches for labels: grouping labels must ensure unique matches');
+      else if (inserted.has(key))
+        throw new MeetrError('query_failed', 'multiple matches for labels: grouping labels must ensure unique matches');
       else inserted.add(key);
     }
     out.push({ labels, value });

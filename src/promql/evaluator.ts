@@ -10,12 +10,33 @@ import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import type { WorkScope } from '../work-scope.js';
 import { aggregate } from './aggregations.js';
-import { isSetOperator, resolveAt, typeOf, unwrapParens, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
+import {
+  isSetOperator,
+  resolveAt,
+  typeOf,
+  unwrapParens,
+  type AtModifier,
+  type Call,
+  type Expr,
+  type MatrixSelector,
+  type Subquery,
+  type VectorSelector,
+} from './ast.js';
 import { scalarBinary, setOperation, vectorBinary, vectorScalarBinary } from './binary.js';
 import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
 import { instantSamples, windows, type SelectorData } from './selectors.js';
-import { compareLabels, labelsKey, vectorOf, withoutName, type RangeSeries, type RangeWindow, type Sample, type StepValue, type Vector } from './values.js';
+import {
+  compareLabels,
+  labelsKey,
+  vectorOf,
+  withoutName,
+  type RangeSeries,
+  type RangeWindow,
+  type Sample,
+  type StepValue,
+  type Vector,
+} from './values.js';
 
 /** How long evaluation runs before it gives the event loop back. */
 const YIELD_MS = 20;
@@ -57,7 +78,8 @@ export class Evaluator {
     if (value.type === 'vector' && !(top.kind === 'call' && (top.func === 'sort' || top.func === 'sort_desc'))) {
       return { type: 'vector', samples: [...value.samples].sort((a, b) => compareLabels(a.labels, b.labels)) };
     }
-    if (value.type === 'matrix') return { type: 'matrix', series: [...value.series].sort((a, b) => compareLabels(a.labels, b.labels)) };
+    if (value.type === 'matrix')
+      return { type: 'matrix', series: [...value.series].sort((a, b) => compareLabels(a.labels, b.labels)) };
     return value;
   }
 
@@ -68,7 +90,8 @@ export class Evaluator {
     for (let step = 0, t = this.options.startMs; step < steps; step++, t += stepMs) {
       this.stepHeld = 0;
       const value = await this.evaluate(expr, t);
-      const samples: Vector = value.type === 'scalar' ? [{ labels: {}, value: value.value }] : value.type === 'vector' ? value.samples : [];
+      const samples: Vector =
+        value.type === 'scalar' ? [{ labels: {}, value: value.value }] : value.type === 'vector' ? value.samples : [];
       // The output is refused before it is built: the series of this step, at every step left, must fit.
       if (this.held + samples.length * (steps - step) > this.options.maxSamples) throw tooManySamples();
       this.hold(samples.length);
@@ -99,7 +122,8 @@ export class Evaluator {
   private async checkpoint(): Promise<void> {
     if (!(await this.yieldIfDue())) return;
     const { scope } = this.options;
-    if (scope.signal.aborted || Date.now() >= scope.deadlineMs) throw new MeetrError('deadline_exceeded', 'query timed out in expression evaluation');
+    if (scope.signal.aborted || Date.now() >= scope.deadlineMs)
+      throw new MeetrError('deadline_exceeded', 'query timed out in expression evaluation');
   }
 
   private atTime(at: AtModifier | undefined, t: number): number {
@@ -163,9 +187,12 @@ export class Evaluator {
   private async binary(expr: Extract<Expr, { kind: 'binary' }>, t: number): Promise<StepValue> {
     const lhs = await this.evaluate(expr.lhs, t);
     const rhs = await this.evaluate(expr.rhs, t);
-    if (lhs.type === 'scalar' && rhs.type === 'scalar') return { type: 'scalar', value: scalarBinary(expr.op, lhs.value, rhs.value) };
-    if (lhs.type === 'scalar') return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(rhs), lhs.value, true, expr.returnBool)));
-    if (rhs.type === 'scalar') return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(lhs), rhs.value, false, expr.returnBool)));
+    if (lhs.type === 'scalar' && rhs.type === 'scalar')
+      return { type: 'scalar', value: scalarBinary(expr.op, lhs.value, rhs.value) };
+    if (lhs.type === 'scalar')
+      return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(rhs), lhs.value, true, expr.returnBool)));
+    if (rhs.type === 'scalar')
+      return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(lhs), rhs.value, false, expr.returnBool)));
     const matching = expr.matching!;
     const op = expr.op;
     if (isSetOperator(op)) return this.vector(distinct(setOperation(op, vectorOf(lhs), vectorOf(rhs), matching)));
@@ -178,7 +205,8 @@ export class Evaluator {
     const args: StepValue[] = [];
     for (const arg of expr.args) args.push(await this.evaluate(arg, t));
     // timestamp() of a selector answers each sample's own time; of anything else, the evaluation time.
-    if (expr.func === 'timestamp' && unwrapParens(expr.args[0]!).kind !== 'vector') args[0] = { type: 'vector', samples: vectorOf(args[0]).map((s) => ({ labels: s.labels, value: s.value })) };
+    if (expr.func === 'timestamp' && unwrapParens(expr.args[0]!).kind !== 'vector')
+      args[0] = { type: 'vector', samples: vectorOf(args[0]).map((s) => ({ labels: s.labels, value: s.value })) };
     const value = INSTANT_FUNCTIONS[expr.func]!(args, expr, t);
     return value.type === 'vector' ? this.vector(distinct(value.samples)) : value;
   }
@@ -267,5 +295,8 @@ function distinct(samples: Vector): Vector {
 }
 
 function tooManySamples(): MeetrError {
-  return new MeetrError('query_too_large', 'query processing would load too many samples into memory in query execution');
+  return new MeetrError(
+    'query_too_large',
+    'query processing would load too many samples into memory in query execution',
+  );
 }

@@ -10,7 +10,16 @@ import { isLabelName, NAME_LABEL } from '../domain/series.js';
 import { unwrapParens, type Call } from './ast.js';
 import { parseGoFloat } from './literals.js';
 import { bucketQuantile, type Bucket } from './quantile.js';
-import { labelsKey, vectorOf, withLabel, withoutName, type Labels, type Sample, type StepValue, type Vector } from './values.js';
+import {
+  labelsKey,
+  vectorOf,
+  withLabel,
+  withoutName,
+  type Labels,
+  type Sample,
+  type StepValue,
+  type Vector,
+} from './values.js';
 
 type InstantFunction = (args: readonly StepValue[], call: Call, t: number) => StepValue;
 
@@ -28,19 +37,29 @@ function simple(f: (v: number) => number): InstantFunction {
 function date(f: (d: Date) => number): InstantFunction {
   return (args, _call, t) => {
     if (args.length === 0) return vector([{ labels: {}, value: f(new Date(Math.trunc(t / 1000) * 1000)) }]);
-    return vector(vectorOf(args[0]).map((s) => ({ labels: withoutName(s.labels), value: Number.isFinite(s.value) ? f(new Date(Math.trunc(s.value) * 1000)) : NaN })));
+    return vector(
+      vectorOf(args[0]).map((s) => ({
+        labels: withoutName(s.labels),
+        value: Number.isFinite(s.value) ? f(new Date(Math.trunc(s.value) * 1000)) : NaN,
+      })),
+    );
   };
 }
 
 /** Go's Day of the year (1-366) in UTC. */
 function dayOfYear(d: Date): number {
-  return Math.round((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
+  return (
+    Math.round(
+      (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000,
+    ) + 1
+  );
 }
 
 function sortBy(descending: boolean): InstantFunction {
   return ([arg]) => {
     const sorted = [...vectorOf(arg)].sort((a, b) => {
-      if (Number.isNaN(a.value) || Number.isNaN(b.value)) return Number(Number.isNaN(a.value)) - Number(Number.isNaN(b.value)); // NaN last either way
+      if (Number.isNaN(a.value) || Number.isNaN(b.value))
+        return Number(Number.isNaN(a.value)) - Number(Number.isNaN(b.value)); // NaN last either way
       return descending ? b.value - a.value : a.value - b.value;
     });
     return vector(sorted);
@@ -48,7 +67,12 @@ function sortBy(descending: boolean): InstantFunction {
 }
 
 function labelReplace([arg, dst, replacement, src, pattern]: readonly StepValue[]): StepValue {
-  const [target, template, source, regexText] = [stringOf(dst), stringOf(replacement), stringOf(src), stringOf(pattern)];
+  const [target, template, source, regexText] = [
+    stringOf(dst),
+    stringOf(replacement),
+    stringOf(src),
+    stringOf(pattern),
+  ];
   let regex;
   try {
     regex = compileAnchored(regexText);
@@ -70,7 +94,12 @@ function labelJoin([arg, dst, separator, ...sources]: readonly StepValue[]): Ste
   const names = sources.map(stringOf);
   for (const name of names) if (!isLabelName(name)) throw failed(`invalid source label name in label_join(): ${name}`);
   if (!isLabelName(target)) throw failed(`invalid destination label name in label_join(): ${target}`);
-  return vector(vectorOf(arg).map((s) => ({ labels: withLabel(s.labels, target, names.map((n) => s.labels[n] ?? '').join(stringOf(separator))), value: s.value })));
+  return vector(
+    vectorOf(arg).map((s) => ({
+      labels: withLabel(s.labels, target, names.map((n) => s.labels[n] ?? '').join(stringOf(separator))),
+      value: s.value,
+    })),
+  );
 }
 
 function histogramQuantile([q, arg]: readonly StepValue[]): StepValue {
@@ -107,7 +136,10 @@ export function absentLabels(call: Call): Labels {
   return labels;
 }
 
-const clampSample = (s: Sample, min: number, max: number): Sample => ({ labels: withoutName(s.labels), value: Math.max(min, Math.min(max, s.value)) });
+const clampSample = (s: Sample, min: number, max: number): Sample => ({
+  labels: withoutName(s.labels),
+  value: Math.max(min, Math.min(max, s.value)),
+});
 
 export const INSTANT_FUNCTIONS: Readonly<Record<string, InstantFunction>> = {
   abs: simple(Math.abs),
@@ -140,13 +172,24 @@ export const INSTANT_FUNCTIONS: Readonly<Record<string, InstantFunction>> = {
     return { type: 'scalar', value: samples.length === 1 ? samples[0]!.value : NaN };
   },
   vector: ([arg]) => vector([{ labels: {}, value: scalarOf(arg) }]),
-  timestamp: ([arg], _call, t) => vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: (s.ts ?? t) / 1000 }))),
-  clamp: ([arg, min, max]) => (scalarOf(max) < scalarOf(min) ? vector([]) : vector(vectorOf(arg).map((s) => clampSample(s, scalarOf(min), scalarOf(max))))),
-  clamp_max: ([arg, max]) => vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: Math.min(scalarOf(max), s.value) }))),
-  clamp_min: ([arg, min]) => vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: Math.max(scalarOf(min), s.value) }))),
+  timestamp: ([arg], _call, t) =>
+    vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: (s.ts ?? t) / 1000 }))),
+  clamp: ([arg, min, max]) =>
+    scalarOf(max) < scalarOf(min)
+      ? vector([])
+      : vector(vectorOf(arg).map((s) => clampSample(s, scalarOf(min), scalarOf(max)))),
+  clamp_max: ([arg, max]) =>
+    vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: Math.min(scalarOf(max), s.value) }))),
+  clamp_min: ([arg, min]) =>
+    vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: Math.max(scalarOf(min), s.value) }))),
   round: ([arg, to]) => {
     const inverse = 1 / (to === undefined ? 1 : scalarOf(to));
-    return vector(vectorOf(arg).map((s) => ({ labels: withoutName(s.labels), value: Math.floor(s.value * inverse + 0.5) / inverse })));
+    return vector(
+      vectorOf(arg).map((s) => ({
+        labels: withoutName(s.labels),
+        value: Math.floor(s.value * inverse + 0.5) / inverse,
+      })),
+    );
   },
   sort: sortBy(false),
   sort_desc: sortBy(true),

@@ -35,13 +35,37 @@ export interface Token {
 
 /** Words the lexer reads as keywords outside braces (`inf` and `nan` are numbers). */
 export const KEYWORDS = new Set([
-  'and', 'or', 'unless', 'atan2',
-  'sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'count_values', 'quantile',
-  'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'start', 'end',
+  'and',
+  'or',
+  'unless',
+  'atan2',
+  'sum',
+  'avg',
+  'count',
+  'min',
+  'max',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'count_values',
+  'quantile',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'start',
+  'end',
 ]);
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
-const isAlpha = (c: string | undefined): boolean => c !== undefined && (c === '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+const isAlpha = (c: string | undefined): boolean =>
+  c !== undefined && (c === '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
 const isAlphaNumeric = (c: string | undefined): boolean => isAlpha(c) || isDigit(c);
 const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r';
 
@@ -96,7 +120,8 @@ export function tokenize(query: string): Token[] {
     pos++;
     for (;;) {
       const c = query[pos];
-      if (c === undefined || (c === '\n' && quote !== '`')) fail(start, quote === '`' ? 'unterminated raw string' : 'unterminated quoted string');
+      if (c === undefined || (c === '\n' && quote !== '`'))
+        fail(start, quote === '`' ? 'unterminated raw string' : 'unterminated quoted string');
       pos++;
       if (c === '\\' && quote !== '`') {
         if (query[pos] === undefined) fail(start, 'escape sequence not terminated');
@@ -132,7 +157,8 @@ export function tokenize(query: string): Token[] {
         else emit('=', start);
       } else if (c === '!') {
         pos++;
-        if (!accept('~=')) fail(start, `unexpected character after '!' inside braces: ${JSON.stringify(query[pos] ?? '')}`);
+        if (!accept('~='))
+          fail(start, `unexpected character after '!' inside braces: ${JSON.stringify(query[pos] ?? '')}`);
         emit('op', start);
       } else if (c === '}') {
         pos++;
@@ -146,7 +172,8 @@ export function tokenize(query: string): Token[] {
     if (bracketOpen && tokens[tokens.length - 1]?.type === '[') {
       // lexDuration: right after "[" only a duration may stand.
       if (scanNumber()) fail(start, 'missing unit character in duration');
-      if (!acceptRemainingDuration()) fail(start, `bad duration syntax: ${JSON.stringify(query.slice(start, pos + 1))}`);
+      if (!acceptRemainingDuration())
+        fail(start, `bad duration syntax: ${JSON.stringify(query.slice(start, pos + 1))}`);
       emit('duration', start);
       continue;
     }
@@ -216,7 +243,8 @@ export function tokenize(query: string): Token[] {
           else fail(start, `bad number or duration syntax: ${JSON.stringify(query.slice(start, pos + 1))}`);
         } else if (isAlpha(c) || c === ':') {
           if (bracketOpen) {
-            if (gotColon || c !== ':') fail(start, `unexpected ${c === ':' ? 'colon' : 'character'} ${JSON.stringify(c)}`);
+            if (gotColon || c !== ':')
+              fail(start, `unexpected ${c === ':' ? 'colon' : 'character'} ${JSON.stringify(c)}`);
             gotColon = true;
             emit(':', start);
             break;

@@ -5,7 +5,16 @@
  * `offset` and `@` binding to the expression just before them. Types are checked
  * as parser/parse.go's checkAST does. Throws PromqlSyntaxError. Pure.
  */
-import { documentedType, FUNCTIONS, typeOf, type AggregateOp, type AtModifier, type BinaryOp, type Expr, type VectorMatching } from './ast.js';
+import {
+  documentedType,
+  FUNCTIONS,
+  typeOf,
+  type AggregateOp,
+  type AtModifier,
+  type BinaryOp,
+  type Expr,
+  type VectorMatching,
+} from './ast.js';
 import { arityError, binaryExpression } from './checks.js';
 import { tokenize, type Token } from './lexer.js';
 import { SelectorParser } from './selector-parser.js';
@@ -15,9 +24,37 @@ import { parseDurationMs, parseNumberLiteral } from './literals.js';
 const MAX_DEPTH = 128;
 
 const PRECEDENCE: Readonly<Record<string, number>> = {
-  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '<': 3,
+  '<=': 3,
+  '>': 3,
+  '>=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
 };
-const AGGREGATORS = new Set(['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'count_values', 'quantile']);
+const AGGREGATORS = new Set([
+  'sum',
+  'avg',
+  'count',
+  'min',
+  'max',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'count_values',
+  'quantile',
+]);
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Parses a PromQL expression. */
@@ -40,7 +77,8 @@ class Parser extends SelectorParser {
   }
 
   private binaryOp(token: Token): BinaryOp | undefined {
-    if ((token.type === 'op' || token.type === 'keyword') && PRECEDENCE[token.text] !== undefined) return token.text as BinaryOp;
+    if ((token.type === 'op' || token.type === 'keyword') && PRECEDENCE[token.text] !== undefined)
+      return token.text as BinaryOp;
     return undefined;
   }
 
@@ -70,7 +108,11 @@ class Parser extends SelectorParser {
       const operand = this.expression(PRECEDENCE['^']!); // binds like *, below ^
       if (operand.kind === 'number') return token.text === '-' ? { kind: 'number', value: -operand.value } : operand;
       const type = typeOf(operand);
-      if (type !== 'scalar' && type !== 'vector') throw this.fail(token, `unary expression only allowed on expressions of type scalar or instant vector, got "${documentedType(type)}"`);
+      if (type !== 'scalar' && type !== 'vector')
+        throw this.fail(
+          token,
+          `unary expression only allowed on expressions of type scalar or instant vector, got "${documentedType(type)}"`,
+        );
       return { kind: 'unary', op: token.text, expr: operand };
     }
     return this.postfix(this.primary());
@@ -99,8 +141,15 @@ class Parser extends SelectorParser {
       case 'metric_identifier':
         return this.selector(token.text, token);
       case 'keyword':
-        if (AGGREGATORS.has(token.text) && (this.peek().type === '(' || this.peek().text === 'by' || this.peek().text === 'without')) return this.aggregate(token);
-        if (this.peek().type === '{' || !['on', 'ignoring', 'group_left', 'group_right', 'bool', 'atan2'].includes(token.text)) {
+        if (
+          AGGREGATORS.has(token.text) &&
+          (this.peek().type === '(' || this.peek().text === 'by' || this.peek().text === 'without')
+        )
+          return this.aggregate(token);
+        if (
+          this.peek().type === '{' ||
+          !['on', 'ignoring', 'group_left', 'group_right', 'bool', 'atan2'].includes(token.text)
+        ) {
           return this.selector(this.query.slice(token.at, token.at + token.text.length), token);
         }
         throw this.unexpected(token);
@@ -135,7 +184,8 @@ class Parser extends SelectorParser {
     this.expect(':', 'subquery or range', '":" or "]"');
     const step = this.peek().type === 'duration' ? this.duration(this.take()) : 0;
     this.expect(']', 'subquery selector', '"]"');
-    if (typeOf(expr) !== 'vector') throw this.fail(open, `subquery is only allowed on instant vector, got ${typeOf(expr)} instead`);
+    if (typeOf(expr) !== 'vector')
+      throw this.fail(open, `subquery is only allowed on instant vector, got ${typeOf(expr)} instead`);
     return { kind: 'subquery', expr, rangeMs: range, stepMs: step, offsetMs: 0 };
   }
 
@@ -143,7 +193,10 @@ class Parser extends SelectorParser {
   private modifiable(expr: Expr, token: Token, what: string): { offsetMs: number; at?: AtModifier } {
     if (expr.kind === 'vector' || expr.kind === 'subquery') return expr;
     if (expr.kind === 'matrix') return expr.selector;
-    throw this.fail(token, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
+    throw this.fail(
+      token,
+      `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
+    );
   }
 
   private offset(expr: Expr): Expr {
@@ -179,7 +232,8 @@ class Parser extends SelectorParser {
     }
     if (number.type !== 'number') throw this.unexpected(number, '@', 'timestamp');
     const seconds = sign * parseNumberLiteral(number.text)!;
-    if (!Number.isFinite(seconds) || Math.abs(seconds) >= 9.223372036854776e18) throw this.fail(token, `timestamp out of bounds for @ modifier: ${seconds}`);
+    if (!Number.isFinite(seconds) || Math.abs(seconds) >= 9.223372036854776e18)
+      throw this.fail(token, `timestamp out of bounds for @ modifier: ${seconds}`);
     target.at = { kind: 'time', ms: Math.round(seconds * 1000) };
     return expr;
   }
@@ -207,7 +261,8 @@ class Parser extends SelectorParser {
 
   private expectType(expr: Expr, want: string, context: string, at: Token): void {
     const type = typeOf(expr);
-    if (type !== want) throw this.fail(at, `expected type ${documentedType(want as never)} in ${context}, got ${documentedType(type)}`);
+    if (type !== want)
+      throw this.fail(at, `expected type ${documentedType(want as never)} in ${context}, got ${documentedType(type)}`);
   }
 
   private call(name: Token): Expr {
@@ -216,7 +271,14 @@ class Parser extends SelectorParser {
     const args = this.args('function call');
     const arity = arityError(name.text, signature, args.length);
     if (arity !== undefined) throw this.fail(name, arity);
-    args.forEach((arg, i) => this.expectType(arg, signature.args[Math.min(i, signature.args.length - 1)]!, `call to function ${JSON.stringify(name.text)}`, name));
+    args.forEach((arg, i) =>
+      this.expectType(
+        arg,
+        signature.args[Math.min(i, signature.args.length - 1)]!,
+        `call to function ${JSON.stringify(name.text)}`,
+        name,
+      ),
+    );
     return { kind: 'call', func: name.text, args };
   }
 
@@ -226,7 +288,8 @@ class Parser extends SelectorParser {
     while (this.peek().type !== ')') {
       const token = this.take();
       const text = this.query.slice(token.at, token.at + token.text.length);
-      if (!LABEL.test(text) || !['identifier', 'keyword'].includes(token.type)) throw this.unexpected(token, context, 'label');
+      if (!LABEL.test(text) || !['identifier', 'keyword'].includes(token.type))
+        throw this.unexpected(token, context, 'label');
       labels.push(text);
       if (this.peek().type === ',') this.take();
       else if (this.peek().type !== ')') throw this.unexpected(this.peek(), context, '"," or ")"');
@@ -250,12 +313,19 @@ class Parser extends SelectorParser {
     if (grouping.length === 0 && !without) modifier();
     if (args.length === 0) throw this.fail(opToken, 'no arguments for aggregate expression provided');
     const wanted = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values' ? 2 : 1;
-    if (args.length !== wanted) throw this.fail(opToken, `wrong number of arguments for aggregate expression provided, expected ${wanted}, got ${args.length}`);
+    if (args.length !== wanted)
+      throw this.fail(
+        opToken,
+        `wrong number of arguments for aggregate expression provided, expected ${wanted}, got ${args.length}`,
+      );
     const expr = args[wanted - 1]!;
     this.expectType(expr, 'vector', 'aggregation expression', opToken);
     const param = wanted === 2 ? args[0] : undefined;
-    if (param !== undefined) this.expectType(param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter', opToken);
-    return param === undefined ? { kind: 'aggregate', op, expr, grouping, without } : { kind: 'aggregate', op, expr, param, grouping, without };
+    if (param !== undefined)
+      this.expectType(param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter', opToken);
+    return param === undefined
+      ? { kind: 'aggregate', op, expr, grouping, without }
+      : { kind: 'aggregate', op, expr, param, grouping, without };
   }
 
   private binaryModifiers(): { returnBool: boolean; matching: VectorMatching } {

@@ -40,7 +40,14 @@ export interface QueryEngine {
   /** Evaluates `query` at `t` (ms). Throws invalid_request (bad_data) for a query it cannot parse. */
   instant(query: string, t: EpochMs, scope: WorkScope, limits?: QueryLimits): Promise<InstantResult>;
   /** Evaluates `query` at start, start + step, ... up to end (ms); it must be a scalar or an instant vector. */
-  range(query: string, startMs: EpochMs, endMs: EpochMs, stepMs: number, scope: WorkScope, limits?: QueryLimits): Promise<RangeSeries[]>;
+  range(
+    query: string,
+    startMs: EpochMs,
+    endMs: EpochMs,
+    stepMs: number,
+    scope: WorkScope,
+    limits?: QueryLimits,
+  ): Promise<RangeSeries[]>;
 }
 
 /** Parses a query, answering a syntax error as invalid_request. */
@@ -72,13 +79,19 @@ export function selectorWindows(expr: Expr, startMs: number, endMs: number): Map
         from -= rangeMs === 0 ? LOOKBACK_MS : rangeMs;
         const window: [number, number] = [from - node.offsetMs, to - node.offsetMs];
         const known = windows.get(node);
-        windows.set(node, known === undefined ? window : [Math.min(known[0], window[0]), Math.max(known[1], window[1])]);
+        windows.set(
+          node,
+          known === undefined ? window : [Math.min(known[0], window[0]), Math.max(known[1], window[1])],
+        );
         return;
       }
       case 'matrix':
         return visit(node.selector, reach, node.rangeMs);
       case 'subquery': {
-        const inner = node.at === undefined ? { offsetMs: reach.offsetMs + node.offsetMs, rangeMs: reach.rangeMs + node.rangeMs, atMs: reach.atMs } : { offsetMs: node.offsetMs, rangeMs: node.rangeMs, atMs: atMs(node.at) };
+        const inner =
+          node.at === undefined
+            ? { offsetMs: reach.offsetMs + node.offsetMs, rangeMs: reach.rangeMs + node.rangeMs, atMs: reach.atMs }
+            : { offsetMs: node.offsetMs, rangeMs: node.rangeMs, atMs: atMs(node.at) };
         return visit(node.expr, inner, 0);
       }
       case 'paren':
@@ -101,12 +114,23 @@ export function selectorWindows(expr: Expr, startMs: number, endMs: number): Map
 
 export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
   const { catalogue, search, maxSamples, defaultSubqueryStepMs = 60_000 } = options;
-  const turns = createTurns(options.maxConcurrent, options.maxWaiting, (waiting) =>
-    new OverloadedError('queries_waiting', `the worker evaluates ${options.maxConcurrent} queries and has ${waiting} waiting (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES); retry shortly`),
+  const turns = createTurns(
+    options.maxConcurrent,
+    options.maxWaiting,
+    (waiting) =>
+      new OverloadedError(
+        'queries_waiting',
+        `the worker evaluates ${options.maxConcurrent} queries and has ${waiting} waiting (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES); retry shortly`,
+      ),
   );
 
   /** The series and samples every selector of `expr` needs, each selector's series sorted by labels. */
-  const load = async (expr: Expr, startMs: EpochMs, endMs: EpochMs, scope: WorkScope): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> => {
+  const load = async (
+    expr: Expr,
+    startMs: EpochMs,
+    endMs: EpochMs,
+    scope: WorkScope,
+  ): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> => {
     const reads: SamplesQuery[] = [];
     const owners: Array<{ selector: VectorSelector; labels: LoadedSeries['labels'] }> = [];
     const data = new Map<VectorSelector, LoadedSeries[]>();
@@ -126,18 +150,39 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
     samples.forEach((read, i) => {
       const { selector, labels } = owners[i]!;
       loaded += read.ts.length + read.special.length;
-      if (read.ts.length > 0 || read.special.length > 0) data.get(selector)!.push({ labels, ...withSpecialSamples(read) });
+      if (read.ts.length > 0 || read.special.length > 0)
+        data.get(selector)!.push({ labels, ...withSpecialSamples(read) });
     });
     for (const series of data.values()) series.sort((a, b) => compareLabels(a.labels, b.labels));
     return { data, loaded };
   };
 
-  const evaluate = async <T>(expr: Expr, startMs: EpochMs, endMs: EpochMs, scope: WorkScope, limits: QueryLimits | undefined, run: (evaluator: Evaluator) => Promise<T>): Promise<T> => {
-    const bounded: WorkScope = limits?.timeoutMs === undefined ? scope : { signal: scope.signal, deadlineMs: Math.min(scope.deadlineMs, Date.now() + limits.timeoutMs) };
+  const evaluate = async <T>(
+    expr: Expr,
+    startMs: EpochMs,
+    endMs: EpochMs,
+    scope: WorkScope,
+    limits: QueryLimits | undefined,
+    run: (evaluator: Evaluator) => Promise<T>,
+  ): Promise<T> => {
+    const bounded: WorkScope =
+      limits?.timeoutMs === undefined
+        ? scope
+        : { signal: scope.signal, deadlineMs: Math.min(scope.deadlineMs, Date.now() + limits.timeoutMs) };
     const release = await turns.take(bounded);
     try {
       const { data, loaded } = await load(expr, startMs, endMs, bounded);
-      return await run(new Evaluator({ data, startMs, endMs, maxSamples, loadedSamples: loaded, defaultSubqueryStepMs, scope: bounded }));
+      return await run(
+        new Evaluator({
+          data,
+          startMs,
+          endMs,
+          maxSamples,
+          loadedSamples: loaded,
+          defaultSubqueryStepMs,
+          scope: bounded,
+        }),
+      );
     } finally {
       release();
     }
@@ -153,7 +198,10 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
       const expr = parseQuery(query);
       const type = typeOf(expr);
       if (type !== 'scalar' && type !== 'vector') {
-        throw invalidRequest(`invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`, [{ field: 'query', message: `is a ${type}` }]);
+        throw invalidRequest(
+          `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`,
+          [{ field: 'query', message: `is a ${type}` }],
+        );
       }
       return evaluate(expr, startMs, endMs, scope, limits, (evaluator) => evaluator.range(expr, stepMs));
     },

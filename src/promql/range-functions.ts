@@ -109,8 +109,10 @@ function variance(values: readonly number[]): number {
 
 function holtWinters({ values, scalars }: WindowInput): number | undefined {
   const [sf, tf] = scalars as [number, number];
-  if (!(sf > 0 && sf < 1)) throw new MeetrError('query_failed', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
-  if (!(tf > 0 && tf < 1)) throw new MeetrError('query_failed', `invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
+  if (!(sf > 0 && sf < 1))
+    throw new MeetrError('query_failed', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
+  if (!(tf > 0 && tf < 1))
+    throw new MeetrError('query_failed', `invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
   if (values.length < 2) return undefined;
   let s0 = 0;
   let s1 = values[0]!;

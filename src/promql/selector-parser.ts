@@ -23,7 +23,8 @@ export class SelectorParser extends TokenStream {
       while (this.peek().type !== '}') {
         const label = this.expect('identifier', 'label matching', 'identifier or "}"');
         const op = this.take();
-        if (!MATCH_OPS.has(op.text) || (op.type !== 'op' && op.type !== '=')) throw this.unexpected(op, 'label matching', 'label matching operator');
+        if (!MATCH_OPS.has(op.text) || (op.type !== 'op' && op.type !== '='))
+          throw this.unexpected(op, 'label matching', 'label matching operator');
         const value = this.expect('string', 'label matching', 'string');
         try {
           matchers.push(compileMatcher({ name: label.text, op: op.text as MatchOp, value: this.unquote(value) }));
@@ -37,7 +38,11 @@ export class SelectorParser extends TokenStream {
     }
     if (name !== undefined) {
       const named = matchers.find((m) => m.name === NAME_LABEL);
-      if (named !== undefined) throw this.fail(start, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named.value)}`);
+      if (named !== undefined)
+        throw this.fail(
+          start,
+          `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named.value)}`,
+        );
       matchers.push(compileMatcher({ name: NAME_LABEL, op: '=', value: name }));
     } else if (matchers.every((m) => m.matches(''))) {
       throw this.fail(start, 'vector selector must contain at least one non-empty matcher');

@@ -28,8 +28,18 @@ export class TokenStream {
   }
 
   protected unexpected(token: Token, context = '', expected = ''): PromqlSyntaxError {
-    const what = token.type === 'eof' ? 'end of input' : token.type === 'keyword' ? `<${token.text}>` : token.type === 'op' ? `<op:${token.text}>` : JSON.stringify(token.text);
-    return this.fail(token, `unexpected ${what}${context === '' ? '' : ` in ${context}`}${expected === '' ? '' : `, expected ${expected}`}`);
+    const what =
+      token.type === 'eof'
+        ? 'end of input'
+        : token.type === 'keyword'
+          ? `<${token.text}>`
+          : token.type === 'op'
+            ? `<op:${token.text}>`
+            : JSON.stringify(token.text);
+    return this.fail(
+      token,
+      `unexpected ${what}${context === '' ? '' : ` in ${context}`}${expected === '' ? '' : `, expected ${expected}`}`,
+    );
   }
 
   protected expect(type: Token['type'], context: string, expected: string): Token {

@@ -47,7 +47,8 @@ const nameless = new WeakMap<Labels, Labels>();
 /** A label set as a string, equal for equal sets. */
 export function labelsKey(labels: Labels): string {
   let key = keys.get(labels);
-  if (key === undefined) keys.set(labels, (key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => compareText(a, b)))));
+  if (key === undefined)
+    keys.set(labels, (key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => compareText(a, b)))));
   return key;
 }
 

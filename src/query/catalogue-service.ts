@@ -7,7 +7,14 @@
  */
 import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
-import { exactName, matchesAll, NAME_LABEL, seriesLabels, type CompiledMatcher, type Labels } from '../domain/series.js';
+import {
+  exactName,
+  matchesAll,
+  NAME_LABEL,
+  seriesLabels,
+  type CompiledMatcher,
+  type Labels,
+} from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
 import { MS_PER_DAY, type EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
@@ -47,12 +54,22 @@ export interface CatalogueService {
    * into [fromMs, toMs] (by UTC day), each once, in metric id order. Throws
    * query_too_large (422) past maxSeries matches or maxScanned rows read.
    */
-  select(sets: ReadonlyArray<readonly CompiledMatcher[]>, fromMs: EpochMs, toMs: EpochMs, scope: WorkScope): Promise<SeriesEntry[]>;
+  select(
+    sets: ReadonlyArray<readonly CompiledMatcher[]>,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+    scope: WorkScope,
+  ): Promise<SeriesEntry[]>;
   /**
    * Up to `limit` series matching `matchers`, in catalogue order, after `after`.
    * A page may hold fewer when maxScanned rows were read first; `next` goes on.
    */
-  page(matchers: readonly CompiledMatcher[], limit: number, after: CataloguePosition | undefined, scope: WorkScope): Promise<SeriesPage>;
+  page(
+    matchers: readonly CompiledMatcher[],
+    limit: number,
+    after: CataloguePosition | undefined,
+    scope: WorkScope,
+  ): Promise<SeriesPage>;
 }
 
 /** Catalogue rows read per statement. */
@@ -65,12 +82,20 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
   const { reader, maxSeries, maxScanned } = options;
 
   /** The catalogue rows a matcher set can match, from `after` on, page by page. */
-  async function* rows(matchers: readonly CompiledMatcher[], after: CataloguePosition | undefined, scope: WorkScope): AsyncGenerator<CatalogueEntry & { shard: number }> {
+  async function* rows(
+    matchers: readonly CompiledMatcher[],
+    after: CataloguePosition | undefined,
+    scope: WorkScope,
+  ): AsyncGenerator<CatalogueEntry & { shard: number }> {
     const name = exactName(matchers);
     const firstShard = after?.shard ?? 0;
-    const shards = name !== undefined ? [catalogueShardOf(name)] : Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => firstShard + i);
+    const shards =
+      name !== undefined
+        ? [catalogueShardOf(name)]
+        : Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => firstShard + i);
     for (const shard of shards) {
-      let from = after !== undefined && after.shard === shard ? { name: after.name, metricId: after.metricId } : undefined;
+      let from =
+        after !== undefined && after.shard === shard ? { name: after.name, metricId: after.metricId } : undefined;
       for (;;) {
         checkScope(scope);
         const page = await reader.listSeries(shard, ROWS_PER_READ, name, from);
@@ -94,12 +119,21 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       for (const matchers of sets) {
         for await (const entry of rows(matchers, undefined, scope)) {
           await turn();
-          if (++scanned > maxScanned) throw tooLarge(`the selection reads more than ${maxScanned} catalogue rows; select by metric name (__name__="...") or narrow the matchers`);
+          if (++scanned > maxScanned)
+            throw tooLarge(
+              `the selection reads more than ${maxScanned} catalogue rows; select by metric name (__name__="...") or narrow the matchers`,
+            );
           if (entry.lastDay < fromDay || entry.firstDay > toDay || found.has(entry.metricId)) continue;
           const labels = seriesLabels(entry.metricId);
           if (!matchesAll(labels, matchers)) continue;
-          found.set(entry.metricId, { metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay });
-          if (found.size > maxSeries) throw tooLarge(`more than ${maxSeries} series match (MEETR_MAX_SERIES); narrow the matchers`);
+          found.set(entry.metricId, {
+            metricId: entry.metricId,
+            labels,
+            firstDay: entry.firstDay,
+            lastDay: entry.lastDay,
+          });
+          if (found.size > maxSeries)
+            throw tooLarge(`more than ${maxSeries} series match (MEETR_MAX_SERIES); narrow the matchers`);
         }
       }
       return [...found.values()].sort((a, b) => (a.metricId < b.metricId ? -1 : a.metricId > b.metricId ? 1 : 0));
@@ -113,7 +147,8 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
         await turn();
         const position = { shard: entry.shard, name: entry.name, metricId: entry.metricId };
         const labels = seriesLabels(entry.metricId);
-        if (matchesAll(labels, matchers)) series.push({ metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay });
+        if (matchesAll(labels, matchers))
+          series.push({ metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay });
         if (series.length === limit || ++scanned === maxScanned) return { series, next: position };
       }
       return { series };

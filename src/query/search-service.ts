@@ -1,4 +1,11 @@
-import { combine, EMPTY_AGGREGATE, finalize, PointFold, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
+import {
+  combine,
+  EMPTY_AGGREGATE,
+  finalize,
+  PointFold,
+  type Aggregation,
+  type PartialAggregate,
+} from '../domain/aggregate.js';
 import { createTurns, forEachBounded, settleAll } from '../concurrency.js';
 import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
 import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
@@ -108,8 +115,14 @@ interface SpanGroup {
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
   const { reader, concurrency, maxPartitions, maxHoldMs, clockMarginMs, clock = Date.now } = options;
-  const turns = createTurns(options.maxSearches, options.maxWaitingSearches, (waiting) =>
-    new OverloadedError('searches_waiting', `the worker runs ${options.maxSearches} searches and has ${waiting} waiting (MEETR_MAX_SEARCHES, MEETR_MAX_WAITING_SEARCHES); retry shortly`),
+  const turns = createTurns(
+    options.maxSearches,
+    options.maxWaitingSearches,
+    (waiting) =>
+      new OverloadedError(
+        'searches_waiting',
+        `the worker runs ${options.maxSearches} searches and has ${waiting} waiting (MEETR_MAX_SEARCHES, MEETR_MAX_WAITING_SEARCHES); retry shortly`,
+      ),
   );
 
   /**
@@ -124,7 +137,13 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
    * The minutes of [fromDay, toDay] that may have been written since their rollups
    * were computed, ascending. `fresh` asks the roller's progress even when a recent one is known.
    */
-  const dirtyMinutes = async (metricId: string, fromDay: number, toDay: number, scope: WorkScope, fresh = false): Promise<number[]> => {
+  const dirtyMinutes = async (
+    metricId: string,
+    fromDay: number,
+    toDay: number,
+    scope: WorkScope,
+    fresh = false,
+  ): Promise<number[]> => {
     const shard = shardOf(metricId);
     const last = lastPossibleSlot(clock(), maxHoldMs, clockMarginMs);
     const progress = reader.rolledThrough(shard).then((slot) => {
@@ -174,13 +193,22 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
             const key = `${level.name}/${period}`;
             let group = groups.get(key);
             if (group === undefined) groups.set(key, (group = { level, period, spans: [] }));
-            group.spans.push({ fromMs: Math.max(spanFrom, periodStart(level, period)), toMs: Math.min(spanTo, periodStart(level, period + 1)), bucket });
+            group.spans.push({
+              fromMs: Math.max(spanFrom, periodStart(level, period)),
+              toMs: Math.min(spanTo, periodStart(level, period + 1)),
+              bucket,
+            });
           }
         }
         for (const span of spans) {
           for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
             const start = partition * MS_PER_HOUR;
-            raw.push({ bucket, partition, fromMs: Math.max(span.fromMs, start), toMs: Math.min(span.toMs, start + MS_PER_HOUR) });
+            raw.push({
+              bucket,
+              partition,
+              fromMs: Math.max(span.fromMs, start),
+              toMs: Math.min(span.toMs, start + MS_PER_HOUR),
+            });
           }
         }
         if (raw.length > maxPartitions) return undefined;
@@ -190,7 +218,9 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     };
     // A recent view of the roller's progress saves a read, but may still count minutes rolled since as dirty: ask before refusing.
     const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-    const planned = plan(await dirtyMinutes(metricId, fromDay, toDay, scope)) ?? plan(await dirtyMinutes(metricId, fromDay, toDay, scope, true));
+    const planned =
+      plan(await dirtyMinutes(metricId, fromDay, toDay, scope)) ??
+      plan(await dirtyMinutes(metricId, fromDay, toDay, scope, true));
     if (planned === undefined) throw tooManyPartitions(maxPartitions);
     const { groups, raw } = planned;
 
@@ -200,7 +230,13 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
         spans.sort((a, b) => a.fromMs - b.fromMs);
         const ends = spans.map((span) => span.toMs);
         // One slice over the partition's runs (at most a partition's ~1,500 rows); rows between runs are dirty and skipped.
-        for (const { start, aggregate } of await reader.readRollups(metricId, level, period, spans[0]!.fromMs, ends[ends.length - 1]!)) {
+        for (const { start, aggregate } of await reader.readRollups(
+          metricId,
+          level,
+          period,
+          spans[0]!.fromMs,
+          ends[ends.length - 1]!,
+        )) {
           const at = firstAtOrAfter(ends, start + 1);
           const span = spans[at];
           if (span !== undefined && start >= span.fromMs) add(span.bucket, aggregate);
@@ -224,7 +260,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
         const total = buckets.reduce(combine, EMPTY_AGGREGATE);
         const result = { value: finalize(total, query.aggregation), count: total.count };
         if (query.buckets === undefined) return result;
-        const series = buckets.map((bucket, i) => ({ ts: query.buckets![i]!, value: finalize(bucket, query.aggregation), count: bucket.count }));
+        const series = buckets.map((bucket, i) => ({
+          ts: query.buckets![i]!,
+          value: finalize(bucket, query.aggregation),
+          count: bucket.count,
+        }));
         return { ...result, series };
       } finally {
         release();
@@ -239,12 +279,16 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       for (const { fromMs, toMs } of queries) {
         partitions += samplePartition(toMs) - samplePartition(fromMs) + 1;
         if (partitions > maxPartitions) {
-          throw new MeetrError('query_too_large', `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`);
+          throw new MeetrError(
+            'query_too_large',
+            `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
+          );
         }
       }
       for (let query = 0; query < queries.length; query++) {
         const { fromMs, toMs } = queries[query]!;
-        for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++) reads.push({ query, partition, ts: [], values: [] });
+        for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
+          reads.push({ query, partition, ts: [], values: [] });
         for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
       }
       const release = await turns.take(scope);
@@ -256,7 +300,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
               checkScope(scope);
               const { metricId, fromMs, toMs } = queries[read.query]!;
               await reader.scanPoints(metricId, read.partition, fromMs, toMs + 1, (ts, value) => {
-                if (++loaded > maxSamples) throw new MeetrError('query_too_large', `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`);
+                if (++loaded > maxSamples)
+                  throw new MeetrError(
+                    'query_too_large',
+                    `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`,
+                  );
                 read.ts.push(ts);
                 read.values.push(value);
               });
@@ -273,7 +321,12 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       } finally {
         release();
       }
-      const answers = queries.map(({ metricId }) => ({ metricId, ts: [] as number[], values: [] as number[], special: [] as SpecialValue[] }));
+      const answers = queries.map(({ metricId }) => ({
+        metricId,
+        ts: [] as number[],
+        values: [] as number[],
+        special: [] as SpecialValue[],
+      }));
       for (const read of specialReads) answers[read.query]!.special.push(...read.samples);
       for (const read of reads) {
         const answer = answers[read.query]!;

@@ -86,7 +86,10 @@ export class Roller {
     const now = this.clock();
     const shardLags = new Map<number, number>();
     for (const [shard, { nextSlot }] of [...this.owned].sort(([a], [b]) => a - b)) {
-      shardLags.set(shard, isSlotOver(nextSlot, now, this.margin) ? (now - (nextSlot + 1) * SLOT_MS - this.margin) / 1000 : 0);
+      shardLags.set(
+        shard,
+        isSlotOver(nextSlot, now, this.margin) ? (now - (nextSlot + 1) * SLOT_MS - this.margin) / 1000 : 0,
+      );
     }
     return { shards: [...shardLags.keys()], lagSeconds: Math.max(0, ...shardLags.values()), shardLags };
   }
@@ -120,12 +123,17 @@ export class Roller {
       if (mine !== undefined && this.owned.size > share) {
         await this.release(shard);
       } else if (mine !== undefined) {
-        if (await store.keepShard(shard, owner, now + this.leaseMs, mine.nextSlot)) mine.leaseUntilMs = now + this.leaseMs;
+        if (await store.keepShard(shard, owner, now + this.leaseMs, mine.nextSlot))
+          mine.leaseUntilMs = now + this.leaseMs;
         else this.owned.delete(shard);
       } else if (this.owned.size < share && (state.leaseUntilMs + this.margin <= now || state.owner === owner)) {
         // Its previous owner stamped nothing past the end of its lease (on its clock): stamps here start above it.
         if (await store.takeShard(shard, state, owner, now + this.leaseMs)) {
-          this.owned.set(shard, { nextSlot: state.nextSlot, leaseUntilMs: now + this.leaseMs, stampUs: state.leaseUntilMs * 1000 });
+          this.owned.set(shard, {
+            nextSlot: state.nextSlot,
+            leaseUntilMs: now + this.leaseMs,
+            stampUs: state.leaseUntilMs * 1000,
+          });
         }
       }
     }
@@ -136,7 +144,12 @@ export class Roller {
     const mine = this.owned.get(shard);
     if (mine === undefined) return;
     this.owned.delete(shard);
-    await this.options.store.keepShard(shard, this.options.owner, Math.max(this.clock(), Math.ceil(mine.stampUs / 1000) + 1), mine.nextSlot);
+    await this.options.store.keepShard(
+      shard,
+      this.options.owner,
+      Math.max(this.clock(), Math.ceil(mine.stampUs / 1000) + 1),
+      mine.nextSlot,
+    );
   }
 
   /** Gives every shard back (on shutdown). */
@@ -153,7 +166,7 @@ export class Roller {
     const perTurn = this.options.slotsPerTurn ?? SLOTS_PER_TURN;
     const stop = (): boolean => shouldStop() || this.refusal !== undefined;
     let rolled = 0;
-    for (let progressed = true; progressed && !stop(); ) {
+    for (let progressed = true; progressed && !stop();) {
       progressed = false;
       const shards = [...this.owned.keys()].sort((a, b) => a - b);
       const first = shards.findIndex((shard) => shard >= this.cursor);
@@ -161,7 +174,11 @@ export class Roller {
         if (stop()) break;
         this.cursor = shard + 1;
         const owned = this.owned.get(shard);
-        for (let turn = 0; owned !== undefined && turn < perTurn && !stop() && isSlotOver(owned.nextSlot, this.clock(), this.margin); turn++) {
+        for (
+          let turn = 0;
+          owned !== undefined && turn < perTurn && !stop() && isSlotOver(owned.nextSlot, this.clock(), this.margin);
+          turn++
+        ) {
           if (!(await this.rollSlot(shard, owned))) {
             this.owned.delete(shard);
             break;
@@ -223,7 +240,9 @@ export class Roller {
   private async rollDay({ metricId, day, minutes }: DirtyDay, asOfUs: number): Promise<void> {
     const { store } = this.options;
     const dayStart = day * MS_PER_DAY;
-    const queued = [...new Set(minutes)].sort((a, b) => a - b).map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
+    const queued = [...new Set(minutes)]
+      .sort((a, b) => a - b)
+      .map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
     /** The hours touched, and how many of their minutes are queued. */
     const queuedPerHour = new Map<EpochMs, number>();
     for (const start of queued) {
@@ -249,7 +268,8 @@ export class Roller {
     // Hours whose every minute was just recomputed need no stored minutes.
     const partlyFresh = hours.filter((hour) => queuedPerHour.get(hour)! < MS_PER_HOUR / MS_PER_MINUTE);
     for (const run of runsOf(partlyFresh, MS_PER_HOUR)) {
-      for (const row of await store.readRollups(metricId, MINUTE, day, run.fromMs, run.toMs)) minuteRows.set(row.start, row.aggregate);
+      for (const row of await store.readRollups(metricId, MINUTE, day, run.fromMs, run.toMs))
+        minuteRows.set(row.start, row.aggregate);
     }
     for (const [start, aggregate] of freshMinutes) minuteRows.set(start, aggregate);
     const quarters = new Map<EpochMs, PartialAggregate>();
@@ -258,7 +278,8 @@ export class Roller {
       let hourTotal = EMPTY_AGGREGATE;
       for (let quarter = hour; quarter < hour + MS_PER_HOUR; quarter += QUARTER.ms) {
         let total = EMPTY_AGGREGATE;
-        for (let minute = quarter; minute < quarter + QUARTER.ms; minute += MS_PER_MINUTE) total = combine(total, minuteRows.get(minute) ?? EMPTY_AGGREGATE);
+        for (let minute = quarter; minute < quarter + QUARTER.ms; minute += MS_PER_MINUTE)
+          total = combine(total, minuteRows.get(minute) ?? EMPTY_AGGREGATE);
         quarters.set(quarter, total);
         hourTotal = combine(hourTotal, total);
       }
@@ -269,7 +290,14 @@ export class Roller {
 
     // The day, from its hours.
     const hourRows = new Map<EpochMs, PartialAggregate>();
-    for (const row of await store.readRollups(metricId, HOUR, periodOf(HOUR, dayStart), dayStart, dayStart + MS_PER_DAY)) hourRows.set(row.start, row.aggregate);
+    for (const row of await store.readRollups(
+      metricId,
+      HOUR,
+      periodOf(HOUR, dayStart),
+      dayStart,
+      dayStart + MS_PER_DAY,
+    ))
+      hourRows.set(row.start, row.aggregate);
     for (const [start, aggregate] of freshHours) hourRows.set(start, aggregate);
     let dayTotal = EMPTY_AGGREGATE;
     for (const aggregate of hourRows.values()) dayTotal = combine(dayTotal, aggregate);
@@ -278,7 +306,13 @@ export class Roller {
   }
 
   /** Writes the buckets that hold points (a bucket without any has no row); returns how many. */
-  private async write(metricId: string, level: Level, period: number, buckets: ReadonlyMap<EpochMs, PartialAggregate>, asOfUs: number): Promise<number> {
+  private async write(
+    metricId: string,
+    level: Level,
+    period: number,
+    buckets: ReadonlyMap<EpochMs, PartialAggregate>,
+    asOfUs: number,
+  ): Promise<number> {
     const rows: RollupRow[] = [];
     for (const [start, aggregate] of buckets) if (aggregate.count > 0) rows.push({ start, aggregate });
     if (rows.length > 0) await this.options.store.writeRollups(metricId, level, period, rows, asOfUs);
@@ -297,7 +331,8 @@ export class Roller {
  */
 function runsOf(starts: readonly EpochMs[], width = MS_PER_MINUTE): Array<{ fromMs: EpochMs; toMs: EpochMs }> {
   const runs: Array<{ fromMs: EpochMs; toMs: EpochMs }> = [];
-  const sameRun = (from: EpochMs, start: EpochMs): boolean => width !== MS_PER_MINUTE || samplePartition(from) === samplePartition(start);
+  const sameRun = (from: EpochMs, start: EpochMs): boolean =>
+    width !== MS_PER_MINUTE || samplePartition(from) === samplePartition(start);
   for (const start of starts) {
     const last = runs[runs.length - 1];
     if (last !== undefined && last.toMs === start && sameRun(last.fromMs, start)) last.toMs = start + width;

@@ -71,11 +71,17 @@ export interface Cover {
  * dirty minutes and the levels, not to the length of the range: ten thousand years
  * are one span of days.
  */
-export function coverRange(fromMs: EpochMs, toMs: EpochMs, dirty: readonly number[], into: Cover = { spans: [], raw: [] }): Cover {
+export function coverRange(
+  fromMs: EpochMs,
+  toMs: EpochMs,
+  dirty: readonly number[],
+  into: Cover = { spans: [], raw: [] },
+): Cover {
   const addRaw = (from: EpochMs, to: EpochMs): void => {
     if (from >= to) return;
     const last = into.raw[into.raw.length - 1];
-    if (last !== undefined && last.fromMs <= from && last.toMs === from) into.raw[into.raw.length - 1] = { fromMs: last.fromMs, toMs: to };
+    if (last !== undefined && last.fromMs <= from && last.toMs === from)
+      into.raw[into.raw.length - 1] = { fromMs: last.fromMs, toMs: to };
     else into.raw.push({ fromMs: from, toMs: to });
   };
   /** The start of the first dirty minute at or after `at`, or Infinity. */
@@ -90,7 +96,7 @@ export function coverRange(fromMs: EpochMs, toMs: EpochMs, dirty: readonly numbe
     const end = Math.floor(to / level.ms) * level.ms;
     if (start >= end) return aligned(from, to, levelIndex - 1);
     aligned(from, start, levelIndex - 1);
-    for (let at = start; at < end; ) {
+    for (let at = start; at < end;) {
       // Every bucket before the one holding the next dirty minute is clean: one span.
       const clean = Math.min(end, Math.floor(nextDirty(at) / level.ms) * level.ms);
       if (clean > at) {

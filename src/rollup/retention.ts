@@ -13,7 +13,10 @@ export interface Retention {
   readonly levels: Readonly<Record<LevelName, number | undefined>>;
 }
 
-export const NO_RETENTION: Retention = { raw: undefined, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } };
+export const NO_RETENTION: Retention = {
+  raw: undefined,
+  levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined },
+};
 
 /** Cassandra's largest TTL: 20 years. */
 export const MAX_TTL_SECONDS = 630_720_000;
@@ -55,7 +58,12 @@ const REBUILT_FROM: ReadonlyArray<readonly [Level, LevelName | 'raw']> = [
  */
 export function oldestWritable(retention: Retention, nowMs: EpochMs): WriteFloor | undefined {
   let floor: WriteFloor | undefined =
-    retention.raw === undefined ? undefined : { ms: nowMs - retention.raw + RETENTION_WRITE_MARGIN_MS, reason: 'older than raw points are kept (MEETR_RETENTION_RAW)' };
+    retention.raw === undefined
+      ? undefined
+      : {
+          ms: nowMs - retention.raw + RETENTION_WRITE_MARGIN_MS,
+          reason: 'older than raw points are kept (MEETR_RETENTION_RAW)',
+        };
   for (const [level, source] of REBUILT_FROM) {
     const kept = source === 'raw' ? retention.raw : retention.levels[source];
     if (kept === undefined) continue;
@@ -63,13 +71,22 @@ export function oldestWritable(retention: Retention, nowMs: EpochMs): WriteFloor
     if (floor === undefined || firstWhole > floor.ms) {
       const variable = `MEETR_RETENTION_${source.toUpperCase()}`;
       const from = source === 'raw' ? 'raw points' : `${source} rollups`;
-      floor = { ms: firstWhole, reason: `in a ${level.name} rollup bucket that starts before the oldest ${from} it is rebuilt from (${variable})` };
+      floor = {
+        ms: firstWhole,
+        reason: `in a ${level.name} rollup bucket that starts before the oldest ${from} it is rebuilt from (${variable})`,
+      };
     }
   }
   return floor;
 }
 
-const UNITS: Record<string, number> = { m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY, w: 7 * MS_PER_DAY, y: 365 * MS_PER_DAY };
+const UNITS: Record<string, number> = {
+  m: MS_PER_MINUTE,
+  h: MS_PER_HOUR,
+  d: MS_PER_DAY,
+  w: 7 * MS_PER_DAY,
+  y: 365 * MS_PER_DAY,
+};
 
 /** `30d`, `12h`, `52w`, `2y`, `90m`; `forever` (or empty) is undefined; anything else is null. */
 export function parseRetention(text: string): number | undefined | null {

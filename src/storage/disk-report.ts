@@ -30,22 +30,38 @@ export async function spaceOf(path: string): Promise<DirectorySpace> {
     const stats = await statfs(path);
     const free = stats.bavail * stats.bsize;
     const total = stats.blocks * stats.bsize;
-    return { path, freeBytes: free, totalBytes: total, freePercent: total === 0 ? null : Math.round((free / total) * 1000) / 10 };
+    return {
+      path,
+      freeBytes: free,
+      totalBytes: total,
+      freePercent: total === 0 ? null : Math.round((free / total) * 1000) / 10,
+    };
   } catch {
     return { path, freeBytes: null, totalBytes: null, freePercent: null };
   }
 }
 
 /** The latest report (undefined until the settings were read once), refreshed until `stop`. */
-export function watchDisks(settings: () => Promise<DiskSettings>): { readonly current: () => DiskReport | undefined; readonly stop: () => void } {
+export function watchDisks(settings: () => Promise<DiskSettings>): {
+  readonly current: () => DiskReport | undefined;
+  readonly stop: () => void;
+} {
   let known: DiskSettings | undefined;
   let report: DiskReport | undefined;
   let stopped = false;
   const refresh = async (): Promise<void> => {
     try {
       known ??= await settings();
-      const [data, commitLog] = await Promise.all([Promise.all(known.dataDirectories.map(spaceOf)), known.commitLogDirectory === '' ? null : spaceOf(known.commitLogDirectory)]);
-      report = { data, commitLog, diskFailurePolicy: known.diskFailurePolicy, commitFailurePolicy: known.commitFailurePolicy };
+      const [data, commitLog] = await Promise.all([
+        Promise.all(known.dataDirectories.map(spaceOf)),
+        known.commitLogDirectory === '' ? null : spaceOf(known.commitLogDirectory),
+      ]);
+      report = {
+        data,
+        commitLog,
+        diskFailurePolicy: known.diskFailurePolicy,
+        commitFailurePolicy: known.commitFailurePolicy,
+      };
     } catch {
       // Cassandra not reachable: the last report stands, and /health says so on its own.
     }

@@ -74,7 +74,12 @@ export interface PointWriter {
    */
   recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void>;
   /** Records special samples (NaN, ±Inf, staleness markers) of one metric and UTC day, under a write time (µs). */
-  writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[], writeTimeUs: number): Promise<void>;
+  writeSpecialSamples(
+    metricId: string,
+    day: number,
+    samples: readonly SpecialValue[],
+    writeTimeUs: number,
+  ): Promise<void>;
 }
 
 /** Where a catalogue listing resumes: after this (name, metric id) of a shard. */
@@ -103,14 +108,26 @@ export interface RangeReader {
   /** The first slot of `shard` the roller has not finished: every earlier slot's days are rolled. */
   rolledThrough(shard: number): Promise<number>;
   /** The dirty days `metricId` has queued in one slot of its shard, for days in [fromDay, toDay]. */
-  dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>>;
+  dirtyDays(
+    shard: number,
+    slot: number,
+    metricId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<Array<{ day: number; minutes: number[] }>>;
   /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
   readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
   /**
    * Calls `visit` for every point of one raw partition with fromMs <= ts < toMs, in
    * ascending ts order, page by page (never the whole partition in memory). Returns how many.
    */
-  scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number>;
+  scanPoints(
+    metricId: string,
+    partition: number,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+    visit: (ts: EpochMs, value: number) => void,
+  ): Promise<number>;
   /** The special samples of one metric and UTC day with fromMs <= ts < toMs, ascending. */
   specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]>;
 }
@@ -123,7 +140,13 @@ export interface RollupStore extends RangeReader {
    * Upserts rollup rows of one storage partition, written as of `asOfUs` (when the
    * reads they were computed from began), so a later computation always wins.
    */
-  writeRollups(metricId: string, level: Level, period: number, rows: readonly RollupRow[], asOfUs: number): Promise<void>;
+  writeRollups(
+    metricId: string,
+    level: Level,
+    period: number,
+    rows: readonly RollupRow[],
+    asOfUs: number,
+  ): Promise<void>;
   /** The shard's lease and progress. */
   readShard(shard: number): Promise<ShardState>;
   /** Takes the lease if it is still as `seen` (a lightweight transaction); true when taken. */

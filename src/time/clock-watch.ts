@@ -62,18 +62,35 @@ interface Sample {
 }
 
 export function createClockWatch(options: ClockWatchOptions): ClockWatch {
-  const { serverTimeMs, maxSkewMs, intervalMs = DEFAULT_INTERVAL_MS, clock = Date.now, monotonic = () => performance.now(), onChange } = options;
+  const {
+    serverTimeMs,
+    maxSkewMs,
+    intervalMs = DEFAULT_INTERVAL_MS,
+    clock = Date.now,
+    monotonic = () => performance.now(),
+    onChange,
+  } = options;
   const samples: Sample[] = [];
 
   const reading = (): ClockReading => {
     const last = samples[samples.length - 1];
-    if (last === undefined) return { offsetMs: undefined, uncertaintyMs: undefined, checkedAtMs: undefined, maxSkewMs, refusal: "this process's clock was not compared with Cassandra's yet" };
+    if (last === undefined)
+      return {
+        offsetMs: undefined,
+        uncertaintyMs: undefined,
+        checkedAtMs: undefined,
+        maxSkewMs,
+        refusal: "this process's clock was not compared with Cassandra's yet",
+      };
     const best = samples.reduce((a, b) => (b.roundTripMs < a.roundTripMs ? b : a));
     const uncertaintyMs = best.roundTripMs / 2;
     const base = { offsetMs: best.offsetMs, uncertaintyMs, checkedAtMs: last.atMs, maxSkewMs };
     const age = clock() - last.atMs;
     if (age > STALE_INTERVALS * intervalMs || age < -maxSkewMs) {
-      return { ...base, refusal: `this process's clock was last compared with Cassandra's ${Math.round(age / 1000)} s ago; it takes no writes and rolls nothing until it is again` };
+      return {
+        ...base,
+        refusal: `this process's clock was last compared with Cassandra's ${Math.round(age / 1000)} s ago; it takes no writes and rolls nothing until it is again`,
+      };
     }
     if (Math.abs(best.offsetMs) + uncertaintyMs <= maxSkewMs) return { ...base, refusal: undefined };
     const side = best.offsetMs > 0 ? 'behind' : 'ahead of';
@@ -107,7 +124,9 @@ export function createClockWatch(options: ClockWatchOptions): ClockWatch {
     const roundTripMs = monotonic() - started;
     const sample = { offsetMs: serverMs - (localMs + roundTripMs / 2), roundTripMs, atMs: localMs };
     // Earlier samples that disagree with this one beyond both uncertainties are from before a clock step: dropped.
-    const agreeing = samples.filter((earlier) => Math.abs(earlier.offsetMs - sample.offsetMs) <= (earlier.roundTripMs + roundTripMs) / 2 + 1);
+    const agreeing = samples.filter(
+      (earlier) => Math.abs(earlier.offsetMs - sample.offsetMs) <= (earlier.roundTripMs + roundTripMs) / 2 + 1,
+    );
     samples.splice(0, samples.length, ...agreeing.slice(-(SAMPLES - 1)), sample);
     notice();
   };
@@ -132,9 +151,19 @@ function formatMs(ms: number): string {
 }
 
 /** A reading as /health and ./meetr status show it. */
-export function clockReport(reading: ClockReading): { offsetMs: number | null; uncertaintyMs: number | null; maxSkewMs: number; withinBound: boolean } {
+export function clockReport(reading: ClockReading): {
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  maxSkewMs: number;
+  withinBound: boolean;
+} {
   const round = (ms: number | undefined): number | null => (ms === undefined ? null : Math.round(ms * 10) / 10);
-  return { offsetMs: round(reading.offsetMs), uncertaintyMs: round(reading.uncertaintyMs), maxSkewMs: reading.maxSkewMs, withinBound: reading.refusal === undefined };
+  return {
+    offsetMs: round(reading.offsetMs),
+    uncertaintyMs: round(reading.uncertaintyMs),
+    maxSkewMs: reading.maxSkewMs,
+    withinBound: reading.refusal === undefined,
+  };
 }
 
 /** A watch compared once before it is returned, sampling from then on, whose turns (refusing, within the bound again) are logged. */
@@ -148,7 +177,10 @@ export async function startClockWatch(
     maxSkewMs,
     onChange: (reading) => {
       if (reading.refusal !== undefined) log.warn(reading.refusal);
-      else log.info(`clock within MEETR_MAX_CLOCK_SKEW_MS (${maxSkewMs} ms) of Cassandra's: offset ${formatMs(reading.offsetMs ?? 0)} (±${formatMs(reading.uncertaintyMs ?? 0)})`);
+      else
+        log.info(
+          `clock within MEETR_MAX_CLOCK_SKEW_MS (${maxSkewMs} ms) of Cassandra's: offset ${formatMs(reading.offsetMs ?? 0)} (±${formatMs(reading.uncertaintyMs ?? 0)})`,
+        );
     },
   });
   await watch.check();

@@ -57,12 +57,17 @@ export async function bucketBounds(
   pause: () => Promise<void> = async () => undefined,
 ): Promise<EpochMs[]> {
   const bounds: EpochMs[] = [];
-  const next = interval.kind === 'fixed' ? fixedBoundaries(interval.ms, zone, fromMs) : calendarBoundaries(interval.kind, zone, fromMs);
+  const next =
+    interval.kind === 'fixed'
+      ? fixedBoundaries(interval.ms, zone, fromMs)
+      : calendarBoundaries(interval.kind, zone, fromMs);
   let seen = 0;
   for (const boundary of next) {
     if (++seen % BOUNDARIES_PER_TURN === 0) await pause();
-    if (boundary <= fromMs) bounds[0] = boundary; // the last start at or before fromMs opens the series
-    else if (bounds.length === 0) throw new Error(`no bucket boundary at or before ${fromMs}`); // the generators start early enough
+    if (boundary <= fromMs)
+      bounds[0] = boundary; // the last start at or before fromMs opens the series
+    else if (bounds.length === 0)
+      throw new Error(`no bucket boundary at or before ${fromMs}`); // the generators start early enough
     else {
       if (bounds.length > maxBuckets) throw new TooManyBucketsError(maxBuckets);
       bounds.push(boundary);
@@ -85,7 +90,8 @@ function* fixedBoundaries(lengthMs: number, zone: string, fromMs: EpochMs): Gene
     const change = nextOffsetChange(zone, at, offset, horizon);
     const end = change ?? horizon;
     // Wall-clock multiples of the length while the offset holds, in [at, end).
-    for (let wall = Math.ceil((at + offset) / lengthMs) * lengthMs; wall - offset < end; wall += lengthMs) yield wall - offset;
+    for (let wall = Math.ceil((at + offset) / lengthMs) * lengthMs; wall - offset < end; wall += lengthMs)
+      yield wall - offset;
     // The instant of a change starts a bucket only if its new wall time is a multiple: the next turn yields it then.
     if (change !== undefined) offset = zoneOffsetMs(zone, change);
     at = end;

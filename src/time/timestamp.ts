@@ -2,14 +2,16 @@ import { fromZonedTime } from 'date-fns-tz';
 import { clipped } from '../errors.js';
 import { MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from './units.js';
 
-export type TimestampResult = { readonly ok: true; readonly ms: EpochMs } | { readonly ok: false; readonly message: string };
+export type TimestampResult =
+  { readonly ok: true; readonly ms: EpochMs } | { readonly ok: false; readonly message: string };
 
 const CALENDAR =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|\s*([+-])(\d{2})(?::?(\d{2}))?|\s+(\d{2}):?(\d{2}))?)?$/;
 const EPOCH_SECONDS = /^(\d{1,10})(?:\.(\d{1,9}))?$/;
 const EPOCH_MILLISECONDS = /^\d{13}$/;
 
-export const TIMESTAMP_FORMS = 'YYYY-MM-DD[ HH:mm[:ss[.SSS]]][Z|+HHMM|+HH:MM] (T may replace the space), epoch seconds or epoch milliseconds';
+export const TIMESTAMP_FORMS =
+  'YYYY-MM-DD[ HH:mm[:ss[.SSS]]][Z|+HHMM|+HH:MM] (T may replace the space), epoch seconds or epoch milliseconds';
 
 /**
  * Reads a client timestamp into epoch milliseconds. A timestamp without an offset
@@ -37,7 +39,8 @@ export function parseTimestamp(input: unknown, defaultTimeZone: string): Timesta
   const minute = Number(mi ?? '0');
   const second = Number(s ?? '0');
   if (month < 1 || month > 12) return fail(`"${clipped(text)}" has month ${mo}, not 01-12`);
-  if (day < 1 || day > daysInMonth(year, month)) return fail(`"${clipped(text)}" is not a date: ${y}-${mo} has no day ${d}`);
+  if (day < 1 || day > daysInMonth(year, month))
+    return fail(`"${clipped(text)}" is not a date: ${y}-${mo} has no day ${d}`);
   if (hour > 23 || minute > 59 || second > 59) return fail(`"${clipped(text)}" has no such time of day`);
   const millis = fractionToMs(fraction);
   const wallClock = utcMs(year, month, day, hour, minute, second, millis);
@@ -67,7 +70,8 @@ function parseEpochNumber(value: number): TimestampResult {
   if (Number.isInteger(value) && value >= 1e12 && value < 1e13) return { ok: true, ms: value };
   // Through the decimal text, so 1071750498.123 is 1071750498123 ms and not one off.
   const epoch = EPOCH_SECONDS.exec(String(value));
-  if (epoch === null) return fail(`${value} is neither epoch seconds (up to 10 digits) nor epoch milliseconds (13 digits)`);
+  if (epoch === null)
+    return fail(`${value} is neither epoch seconds (up to 10 digits) nor epoch milliseconds (13 digits)`);
   return { ok: true, ms: Number(epoch[1]) * MS_PER_SECOND + fractionToMs(epoch[2]) };
 }
 
@@ -75,7 +79,15 @@ function fractionToMs(fraction: string | undefined): number {
   return fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
 }
 
-function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): EpochMs {
+function utcMs(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millis: number,
+): EpochMs {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, keeps years 0-99 as they are
   date.setUTCHours(hour, minute, second, millis);

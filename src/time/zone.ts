@@ -57,9 +57,14 @@ export function zoneOffsetMs(zone: string, ms: EpochMs): number {
  * The first instant after `afterMs`, up to `untilMs`, at which `zone`'s offset is no
  * longer `offset`; undefined if it stays. Assumes at most one change per day.
  */
-export function nextOffsetChange(zone: string, afterMs: EpochMs, offset: number, untilMs: EpochMs): EpochMs | undefined {
+export function nextOffsetChange(
+  zone: string,
+  afterMs: EpochMs,
+  offset: number,
+  untilMs: EpochMs,
+): EpochMs | undefined {
   if (zone === 'UTC') return undefined;
-  for (let probe = afterMs; probe < untilMs; ) {
+  for (let probe = afterMs; probe < untilMs;) {
     const next = Math.min(probe + MS_PER_DAY, untilMs);
     if (zoneOffsetMs(zone, next) !== offset) {
       // The change lies in (probe, next]. Offsets hold for whole seconds: search the

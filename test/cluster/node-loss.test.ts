@@ -12,7 +12,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { allSeeAllUp, localNodes, nodetool, PROJECT_ROOT, restartLocalNode, ringSeenBy, singleNodeClient, stopLocalNode } from '../../src/devstack/local-cassandra.js';
+import {
+  allSeeAllUp,
+  localNodes,
+  nodetool,
+  PROJECT_ROOT,
+  restartLocalNode,
+  ringSeenBy,
+  singleNodeClient,
+  stopLocalNode,
+} from '../../src/devstack/local-cassandra.js';
 import { samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
 import { CLUSTER_NODES } from '../support/cluster-setup.js';
 import { eventually } from '../support/eventually.js';
@@ -35,7 +44,10 @@ const recoveredAcked: Points = new Map();
 let cluster: cassandra.Client;
 
 beforeAll(() => {
-  cluster = new cassandra.Client({ contactPoints: nodes.map((node) => node.contactPoint), localDataCenter: 'datacenter1' });
+  cluster = new cassandra.Client({
+    contactPoints: nodes.map((node) => node.contactPoint),
+    localDataCenter: 'datacenter1',
+  });
 });
 afterAll(async () => {
   await cluster.shutdown();
@@ -73,7 +85,13 @@ function load(writers: number, readers: number) {
     while (!stopped) {
       const metric = `cluster.load.${client % writers}`;
       try {
-        const answer = await search({ metric, from: String(base), to: String(base + 86_400_000), aggregation: 'sum', interval: '1m' });
+        const answer = await search({
+          metric,
+          from: String(base),
+          to: String(base + 86_400_000),
+          aggregation: 'sum',
+          interval: '1m',
+        });
         requests++;
         if (answer.status !== 200) failures.push(`GET ${metric}: ${answer.status} ${answer.text.slice(0, 200)}`);
       } catch (error) {
@@ -120,16 +138,24 @@ async function allUpAndNormal(): Promise<boolean> {
 
 /** Each roller shard's next slot, read at QUORUM. */
 async function shardSlots(): Promise<number[]> {
-  const result = await cluster.execute(`SELECT shard, next_slot FROM ${keyspace}.roll_shards`, [], { consistency: cassandra.types.consistencies.quorum });
+  const result = await cluster.execute(`SELECT shard, next_slot FROM ${keyspace}.roll_shards`, [], {
+    consistency: cassandra.types.consistencies.quorum,
+  });
   const slots = new Array<number>(SHARDS).fill(-1);
   for (const row of result.rows) slots[row.get('shard') as number] = Number(row.get('next_slot'));
   return slots;
 }
 
 async function workerPids(): Promise<number[]> {
-  const { stdout } = await run(join(PROJECT_ROOT, 'meetr'), ['pm2', 'jlist'], { env: stack.env, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(join(PROJECT_ROOT, 'meetr'), ['pm2', 'jlist'], {
+    env: stack.env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const list = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ name: string; pid: number }>;
-  return list.filter((p) => p.name === stack.env.MEETR_APP_NAME).map((p) => p.pid).sort((a, b) => a - b);
+  return list
+    .filter((p) => p.name === stack.env.MEETR_APP_NAME)
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
 }
 
 describe('one node of three killed under load', () => {
@@ -149,10 +175,16 @@ describe('one node of three killed under load', () => {
         180_000,
         'every roller shard rolls on while the node is down',
       );
-      const health = (await (await fetch(`http://127.0.0.1:${stack.rollerPort}/health`)).json()) as { status: string; shards: number[]; lagSeconds: number };
+      const health = (await (await fetch(`http://127.0.0.1:${stack.rollerPort}/health`)).json()) as {
+        status: string;
+        shards: number[];
+        lagSeconds: number;
+      };
       expect(health.status).toBe('ok');
       expect(health.shards).toEqual(Array.from({ length: SHARDS }, (_, shard) => shard));
-      log(`${victim.address} down ${Math.round((Date.now() - killedAt) / 1000)} s: roller lag ${health.lagSeconds} s, ${traffic.requests()} requests so far`);
+      log(
+        `${victim.address} down ${Math.round((Date.now() - killedAt) / 1000)} s: roller lag ${health.lagSeconds} s, ${traffic.requests()} requests so far`,
+      );
     } finally {
       await restartLocalNode(victim, CLUSTER_NODES, { log });
       // A node's JVM alone took 65 s to start in a clean-clone run, three of them and the load sharing 2 cores; gossip then has to settle.
@@ -187,7 +219,14 @@ describe('the node back', () => {
       'the hints for the restarted node are delivered',
     );
     const repair = await nodetool(nodes[1]!, ['repair', '--full', keyspace]);
-    log(`nodetool repair --full ${keyspace} on ${nodes[1]!.address}: ${repair.split('\n').filter((line) => /repair/i.test(line) && !/DEBUG/.test(line)).at(-1) ?? 'done'}`);
+    log(
+      `nodetool repair --full ${keyspace} on ${nodes[1]!.address}: ${
+        repair
+          .split('\n')
+          .filter((line) => /repair/i.test(line) && !/DEBUG/.test(line))
+          .at(-1) ?? 'done'
+      }`,
+    );
     expect(await missingPoints(acked, cluster, cassandra.types.consistencies.quorum)).toEqual([]);
   });
 });
@@ -195,44 +234,59 @@ describe('the node back', () => {
 describe('two nodes of three stopped', () => {
   const outage = { metric: 'cluster.outage', base: Date.now() - 600_000 };
 
-  it.each([1, 2, 3])('with only node %i left: prompt 503s, every acknowledged point on it alone, and meetr recovers by itself', async (survivorIndex) => {
-    const survivor = nodes[survivorIndex - 1]!;
-    const others = nodes.filter((node) => node !== survivor);
-    const pids = await workerPids();
-    await Promise.all(others.map((node) => stopLocalNode(node, 'SIGKILL', log)));
+  it.each([1, 2, 3])(
+    'with only node %i left: prompt 503s, every acknowledged point on it alone, and meetr recovers by itself',
+    async (survivorIndex) => {
+      const survivor = nodes[survivorIndex - 1]!;
+      const others = nodes.filter((node) => node !== survivor);
+      const pids = await workerPids();
+      await Promise.all(others.map((node) => stopLocalNode(node, 'SIGKILL', log)));
 
-    for (let i = 0; i < 5; i++) {
-      const started = Date.now();
-      const written = await postJson([{ metric_id: outage.metric, ts: outage.base + survivorIndex * 1000 + i, value: 1 }]);
-      expect(Date.now() - started, 'a write is answered promptly').toBeLessThan(10_000);
-      expect(written.status, written.text).toBe(503);
-      expect(written.headers.get('retry-after')).toBe('1');
-      expect(written.body).toMatchObject({ error: 'storage_unavailable' });
-      const searchedAt = Date.now();
-      const searched = await search({ metric: 'cluster.load.0', from: '0', to: String(Date.now()), aggregation: 'count' });
-      expect(Date.now() - searchedAt, 'a search is answered promptly').toBeLessThan(10_000);
-      expect(searched.status, searched.text).toBe(503);
-      expect(searched.headers.get('retry-after')).toBe('1');
-    }
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const written = await postJson([
+          { metric_id: outage.metric, ts: outage.base + survivorIndex * 1000 + i, value: 1 },
+        ]);
+        expect(Date.now() - started, 'a write is answered promptly').toBeLessThan(10_000);
+        expect(written.status, written.text).toBe(503);
+        expect(written.headers.get('retry-after')).toBe('1');
+        expect(written.body).toMatchObject({ error: 'storage_unavailable' });
+        const searchedAt = Date.now();
+        const searched = await search({
+          metric: 'cluster.load.0',
+          from: '0',
+          to: String(Date.now()),
+          aggregation: 'count',
+        });
+        expect(Date.now() - searchedAt, 'a search is answered promptly').toBeLessThan(10_000);
+        expect(searched.status, searched.text).toBe(503);
+        expect(searched.headers.get('retry-after')).toBe('1');
+      }
 
-    // Repaired, each node holds every acknowledged point: read at ONE from the survivor, the only node up.
-    const alone = singleNodeClient(survivor.contactPoint);
-    try {
-      expect(await missingPoints(acked, alone, cassandra.types.consistencies.one)).toEqual([]);
-    } finally {
-      await alone.shutdown();
-    }
+      // Repaired, each node holds every acknowledged point: read at ONE from the survivor, the only node up.
+      const alone = singleNodeClient(survivor.contactPoint);
+      try {
+        expect(await missingPoints(acked, alone, cassandra.types.consistencies.one)).toEqual([]);
+      } finally {
+        await alone.shutdown();
+      }
 
-    await Promise.all(others.map((node) => restartLocalNode(node, CLUSTER_NODES, { log })));
-    await eventually(allUpAndNormal, RING_SETTLES_MS, 'all three nodes up and normal again');
-    const recovered = { metric_id: outage.metric, ts: outage.base + 10_000 + survivorIndex, value: 1 };
-    await eventually(async () => (await postJson([recovered])).status === 200, 120_000, 'writes succeed again');
-    await eventually(allWorkersServe, 60_000, 'every worker serves again');
-    expect(await workerPids()).toEqual(pids); // no worker was restarted to get there
-    const found = await search({ metric: outage.metric, from: String(recovered.ts), to: String(recovered.ts), aggregation: 'count' });
-    expect(found.body).toMatchObject({ count: 1 });
-    acknowledge(recoveredAcked, outage.metric, [recovered.ts]);
-  });
+      await Promise.all(others.map((node) => restartLocalNode(node, CLUSTER_NODES, { log })));
+      await eventually(allUpAndNormal, RING_SETTLES_MS, 'all three nodes up and normal again');
+      const recovered = { metric_id: outage.metric, ts: outage.base + 10_000 + survivorIndex, value: 1 };
+      await eventually(async () => (await postJson([recovered])).status === 200, 120_000, 'writes succeed again');
+      await eventually(allWorkersServe, 60_000, 'every worker serves again');
+      expect(await workerPids()).toEqual(pids); // no worker was restarted to get there
+      const found = await search({
+        metric: outage.metric,
+        from: String(recovered.ts),
+        to: String(recovered.ts),
+        aggregation: 'count',
+      });
+      expect(found.body).toMatchObject({ count: 1 });
+      acknowledge(recoveredAcked, outage.metric, [recovered.ts]);
+    },
+  );
 
   it('leaves every acknowledged point readable at QUORUM', async () => {
     expect(await missingPoints(acked, cluster, cassandra.types.consistencies.quorum)).toEqual([]);

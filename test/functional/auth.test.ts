@@ -22,7 +22,13 @@ const tokenFile = join(dir, 'tokens.json');
 const certFile = join(dir, 'tls.pem');
 const httpPort = Number(stack.env.MEETR_HTTP_PORT);
 const httpsPort = httpPort + 2;
-const authEnv = { ...stack.env, MEETR_AUTH_TOKENS_FILE: tokenFile, MEETR_TLS_CERT: certFile, MEETR_HTTPS_PORT: String(httpsPort), MEETR_AUTH_FAILURES_PER_MINUTE: '20' };
+const authEnv = {
+  ...stack.env,
+  MEETR_AUTH_TOKENS_FILE: tokenFile,
+  MEETR_TLS_CERT: certFile,
+  MEETR_HTTPS_PORT: String(httpsPort),
+  MEETR_AUTH_FAILURES_PER_MINUTE: '20',
+};
 const tokens: Record<string, string> = {};
 
 async function meetr(args: string[], env: Record<string, string>): Promise<string> {
@@ -42,27 +48,67 @@ interface Reply {
 }
 
 /** One request to HAProxy over HTTP or HTTPS (trusting the test certificate), from a chosen local address. */
-function send(scheme: 'http' | 'https', method: string, path: string, headers: Record<string, string> = {}, body?: string, localAddress = '127.0.0.1'): Promise<Reply> {
+function send(
+  scheme: 'http' | 'https',
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  localAddress = '127.0.0.1',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const options = { host: '127.0.0.1', port: scheme === 'http' ? httpPort : httpsPort, method, path, headers, localAddress, agent: false as const, servername: 'localhost' };
+    const options = {
+      host: '127.0.0.1',
+      port: scheme === 'http' ? httpPort : httpsPort,
+      method,
+      path,
+      headers,
+      localAddress,
+      agent: false as const,
+      servername: 'localhost',
+    };
     const onResponse = (response: http.IncomingMessage): void => {
       let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
+      response
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (text += chunk))
+        .on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
     };
-    const request = scheme === 'http' ? http.request(options, onResponse) : https.request({ ...options, ca: readFileSync(certFile) }, onResponse);
+    const request =
+      scheme === 'http'
+        ? http.request(options, onResponse)
+        : https.request({ ...options, ca: readFileSync(certFile) }, onResponse);
     request.on('error', reject).setTimeout(20_000, () => request.destroy(new Error('timed out')));
     request.end(body);
   });
 }
 
 const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
-const basic = (token: string): Record<string, string> => ({ Authorization: `Basic ${Buffer.from(`grafana:${token}`).toString('base64')}` });
+const basic = (token: string): Record<string, string> => ({
+  Authorization: `Basic ${Buffer.from(`grafana:${token}`).toString('base64')}`,
+});
 const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
 beforeAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-days',
+    '2',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ]);
   await run('sh', ['-c', `cat "${join(dir, 'cert.pem')}" "${join(dir, 'key.pem')}" > "${certFile}"`]);
   for (const scope of ['read', 'write', 'admin']) tokens[scope] = await createToken(`${scope}-client`, scope);
   await meetr(['up'], authEnv);
@@ -87,12 +133,24 @@ describe.each(['http', 'https'] as const)('tokens over %s, through HAProxy', (sc
     'an admin token': { search: 200, insert: 200, unknown: 404, health: 200 },
   };
   const credentials = (caller: string): Record<string, string> =>
-    ({ 'no token': {}, 'a wrong token': bearer('meetr_not-a-real-token'), 'a read token': bearer(tokens.read!), 'a write token (Basic)': basic(tokens.write!), 'an admin token': bearer(tokens.admin!) })[caller]!;
+    ({
+      'no token': {},
+      'a wrong token': bearer('meetr_not-a-real-token'),
+      'a read token': bearer(tokens.read!),
+      'a write token (Basic)': basic(tokens.write!),
+      'an admin token': bearer(tokens.admin!),
+    })[caller]!;
 
   it.each(Object.keys(expected))('answers %s as its scope allows', async (caller) => {
     const got: Record<string, number> = {};
     for (const [route, [method, path]] of Object.entries(routes)) {
-      const reply = await send(scheme, method, path, { ...credentials(caller), ...(method === 'POST' ? form : {}) }, method === 'POST' ? 'metric_id=auth.m&ts=1700000000&value=1' : undefined);
+      const reply = await send(
+        scheme,
+        method,
+        path,
+        { ...credentials(caller), ...(method === 'POST' ? form : {}) },
+        method === 'POST' ? 'metric_id=auth.m&ts=1700000000&value=1' : undefined,
+      );
       got[route] = reply.status;
       if (reply.status === 401) {
         expect(reply.headers['www-authenticate']).toContain('Basic realm="meetr"');
@@ -107,14 +165,35 @@ describe.each(['http', 'https'] as const)('tokens over %s, through HAProxy', (sc
 describe('an address that keeps failing', () => {
   it('gets 429 with Retry-After from HAProxy, while other addresses go on', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await send('http', 'GET', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum', bearer(`meetr_guess-${i}`), undefined, '127.0.0.2')).status);
+    for (let i = 0; i < 25; i++)
+      statuses.push(
+        (
+          await send(
+            'http',
+            'GET',
+            '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum',
+            bearer(`meetr_guess-${i}`),
+            undefined,
+            '127.0.0.2',
+          )
+        ).status,
+      );
     expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
     expect(statuses.slice(21)).toEqual([429, 429, 429, 429]);
-    const limited = await send('http', 'GET', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum', bearer(tokens.read!), undefined, '127.0.0.2');
+    const limited = await send(
+      'http',
+      'GET',
+      '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum',
+      bearer(tokens.read!),
+      undefined,
+      '127.0.0.2',
+    );
     expect(limited.status).toBe(429);
     expect(limited.headers['retry-after']).toBe('60');
     expect(JSON.parse(limited.body)).toMatchObject({ error: 'too_many_requests' });
-    expect((await send('http', 'GET', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum', bearer(tokens.read!))).status).toBe(200);
+    expect(
+      (await send('http', 'GET', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum', bearer(tokens.read!))).status,
+    ).toBe(200);
   });
 });
 
@@ -127,8 +206,19 @@ describe('a token file change under load', () => {
       for (let seq = 0; !stopped; seq++) {
         const reply =
           client % 2 === 0
-            ? await send('http', 'POST', '/1.0/metrics', { ...bearer(tokens.write!), ...form }, `metric_id=auth.load.${client}&ts=${1_700_000_000 + seq}&value=1`)
-            : await send('https', 'GET', `/1.0/metrics?metric=auth.load.${client - 1}&from=1700000000&to=1800000000&aggregation=count`, basic(tokens.read!));
+            ? await send(
+                'http',
+                'POST',
+                '/1.0/metrics',
+                { ...bearer(tokens.write!), ...form },
+                `metric_id=auth.load.${client}&ts=${1_700_000_000 + seq}&value=1`,
+              )
+            : await send(
+                'https',
+                'GET',
+                `/1.0/metrics?metric=auth.load.${client - 1}&from=1700000000&to=1800000000&aggregation=count`,
+                basic(tokens.read!),
+              );
         if (reply.status !== 200) failures.push(`${reply.status} ${reply.body}`);
         done++;
       }
@@ -159,7 +249,10 @@ describe('a token file change under load', () => {
   it('never writes a token to a log', () => {
     const logs = join(stack.env.MEETR_RUN_DIR!, 'logs');
     // Every log of the stack (pm2 names its files by process id), and the copies the log keeper made.
-    const text = readdirSync(logs).filter((name) => /\.log(\.1)?$/.test(name)).map((name) => readFileSync(join(logs, name), 'utf8')).join('\n');
+    const text = readdirSync(logs)
+      .filter((name) => /\.log(\.1)?$/.test(name))
+      .map((name) => readFileSync(join(logs, name), 'utf8'))
+      .join('\n');
     expect(text).toContain('tokens on'); // the workers did log, and about tokens
     for (const token of Object.values(tokens)) expect(text).not.toContain(token);
   });
@@ -168,7 +261,8 @@ describe('a token file change under load', () => {
 describe('the command line is the configuration', () => {
   it('turns tokens off when ./meetr up runs without the variable, on with it, off again: no empty assignment needed', async () => {
     expect(stack.env.MEETR_AUTH_TOKENS_FILE).toBeUndefined();
-    const tokenless = async (): Promise<number> => (await fetch(`${stack.baseUrl}/1.0/metrics?metric=auth.m&from=0&to=1&aggregation=count`)).status;
+    const tokenless = async (): Promise<number> =>
+      (await fetch(`${stack.baseUrl}/1.0/metrics?metric=auth.m&from=0&to=1&aggregation=count`)).status;
     await meetr(['up'], stack.env);
     expect(await tokenless()).toBe(200);
     expect(await meetr(['config'], stack.env)).toMatch(/MEETR_AUTH_TOKENS_FILE +\(default\)/);

@@ -44,7 +44,18 @@ const isPositive = (value: number): boolean => Number.isFinite(value) && value >
 describe('npm run bench', () => {
   it('prints its usage', async () => {
     const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', '--help'], { cwd: PROJECT_ROOT });
-    for (const option of ['--quick', '--target', '--seed', '--out', 'load', '--rate', '--metrics', '--duration', '--batch']) expect(stdout).toContain(option);
+    for (const option of [
+      '--quick',
+      '--target',
+      '--seed',
+      '--out',
+      'load',
+      '--rate',
+      '--metrics',
+      '--duration',
+      '--batch',
+    ])
+      expect(stdout).toContain(option);
   });
 
   it('measures every figure on tiny sizes', async () => {
@@ -70,17 +81,30 @@ describe('npm run bench', () => {
       expect(report.ingest.roller?.stoppedRounds).toHaveLength(2);
       expect(report.ingest.roller?.lagMaxSeconds).toBeGreaterThanOrEqual(0);
       expect(report.year).toMatchObject({ points: 1460, justLoadedMs: positive, rolledAfterMs: positive });
-      expect(report.dense).toMatchObject({ points: 60_000, minutes: 1, sum: { p50Ms: positive }, minuteSeries: { buckets: 1 }, naive: { p50Ms: positive } });
-      for (const rate of [report.ingest.ceiling.pointsPerSecond, report.ingest.api.pointsPerSecond, report.ingest.ratio]) expect(isPositive(rate)).toBe(true);
+      expect(report.dense).toMatchObject({
+        points: 60_000,
+        minutes: 1,
+        sum: { p50Ms: positive },
+        minuteSeries: { buckets: 1 },
+        naive: { p50Ms: positive },
+      });
+      for (const rate of [
+        report.ingest.ceiling.pointsPerSecond,
+        report.ingest.api.pointsPerSecond,
+        report.ingest.ratio,
+      ])
+        expect(isPositive(rate)).toBe(true);
 
       const { throughHaproxy, straightToWorker, driver } = report.singlePoints;
       for (const single of [throughHaproxy, straightToWorker, driver]) {
         expect(single).toMatchObject({ errors: 0, requestsPerSecond: positive, p50Ms: positive, p99Ms: positive });
         expect(single.p99Ms).toBeGreaterThanOrEqual(single.p50Ms);
         // The local node and this stack's HAProxy run on this machine, so every share of CPU is found.
-        for (const share of [single.cpuPerRequest.cassandraUs, single.cpuPerRequest.clientUs]) expect(share).toBeGreaterThan(0);
+        for (const share of [single.cpuPerRequest.cassandraUs, single.cpuPerRequest.clientUs])
+          expect(share).toBeGreaterThan(0);
       }
-      for (const viaApi of [throughHaproxy, straightToWorker]) expect(viaApi.cpuPerRequest.workersUs).toBeGreaterThan(0);
+      for (const viaApi of [throughHaproxy, straightToWorker])
+        expect(viaApi.cpuPerRequest.workersUs).toBeGreaterThan(0);
       expect(throughHaproxy.cpuPerRequest.haproxyUs).toBeGreaterThanOrEqual(0); // found; /proc counts in 10 ms ticks, too coarse for a 1 s run
       expect(isPositive(report.singlePoints.apiToDriverRatio)).toBe(true);
       expect(report.workerOverhead).toMatchObject({ errors: 0, requests: 300, bareUs: positive, meetrUs: positive });
@@ -95,12 +119,22 @@ describe('npm run bench', () => {
       }
 
       // The same points in series: every bucket of the range, whatever the zone (a UTC year meets 366 local days).
-      expect(report.series.map((s) => [s.buckets, s.points])).toEqual([[8760, 1460], [2976, 124], [366, 1460], [366, 1460], [1, 1460]]);
-      for (const s of report.series) expect(isPositive(s.api.p50Ms) && isPositive(s.apiFirstMs) && isPositive(s.naive.p50Ms) && isPositive(s.speedup)).toBe(true);
+      expect(report.series.map((s) => [s.buckets, s.points])).toEqual([
+        [8760, 1460],
+        [2976, 124],
+        [366, 1460],
+        [366, 1460],
+        [1, 1460],
+      ]);
+      for (const s of report.series)
+        expect(
+          isPositive(s.api.p50Ms) && isPositive(s.apiFirstMs) && isPositive(s.naive.p50Ms) && isPositive(s.speedup),
+        ).toBe(true);
 
       expect(report.memory.batchPoints).toBe(5_000);
       expect(report.memory.workers).toHaveLength(stack.workerPorts.length);
-      for (const worker of report.memory.workers) expect(worker.rssPeakBytes).toBeGreaterThanOrEqual(worker.rssBeforeBytes);
+      for (const worker of report.memory.workers)
+        expect(worker.rssPeakBytes).toBeGreaterThanOrEqual(worker.rssBeforeBytes);
       const live = report.memory.liveBytes;
       for (const stage of [live.body, live.inputs, live.points]) expect(stage).toBeGreaterThan(0);
       expect(live.peak).toBeGreaterThanOrEqual(live.body);
@@ -109,10 +143,28 @@ describe('npm run bench', () => {
       expect(overload.requests).toBe(overload.accepted + overload.shed + overload.failed);
       expect(overload.failed).toBe(0);
       expect(overload.storedPoints).toBeGreaterThanOrEqual(overload.acknowledgedPoints); // nothing acknowledged is lost
-      for (const figure of [overload.capacityPointsPerSecond, overload.goodputPointsPerSecond, overload.workerPeakRssBytes]) expect(isPositive(figure)).toBe(true);
+      for (const figure of [
+        overload.capacityPointsPerSecond,
+        overload.goodputPointsPerSecond,
+        overload.workerPeakRssBytes,
+      ])
+        expect(isPositive(figure)).toBe(true);
 
       const table = formatReport(report);
-      for (const section of ['1. ingest', '2. single-point inserts', '3. search', '4. worker RSS', '5. worker overhead', '6. overload', '7. series', '8. a dense metric', 'roller cost', 'ratio API / ceiling', 'ratio API single / driver single']) expect(table).toContain(section);
+      for (const section of [
+        '1. ingest',
+        '2. single-point inserts',
+        '3. search',
+        '4. worker RSS',
+        '5. worker overhead',
+        '6. overload',
+        '7. series',
+        '8. a dense metric',
+        'roller cost',
+        'ratio API / ceiling',
+        'ratio API single / driver single',
+      ])
+        expect(table).toContain(section);
       expect(lines.some((line) => line.startsWith('ingest: round'))).toBe(true);
     } finally {
       await client.shutdown();

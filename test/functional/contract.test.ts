@@ -11,18 +11,29 @@ const stack = inject('stack');
 describe('the original Meetr functional test, through HAProxy', () => {
   it('stores a form batch with naive timestamps and sums it with offsets', async () => {
     const metrics = JSON.stringify(
-      [18, 19, 20, 21].map((second) => ({ metric: 'meetr.original', timestamp: `2003-12-18 12:18:${second}`, value: 1 })),
+      [18, 19, 20, 21].map((second) => ({
+        metric: 'meetr.original',
+        timestamp: `2003-12-18 12:18:${second}`,
+        value: 1,
+      })),
     );
     const inserted = await postForm({ batch: 'True', metrics });
     expect(inserted.status).toBe(200);
     expect(inserted.body).toEqual({ inserted: 4 });
 
     // Exactly as an unencoding client sends it: spaces as %20 and a raw '+'.
-    const raw = await call('/1.0/metrics?metric=meetr.original&from=2003-12-18%2012:18:18+0530&to=2003-12-18%2012:18:21+0530&aggregation=sum');
+    const raw = await call(
+      '/1.0/metrics?metric=meetr.original&from=2003-12-18%2012:18:18+0530&to=2003-12-18%2012:18:21+0530&aggregation=sum',
+    );
     expect(raw.status).toBe(200);
     expect(raw.body).toMatchObject({ metric_id: 'meetr.original', aggregation: 'sum', value: 4, count: 4 });
 
-    const encoded = await search({ metric: 'meetr.original', from: '2003-12-18 12:18:18+0530', to: '2003-12-18 12:18:21+0530', aggregation: 'sum' });
+    const encoded = await search({
+      metric: 'meetr.original',
+      from: '2003-12-18 12:18:18+0530',
+      to: '2003-12-18 12:18:21+0530',
+      aggregation: 'sum',
+    });
     expect(encoded.body).toEqual({
       metric_id: 'meetr.original',
       from: '2003-12-18 12:18:18+0530',
@@ -36,15 +47,24 @@ describe('the original Meetr functional test, through HAProxy', () => {
 
 describe('inserts', () => {
   it('takes single points, JSON bodies and multipart forms', async () => {
-    expect((await postForm({ metric_id: 'fn.insert', ts: '2024-06-01 10:00:00', value: '1' })).body).toEqual({ inserted: 1 });
-    expect((await postForm({ metric: 'fn.insert', timestamp: '2024-06-01T10:00:01+05:30', value: '2' })).body).toEqual({ inserted: 1 });
+    expect((await postForm({ metric_id: 'fn.insert', ts: '2024-06-01 10:00:00', value: '1' })).body).toEqual({
+      inserted: 1,
+    });
+    expect((await postForm({ metric: 'fn.insert', timestamp: '2024-06-01T10:00:01+05:30', value: '2' })).body).toEqual({
+      inserted: 1,
+    });
     expect((await postJson([{ metric_id: 'fn.insert', ts: 1717216202, value: 3 }])).body).toEqual({ inserted: 1 }); // 10:00:02 IST
     const multipart = new FormData();
     multipart.set('metric_id', 'fn.insert');
     multipart.set('ts', '1717216203000');
     multipart.set('value', '4');
     expect((await call('/1.0/metrics', { method: 'POST', body: multipart })).body).toEqual({ inserted: 1 });
-    const answer = await search({ metric: 'fn.insert', from: '2024-06-01 10:00:00', to: '2024-06-01 10:00:03', aggregation: 'avg' });
+    const answer = await search({
+      metric: 'fn.insert',
+      from: '2024-06-01 10:00:00',
+      to: '2024-06-01 10:00:03',
+      aggregation: 'avg',
+    });
     expect(answer.body).toMatchObject({ value: 2.5, count: 4 });
   });
 
@@ -63,7 +83,9 @@ describe('inserts', () => {
       expect.objectContaining({ index: 2, field: 'metric_id' }),
       expect.objectContaining({ index: 2, field: 'value' }),
     ]);
-    expect((await search({ metric: 'fn.atomic', from: '2024-01-01', to: '2025-01-01', aggregation: 'count' })).body).toMatchObject({ count: 0 });
+    expect(
+      (await search({ metric: 'fn.atomic', from: '2024-01-01', to: '2025-01-01', aggregation: 'count' })).body,
+    ).toMatchObject({ count: 0 });
   });
 
   it('answers 413 in the JSON envelope for a body over the limit (HAProxy) and a batch over the limit (worker)', async () => {
@@ -75,7 +97,9 @@ describe('inserts', () => {
     expect(tooBig.status).toBe(413);
     expect(tooBig.body).toMatchObject({ error: 'payload_too_large' });
 
-    const tooMany = await postJson(Array.from({ length: 20_001 }, (_, i) => ({ metric_id: 'fn.many', ts: 1_700_000_000 + i, value: 1 })));
+    const tooMany = await postJson(
+      Array.from({ length: 20_001 }, (_, i) => ({ metric_id: 'fn.many', ts: 1_700_000_000 + i, value: 1 })),
+    );
     expect(tooMany.status).toBe(413);
     expect(tooMany.body).toMatchObject({ error: 'payload_too_large', message: expect.stringMatching(/at most 20000/) });
   });
@@ -83,7 +107,9 @@ describe('inserts', () => {
   it('is idempotent: the same point twice is one point, with the last value', async () => {
     await postForm({ metric_id: 'fn.idem', ts: '2024-06-02 00:00:00', value: '1' });
     await postForm({ metric_id: 'fn.idem', ts: '2024-06-02 00:00:00', value: '9' });
-    expect((await search({ metric: 'fn.idem', from: '2024-06-01', to: '2024-06-03', aggregation: 'sum' })).body).toMatchObject({ value: 9, count: 1 });
+    expect(
+      (await search({ metric: 'fn.idem', from: '2024-06-01', to: '2024-06-03', aggregation: 'sum' })).body,
+    ).toMatchObject({ value: 9, count: 1 });
   });
 });
 
@@ -98,13 +124,20 @@ describe('searches', () => {
     expect((await postJson(points)).status).toBe(200);
     const expected = { sum: 20, avg: 5, min: 2, max: 8, count: 4 };
     for (const [aggregation, value] of Object.entries(expected)) {
-      const answer = await search({ metric: 'fn.days', from: '2024-02-28 00:00:00', to: '2024-03-01 05:30:00', aggregation });
+      const answer = await search({
+        metric: 'fn.days',
+        from: '2024-02-28 00:00:00',
+        to: '2024-03-01 05:30:00',
+        aggregation,
+      });
       expect(answer.body, aggregation).toMatchObject({ aggregation, value, count: 4 });
     }
   });
 
   it('answers an empty range with null, and bad parameters with 400', async () => {
-    expect((await search({ metric: 'fn.none', from: '2024-01-01', to: '2024-01-02', aggregation: 'max' })).body).toMatchObject({ value: null, count: 0 });
+    expect(
+      (await search({ metric: 'fn.none', from: '2024-01-01', to: '2024-01-02', aggregation: 'max' })).body,
+    ).toMatchObject({ value: null, count: 0 });
     const bad = await search({ metric: 'fn.days', from: '2024-01-02', to: '2024-01-01', aggregation: 'mode' });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: 'invalid_request' });
@@ -119,7 +152,14 @@ describe('searches', () => {
       { metric_id: 'fn.series', ts: '2024-03-11T00:00:00-04:00', value: 4 },
     ];
     expect((await postJson(points)).status).toBe(200);
-    const daily = await search({ metric: 'fn.series', from: '2024-03-09', to: '2024-03-11 23:59:59', aggregation: 'sum', interval: '1d', tz: 'America/New_York' });
+    const daily = await search({
+      metric: 'fn.series',
+      from: '2024-03-09',
+      to: '2024-03-11 23:59:59',
+      aggregation: 'sum',
+      interval: '1d',
+      tz: 'America/New_York',
+    });
     expect(daily.status).toBe(200);
     expect(daily.body).toMatchObject({ value: 10, count: 4, interval: '1d', tz: 'America/New_York' });
     expect(daily.body?.series).toEqual([
@@ -127,15 +167,43 @@ describe('searches', () => {
       { start: '2024-03-10T00:00:00-05:00', ts: Date.parse('2024-03-10T05:00:00Z'), value: 5, count: 2 }, // 23 hours
       { start: '2024-03-11T00:00:00-04:00', ts: Date.parse('2024-03-11T04:00:00Z'), value: 4, count: 1 },
     ]);
-    const hourly = await search({ metric: 'fn.series', from: '2024-03-10T01:00:00-05:00', to: '2024-03-10T03:59:59-04:00', aggregation: 'last', interval: '1h', tz: 'America/New_York' });
+    const hourly = await search({
+      metric: 'fn.series',
+      from: '2024-03-10T01:00:00-05:00',
+      to: '2024-03-10T03:59:59-04:00',
+      aggregation: 'last',
+      interval: '1h',
+      tz: 'America/New_York',
+    });
     expect(hourly.body?.series?.map(({ start, value }) => [start, value])).toEqual([
       ['2024-03-10T01:00:00-05:00', 2],
       ['2024-03-10T03:00:00-04:00', 3],
     ]);
-    const kolkata = await search({ metric: 'fn.series', from: '2024-03-10T06:00:00Z', to: '2024-03-10T08:00:00Z', aggregation: 'first', interval: '1h', tz: 'Asia/Kolkata' });
-    expect(kolkata.body?.series?.map(({ start }) => start)).toEqual(['2024-03-10T11:00:00+05:30', '2024-03-10T12:00:00+05:30', '2024-03-10T13:00:00+05:30']);
-    expect(kolkata.body?.series?.map(({ value, count }) => [value, count])).toEqual([[null, 0], [2, 1], [3, 1]]); // 06:30Z is 12:00 there, 07:30Z 13:00
-    const tooMany = await search({ metric: 'fn.series', from: '0001-01-01', to: '9999-12-31', aggregation: 'sum', interval: '1m' });
+    const kolkata = await search({
+      metric: 'fn.series',
+      from: '2024-03-10T06:00:00Z',
+      to: '2024-03-10T08:00:00Z',
+      aggregation: 'first',
+      interval: '1h',
+      tz: 'Asia/Kolkata',
+    });
+    expect(kolkata.body?.series?.map(({ start }) => start)).toEqual([
+      '2024-03-10T11:00:00+05:30',
+      '2024-03-10T12:00:00+05:30',
+      '2024-03-10T13:00:00+05:30',
+    ]);
+    expect(kolkata.body?.series?.map(({ value, count }) => [value, count])).toEqual([
+      [null, 0],
+      [2, 1],
+      [3, 1],
+    ]); // 06:30Z is 12:00 there, 07:30Z 13:00
+    const tooMany = await search({
+      metric: 'fn.series',
+      from: '0001-01-01',
+      to: '9999-12-31',
+      aggregation: 'sum',
+      interval: '1m',
+    });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body?.details?.[0]).toMatchObject({ field: 'interval' });
   });
@@ -157,7 +225,10 @@ describe('topology', () => {
 
   it('serves each worker its own Prometheus metrics on a loopback listener of its own, never through the public port under any spelling, and HAProxy stats on loopback', async () => {
     for (const [i, port] of stack.workerPorts.entries()) {
-      const posted = await fetch(`http://127.0.0.1:${port}/1.0/metrics`, { method: 'POST', body: new URLSearchParams({ metric_id: 'fn.metrics', ts: '1700000000', value: '1' }) });
+      const posted = await fetch(`http://127.0.0.1:${port}/1.0/metrics`, {
+        method: 'POST',
+        body: new URLSearchParams({ metric_id: 'fn.metrics', ts: '1700000000', value: '1' }),
+      });
       expect(posted.status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${stack.telemetryPorts[i]}/metrics`)).text();
       expect(metrics).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST"/);
@@ -165,7 +236,20 @@ describe('topology', () => {
       // Not on the worker's API port either, which HAProxy routes to.
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
     }
-    for (const path of ['/metrics', '/metrics/', '/%6Detrics', '/%6detrics', '/%2Fmetrics', '/./metrics', '/x/../metrics', '//metrics', '/metrics?x=1', '/METRICS', '/metrics%2F', '/.%2E/metrics']) {
+    for (const path of [
+      '/metrics',
+      '/metrics/',
+      '/%6Detrics',
+      '/%6detrics',
+      '/%2Fmetrics',
+      '/./metrics',
+      '/x/../metrics',
+      '//metrics',
+      '/metrics?x=1',
+      '/METRICS',
+      '/metrics%2F',
+      '/.%2E/metrics',
+    ]) {
       const hidden = await rawGet(path);
       expect(hidden.status, path).toBe(404);
       expect(hidden.body, path).not.toContain('process_cpu');
@@ -174,7 +258,8 @@ describe('topology', () => {
     const stats = await fetch(`${stack.statsUrl}/stats;csv`);
     expect(stats.status).toBe(200);
     const csv = await stats.text();
-    for (const port of stack.workerPorts) expect(csv).toMatch(new RegExp(`meetr_workers,w${port - stack.workerPorts[0]! + 1},.*UP`));
+    for (const port of stack.workerPorts)
+      expect(csv).toMatch(new RegExp(`meetr_workers,w${port - stack.workerPorts[0]! + 1},.*UP`));
     const exporter = await (await fetch(`${stack.statsUrl}/metrics`)).text();
     expect(exporter).toMatch(/haproxy_backend_active_servers\{proxy="meetr_workers"\} 2/);
   });
@@ -188,7 +273,10 @@ describe('topology', () => {
   it('advertises how long HAProxy keeps idle connections, not the workers hint', async () => {
     // HAProxy closes idle client connections after 60 s; the workers keep theirs 65 s. A client trusting
     // a hint longer than HAProxy's, or none at all, may reuse a connection HAProxy is closing and lose a request.
-    for (const answer of [await call('/health'), await postForm({ metric_id: 'fn.keepalive', ts: '1700000000', value: '1' })]) {
+    for (const answer of [
+      await call('/health'),
+      await postForm({ metric_id: 'fn.keepalive', ts: '1700000000', value: '1' }),
+    ]) {
       expect(answer.status).toBe(200);
       expect(answer.headers.get('keep-alive')).toBe('timeout=50');
     }

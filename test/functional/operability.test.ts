@@ -32,23 +32,50 @@ function logLines(prefix: string): Array<Record<string, unknown>> {
 const folderBytes = (): number => readdirSync(logs).reduce((sum, name) => sum + statSync(join(logs, name)).size, 0);
 
 async function workerRss(): Promise<number> {
-  const texts = await Promise.all(stack.telemetryPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
-  return texts.reduce((sum, text) => sum + Number(/^process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0), 0);
+  const texts = await Promise.all(
+    stack.telemetryPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
+  );
+  return texts.reduce(
+    (sum, text) => sum + Number(/^process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0),
+    0,
+  );
 }
 
 describe('request ids', () => {
   it("tie a client's failed request to HAProxy's log line and the worker's, by the X-Request-Id it was answered with", async () => {
     // A query past its own timeout: a 503 of ours, which the worker logs.
-    const response = await fetch(`${stack.baseUrl}/api/v1/query_range?query=count_over_time(up%5B1h%5D)&start=0&end=1000000&step=100&timeout=1ms`);
+    const response = await fetch(
+      `${stack.baseUrl}/api/v1/query_range?query=count_over_time(up%5B1h%5D)&start=0&end=1000000&step=100&timeout=1ms`,
+    );
     expect(response.status).toBe(503);
     const id = response.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9A-F]{8}:[0-9A-F]{4}_/);
-    await eventually(async () => logLines('haproxy').some((line) => line.request_id === id), 10_000, 'HAProxy to log the request');
+    await eventually(
+      async () => logLines('haproxy').some((line) => line.request_id === id),
+      10_000,
+      'HAProxy to log the request',
+    );
     const haproxy = logLines('haproxy').find((line) => line.request_id === id)!;
-    expect(haproxy).toMatchObject({ level: 'info', process: 'haproxy', status: 503, msg: expect.stringContaining('GET /api/v1/query_range') });
-    await eventually(async () => logLines('worker').some((line) => line.request_id === id), 10_000, 'the worker to log the request');
+    expect(haproxy).toMatchObject({
+      level: 'info',
+      process: 'haproxy',
+      status: 503,
+      msg: expect.stringContaining('GET /api/v1/query_range'),
+    });
+    await eventually(
+      async () => logLines('worker').some((line) => line.request_id === id),
+      10_000,
+      'the worker to log the request',
+    );
     const worker = logLines('worker').find((line) => line.request_id === id)!;
-    expect(worker).toMatchObject({ level: 'warn', process: expect.stringMatching(/^worker \d+$/), code: 'deadline_exceeded', path: '/api/v1/query_range', time: expect.any(String), msg: expect.any(String) });
+    expect(worker).toMatchObject({
+      level: 'warn',
+      process: expect.stringMatching(/^worker \d+$/),
+      code: 'deadline_exceeded',
+      path: '/api/v1/query_range',
+      time: expect.any(String),
+      msg: expect.any(String),
+    });
   });
 });
 
@@ -67,12 +94,14 @@ describe('logs', () => {
       })();
       let requests = 0;
       // HAProxy writes some 300 bytes a request: 24,000 of them are some 7 MB, over three times the cap.
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        while (requests < 24_000) {
-          requests++;
-          expect((await fetch(`${stack.baseUrl}/health`)).status).toBe(200);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (requests < 24_000) {
+            requests++;
+            expect((await fetch(`${stack.baseUrl}/health`)).status).toBe(200);
+          }
+        }),
+      );
       sampling = false;
       await sampler;
       expect(largest).toBeLessThanOrEqual(capMb * 1024 * 1024);
@@ -80,7 +109,11 @@ describe('logs', () => {
       // Still writing, into the same files.
       const last = await fetch(`${stack.baseUrl}/health`);
       const id = last.headers.get('x-request-id');
-      await eventually(async () => logLines('haproxy').some((line) => line.request_id === id), 10_000, 'HAProxy to log after rotating');
+      await eventually(
+        async () => logLines('haproxy').some((line) => line.request_id === id),
+        10_000,
+        'HAProxy to log after rotating',
+      );
       const keeper = logLines('logs').filter((line) => String(line.msg).startsWith('rotated'));
       expect(keeper.length).toBeGreaterThan(0);
     } finally {
@@ -92,7 +125,14 @@ describe('logs', () => {
 
 describe('disk', () => {
   it("reports free space of Cassandra's data and commit log on /health and ./meetr status, with the failure policies", async () => {
-    const health = (await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/health`)).json()) as { disk?: { data: Array<{ path: string; freeBytes: number }>; commitLog: { freeBytes: number }; diskFailurePolicy: string; commitFailurePolicy: string } };
+    const health = (await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/health`)).json()) as {
+      disk?: {
+        data: Array<{ path: string; freeBytes: number }>;
+        commitLog: { freeBytes: number };
+        diskFailurePolicy: string;
+        commitFailurePolicy: string;
+      };
+    };
     expect(health.disk?.data.length).toBeGreaterThan(0);
     for (const d of health.disk!.data) expect(d.freeBytes).toBeGreaterThan(0);
     expect(health.disk?.commitLog.freeBytes).toBeGreaterThan(0);
@@ -112,13 +152,22 @@ describe('remote write', () => {
     const times: number[] = [];
     for (let i = 0; i < 4; i++) {
       const started = performance.now();
-      const response = await fetch(`${stack.baseUrl}/api/v1/write`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }, body });
+      const response = await fetch(`${stack.baseUrl}/api/v1/write`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+        body,
+      });
       times.push(performance.now() - started);
       expect(response.status).toBe(413);
-      expect(await response.json()).toMatchObject({ error: 'payload_too_large', message: expect.stringContaining('more than 20000 series') });
+      expect(await response.json()).toMatchObject({
+        error: 'payload_too_large',
+        message: expect.stringContaining('more than 20000 series'),
+      });
     }
     const grown = (await workerRss()) - rssBefore;
-    console.log(`4 MiB of empty series refused in ${times.map((t) => t.toFixed(0)).join(', ')} ms; the workers' RSS grew by ${(grown / 1e6).toFixed(1)} MB`);
+    console.log(
+      `4 MiB of empty series refused in ${times.map((t) => t.toFixed(0)).join(', ')} ms; the workers' RSS grew by ${(grown / 1e6).toFixed(1)} MB`,
+    );
     expect(grown).toBeLessThan(50 * 1024 * 1024);
   });
 });

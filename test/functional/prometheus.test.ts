@@ -52,7 +52,9 @@ afterAll(() => {
 /** Raw samples Prometheus holds for `selector` in (fromMs, toMs]: a range-vector query at toMs. */
 async function prometheusSamples(selector: string, fromMs: number, toMs: number): Promise<Array<[number, number]>> {
   const params = new URLSearchParams({ query: `${selector}[${toMs - fromMs}ms]`, time: String(toMs / 1000) });
-  const answer = (await (await fetch(`${promUrl}/api/v1/query?${params.toString()}`)).json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+  const answer = (await (await fetch(`${promUrl}/api/v1/query?${params.toString()}`)).json()) as {
+    data: { result: Array<{ values: Array<[number, string]> }> };
+  };
   return (answer.data.result[0]?.values ?? []).map(([ts, value]) => [Math.round(ts * 1000), Number(value)]);
 }
 
@@ -63,7 +65,13 @@ describe('Prometheus remote write into meetr', () => {
     const up = `up{instance="127.0.0.1:${listener}",job="meetr"}`;
     // HAProxy checks /health every second: a counter that moves.
     const requests = `meetr_http_requests_total{instance="127.0.0.1:${listener}",job="meetr",method="GET",route="/health",status="200",worker="${worker}"}`;
-    await eventually(async () => ((await search({ metric: up, from: '0', to: String(Date.now()), aggregation: 'count' })).body?.count ?? 0) >= 15, 60_000, `meetr holds samples of ${up} (${prometheus?.output().slice(-500)})`);
+    await eventually(
+      async () =>
+        ((await search({ metric: up, from: '0', to: String(Date.now()), aggregation: 'count' })).body?.count ?? 0) >=
+        15,
+      60_000,
+      `meetr holds samples of ${up} (${prometheus?.output().slice(-500)})`,
+    );
 
     // A range Prometheus has scraped in full: it ended a few seconds ago.
     const toMs = Date.now() - 3_000;
@@ -74,11 +82,25 @@ describe('Prometheus remote write into meetr', () => {
       expect(expected.length, selector).toBeGreaterThanOrEqual(4);
       // Prometheus batches remote writes (up to 5 s) and sends one batch at a time: wait until it sent the range.
       const count = { metric: selector, from: String(fromMs + 1), to: String(toMs), aggregation: 'count' };
-      await eventually(async () => ((await search(count)).body?.count ?? 0) >= expected.length, 30_000, `meetr holds the ${expected.length} samples of ${selector}`);
-      const answer = await search({ metric: selector, from: String(fromMs + 1), to: String(toMs), aggregation: 'sum', interval: '1m', tz: 'UTC' });
+      await eventually(
+        async () => ((await search(count)).body?.count ?? 0) >= expected.length,
+        30_000,
+        `meetr holds the ${expected.length} samples of ${selector}`,
+      );
+      const answer = await search({
+        metric: selector,
+        from: String(fromMs + 1),
+        to: String(toMs),
+        aggregation: 'sum',
+        interval: '1m',
+        tz: 'UTC',
+      });
       expect(answer.status).toBe(200);
       expect(answer.body?.count, selector).toBe(expected.length);
-      expect(answer.body?.value, selector).toBeCloseTo(expected.reduce((sum, [, value]) => sum + value, 0), 6);
+      expect(answer.body?.value, selector).toBeCloseTo(
+        expected.reduce((sum, [, value]) => sum + value, 0),
+        6,
+      );
       const last = await search({ metric: selector, from: String(fromMs + 1), to: String(toMs), aggregation: 'last' });
       expect(last.body?.value, selector).toBe(expected[expected.length - 1]![1]);
     }
@@ -86,7 +108,9 @@ describe('Prometheus remote write into meetr', () => {
 
   it('sees no failed remote write in Prometheus itself', async () => {
     const query = async (q: string): Promise<number> => {
-      const answer = (await (await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: q }).toString()}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      const answer = (await (
+        await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: q }).toString()}`)
+      ).json()) as { data: { result: Array<{ value: [number, string] }> } };
       return answer.data.result.reduce((sum, r) => sum + Number(r.value[1]), 0);
     };
     expect(await query('prometheus_remote_storage_samples_total')).toBeGreaterThan(0);
@@ -99,7 +123,8 @@ describe('Prometheus remote write into meetr', () => {
 type PromAnswer = { status: string; data: { resultType: string; result: unknown } | unknown; error?: string };
 type Series = { metric: Record<string, string>; values?: Array<[number, string]>; value?: [number, string] };
 
-const labelsKey = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const labelsKey = (labels: Record<string, string>): string =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** Two query results (matrix, vector or scalar) as equal: the same series and timestamps, values equal to 1e-9 relative (sums may add in another order). */
 function expectSameResult(actual: unknown, expected: unknown, what: string): void {
@@ -119,8 +144,12 @@ function expectSameResult(actual: unknown, expected: unknown, what: string): voi
   expect([...mine.keys()].sort(), what).toEqual(theirs.map(([key]) => key).sort());
   for (const [key, series] of theirs) {
     const other = mine.get(key)!;
-    const [points, otherPoints] = series.values !== undefined ? [series.values, other.values ?? []] : [[series.value!], [other.value!]];
-    expect(otherPoints.map(([t]) => t), `${what} ${key}`).toEqual(points.map(([t]) => t));
+    const [points, otherPoints] =
+      series.values !== undefined ? [series.values, other.values ?? []] : [[series.value!], [other.value!]];
+    expect(
+      otherPoints.map(([t]) => t),
+      `${what} ${key}`,
+    ).toEqual(points.map(([t]) => t));
     points.forEach(([t, v], i) => sameValue(otherPoints[i]![1], v, `${what} ${key} @${t}`));
   }
 }
@@ -129,8 +158,12 @@ function expectSameResult(actual: unknown, expected: unknown, what: string): voi
 async function sentUpTo(untilMs: number): Promise<void> {
   await eventually(
     async () => {
-      const params = new URLSearchParams({ query: 'min(prometheus_remote_storage_queue_highest_sent_timestamp_seconds)' });
-      const answer = (await (await fetch(`${promUrl}/api/v1/query?${params.toString()}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      const params = new URLSearchParams({
+        query: 'min(prometheus_remote_storage_queue_highest_sent_timestamp_seconds)',
+      });
+      const answer = (await (await fetch(`${promUrl}/api/v1/query?${params.toString()}`)).json()) as {
+        data: { result: Array<{ value: [number, string] }> };
+      };
       return Number(answer.data.result[0]?.value[1] ?? 0) * 1000 >= untilMs + 2_000;
     },
     60_000,
@@ -149,7 +182,9 @@ async function settledRange(): Promise<{ start: number; end: number }> {
 
 /** What `promtool query <command> <flags> <server> [<arg>]` prints, asked of `server`. */
 async function promtool(command: string, flags: string[], server: string, arg?: string): Promise<string> {
-  const { stdout } = await run('promtool', ['query', command, ...flags, server, ...(arg === undefined ? [] : [arg])], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('promtool', ['query', command, ...flags, server, ...(arg === undefined ? [] : [arg])], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -180,7 +215,11 @@ describe('promtool against meetr and against Prometheus', () => {
   it('query range: the same series, timestamps and values for each query', async () => {
     const { start, end } = await settledRange();
     for (const query of QUERIES) {
-      const [mine, theirs] = await bothAnswer('range', ['-o', 'json', `--start=${start}`, `--end=${end}`, '--step=5s'], query);
+      const [mine, theirs] = await bothAnswer(
+        'range',
+        ['-o', 'json', `--start=${start}`, `--end=${end}`, '--step=5s'],
+        query,
+      );
       const expected = JSON.parse(theirs) as Series[];
       expect(expected.length, `Prometheus has data for ${query}`).toBeGreaterThan(0);
       expectSameResult(JSON.parse(mine), expected, query);
@@ -203,7 +242,11 @@ describe('promtool against meetr and against Prometheus', () => {
       expect(mine.split('\n').sort(), match).toEqual(theirs.split('\n').sort());
       expect(theirs.trim(), match).not.toBe('');
     }
-    for (const [name, match] of [['mode', 'node_cpu_seconds_total'], ['job', 'up'], ['__name__', '{job="node",__name__=~"node_(load|cpu).*"}']] as const) {
+    for (const [name, match] of [
+      ['mode', 'node_cpu_seconds_total'],
+      ['job', 'up'],
+      ['__name__', '{job="node",__name__=~"node_(load|cpu).*"}'],
+    ] as const) {
       const [mine, theirs] = await bothAnswer('labels', [...range, `--match=${match}`], name);
       expect(mine, name).toBe(theirs);
       expect(theirs.trim(), name).not.toBe('');
@@ -212,9 +255,17 @@ describe('promtool against meetr and against Prometheus', () => {
 });
 
 /** Grafana's requests, as its Prometheus data source sends them (POST with a form body by default). */
-const GRAFANA_HEADERS = { 'User-Agent': 'Grafana/10.4.1', 'X-Grafana-Org-Id': '1', Accept: 'application/json, text/plain, */*' };
+const GRAFANA_HEADERS = {
+  'User-Agent': 'Grafana/10.4.1',
+  'X-Grafana-Org-Id': '1',
+  Accept: 'application/json, text/plain, */*',
+};
 
-async function grafanaAsks(base: string, path: string, form?: Record<string, string | string[]>): Promise<{ status: number; body: PromAnswer }> {
+async function grafanaAsks(
+  base: string,
+  path: string,
+  form?: Record<string, string | string[]>,
+): Promise<{ status: number; body: PromAnswer }> {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(form ?? {})) for (const v of [value].flat()) params.append(name, v);
   const response =
@@ -222,17 +273,27 @@ async function grafanaAsks(base: string, path: string, form?: Record<string, str
       ? await fetch(`${base}${path}`, { headers: GRAFANA_HEADERS })
       : path.includes('?')
         ? await fetch(`${base}${path}`, { headers: GRAFANA_HEADERS })
-        : await fetch(`${base}${path}`, { method: 'POST', headers: { ...GRAFANA_HEADERS, 'Content-Type': 'application/x-www-form-urlencoded' }, body: params.toString() });
+        : await fetch(`${base}${path}`, {
+            method: 'POST',
+            headers: { ...GRAFANA_HEADERS, 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: params.toString(),
+          });
   return { status: response.status, body: (await response.json()) as PromAnswer };
 }
 
 describe("Grafana's requests, replayed against meetr", () => {
   it('Save & test: buildinfo, then the query 1+1', async () => {
     const info = await grafanaAsks(stack.baseUrl, '/api/v1/status/buildinfo');
-    expect(info).toMatchObject({ status: 200, body: { status: 'success', data: { version: expect.stringMatching(/^2\./) } } });
+    expect(info).toMatchObject({
+      status: 200,
+      body: { status: 'success', data: { version: expect.stringMatching(/^2\./) } },
+    });
     const now = Math.floor(Date.now() / 1000);
     const test = await grafanaAsks(stack.baseUrl, '/api/v1/query', { query: '1+1', time: String(now) });
-    expect(test).toEqual({ status: 200, body: { status: 'success', data: { resultType: 'scalar', result: [now, '2'] } } });
+    expect(test).toEqual({
+      status: 200,
+      body: { status: 'success', data: { resultType: 'scalar', result: [now, '2'] } },
+    });
   });
 
   it('the metric browser: label names, metric names, series of a metric and values of a label, as Prometheus answers', async () => {
@@ -244,17 +305,31 @@ describe("Grafana's requests, replayed against meetr", () => {
     // meetr also holds what the other tiers wrote: Prometheus' names are all there.
     expect(names.body.data as string[]).toEqual(expect.arrayContaining(theirNames.body.data as string[]));
     const labels = await grafanaAsks(stack.baseUrl, `/api/v1/labels?${range}`);
-    expect(labels.body.data as string[]).toEqual(expect.arrayContaining(['__name__', 'cpu', 'instance', 'job', 'mode']));
+    expect(labels.body.data as string[]).toEqual(
+      expect.arrayContaining(['__name__', 'cpu', 'instance', 'job', 'mode']),
+    );
     for (const [path, form] of [
       ['/api/v1/series', { 'match[]': 'node_cpu_seconds_total', start: String(start), end: String(end) }],
-      ['/api/v1/labels', { 'match[]': '{job="node",__name__="node_cpu_seconds_total"}', start: String(start), end: String(end) }],
+      [
+        '/api/v1/labels',
+        { 'match[]': '{job="node",__name__="node_cpu_seconds_total"}', start: String(start), end: String(end) },
+      ],
     ] as const) {
-      const [mine, theirs] = await Promise.all([grafanaAsks(stack.baseUrl, path, form), grafanaAsks(promUrl, path, form)]);
+      const [mine, theirs] = await Promise.all([
+        grafanaAsks(stack.baseUrl, path, form),
+        grafanaAsks(promUrl, path, form),
+      ]);
       expect(mine.status, path).toBe(200);
-      const sorted = (data: unknown): string[] => (data as unknown[]).map((item) => JSON.stringify(typeof item === 'string' ? item : Object.entries(item as object).sort())).sort();
+      const sorted = (data: unknown): string[] =>
+        (data as unknown[])
+          .map((item) => JSON.stringify(typeof item === 'string' ? item : Object.entries(item as object).sort()))
+          .sort();
       expect(sorted(mine.body.data), path).toEqual(sorted(theirs.body.data));
     }
-    const [mine, theirs] = await Promise.all([grafanaAsks(stack.baseUrl, `/api/v1/label/mode/values?match[]=node_cpu_seconds_total&${range}`), grafanaAsks(promUrl, `/api/v1/label/mode/values?match[]=node_cpu_seconds_total&${range}`)]);
+    const [mine, theirs] = await Promise.all([
+      grafanaAsks(stack.baseUrl, `/api/v1/label/mode/values?match[]=node_cpu_seconds_total&${range}`),
+      grafanaAsks(promUrl, `/api/v1/label/mode/values?match[]=node_cpu_seconds_total&${range}`),
+    ]);
     expect(mine.body).toEqual(theirs.body);
     expect((await grafanaAsks(stack.baseUrl, '/api/v1/metadata')).body).toMatchObject({ status: 'success' });
   });
@@ -262,12 +337,28 @@ describe("Grafana's requests, replayed against meetr", () => {
   it('a time-series panel: query_range with a step-aligned range, as Prometheus answers', async () => {
     const { end } = await settledRange();
     const step = 2;
-    const form = (query: string) => ({ query, start: String(Math.floor((end - 60) / step) * step), end: String(Math.floor(end / step) * step), step: String(step) });
-    for (const query of ['sum by (mode) (rate(node_cpu_seconds_total{job="node"}[1m]))', 'up', 'node_memory_MemAvailable_bytes / 1024 / 1024']) {
-      const [mine, theirs] = await Promise.all([grafanaAsks(stack.baseUrl, '/api/v1/query_range', form(query)), grafanaAsks(promUrl, '/api/v1/query_range', form(query))]);
+    const form = (query: string) => ({
+      query,
+      start: String(Math.floor((end - 60) / step) * step),
+      end: String(Math.floor(end / step) * step),
+      step: String(step),
+    });
+    for (const query of [
+      'sum by (mode) (rate(node_cpu_seconds_total{job="node"}[1m]))',
+      'up',
+      'node_memory_MemAvailable_bytes / 1024 / 1024',
+    ]) {
+      const [mine, theirs] = await Promise.all([
+        grafanaAsks(stack.baseUrl, '/api/v1/query_range', form(query)),
+        grafanaAsks(promUrl, '/api/v1/query_range', form(query)),
+      ]);
       expect(mine.status, query).toBe(200);
       expect((mine.body.data as { resultType: string }).resultType).toBe('matrix');
-      expectSameResult((mine.body.data as { result: unknown }).result, (theirs.body.data as { result: unknown }).result, query);
+      expectSameResult(
+        (mine.body.data as { result: unknown }).result,
+        (theirs.body.data as { result: unknown }).result,
+        query,
+      );
     }
     const bad = await grafanaAsks(stack.baseUrl, '/api/v1/query_range', form('sum(up'));
     expect(bad).toMatchObject({ status: 400, body: { status: 'error', errorType: 'bad_data' } });

@@ -23,7 +23,10 @@ interface WorkerProcess {
 }
 
 async function workers(): Promise<WorkerProcess[]> {
-  const { stdout } = await run(join(PROJECT_ROOT, 'meetr'), ['pm2', 'jlist'], { env: stack.env, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(join(PROJECT_ROOT, 'meetr'), ['pm2', 'jlist'], {
+    env: stack.env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const list = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{
     name: string;
     pid: number;
@@ -31,7 +34,12 @@ async function workers(): Promise<WorkerProcess[]> {
   }>;
   return list
     .filter((p) => p.name === stack.env.MEETR_APP_NAME)
-    .map((p) => ({ pid: p.pid, port: Number(p.pm2_env.PORT), restarts: p.pm2_env.restart_time, online: p.pm2_env.status === 'online' }))
+    .map((p) => ({
+      pid: p.pid,
+      port: Number(p.pm2_env.PORT),
+      restarts: p.pm2_env.restart_time,
+      online: p.pm2_env.status === 'online',
+    }))
     .sort((a, b) => a.port - b.port);
 }
 
@@ -91,10 +99,14 @@ describe('a worker killed with SIGKILL under write load', () => {
     await sleep(4_000);
     await load.stop();
 
-    await eventually(async () => {
-      const now = await workers();
-      return now.every((w) => w.online) && now[0]!.pid !== victim.pid && now[0]!.restarts > victim.restarts;
-    }, 60_000, 'pm2 restarts the killed worker');
+    await eventually(
+      async () => {
+        const now = await workers();
+        return now.every((w) => w.online) && now[0]!.pid !== victim.pid && now[0]!.restarts > victim.restarts;
+      },
+      60_000,
+      'pm2 restarts the killed worker',
+    );
     await eventually(allWorkersServe, 30_000, 'HAProxy sends traffic to the restarted worker again');
     expect((await workers()).map((w) => w.port)).toEqual(stack.workerPorts);
 
@@ -113,7 +125,10 @@ describe('a rolling reload under load', () => {
     const reads: number[] = [];
     let reading = true;
     const reader = (async () => {
-      while (reading) reads.push((await search({ metric: 'reload.0', from: '1750000000', to: '1760000000', aggregation: 'count' })).status);
+      while (reading)
+        reads.push(
+          (await search({ metric: 'reload.0', from: '1750000000', to: '1760000000', aggregation: 'count' })).status,
+        );
     })();
     await sleep(500);
     await run(join(PROJECT_ROOT, 'meetr'), ['reload'], { env: stack.env, maxBuffer: 16 * 1024 * 1024 });
@@ -155,27 +170,41 @@ describe('HAProxy reloaded under load', () => {
 });
 
 describe('Cassandra stopped and started again', () => {
-  it.runIf(stack.cassandra.managedLocally)('answers 503 with Retry-After, promptly, and recovers by itself', async () => {
-    expect((await postForm({ metric_id: 'outage', ts: '1750000000', value: '1' })).status).toBe(200);
-    await stopLocalCassandra();
-    try {
-      for (let i = 0; i < 10; i++) {
-        const started = Date.now();
-        const answer = await postForm({ metric_id: 'outage', ts: String(1750000001 + i), value: '1' });
-        expect(Date.now() - started).toBeLessThan(10_000);
-        expect(answer.status).toBe(503);
-        expect(answer.headers.get('retry-after')).toBe('1');
-        expect(answer.body).toMatchObject({ error: 'storage_unavailable' });
-        const searched = await search({ metric: 'outage', from: '1750000000', to: '1750000100', aggregation: 'count' });
-        expect(searched.status).toBe(503);
-        expect(searched.headers.get('retry-after')).toBe('1');
-        await sleep(200);
+  it.runIf(stack.cassandra.managedLocally)(
+    'answers 503 with Retry-After, promptly, and recovers by itself',
+    async () => {
+      expect((await postForm({ metric_id: 'outage', ts: '1750000000', value: '1' })).status).toBe(200);
+      await stopLocalCassandra();
+      try {
+        for (let i = 0; i < 10; i++) {
+          const started = Date.now();
+          const answer = await postForm({ metric_id: 'outage', ts: String(1750000001 + i), value: '1' });
+          expect(Date.now() - started).toBeLessThan(10_000);
+          expect(answer.status).toBe(503);
+          expect(answer.headers.get('retry-after')).toBe('1');
+          expect(answer.body).toMatchObject({ error: 'storage_unavailable' });
+          const searched = await search({
+            metric: 'outage',
+            from: '1750000000',
+            to: '1750000100',
+            aggregation: 'count',
+          });
+          expect(searched.status).toBe(503);
+          expect(searched.headers.get('retry-after')).toBe('1');
+          await sleep(200);
+        }
+      } finally {
+        await ensureLocalCassandra({ runtime: 'java' });
       }
-    } finally {
-      await ensureLocalCassandra({ runtime: 'java' });
-    }
-    await eventually(async () => (await postForm({ metric_id: 'outage', ts: '1750000050', value: '1' })).status === 200, 90_000, 'inserts succeed again');
-    await eventually(allWorkersServe, 30_000, 'every worker serves again');
-    expect((await search({ metric: 'outage', from: '1750000000', to: '1750000100', aggregation: 'count' })).body).toMatchObject({ count: 2 });
-  });
+      await eventually(
+        async () => (await postForm({ metric_id: 'outage', ts: '1750000050', value: '1' })).status === 200,
+        90_000,
+        'inserts succeed again',
+      );
+      await eventually(allWorkersServe, 30_000, 'every worker serves again');
+      expect(
+        (await search({ metric: 'outage', from: '1750000000', to: '1750000100', aggregation: 'count' })).body,
+      ).toMatchObject({ count: 2 });
+    },
+  );
 });

@@ -15,7 +15,8 @@ import { postJson, search } from '../support/http.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');
-const meetr = (args: string[], env: Record<string, string> = {}) => run(join(PROJECT_ROOT, 'meetr'), args, { env: { ...stack.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+const meetr = (args: string[], env: Record<string, string> = {}) =>
+  run(join(PROJECT_ROOT, 'meetr'), args, { env: { ...stack.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
 
 interface RollerHealth {
   readonly status: string;
@@ -34,15 +35,22 @@ async function counter(name: string, port = stack.rollerPort): Promise<number> {
 }
 
 const day = Date.parse('2024-01-02T00:00:00Z');
-const points = (metric: string, n: number, offset = 0) => Array.from({ length: n }, (_, i) => ({ metric_id: metric, ts: day + offset + i * 97_000, value: (i % 7) + 0.1 }));
+const points = (metric: string, n: number, offset = 0) =>
+  Array.from({ length: n }, (_, i) => ({ metric_id: metric, ts: day + offset + i * 97_000, value: (i % 7) + 0.1 }));
 /** The exact sum, rounded once (ExactSum is checked against integer arithmetic in test/unit/exact-sum.test.ts). */
 const exactSum = (values: number[]): number => values.reduce((sum, v) => sum.plus(ExactSum.of(v)), ExactSum.ZERO).value;
 
 describe('the roller', () => {
   it('runs beside the workers, holds every shard, and reports itself in ./meetr status', async () => {
-    await eventually(async () => (await health().catch(() => undefined))?.shards.length === 16, 30_000, 'the roller to hold all 16 shards');
+    await eventually(
+      async () => (await health().catch(() => undefined))?.shards.length === 16,
+      30_000,
+      'the roller to hold all 16 shards',
+    );
     const { stdout } = await meetr(['status']);
-    expect(stdout).toMatch(new RegExp(`roller :${stack.rollerPort}: ok, shards 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, lag \\d+\\.\\d s`));
+    expect(stdout).toMatch(
+      new RegExp(`roller :${stack.rollerPort}: ok, shards 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, lag \\d+\\.\\d s`),
+    );
   });
 
   it('rolls what was written, about half a minute later, and answers from rollups exactly what it answered from points', async () => {
@@ -52,7 +60,11 @@ describe('the roller', () => {
     const params = { metric: 'roller.f1', from: String(day), to: String(day + 86_400_000 - 1), aggregation: 'sum' };
     const first = (await search(params)).body;
     expect(first).toMatchObject({ count: 200 });
-    await eventually(async () => (await counter('meetr_roller_minutes_rolled_total')) >= before + 200, 90_000, 'the roller to roll 200 minutes');
+    await eventually(
+      async () => (await counter('meetr_roller_minutes_rolled_total')) >= before + 200,
+      90_000,
+      'the roller to roll 200 minutes',
+    );
     expect((await search(params)).body).toEqual(first);
     expect((await search({ ...params, interval: '1h' })).body).toMatchObject({ count: 200 });
     expect((await health()).lagSeconds).toBeLessThan(60);
@@ -68,13 +80,23 @@ describe('the roller', () => {
       expect((await search(params)).body).toMatchObject({ value: 150, count: 150 });
       expect((await postJson(late)).status).toBe(200); // late writes into the same minutes
       expect((await search(params)).body).toMatchObject({ value: 160, count: 160 });
-      expect((await search({ ...params, aggregation: 'sum' })).body).toMatchObject({ count: 160, value: exactSum([...written, ...late].map((p) => p.value)) });
+      expect((await search({ ...params, aggregation: 'sum' })).body).toMatchObject({
+        count: 160,
+        value: exactSum([...written, ...late].map((p) => p.value)),
+      });
     } finally {
       await meetr(['pm2', 'start', `${stack.env.MEETR_APP_NAME}-roller`]);
     }
-    await eventually(async () => (await health().catch(() => undefined))?.shards.length === 16, 60_000, 'the restarted roller to take its shards back');
+    await eventually(
+      async () => (await health().catch(() => undefined))?.shards.length === 16,
+      60_000,
+      'the restarted roller to take its shards back',
+    );
     await eventually(async () => (await health()).lagSeconds === 0, 90_000, 'the roller to catch up');
-    expect((await search({ metric: 'roller.f2', from: String(day), to: String(day + 86_400_000 - 1), aggregation: 'count' })).body).toMatchObject({ count: 160 });
+    expect(
+      (await search({ metric: 'roller.f2', from: String(day), to: String(day + 86_400_000 - 1), aggregation: 'count' }))
+        .body,
+    ).toMatchObject({ count: 160 });
   });
 
   it('shares the shards with a second roller started by ./meetr up', async () => {
@@ -93,6 +115,10 @@ describe('the roller', () => {
     } finally {
       await meetr(['up'], { MEETR_ROLLERS: '1' });
     }
-    await eventually(async () => (await health().catch(() => undefined))?.shards.length === 16, 60_000, 'one roller holding every shard again');
+    await eventually(
+      async () => (await health().catch(() => undefined))?.shards.length === 16,
+      60_000,
+      'one roller holding every shard again',
+    );
   });
 });

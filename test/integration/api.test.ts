@@ -8,7 +8,11 @@ import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
-const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'Asia/Kolkata', MEETR_MAX_BATCH: '1000', MEETR_MAX_BODY_BYTES: '200000' });
+const ks = useFreshKeyspace({
+  MEETR_DEFAULT_TZ: 'Asia/Kolkata',
+  MEETR_MAX_BATCH: '1000',
+  MEETR_MAX_BODY_BYTES: '200000',
+});
 let app: MeetrApp;
 beforeAll(() => {
   app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'test-worker' });
@@ -19,9 +23,16 @@ const form = (fields: Record<string, string>): RequestInit => ({
   headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(fields).toString(),
 });
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
-async function post(init: RequestInit, path = '/1.0/metrics'): Promise<{ status: number; body: ApiAnswer; headers: Headers }> {
+async function post(
+  init: RequestInit,
+  path = '/1.0/metrics',
+): Promise<{ status: number; body: ApiAnswer; headers: Headers }> {
   const response = await app.request(path, init);
   return { status: response.status, body: (await response.json()) as ApiAnswer, headers: response.headers };
 }
@@ -44,7 +55,9 @@ describe('Meetr compatibility', () => {
     );
     expect(await post(form({ batch: 'True', metrics }))).toMatchObject({ status: 200, body: { inserted: 4 } });
     // As an unencoding client sends it: the '+' arrives as a space.
-    const response = await app.request('/1.0/metrics?metric=test.metric&from=2003-12-18 12:18:18+0530&to=2003-12-18 12:18:21+0530&aggregation=sum');
+    const response = await app.request(
+      '/1.0/metrics?metric=test.metric&from=2003-12-18 12:18:18+0530&to=2003-12-18 12:18:21+0530&aggregation=sum',
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       metric_id: 'test.metric',
@@ -57,16 +70,28 @@ describe('Meetr compatibility', () => {
   });
 
   it('takes a single point as form fields, under both old and new names', async () => {
-    expect(await post(form({ metric_id: 'single', ts: '2024-01-01 10:00:00', value: '1.5' }))).toMatchObject({ status: 200, body: { inserted: 1 } });
-    expect(await post(form({ metric: 'single', timestamp: '2024-01-01 10:00:01', value: '2.5' }))).toMatchObject({ status: 200, body: { inserted: 1 } });
+    expect(await post(form({ metric_id: 'single', ts: '2024-01-01 10:00:00', value: '1.5' }))).toMatchObject({
+      status: 200,
+      body: { inserted: 1 },
+    });
+    expect(await post(form({ metric: 'single', timestamp: '2024-01-01 10:00:01', value: '2.5' }))).toMatchObject({
+      status: 200,
+      body: { inserted: 1 },
+    });
     const { body } = await search({ metric_id: 'single', ...everything, aggregation: 'sum' });
     expect(body).toMatchObject({ metric_id: 'single', value: 4, count: 2 });
   });
 
   it('takes form fields from the query string too, as Meetr did', async () => {
     const query = new URLSearchParams({ metric_id: 'in-query', ts: '1700000000', value: '3' }).toString();
-    expect(await post({ method: 'POST' }, `/1.0/metrics?${query}`)).toMatchObject({ status: 200, body: { inserted: 1 } });
-    expect((await search({ metric: 'in-query', ...everything, aggregation: 'max' })).body).toMatchObject({ value: 3, count: 1 });
+    expect(await post({ method: 'POST' }, `/1.0/metrics?${query}`)).toMatchObject({
+      status: 200,
+      body: { inserted: 1 },
+    });
+    expect((await search({ metric: 'in-query', ...everything, aggregation: 'max' })).body).toMatchObject({
+      value: 3,
+      count: 1,
+    });
   });
 
   it('accepts any value of the batch flag, and multipart forms', async () => {
@@ -78,24 +103,49 @@ describe('Meetr compatibility', () => {
     multipart.set('batch', 'true');
     multipart.set('metrics', JSON.stringify([{ metric_id: 'flags', ts: 1700000001, value: 2 }]));
     expect(await post({ method: 'POST', body: multipart })).toMatchObject({ status: 200, body: { inserted: 1 } });
-    expect((await search({ metric: 'flags', ...everything, aggregation: 'count' })).body).toMatchObject({ value: 2, count: 2 });
+    expect((await search({ metric: 'flags', ...everything, aggregation: 'count' })).body).toMatchObject({
+      value: 2,
+      count: 2,
+    });
   });
 });
 
 describe('JSON bodies', () => {
   it('accepts one point, an array, and {"metrics": [...]}', async () => {
-    expect((await post(json({ metric_id: 'json', ts: '2024-05-01T00:00:00Z', value: 1 }))).body).toEqual({ inserted: 1 });
-    expect((await post(json([{ metric: 'json', timestamp: '2024-05-01T00:00:01Z', value: '2' }]))).body).toEqual({ inserted: 1 });
-    expect((await post(json({ metrics: [{ metric_id: 'json', ts: 1714521602000, value: 3 }] }))).body).toEqual({ inserted: 1 });
+    expect((await post(json({ metric_id: 'json', ts: '2024-05-01T00:00:00Z', value: 1 }))).body).toEqual({
+      inserted: 1,
+    });
+    expect((await post(json([{ metric: 'json', timestamp: '2024-05-01T00:00:01Z', value: '2' }]))).body).toEqual({
+      inserted: 1,
+    });
+    expect((await post(json({ metrics: [{ metric_id: 'json', ts: 1714521602000, value: 3 }] }))).body).toEqual({
+      inserted: 1,
+    });
     // Meetr's form shape as JSON, with the array as a JSON string, and a trailing slash.
-    const formShaped = JSON.stringify({ batch: 'True', metrics: JSON.stringify([{ metric: 'json', timestamp: '2024-05-01T00:00:04Z', value: 0 }]) });
-    const slashed = await app.request('/1.0/metrics/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: formShaped });
+    const formShaped = JSON.stringify({
+      batch: 'True',
+      metrics: JSON.stringify([{ metric: 'json', timestamp: '2024-05-01T00:00:04Z', value: 0 }]),
+    });
+    const slashed = await app.request('/1.0/metrics/', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: formShaped,
+    });
     expect(await slashed.json()).toEqual({ inserted: 1 });
     // No Content-Type at all: the body speaks for itself.
-    expect((await post({ method: 'POST', body: JSON.stringify({ metric_id: 'json', ts: 1714521603, value: 4 }) })).body).toEqual({ inserted: 1 });
-    const { body } = await search({ metric: 'json', from: '2024-05-01T00:00:00Z', to: '2024-05-01T00:00:03Z', aggregation: 'avg' });
+    expect(
+      (await post({ method: 'POST', body: JSON.stringify({ metric_id: 'json', ts: 1714521603, value: 4 }) })).body,
+    ).toEqual({ inserted: 1 });
+    const { body } = await search({
+      metric: 'json',
+      from: '2024-05-01T00:00:00Z',
+      to: '2024-05-01T00:00:03Z',
+      aggregation: 'avg',
+    });
     expect(body).toMatchObject({ value: 2.5, count: 4 });
-    const slashedSearch = await app.request('/1.0/metrics/?metric=json&from=2024-05-01T00:00:00Z&to=2024-05-01T00:00:04Z&aggregation=count');
+    const slashedSearch = await app.request(
+      '/1.0/metrics/?metric=json&from=2024-05-01T00:00:00Z&to=2024-05-01T00:00:04Z&aggregation=count',
+    );
     expect(await slashedSearch.json()).toMatchObject({ value: 5, count: 5 });
   });
 });
@@ -117,7 +167,10 @@ describe('validation is all-or-nothing', () => {
       { index: 3, field: 'value', message: expect.stringMatching(/finite number/) },
       { index: 4, field: 'ts', message: expect.stringMatching(/no day 30/) },
     ]);
-    expect((await search({ metric: 'atomic', ...everything, aggregation: 'count' })).body).toMatchObject({ value: null, count: 0 });
+    expect((await search({ metric: 'atomic', ...everything, aggregation: 'count' })).body).toMatchObject({
+      value: null,
+      count: 0,
+    });
   });
 
   it.each([
@@ -145,7 +198,11 @@ describe('validation is all-or-nothing', () => {
     ['metrics that are not JSON', form({ batch: 'True', metrics: '[{"metric_id": ' }), /not valid JSON/],
     ['metrics that are not an array', form({ batch: 'True', metrics: '{"metrics": 3}' }), /array/],
     ['an empty batch', form({ batch: 'True', metrics: '[]' }), /no points/],
-    ['a JSON body that is not JSON', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{nope' }, /not valid JSON/],
+    [
+      'a JSON body that is not JSON',
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{nope' },
+      /not valid JSON/,
+    ],
     ['a JSON scalar', json(42), /point object/],
     ['a batch of non-objects', json([1, 2]), /invalid/],
   ])('answers 400 for %s', async (_, init, message) => {
@@ -156,7 +213,11 @@ describe('validation is all-or-nothing', () => {
   });
 
   it('answers 415 for a body type it does not read', async () => {
-    const { status, body } = await post({ method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: '<point/>' });
+    const { status, body } = await post({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/xml' },
+      body: '<point/>',
+    });
     expect(status).toBe(415);
     expect(body.error).toBe('unsupported_media_type');
   });
@@ -171,7 +232,10 @@ describe('limits', () => {
   });
 
   it('answers 413 to a streamed body over the limit', async () => {
-    const chunks = [new TextEncoder().encode('metric_id=big&ts=1700000000&value=1&padding='), new Uint8Array(210_000).fill(120)];
+    const chunks = [
+      new TextEncoder().encode('metric_id=big&ts=1700000000&value=1&padding='),
+      new Uint8Array(210_000).fill(120),
+    ];
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         for (const chunk of chunks) controller.enqueue(chunk);
@@ -196,7 +260,11 @@ describe('limits', () => {
   });
 
   it('takes exactly MEETR_MAX_BATCH points', async () => {
-    const metrics = Array.from({ length: 1000 }, (_, i) => ({ metric_id: 'full-batch', ts: 1700000000 + i * 60, value: i }));
+    const metrics = Array.from({ length: 1000 }, (_, i) => ({
+      metric_id: 'full-batch',
+      ts: 1700000000 + i * 60,
+      value: i,
+    }));
     expect((await post(form({ batch: 'True', metrics: JSON.stringify(metrics) }))).body).toEqual({ inserted: 1000 });
     const { body } = await search({ metric: 'full-batch', ...everything, aggregation: 'sum' });
     expect(body).toMatchObject({ value: (999 * 1000) / 2, count: 1000 });
@@ -208,9 +276,15 @@ describe('idempotent upserts', () => {
     const point = { metric_id: 'retry', ts: '2024-03-01 00:00:00.250Z', value: '5' };
     await post(form(point));
     await post(form(point));
-    expect((await search({ metric: 'retry', ...everything, aggregation: 'sum' })).body).toMatchObject({ value: 5, count: 1 });
+    expect((await search({ metric: 'retry', ...everything, aggregation: 'sum' })).body).toMatchObject({
+      value: 5,
+      count: 1,
+    });
     await post(form({ ...point, value: '7' }));
-    expect((await search({ metric: 'retry', ...everything, aggregation: 'sum' })).body).toMatchObject({ value: 7, count: 1 });
+    expect((await search({ metric: 'retry', ...everything, aggregation: 'sum' })).body).toMatchObject({
+      value: 7,
+      count: 1,
+    });
   });
 
   it('keeps the last of duplicates inside one batch', async () => {
@@ -220,7 +294,10 @@ describe('idempotent upserts', () => {
       { metric_id: 'dup', ts: 1700000000000, value: 3 },
     ];
     expect((await post(json(metrics))).body).toEqual({ inserted: 3 });
-    expect((await search({ metric: 'dup', ...everything, aggregation: 'max' })).body).toMatchObject({ value: 3, count: 1 });
+    expect((await search({ metric: 'dup', ...everything, aggregation: 'max' })).body).toMatchObject({
+      value: 3,
+      count: 1,
+    });
   });
 });
 
@@ -242,15 +319,37 @@ describe('searches', () => {
     ['max', 100],
     ['count', 14],
   ])('%s across day partitions', async (aggregation, value) => {
-    const { status, body } = await search({ metric: 'span', from: '2024-02-28 00:00:00Z', to: '2024-03-02 00:00:00Z', aggregation });
+    const { status, body } = await search({
+      metric: 'span',
+      from: '2024-02-28 00:00:00Z',
+      to: '2024-03-02 00:00:00Z',
+      aggregation,
+    });
     expect(status).toBe(200);
-    expect(body).toEqual({ metric_id: 'span', from: '2024-02-28 00:00:00Z', to: '2024-03-02 00:00:00Z', aggregation, value, count: 14 });
+    expect(body).toEqual({
+      metric_id: 'span',
+      from: '2024-02-28 00:00:00Z',
+      to: '2024-03-02 00:00:00Z',
+      aggregation,
+      value,
+      count: 14,
+    });
   });
 
   it('treats both bounds as inclusive, to the millisecond', async () => {
-    const { body } = await search({ metric: 'span', from: '2024-02-28 23:00:03Z', to: '2024-02-29T12:00:00.000Z', aggregation: 'count' });
+    const { body } = await search({
+      metric: 'span',
+      from: '2024-02-28 23:00:03Z',
+      to: '2024-02-29T12:00:00.000Z',
+      aggregation: 'count',
+    });
     expect(body).toMatchObject({ value: 8, count: 8 });
-    const justOutside = await search({ metric: 'span', from: '2024-02-28 23:00:09.001Z', to: '2024-02-29T11:59:59.999Z', aggregation: 'count' });
+    const justOutside = await search({
+      metric: 'span',
+      from: '2024-02-28 23:00:09.001Z',
+      to: '2024-02-29T11:59:59.999Z',
+      aggregation: 'count',
+    });
     expect(justOutside.body).toMatchObject({ value: null, count: 0 });
   });
 
@@ -263,7 +362,12 @@ describe('searches', () => {
   });
 
   it('answers a range of one instant', async () => {
-    const { body } = await search({ metric: 'span', from: '2024-02-29 12:00:00Z', to: '2024-02-29 12:00:00Z', aggregation: 'sum' });
+    const { body } = await search({
+      metric: 'span',
+      from: '2024-02-29 12:00:00Z',
+      to: '2024-02-29 12:00:00Z',
+      aggregation: 'sum',
+    });
     expect(body).toMatchObject({ value: 100, count: 1 });
   });
 
@@ -324,8 +428,12 @@ describe('operational endpoints and headers', () => {
     const text = await app.telemetry.registry.metrics();
     // The public app has no /metrics: the registry is served on a loopback listener of its own.
     expect((await app.request('/metrics')).status).toBe(404);
-    expect(text).toMatch(/meetr_http_requests_total\{route="\/1.0\/metrics",method="POST",status="200",worker="test-worker"\} \d+/);
-    expect(text).toMatch(/meetr_http_request_duration_seconds_bucket\{[^}]*le="0.005"[^}]*route="\/1.0\/metrics"[^}]*\} [1-9]/);
+    expect(text).toMatch(
+      /meetr_http_requests_total\{route="\/1.0\/metrics",method="POST",status="200",worker="test-worker"\} \d+/,
+    );
+    expect(text).toMatch(
+      /meetr_http_request_duration_seconds_bucket\{[^}]*le="0.005"[^}]*route="\/1.0\/metrics"[^}]*\} [1-9]/,
+    );
     expect(text).toMatch(/meetr_points_written_total\{worker="test-worker"\} [1-9]\d*/);
     expect(text).toMatch(/meetr_storage_errors_total/);
     expect(text).toMatch(/process_resident_memory_bytes/);

@@ -18,7 +18,11 @@ describe('a 100,000-point form batch', () => {
       value: i % 7,
     }));
     const body = new URLSearchParams({ batch: 'True', metrics: JSON.stringify(metrics) }).toString();
-    const response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+    const response = await app.request('/1.0/metrics', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ inserted: 100_000 });
 

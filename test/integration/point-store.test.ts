@@ -21,7 +21,10 @@ const store = (): CassandraPointStore => new CassandraPointStore(ks.client, ks.k
 const at = (iso: string): number => Date.parse(iso);
 
 async function storedValues(metricId: string, hour: number): Promise<Array<[number, number]>> {
-  const result = await ks.client.execute(`SELECT ts, value FROM ${ks.keyspace}.samples WHERE metric_id = ? AND hour = ?`, [metricId, hour]);
+  const result = await ks.client.execute(
+    `SELECT ts, value FROM ${ks.keyspace}.samples WHERE metric_id = ? AND hour = ?`,
+    [metricId, hour],
+  );
   return result.rows.map((row) => [(row.get('ts') as Date).getTime(), row.get('value') as number]);
 }
 
@@ -34,18 +37,28 @@ describe('CassandraPointStore against a real Cassandra', () => {
     const before = at('2024-03-09T23:59:59.999Z');
     const after = at('2024-03-10T00:00:00.000Z');
     expect(samplePartition(after)).toBe(samplePartition(before) + 1);
-    await store().writePartition('midnight', samplePartition(before), [{ metricId: 'midnight', ts: before, value: 1, writeTimeUs: 1 }]);
-    await store().writePartition('midnight', samplePartition(after), [{ metricId: 'midnight', ts: after, value: 2, writeTimeUs: 1 }]);
+    await store().writePartition('midnight', samplePartition(before), [
+      { metricId: 'midnight', ts: before, value: 1, writeTimeUs: 1 },
+    ]);
+    await store().writePartition('midnight', samplePartition(after), [
+      { metricId: 'midnight', ts: after, value: 2, writeTimeUs: 1 },
+    ]);
     expect(await storedValues('midnight', samplePartition(before))).toEqual([[before, 1]]);
     expect(await storedValues('midnight', samplePartition(after))).toEqual([[after, 2]]);
     expect(await store().scanPoints('midnight', samplePartition(before), before - 5, before, () => undefined)).toBe(0);
-    expect(await store().scanPoints('midnight', samplePartition(before), before - 5, before + 1, () => undefined)).toBe(1);
+    expect(await store().scanPoints('midnight', samplePartition(before), before - 5, before + 1, () => undefined)).toBe(
+      1,
+    );
   });
 
   it('round-trips values bit for bit, at millisecond precision', async () => {
     const ts = at('2024-02-29T12:00:00.123Z');
     const values = [Number.MIN_VALUE, -0.1, 1e308, 2 ** 53 + 2];
-    await store().writePartition('bits', samplePartition(ts), values.map((value, i) => ({ metricId: 'bits', ts: ts + i, value, writeTimeUs: 1 })));
+    await store().writePartition(
+      'bits',
+      samplePartition(ts),
+      values.map((value, i) => ({ metricId: 'bits', ts: ts + i, value, writeTimeUs: 1 })),
+    );
     expect(await storedValues('bits', samplePartition(ts))).toEqual(values.map((value, i) => [ts + i, value]));
   });
 
@@ -66,7 +79,13 @@ describe('CassandraPointStore against a real Cassandra', () => {
     await store().writeRollups('exact', MINUTE, 19_844, [{ start, aggregate: other.partial }], 1_000); // computed earlier: loses
     const [row] = await store().readRollups('exact', MINUTE, 19_844, start, start + 60_000);
     expect(row!.aggregate.sum.value).toBe(ExactSum.of(0.1).plus(ExactSum.of(5e-324)).plus(ExactSum.of(3)).value);
-    expect(row!.aggregate).toMatchObject({ count: 5, min: -1e300, max: 1e300, first: { ts: start, value: 1e300 }, last: { ts: start + 4, value: 3 } });
+    expect(row!.aggregate).toMatchObject({
+      count: 5,
+      min: -1e300,
+      max: 1e300,
+      first: { ts: start, value: 1e300 },
+      last: { ts: start + 4, value: 3 },
+    });
     expect(await store().readRollups('exact', MINUTE, 19_844, start - 60_000, start)).toHaveLength(0); // half-open
   });
 
@@ -87,17 +106,31 @@ describe('CassandraPointStore against a real Cassandra', () => {
 
   it('writes raw points and rollups with TTLs counted from the time they cover, when retention is set', async () => {
     const raw = parseRetention('30d')!;
-    const retained = new CassandraPointStore(ks.client, ks.keyspace, undefined, { raw, levels: { '1m': raw, '15m': raw, '1h': raw, '1d': parseRetention('2y')! } });
+    const retained = new CassandraPointStore(ks.client, ks.keyspace, undefined, {
+      raw,
+      levels: { '1m': raw, '15m': raw, '1h': raw, '1d': parseRetention('2y')! },
+    });
     const ts = Date.now() - 10 * 86_400_000;
-    await retained.writePartition('ttl', samplePartition(ts), [{ metricId: 'ttl', ts, value: 1, writeTimeUs: Date.now() * 1000 }]);
+    await retained.writePartition('ttl', samplePartition(ts), [
+      { metricId: 'ttl', ts, value: 1, writeTimeUs: Date.now() * 1000 },
+    ]);
     const fold = new PointFold();
     fold.add(ts, 1);
     const dayStart = Math.floor(ts / 86_400_000) * 86_400_000;
     await retained.writeRollups('ttl', DAY, 0, [{ start: dayStart, aggregate: fold.partial }], Date.now() * 1000);
-    const sample = (await ks.client.execute(`SELECT TTL(value) AS t FROM ${ks.keyspace}.samples WHERE metric_id = 'ttl' AND hour = ?`, [samplePartition(ts)])).first();
+    const sample = (
+      await ks.client.execute(
+        `SELECT TTL(value) AS t FROM ${ks.keyspace}.samples WHERE metric_id = 'ttl' AND hour = ?`,
+        [samplePartition(ts)],
+      )
+    ).first();
     expect(sample.get('t')).toBeGreaterThan(19.9 * 86_400);
     expect(sample.get('t')).toBeLessThanOrEqual(20 * 86_400);
-    const rollup = (await ks.client.execute(`SELECT TTL(n) AS t FROM ${ks.keyspace}.rollups WHERE metric_id = 'ttl' AND level = '1d' AND period = 0`)).first();
+    const rollup = (
+      await ks.client.execute(
+        `SELECT TTL(n) AS t FROM ${ks.keyspace}.rollups WHERE metric_id = 'ttl' AND level = '1d' AND period = 0`,
+      )
+    ).first();
     expect(rollup.get('t')).toBeGreaterThan(720 * 86_400);
   });
 
@@ -116,7 +149,11 @@ describe('the series catalogue and special samples against a real Cassandra', ()
     const shard = catalogueShardOf(name);
     const entry = (firstDay: number, lastDay: number) => ({ metricId: `${name}{a="1"}`, name, firstDay, lastDay });
     // Concurrent workers, each recording what it saw, in an order that would narrow a plain upsert.
-    await Promise.all([store().recordSeries(shard, [entry(100, 120)]), store().recordSeries(shard, [entry(90, 95)]), store().recordSeries(shard, [entry(110, 111)])]);
+    await Promise.all([
+      store().recordSeries(shard, [entry(100, 120)]),
+      store().recordSeries(shard, [entry(90, 95)]),
+      store().recordSeries(shard, [entry(110, 111)]),
+    ]);
     await store().recordSeries(shard, [entry(105, 106)]);
     expect(await store().listSeries(shard, 10, name)).toEqual([entry(90, 120)]);
   });
@@ -127,7 +164,10 @@ describe('the series catalogue and special samples against a real Cassandra', ()
     for (const name of names) {
       const shard = catalogueShardOf(name);
       const ids = [`${name}`, `${name}{x="1"}`, `${name}{x="2"}`];
-      await store().recordSeries(shard, ids.map((metricId) => ({ metricId, name, firstDay: 1, lastDay: 2 })));
+      await store().recordSeries(
+        shard,
+        ids.map((metricId) => ({ metricId, name, firstDay: 1, lastDay: 2 })),
+      );
       byShard.set(shard, [...(byShard.get(shard) ?? []), ...ids]);
     }
     for (const [shard, ids] of byShard) {
@@ -139,21 +179,37 @@ describe('the series catalogue and special samples against a real Cassandra', ()
         if (page.length < 2) break;
         after = { name: page[1]!.name, metricId: page[1]!.metricId };
       }
-      expect(listed.filter((id) => ids.includes(id))).toEqual([...ids].sort((a, b) => (seriesName(a) < seriesName(b) ? -1 : seriesName(a) > seriesName(b) ? 1 : a < b ? -1 : 1)));
+      expect(listed.filter((id) => ids.includes(id))).toEqual(
+        [...ids].sort((a, b) =>
+          seriesName(a) < seriesName(b) ? -1 : seriesName(a) > seriesName(b) ? 1 : a < b ? -1 : 1,
+        ),
+      );
     }
-    expect((await store().listSeries(catalogueShardOf('beta'), 10, 'beta', { name: 'beta', metricId: 'beta' })).map((e) => e.metricId)).toEqual(['beta{x="1"}', 'beta{x="2"}']);
+    expect(
+      (await store().listSeries(catalogueShardOf('beta'), 10, 'beta', { name: 'beta', metricId: 'beta' })).map(
+        (e) => e.metricId,
+      ),
+    ).toEqual(['beta{x="1"}', 'beta{x="2"}']);
   });
 
   it('keeps NaN, infinities and staleness markers apart from the points, by day', async () => {
     const t = at('2026-02-01T10:00:00Z');
     const day = Math.floor(t / MS_PER_DAY);
-    await store().writeSpecialSamples('odd', day, [
+    await store().writeSpecialSamples(
+      'odd',
+      day,
+      [
+        { ts: t, value: Number.NaN, stale: true },
+        { ts: t + 1, value: Number.POSITIVE_INFINITY, stale: false },
+        { ts: t + 2, value: Number.NaN, stale: false },
+      ],
+      1,
+    );
+    const got = await store().specialSamples('odd', day, t, t + 2);
+    expect(got).toEqual([
       { ts: t, value: Number.NaN, stale: true },
       { ts: t + 1, value: Number.POSITIVE_INFINITY, stale: false },
-      { ts: t + 2, value: Number.NaN, stale: false },
-    ], 1);
-    const got = await store().specialSamples('odd', day, t, t + 2);
-    expect(got).toEqual([{ ts: t, value: Number.NaN, stale: true }, { ts: t + 1, value: Number.POSITIVE_INFINITY, stale: false }]);
+    ]);
     expect(await store().scanPoints('odd', samplePartition(t), t, t + 3, () => undefined)).toBe(0);
   });
 });
@@ -161,21 +217,36 @@ describe('the series catalogue and special samples against a real Cassandra', ()
 describe('upgrading a keyspace an earlier version wrote', () => {
   it('copies every point with its write time, queues it, and the roller builds rollups that answer as the points do', async () => {
     // The earlier version's table, as its cql/002_points.cql made it, with points written at known times.
-    await ks.client.execute(`CREATE TABLE IF NOT EXISTS ${ks.keyspace}.points (metric_id text, day int, ts timestamp, value double, PRIMARY KEY ((metric_id, day), ts))`);
+    await ks.client.execute(
+      `CREATE TABLE IF NOT EXISTS ${ks.keyspace}.points (metric_id text, day int, ts timestamp, value double, PRIMARY KEY ((metric_id, day), ts))`,
+    );
     const day = at('2023-07-04T00:00:00Z');
     const legacy = Array.from({ length: 500 }, (_, i) => ({ ts: day + i * 7_777, value: (i % 13) - 6.5 }));
     for (const { ts, value } of legacy) {
-      await ks.client.execute(`INSERT INTO ${ks.keyspace}.points (metric_id, day, ts, value) VALUES ('old', ?, ?, ?) USING TIMESTAMP ?`, [Math.floor(ts / 86_400_000), ts, value, 1_000_000 + ts], { prepare: true });
+      await ks.client.execute(
+        `INSERT INTO ${ks.keyspace}.points (metric_id, day, ts, value) VALUES ('old', ?, ?, ?) USING TIMESTAMP ?`,
+        [Math.floor(ts / 86_400_000), ts, value, 1_000_000 + ts],
+        { prepare: true },
+      );
     }
     const copied = await startUpgrade(ks.client, store(), ks.keyspace);
     expect(copied).toEqual({ partitions: 1, points: 500 });
     // Written by the earlier version while the new one started: only this is copied the second time.
     const late = day + 3_600_000 + 1;
-    await ks.client.execute(`INSERT INTO ${ks.keyspace}.points (metric_id, day, ts, value) VALUES ('old', ?, ?, 100)`, [Math.floor(late / 86_400_000), late], { prepare: true });
+    await ks.client.execute(
+      `INSERT INTO ${ks.keyspace}.points (metric_id, day, ts, value) VALUES ('old', ?, ?, 100)`,
+      [Math.floor(late / 86_400_000), late],
+      { prepare: true },
+    );
     expect(await finishUpgrade(ks.client, store(), ks.keyspace, 20_000)).toEqual({ partitions: 1, points: 1 });
     expect(await finishUpgrade(ks.client, store(), ks.keyspace, 20_000)).toBeUndefined(); // done once
     expect(await startUpgrade(ks.client, store(), ks.keyspace)).toBeUndefined();
-    const written = (await ks.client.execute(`SELECT writetime(value) AS w FROM ${ks.keyspace}.samples WHERE metric_id = 'old' AND hour = ? LIMIT 1`, [samplePartition(day)])).first();
+    const written = (
+      await ks.client.execute(
+        `SELECT writetime(value) AS w FROM ${ks.keyspace}.samples WHERE metric_id = 'old' AND hour = ? LIMIT 1`,
+        [samplePartition(day)],
+      )
+    ).first();
     expect(Number(written.get('w'))).toBe(1_000_000 + day);
 
     const all = [...legacy.filter(({ ts }) => ts !== late), { ts: late, value: 100 }].sort((a, b) => a.ts - b.ts);
@@ -183,7 +254,13 @@ describe('upgrading a keyspace an earlier version wrote', () => {
     const search = searchService(store());
     const whole = query('old', day, day + 86_400_000 - 1, 'sum');
     expect(await search.search(whole, UNBOUNDED)).toEqual({ count: all.length, value: expectedSum }); // from the raw points: queued, not rolled
-    const roller = new Roller({ store: store(), owner: 'upgrade', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => Date.now() + 120_000 });
+    const roller = new Roller({
+      store: store(),
+      owner: 'upgrade',
+      concurrency: 4,
+      clockMarginMs: TEST_CLOCK_MARGIN_MS,
+      clock: () => Date.now() + 120_000,
+    });
     await roller.balance();
     await roller.rollDue();
     const rolledSearch = searchService(store(), { clock: () => Date.now() + 120_000 });
@@ -192,11 +269,17 @@ describe('upgrading a keyspace an earlier version wrote', () => {
 
   it('lists every metric stored before the catalogue existed, with its day span, once', async () => {
     const old = at('2022-05-01T12:00:00Z');
-    await store().writePartition('before{catalogue="yes"}', samplePartition(old), [{ metricId: 'before{catalogue="yes"}', ts: old, value: 1, writeTimeUs: 1 }]);
-    await store().writePartition('before{catalogue="yes"}', samplePartition(old + 3 * 86_400_000), [{ metricId: 'before{catalogue="yes"}', ts: old + 3 * 86_400_000, value: 2, writeTimeUs: 1 }]);
+    await store().writePartition('before{catalogue="yes"}', samplePartition(old), [
+      { metricId: 'before{catalogue="yes"}', ts: old, value: 1, writeTimeUs: 1 },
+    ]);
+    await store().writePartition('before{catalogue="yes"}', samplePartition(old + 3 * 86_400_000), [
+      { metricId: 'before{catalogue="yes"}', ts: old + 3 * 86_400_000, value: 2, writeTimeUs: 1 },
+    ]);
     expect(await catalogueStoredSeries(ks.client, store(), ks.keyspace)).toBeGreaterThanOrEqual(1);
     const firstDay = Math.floor(old / MS_PER_DAY);
-    expect(await store().listSeries(catalogueShardOf('before'), 10, 'before')).toEqual([{ name: 'before', metricId: 'before{catalogue="yes"}', firstDay, lastDay: firstDay + 3 }]);
+    expect(await store().listSeries(catalogueShardOf('before'), 10, 'before')).toEqual([
+      { name: 'before', metricId: 'before{catalogue="yes"}', firstDay, lastDay: firstDay + 3 },
+    ]);
     expect(await catalogueStoredSeries(ks.client, store(), ks.keyspace)).toBeUndefined(); // done once
   });
 });

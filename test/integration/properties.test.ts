@@ -17,13 +17,23 @@ import { useFreshKeyspace } from '../support/keyspace.js';
 import { TEST_CLOCK_MARGIN_MS } from '../support/services.js';
 
 // Short request and storage timeouts: writes' holds end, and the roller rolls them, within about 25 s.
-const ks = useFreshKeyspace({ MEETR_DEFAULT_TZ: 'America/New_York', MEETR_MAX_BATCH: '500', MEETR_REQUEST_TIMEOUT_MS: '3000', MEETR_STORAGE_TIMEOUT_MS: '1500' });
+const ks = useFreshKeyspace({
+  MEETR_DEFAULT_TZ: 'America/New_York',
+  MEETR_MAX_BATCH: '500',
+  MEETR_REQUEST_TIMEOUT_MS: '3000',
+  MEETR_STORAGE_TIMEOUT_MS: '1500',
+});
 let app: MeetrApp;
 let unexpected: unknown[] = [];
 let store: CassandraPointStore;
 let rolling: { stop: boolean; done: Promise<void> };
 beforeAll(() => {
-  app = composeApp({ config: ks.config, storage: cassandraStorage(ks.client, ks.keyspace), workerId: 'prop', logError: (_, error) => unexpected.push(error) });
+  app = composeApp({
+    config: ks.config,
+    storage: cassandraStorage(ks.client, ks.keyspace),
+    workerId: 'prop',
+    logError: (_, error) => unexpected.push(error),
+  });
   // A roller at work the whole time, as in production: whatever it rolls while searches run, they stay exact.
   store = new CassandraPointStore(ks.client, ks.keyspace);
   const roller = new Roller({ store, owner: 'prop-roller', concurrency: 8, clockMarginMs: TEST_CLOCK_MARGIN_MS });
@@ -56,21 +66,38 @@ describe('no client input gets a 500', () => {
   it('for form bodies, JSON bodies and query strings', async () => {
     unexpected = [];
     await fc.assert(
-      fc.asyncProperty(fields, fc.constantFrom('form', 'json', 'raw', 'query'), fc.string(), async (record, shape, raw) => {
-        let response: Response;
-        if (shape === 'form') {
-          response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(record).toString() });
-        } else if (shape === 'json') {
-          response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(record) });
-        } else if (shape === 'raw') {
-          response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: raw });
-        } else {
-          response = await app.request(`/1.0/metrics?${new URLSearchParams(record).toString()}`);
-        }
-        expect(CLIENT_STATUSES).toContain(response.status);
-        const body = (await response.json()) as Record<string, unknown>;
-        if (response.status !== 200) expect(typeof body.error).toBe('string');
-      }),
+      fc.asyncProperty(
+        fields,
+        fc.constantFrom('form', 'json', 'raw', 'query'),
+        fc.string(),
+        async (record, shape, raw) => {
+          let response: Response;
+          if (shape === 'form') {
+            response = await app.request('/1.0/metrics', {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams(record).toString(),
+            });
+          } else if (shape === 'json') {
+            response = await app.request('/1.0/metrics', {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify(record),
+            });
+          } else if (shape === 'raw') {
+            response = await app.request('/1.0/metrics', {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: raw,
+            });
+          } else {
+            response = await app.request(`/1.0/metrics?${new URLSearchParams(record).toString()}`);
+          }
+          expect(CLIENT_STATUSES).toContain(response.status);
+          const body = (await response.json()) as Record<string, unknown>;
+          if (response.status !== 200) expect(typeof body.error).toBe('string');
+        },
+      ),
       { numRuns: 300 },
     );
     expect(unexpected).toEqual([]);
@@ -81,7 +108,13 @@ describe('a point written in one timestamp form is found in every other', () => 
   /** Every accepted spelling of `ms` (at whole seconds for the naive forms in America/New_York). */
   const newYork = new Intl.DateTimeFormat('sv-SE', {
     timeZone: 'America/New_York',
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
   });
   /** A wall-clock time repeated at a fall-back names two instants: its naive form is ambiguous. */
   const ambiguousInNewYork = (ms: number): boolean =>
@@ -121,9 +154,15 @@ describe('a point written in one timestamp form is found in every other', () => 
           const metricId = `form-${run++}`;
           const written = forms[writeForm]!;
           const read = forms[readForm]!;
-          const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ metric_id: metricId, ts: written, value: '1' }).toString() });
+          const posted = await app.request('/1.0/metrics', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ metric_id: metricId, ts: written, value: '1' }).toString(),
+          });
           expect(posted.status, written).toBe(200);
-          const response = await app.request(`/1.0/metrics?${new URLSearchParams({ metric: metricId, from: read, to: read, aggregation: 'count' }).toString()}`);
+          const response = await app.request(
+            `/1.0/metrics?${new URLSearchParams({ metric: metricId, from: read, to: read, aggregation: 'count' }).toString()}`,
+          );
           expect(await response.json(), `${written} -> ${read}`).toMatchObject({ count: 1 });
         },
       ),
@@ -137,13 +176,25 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
   const base = Date.parse('2024-03-08T00:00:00Z'); // spans the US spring-forward of 2024-03-10
   const span = 4 * dayMs;
   const minutes = fc.integer({ min: 1, max: span / 60_000 - 1 });
-  const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(0.1, 0.2, 1e15, -1e15));
+  const value = fc.oneof(
+    fc.integer({ min: -1000, max: 1000 }),
+    fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+    fc.constantFrom(0.1, 0.2, 1e15, -1e15),
+  );
   const point = fc.record({
     // Often on a minute, or just before one: where buckets and rollups start and end.
-    offset: fc.oneof(fc.integer({ min: 0, max: span - 1 }), minutes.map((m) => m * 60_000), minutes.map((m) => m * 60_000 - 1)),
+    offset: fc.oneof(
+      fc.integer({ min: 0, max: span - 1 }),
+      minutes.map((m) => m * 60_000),
+      minutes.map((m) => m * 60_000 - 1),
+    ),
     value,
   });
-  type Answer = { value: number | null; count: number; series?: Array<{ ts: number; value: number | null; count: number }> };
+  type Answer = {
+    value: number | null;
+    count: number;
+    series?: Array<{ ts: number; value: number | null; count: number }>;
+  };
   interface Case {
     readonly metricId: string;
     readonly params: Record<string, string>;
@@ -155,7 +206,9 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
 
   /** What a scan of the stored points of the case's metric answers, bucket by bucket where the answer has buckets. */
   function expected(c: Case, starts: readonly number[] | undefined): Answer {
-    const inRange = [...(stored.get(c.metricId) ?? [])].filter(([ts]) => ts >= c.from && ts <= c.to).sort(([x], [y]) => x - y);
+    const inRange = [...(stored.get(c.metricId) ?? [])]
+      .filter(([ts]) => ts >= c.from && ts <= c.to)
+      .sort(([x], [y]) => x - y);
     const answer = (points: Array<[number, number]>) => {
       const fold = new PointFold();
       for (const [ts, v] of points) fold.add(ts, v);
@@ -163,12 +216,22 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
     };
     const total = answer(inRange);
     if (starts === undefined) return total;
-    return { ...total, series: starts.map((ts, i) => ({ ts, ...answer(inRange.filter(([t]) => t >= ts && t < (starts[i + 1] ?? Infinity))) })) };
+    return {
+      ...total,
+      series: starts.map((ts, i) => ({
+        ts,
+        ...answer(inRange.filter(([t]) => t >= ts && t < (starts[i + 1] ?? Infinity))),
+      })),
+    };
   }
 
   async function post(metricId: string, points: ReadonlyArray<{ offset: number; value: number }>): Promise<void> {
     const body = JSON.stringify(points.map((p) => ({ metric_id: metricId, ts: base + p.offset, value: p.value })));
-    const posted = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const posted = await app.request('/1.0/metrics', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
     expect(posted.status).toBe(200);
     const byTs = stored.get(metricId) ?? new Map<number, number>();
     // What the body carries, not what was generated: JSON spells -0 as 0. The last write of a timestamp wins.
@@ -183,7 +246,14 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
     const starts = answer.series?.map((bucket) => bucket.ts);
     // The answer crossed JSON too, which has no -0: the scan's answer is compared as JSON would carry it.
     const want = JSON.parse(JSON.stringify(expected(c, starts))) as Answer;
-    expect({ value: answer.value, count: answer.count, series: answer.series?.map(({ ts, value, count }) => ({ ts, value, count })) }, `${when}: ${JSON.stringify(c.params)}`).toEqual({ ...want, series: want.series });
+    expect(
+      {
+        value: answer.value,
+        count: answer.count,
+        series: answer.series?.map(({ ts, value, count }) => ({ ts, value, count })),
+      },
+      `${when}: ${JSON.stringify(c.params)}`,
+    ).toEqual({ ...want, series: want.series });
     if (starts !== undefined) {
       expect(starts[0]).toBeLessThanOrEqual(c.from);
       expect(starts[starts.length - 1]).toBeLessThanOrEqual(c.to);
@@ -204,7 +274,14 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
           const metricId = `ref-${run++}`;
           await post(metricId, points);
           const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
-          const params: Record<string, string> = { metric: metricId, from: String(from), to: String(to), aggregation, tz, ...(interval === undefined ? {} : { interval }) };
+          const params: Record<string, string> = {
+            metric: metricId,
+            from: String(from),
+            to: String(to),
+            aggregation,
+            tz,
+            ...(interval === undefined ? {} : { interval }),
+          };
           const c: Case = { metricId, params, from, to };
           cases.push(c);
           await check(c, 'just written');
@@ -217,7 +294,9 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
     // Late writes: new points and upserts of stored timestamps, into ranges already rolled.
     const late = fc.sample(fc.array(point, { minLength: 1, maxLength: 20 }), cases.length);
     for (const [i, c] of cases.entries()) {
-      const upserts = [...(stored.get(c.metricId) ?? [])].slice(0, 3).map(([ts]) => ({ offset: ts - base, value: i + 0.5 }));
+      const upserts = [...(stored.get(c.metricId) ?? [])]
+        .slice(0, 3)
+        .map(([ts]) => ({ offset: ts - base, value: i + 0.5 }));
       await post(c.metricId, [...late[i]!, ...upserts]);
       await check(c, 'late writes, not rolled yet');
     }

@@ -39,8 +39,10 @@ function faulty(store: CassandraPointStore, step: Step, fault: Fault): PointWrit
   return {
     markDirty: (shard, slot, days) => strike('markDirty', () => store.markDirty(shard, slot, days)),
     recordSeries: (shard, entries) => store.recordSeries(shard, entries),
-    writeSpecialSamples: (metricId, day, samples, writeTimeUs) => store.writeSpecialSamples(metricId, day, samples, writeTimeUs),
-    writePartition: (metricId, partition, points) => strike('writePartition', () => store.writePartition(metricId, partition, points)),
+    writeSpecialSamples: (metricId, day, samples, writeTimeUs) =>
+      store.writeSpecialSamples(metricId, day, samples, writeTimeUs),
+    writePartition: (metricId, partition, points) =>
+      strike('writePartition', () => store.writePartition(metricId, partition, points)),
   };
 }
 
@@ -63,7 +65,9 @@ afterAll(async () => {
   await rolling.done;
 });
 
-async function rolledUp(target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config), clockMarginMs(ks.config.maxClockSkewMs))): Promise<void> {
+async function rolledUp(
+  target = lastPossibleSlot(Date.now(), maxHoldMs(ks.config), clockMarginMs(ks.config.maxClockSkewMs)),
+): Promise<void> {
   for (;;) {
     const states = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => store.readShard(shard)));
     if (states.every((state) => state.nextSlot > target)) return;
@@ -74,62 +78,92 @@ async function rolledUp(target = lastPossibleSlot(Date.now(), maxHoldMs(ks.confi
 /** count and sum of the metric's raw points in [day - 1 day, day + 2 days), read straight from samples. */
 async function rawAnswer(metricId: string): Promise<{ count: number; value: number | null }> {
   let [count, sum] = [0, 0];
-  for (let partition = samplePartition(day - 86_400_000); partition < samplePartition(day + 2 * 86_400_000); partition++) {
-    count += await store.scanPoints(metricId, partition, partition * 3_600_000, (partition + 1) * 3_600_000, (_, value) => (sum += value));
+  for (
+    let partition = samplePartition(day - 86_400_000);
+    partition < samplePartition(day + 2 * 86_400_000);
+    partition++
+  ) {
+    count += await store.scanPoints(
+      metricId,
+      partition,
+      partition * 3_600_000,
+      (partition + 1) * 3_600_000,
+      (_, value) => (sum += value),
+    );
   }
   return { count, value: count === 0 ? null : sum };
 }
 
 describe('rollups under failure', () => {
   const cases: Array<[Step, Fault]> = [];
-  for (const step of ['markDirty', 'writePartition'] as const) for (const fault of ['fail', 'landed-then-fail', 'die'] as const) cases.push([step, fault]);
+  for (const step of ['markDirty', 'writePartition'] as const)
+    for (const fault of ['fail', 'landed-then-fail', 'die'] as const) cases.push([step, fault]);
 
-  it.concurrent.each(cases)('a late write whose %s meets "%s" never leaves rollups that disagree with the points', async (step, fault) => {
-    const metricId = `inject.${step}.${fault}`;
-    const whole = query(metricId, day - 86_400_000, day + 2 * 86_400_000 - 1, 'sum');
-    const search = searchService(store, { maxHoldMs: maxHoldMs(ks.config) });
+  it.concurrent.each(cases)(
+    'a late write whose %s meets "%s" never leaves rollups that disagree with the points',
+    async (step, fault) => {
+      const metricId = `inject.${step}.${fault}`;
+      const whole = query(metricId, day - 86_400_000, day + 2 * 86_400_000 - 1, 'sum');
+      const search = searchService(store, { maxHoldMs: maxHoldMs(ks.config) });
 
-    // The day has points, rolled up.
-    const seed: Point[] = [1, 2, 3].map((i) => ({ metricId, ts: day + i * 1000, value: i }));
-    await ingestService(store, { landingMarginMs: LANDING_MS }).ingest(seed, insertRequest({ timeoutMs: TIMEOUT_MS }));
-    await rolledUp();
-    expect(await search.search(whole, UNBOUNDED)).toEqual({ count: 3, value: 6 });
+      // The day has points, rolled up.
+      const seed: Point[] = [1, 2, 3].map((i) => ({ metricId, ts: day + i * 1000, value: i }));
+      await ingestService(store, { landingMarginMs: LANDING_MS }).ingest(
+        seed,
+        insertRequest({ timeoutMs: TIMEOUT_MS }),
+      );
+      await rolledUp();
+      expect(await search.search(whole, UNBOUNDED)).toEqual({ count: 3, value: 6 });
 
-    // The late write meets its fault; searches run beside it.
-    const ingest = ingestService(faulty(store, step, fault), { landingMarginMs: LANDING_MS });
-    const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(new Error('deadline')), TIMEOUT_MS);
-    const writing = ingest.ingest([{ metricId, ts: day + 5000, value: 5 }], insertRequest({ timeoutMs: TIMEOUT_MS, signal: controller.signal })).then(
-      () => 'acknowledged',
-      () => 'failed',
-    );
-    const beside: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 6; i++) {
-      beside.push(search.search(whole, UNBOUNDED));
-      await sleep(100);
-    }
-    const outcome = await writing;
-    clearTimeout(deadline);
-    await Promise.all(beside);
-    if (outcome === 'acknowledged') expect((await rawAnswer(metricId)).count).toBe(4);
+      // The late write meets its fault; searches run beside it.
+      const ingest = ingestService(faulty(store, step, fault), { landingMarginMs: LANDING_MS });
+      const controller = new AbortController();
+      const deadline = setTimeout(() => controller.abort(new Error('deadline')), TIMEOUT_MS);
+      const writing = ingest
+        .ingest(
+          [{ metricId, ts: day + 5000, value: 5 }],
+          insertRequest({ timeoutMs: TIMEOUT_MS, signal: controller.signal }),
+        )
+        .then(
+          () => 'acknowledged',
+          () => 'failed',
+        );
+      const beside: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 6; i++) {
+        beside.push(search.search(whole, UNBOUNDED));
+        await sleep(100);
+      }
+      const outcome = await writing;
+      clearTimeout(deadline);
+      await Promise.all(beside);
+      if (outcome === 'acknowledged') expect((await rawAnswer(metricId)).count).toBe(4);
 
-    // Now, and once every hold is over and the roller has rolled, searches agree with the points.
-    expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
-    await sleep(TIMEOUT_MS + LANDING_MS);
-    await rolledUp();
-    expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
-  });
+      // Now, and once every hold is over and the roller has rolled, searches agree with the points.
+      expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
+      await sleep(TIMEOUT_MS + LANDING_MS);
+      await rolledUp();
+      expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
+    },
+  );
 
   it('a roller that fails mid-slot leaves the slot to whoever rolls next, and answers stay exact meanwhile', async () => {
     const metricId = 'roller.fails';
-    const points: Point[] = Array.from({ length: 90 }, (_, i) => ({ metricId, ts: day + i * 61_000 + 7, value: i + 0.25 }));
+    const points: Point[] = Array.from({ length: 90 }, (_, i) => ({
+      metricId,
+      ts: day + i * 61_000 + 7,
+      value: i + 0.25,
+    }));
     // Its own keyspace state: a separate roller, which fails on its third rollup write, on a shard the background roller
     // does not hold (it is stopped for this test).
     rolling.stop = true;
     await rolling.done;
-    const forget = (owner: string) => ks.client.execute(`DELETE FROM ${ks.keyspace}.meta WHERE key = ?`, [`roller/${owner}`]); // as its announcement expiring
+    const forget = (owner: string) =>
+      ks.client.execute(`DELETE FROM ${ks.keyspace}.meta WHERE key = ?`, [`roller/${owner}`]); // as its announcement expiring
     await forget('failures');
-    await ingestService(store, { landingMarginMs: LANDING_MS }).ingest(points, insertRequest({ timeoutMs: TIMEOUT_MS }));
+    await ingestService(store, { landingMarginMs: LANDING_MS }).ingest(
+      points,
+      insertRequest({ timeoutMs: TIMEOUT_MS }),
+    );
     let writes = 0;
     const failing: RollupStore = Object.assign(Object.create(store) as CassandraPointStore, {
       writeRollups: async (...args: Parameters<CassandraPointStore['writeRollups']>) => {
@@ -138,7 +172,13 @@ describe('rollups under failure', () => {
       },
     });
     const later = (): number => Date.now() + maxHoldMs(ks.config) + 60_000; // every hold given so far is over
-    const broken = new Roller({ store: failing, owner: 'broken', concurrency: 1, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: later });
+    const broken = new Roller({
+      store: failing,
+      owner: 'broken',
+      concurrency: 1,
+      clockMarginMs: TEST_CLOCK_MARGIN_MS,
+      clock: later,
+    });
     await broken.balance();
     await expect(broken.rollDue()).rejects.toThrow('timed out');
     const whole = query(metricId, day, day + 86_400_000 - 1, 'sum');
@@ -146,12 +186,21 @@ describe('rollups under failure', () => {
     expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
     // Another roller takes the shards once the broken one's leases and announcement lapse, and rolls the slot again.
     await forget('broken');
-    const next = new Roller({ store, owner: 'next', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => later() + 120_000 });
+    const next = new Roller({
+      store,
+      owner: 'next',
+      concurrency: 4,
+      clockMarginMs: TEST_CLOCK_MARGIN_MS,
+      clock: () => later() + 120_000,
+    });
     await next.balance();
     expect(next.status.shards).toHaveLength(SHARDS);
     await next.rollDue();
     expect(await search.search(whole, UNBOUNDED)).toEqual(await rawAnswer(metricId));
-    const rows = await ks.client.execute(`SELECT n FROM ${ks.keyspace}.rollups WHERE metric_id = ? AND level = '1d' AND period = ?`, [metricId, Math.floor(day / 86_400_000 / 1024)]);
+    const rows = await ks.client.execute(
+      `SELECT n FROM ${ks.keyspace}.rollups WHERE metric_id = ? AND level = '1d' AND period = ?`,
+      [metricId, Math.floor(day / 86_400_000 / 1024)],
+    );
     expect(rows.rows.map((row) => Number(row.get('n')))).toEqual([90]);
   });
 });

@@ -36,7 +36,8 @@ const insert = async (ts: number, value = 1): Promise<Response> =>
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: `metric_id=outage&ts=${ts}&value=${value}`,
   });
-const count = async (): Promise<Response> => app.request('/1.0/metrics?metric=outage&from=1700000000&to=1800000000&aggregation=count');
+const count = async (): Promise<Response> =>
+  app.request('/1.0/metrics?metric=outage&from=1700000000&to=1800000000&aggregation=count');
 
 describe('when Cassandra becomes unreachable', () => {
   it('answers 503 with Retry-After, promptly, and recovers without a restart', async () => {
@@ -49,7 +50,10 @@ describe('when Cassandra becomes unreachable', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(refused.headers.get('x-meetr-worker')).toBe('cut-off');
-    expect(await refused.json()).toMatchObject({ error: 'storage_unavailable', message: expect.stringMatching(/Cassandra/) });
+    expect(await refused.json()).toMatchObject({
+      error: 'storage_unavailable',
+      message: expect.stringMatching(/Cassandra/),
+    });
 
     const searched = await count();
     expect(searched.status).toBe(503);

@@ -12,7 +12,12 @@ export interface ApiAnswer {
   readonly count?: number;
   readonly interval?: string;
   readonly tz?: string;
-  readonly series?: ReadonlyArray<{ readonly start: string; readonly ts: number; readonly value: number | null; readonly count: number }>;
+  readonly series?: ReadonlyArray<{
+    readonly start: string;
+    readonly ts: number;
+    readonly value: number | null;
+    readonly count: number;
+  }>;
   readonly status?: string;
   readonly worker?: string;
 }

@@ -7,7 +7,12 @@
  * Never skips: if none of these works, set-up throws and the run fails.
  */
 import { loadConfig } from '../../src/config.js';
-import { ensureLocalCassandra, LOCAL_CONTACT_POINT, LOCAL_DATA_CENTER, probeCql } from '../../src/devstack/local-cassandra.js';
+import {
+  ensureLocalCassandra,
+  LOCAL_CONTACT_POINT,
+  LOCAL_DATA_CENTER,
+  probeCql,
+} from '../../src/devstack/local-cassandra.js';
 
 export interface CassandraTarget {
   readonly contactPoints: string[];
@@ -33,16 +38,34 @@ export async function resolveCassandraTarget(): Promise<ResolvedTarget> {
     const version = await probeCql(configured[0]!, localDataCenter, 10_000);
     if (version === undefined) throw new Error(`CASSANDRA_CONTACT_POINTS=${configured.join(',')} does not answer CQL`);
     log(`using the configured cluster ${configured.join(',')} (Cassandra ${version})`);
-    return { target: { contactPoints: configured, localDataCenter, description: `configured ${configured.join(',')}`, managedLocally: false }, release: noop };
+    return {
+      target: {
+        contactPoints: configured,
+        localDataCenter,
+        description: `configured ${configured.join(',')}`,
+        managedLocally: false,
+      },
+      release: noop,
+    };
   }
   const running = await probeCql(LOCAL_CONTACT_POINT);
   if (running === undefined) {
     const container = await startContainer();
     if (container !== undefined) return container;
   }
-  const local = await ensureLocalCassandra({ log, runtime: 'java', heap: config.cassandraHeap, logMaxMb: config.logMaxMb });
+  const local = await ensureLocalCassandra({
+    log,
+    runtime: 'java',
+    heap: config.cassandraHeap,
+    logMaxMb: config.logMaxMb,
+  });
   return {
-    target: { contactPoints: [local.contactPoint], localDataCenter: local.localDataCenter, description: `local ${local.how} ${local.releaseVersion}`, managedLocally: true },
+    target: {
+      contactPoints: [local.contactPoint],
+      localDataCenter: local.localDataCenter,
+      description: `local ${local.how} ${local.releaseVersion}`,
+      managedLocally: true,
+    },
     release: noop,
   };
 }
@@ -65,7 +88,12 @@ async function startContainer(): Promise<ResolvedTarget | undefined> {
     .start();
   const contactPoint = `${container.getHost()}:${container.getMappedPort(9042)}`;
   return {
-    target: { contactPoints: [contactPoint], localDataCenter: LOCAL_DATA_CENTER, description: `container ${contactPoint}`, managedLocally: false },
+    target: {
+      contactPoints: [contactPoint],
+      localDataCenter: LOCAL_DATA_CENTER,
+      description: `container ${contactPoint}`,
+      managedLocally: false,
+    },
     release: async () => {
       await container.stop();
     },

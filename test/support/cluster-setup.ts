@@ -20,7 +20,12 @@ export async function setup(project: TestProject): Promise<void> {
     name: 'cluster',
     basePort: Number(process.env.MEETR_CLUSTER_WORKER_PORT ?? 29001),
     httpPort: Number(process.env.MEETR_CLUSTER_HTTP_PORT ?? 28888),
-    target: { contactPoints: localNodes(CLUSTER_NODES).map((node) => node.contactPoint), localDataCenter: 'datacenter1', description: 'local 3-node cluster', managedLocally: true },
+    target: {
+      contactPoints: localNodes(CLUSTER_NODES).map((node) => node.contactPoint),
+      localDataCenter: 'datacenter1',
+      description: 'local 3-node cluster',
+      managedLocally: true,
+    },
     env: {
       CASSANDRA_CONTACT_POINTS: '',
       MEETR_LOCAL_NODES: String(CLUSTER_NODES),

@@ -61,10 +61,19 @@ export async function bringUpStack(project: TestProject, options: StackOptions):
     MEETR_KEYSPACE: `${name.slice(0, 1)}_${randomBytes(6).toString('hex')}`,
     ...options.env,
   };
-  const up = await run(join(PROJECT_ROOT, 'meetr'), ['up'], { env, cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 }).catch((error: { stdout?: string; stderr?: string }) => {
+  const up = await run(join(PROJECT_ROOT, 'meetr'), ['up'], {
+    env,
+    cwd: PROJECT_ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch((error: { stdout?: string; stderr?: string }) => {
     throw new Error(`./meetr up failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
   });
-  console.log(up.stdout.split('\n').filter((line) => line.startsWith('[meetr]') || line.startsWith('[cassandra]')).join('\n'));
+  console.log(
+    up.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('[meetr]') || line.startsWith('[cassandra]'))
+      .join('\n'),
+  );
   project.provide('stack', {
     baseUrl: `http://127.0.0.1:${httpPort}`,
     statsUrl: `http://127.0.0.1:${statsPort}`,
@@ -76,8 +85,12 @@ export async function bringUpStack(project: TestProject, options: StackOptions):
   });
   return async () => {
     // The keyspace goes first: `./meetr down` may stop the Cassandra it is on.
-    await dropKeyspace(target, env.MEETR_KEYSPACE!).catch((error) => console.error(`could not drop ${env.MEETR_KEYSPACE}: ${String(error)}`));
-    await run(join(PROJECT_ROOT, 'meetr'), ['down'], { env, cwd: PROJECT_ROOT }).catch((error) => console.error(String(error)));
+    await dropKeyspace(target, env.MEETR_KEYSPACE!).catch((error) =>
+      console.error(`could not drop ${env.MEETR_KEYSPACE}: ${String(error)}`),
+    );
+    await run(join(PROJECT_ROOT, 'meetr'), ['down'], { env, cwd: PROJECT_ROOT }).catch((error) =>
+      console.error(String(error)),
+    );
   };
 }
 
@@ -111,7 +124,10 @@ export async function teardown(): Promise<void> {
 }
 
 async function dropKeyspace(target: CassandraTarget, keyspace: string): Promise<void> {
-  const client = new cassandra.Client({ contactPoints: [...target.contactPoints], localDataCenter: target.localDataCenter });
+  const client = new cassandra.Client({
+    contactPoints: [...target.contactPoints],
+    localDataCenter: target.localDataCenter,
+  });
   try {
     await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
   } finally {

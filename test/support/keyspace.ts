@@ -37,7 +37,10 @@ export function useFreshKeyspace(overrides: Record<string, string> = {}): TestKe
       await migrate(holder.client, holder.keyspace, holder.config.replication);
     } catch (error) {
       const where = holder.config.contactPoints.join(',');
-      throw new Error(`Cassandra at ${where} does not answer (stopped mid-run?): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(
+        `Cassandra at ${where} does not answer (stopped mid-run?): ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   });
   afterAll(async () => {

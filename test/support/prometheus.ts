@@ -12,7 +12,12 @@ export interface RunningPrometheus {
 }
 
 /** Starts Prometheus in a fresh `dir` on 127.0.0.1:`port`, scraping every second; resolves once it is ready. */
-export async function startPrometheus(dir: string, port: number, scrapeConfigs: string, remoteWriteUrl: string): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  dir: string,
+  port: number,
+  scrapeConfigs: string,
+  remoteWriteUrl: string,
+): Promise<RunningPrometheus> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -26,10 +31,22 @@ remote_write:
 `,
   );
   let output = '';
-  const prometheus: ChildProcess = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const prometheus: ChildProcess = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   prometheus.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   prometheus.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200, 60_000, `Prometheus is ready (${output.slice(-500)})`);
+  await eventually(
+    async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200,
+    60_000,
+    `Prometheus is ready (${output.slice(-500)})`,
+  );
   return { url, output: () => output, stop: () => prometheus.kill('SIGTERM') };
 }

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatTokenFile, generateToken, hashToken, parseTokenFile, TokenRegistry, type Scope } from '../../src/auth/tokens.js';
+import {
+  formatTokenFile,
+  generateToken,
+  hashToken,
+  parseTokenFile,
+  TokenRegistry,
+  type Scope,
+} from '../../src/auth/tokens.js';
 import { composeApp } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { tokenOf } from '../../src/http/auth.js';
@@ -19,11 +26,22 @@ function tokenFile(): { path: string; tokens: Record<Scope, string> } {
   dirs.push(dir);
   const tokens = { read: generateToken(), write: generateToken(), admin: generateToken() };
   const path = join(dir, 'tokens.json');
-  writeFileSync(path, formatTokenFile(Object.entries(tokens).map(([scope, token]) => ({ name: `${scope}-client`, scope: scope as Scope, sha256: hashToken(token), created: '' }))));
+  writeFileSync(
+    path,
+    formatTokenFile(
+      Object.entries(tokens).map(([scope, token]) => ({
+        name: `${scope}-client`,
+        scope: scope as Scope,
+        sha256: hashToken(token),
+        created: '',
+      })),
+    ),
+  );
   return { path, tokens };
 }
 
-const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('credentials', () => {
   it('come as a Bearer token or as HTTP Basic with the token as the password (or as the user, with no password)', () => {
@@ -31,17 +49,32 @@ describe('credentials', () => {
     expect(tokenOf('bearer  abc ')).toBe('abc');
     expect(tokenOf(basic('prometheus', 'abc'))).toBe('abc');
     expect(tokenOf(basic('abc', ''))).toBe('abc');
-    for (const bad of [undefined, '', 'Bearer', 'Token abc', 'Bearer a b', basic('', ''), `Basic ${Buffer.from('no-colon').toString('base64')}`]) expect(tokenOf(bad), String(bad)).toBeUndefined();
+    for (const bad of [
+      undefined,
+      '',
+      'Bearer',
+      'Token abc',
+      'Bearer a b',
+      basic('', ''),
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+    ])
+      expect(tokenOf(bad), String(bad)).toBeUndefined();
   });
 
   it('are checked against hashes only; the file names what is wrong without showing a hash', () => {
     const token = generateToken();
     expect(token).toMatch(/^meetr_[A-Za-z0-9_-]{43}$/);
-    expect(parseTokenFile(formatTokenFile([{ name: 'a', scope: 'read', sha256: hashToken(token), created: 'x' }]))).toEqual([{ name: 'a', scope: 'read', sha256: hashToken(token), created: 'x' }]);
+    expect(
+      parseTokenFile(formatTokenFile([{ name: 'a', scope: 'read', sha256: hashToken(token), created: 'x' }])),
+    ).toEqual([{ name: 'a', scope: 'read', sha256: hashToken(token), created: 'x' }]);
     expect(parseTokenFile('')).toEqual([]);
     expect(() => parseTokenFile('{')).toThrow('is not JSON');
     expect(() => parseTokenFile('{"tokens":[{"name":"a","scope":"root","sha256":"00"}]}')).toThrow('scope "root"');
-    expect(() => parseTokenFile(`{"tokens":[{"name":"a","scope":"read","sha256":"${'0'.repeat(64)}"},{"name":"a","scope":"read","sha256":"${'1'.repeat(64)}"}]}`)).toThrow('appears twice');
+    expect(() =>
+      parseTokenFile(
+        `{"tokens":[{"name":"a","scope":"read","sha256":"${'0'.repeat(64)}"},{"name":"a","scope":"read","sha256":"${'1'.repeat(64)}"}]}`,
+      ),
+    ).toThrow('appears twice');
   });
 });
 
@@ -88,7 +121,12 @@ describe('every route, with tokens on', () => {
   const { path, tokens } = tokenFile();
   const registry = new TokenRegistry(path, () => undefined);
   registry.load();
-  const app = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'unit', auth: registry });
+  const app = composeApp({
+    config: loadConfig({}),
+    storage: new InMemoryPointStore().asStorage(),
+    workerId: 'unit',
+    auth: registry,
+  });
   const routes = {
     search: ['GET', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum'],
     head: ['HEAD', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum'],
@@ -103,11 +141,66 @@ describe('every route, with tokens on', () => {
   } as const;
   /** The status each caller gets on each route. */
   const expected: Record<string, Record<keyof typeof routes, number>> = {
-    none: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200 },
-    wrong: { search: 401, head: 401, insert: 401, remote_write: 401, prom_query: 401, prom_labels: 401, catalogue: 401, other_method: 401, unknown: 401, health: 200 },
-    read: { search: 200, head: 200, insert: 403, remote_write: 403, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200 },
-    write: { search: 403, head: 403, insert: 200, remote_write: 415, prom_query: 403, prom_labels: 403, catalogue: 403, other_method: 405, unknown: 404, health: 200 },
-    admin: { search: 200, head: 200, insert: 200, remote_write: 415, prom_query: 200, prom_labels: 200, catalogue: 200, other_method: 405, unknown: 404, health: 200 },
+    none: {
+      search: 401,
+      head: 401,
+      insert: 401,
+      remote_write: 401,
+      prom_query: 401,
+      prom_labels: 401,
+      catalogue: 401,
+      other_method: 401,
+      unknown: 401,
+      health: 200,
+    },
+    wrong: {
+      search: 401,
+      head: 401,
+      insert: 401,
+      remote_write: 401,
+      prom_query: 401,
+      prom_labels: 401,
+      catalogue: 401,
+      other_method: 401,
+      unknown: 401,
+      health: 200,
+    },
+    read: {
+      search: 200,
+      head: 200,
+      insert: 403,
+      remote_write: 403,
+      prom_query: 200,
+      prom_labels: 200,
+      catalogue: 200,
+      other_method: 405,
+      unknown: 404,
+      health: 200,
+    },
+    write: {
+      search: 403,
+      head: 403,
+      insert: 200,
+      remote_write: 415,
+      prom_query: 403,
+      prom_labels: 403,
+      catalogue: 403,
+      other_method: 405,
+      unknown: 404,
+      health: 200,
+    },
+    admin: {
+      search: 200,
+      head: 200,
+      insert: 200,
+      remote_write: 415,
+      prom_query: 200,
+      prom_labels: 200,
+      catalogue: 200,
+      other_method: 405,
+      unknown: 404,
+      health: 200,
+    },
   };
   const credentials: Record<string, Record<string, string>> = {
     none: {},
@@ -121,15 +214,28 @@ describe('every route, with tokens on', () => {
     it(`answers a caller with ${caller === 'none' ? 'no token' : `a ${caller} token`} as its scope allows`, async () => {
       const got: Record<string, number> = {};
       for (const [route, [method, url]] of Object.entries(routes)) {
-        const headers = { ...credentials[caller], ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) };
-        const response = await app.request(url, { method, headers, ...(method === 'POST' ? { body: 'metric_id=m&ts=1&value=1' } : {}) });
+        const headers = {
+          ...credentials[caller],
+          ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+        };
+        const response = await app.request(url, {
+          method,
+          headers,
+          ...(method === 'POST' ? { body: 'metric_id=m&ts=1&value=1' } : {}),
+        });
         got[route] = response.status;
         if (response.status === 401) {
           expect(response.headers.get('www-authenticate')).toContain('Bearer realm="meetr"');
           // The Prometheus API answers in its own envelope.
-          if (method !== 'HEAD') expect(await response.json()).toMatchObject(url.startsWith('/api/v1/query') || url.startsWith('/api/v1/labels') ? { status: 'error', error: expect.stringContaining('token') } : { error: 'unauthorized' });
+          if (method !== 'HEAD')
+            expect(await response.json()).toMatchObject(
+              url.startsWith('/api/v1/query') || url.startsWith('/api/v1/labels')
+                ? { status: 'error', error: expect.stringContaining('token') }
+                : { error: 'unauthorized' },
+            );
         }
-        if (response.status === 403 && method !== 'HEAD') expect(JSON.stringify(await response.json())).toContain(`${caller}-client`);
+        if (response.status === 403 && method !== 'HEAD')
+          expect(JSON.stringify(await response.json())).toContain(`${caller}-client`);
       }
       expect(got).toEqual(statuses);
     });
@@ -146,7 +252,11 @@ describe('every route, with tokens on', () => {
   });
 
   it('is off by default: no token needed', async () => {
-    const open = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'unit' });
+    const open = composeApp({
+      config: loadConfig({}),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'unit',
+    });
     expect((await open.request('/1.0/metrics?metric=m&from=0&to=1&aggregation=sum')).status).toBe(200);
   });
 });

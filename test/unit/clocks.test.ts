@@ -55,7 +55,13 @@ describe('the clock watch', () => {
   it('refuses past the bound with a 503 that names the skew and the setting', async () => {
     const { watch } = watchAt(-120_000);
     await watch.check();
-    expect(() => watch.ensureWithinBound()).toThrow(expect.objectContaining({ code: 'clock_skew', status: 503, message: expect.stringMatching(/120\.0 s ahead of Cassandra's .*MEETR_MAX_CLOCK_SKEW_MS \(1000 ms\)/) }));
+    expect(() => watch.ensureWithinBound()).toThrow(
+      expect.objectContaining({
+        code: 'clock_skew',
+        status: 503,
+        message: expect.stringMatching(/120\.0 s ahead of Cassandra's .*MEETR_MAX_CLOCK_SKEW_MS \(1000 ms\)/),
+      }),
+    );
     const behind = watchAt(5_000);
     await behind.watch.check();
     expect(behind.watch.reading().refusal).toMatch(/5000 ms behind Cassandra's/);
@@ -115,14 +121,28 @@ describe('a worker whose clock is past the bound', () => {
     const store = new InMemoryPointStore();
     const watch = createClockWatch({ serverTimeMs: async () => Date.now() + 120_000, maxSkewMs: BOUND_MS });
     await watch.check();
-    const app = composeApp({ config: loadConfig({}), storage: store.asStorage(), workerId: 'skewed', clockWatch: watch });
-    const write = await app.request('/1.0/metrics', { method: 'POST', body: new URLSearchParams({ metric_id: 'm', ts: String(Date.now()), value: '1' }) });
+    const app = composeApp({
+      config: loadConfig({}),
+      storage: store.asStorage(),
+      workerId: 'skewed',
+      clockWatch: watch,
+    });
+    const write = await app.request('/1.0/metrics', {
+      method: 'POST',
+      body: new URLSearchParams({ metric_id: 'm', ts: String(Date.now()), value: '1' }),
+    });
     expect(write.status).toBe(503);
-    expect(await write.json()).toMatchObject({ error: 'clock_skew', message: expect.stringMatching(/behind Cassandra's/) });
+    expect(await write.json()).toMatchObject({
+      error: 'clock_skew',
+      message: expect.stringMatching(/behind Cassandra's/),
+    });
     expect((await app.request(`/1.0/metrics?metric=m&from=0&to=${Date.now()}&aggregation=sum`)).status).toBe(503);
     const health = await app.request('/health');
     expect(health.status).toBe(503);
-    expect(await health.json()).toMatchObject({ error: 'clock_skew', clock: { offsetMs: expect.any(Number), maxSkewMs: BOUND_MS, withinBound: false } });
+    expect(await health.json()).toMatchObject({
+      error: 'clock_skew',
+      clock: { offsetMs: expect.any(Number), maxSkewMs: BOUND_MS, withinBound: false },
+    });
     expect(store.calls.writePartition + store.calls.markDirty).toBe(0);
     const metrics = await app.telemetry.registry.metrics();
     expect(metrics).toMatch(/meetr_clock_within_bound\{[^}]*\} 0/);
@@ -132,7 +152,12 @@ describe('a worker whose clock is past the bound', () => {
   it('shows its offset on /health and /metrics while within it', async () => {
     const watch = createClockWatch({ serverTimeMs: async () => Date.now() - 20, maxSkewMs: BOUND_MS });
     await watch.check();
-    const app = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'fine', clockWatch: watch });
+    const app = composeApp({
+      config: loadConfig({}),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'fine',
+      clockWatch: watch,
+    });
     const health = await app.request('/health');
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', clock: { withinBound: true, maxSkewMs: BOUND_MS } });
@@ -155,7 +180,10 @@ function skewedWorld(skews: { worker: number; roller: number; searcher: number }
     search,
     roller,
     async write(ts: number, value: number) {
-      await ingest.ingest([{ metricId: 'm', ts, value }], insertRequest({ receivedMs: time.now + skews.worker, timeoutMs: REQUEST_MS }));
+      await ingest.ingest(
+        [{ metricId: 'm', ts, value }],
+        insertRequest({ receivedMs: time.now + skews.worker, timeoutMs: REQUEST_MS }),
+      );
       raw.set(ts, value);
     },
     async sum(fromMs: number, toMs: number) {
@@ -173,7 +201,15 @@ describe('searches with every clock within the bound', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({ worker: skew, roller: skew, searcher: skew }),
-        fc.array(fc.record({ advanceMs: fc.integer({ min: 0, max: 20_000 }), ageMs: fc.integer({ min: -5_000, max: 180_000 }), value: fc.integer({ min: -1_000, max: 1_000 }), roll: fc.boolean() }), { minLength: 1, maxLength: 25 }),
+        fc.array(
+          fc.record({
+            advanceMs: fc.integer({ min: 0, max: 20_000 }),
+            ageMs: fc.integer({ min: -5_000, max: 180_000 }),
+            value: fc.integer({ min: -1_000, max: 1_000 }),
+            roll: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 25 },
+        ),
         async (skews, steps) => {
           const w = skewedWorld(skews);
           await w.roller.balance();
@@ -198,7 +234,14 @@ describe('a roller whose clock is past the bound', () => {
   it('rolls nothing and holds no lease, so searches stay exact (from the points) until its clock is back', async () => {
     const w = skewedWorld({ worker: 0, roller: 120_000, searcher: 0 });
     const refusal = { text: 'clock 120 s ahead' as string | undefined };
-    const roller = new Roller({ store: w.store, owner: 'ahead', concurrency: 4, clockMarginMs: MARGIN_MS, clock: () => w.time.now + 120_000, refusal: () => refusal.text });
+    const roller = new Roller({
+      store: w.store,
+      owner: 'ahead',
+      concurrency: 4,
+      clockMarginMs: MARGIN_MS,
+      clock: () => w.time.now + 120_000,
+      refusal: () => refusal.text,
+    });
     await roller.balance();
     expect(roller.status.shards).toEqual([]);
     for (let i = 0; i < 60; i++) {
@@ -212,7 +255,13 @@ describe('a roller whose clock is past the bound', () => {
     expect(answer).toEqual(scan);
     expect((await w.store.readShard(shardOf('m'))).nextSlot).toBe(slotOf(base)); // nothing rolled ahead of the writes
     refusal.text = undefined; // its clock is fixed
-    const fixed = new Roller({ store: w.store, owner: 'fixed', concurrency: 4, clockMarginMs: MARGIN_MS, clock: () => w.time.now });
+    const fixed = new Roller({
+      store: w.store,
+      owner: 'fixed',
+      concurrency: 4,
+      clockMarginMs: MARGIN_MS,
+      clock: () => w.time.now,
+    });
     w.time.now += MAX_HOLD_MS + MARGIN_MS;
     await fixed.balance();
     await fixed.rollDue();
@@ -238,8 +287,22 @@ describe('a shard handed over between rollers whose clocks are 5 s apart', () =>
     const bound = 6_000;
     const margin = clockMarginMs(bound);
     const w = skewedWorld({ worker: 0, roller: 0, searcher: 0 });
-    const fast = new Roller({ store: w.store, owner: 'fast', concurrency: 4, clockMarginMs: margin, clock: () => w.time.now + 5_000, leaseMs: 15_000 });
-    const slow = new Roller({ store: w.store, owner: 'slow', concurrency: 4, clockMarginMs: margin, clock: () => w.time.now, leaseMs: 15_000 });
+    const fast = new Roller({
+      store: w.store,
+      owner: 'fast',
+      concurrency: 4,
+      clockMarginMs: margin,
+      clock: () => w.time.now + 5_000,
+      leaseMs: 15_000,
+    });
+    const slow = new Roller({
+      store: w.store,
+      owner: 'slow',
+      concurrency: 4,
+      clockMarginMs: margin,
+      clock: () => w.time.now,
+      leaseMs: 15_000,
+    });
     const minute = base + 7 * 60_000;
     const shard = shardOf('m');
     const day = Math.floor(minute / DAY);
@@ -248,7 +311,9 @@ describe('a shard handed over between rollers whose clocks are 5 s apart', () =>
     const s1 = slotOf(minute + 30_000);
     const s2 = s1 + 1;
     await w.store.markDirty(shard, s1, [{ metricId: 'm', day, minutes: [minuteOfDay] }]);
-    await w.store.writePartition('m', Math.floor(minute / 3_600_000), [{ metricId: 'm', ts: minute + 1_000, value: 5, writeTimeUs: minute * 1000 }]);
+    await w.store.writePartition('m', Math.floor(minute / 3_600_000), [
+      { metricId: 'm', ts: minute + 1_000, value: 5, writeTimeUs: minute * 1000 },
+    ]);
     await w.store.markDirty(shard, s2, [{ metricId: 'm', day, minutes: [minuteOfDay] }]);
     // The fast roller rolls s1 as soon as its clock allows, s2 not being over yet.
     w.time.now = (s1 + 1) * SLOT_MS + margin - 5_000;
@@ -256,7 +321,9 @@ describe('a shard handed over between rollers whose clocks are 5 s apart', () =>
     expect(await fast.rollDue()).toBeGreaterThan(0);
     expect((await w.store.readShard(shard)).nextSlot).toBe(s2);
     // The second point lands now, within its hold (s2), after the fast roller read the minute.
-    await w.store.writePartition('m', Math.floor(minute / 3_600_000), [{ metricId: 'm', ts: minute + 2_000, value: 7, writeTimeUs: w.time.now * 1000 }]);
+    await w.store.writePartition('m', Math.floor(minute / 3_600_000), [
+      { metricId: 'm', ts: minute + 2_000, value: 7, writeTimeUs: w.time.now * 1000 },
+    ]);
     await fast.releaseAll(); // a reload hands the shards to the next roller
     // The slow roller takes the shard as soon as it may, and rolls s2 as soon as its clock says it is over.
     for (let turns = 0; (await w.store.readShard(shard)).nextSlot <= s2; turns++) {
@@ -265,11 +332,14 @@ describe('a shard handed over between rollers whose clocks are 5 s apart', () =>
       await slow.rollDue();
       w.time.now += 250;
     }
-    const sum = (await w.search.search(query('m', minute, minute + 59_999, 'sum'), UNBOUNDED));
+    const sum = await w.search.search(query('m', minute, minute + 59_999, 'sum'), UNBOUNDED);
     expect(sum).toEqual({ value: 12, count: 2 });
     // Both slots that queued the minute are rolled: the answer comes from the rollup alone.
     const before = w.store.calls.scanPoints;
-    expect(await w.search.search(query('m', minute, minute + 59_999, 'sum'), UNBOUNDED)).toEqual({ value: 12, count: 2 });
+    expect(await w.search.search(query('m', minute, minute + 59_999, 'sum'), UNBOUNDED)).toEqual({
+      value: 12,
+      count: 2,
+    });
     expect(w.store.calls.scanPoints).toBe(before);
   });
 });
@@ -278,12 +348,25 @@ describe('rolling', () => {
   it('takes shards in turn: a backlog in one does not hold the others back', async () => {
     const time = { now: base };
     const store = new InMemoryPointStore(slotOf(base), () => time.now);
-    const roller = new Roller({ store, owner: 'r', concurrency: 4, clockMarginMs: MARGIN_MS, clock: () => time.now, slotsPerTurn: 2 });
+    const roller = new Roller({
+      store,
+      owner: 'r',
+      concurrency: 4,
+      clockMarginMs: MARGIN_MS,
+      clock: () => time.now,
+      slotsPerTurn: 2,
+    });
     await roller.balance();
     time.now += 10 * 60_000; // ten minutes of slots due in every shard
     let passes = 0;
     // Each pass is cut short, as the roller's loop cuts it every few seconds to balance.
-    for (let rolled = 0; rolled < 4 * SHARDS; passes++) rolled += await roller.rollDue(((budget) => () => budget-- <= 0)(SHARDS));
+    for (let rolled = 0; rolled < 4 * SHARDS; passes++)
+      rolled += await roller.rollDue(
+        (
+          (budget) => () =>
+            budget-- <= 0
+        )(SHARDS),
+      );
     const behind = [...roller.status.shardLags.values()];
     expect(behind).toHaveLength(SHARDS);
     // Every shard moved forward alike: none was left at the start while another caught up.
@@ -306,17 +389,34 @@ describe('the oldest point a write may carry', () => {
 
   it('is the raw retention less an hour when every level is kept at least as long as raw and forever above', () => {
     const now = Date.parse('2026-12-03T12:34:00Z');
-    const floor = oldestWritable({ raw: 30 * DAY, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } }, now)!;
+    const floor = oldestWritable(
+      { raw: 30 * DAY, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } },
+      now,
+    )!;
     expect(floor.ms).toBe(Date.parse('2026-11-03T13:34:00Z'));
     expect(floor.reason).toMatch(/MEETR_RETENTION_RAW/);
   });
 
   it('is refused at the edge with a 400 naming the level', async () => {
-    const env = { MEETR_RETENTION_RAW: '7d', MEETR_RETENTION_1M: '7d', MEETR_RETENTION_15M: '7d', MEETR_RETENTION_1H: '7d' };
-    const app = composeApp({ config: loadConfig(env), storage: new InMemoryPointStore().asStorage(), workerId: 'retained' });
+    const env = {
+      MEETR_RETENTION_RAW: '7d',
+      MEETR_RETENTION_1M: '7d',
+      MEETR_RETENTION_15M: '7d',
+      MEETR_RETENTION_1H: '7d',
+    };
+    const app = composeApp({
+      config: loadConfig(env),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'retained',
+    });
     const old = Date.now() - 7 * DAY + 2 * 3_600_000;
-    const answer = await app.request('/1.0/metrics', { method: 'POST', body: new URLSearchParams({ metric_id: 'm', ts: String(old), value: '1' }) });
+    const answer = await app.request('/1.0/metrics', {
+      method: 'POST',
+      body: new URLSearchParams({ metric_id: 'm', ts: String(old), value: '1' }),
+    });
     expect(answer.status).toBe(400);
-    expect(await answer.json()).toMatchObject({ details: [{ field: 'ts', message: expect.stringMatching(/1d rollup bucket .*MEETR_RETENTION_1H/) }] });
+    expect(await answer.json()).toMatchObject({
+      details: [{ field: 'ts', message: expect.stringMatching(/1d rollup bucket .*MEETR_RETENTION_1H/) }],
+    });
   });
 });

@@ -9,12 +9,16 @@ describe('forEachBounded', () => {
     let inFlight = 0;
     let peak = 0;
     const seen: number[] = [];
-    await forEachBounded(Array.from({ length: 20 }, (_, i) => i), 3, async (item) => {
-      peak = Math.max(peak, ++inFlight);
-      await tick(item % 3);
-      seen.push(item);
-      inFlight--;
-    });
+    await forEachBounded(
+      Array.from({ length: 20 }, (_, i) => i),
+      3,
+      async (item) => {
+        peak = Math.max(peak, ++inFlight);
+        await tick(item % 3);
+        seen.push(item);
+        inFlight--;
+      },
+    );
     expect(peak).toBe(3);
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });

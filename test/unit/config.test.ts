@@ -47,11 +47,19 @@ describe('loadConfig', () => {
     ['MEETR_HTTP_PORT', '8080', { httpPort: 8080 }],
     ['MEETR_STATS_PORT', '9404', { statsPort: 9404 }],
     ['MEETR_MAX_CONNS_PER_SOURCE', '100', { maxConnsPerSource: 100 }],
-    ['CASSANDRA_CONTACT_POINTS', ' db1:9042, db2 ', { contactPoints: ['db1:9042', 'db2'], contactPointsConfigured: true }],
+    [
+      'CASSANDRA_CONTACT_POINTS',
+      ' db1:9042, db2 ',
+      { contactPoints: ['db1:9042', 'db2'], contactPointsConfigured: true },
+    ],
     ['CASSANDRA_LOCAL_DC', 'eu-west', { localDataCenter: 'eu-west' }],
     ['MEETR_KEYSPACE', 'metrics_prod', { keyspace: 'metrics_prod' }],
     ['MEETR_REPLICATION', '3', { replication: { class: 'SimpleStrategy', replicationFactor: 3 } }],
-    ['MEETR_REPLICATION', 'datacenter1:3, dc2:2', { replication: { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 3, dc2: 2 } } }],
+    [
+      'MEETR_REPLICATION',
+      'datacenter1:3, dc2:2',
+      { replication: { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 3, dc2: 2 } } },
+    ],
     ['MEETR_CONSISTENCY', 'quorum', { readConsistency: 'QUORUM', writeConsistency: 'QUORUM' }],
     ['MEETR_READ_CONSISTENCY', 'one', { readConsistency: 'ONE', writeConsistency: 'LOCAL_QUORUM' }],
     ['MEETR_WRITE_CONSISTENCY', 'all', { readConsistency: 'LOCAL_QUORUM', writeConsistency: 'ALL' }],
@@ -74,17 +82,41 @@ describe('loadConfig', () => {
     ['MEETR_APP_NAME', 'meetr-functional', { appName: 'meetr-functional' }],
     ['MEETR_ROLLERS', '3', { rollers: 3 }],
     ['MEETR_ROLLER_PORT', '9500', { rollerPort: 9500 }],
-    ['MEETR_RETENTION_RAW', '30d', { retention: { raw: 30 * 86_400_000, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } } }],
+    [
+      'MEETR_RETENTION_RAW',
+      '30d',
+      {
+        retention: {
+          raw: 30 * 86_400_000,
+          levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined },
+        },
+      },
+    ],
   ])('reads %s=%s', (name, value, expected) => {
     expect(loadConfig({ [name]: value })).toMatchObject(expected);
   });
 
   it('takes retentions that grow from raw points to days, and names the one that does not', () => {
-    const config = loadConfig({ MEETR_RETENTION_RAW: '7d', MEETR_RETENTION_1M: '30d', MEETR_RETENTION_15M: '90d', MEETR_RETENTION_1H: '1y', MEETR_RETENTION_1D: 'forever' });
-    expect(config.retention).toEqual({ raw: 7 * 86_400_000, levels: { '1m': 30 * 86_400_000, '15m': 90 * 86_400_000, '1h': 365 * 86_400_000, '1d': undefined } });
-    expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' })).toThrow(/MEETR_RETENTION_1M is shorter than MEETR_RETENTION_RAW/);
-    expect(() => loadConfig({ MEETR_RETENTION_1H: '30d' })).toThrow(/MEETR_RETENTION_1H .* is shorter than MEETR_RETENTION_15M \(forever\)/);
-    expect(() => loadConfig({ MEETR_RETENTION_RAW: 'a month' })).toThrow(/MEETR_RETENTION_RAW: "a month" is not a retention/);
+    const config = loadConfig({
+      MEETR_RETENTION_RAW: '7d',
+      MEETR_RETENTION_1M: '30d',
+      MEETR_RETENTION_15M: '90d',
+      MEETR_RETENTION_1H: '1y',
+      MEETR_RETENTION_1D: 'forever',
+    });
+    expect(config.retention).toEqual({
+      raw: 7 * 86_400_000,
+      levels: { '1m': 30 * 86_400_000, '15m': 90 * 86_400_000, '1h': 365 * 86_400_000, '1d': undefined },
+    });
+    expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' })).toThrow(
+      /MEETR_RETENTION_1M is shorter than MEETR_RETENTION_RAW/,
+    );
+    expect(() => loadConfig({ MEETR_RETENTION_1H: '30d' })).toThrow(
+      /MEETR_RETENTION_1H .* is shorter than MEETR_RETENTION_15M \(forever\)/,
+    );
+    expect(() => loadConfig({ MEETR_RETENTION_RAW: 'a month' })).toThrow(
+      /MEETR_RETENTION_RAW: "a month" is not a retention/,
+    );
   });
 
   it('runs MEETR_LOCAL_NODES local nodes with a copy of everything on each, unless told otherwise', () => {
@@ -96,16 +128,29 @@ describe('loadConfig', () => {
       readConsistency: 'LOCAL_QUORUM',
       writeConsistency: 'LOCAL_QUORUM',
     });
-    expect(loadConfig({ MEETR_LOCAL_NODES: '3', MEETR_REPLICATION: '2' }).replication).toEqual({ class: 'SimpleStrategy', replicationFactor: 2 });
+    expect(loadConfig({ MEETR_LOCAL_NODES: '3', MEETR_REPLICATION: '2' }).replication).toEqual({
+      class: 'SimpleStrategy',
+      replicationFactor: 2,
+    });
     // A configured cluster keeps factor 1 unless MEETR_REPLICATION says otherwise: meetr cannot know its size.
-    expect(loadConfig({ CASSANDRA_CONTACT_POINTS: 'db1' }).replication).toEqual({ class: 'SimpleStrategy', replicationFactor: 1 });
+    expect(loadConfig({ CASSANDRA_CONTACT_POINTS: 'db1' }).replication).toEqual({
+      class: 'SimpleStrategy',
+      replicationFactor: 1,
+    });
     expect(() => loadConfig({ MEETR_LOCAL_NODES: '4' })).toThrow(/MEETR_LOCAL_NODES/);
-    expect(() => loadConfig({ MEETR_LOCAL_NODES: '3', CASSANDRA_CONTACT_POINTS: 'db1' })).toThrow(/MEETR_LOCAL_NODES: meetr starts local nodes only when CASSANDRA_CONTACT_POINTS is not set/);
+    expect(() => loadConfig({ MEETR_LOCAL_NODES: '3', CASSANDRA_CONTACT_POINTS: 'db1' })).toThrow(
+      /MEETR_LOCAL_NODES: meetr starts local nodes only when CASSANDRA_CONTACT_POINTS is not set/,
+    );
   });
 
   it('takes credentials only as a pair', () => {
-    expect(loadConfig({ CASSANDRA_USERNAME: 'u', CASSANDRA_PASSWORD: 'p' }).credentials).toEqual({ username: 'u', password: 'p' });
-    expect(() => loadConfig({ CASSANDRA_USERNAME: 'u' })).toThrow(/CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together/);
+    expect(loadConfig({ CASSANDRA_USERNAME: 'u', CASSANDRA_PASSWORD: 'p' }).credentials).toEqual({
+      username: 'u',
+      password: 'p',
+    });
+    expect(() => loadConfig({ CASSANDRA_USERNAME: 'u' })).toThrow(
+      /CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together/,
+    );
   });
 
   it.each([
@@ -154,9 +199,27 @@ describe('loadConfig', () => {
 
   it.each([
     [{ MEETR_REPLICATION: '3', MEETR_CONSISTENCY: 'ONE' }, /need not reach a common replica/],
-    [{ MEETR_REPLICATION: '3', MEETR_READ_CONSISTENCY: 'ONE', MEETR_WRITE_CONSISTENCY: 'QUORUM' }, /need not reach a common replica/],
-    [{ MEETR_REPLICATION: 'datacenter1:3,dc2:3', MEETR_READ_CONSISTENCY: 'LOCAL_ONE', MEETR_WRITE_CONSISTENCY: 'LOCAL_QUORUM' }, /need not reach a common replica/],
-    [{ MEETR_REPLICATION: 'dc1:3,dc2:3', CASSANDRA_LOCAL_DC: 'dc1', MEETR_READ_CONSISTENCY: 'QUORUM', MEETR_WRITE_CONSISTENCY: 'LOCAL_QUORUM' }, /need not reach a common replica/],
+    [
+      { MEETR_REPLICATION: '3', MEETR_READ_CONSISTENCY: 'ONE', MEETR_WRITE_CONSISTENCY: 'QUORUM' },
+      /need not reach a common replica/,
+    ],
+    [
+      {
+        MEETR_REPLICATION: 'datacenter1:3,dc2:3',
+        MEETR_READ_CONSISTENCY: 'LOCAL_ONE',
+        MEETR_WRITE_CONSISTENCY: 'LOCAL_QUORUM',
+      },
+      /need not reach a common replica/,
+    ],
+    [
+      {
+        MEETR_REPLICATION: 'dc1:3,dc2:3',
+        CASSANDRA_LOCAL_DC: 'dc1',
+        MEETR_READ_CONSISTENCY: 'QUORUM',
+        MEETR_WRITE_CONSISTENCY: 'LOCAL_QUORUM',
+      },
+      /need not reach a common replica/,
+    ],
   ])('refuses consistency levels whose replicas need not overlap: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
@@ -165,7 +228,12 @@ describe('loadConfig', () => {
     { MEETR_REPLICATION: '3', MEETR_CONSISTENCY: 'QUORUM' },
     { MEETR_REPLICATION: '3', MEETR_READ_CONSISTENCY: 'ONE', MEETR_WRITE_CONSISTENCY: 'ALL' },
     { MEETR_REPLICATION: 'dc1:3,dc2:3', CASSANDRA_LOCAL_DC: 'dc1' },
-    { MEETR_REPLICATION: 'dc1:3,dc2:3', CASSANDRA_LOCAL_DC: 'dc1', MEETR_READ_CONSISTENCY: 'LOCAL_QUORUM', MEETR_WRITE_CONSISTENCY: 'EACH_QUORUM' },
+    {
+      MEETR_REPLICATION: 'dc1:3,dc2:3',
+      CASSANDRA_LOCAL_DC: 'dc1',
+      MEETR_READ_CONSISTENCY: 'LOCAL_QUORUM',
+      MEETR_WRITE_CONSISTENCY: 'EACH_QUORUM',
+    },
     { MEETR_REPLICATION: '1', MEETR_CONSISTENCY: 'ONE' },
   ])('accepts consistency levels whose replicas overlap: %j', (env) => {
     expect(() => loadConfig(env)).not.toThrow();

@@ -8,7 +8,11 @@ import { IdempotentRetryPolicy, STATEMENT_ATTEMPTS } from '../../src/storage/cas
 const { localQuorum } = cassandra.types.consistencies;
 
 function attempt(nbRetry: number, idempotent = true): cassandra.policies.retry.OperationInfo {
-  return { query: 'INSERT …', nbRetry, executionOptions: { isIdempotent: () => idempotent } } as unknown as cassandra.policies.retry.OperationInfo;
+  return {
+    query: 'INSERT …',
+    nbRetry,
+    executionOptions: { isIdempotent: () => idempotent },
+  } as unknown as cassandra.policies.retry.OperationInfo;
 }
 
 describe('the retry policy', () => {
@@ -35,14 +39,22 @@ describe('the retry policy', () => {
   });
 
   it('reads once more through the next coordinator after a read timeout, whatever the replicas answered', () => {
-    for (const [received, dataPresent] of [[1, true], [1, false], [2, true], [0, false]] as const) {
+    for (const [received, dataPresent] of [
+      [1, true],
+      [1, false],
+      [2, true],
+      [0, false],
+    ] as const) {
       const decision = policy.onReadTimeout(attempt(0), localQuorum, received, 2, dataPresent);
       expect(decision).toMatchObject(retryElsewhere);
     }
   });
 
   it('after a client timeout or a socket error tries the next host once, where the driver’s own tries every host: no write outlives its hold', () => {
-    const silent = new cassandra.errors.OperationTimedOutError('The host 127.0.0.3:9042 did not reply before timeout 3000 ms', '127.0.0.3:9042');
+    const silent = new cassandra.errors.OperationTimedOutError(
+      'The host 127.0.0.3:9042 did not reply before timeout 3000 ms',
+      '127.0.0.3:9042',
+    );
     expect(policy.onRequestError(attempt(0), localQuorum, silent)).toMatchObject(retryElsewhere);
     expect(policy.onRequestError(attempt(1), localQuorum, silent)).toEqual(rethrow);
     expect(policy.onRequestError(attempt(2), localQuorum, silent)).toEqual(rethrow);
@@ -59,9 +71,18 @@ describe('the retry policy', () => {
 describe('a storage failure', () => {
   it('is told on one line per host tried, with no stack, for the log', () => {
     const { errors, types } = cassandra;
-    const timeout = new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Server timeout during write query at consistency LOCAL_QUORUM (1 peer(s) acknowledged the write over 2 required)');
-    const silent = new errors.OperationTimedOutError('The host 127.0.0.3:9042 did not reply before timeout 3000 ms', '127.0.0.3:9042');
-    const failure = classifyDriverError(new errors.NoHostAvailableError({ '127.0.0.1:9042': timeout, '127.0.0.3:9042': silent }), 'write batch');
+    const timeout = new errors.ResponseError(
+      types.responseErrorCodes.writeTimeout,
+      'Server timeout during write query at consistency LOCAL_QUORUM (1 peer(s) acknowledged the write over 2 required)',
+    );
+    const silent = new errors.OperationTimedOutError(
+      'The host 127.0.0.3:9042 did not reply before timeout 3000 ms',
+      '127.0.0.3:9042',
+    );
+    const failure = classifyDriverError(
+      new errors.NoHostAvailableError({ '127.0.0.1:9042': timeout, '127.0.0.3:9042': silent }),
+      'write batch',
+    );
     expect(failure).toBeInstanceOf(StorageUnavailableError);
     expect((failure as StorageUnavailableError).message).toBe('Cassandra is unavailable (write batch)');
     expect((failure as StorageUnavailableError).detail).toBe(
@@ -71,7 +92,10 @@ describe('a storage failure', () => {
   });
 
   it('that is not transient is left as it is', () => {
-    const syntax = new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.syntaxError, 'line 1:0 no viable alternative');
+    const syntax = new cassandra.errors.ResponseError(
+      cassandra.types.responseErrorCodes.syntaxError,
+      'line 1:0 no viable alternative',
+    );
     expect(classifyDriverError(syntax, 'write batch')).toBe(syntax);
   });
 });

@@ -31,28 +31,39 @@ describe('exact sums', () => {
 
   it('equal the exact sum of integers, rounded once, in any order and grouping', () => {
     fc.assert(
-      fc.property(fc.array(fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }), { maxLength: 200 }), fc.nat(), (integers, seed) => {
-        const values = integers.map((n) => Number(n)); // each rounded to a double first
-        const exact = values.reduce((sum, value) => sum + BigInt(value), 0n);
-        const shuffled = [...values].sort((a, b) => ((a * 7919 + seed) % 13) - ((b * 7919 + seed) % 13));
-        expect(sumOf(values)).toBe(Number(exact));
-        expect(accumulated(shuffled)).toBe(Number(exact));
-        const half = Math.floor(values.length / 2);
-        expect(ExactSum.of(sumOf(values.slice(0, half))).value === sumOf(values.slice(0, half))).toBe(true);
-        const grouped = [values.slice(0, half), values.slice(half)].map((part) => part.reduce((sum, value) => sum.plus(ExactSum.of(value)), ExactSum.ZERO));
-        expect(grouped[0]!.plus(grouped[1]!).value).toBe(Number(exact));
-      }),
+      fc.property(
+        fc.array(fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }), { maxLength: 200 }),
+        fc.nat(),
+        (integers, seed) => {
+          const values = integers.map((n) => Number(n)); // each rounded to a double first
+          const exact = values.reduce((sum, value) => sum + BigInt(value), 0n);
+          const shuffled = [...values].sort((a, b) => ((a * 7919 + seed) % 13) - ((b * 7919 + seed) % 13));
+          expect(sumOf(values)).toBe(Number(exact));
+          expect(accumulated(shuffled)).toBe(Number(exact));
+          const half = Math.floor(values.length / 2);
+          expect(ExactSum.of(sumOf(values.slice(0, half))).value === sumOf(values.slice(0, half))).toBe(true);
+          const grouped = [values.slice(0, half), values.slice(half)].map((part) =>
+            part.reduce((sum, value) => sum.plus(ExactSum.of(value)), ExactSum.ZERO),
+          );
+          expect(grouped[0]!.plus(grouped[1]!).value).toBe(Number(exact));
+        },
+      ),
     );
   });
 
   it('equal the exact sum of fractions with any power-of-two denominator', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 0, max: 60 })), { maxLength: 100 }), (parts) => {
-        const values = parts.map(([numerator, shift]) => numerator / 2 ** shift); // exact doubles
-        const exact = parts.reduce((sum, [numerator, shift]) => sum + (BigInt(numerator) << BigInt(60 - shift)), 0n); // in units of 2^-60
-        expect(accumulated(values)).toBe(Number(exact) / 2 ** 60); // Number(exact) rounds once; dividing by 2^60 is exact
-        expect(accumulated([...values].reverse())).toBe(Number(exact) / 2 ** 60);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 0, max: 60 })), {
+          maxLength: 100,
+        }),
+        (parts) => {
+          const values = parts.map(([numerator, shift]) => numerator / 2 ** shift); // exact doubles
+          const exact = parts.reduce((sum, [numerator, shift]) => sum + (BigInt(numerator) << BigInt(60 - shift)), 0n); // in units of 2^-60
+          expect(accumulated(values)).toBe(Number(exact) / 2 ** 60); // Number(exact) rounds once; dividing by 2^60 is exact
+          expect(accumulated([...values].reverse())).toBe(Number(exact) / 2 ** 60);
+        },
+      ),
     );
   });
 });

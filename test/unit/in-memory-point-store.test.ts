@@ -15,7 +15,10 @@ describe('the in-memory point store', () => {
     await store.writePartition('m', 0, [{ metricId: 'm', ts: 2, value: 99, writeTimeUs: 15 }]); // older: loses, whenever it lands
     const seen: Array<[number, number]> = [];
     expect(await store.scanPoints('m', 0, 1, 3, (ts, value) => seen.push([ts, value]))).toBe(2);
-    expect(seen).toEqual([[1, 1], [2, 3]]);
+    expect(seen).toEqual([
+      [1, 1],
+      [2, 3],
+    ]);
     expect(await store.scanPoints('m', 0, 1, 2, () => undefined)).toBe(1);
   });
 

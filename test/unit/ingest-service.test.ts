@@ -52,10 +52,19 @@ describe('the ingest service', () => {
     const service = ingestService(writer, { clock: () => clock.now });
     const old = 500 * 86_400_000; // a day long past: its minutes, and no others
     const request = insertRequest({ receivedMs: clock.now });
-    await service.ingest([{ metricId: 'm', ts: old + 61_000, value: 1 }, { metricId: 'm', ts: old + 2 * HOUR, value: 2 }], request);
+    await service.ingest(
+      [
+        { metricId: 'm', ts: old + 61_000, value: 1 },
+        { metricId: 'm', ts: old + 2 * HOUR, value: 2 },
+      ],
+      request,
+    );
     const slot = slotOf(request.deadlineMs + 1_000 + REUSE_MS);
     expect(log[0]).toBe(`queue ${shardOf('m')}/${slot} m@500:1,120`);
-    expect(log.slice(1).sort()).toEqual([`write m ${500 * 24} x1 @${request.writeTimeUs}`, `write m ${500 * 24 + 2} x1 @${request.writeTimeUs}`]);
+    expect(log.slice(1).sort()).toEqual([
+      `write m ${500 * 24} x1 @${request.writeTimeUs}`,
+      `write m ${500 * 24 + 2} x1 @${request.writeTimeUs}`,
+    ]);
   });
 
   it('reuses a queued minute while its hold covers a later write, and queues the live minutes ahead', async () => {
@@ -78,7 +87,9 @@ describe('the ingest service', () => {
     const clock = { now: 1_000 * 86_400_000 };
     const { writer, log } = recordingWriter(clock, true);
     const service = ingestService(writer, { clock: () => clock.now });
-    await expect(service.ingest([{ metricId: 'm', ts: 10 * HOUR, value: 1 }], insertRequest({ receivedMs: clock.now }))).rejects.toThrow('write timeout');
+    await expect(
+      service.ingest([{ metricId: 'm', ts: 10 * HOUR, value: 1 }], insertRequest({ receivedMs: clock.now })),
+    ).rejects.toThrow('write timeout');
     await new Promise((resolve) => setTimeout(resolve, 0));
     const late = log.filter((line) => line.startsWith('queue'))[1];
     expect(late).toBeDefined();

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { clusterStatus, ringWitness } from '../../src/devstack/cluster-status.js';
-import { allSeeAllUp, clusterNodeYaml, localNodes, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import {
+  allSeeAllUp,
+  clusterNodeYaml,
+  localNodes,
+  PROJECT_ROOT,
+  stopLocalCassandra,
+} from '../../src/devstack/local-cassandra.js';
 
 describe('stopping the local Cassandra', () => {
   it('leaves alone whatever process now holds the pid of a stale pid file', async () => {
@@ -37,7 +43,11 @@ describe('a local cluster of three nodes', () => {
       ['127.0.0.2', '127.0.0.2:9042', 7299, '/srv/meetr/.local/cassandra/cluster-3/node-2/data'],
       ['127.0.0.3', '127.0.0.3:9042', 7399, '/srv/meetr/.local/cassandra/cluster-3/node-3/data'],
     ]);
-    expect(localNodes(1, '/srv/meetr')[0]).toMatchObject({ address: '127.0.0.1', data: '/srv/meetr/.local/cassandra/data', clusterName: 'meetr-local' });
+    expect(localNodes(1, '/srv/meetr')[0]).toMatchObject({
+      address: '127.0.0.1',
+      data: '/srv/meetr/.local/cassandra/data',
+      clusterName: 'meetr-local',
+    });
   });
 
   it('writes each node a cassandra.yaml: its address, all three as seeds, evenly spaced tokens, a cluster name of its own', () => {
@@ -49,7 +59,11 @@ describe('a local cluster of three nodes', () => {
       expect(yaml).toContain('- seeds: "127.0.0.1:7000,127.0.0.2:7000,127.0.0.3:7000"');
     }
     const tokens = yamls.map((yaml) => BigInt(/^initial_token: (-?\d+)$/m.exec(yaml)![1]!));
-    expect(tokens).toEqual([-(2n ** 63n), -(2n ** 63n) + 6148914691236517205n, -(2n ** 63n) + 2n * 6148914691236517205n]);
+    expect(tokens).toEqual([
+      -(2n ** 63n),
+      -(2n ** 63n) + 6148914691236517205n,
+      -(2n ** 63n) + 2n * 6148914691236517205n,
+    ]);
   });
 });
 
@@ -92,7 +106,9 @@ describe('a ring seen up', () => {
 
   it('is one where every node sees every node up and normal', () => {
     expect(allSeeAllUp(nodes, [up, up, up])).toBe(true);
-    expect(allSeeAllUp(nodes, [up, up, up.map((member, i) => (i === 1 ? { ...member, state: 'UJ' } : member))])).toBe(false);
+    expect(allSeeAllUp(nodes, [up, up, up.map((member, i) => (i === 1 ? { ...member, state: 'UJ' } : member))])).toBe(
+      false,
+    );
     expect(allSeeAllUp(nodes, [up, up.slice(0, 2), up])).toBe(false);
     expect(allSeeAllUp(nodes, [up, undefined, up])).toBe(false);
   });

@@ -1,5 +1,14 @@
 /** Logs a pipeline can read, request ids, the log keeper, the telemetry listener and disk reports. */
-import { mkdtempSync, openSync, readdirSync, statSync, writeSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  statSync,
+  writeSync,
+  closeSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -17,7 +26,15 @@ function capture(): { stream: PassThrough; lines: () => Array<Record<string, unk
   const stream = new PassThrough();
   const chunks: string[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-  return { stream, lines: () => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 describe('structured logs', () => {
@@ -45,36 +62,73 @@ describe('request ids', () => {
 
   it("are HAProxy's X-Request-Id, echoed in the answer and in the worker's log line about the request", async () => {
     const warnings: Array<{ message: string; fields: Readonly<Record<string, string>> }> = [];
-    const app = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'ids', clockWatch: await refusing(), logWarning: (message, fields) => warnings.push({ message, fields }) });
+    const app = composeApp({
+      config: loadConfig({}),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'ids',
+      clockWatch: await refusing(),
+      logWarning: (message, fields) => warnings.push({ message, fields }),
+    });
     const id = '7F000001:D2A4_7F000001:22B8_6561F3C2_0001:1D2C';
-    const response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'X-Request-Id': id }, body: new URLSearchParams({ metric_id: 'm', ts: '1', value: '1' }) });
+    const response = await app.request('/1.0/metrics', {
+      method: 'POST',
+      headers: { 'X-Request-Id': id },
+      body: new URLSearchParams({ metric_id: 'm', ts: '1', value: '1' }),
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get('x-request-id')).toBe(id);
-    expect(warnings).toEqual([{ message: expect.stringMatching(/^503 clock_skew on POST \/1.0\/metrics/), fields: { request_id: id, method: 'POST', path: '/1.0/metrics', code: 'clock_skew' } }]);
+    expect(warnings).toEqual([
+      {
+        message: expect.stringMatching(/^503 clock_skew on POST \/1.0\/metrics/),
+        fields: { request_id: id, method: 'POST', path: '/1.0/metrics', code: 'clock_skew' },
+      },
+    ]);
   });
 
   it('are made by the worker when none came or what came is not one, and client errors log nothing', async () => {
     const warnings: string[] = [];
-    const app = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'ids', logWarning: (message) => warnings.push(message) });
+    const app = composeApp({
+      config: loadConfig({}),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'ids',
+      logWarning: (message) => warnings.push(message),
+    });
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     expect((await app.request('/health')).headers.get('x-request-id')).toMatch(uuid);
-    expect((await app.request('/health', { headers: { 'X-Request-Id': 'a" {"level":"error"}' } })).headers.get('x-request-id')).toMatch(uuid);
-    expect((await app.request('/health', { headers: { 'X-Request-Id': 'x'.repeat(200) } })).headers.get('x-request-id')).toMatch(uuid);
+    expect(
+      (await app.request('/health', { headers: { 'X-Request-Id': 'a" {"level":"error"}' } })).headers.get(
+        'x-request-id',
+      ),
+    ).toMatch(uuid);
+    expect(
+      (await app.request('/health', { headers: { 'X-Request-Id': 'x'.repeat(200) } })).headers.get('x-request-id'),
+    ).toMatch(uuid);
     expect((await app.request('/1.0/metrics?metric=m')).status).toBe(400);
     expect(warnings).toEqual([]);
   });
 
   it('log at most ten 5xx lines per code every 10 s, then say how many were left out', async () => {
     const warnings: string[] = [];
-    const app = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'ids', clockWatch: await refusing(), logWarning: (message) => warnings.push(message) });
-    for (let i = 0; i < 25; i++) expect((await app.request('/1.0/metrics?metric=m&from=0&to=1&aggregation=sum')).status).toBe(503);
+    const app = composeApp({
+      config: loadConfig({}),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'ids',
+      clockWatch: await refusing(),
+      logWarning: (message) => warnings.push(message),
+    });
+    for (let i = 0; i < 25; i++)
+      expect((await app.request('/1.0/metrics?metric=m&from=0&to=1&aggregation=sum')).status).toBe(503);
     expect(warnings).toHaveLength(10);
   });
 });
 
 describe('the telemetry listener', () => {
   it('serves /metrics (and /health when given) on loopback, 404 for anything else, 405 for other methods', async () => {
-    const app = composeApp({ config: loadConfig({}), storage: new InMemoryPointStore().asStorage(), workerId: 'telemetry' });
+    const app = composeApp({
+      config: loadConfig({}),
+      storage: new InMemoryPointStore().asStorage(),
+      workerId: 'telemetry',
+    });
     const server = await serveTelemetry({ registry: app.telemetry.registry, port: 0 });
     try {
       const address = server.address();
@@ -97,7 +151,9 @@ describe('the log keeper', () => {
   it('keeps a folder under its cap while writers append, rotating each log to .1 and truncating it in place', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logs-'));
     const cap = 200_000;
-    const writers = ['haproxy.log', 'worker.out-0.log', 'worker.out-1.log'].map((name) => openSync(join(dir, name), 'a'));
+    const writers = ['haproxy.log', 'worker.out-0.log', 'worker.out-1.log'].map((name) =>
+      openSync(join(dir, name), 'a'),
+    );
     const line = Buffer.from(`${JSON.stringify({ level: 'info', msg: 'x'.repeat(200) })}\n`);
     let written = 0;
     let largest = 0;
@@ -110,7 +166,14 @@ describe('the log keeper', () => {
     }
     expect(written).toBeGreaterThan(5 * cap);
     expect(largest).toBeLessThanOrEqual(cap);
-    expect(readdirSync(dir).sort()).toEqual(['haproxy.log', 'haproxy.log.1', 'worker.out-0.log', 'worker.out-0.log.1', 'worker.out-1.log', 'worker.out-1.log.1']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'haproxy.log',
+      'haproxy.log.1',
+      'worker.out-0.log',
+      'worker.out-0.log.1',
+      'worker.out-1.log',
+      'worker.out-1.log.1',
+    ]);
     // The writers' descriptors still append to the live files, from their new start.
     writeSync(writers[0]!, Buffer.from('last line\n'));
     expect(readFileSync(join(dir, 'haproxy.log'), 'utf8').endsWith('last line\n')).toBe(true);
@@ -131,11 +194,26 @@ describe('disk reports', () => {
     const here = await spaceOf(tmpdir());
     expect(here.freeBytes).toBeGreaterThan(0);
     expect(here.totalBytes).toBeGreaterThanOrEqual(here.freeBytes!);
-    expect(await spaceOf('/no/such/directory')).toEqual({ path: '/no/such/directory', freeBytes: null, totalBytes: null, freePercent: null });
-    const disks = watchDisks(async () => ({ dataDirectories: [tmpdir()], commitLogDirectory: '/elsewhere', diskFailurePolicy: 'stop', commitFailurePolicy: 'stop' }));
+    expect(await spaceOf('/no/such/directory')).toEqual({
+      path: '/no/such/directory',
+      freeBytes: null,
+      totalBytes: null,
+      freePercent: null,
+    });
+    const disks = watchDisks(async () => ({
+      dataDirectories: [tmpdir()],
+      commitLogDirectory: '/elsewhere',
+      diskFailurePolicy: 'stop',
+      commitFailurePolicy: 'stop',
+    }));
     try {
-      for (let i = 0; i < 50 && disks.current() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(disks.current()).toMatchObject({ data: [{ path: tmpdir(), freeBytes: expect.any(Number) }], commitLog: { path: '/elsewhere', freeBytes: null }, diskFailurePolicy: 'stop' });
+      for (let i = 0; i < 50 && disks.current() === undefined; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(disks.current()).toMatchObject({
+        data: [{ path: tmpdir(), freeBytes: expect.any(Number) }],
+        commitLog: { path: '/elsewhere', freeBytes: null },
+        diskFailurePolicy: 'stop',
+      });
     } finally {
       disks.stop();
     }

@@ -45,7 +45,14 @@ describe('pid files', () => {
     const second = sleeper();
     const identity = JSON.parse(readFileSync(`${file}.identity`, 'utf8')) as { startTicks: string };
     writeFileSync(file, `${second.pid}\n`);
-    writeFileSync(`${file}.identity`, JSON.stringify({ pid: second.pid, startTicks: String(Number(identity.startTicks) - 1), cmdline: ['sleep', '60'] }));
+    writeFileSync(
+      `${file}.identity`,
+      JSON.stringify({
+        pid: second.pid,
+        startTicks: String(Number(identity.startTicks) - 1),
+        cmdline: ['sleep', '60'],
+      }),
+    );
     expect(processIdentity(second.pid!)).toBeDefined();
     expect(ownedPid(file, isSleep)).toBeUndefined();
   });

@@ -7,13 +7,24 @@ const S = 1000;
 
 type Answer = { status: string; data: unknown; errorType?: string; error?: string };
 
-async function insert(app: ReturnType<typeof memoryApp>['app'], points: Array<[string, number, number]>): Promise<void> {
+async function insert(
+  app: ReturnType<typeof memoryApp>['app'],
+  points: Array<[string, number, number]>,
+): Promise<void> {
   const body = points.map(([metric, ts, value]) => ({ metric, timestamp: String(ts), value: String(value) }));
-  const response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await app.request('/1.0/metrics', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(response.status).toBe(200);
 }
 
-async function get(app: ReturnType<typeof memoryApp>['app'], path: string, params: Record<string, string | string[]>): Promise<{ status: number; body: Answer }> {
+async function get(
+  app: ReturnType<typeof memoryApp>['app'],
+  path: string,
+  params: Record<string, string | string[]>,
+): Promise<{ status: number; body: Answer }> {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) for (const v of [value].flat()) search.append(name, v);
   const response = await app.request(`${path}?${search.toString()}`);
@@ -45,9 +56,19 @@ describe('GET and POST /api/v1/query', () => {
   it('answers the scalar 1+1 that Grafana sends to test a data source, GET and form POST alike', async () => {
     const { app } = memoryApp();
     const got = await get(app, '/api/v1/query', { query: '1+1', time: '1700000000.5' });
-    expect(got).toEqual({ status: 200, body: { status: 'success', data: { resultType: 'scalar', result: [1700000000.5, '2'] } } });
-    const posted = await app.request('/api/v1/query', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'query=1%2B1&time=1700000000' });
-    expect(await posted.json()).toEqual({ status: 'success', data: { resultType: 'scalar', result: [1700000000, '2'] } });
+    expect(got).toEqual({
+      status: 200,
+      body: { status: 'success', data: { resultType: 'scalar', result: [1700000000.5, '2'] } },
+    });
+    const posted = await app.request('/api/v1/query', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'query=1%2B1&time=1700000000',
+    });
+    expect(await posted.json()).toEqual({
+      status: 'success',
+      data: { resultType: 'scalar', result: [1700000000, '2'] },
+    });
   });
 
   it('selects the latest sample within the 5-minute lookback, with labels, and none past it', async () => {
@@ -67,19 +88,40 @@ describe('GET and POST /api/v1/query', () => {
 
   it('computes rate and increase over a counter reset, extrapolated as Prometheus does', async () => {
     const { app } = await loaded();
-    const value = async (query: string, t: number) => ((await get(app, '/api/v1/query', { query, time: String(t / 1000) })).body.data as { result: Array<{ metric: object; value: [number, string] }> }).result;
+    const value = async (query: string, t: number) =>
+      (
+        (await get(app, '/api/v1/query', { query, time: String(t / 1000) })).body.data as {
+          result: Array<{ metric: object; value: [number, string] }>;
+        }
+      ).result;
     // Samples 0, 10, 20, 5, 15 every 15 s: 15 - 0 plus the 20 lost at the reset.
-    expect(await value('increase(requests_total[1m])', t0 + 60 * S)).toEqual([{ metric: { job: 'api' }, value: [(t0 + 60 * S) / 1000, '35'] }]);
+    expect(await value('increase(requests_total[1m])', t0 + 60 * S)).toEqual([
+      { metric: { job: 'api' }, value: [(t0 + 60 * S) / 1000, '35'] },
+    ]);
     expect(Number((await value('rate(requests_total[1m])', t0 + 60 * S))[0]!.value[1])).toBeCloseTo(35 / 60, 12);
     // At +67.5 s the window holds 4 samples (15 s..60 s), 7.5 s from either edge: extrapolated by 7.5 s on each side.
-    expect(Number((await value('increase(requests_total[1m])', t0 + 67_500))[0]!.value[1])).toBeCloseTo((15 - 10 + 20) * (60 / 45), 12);
+    expect(Number((await value('increase(requests_total[1m])', t0 + 67_500))[0]!.value[1])).toBeCloseTo(
+      (15 - 10 + 20) * (60 / 45),
+      12,
+    );
   });
 
   it('aggregates by and without labels, and does arithmetic with scalars', async () => {
     const { app } = await loaded();
-    const result = async (query: string) => (expectOk(await get(app, '/api/v1/query', { query, time: String((t0 + 60 * S) / 1000) })).data as { result: Array<{ metric: object; value: [number, string] }> }).result.map((r) => [r.metric, r.value[1]]);
-    expect(await result('sum by (site) (temp)')).toEqual([[{ site: 'x' }, '42'], [{ site: 'y' }, '30']]);
-    expect(await result('avg without (room) (temp)')).toEqual([[{ site: 'x' }, '21'], [{ site: 'y' }, '30']]);
+    const result = async (query: string) =>
+      (
+        expectOk(await get(app, '/api/v1/query', { query, time: String((t0 + 60 * S) / 1000) })).data as {
+          result: Array<{ metric: object; value: [number, string] }>;
+        }
+      ).result.map((r) => [r.metric, r.value[1]]);
+    expect(await result('sum by (site) (temp)')).toEqual([
+      [{ site: 'x' }, '42'],
+      [{ site: 'y' }, '30'],
+    ]);
+    expect(await result('avg without (room) (temp)')).toEqual([
+      [{ site: 'x' }, '21'],
+      [{ site: 'y' }, '30'],
+    ]);
     expect(await result('count(temp)')).toEqual([[{}, '3']]);
     expect(await result('max(temp) * 2 - 1')).toEqual([[{}, '59']]);
     expect(await result('-temp{room="a"} / 4')).toEqual([[{ room: 'a', site: 'x' }, '-5']]);
@@ -90,7 +132,19 @@ describe('GET and POST /api/v1/query', () => {
   it('answers a range selector with its raw samples (a matrix)', async () => {
     const { app } = await loaded();
     const got = await get(app, '/api/v1/query', { query: 'requests_total[30s]', time: String((t0 + 60 * S) / 1000) });
-    expect(got.body.data).toEqual({ resultType: 'matrix', result: [{ metric: { __name__: 'requests_total', job: 'api' }, values: [[(t0 + 30 * S) / 1000, '20'], [(t0 + 45 * S) / 1000, '5'], [(t0 + 60 * S) / 1000, '15']] }] });
+    expect(got.body.data).toEqual({
+      resultType: 'matrix',
+      result: [
+        {
+          metric: { __name__: 'requests_total', job: 'api' },
+          values: [
+            [(t0 + 30 * S) / 1000, '20'],
+            [(t0 + 45 * S) / 1000, '5'],
+            [(t0 + 60 * S) / 1000, '15'],
+          ],
+        },
+      ],
+    });
   });
 
   it('refuses what Prometheus refuses with bad_data and the position, RE2 syntax included, and answers hostile regexes in linear time', async () => {
@@ -125,13 +179,32 @@ describe('GET and POST /api/v1/query', () => {
 describe('/api/v1/query_range', () => {
   it('evaluates at start, start + step, ... up to end, one series per label set', async () => {
     const { app } = await loaded();
-    const got = await get(app, '/api/v1/query_range', { query: 'sum by (site) (temp)', start: String(t0 / 1000), end: String((t0 + 60 * S) / 1000), step: '30s' });
+    const got = await get(app, '/api/v1/query_range', {
+      query: 'sum by (site) (temp)',
+      start: String(t0 / 1000),
+      end: String((t0 + 60 * S) / 1000),
+      step: '30s',
+    });
     const s = (ms: number) => (t0 + ms) / 1000;
     expect(got.body.data).toEqual({
       resultType: 'matrix',
       result: [
-        { metric: { site: 'x' }, values: [[s(0), '20'], [s(30 * S), '42'], [s(60 * S), '42']] },
-        { metric: { site: 'y' }, values: [[s(0), '30'], [s(30 * S), '30'], [s(60 * S), '30']] },
+        {
+          metric: { site: 'x' },
+          values: [
+            [s(0), '20'],
+            [s(30 * S), '42'],
+            [s(60 * S), '42'],
+          ],
+        },
+        {
+          metric: { site: 'y' },
+          values: [
+            [s(0), '30'],
+            [s(30 * S), '30'],
+            [s(60 * S), '30'],
+          ],
+        },
       ],
     });
   });
@@ -150,15 +223,33 @@ describe('/api/v1/query_range', () => {
       expect(got.status).toBe(400);
       expect(got.body.error).toContain(fragment);
     }
-    const rfc = await get(app, '/api/v1/query_range', { query: '3', start: '2026-03-01T00:00:00Z', end: '2026-03-01T00:01:00.000Z', step: '1m' });
-    expect(rfc.body.data).toEqual({ resultType: 'matrix', result: [{ metric: {}, values: [[t0 / 1000, '3'], [t0 / 1000 + 60, '3']] }] });
+    const rfc = await get(app, '/api/v1/query_range', {
+      query: '3',
+      start: '2026-03-01T00:00:00Z',
+      end: '2026-03-01T00:01:00.000Z',
+      step: '1m',
+    });
+    expect(rfc.body.data).toEqual({
+      resultType: 'matrix',
+      result: [
+        {
+          metric: {},
+          values: [
+            [t0 / 1000, '3'],
+            [t0 / 1000 + 60, '3'],
+          ],
+        },
+      ],
+    });
   });
 });
 
 describe('the catalogue: /api/v1/series, labels, label values and GET /1.0/series', () => {
   it('lists series matching selectors, their label names and values', async () => {
     const { app } = await loaded();
-    expect((await get(app, '/api/v1/series', { 'match[]': ['temp{site="x"}', '{__name__="cpu.load"}'] })).body.data).toEqual([
+    expect(
+      (await get(app, '/api/v1/series', { 'match[]': ['temp{site="x"}', '{__name__="cpu.load"}'] })).body.data,
+    ).toEqual([
       { __name__: 'cpu.load' },
       { __name__: 'temp', room: 'a', site: 'x' },
       { __name__: 'temp', room: 'b', site: 'x' },
@@ -166,11 +257,21 @@ describe('the catalogue: /api/v1/series, labels, label values and GET /1.0/serie
     expect((await get(app, '/api/v1/series', { 'match[]': '{room=~"a|c"}' })).body.data).toHaveLength(2);
     expect((await get(app, '/api/v1/labels', {})).body.data).toEqual(['__name__', 'job', 'room', 'site']);
     expect((await get(app, '/api/v1/labels', { 'match[]': 'requests_total' })).body.data).toEqual(['__name__', 'job']);
-    expect((await get(app, '/api/v1/label/__name__/values', {})).body.data).toEqual(['cpu.load', 'requests_total', 'temp']);
+    expect((await get(app, '/api/v1/label/__name__/values', {})).body.data).toEqual([
+      'cpu.load',
+      'requests_total',
+      'temp',
+    ]);
     expect((await get(app, '/api/v1/label/room/values', { 'match[]': '{site="x"}' })).body.data).toEqual(['a', 'b']);
     // Only series with points on the days asked about.
-    expect((await get(app, '/api/v1/series', { 'match[]': 'temp', start: String((t0 + 2 * 86_400_000) / 1000) })).body.data).toEqual([]);
-    expect((await get(app, '/api/v1/series', {})).body).toMatchObject({ status: 'error', errorType: 'bad_data', error: 'no match[] parameter provided' });
+    expect(
+      (await get(app, '/api/v1/series', { 'match[]': 'temp', start: String((t0 + 2 * 86_400_000) / 1000) })).body.data,
+    ).toEqual([]);
+    expect((await get(app, '/api/v1/series', {})).body).toMatchObject({
+      status: 'error',
+      errorType: 'bad_data',
+      error: 'no match[] parameter provided',
+    });
   });
 
   it('pages through every metric id with points, with a cursor', async () => {
@@ -179,12 +280,21 @@ describe('the catalogue: /api/v1/series, labels, label values and GET /1.0/serie
     let after: string | undefined;
     for (let page = 0; page < 10; page++) {
       const response = await app.request(`/1.0/series?limit=2${after === undefined ? '' : `&after=${after}`}`);
-      const body = (await response.json()) as { series: Array<{ metric: string; labels: object }>; next: string | null };
+      const body = (await response.json()) as {
+        series: Array<{ metric: string; labels: object }>;
+        next: string | null;
+      };
       ids.push(...body.series.map((s) => s.metric));
       if (body.next === null) break;
       after = body.next;
     }
-    expect(ids.sort()).toEqual(['cpu.load', 'requests_total{job="api"}', 'temp{room="a",site="x"}', 'temp{room="b",site="x"}', 'temp{room="c",site="y"}']);
+    expect(ids.sort()).toEqual([
+      'cpu.load',
+      'requests_total{job="api"}',
+      'temp{room="a",site="x"}',
+      'temp{room="b",site="x"}',
+      'temp{room="c",site="y"}',
+    ]);
     expect((await app.request('/1.0/series?after=nonsense')).status).toBe(400);
     expect((await app.request('/1.0/series?limit=0')).status).toBe(400);
   });
@@ -192,7 +302,10 @@ describe('the catalogue: /api/v1/series, labels, label values and GET /1.0/serie
   it('answers metadata, exemplars and buildinfo in Prometheus shapes', async () => {
     const { app } = memoryApp();
     expect((await get(app, '/api/v1/metadata', {})).body).toEqual({ status: 'success', data: {} });
-    expect((await get(app, '/api/v1/status/buildinfo', {})).body).toMatchObject({ status: 'success', data: { version: '2.42.0' } });
+    expect((await get(app, '/api/v1/status/buildinfo', {})).body).toMatchObject({
+      status: 'success',
+      data: { version: '2.42.0' },
+    });
     expect((await get(app, '/api/v1/nothing', {})).body).toMatchObject({ status: 'error', errorType: 'not_found' });
   });
 });

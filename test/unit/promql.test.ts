@@ -14,7 +14,8 @@ type Answer = { status: string; data?: { resultType: string; result: unknown }; 
 async function fixture(env: Record<string, string> = {}) {
   const { app } = memoryApp(env);
   const points: Array<{ metric: string; timestamp: string; value: string }> = [];
-  const add = (metric: string, ts: number, value: number): void => void points.push({ metric, timestamp: String(ts), value: String(value) });
+  const add = (metric: string, ts: number, value: number): void =>
+    void points.push({ metric, timestamp: String(ts), value: String(value) });
   [0, 10, 20, 5, 15].forEach((v, i) => add('req_total{job="api",path="/a"}', t0 + i * 15 * S, v));
   [0, 1, 2, 3, 4].forEach((v, i) => add('req_total{job="api",path="/b"}', t0 + i * 15 * S, v * 2));
   add('temp{room="a"}', t0 + 60 * S, 21);
@@ -22,18 +23,35 @@ async function fixture(env: Record<string, string> = {}) {
   add('temp{room="c"}', t0 + 60 * S, 25);
   add('info{floor="1",room="a"}', t0 + 60 * S, 1);
   add('info{floor="2",room="b"}', t0 + 60 * S, 1);
-  for (const [le, count] of [['0.1', 1], ['0.5', 3], ['1', 4], ['+Inf', 4]] as const) add(`lat_bucket{le="${le}"}`, t0 + 60 * S, count);
-  const response = await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(points) });
+  for (const [le, count] of [
+    ['0.1', 1],
+    ['0.5', 3],
+    ['1', 4],
+    ['+Inf', 4],
+  ] as const)
+    add(`lat_bucket{le="${le}"}`, t0 + 60 * S, count);
+  const response = await app.request('/1.0/metrics', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(points),
+  });
   expect(response.status).toBe(200);
   const query = async (q: string, t = t0 + 60 * S): Promise<{ status: number; body: Answer }> => {
-    const r = await app.request(`/api/v1/query?${new URLSearchParams({ query: q, time: String(t / 1000) }).toString()}`);
+    const r = await app.request(
+      `/api/v1/query?${new URLSearchParams({ query: q, time: String(t / 1000) }).toString()}`,
+    );
     return { status: r.status, body: (await r.json()) as Answer };
   };
   const values = async (q: string, t?: number): Promise<Record<string, string> | string> => {
     const { body } = await query(q, t);
     if (body.status !== 'success') return `${body.errorType}: ${body.error}`;
     if (body.data!.resultType === 'scalar') return (body.data!.result as [number, string])[1];
-    return Object.fromEntries((body.data!.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((s) => [JSON.stringify(s.metric), s.value[1]]));
+    return Object.fromEntries(
+      (body.data!.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((s) => [
+        JSON.stringify(s.metric),
+        s.value[1],
+      ]),
+    );
   };
   return { app, query, values };
 }
@@ -41,17 +59,42 @@ async function fixture(env: Record<string, string> = {}) {
 describe('the parser', () => {
   it('binds as Prometheus 2.42 does: ^ right-associative above unary minus, offset and @ after a subquery', () => {
     expect(parsePromql('-1 ^ 2')).toMatchObject({ kind: 'unary', op: '-', expr: { kind: 'binary', op: '^' } });
-    expect(parsePromql('2 ^ 3 ^ 2')).toMatchObject({ kind: 'binary', op: '^', lhs: { kind: 'number', value: 2 }, rhs: { kind: 'binary', op: '^' } });
-    expect(parsePromql('x + 2 * 3 > bool 4 or vector(1)')).toMatchObject({ kind: 'binary', op: 'or', lhs: { kind: 'binary', op: '>', returnBool: true } });
-    expect(parsePromql('max_over_time(x[5m:10s] offset 5m)')).toMatchObject({ kind: 'call', args: [{ kind: 'subquery', rangeMs: 300_000, stepMs: 10_000, offsetMs: 300_000 }] });
-    expect(parsePromql('x offset -1m @ end()')).toMatchObject({ kind: 'vector', offsetMs: -60_000, at: { kind: 'end' } });
-    expect(parsePromql('a / on (x) group_left (y) b')).toMatchObject({ kind: 'binary', matching: { card: 'many-to-one', on: true, labels: ['x'], include: ['y'] } });
-    expect(parsePromql('SUM(x) WITHOUT (a)')).toMatchObject({ kind: 'aggregate', op: 'sum', grouping: ['a'], without: true, expr: { kind: 'vector' } });
+    expect(parsePromql('2 ^ 3 ^ 2')).toMatchObject({
+      kind: 'binary',
+      op: '^',
+      lhs: { kind: 'number', value: 2 },
+      rhs: { kind: 'binary', op: '^' },
+    });
+    expect(parsePromql('x + 2 * 3 > bool 4 or vector(1)')).toMatchObject({
+      kind: 'binary',
+      op: 'or',
+      lhs: { kind: 'binary', op: '>', returnBool: true },
+    });
+    expect(parsePromql('max_over_time(x[5m:10s] offset 5m)')).toMatchObject({
+      kind: 'call',
+      args: [{ kind: 'subquery', rangeMs: 300_000, stepMs: 10_000, offsetMs: 300_000 }],
+    });
+    expect(parsePromql('x offset -1m @ end()')).toMatchObject({
+      kind: 'vector',
+      offsetMs: -60_000,
+      at: { kind: 'end' },
+    });
+    expect(parsePromql('a / on (x) group_left (y) b')).toMatchObject({
+      kind: 'binary',
+      matching: { card: 'many-to-one', on: true, labels: ['x'], include: ['y'] },
+    });
+    expect(parsePromql('SUM(x) WITHOUT (a)')).toMatchObject({
+      kind: 'aggregate',
+      op: 'sum',
+      grouping: ['a'],
+      without: true,
+      expr: { kind: 'vector' },
+    });
     expect(parsePromql('010')).toEqual({ kind: 'number', value: 8 });
     expect(parsePromql('# a comment\n x')).toMatchObject({ kind: 'vector' });
   });
 
-  it('refuses with the position and Prometheus\' reason', () => {
+  it("refuses with the position and Prometheus' reason", () => {
     const reason = (q: string): string => {
       try {
         parsePromql(q);
@@ -76,50 +119,101 @@ describe('evaluation', () => {
   it('computes functions of range vectors at their edges', async () => {
     const { values } = await fixture();
     const at = t0 + 60 * S;
-    expect(await values('resets(req_total[1m])', at)).toEqual({ '{"job":"api","path":"/a"}': '1', '{"job":"api","path":"/b"}': '0' });
+    expect(await values('resets(req_total[1m])', at)).toEqual({
+      '{"job":"api","path":"/a"}': '1',
+      '{"job":"api","path":"/b"}': '0',
+    });
     expect(await values('changes(req_total{path="/b"}[1m])', at)).toEqual({ '{"job":"api","path":"/b"}': '4' });
-    expect(await values('irate(req_total{path="/a"}[1m])', at)).toEqual({ '{"job":"api","path":"/a"}': String(10 / 15) });
+    expect(await values('irate(req_total{path="/a"}[1m])', at)).toEqual({
+      '{"job":"api","path":"/a"}': String(10 / 15),
+    });
     expect(await values('idelta(req_total{path="/a"}[1m])', at)).toEqual({ '{"job":"api","path":"/a"}': '10' });
     expect(await values('delta(req_total{path="/b"}[1m])', at)).toEqual({ '{"job":"api","path":"/b"}': '8' });
-    expect(await values('deriv(req_total{path="/b"}[1m])', at)).toEqual({ '{"job":"api","path":"/b"}': String(2 / 15) });
-    expect(await values('predict_linear(req_total{path="/b"}[1m], 15)', at)).toEqual({ '{"job":"api","path":"/b"}': '10' });
-    expect(await values('last_over_time(req_total{path="/b"}[1m])', at)).toEqual({ '{"__name__":"req_total","job":"api","path":"/b"}': '8' });
-    expect(await values('quantile_over_time(0.5, req_total{path="/a"}[1m])', at)).toEqual({ '{"job":"api","path":"/a"}': '10' });
-    expect(await values('stdvar_over_time(req_total{path="/b"}[1m])', at)).toEqual({ '{"job":"api","path":"/b"}': '8' });
+    expect(await values('deriv(req_total{path="/b"}[1m])', at)).toEqual({
+      '{"job":"api","path":"/b"}': String(2 / 15),
+    });
+    expect(await values('predict_linear(req_total{path="/b"}[1m], 15)', at)).toEqual({
+      '{"job":"api","path":"/b"}': '10',
+    });
+    expect(await values('last_over_time(req_total{path="/b"}[1m])', at)).toEqual({
+      '{"__name__":"req_total","job":"api","path":"/b"}': '8',
+    });
+    expect(await values('quantile_over_time(0.5, req_total{path="/a"}[1m])', at)).toEqual({
+      '{"job":"api","path":"/a"}': '10',
+    });
+    expect(await values('stdvar_over_time(req_total{path="/b"}[1m])', at)).toEqual({
+      '{"job":"api","path":"/b"}': '8',
+    });
     expect(await values('absent_over_time(nothing{a="b"}[1m])', at)).toEqual({ '{"a":"b"}': '1' });
-    expect(await values('count_over_time(req_total[1m:15s])', at)).toEqual({ '{"job":"api","path":"/a"}': '5', '{"job":"api","path":"/b"}': '5' });
+    expect(await values('count_over_time(req_total[1m:15s])', at)).toEqual({
+      '{"job":"api","path":"/a"}': '5',
+      '{"job":"api","path":"/b"}': '5',
+    });
     expect(await values('holt_winters(req_total[1m], 2, 0.5)', at)).toMatch(/^execution: invalid smoothing factor/);
   });
 
   it('computes aggregations, matching and instant functions as Prometheus does', async () => {
     const { values } = await fixture();
-    expect(await values('topk(2, temp)')).toEqual({ '{"__name__":"temp","room":"c"}': '25', '{"__name__":"temp","room":"a"}': '21' });
+    expect(await values('topk(2, temp)')).toEqual({
+      '{"__name__":"temp","room":"c"}': '25',
+      '{"__name__":"temp","room":"a"}': '21',
+    });
     expect(await values('bottomk(1, temp)')).toEqual({ '{"__name__":"temp","room":"b"}': '19' });
     expect(await values('quantile(0.5, temp)')).toEqual({ '{}': '21' });
-    expect(await values('stddev(temp)')).toEqual({ '{}': String(Math.sqrt(((21 - 65 / 3) ** 2 + (19 - 65 / 3) ** 2 + (25 - 65 / 3) ** 2) / 3)) });
-    expect(await values('count_values("v", temp)')).toEqual({ '{"v":"21"}': '1', '{"v":"19"}': '1', '{"v":"25"}': '1' });
-    expect(await values('temp * on (room) group_left (floor) info')).toEqual({ '{"floor":"1","room":"a"}': '21', '{"floor":"2","room":"b"}': '19' });
-    expect(await values('temp > 20')).toEqual({ '{"__name__":"temp","room":"a"}': '21', '{"__name__":"temp","room":"c"}': '25' });
+    expect(await values('stddev(temp)')).toEqual({
+      '{}': String(Math.sqrt(((21 - 65 / 3) ** 2 + (19 - 65 / 3) ** 2 + (25 - 65 / 3) ** 2) / 3)),
+    });
+    expect(await values('count_values("v", temp)')).toEqual({
+      '{"v":"21"}': '1',
+      '{"v":"19"}': '1',
+      '{"v":"25"}': '1',
+    });
+    expect(await values('temp * on (room) group_left (floor) info')).toEqual({
+      '{"floor":"1","room":"a"}': '21',
+      '{"floor":"2","room":"b"}': '19',
+    });
+    expect(await values('temp > 20')).toEqual({
+      '{"__name__":"temp","room":"a"}': '21',
+      '{"__name__":"temp","room":"c"}': '25',
+    });
     expect(await values('temp > bool 20')).toEqual({ '{"room":"a"}': '1', '{"room":"b"}': '0', '{"room":"c"}': '1' });
     expect(await values('temp unless on (room) info')).toEqual({ '{"__name__":"temp","room":"c"}': '25' });
     expect(await values('temp + on () info')).toMatch(/^execution: found duplicate series for the match group/);
     expect(await values('histogram_quantile(0.5, lat_bucket)')).toEqual({ '{}': String(0.1 + 0.4 * (1 / 2)) });
-    expect(await values('label_replace(temp{room="a"}, "r", "x-$1", "room", "(.*)")')).toEqual({ '{"__name__":"temp","r":"x-a","room":"a"}': '21' });
-    expect(await values('label_join(info{room="a"}, "j", "/", "room", "floor")')).toEqual({ '{"__name__":"info","floor":"1","j":"a/1","room":"a"}': '1' });
-    expect(await values('clamp(temp, 20, 22)')).toEqual({ '{"room":"a"}': '21', '{"room":"b"}': '20', '{"room":"c"}': '22' });
-    expect(await values('round(temp / 2)')).toEqual({ '{"room":"a"}': '11', '{"room":"b"}': '10', '{"room":"c"}': '13' });
+    expect(await values('label_replace(temp{room="a"}, "r", "x-$1", "room", "(.*)")')).toEqual({
+      '{"__name__":"temp","r":"x-a","room":"a"}': '21',
+    });
+    expect(await values('label_join(info{room="a"}, "j", "/", "room", "floor")')).toEqual({
+      '{"__name__":"info","floor":"1","j":"a/1","room":"a"}': '1',
+    });
+    expect(await values('clamp(temp, 20, 22)')).toEqual({
+      '{"room":"a"}': '21',
+      '{"room":"b"}': '20',
+      '{"room":"c"}': '22',
+    });
+    expect(await values('round(temp / 2)')).toEqual({
+      '{"room":"a"}': '11',
+      '{"room":"b"}': '10',
+      '{"room":"c"}': '13',
+    });
     expect(await values('year(vector(1709251200))')).toEqual({ '{}': '2024' });
     expect(await values('days_in_month(vector(1709251200))')).toEqual({ '{}': '31' });
     expect(await values('day_of_week(vector(1709251200))')).toEqual({ '{}': '5' });
     expect(await values('timestamp(temp{room="a"})')).toEqual({ '{"room":"a"}': String((t0 + 60 * S) / 1000) });
     expect(await values('scalar(temp)')).toBe('NaN');
     expect(await values('-1 ^ 2')).toBe('-1');
-    expect(await values('rate({__name__=~"req_total|temp"}[1m])')).toEqual({ '{"job":"api","path":"/a"}': expect.any(String), '{"job":"api","path":"/b"}': expect.any(String) });
+    expect(await values('rate({__name__=~"req_total|temp"}[1m])')).toEqual({
+      '{"job":"api","path":"/a"}': expect.any(String),
+      '{"job":"api","path":"/b"}': expect.any(String),
+    });
   });
 
   it('answers a string, and keeps the order of sort_desc', async () => {
     const { query } = await fixture();
-    expect((await query('"hello"')).body.data).toEqual({ resultType: 'string', result: [(t0 + 60 * S) / 1000, 'hello'] });
+    expect((await query('"hello"')).body.data).toEqual({
+      resultType: 'string',
+      result: [(t0 + 60 * S) / 1000, 'hello'],
+    });
     const sorted = (await query('sort_desc(temp)')).body.data!.result as Array<{ metric: { room: string } }>;
     expect(sorted.map((s) => s.metric.room)).toEqual(['c', 'a', 'b']);
   });
@@ -128,29 +222,49 @@ describe('evaluation', () => {
 describe('the bounds of a query', () => {
   it('refuses a query that would hold more samples than the limit, before it keeps them', async () => {
     const { app } = await fixture({ MEETR_MAX_QUERY_SAMPLES: '200' });
-    const r = await app.request(`/api/v1/query_range?${new URLSearchParams({ query: 'vector(1)', start: String(t0 / 1000), end: String(t0 / 1000 + 1000), step: '1' }).toString()}`);
+    const r = await app.request(
+      `/api/v1/query_range?${new URLSearchParams({ query: 'vector(1)', start: String(t0 / 1000), end: String(t0 / 1000 + 1000), step: '1' }).toString()}`,
+    );
     expect(r.status).toBe(422);
-    expect(await r.json()).toMatchObject({ status: 'error', errorType: 'execution', error: 'query processing would load too many samples into memory in query execution' });
-    const fits = await app.request(`/api/v1/query_range?${new URLSearchParams({ query: 'vector(1)', start: String(t0 / 1000), end: String(t0 / 1000 + 100), step: '1' }).toString()}`);
+    expect(await r.json()).toMatchObject({
+      status: 'error',
+      errorType: 'execution',
+      error: 'query processing would load too many samples into memory in query execution',
+    });
+    const fits = await app.request(
+      `/api/v1/query_range?${new URLSearchParams({ query: 'vector(1)', start: String(t0 / 1000), end: String(t0 / 1000 + 100), step: '1' }).toString()}`,
+    );
     expect(fits.status).toBe(200);
   });
 
-  it('stops at its timeout with Prometheus\' timeout error, answering /health meanwhile', async () => {
+  it("stops at its timeout with Prometheus' timeout error, answering /health meanwhile", async () => {
     const { app } = await fixture();
-    const heavy = app.request(`/api/v1/query?${new URLSearchParams({ query: 'count_over_time(vector(1)[3d:1s])', time: String(t0 / 1000), timeout: '300ms' }).toString()}`);
+    const heavy = app.request(
+      `/api/v1/query?${new URLSearchParams({ query: 'count_over_time(vector(1)[3d:1s])', time: String(t0 / 1000), timeout: '300ms' }).toString()}`,
+    );
     const started = performance.now();
     const health = await app.request('/health');
     expect(health.status).toBe(200);
     expect(performance.now() - started).toBeLessThan(250);
     const r = await heavy;
     expect(r.status).toBe(503);
-    expect(await r.json()).toMatchObject({ status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' });
+    expect(await r.json()).toMatchObject({
+      status: 'error',
+      errorType: 'timeout',
+      error: 'query timed out in expression evaluation',
+    });
   });
 });
 
 describe('the pieces', () => {
   it('reads what each selector needs, through offsets, @ and nested subqueries', () => {
-    const windows = [...selectorWindows(parsePromql('rate(a[5m] offset 1m) + max_over_time(b[10m:1m] offset 2m) + c @ 100'), 1_000_000, 2_000_000).values()];
+    const windows = [
+      ...selectorWindows(
+        parsePromql('rate(a[5m] offset 1m) + max_over_time(b[10m:1m] offset 2m) + c @ 100'),
+        1_000_000,
+        2_000_000,
+      ).values(),
+    ];
     expect(windows).toEqual([
       [1_000_000 - 300_000 - 60_000, 2_000_000 - 60_000],
       [1_000_000 - 120_000 - 600_000 - 300_000, 2_000_000 - 120_000],
@@ -172,8 +286,18 @@ describe('the pieces', () => {
     expect(quantile(0.5, [3, 1, 2])).toBe(2);
     expect(quantile(0.25, [1, 2, 3, 4, 5])).toBe(2);
     expect(quantile(2, [1])).toBe(Infinity);
-    expect(bucketQuantile(0.5, [{ upperBound: 1, count: 2 }, { upperBound: Infinity, count: 4 }])).toBe(1);
-    expect(bucketQuantile(0.25, [{ upperBound: 1, count: 2 }, { upperBound: Infinity, count: 4 }])).toBe(0.5);
+    expect(
+      bucketQuantile(0.5, [
+        { upperBound: 1, count: 2 },
+        { upperBound: Infinity, count: 4 },
+      ]),
+    ).toBe(1);
+    expect(
+      bucketQuantile(0.25, [
+        { upperBound: 1, count: 2 },
+        { upperBound: Infinity, count: 4 },
+      ]),
+    ).toBe(0.5);
     expect(bucketQuantile(0.5, [{ upperBound: 1, count: 2 }])).toBeNaN();
   });
 });

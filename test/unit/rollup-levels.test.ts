@@ -8,7 +8,9 @@ const base = Date.parse('2024-03-09T00:00:00Z');
 
 /** The buckets a cover's runs stand for, one by one. */
 function cellsOf(cover: Cover): Array<{ level: Level; start: number }> {
-  return cover.spans.flatMap(({ level, fromMs, toMs }) => Array.from({ length: (toMs - fromMs) / level.ms }, (_, i) => ({ level, start: fromMs + i * level.ms })));
+  return cover.spans.flatMap(({ level, fromMs, toMs }) =>
+    Array.from({ length: (toMs - fromMs) / level.ms }, (_, i) => ({ level, start: fromMs + i * level.ms })),
+  );
 }
 
 describe('covering a range with rollups', () => {
@@ -39,42 +41,55 @@ describe('covering a range with rollups', () => {
     const dirty = [base / M, base / M + 1, base / M + 5_000];
     const { spans, raw } = coverRange(from, to, dirty);
     expect(spans.length).toBeLessThan(40);
-    expect(raw).toEqual([{ fromMs: base, toMs: base + 2 * M }, { fromMs: base + 5_000 * M, toMs: base + 5_001 * M }]);
+    expect(raw).toEqual([
+      { fromMs: base, toMs: base + 2 * M },
+      { fromMs: base + 5_000 * M, toMs: base + 5_001 * M },
+    ]);
     expect(spans.reduce((ms, span) => ms + span.toMs - span.fromMs, 0) + 3 * M).toBe(to - from);
   });
 
   it('covers every millisecond once, with no dirty minute in a bucket, and no bucket that could be coarser', () => {
     const span = 3 * 86_400_000;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: span }), fc.integer({ min: 0, max: span }), fc.array(fc.integer({ min: 0, max: span / M }), { maxLength: 30 }), (a, b, dirtyOffsets) => {
-        const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
-        const dirty = [...new Set(dirtyOffsets.map((m) => base / M + m))].sort((x, y) => x - y);
-        const cover = coverRange(from, to, dirty);
-        const [cells, raw] = [cellsOf(cover), cover.raw];
-        const pieces = [...cells.map((cell) => ({ from: cell.start, to: cell.start + cell.level.ms })), ...raw.map((span) => ({ from: span.fromMs, to: span.toMs }))].sort((x, y) => x.from - y.from);
-        let at = from;
-        for (const piece of pieces) {
-          expect(piece.from).toBe(at);
-          at = piece.to;
-        }
-        expect(at).toBe(pieces.length === 0 ? from : to);
-        for (const { level, start } of cells) {
-          expect(start % level.ms).toBe(0);
-          expect(dirty.some((m) => m * M >= start && m * M < start + level.ms)).toBe(false);
-          const parent = LEVELS[LEVELS.indexOf(level) + 1];
-          if (parent !== undefined) {
-            const parentStart = Math.floor(start / parent.ms) * parent.ms;
-            const parentFits = parentStart >= from && parentStart + parent.ms <= to;
-            expect(parentFits && !dirty.some((m) => m * M >= parentStart && m * M < parentStart + parent.ms)).toBe(false);
+      fc.property(
+        fc.integer({ min: 0, max: span }),
+        fc.integer({ min: 0, max: span }),
+        fc.array(fc.integer({ min: 0, max: span / M }), { maxLength: 30 }),
+        (a, b, dirtyOffsets) => {
+          const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
+          const dirty = [...new Set(dirtyOffsets.map((m) => base / M + m))].sort((x, y) => x - y);
+          const cover = coverRange(from, to, dirty);
+          const [cells, raw] = [cellsOf(cover), cover.raw];
+          const pieces = [
+            ...cells.map((cell) => ({ from: cell.start, to: cell.start + cell.level.ms })),
+            ...raw.map((span) => ({ from: span.fromMs, to: span.toMs })),
+          ].sort((x, y) => x.from - y.from);
+          let at = from;
+          for (const piece of pieces) {
+            expect(piece.from).toBe(at);
+            at = piece.to;
           }
-        }
-        for (const span of raw) {
-          for (let minute = Math.floor(span.fromMs / M); minute * M < span.toMs; minute++) {
-            const whole = minute * M >= from && (minute + 1) * M <= to;
-            if (whole) expect(dirty).toContain(minute);
+          expect(at).toBe(pieces.length === 0 ? from : to);
+          for (const { level, start } of cells) {
+            expect(start % level.ms).toBe(0);
+            expect(dirty.some((m) => m * M >= start && m * M < start + level.ms)).toBe(false);
+            const parent = LEVELS[LEVELS.indexOf(level) + 1];
+            if (parent !== undefined) {
+              const parentStart = Math.floor(start / parent.ms) * parent.ms;
+              const parentFits = parentStart >= from && parentStart + parent.ms <= to;
+              expect(parentFits && !dirty.some((m) => m * M >= parentStart && m * M < parentStart + parent.ms)).toBe(
+                false,
+              );
+            }
           }
-        }
-      }),
+          for (const span of raw) {
+            for (let minute = Math.floor(span.fromMs / M); minute * M < span.toMs; minute++) {
+              const whole = minute * M >= from && (minute + 1) * M <= to;
+              if (whole) expect(dirty).toContain(minute);
+            }
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -13,7 +13,13 @@ import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-sto
 import { bucketBounds, parseInterval } from '../../src/time/series-buckets.js';
 import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
 import { query } from '../support/search-query.js';
-import { ingestService, insertRequest, searchService, TEST_CLOCK_MARGIN_MS, TEST_MAX_HOLD_MS } from '../support/services.js';
+import {
+  ingestService,
+  insertRequest,
+  searchService,
+  TEST_CLOCK_MARGIN_MS,
+  TEST_MAX_HOLD_MS,
+} from '../support/services.js';
 
 const DAY = 86_400_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
@@ -23,7 +29,13 @@ function world() {
   const store = new InMemoryPointStore(slotOf(clock.now), () => clock.now);
   const ingest = ingestService(store, { clock: () => clock.now });
   const search = searchService(store, { clock: () => clock.now });
-  const roller = new Roller({ store, owner: 'r1', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => clock.now });
+  const roller = new Roller({
+    store,
+    owner: 'r1',
+    concurrency: 4,
+    clockMarginMs: TEST_CLOCK_MARGIN_MS,
+    clock: () => clock.now,
+  });
   const raw = new Map<string, Map<number, number>>();
   return {
     clock,
@@ -31,7 +43,10 @@ function world() {
     search,
     roller,
     async write(metricId: string, points: ReadonlyArray<readonly [number, number]>) {
-      await ingest.ingest(points.map(([ts, value]) => ({ metricId, ts, value })), insertRequest({ receivedMs: clock.now }));
+      await ingest.ingest(
+        points.map(([ts, value]) => ({ metricId, ts, value })),
+        insertRequest({ receivedMs: clock.now }),
+      );
       const stored = raw.get(metricId) ?? new Map<number, number>();
       for (const [ts, value] of points) stored.set(ts, value);
       raw.set(metricId, stored);
@@ -44,8 +59,14 @@ function world() {
       await roller.rollDue();
     },
     /** What a scan of the raw points answers. */
-    expected(q: SearchQuery): { value: number | null; count: number; series?: Array<{ ts: number; value: number | null; count: number }> } {
-      const inRange = [...(raw.get(q.metricId) ?? [])].filter(([ts]) => ts >= q.fromMs && ts <= q.toMs).sort(([a], [b]) => a - b);
+    expected(q: SearchQuery): {
+      value: number | null;
+      count: number;
+      series?: Array<{ ts: number; value: number | null; count: number }>;
+    } {
+      const inRange = [...(raw.get(q.metricId) ?? [])]
+        .filter(([ts]) => ts >= q.fromMs && ts <= q.toMs)
+        .sort(([a], [b]) => a - b);
       const fold = (points: Array<[number, number]>) => {
         const f = new PointFold();
         for (const [ts, value] of points) f.add(ts, value);
@@ -53,7 +74,9 @@ function world() {
       };
       const total = fold(inRange);
       if (q.buckets === undefined) return total;
-      const series = q.buckets.slice(0, -1).map((start, i) => ({ ts: start, ...fold(inRange.filter(([ts]) => ts >= start && ts < q.buckets![i + 1]!)) }));
+      const series = q.buckets
+        .slice(0, -1)
+        .map((start, i) => ({ ts: start, ...fold(inRange.filter(([ts]) => ts >= start && ts < q.buckets![i + 1]!)) }));
       return { ...total, series };
     },
   };
@@ -63,18 +86,27 @@ const aggregations: Aggregation[] = ['sum', 'avg', 'min', 'max', 'count', 'first
 
 describe('searches over rollups', () => {
   it('equal a scan of the raw points before rolling, after it, and after late writes and upserts', async () => {
-    const point = fc.tuple(fc.integer({ min: 0, max: 3 * DAY - 1 }), fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })));
+    const point = fc.tuple(
+      fc.integer({ min: 0, max: 3 * DAY - 1 }),
+      fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.array(point, { minLength: 1, maxLength: 60 }),
         fc.array(point, { maxLength: 20 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 * DAY }), fc.integer({ min: 0, max: 3 * DAY })), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 * DAY }), fc.integer({ min: 0, max: 3 * DAY })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         fc.constantFrom(...aggregations),
         fc.constantFrom('7m', '15m', '1h', '1d'),
         fc.constantFrom('UTC', 'America/New_York', 'Asia/Kolkata'),
         async (first, late, ranges, aggregation, interval, tz) => {
           const w = world();
-          await w.write('m', first.map(([offset, value]) => [base + offset, value]));
+          await w.write(
+            'm',
+            first.map(([offset, value]) => [base + offset, value]),
+          );
           const queries: SearchQuery[] = [];
           for (const [a, b] of ranges) {
             const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
@@ -83,12 +115,19 @@ describe('searches over rollups', () => {
             queries.push({ ...query('m', from, to, aggregation), buckets });
           }
           const check = async (when: string): Promise<void> => {
-            for (const q of queries) expect(await w.search.search(q, UNBOUNDED), `${when}: ${JSON.stringify({ ...q, buckets: q.buckets?.length })}`).toEqual(w.expected(q));
+            for (const q of queries)
+              expect(
+                await w.search.search(q, UNBOUNDED),
+                `${when}: ${JSON.stringify({ ...q, buckets: q.buckets?.length })}`,
+              ).toEqual(w.expected(q));
           };
           await check('before rolling');
           await w.rollAll();
           await check('rolled');
-          await w.write('m', late.map(([offset, value]) => [base + offset, value]));
+          await w.write(
+            'm',
+            late.map(([offset, value]) => [base + offset, value]),
+          );
           await check('late writes, not rolled');
           await w.rollAll();
           await check('late writes, rolled');
@@ -112,16 +151,24 @@ describe('searches over rollups', () => {
 
   it('refuse a search needing more raw partitions than the limit, before reading any', async () => {
     const w = world();
-    await w.write('m', [[base, 1], [base + 2 * DAY, 2]]); // not rolled: every queued minute is read raw
+    await w.write('m', [
+      [base, 1],
+      [base + 2 * DAY, 2],
+    ]); // not rolled: every queued minute is read raw
     const limited = searchService(w.store, { clock: () => w.clock.now, maxPartitions: 1 });
     const before = w.store.calls.scanPoints;
-    await expect(limited.search(query('m', base, base + 3 * DAY, 'sum'), UNBOUNDED)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(limited.search(query('m', base, base + 3 * DAY, 'sum'), UNBOUNDED)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     expect(w.store.calls.scanPoints).toBe(before);
   });
 
   it("answer a range rolled up since a search refused it, asking the roller's progress again before refusing", async () => {
     const w = world();
-    await w.write('m', [[base, 1], [base + 2 * DAY, 2]]);
+    await w.write('m', [
+      [base, 1],
+      [base + 2 * DAY, 2],
+    ]);
     const limited = searchService(w.store, { clock: () => w.clock.now, maxPartitions: 1 });
     const q = query('m', base, base + 3 * DAY, 'sum');
     await expect(limited.search(q, UNBOUNDED)).rejects.toMatchObject({ code: 'invalid_request' }); // remembers the roller's progress then
@@ -136,17 +183,25 @@ describe('searches over rollups', () => {
     const never: WorkScope = { signal: new AbortController().signal, deadlineMs: Infinity };
     const aborted = new AbortController();
     aborted.abort(new Error('gone'));
-    await expect(service.search(query('m', base, base + DAY, 'sum'), { signal: aborted.signal, deadlineMs: Infinity })).rejects.toThrow('gone');
+    await expect(
+      service.search(query('m', base, base + DAY, 'sum'), { signal: aborted.signal, deadlineMs: Infinity }),
+    ).rejects.toThrow('gone');
     const searches = [0, 1, 2].map(() => service.search(query('m', base, base + DAY, 'sum'), never));
     const settled = await Promise.allSettled(searches);
-    expect(settled.filter((s) => s.status === 'rejected').map((s) => (s).reason.reason)).toEqual(['searches_waiting']);
+    expect(settled.filter((s) => s.status === 'rejected').map((s) => s.reason.reason)).toEqual(['searches_waiting']);
   });
 });
 
 describe('the roller', () => {
   it('shares the shards evenly with another roller, and takes over the shards of one that stopped', async () => {
     const w = world();
-    const other = new Roller({ store: w.store, owner: 'r2', concurrency: 4, clockMarginMs: TEST_CLOCK_MARGIN_MS, clock: () => w.clock.now });
+    const other = new Roller({
+      store: w.store,
+      owner: 'r2',
+      concurrency: 4,
+      clockMarginMs: TEST_CLOCK_MARGIN_MS,
+      clock: () => w.clock.now,
+    });
     await w.roller.balance(); // alone: takes every shard
     expect(w.roller.status.shards).toHaveLength(SHARDS);
     await other.balance(); // sees two rollers, but every shard is leased
@@ -164,7 +219,11 @@ describe('the roller', () => {
 
   it('leaves a slot for later when storage fails mid-way, and rolls it exactly once storage is back', async () => {
     const w = world();
-    const points: Array<[number, number]> = [[base + 5, 1.5], [base + 3_600_000, 2.25], [base + DAY + 7, -4]];
+    const points: Array<[number, number]> = [
+      [base + 5, 1.5],
+      [base + 3_600_000, 2.25],
+      [base + DAY + 7, -4],
+    ];
     await w.write('m', points);
     w.clock.now += TEST_MAX_HOLD_MS + 10_000;
     await w.roller.balance();

@@ -113,10 +113,20 @@ describe('parseTimestamp: properties', () => {
 
   it('never throws, whatever the input', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.stringMatching(/^[0-9 :Tt.,+Zz-]{0,32}$/), fc.double(), fc.anything()), fc.constantFrom(...zones), (input, zone) => {
-        const result = parseTimestamp(input, zone);
-        if (result.ok) expect(Number.isFinite(result.ms)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.stringMatching(/^[0-9 :Tt.,+Zz-]{0,32}$/),
+          fc.double(),
+          fc.anything(),
+        ),
+        fc.constantFrom(...zones),
+        (input, zone) => {
+          const result = parseTimestamp(input, zone);
+          if (result.ok) expect(Number.isFinite(result.ms)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -27,12 +27,20 @@ function manualWriter() {
 }
 
 function scheduler(writer: WriteSchedulerOptions['writer'], options: Partial<WriteSchedulerOptions> = {}) {
-  return createWriteScheduler({ writer, concurrency: 1, pointsPerWrite: 100, maxQueuedPoints: 1_000_000, maxQueueDelayMs: 60_000, ...options });
+  return createWriteScheduler({
+    writer,
+    concurrency: 1,
+    pointsPerWrite: 100,
+    maxQueuedPoints: 1_000_000,
+    maxQueueDelayMs: 60_000,
+    ...options,
+  });
 }
 
 const p = (metricId: string, ts: number, value = ts): Point => ({ metricId, ts, value });
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const admit = (s: ReturnType<typeof scheduler>, statements: number, points = statements, signal = UNBOUNDED.signal) => s.admit({ statements, points, signal });
+const admit = (s: ReturnType<typeof scheduler>, statements: number, points = statements, signal = UNBOUNDED.signal) =>
+  s.admit({ statements, points, signal });
 
 describe('the write scheduler', () => {
   it('sends at once while there is room, and never more than its concurrency', async () => {
@@ -71,9 +79,15 @@ describe('the write scheduler', () => {
     const s = scheduler(writer);
     const busy = admit(s, 1).writePartition('x', 0, [p('x', 1)], 1);
     let settled = 0;
-    const first = admit(s, 1).writePartition('m', 7, [p('m', 1, 10), p('m', 2, 20)], 100).then(() => settled++);
-    const second = admit(s, 1).writePartition('m', 7, [p('m', 2, 21), p('m', 3, 30)], 200).then(() => settled++);
-    const other = admit(s, 1).writePartition('n', 7, [p('n', 1)], 300).then(() => settled++);
+    const first = admit(s, 1)
+      .writePartition('m', 7, [p('m', 1, 10), p('m', 2, 20)], 100)
+      .then(() => settled++);
+    const second = admit(s, 1)
+      .writePartition('m', 7, [p('m', 2, 21), p('m', 3, 30)], 200)
+      .then(() => settled++);
+    const other = admit(s, 1)
+      .writePartition('n', 7, [p('n', 1)], 300)
+      .then(() => settled++);
     expect(sent).toHaveLength(1);
     sent[0]!.finish();
     await busy;
@@ -98,7 +112,12 @@ describe('the write scheduler', () => {
     const { sent, writer } = manualWriter();
     const s = scheduler(writer, { pointsPerWrite: 3 });
     const busy = admit(s, 1).writePartition('x', 0, [p('x', 1)], 1);
-    const big = admit(s, 2).writePartition('m', 1, [1, 2, 3, 4, 5].map((ts) => p('m', ts)), 1);
+    const big = admit(s, 2).writePartition(
+      'm',
+      1,
+      [1, 2, 3, 4, 5].map((ts) => p('m', ts)),
+      1,
+    );
     const small = admit(s, 1).writePartition('m', 1, [p('m', 6)], 1);
     for (let i = 0; i < 3; i++) {
       sent[i]!.finish();
@@ -113,8 +132,15 @@ describe('the write scheduler', () => {
     const { sent, writer } = manualWriter();
     const s = scheduler(writer);
     const busy = admit(s, 1).writePartition('x', 0, [p('x', 1)], 1);
-    const outcome = (write: Promise<void>): Promise<string> => write.then(() => 'stored', (error: Error) => error.message);
-    const doomed = [outcome(admit(s, 1).writePartition('m', 1, [p('m', 1)], 1)), outcome(admit(s, 1).writePartition('m', 1, [p('m', 2)], 1))];
+    const outcome = (write: Promise<void>): Promise<string> =>
+      write.then(
+        () => 'stored',
+        (error: Error) => error.message,
+      );
+    const doomed = [
+      outcome(admit(s, 1).writePartition('m', 1, [p('m', 1)], 1)),
+      outcome(admit(s, 1).writePartition('m', 1, [p('m', 2)], 1)),
+    ];
     const fine = outcome(admit(s, 1).writePartition('n', 1, [p('n', 1)], 1));
     sent[0]!.finish();
     await busy;
@@ -131,7 +157,12 @@ describe('the write scheduler', () => {
     const s = scheduler(writer);
     const controller = new AbortController();
     const job = admit(s, 3, 3, controller.signal);
-    const writes = [1, 2, 3].map((i) => job.writePartition(`m${i}`, 1, [p(`m${i}`, 1)], 1).then(() => 'stored', (error: Error) => error.message));
+    const writes = [1, 2, 3].map((i) =>
+      job.writePartition(`m${i}`, 1, [p(`m${i}`, 1)], 1).then(
+        () => 'stored',
+        (error: Error) => error.message,
+      ),
+    );
     expect(s.load.queuedPoints).toBe(2);
     controller.abort(new Error('deadline passed'));
     expect(await Promise.all(writes.slice(1))).toEqual(['deadline passed', 'deadline passed']);
@@ -154,7 +185,12 @@ describe('the write scheduler', () => {
     const t = scheduler(writer, { concurrency: 2, maxQueuedPoints: 1_000_000, maxQueueDelayMs: 50 });
     // Two statements ahead per turn at the assumed 2 ms each over 2 slots: 1 ms of delay per round.
     const huge = admit(t, 1_000);
-    expect(() => admit(t, 100)).toThrow(expect.objectContaining({ reason: 'write_queue_delay', message: expect.stringMatching(/MEETR_MAX_QUEUE_DELAY_MS/) }));
+    expect(() => admit(t, 100)).toThrow(
+      expect.objectContaining({
+        reason: 'write_queue_delay',
+        message: expect.stringMatching(/MEETR_MAX_QUEUE_DELAY_MS/),
+      }),
+    );
     const single = admit(t, 1); // waits for at most one statement of the big one
     single.end();
     huge.end();

@@ -24,7 +24,14 @@ export const LOCAL_CONTACT_POINT = '127.0.0.1:9042';
  * Cassandra is back.
  */
 export function createCassandraClient(options: CassandraClientOptions): CassandraClient {
-  const { contactPoints, localDataCenter, credentials, readConsistency, storageTimeoutMs, applicationName = 'meetr' } = options;
+  const {
+    contactPoints,
+    localDataCenter,
+    credentials,
+    readConsistency,
+    storageTimeoutMs,
+    applicationName = 'meetr',
+  } = options;
   return new cassandra.Client({
     contactPoints: contactPoints.length > 0 ? [...contactPoints] : [LOCAL_CONTACT_POINT],
     localDataCenter,
@@ -61,7 +68,9 @@ export interface StatementConsistency {
   readonly write: number;
 }
 
-export function statementConsistency(config: Pick<Config, 'readConsistency' | 'writeConsistency'>): StatementConsistency {
+export function statementConsistency(
+  config: Pick<Config, 'readConsistency' | 'writeConsistency'>,
+): StatementConsistency {
   return { read: driverConsistency(config.readConsistency), write: driverConsistency(config.writeConsistency) };
 }
 
@@ -88,7 +97,10 @@ export function hasConnectedHost(client: CassandraClient): boolean {
 }
 
 /** A connected client; retries (500 ms more each time, at most 5 s apart) until Cassandra answers. */
-export async function connectWithRetry(options: CassandraClientOptions, log: (message: string) => void): Promise<CassandraClient> {
+export async function connectWithRetry(
+  options: CassandraClientOptions,
+  log: (message: string) => void,
+): Promise<CassandraClient> {
   for (let attempt = 1; ; attempt++) {
     const client = createCassandraClient(options);
     try {
@@ -97,7 +109,9 @@ export async function connectWithRetry(options: CassandraClientOptions, log: (me
     } catch (error) {
       await client.shutdown().catch(() => undefined);
       const delay = Math.min(500 * attempt, 5_000);
-      log(`Cassandra not reachable (${error instanceof Error ? error.message : String(error)}); retrying in ${delay} ms`);
+      log(
+        `Cassandra not reachable (${error instanceof Error ? error.message : String(error)}); retrying in ${delay} ms`,
+      );
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -105,7 +119,10 @@ export async function connectWithRetry(options: CassandraClientOptions, log: (me
 
 /** Cassandra's clock: a coordinator's now() (system.local is each node's own, so no replica is asked). */
 export async function cassandraNowMs(client: CassandraClient): Promise<EpochMs> {
-  const result = await client.execute('SELECT toUnixTimestamp(now()) AS now FROM system.local', [], { prepare: true, consistency: cassandra.types.consistencies.one });
+  const result = await client.execute('SELECT toUnixTimestamp(now()) AS now FROM system.local', [], {
+    prepare: true,
+    consistency: cassandra.types.consistencies.one,
+  });
   return (result.first()?.get('now') as cassandra.types.Long).toNumber();
 }
 

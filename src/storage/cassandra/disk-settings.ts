@@ -15,7 +15,12 @@ export async function readDiskSettings(client: Client): Promise<DiskSettings> {
     if ((NAMES as readonly string[]).includes(name)) values.set(name, String(row.get('value') ?? ''));
   }
   // A list setting reads as "[/a, /b]".
-  const list = (text: string | undefined): string[] => (text ?? '').replace(/^\[|\]$/g, '').split(',').map((part) => part.trim()).filter((part) => part !== '' && part !== 'null');
+  const list = (text: string | undefined): string[] =>
+    (text ?? '')
+      .replace(/^\[|\]$/g, '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '' && part !== 'null');
   return {
     dataDirectories: list(values.get('data_file_directories')),
     commitLogDirectory: values.get('commitlog_directory') ?? '',

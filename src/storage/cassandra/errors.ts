@@ -33,7 +33,9 @@ export function classifyDriverError(error: unknown, operation: string): unknown 
 /** One line on why a driver call failed: for each host tried, the first line of its error. */
 function describeDriverError(error: unknown): string {
   if (error instanceof cassandra.errors.NoHostAvailableError) {
-    const tried = Object.entries(error.innerErrors as Record<string, unknown>).map(([host, inner]) => `${host}: ${firstLine(inner)}`);
+    const tried = Object.entries(error.innerErrors as Record<string, unknown>).map(
+      ([host, inner]) => `${host}: ${firstLine(inner)}`,
+    );
     if (tried.length > 0) return `no host answered (${tried.join('; ')})`;
   }
   return firstLine(error);

@@ -26,7 +26,12 @@ export async function schemaStatements(keyspace: string, replication: Replicatio
       .replace(/^\s*--.*$/gm, '')
       .replaceAll('${keyspace}', keyspace)
       .replaceAll('${replication}', replicationCql(replication));
-    statements.push(...text.split(/;\s*(?:\n|$)/).map((s) => s.trim()).filter((s) => s !== ''));
+    statements.push(
+      ...text
+        .split(/;\s*(?:\n|$)/)
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    );
   }
   return statements;
 }
@@ -35,7 +40,12 @@ export async function schemaStatements(keyspace: string, replication: Replicatio
  * Applies every schema file in order, then creates the roller's shard rows; each
  * step is idempotent, so migrating twice is harmless.
  */
-export async function migrate(client: CassandraClient, keyspace: string, replication: Replication, dir = CQL_DIR): Promise<number> {
+export async function migrate(
+  client: CassandraClient,
+  keyspace: string,
+  replication: Replication,
+  dir = CQL_DIR,
+): Promise<number> {
   const statements = await schemaStatements(keyspace, replication, dir);
   for (const statement of statements) {
     await client.execute(statement, [], { prepare: false });

@@ -74,8 +74,19 @@ function rollupOf(row: cassandra.types.Row): RollupRow {
 
 function rollupParams(aggregate: PartialAggregate): unknown[] {
   const { count, sum, min, max, first, last } = aggregate;
-  if (first === undefined || last === undefined) throw new Error('a rollup needs the first and last points of its bucket');
-  return [cassandra.types.Long.fromNumber(count), sum.mantissa, sum.exponent, min, max, first.ts, first.value, last.ts, last.value];
+  if (first === undefined || last === undefined)
+    throw new Error('a rollup needs the first and last points of its bucket');
+  return [
+    cassandra.types.Long.fromNumber(count),
+    sum.mantissa,
+    sum.exponent,
+    min,
+    max,
+    first.ts,
+    first.value,
+    last.ts,
+    last.value,
+  ];
 }
 
 /**
@@ -91,7 +102,12 @@ function catalogueEntryOf(row: cassandra.types.Row): CatalogueEntry {
   const firstDay = row.get('first_day') as number | null;
   const lastDay = row.get('last_day') as number | null;
   // A span cell past its retention has expired: the series' points then reach further than it says.
-  return { name: row.get('name') as string, metricId: row.get('metric_id') as string, firstDay: firstDay ?? Number.MIN_SAFE_INTEGER, lastDay: lastDay ?? Number.MAX_SAFE_INTEGER };
+  return {
+    name: row.get('name') as string,
+    metricId: row.get('metric_id') as string,
+    firstDay: firstDay ?? Number.MIN_SAFE_INTEGER,
+    lastDay: lastDay ?? Number.MAX_SAFE_INTEGER,
+  };
 }
 
 /** meta rows that say a roller is alive: the prefix, then its name. */
@@ -119,23 +135,39 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   ) {
     this.statements = pointStatements(keyspace);
     this.readOptions = consistency === undefined ? {} : { consistency: consistency.read };
-    this.writeOptions = consistency === undefined ? { logged: false } : { consistency: consistency.write, logged: false };
+    this.writeOptions =
+      consistency === undefined ? { logged: false } : { consistency: consistency.write, logged: false };
   }
 
   async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
     const query = this.statements.insertPoint;
     const now = this.clock();
-    const params = (point: StampedPoint): unknown[] => [metricId, partition, point.ts, point.value, point.writeTimeUs, ttlSeconds(point.ts, this.retention.raw, now)];
+    const params = (point: StampedPoint): unknown[] => [
+      metricId,
+      partition,
+      point.ts,
+      point.value,
+      point.writeTimeUs,
+      ttlSeconds(point.ts, this.retention.raw, now),
+    ];
     const [first] = points;
     if (points.length === 1 && first !== undefined) {
       await this.run('write point', () => this.client.execute(query, params(first), this.writeOptions));
     } else if (points.length > 1) {
-      await this.run('write batch', () => this.client.batch(points.map((point) => ({ query, params: params(point) })), this.writeOptions));
+      await this.run('write batch', () =>
+        this.client.batch(
+          points.map((point) => ({ query, params: params(point) })),
+          this.writeOptions,
+        ),
+      );
     }
   }
 
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
-    const queries = days.map(({ metricId, day, minutes }) => ({ query: this.statements.markDirty, params: [minutes, shard, cassandra.types.Long.fromNumber(slot), metricId, day] }));
+    const queries = days.map(({ metricId, day, minutes }) => ({
+      query: this.statements.markDirty,
+      params: [minutes, shard, cassandra.types.Long.fromNumber(slot), metricId, day],
+    }));
     await this.batchInChunks('queue rollups', queries, DIRTY_DAYS_PER_STATEMENT);
   }
 
@@ -143,23 +175,60 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
     const now = this.clock();
     const retention = this.retention.levels['1d'];
     const queries = entries.flatMap(({ metricId, name, firstDay, lastDay }) => [
-      { query: this.statements.seriesFirstDay, params: [firstDayWriteTime(firstDay), ttlSeconds((firstDay + 1) * MS_PER_DAY, retention, now), firstDay, shard, name, metricId] },
-      { query: this.statements.seriesLastDay, params: [lastDayWriteTime(lastDay), ttlSeconds((lastDay + 1) * MS_PER_DAY, retention, now), lastDay, shard, name, metricId] },
+      {
+        query: this.statements.seriesFirstDay,
+        params: [
+          firstDayWriteTime(firstDay),
+          ttlSeconds((firstDay + 1) * MS_PER_DAY, retention, now),
+          firstDay,
+          shard,
+          name,
+          metricId,
+        ],
+      },
+      {
+        query: this.statements.seriesLastDay,
+        params: [
+          lastDayWriteTime(lastDay),
+          ttlSeconds((lastDay + 1) * MS_PER_DAY, retention, now),
+          lastDay,
+          shard,
+          name,
+          metricId,
+        ],
+      },
     ]);
     await this.batchInChunks('record series', queries, 2 * SERIES_PER_STATEMENT);
   }
 
-  async writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[], writeTimeUs: number): Promise<void> {
+  async writeSpecialSamples(
+    metricId: string,
+    day: number,
+    samples: readonly SpecialValue[],
+    writeTimeUs: number,
+  ): Promise<void> {
     const now = this.clock();
-    const queries = samples.map(({ ts, value, stale }) => ({ query: this.statements.insertSpecialSample, params: [metricId, day, ts, value, stale, writeTimeUs, ttlSeconds(ts, this.retention.raw, now)] }));
+    const queries = samples.map(({ ts, value, stale }) => ({
+      query: this.statements.insertSpecialSample,
+      params: [metricId, day, ts, value, stale, writeTimeUs, ttlSeconds(ts, this.retention.raw, now)],
+    }));
     await this.batchInChunks('write special samples', queries, 100);
   }
 
   async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
     const samples: SpecialValue[] = [];
-    await this.forEachRow('read special samples', this.statements.specialSamples, [metricId, day, fromMs, toMs], (row) => {
-      samples.push({ ts: (row.get('ts') as Date).getTime(), value: row.get('value') as number, stale: row.get('stale') === true });
-    });
+    await this.forEachRow(
+      'read special samples',
+      this.statements.specialSamples,
+      [metricId, day, fromMs, toMs],
+      (row) => {
+        samples.push({
+          ts: (row.get('ts') as Date).getTime(),
+          value: row.get('value') as number,
+          stale: row.get('stale') === true,
+        });
+      },
+    );
     return samples;
   }
 
@@ -182,29 +251,66 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
     return (await this.readShard(shard)).nextSlot;
   }
 
-  async dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>> {
+  async dirtyDays(
+    shard: number,
+    slot: number,
+    metricId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<Array<{ day: number; minutes: number[] }>> {
     const days: Array<{ day: number; minutes: number[] }> = [];
-    await this.forEachRow('read roll queue', this.statements.dirtyDays, [shard, cassandra.types.Long.fromNumber(slot), metricId, fromDay, toDay], (row) => {
-      days.push({ day: row.get('day') as number, minutes: (row.get('minutes') as number[] | null) ?? [] });
-    });
+    await this.forEachRow(
+      'read roll queue',
+      this.statements.dirtyDays,
+      [shard, cassandra.types.Long.fromNumber(slot), metricId, fromDay, toDay],
+      (row) => {
+        days.push({ day: row.get('day') as number, minutes: (row.get('minutes') as number[] | null) ?? [] });
+      },
+    );
     return days;
   }
 
   async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
     const days: DirtyDay[] = [];
-    await this.forEachRow('read roll queue', this.statements.slotDays, [shard, cassandra.types.Long.fromNumber(slot)], (row) => {
-      days.push({ metricId: row.get('metric_id') as string, day: row.get('day') as number, minutes: (row.get('minutes') as number[] | null) ?? [] });
-    });
+    await this.forEachRow(
+      'read roll queue',
+      this.statements.slotDays,
+      [shard, cassandra.types.Long.fromNumber(slot)],
+      (row) => {
+        days.push({
+          metricId: row.get('metric_id') as string,
+          day: row.get('day') as number,
+          minutes: (row.get('minutes') as number[] | null) ?? [],
+        });
+      },
+    );
     return days;
   }
 
-  async readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]> {
+  async readRollups(
+    metricId: string,
+    level: Level,
+    period: number,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+  ): Promise<RollupRow[]> {
     const rows: RollupRow[] = [];
-    await this.forEachRow('read rollups', this.statements.readRollups, [metricId, level.name, period, fromMs, toMs], (row) => rows.push(rollupOf(row)));
+    await this.forEachRow(
+      'read rollups',
+      this.statements.readRollups,
+      [metricId, level.name, period, fromMs, toMs],
+      (row) => rows.push(rollupOf(row)),
+    );
     return rows;
   }
 
-  async scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
+  async scanPoints(
+    metricId: string,
+    partition: number,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+    visit: (ts: EpochMs, value: number) => void,
+  ): Promise<number> {
     let count = 0;
     await this.forEachRow('scan points', this.statements.scanPoints, [metricId, partition, fromMs, toMs], (row) => {
       visit((row.get('ts') as Date).getTime(), row.get('value') as number);
@@ -213,20 +319,37 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
     return count;
   }
 
-  async writeRollups(metricId: string, level: Level, period: number, rows: readonly RollupRow[], asOfUs: number): Promise<void> {
+  async writeRollups(
+    metricId: string,
+    level: Level,
+    period: number,
+    rows: readonly RollupRow[],
+    asOfUs: number,
+  ): Promise<void> {
     const now = this.clock();
     const retention = this.retention.levels[level.name];
     const queries = rows.map(({ start, aggregate }) => ({
       query: this.statements.writeRollup,
-      params: [metricId, level.name, period, start, ...rollupParams(aggregate), asOfUs, ttlSeconds(start + level.ms, retention, now)],
+      params: [
+        metricId,
+        level.name,
+        period,
+        start,
+        ...rollupParams(aggregate),
+        asOfUs,
+        ttlSeconds(start + level.ms, retention, now),
+      ],
     }));
     await this.batchInChunks('write rollups', queries, ROLLUPS_PER_STATEMENT);
   }
 
   async readShard(shard: number): Promise<ShardState> {
-    const result = await this.run('read roller shard', () => this.client.execute(this.statements.readShard, [shard], this.readOptions));
+    const result = await this.run('read roller shard', () =>
+      this.client.execute(this.statements.readShard, [shard], this.readOptions),
+    );
     const row = result.first();
-    if (row === null) throw new Error(`roll_shards has no row for shard ${shard}: run the migrate command (./meetr up does)`);
+    if (row === null)
+      throw new Error(`roll_shards has no row for shard ${shard}: run the migrate command (./meetr up does)`);
     return {
       owner: row.get('owner') as string,
       leaseUntilMs: (row.get('lease_until') as cassandra.types.Long).toNumber(),
@@ -235,7 +358,13 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   }
 
   async takeShard(shard: number, seen: ShardState, owner: string, untilMs: EpochMs): Promise<boolean> {
-    const params = [owner, cassandra.types.Long.fromNumber(untilMs), shard, seen.owner, cassandra.types.Long.fromNumber(seen.leaseUntilMs)];
+    const params = [
+      owner,
+      cassandra.types.Long.fromNumber(untilMs),
+      shard,
+      seen.owner,
+      cassandra.types.Long.fromNumber(seen.leaseUntilMs),
+    ];
     return this.applied('take roller shard', this.statements.takeShard, params);
   }
 
@@ -249,7 +378,13 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   }
 
   async announceRoller(owner: string, ttlSeconds: number): Promise<void> {
-    await this.run('announce roller', () => this.client.execute(this.statements.announceRoller, [`${ROLLER_KEY}${owner}`, new Date(this.clock()).toISOString(), ttlSeconds], this.writeOptions));
+    await this.run('announce roller', () =>
+      this.client.execute(
+        this.statements.announceRoller,
+        [`${ROLLER_KEY}${owner}`, new Date(this.clock()).toISOString(), ttlSeconds],
+        this.writeOptions,
+      ),
+    );
   }
 
   async liveRollers(): Promise<string[]> {
@@ -265,12 +400,19 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
   private async applied(operation: string, query: string, params: unknown[]): Promise<boolean> {
     // Lightweight transactions at SERIAL for the read phase; the write phase at the write level.
     // Not idempotent: after a timeout, whether it applied is unknown, and a retry could answer "not applied" to an update that was.
-    const result = await this.run(operation, () => this.client.execute(query, params, { ...this.writeOptions, isIdempotent: false }));
+    const result = await this.run(operation, () =>
+      this.client.execute(query, params, { ...this.writeOptions, isIdempotent: false }),
+    );
     return result.first()?.get('[applied]') === true;
   }
 
   /** Runs a read page by page, calling `visit` per row; an exception from `visit` stops it. */
-  private async forEachRow(operation: string, query: string, params: unknown[], visit: (row: cassandra.types.Row) => void): Promise<void> {
+  private async forEachRow(
+    operation: string,
+    query: string,
+    params: unknown[],
+    visit: (row: cassandra.types.Row) => void,
+  ): Promise<void> {
     try {
       for await (const row of pagedRows(this.client, query, params, this.readOptions)) visit(row);
     } catch (error) {
@@ -283,10 +425,15 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
    * the other, so no batch nears a cluster's batch size limits (by default
    * Cassandra warns at 5 KiB and refuses at 50 KiB).
    */
-  private async batchInChunks(operation: string, queries: ReadonlyArray<{ query: string; params: unknown[] }>, size: number): Promise<void> {
+  private async batchInChunks(
+    operation: string,
+    queries: ReadonlyArray<{ query: string; params: unknown[] }>,
+    size: number,
+  ): Promise<void> {
     for (let start = 0; start < queries.length; start += size) {
       const chunk = queries.slice(start, start + size);
-      if (chunk.length === 1) await this.run(operation, () => this.client.execute(chunk[0]!.query, chunk[0]!.params, this.writeOptions));
+      if (chunk.length === 1)
+        await this.run(operation, () => this.client.execute(chunk[0]!.query, chunk[0]!.params, this.writeOptions));
       else await this.run(operation, () => this.client.batch(chunk, this.writeOptions));
     }
   }
@@ -301,17 +448,41 @@ export class CassandraPointStore implements PointWriter, RangeReader, RollupStor
 }
 
 /** The rows of a read, fetched page by page (5,000 rows each): never all of them in memory. */
-export async function* pagedRows(client: CassandraClient, query: string, params: unknown[], options: { readonly consistency?: number } = {}): AsyncGenerator<cassandra.types.Row> {
+export async function* pagedRows(
+  client: CassandraClient,
+  query: string,
+  params: unknown[],
+  options: { readonly consistency?: number } = {},
+): AsyncGenerator<cassandra.types.Row> {
   let pageState: string | undefined;
   do {
-    const result = await client.execute(query, params, { ...options, prepare: true, fetchSize: 5000, ...(pageState ? { pageState } : {}) });
+    const result = await client.execute(query, params, {
+      ...options,
+      prepare: true,
+      fetchSize: 5000,
+      ...(pageState ? { pageState } : {}),
+    });
     yield* result.rows;
     pageState = result.pageState ?? undefined;
   } while (pageState);
 }
 
 /** meetr's storage on Cassandra: the point store and the client's health, over one long-lived client. */
-export function cassandraStorage(client: CassandraClient, keyspace: string, consistency?: StatementConsistency, retention?: Retention): Storage {
+export function cassandraStorage(
+  client: CassandraClient,
+  keyspace: string,
+  consistency?: StatementConsistency,
+  retention?: Retention,
+): Storage {
   const store = new CassandraPointStore(client, keyspace, consistency, retention);
-  return { writer: store, reader: store, series: store, health: { isReady: () => hasConnectedHost(client), serverTimeMs: () => store.serverTimeMs(), diskSettings: () => readDiskSettings(client) } };
+  return {
+    writer: store,
+    reader: store,
+    series: store,
+    health: {
+      isReady: () => hasConnectedHost(client),
+      serverTimeMs: () => store.serverTimeMs(),
+      diskSettings: () => readDiskSettings(client),
+    },
+  };
 }

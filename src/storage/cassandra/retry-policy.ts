@@ -39,12 +39,25 @@ export class IdempotentRetryPolicy extends cassandra.policies.retry.RetryPolicy 
     return this.retryResult(consistency, false);
   }
 
-  override onWriteTimeout(info: OperationInfo, consistency: number, received: number, blockFor: number, writeType: string): DecisionInfo {
-    if (info.nbRetry >= STATEMENT_ATTEMPTS - 1 || writeType === 'CAS' || !info.executionOptions.isIdempotent()) return this.rethrowResult();
+  override onWriteTimeout(
+    info: OperationInfo,
+    consistency: number,
+    received: number,
+    blockFor: number,
+    writeType: string,
+  ): DecisionInfo {
+    if (info.nbRetry >= STATEMENT_ATTEMPTS - 1 || writeType === 'CAS' || !info.executionOptions.isIdempotent())
+      return this.rethrowResult();
     return this.retryResult(consistency, false);
   }
 
-  override onReadTimeout(info: OperationInfo, consistency: number, _received: number, _blockFor: number, _isDataPresent: boolean): DecisionInfo {
+  override onReadTimeout(
+    info: OperationInfo,
+    consistency: number,
+    _received: number,
+    _blockFor: number,
+    _isDataPresent: boolean,
+  ): DecisionInfo {
     if (info.nbRetry >= STATEMENT_ATTEMPTS - 1 || !info.executionOptions.isIdempotent()) return this.rethrowResult();
     return this.retryResult(consistency, false);
   }

@@ -45,7 +45,9 @@ export interface CopyReport {
 }
 
 async function meta(client: CassandraClient, keyspace: string, key: string): Promise<string | undefined> {
-  const row = (await client.execute(`SELECT value FROM ${keyspace}.meta WHERE key = ?`, [key], { prepare: true })).first();
+  const row = (
+    await client.execute(`SELECT value FROM ${keyspace}.meta WHERE key = ?`, [key], { prepare: true })
+  ).first();
   return row === null ? undefined : (row.get('value') as string);
 }
 
@@ -54,7 +56,11 @@ async function setMeta(client: CassandraClient, keyspace: string, key: string, v
 }
 
 async function hasLegacyPoints(client: CassandraClient, keyspace: string): Promise<boolean> {
-  const result = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, 'points'], { prepare: true });
+  const result = await client.execute(
+    'SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
+    [keyspace, 'points'],
+    { prepare: true },
+  );
   return result.rowLength > 0;
 }
 
@@ -62,7 +68,13 @@ async function hasLegacyPoints(client: CassandraClient, keyspace: string): Promi
  * Copies the points of `points` written at or after `sinceUs` (all when 0) into
  * samples and queues their minutes; returns what it copied.
  */
-async function copyLegacy(client: CassandraClient, store: CassandraPointStore, keyspace: string, sinceUs: number, clock: () => EpochMs): Promise<CopyReport> {
+async function copyLegacy(
+  client: CassandraClient,
+  store: CassandraPointStore,
+  keyspace: string,
+  sinceUs: number,
+  clock: () => EpochMs,
+): Promise<CopyReport> {
   const partitions: Array<{ metricId: string; day: number }> = [];
   for await (const row of pagedRows(client, `SELECT DISTINCT metric_id, day FROM ${keyspace}.points`, [])) {
     partitions.push({ metricId: row.get('metric_id') as string, day: row.get('day') as number });
@@ -73,9 +85,16 @@ async function copyLegacy(client: CassandraClient, store: CassandraPointStore, k
    * searches read these minutes raw before any copied point lands, the second has
    * the roller roll them once all have (however long writing took).
    */
-  const copy = async (metricId: string, day: number, rows: ReadonlyArray<{ ts: EpochMs; value: number; writeTimeUs: number }>): Promise<void> => {
-    const minutes = [...new Set(rows.map(({ ts }) => Math.floor(ts / MS_PER_MINUTE) - day * MINUTES_PER_DAY))].sort((a, b) => a - b);
-    const queue = (): Promise<void> => store.markDirty(shardOf(metricId), slotOf(clock() + COPY_HOLD_MS), [{ metricId, day, minutes }]);
+  const copy = async (
+    metricId: string,
+    day: number,
+    rows: ReadonlyArray<{ ts: EpochMs; value: number; writeTimeUs: number }>,
+  ): Promise<void> => {
+    const minutes = [...new Set(rows.map(({ ts }) => Math.floor(ts / MS_PER_MINUTE) - day * MINUTES_PER_DAY))].sort(
+      (a, b) => a - b,
+    );
+    const queue = (): Promise<void> =>
+      store.markDirty(shardOf(metricId), slotOf(clock() + COPY_HOLD_MS), [{ metricId, day, minutes }]);
     await queue();
     const byPartition = new Map<number, Array<{ ts: EpochMs; value: number; writeTimeUs: number }>>();
     for (const row of rows) {
@@ -86,7 +105,11 @@ async function copyLegacy(client: CassandraClient, store: CassandraPointStore, k
     }
     for (const [partition, list] of byPartition) {
       for (let at = 0; at < list.length; at += 100) {
-        await store.writePartition(metricId, partition, list.slice(at, at + 100).map((row) => ({ metricId, ...row })));
+        await store.writePartition(
+          metricId,
+          partition,
+          list.slice(at, at + 100).map((row) => ({ metricId, ...row })),
+        );
       }
     }
     await queue();
@@ -94,9 +117,14 @@ async function copyLegacy(client: CassandraClient, store: CassandraPointStore, k
   };
   await forEachBounded(partitions, 8, async ({ metricId, day }) => {
     let rows: Array<{ ts: EpochMs; value: number; writeTimeUs: number }> = [];
-    for await (const row of pagedRows(client, `SELECT ts, value, writetime(value) AS written FROM ${keyspace}.points WHERE metric_id = ? AND day = ?`, [metricId, day])) {
+    for await (const row of pagedRows(
+      client,
+      `SELECT ts, value, writetime(value) AS written FROM ${keyspace}.points WHERE metric_id = ? AND day = ?`,
+      [metricId, day],
+    )) {
       const writeTimeUs = (row.get('written') as cassandra.types.Long).toNumber();
-      if (writeTimeUs >= sinceUs) rows.push({ ts: (row.get('ts') as Date).getTime(), value: row.get('value') as number, writeTimeUs });
+      if (writeTimeUs >= sinceUs)
+        rows.push({ ts: (row.get('ts') as Date).getTime(), value: row.get('value') as number, writeTimeUs });
       if (rows.length === COPY_CHUNK) {
         await copy(metricId, day, rows);
         rows = [];
@@ -108,8 +136,14 @@ async function copyLegacy(client: CassandraClient, store: CassandraPointStore, k
 }
 
 /** The first copy, before the new workers start; undefined when there is nothing (left) to copy. */
-export async function startUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string, clock: () => EpochMs = Date.now): Promise<CopyReport | undefined> {
-  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined) return undefined;
+export async function startUpgrade(
+  client: CassandraClient,
+  store: CassandraPointStore,
+  keyspace: string,
+  clock: () => EpochMs = Date.now,
+): Promise<CopyReport | undefined> {
+  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined)
+    return undefined;
   const startedUs = Date.now() * 1000;
   const report = await copyLegacy(client, store, keyspace, 0, clock);
   await setMeta(client, keyspace, COPY_STARTED, String(startedUs));
@@ -121,8 +155,15 @@ export async function startUpgrade(client: CassandraClient, store: CassandraPoin
  * since the first copy began, less `requestLifetimeMs`. Then the copy is recorded
  * as done and `points` is never read again.
  */
-export async function finishUpgrade(client: CassandraClient, store: CassandraPointStore, keyspace: string, requestLifetimeMs: number, clock: () => EpochMs = Date.now): Promise<CopyReport | undefined> {
-  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined) return undefined;
+export async function finishUpgrade(
+  client: CassandraClient,
+  store: CassandraPointStore,
+  keyspace: string,
+  requestLifetimeMs: number,
+  clock: () => EpochMs = Date.now,
+): Promise<CopyReport | undefined> {
+  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined)
+    return undefined;
   const started = await meta(client, keyspace, COPY_STARTED);
   if (started === undefined) return undefined;
   const report = await copyLegacy(client, store, keyspace, Number(started) - requestLifetimeMs * 1000, clock);
@@ -138,7 +179,11 @@ const CATALOGUED = 'series_catalogued';
  * then on the workers list what they write. Returns how many series, or undefined
  * when it was done before.
  */
-export async function catalogueStoredSeries(client: CassandraClient, store: CassandraPointStore, keyspace: string): Promise<number | undefined> {
+export async function catalogueStoredSeries(
+  client: CassandraClient,
+  store: CassandraPointStore,
+  keyspace: string,
+): Promise<number | undefined> {
   if ((await meta(client, keyspace, CATALOGUED)) !== undefined) return undefined;
   const spans = new Map<string, { firstDay: number; lastDay: number }>();
   for await (const row of pagedRows(client, `SELECT DISTINCT metric_id, hour FROM ${keyspace}.samples`, [])) {
@@ -155,7 +200,8 @@ export async function catalogueStoredSeries(client: CassandraClient, store: Cass
     byShard.set(shard, [...(byShard.get(shard) ?? []), { metricId, name, ...span }]);
   }
   for (const [shard, entries] of byShard) {
-    for (let at = 0; at < entries.length; at += SERIES_PER_STATEMENT) await store.recordSeries(shard, entries.slice(at, at + SERIES_PER_STATEMENT));
+    for (let at = 0; at < entries.length; at += SERIES_PER_STATEMENT)
+      await store.recordSeries(shard, entries.slice(at, at + SERIES_PER_STATEMENT));
   }
   await setMeta(client, keyspace, CATALOGUED, new Date().toISOString());
   return spans.size;

@@ -12,7 +12,21 @@ import { StorageUnavailableError } from '../../errors.js';
 import type { Level } from '../../rollup/levels.js';
 import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import type { EpochMs } from '../../time/units.js';
-import type { CatalogueEntry, CatalogueKey, DirtyDay, PointWriter, SeriesReader, SpecialValue, RangeReader, RollupRow, RollupStore, ShardState, StampedPoint, Storage, StorageHealth } from '../ports.js';
+import type {
+  CatalogueEntry,
+  CatalogueKey,
+  DirtyDay,
+  PointWriter,
+  SeriesReader,
+  SpecialValue,
+  RangeReader,
+  RollupRow,
+  RollupStore,
+  ShardState,
+  StampedPoint,
+  Storage,
+  StorageHealth,
+} from '../ports.js';
 
 export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth {
   /** (metric, raw partition) -> ts -> value and its write time. */
@@ -31,7 +45,16 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
   /** While true every call fails as Cassandra does when it is down, and isReady() is false. */
   unavailable = false;
   /** Statements run, by kind: what a test can assert a plan against. */
-  readonly calls = { writePartition: 0, markDirty: 0, recordSeries: 0, listSeries: 0, readQueue: 0, readRollups: 0, scanPoints: 0, writeRollups: 0 };
+  readonly calls = {
+    writePartition: 0,
+    markDirty: 0,
+    recordSeries: 0,
+    listSeries: 0,
+    readQueue: 0,
+    readRollups: 0,
+    scanPoints: 0,
+    writeRollups: 0,
+  };
 
   /** `firstSlot`: where every shard starts, as the migrate command sets it (by default the current slot). */
   constructor(
@@ -65,7 +88,10 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     if (stored === undefined) this.partitions.set(key, (stored = new Map()));
     for (const { ts, value, writeTimeUs } of points) {
       const earlier = stored.get(ts);
-      const wins = earlier === undefined || writeTimeUs > earlier.writeTimeUs || (writeTimeUs === earlier.writeTimeUs && value > earlier.value);
+      const wins =
+        earlier === undefined ||
+        writeTimeUs > earlier.writeTimeUs ||
+        (writeTimeUs === earlier.writeTimeUs && value > earlier.value);
       if (wins) stored.set(ts, { value, writeTimeUs });
     }
   }
@@ -92,7 +118,16 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     for (const entry of entries) {
       const key = `${entry.name}\u0000${entry.metricId}`;
       const earlier = rows.get(key);
-      rows.set(key, earlier === undefined ? entry : { ...entry, firstDay: Math.min(earlier.firstDay, entry.firstDay), lastDay: Math.max(earlier.lastDay, entry.lastDay) });
+      rows.set(
+        key,
+        earlier === undefined
+          ? entry
+          : {
+              ...entry,
+              firstDay: Math.min(earlier.firstDay, entry.firstDay),
+              lastDay: Math.max(earlier.lastDay, entry.lastDay),
+            },
+      );
     }
   }
 
@@ -106,13 +141,18 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
 
   async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
     this.check('read special samples');
-    return [...(this.special.get(partitionKey(metricId, day))?.values() ?? [])].filter(({ ts }) => ts >= fromMs && ts < toMs).sort((a, b) => a.ts - b.ts);
+    return [...(this.special.get(partitionKey(metricId, day))?.values() ?? [])]
+      .filter(({ ts }) => ts >= fromMs && ts < toMs)
+      .sort((a, b) => a.ts - b.ts);
   }
 
   async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
     this.check('list series');
     this.calls.listSeries++;
-    const isAfter = (e: CatalogueEntry): boolean => after === undefined || compareText(e.name, after.name) > 0 || (e.name === after.name && compareText(e.metricId, after.metricId) > 0);
+    const isAfter = (e: CatalogueEntry): boolean =>
+      after === undefined ||
+      compareText(e.name, after.name) > 0 ||
+      (e.name === after.name && compareText(e.metricId, after.metricId) > 0);
     return [...(this.catalogue.get(shard)?.values() ?? [])]
       .filter((e) => (name === undefined || e.name === name) && isAfter(e))
       .sort((a, b) => compareText(a.name, b.name) || compareText(a.metricId, b.metricId))
@@ -123,17 +163,35 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     return (await this.readShard(shard)).nextSlot;
   }
 
-  async dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<Array<{ day: number; minutes: number[] }>> {
-    return (await this.slotDays(shard, slot)).filter((row) => row.metricId === metricId && row.day >= fromDay && row.day <= toDay).map(({ day, minutes }) => ({ day, minutes: [...minutes] }));
+  async dirtyDays(
+    shard: number,
+    slot: number,
+    metricId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<Array<{ day: number; minutes: number[] }>> {
+    return (await this.slotDays(shard, slot))
+      .filter((row) => row.metricId === metricId && row.day >= fromDay && row.day <= toDay)
+      .map(({ day, minutes }) => ({ day, minutes: [...minutes] }));
   }
 
   async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
     this.check('read roll queue');
     this.calls.readQueue++;
-    return [...(this.queue.get(`${shard}/${slot}`)?.values() ?? [])].map(({ metricId, day, minutes }) => ({ metricId, day, minutes: [...minutes].sort((a, b) => a - b) }));
+    return [...(this.queue.get(`${shard}/${slot}`)?.values() ?? [])].map(({ metricId, day, minutes }) => ({
+      metricId,
+      day,
+      minutes: [...minutes].sort((a, b) => a - b),
+    }));
   }
 
-  async readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]> {
+  async readRollups(
+    metricId: string,
+    level: Level,
+    period: number,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+  ): Promise<RollupRow[]> {
     this.check('read rollups');
     this.calls.readRollups++;
     return [...(this.rollups.get(rollupKey(metricId, level, period))?.values() ?? [])]
@@ -142,15 +200,29 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
       .sort((a, b) => a.start - b.start);
   }
 
-  async scanPoints(metricId: string, partition: number, fromMs: EpochMs, toMs: EpochMs, visit: (ts: EpochMs, value: number) => void): Promise<number> {
+  async scanPoints(
+    metricId: string,
+    partition: number,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+    visit: (ts: EpochMs, value: number) => void,
+  ): Promise<number> {
     this.check('scan points');
     this.calls.scanPoints++;
-    const inRange = [...(this.partitions.get(partitionKey(metricId, partition)) ?? [])].filter(([ts]) => ts >= fromMs && ts < toMs).sort(([a], [b]) => a - b);
+    const inRange = [...(this.partitions.get(partitionKey(metricId, partition)) ?? [])]
+      .filter(([ts]) => ts >= fromMs && ts < toMs)
+      .sort(([a], [b]) => a - b);
     for (const [ts, { value }] of inRange) visit(ts, value);
     return inRange.length;
   }
 
-  async writeRollups(metricId: string, level: Level, period: number, rows: readonly RollupRow[], asOfUs: number): Promise<void> {
+  async writeRollups(
+    metricId: string,
+    level: Level,
+    period: number,
+    rows: readonly RollupRow[],
+    asOfUs: number,
+  ): Promise<void> {
     this.check('write rollups');
     this.calls.writeRollups++;
     const key = rollupKey(metricId, level, period);
