@@ -12,7 +12,7 @@ import { createQueryEngine } from './promql/query-engine.js';
 import { clockMarginMs, REUSE_MS } from './rollup/roll-queue.js';
 import { oldestWritable } from './rollup/retention.js';
 import { STATEMENT_ATTEMPTS } from './storage/cassandra/retry-policy.js';
-import type { Storage } from './storage/ports.js';
+import { POINTS_PER_WRITE, type Storage } from './storage/ports.js';
 import type { ClockWatch } from './time/clock-watch.js';
 import type { DiskReport } from './storage/disk-report.js';
 
@@ -34,9 +34,6 @@ export interface ComposeOptions {
 
 /** The composed HTTP app, and the registry its telemetry listener serves (telemetry-server.ts): the app itself has no /metrics. */
 export type MeetrApp = Hono<AppEnv> & { readonly telemetry: Telemetry };
-
-/** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
-const POINTS_PER_WRITE = 100;
 
 /**
  * How long after its request's deadline a write may still land, on the worker's clock.

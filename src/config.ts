@@ -283,6 +283,16 @@ function portProblems(config: Config): string[] {
  * it with the message and exit code 78 (EX_CONFIG), which pm2 shows as a start
  * failure, not a crash loop with a stack.
  */
+/** What each of `names` is set to in `env` (trimmed), or undefined when unset or empty: the default applies. */
+export function settingsAsSet(names: Iterable<string>, env: Env = process.env): Map<string, string | undefined> {
+  return new Map(
+    [...names].map((name) => {
+      const raw = env[name]?.trim();
+      return [name, raw === '' ? undefined : raw];
+    }),
+  );
+}
+
 export function loadConfigOrExit(log: { error(message: string): void }): Config {
   try {
     return loadConfig();

@@ -62,9 +62,10 @@ export async function writeDirect(
   pointsPerBatch: number,
   concurrency: number,
 ): Promise<number> {
+  const writes = await partitionWrites(points, pointsPerBatch);
   const started = performance.now();
   const writeTimeUs = Date.now() * 1000;
-  await forEachBounded(partitionWrites(points, pointsPerBatch), concurrency, (write) =>
+  await forEachBounded(writes, concurrency, (write) =>
     store.writePartition(
       write.metricId,
       write.partition,

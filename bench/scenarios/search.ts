@@ -7,13 +7,14 @@
  */
 import { forEachBounded } from '../../src/concurrency.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { lastPossibleSlot, samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
+import { lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies, generatePoints } from '../dataset.js';
 import { postAll } from '../failures.js';
 import { request } from '../http-client.js';
 import { timeEach } from '../latency.js';
 import type { BenchSizes } from '../sizes.js';
+import { samplePartition } from '../../src/domain/partitions.js';
 
 const YEAR_START = Date.parse('2025-01-01T00:00:00Z');
 const YEAR_END = Date.parse('2026-01-01T00:00:00Z') - 1;

@@ -4,12 +4,12 @@
  * writing single-point INSERTs with the same number in flight. Each run says where
  * its CPU went.
  */
-import { samplePartition } from '../../src/rollup/roll-queue.js';
 import type { BenchContext } from '../context.js';
 import { measureCpu, type CpuPerRequest, type CpuProbes } from '../cpu-probes.js';
 import { asError, Failures } from '../failures.js';
 import { postMetrics } from '../http-client.js';
 import { LatencySamples } from '../latency.js';
+import { samplePartition } from '../../src/domain/partitions.js';
 
 export interface SingleResult {
   readonly requestsPerSecond: number;

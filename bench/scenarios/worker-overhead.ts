@@ -13,7 +13,6 @@ import { composeApp } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { decodePointInputs } from '../../src/http/point-input.js';
 import { parseSearchParams } from '../../src/http/search-params.js';
-import { createTelemetry } from '../../src/http/telemetry.js';
 import { validatePoints } from '../../src/http/validate-points.js';
 import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 import { asError, Failures } from '../failures.js';
@@ -88,7 +87,7 @@ export async function benchWorkerOverhead(requests: number, clients: number): Pr
     const meetrB = await cpuPerRequest(meetrUrl, half, clients, failures);
     const meetrUs = (meetrA + meetrB) / 2;
 
-    const telemetry = createTelemetry({ workerId: 'overhead' });
+    const telemetry = app.telemetry;
     const loops = 20_000;
     const form = Buffer.from(BODY);
     const noQuery = (): undefined => undefined;

@@ -12,7 +12,7 @@
  * configuration instead, defaults included, secrets redacted.
  */
 import { resolve } from 'node:path';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, settingsAsSet, type Config } from '../config.js';
 
 /** Set per process by pm2 (PORT through increment_var), never handed down from `./meetr`. */
 const PER_PROCESS = new Set(['PORT', 'NODE_APP_INSTANCE']);
@@ -20,7 +20,7 @@ const SECRETS = new Set(['CASSANDRA_PASSWORD']);
 
 try {
   const names = new Set<string>();
-  const config = loadConfig(process.env, names);
+  const config = loadConfig(undefined, names);
   if (process.argv.includes('--show')) show(config, names);
   else printAssignments(config, names);
 } catch (error) {
@@ -58,10 +58,10 @@ function printAssignments(config: Config, names: ReadonlySet<string>): void {
 /** Every variable with the value in force: as set, or the default. */
 function show(config: Config, names: ReadonlySet<string>): void {
   const width = Math.max(...[...names].map((name) => name.length));
+  const settings = settingsAsSet(names);
   for (const name of [...names].sort()) {
-    const raw = process.env[name]?.trim();
-    const set = raw !== undefined && raw !== '';
-    const value = !set ? '(default)' : SECRETS.has(name) ? '(set, not shown)' : raw;
+    const raw = settings.get(name);
+    const value = raw === undefined ? '(default)' : SECRETS.has(name) ? '(set, not shown)' : raw;
     console.log(`${name.padEnd(width)}  ${value}`);
   }
   console.log('\nin effect:');

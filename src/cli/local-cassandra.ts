@@ -6,14 +6,10 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { clusterStatus, ringWitness } from '../devstack/cluster-status.js';
 import { createLog } from '../log.js';
-import {
-  ensureLocalCassandra,
-  localNodes,
-  probeCql,
-  probeNode,
-  ringSeenBy,
-  stopLocalCassandra,
-} from '../devstack/local-cassandra.js';
+import { ensureLocalCassandra, stopLocalCassandra } from '../devstack/local-cassandra.js';
+import { localNodes } from '../devstack/local-nodes.js';
+import { probeCql, probeNode } from '../storage/cassandra/single-node.js';
+import { ringSeenBy } from '../devstack/ring.js';
 
 const cliLog = createLog('cassandra');
 const log = (line: string): void => cliLog.info(line);

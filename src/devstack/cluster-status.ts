@@ -1,5 +1,6 @@
 /** What `./meetr status` says of each node of a local cluster (MEETR_LOCAL_NODES). */
-import type { LocalNode, RingMember } from './local-cassandra.js';
+import { type LocalNode } from './local-nodes.js';
+import { type RingMember } from './ring.js';
 
 /** nodetool's two letters: status (Up/Down) and state (Normal/Leaving/Joining/Moving). */
 const STATES: Record<string, string> = {

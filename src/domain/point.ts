@@ -23,11 +23,6 @@ export function metricIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-/** A (metric, partition number) pair as one map key. */
-export function partitionKey(metricId: string, partition: number): string {
-  return `${partition}\u0000${metricId}`;
-}
-
 /** FNV-1a (32 bits, unsigned) of a text's UTF-16 code units: a cheap, stable hash for sharding. */
 export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
@@ -36,4 +31,45 @@ export function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/** The timestamps a write may carry now: [earliestMs, latestMs]. */
+export interface TsWindow {
+  readonly earliestMs: number;
+  readonly latestMs: number;
+  /** Why an older point is refused (retention.ts oldestWritable). */
+  readonly earliestReason?: string;
+}
+
+/** Any timestamp at all. */
+export const ANY_TIME: TsWindow = { earliestMs: Number.NEGATIVE_INFINITY, latestMs: Number.POSITIVE_INFINITY };
+
+/**
+ * A sample the Meetr API does not aggregate, kept for PromQL (remote write): a
+ * NaN or infinite value, or a Prometheus staleness marker (value NaN, stale true).
+ */
+export interface SpecialValue {
+  readonly ts: EpochMs;
+  readonly value: number;
+  readonly stale: boolean;
+}
+
+/** A sample of `metricId` only PromQL reads: NaN, ±Inf, or a Prometheus staleness marker. */
+export interface SpecialSample extends SpecialValue {
+  readonly metricId: string;
+}
+
+/** The raw points of one metric to read: fromMs <= ts <= toMs. */
+export interface SamplesQuery {
+  readonly metricId: string;
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
+}
+
+/** The raw points of one metric, ascending by ts, and its special samples (NaN, ±Inf, staleness markers; ascending). */
+export interface MetricSamples {
+  readonly metricId: string;
+  readonly ts: number[];
+  readonly values: number[];
+  readonly special: SpecialValue[];
 }

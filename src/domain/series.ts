@@ -135,3 +135,11 @@ export function matchesAll(labels: Labels, matchers: readonly CompiledMatcher[])
 export function exactName(matchers: readonly LabelMatcher[]): string | undefined {
   return matchers.find((m) => m.name === NAME_LABEL && m.op === '=')?.value;
 }
+
+/** A series: its metric id, its labels (`__name__` included) and the UTC days its points span. */
+export interface SeriesEntry {
+  readonly metricId: string;
+  readonly labels: Labels;
+  readonly firstDay: number;
+  readonly lastDay: number;
+}

@@ -30,7 +30,8 @@ import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { WriteFloor } from '../rollup/retention.js';
 import { clockReport, type ClockWatch } from '../time/clock-watch.js';
 import type { Telemetry } from './telemetry.js';
-import { validatePointsInTurns, type TsWindow } from './validate-points.js';
+import type { TsWindow } from '../domain/point.js';
+import { validatePointsInTurns } from './validate-points.js';
 
 /** Where details of unexpected errors and storage failures go, with the request's fields (request_id, method, path). */
 export type LogError = (message: string, error: unknown, fields: Readonly<Record<string, string>>) => void;

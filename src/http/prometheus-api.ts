@@ -7,20 +7,19 @@
  * Also the Meetr catalogue listing, GET /1.0/series, paged.
  */
 import { Hono, type Context } from 'hono';
-import { compareText, type CompiledMatcher, type Labels } from '../domain/series.js';
+import { compareText, type CompiledMatcher, type Labels, type SeriesEntry } from '../domain/series.js';
 import { invalidRequest, MeetrError, statusOf, type ErrorCode } from '../errors.js';
 import type { InstantResult } from '../promql/evaluator.js';
 import { parseDurationMs } from '../promql/literals.js';
 import { parseQuery, type QueryEngine, type QueryLimits } from '../promql/query-engine.js';
 import { formatSampleValue, type RangeSeries, type RangeWindow } from '../promql/values.js';
 import {
+  cataloguePosition,
   labelNames,
   labelValues,
   type CatalogueService,
   type CataloguePosition,
-  type SeriesEntry,
 } from '../query/catalogue-service.js';
-import { CATALOGUE_SHARDS } from '../storage/ports.js';
 import type { EpochMs } from '../time/units.js';
 import type { AppEnv } from './app-env.js';
 import { readRequestBody } from './request-body.js';
@@ -180,14 +179,8 @@ function encodeCursor(position: CataloguePosition): string {
 function decodeCursor(text: string): CataloguePosition {
   try {
     const [shard, name, metricId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (
-      Number.isInteger(shard) &&
-      (shard as number) >= 0 &&
-      (shard as number) < CATALOGUE_SHARDS &&
-      typeof name === 'string' &&
-      typeof metricId === 'string'
-    )
-      return { shard: shard as number, name, metricId };
+    const position = cataloguePosition(shard, name, metricId);
+    if (position !== undefined) return position;
   } catch {
     // answered below
   }

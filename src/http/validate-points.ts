@@ -1,17 +1,7 @@
-import { metricIdProblem, type Point } from '../domain/point.js';
+import { ANY_TIME, metricIdProblem, type Point, type TsWindow } from '../domain/point.js';
 import { invalidRequest, type ErrorDetail } from '../errors.js';
 import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
 import type { PointInput } from './point-input.js';
-
-/** The timestamps a write may carry now: [earliestMs, latestMs]. */
-export interface TsWindow {
-  readonly earliestMs: number;
-  readonly latestMs: number;
-  /** Why an older point is refused (retention.ts oldestWritable). */
-  readonly earliestReason?: string;
-}
-
-const ANY_TIME: TsWindow = { earliestMs: Number.NEGATIVE_INFINITY, latestMs: Number.POSITIVE_INFINITY };
 
 const MAX_DETAILS = 100;
 /** Longest text taken for a timestamp or a number; anything longer is refused unread. */

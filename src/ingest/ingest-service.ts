@@ -1,13 +1,6 @@
 import { createYielder, settleAll } from '../concurrency.js';
-import { partitionKey, type Point } from '../domain/point.js';
-import {
-  MINUTES_PER_DAY,
-  REUSE_MS,
-  samplePartition,
-  shardOf,
-  slotOf,
-  UNCERTAIN_WRITE_HOLD_MS,
-} from '../rollup/roll-queue.js';
+import { type Point, type SpecialSample, type SpecialValue } from '../domain/point.js';
+import { MINUTES_PER_DAY, REUSE_MS, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
 import { seriesName } from '../domain/series.js';
 import {
   catalogueShardOf,
@@ -16,11 +9,11 @@ import {
   type CatalogueEntry,
   type DirtyDay,
   type PointWriter,
-  type SpecialValue,
 } from '../storage/ports.js';
 import { HOURS_PER_DAY, MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import type { WriteJob, WriteScheduler } from './write-scheduler.js';
+import { groupByPartition, partitionKey, type PartitionGroup } from '../domain/partitions.js';
 
 export interface IngestServiceOptions {
   readonly writer: PointWriter;
@@ -47,11 +40,6 @@ export interface IngestRequest extends WorkScope {
   readonly writeTimeUs: number;
 }
 
-/** A sample of `metricId` only PromQL reads: NaN, ±Inf, or a Prometheus staleness marker. */
-export interface SpecialSample extends SpecialValue {
-  readonly metricId: string;
-}
-
 export interface IngestService {
   /**
    * Stores validated points (and special samples, which only PromQL reads);
@@ -63,11 +51,7 @@ export interface IngestService {
 }
 
 /** One raw partition's share of a request, in request order with later duplicates winning. */
-export interface WriteUnit {
-  readonly metricId: string;
-  readonly partition: number;
-  readonly points: Point[];
-}
+export type WriteUnit = PartitionGroup<Point>;
 
 /** The roll queue rows of one request: per shard, the days and minutes to queue. */
 type QueueRows = Map<number, DirtyDay[]>;
@@ -343,28 +327,4 @@ function specialByDay(samples: readonly SpecialSample[]): Map<string, SpecialDay
     else entry.samples.push({ ts, value, stale });
   }
   return byDay;
-}
-
-/** Groups points by raw partition (metric, UTC hour); a later point with the same (metric, ts) replaces an earlier one. */
-export async function groupByPartition(points: readonly Point[], pause: Pause = noPause): Promise<WriteUnit[]> {
-  const partitions = new Map<string, { unit: WriteUnit; byTs: Map<number, number> }>();
-  for (let i = 0; i < points.length; i++) {
-    if (i % PAUSE_EVERY === 0) await pause();
-    const point = points[i]!;
-    const partition = samplePartition(point.ts);
-    const key = partitionKey(point.metricId, partition);
-    let entry = partitions.get(key);
-    if (entry === undefined) {
-      entry = { unit: { metricId: point.metricId, partition, points: [] }, byTs: new Map() };
-      partitions.set(key, entry);
-    }
-    const earlier = entry.byTs.get(point.ts);
-    if (earlier === undefined) {
-      entry.byTs.set(point.ts, entry.unit.points.length);
-      entry.unit.points.push(point);
-    } else {
-      entry.unit.points[earlier] = point;
-    }
-  }
-  return [...partitions.values()].map((entry) => entry.unit);
 }

@@ -17,9 +17,10 @@
  * A request whose signal fires loses its statements not yet sent (they were never
  * acknowledged) and is rejected with the signal's reason at once.
  */
-import { partitionKey, type Point } from '../domain/point.js';
+import { type Point } from '../domain/point.js';
 import { OverloadedError } from '../errors.js';
 import type { PointWriter, StampedPoint } from '../storage/ports.js';
+import { partitionKey } from '../domain/partitions.js';
 
 export interface WriteSchedulerOptions {
   readonly writer: Pick<PointWriter, 'writePartition'>;

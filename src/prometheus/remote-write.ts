@@ -5,12 +5,10 @@
  * the limits of the Meetr API.
  */
 import protobuf from 'protobufjs';
-import { metricIdProblem, type Point } from '../domain/point.js';
+import { metricIdProblem, type Point, type SpecialSample, type TsWindow } from '../domain/point.js';
 import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
-import type { TsWindow } from '../http/validate-points.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from '../domain/series.js';
-import type { SpecialSample } from '../ingest/ingest-service.js';
 import { SnappyBlockReader, SnappyError } from './snappy-block.js';
 import { MAX_DETAILS, WireCounter } from './wire-count.js';
 

@@ -8,8 +8,8 @@
  */
 import { createTurns } from '../concurrency.js';
 import { invalidRequest, OverloadedError } from '../errors.js';
-import type { CatalogueService } from '../query/catalogue-service.js';
-import type { MetricSamples, SamplesQuery, SearchService } from '../query/search-service.js';
+import type { MetricSamples, SamplesQuery } from '../domain/point.js';
+import type { CompiledMatcher, SeriesEntry } from '../domain/series.js';
 import { MS_PER_DAY, type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
 import { resolveAt, typeOf, type AtModifier, type Expr, type VectorSelector } from './ast.js';
@@ -19,9 +19,25 @@ import { LOOKBACK_MS, type LoadedSeries } from './selectors.js';
 import { PromqlSyntaxError } from './syntax-error.js';
 import { compareLabels, type RangeSeries } from './values.js';
 
+/** Finds the series a selector names, with the UTC days they have points on (the catalogue service). */
+export interface SeriesFinder {
+  select(
+    sets: ReadonlyArray<readonly CompiledMatcher[]>,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+    scope: WorkScope,
+  ): Promise<readonly SeriesEntry[]>;
+}
+
+/** Reads the raw samples of several series as one bounded read (the search service). */
+export interface SampleReader {
+  samples(queries: readonly SamplesQuery[], maxSamples: number, scope: WorkScope): Promise<MetricSamples[]>;
+}
+
+/** What a query reads through: declared here, wired in compose.ts, so PromQL knows no service. */
 export interface QueryEngineOptions {
-  readonly catalogue: CatalogueService;
-  readonly search: SearchService;
+  readonly catalogue: SeriesFinder;
+  readonly search: SampleReader;
   /** Most samples one query holds at once, loaded and computed (MEETR_MAX_QUERY_SAMPLES). */
   readonly maxSamples: number;
   /** Queries evaluated at once per worker, and how many may wait for a turn (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES). */

@@ -13,11 +13,23 @@ import {
   NAME_LABEL,
   seriesLabels,
   type CompiledMatcher,
-  type Labels,
+  type SeriesEntry,
 } from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
 import { MS_PER_DAY, type EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
+
+/** A position in the catalogue from a client's cursor, or undefined when it names none. */
+export function cataloguePosition(shard: unknown, name: unknown, metricId: unknown): CataloguePosition | undefined {
+  const valid =
+    typeof shard === 'number' &&
+    Number.isInteger(shard) &&
+    shard >= 0 &&
+    shard < CATALOGUE_SHARDS &&
+    typeof name === 'string' &&
+    typeof metricId === 'string';
+  return valid ? { shard, name, metricId } : undefined;
+}
 
 export interface CatalogueServiceOptions {
   readonly reader: SeriesReader;
@@ -25,14 +37,6 @@ export interface CatalogueServiceOptions {
   readonly maxSeries: number;
   /** Most catalogue rows one request reads while looking for matches. */
   readonly maxScanned: number;
-}
-
-/** A series: its metric id, its labels (`__name__` included) and the UTC days its points span. */
-export interface SeriesEntry {
-  readonly metricId: string;
-  readonly labels: Labels;
-  readonly firstDay: number;
-  readonly lastDay: number;
 }
 
 /** Where a paged listing resumes: after this row of the catalogue. */

@@ -9,11 +9,13 @@ import {
 import { createTurns, forEachBounded, settleAll } from '../concurrency.js';
 import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
 import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
-import { epochMinute, lastPossibleSlot, samplePartition, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
-import type { RangeReader, SpecialValue } from '../storage/ports.js';
+import { epochMinute, lastPossibleSlot, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
+import type { MetricSamples, SamplesQuery, SpecialValue } from '../domain/point.js';
+import type { RangeReader } from '../storage/ports.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
+import { samplePartition } from '../domain/partitions.js';
 
 export interface SearchServiceOptions {
   readonly reader: RangeReader;
@@ -58,21 +60,6 @@ export interface SearchResult {
   readonly count: number;
   /** Every bucket of the query's, in order, when it asked for a series. */
   readonly series?: readonly SeriesBucket[];
-}
-
-/** The raw points of one metric to read: fromMs <= ts <= toMs. */
-export interface SamplesQuery {
-  readonly metricId: string;
-  readonly fromMs: EpochMs;
-  readonly toMs: EpochMs;
-}
-
-/** The raw points of one metric, ascending by ts, and its special samples (NaN, ±Inf, staleness markers; ascending). */
-export interface MetricSamples {
-  readonly metricId: string;
-  readonly ts: number[];
-  readonly values: number[];
-  readonly special: SpecialValue[];
 }
 
 export interface SearchService {

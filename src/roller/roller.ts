@@ -22,9 +22,10 @@
 import { combine, EMPTY_AGGREGATE, PointFold, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
 import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
-import { epochMinute, isSlotOver, samplePartition, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
+import { epochMinute, isSlotOver, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { samplePartition } from '../domain/partitions.js';
 
 export interface RollerOptions {
   readonly store: RollupStore;

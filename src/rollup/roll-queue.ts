@@ -50,11 +50,6 @@ export const UNCERTAIN_WRITE_HOLD_MS = 3 * MS_PER_HOUR;
 /** Queue rows expire after this; a roller stopped for longer leaves minutes stale (see README). */
 export const QUEUE_TTL_SECONDS = 30 * 24 * 3600;
 
-/** Raw points are partitioned by metric and UTC hour: at most 3,600,000 rows (one per millisecond) whatever the rate. */
-export function samplePartition(ts: EpochMs): number {
-  return Math.floor(ts / MS_PER_HOUR);
-}
-
 export function slotOf(holdMs: EpochMs): number {
   return Math.floor(holdMs / SLOT_MS);
 }

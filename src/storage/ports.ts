@@ -1,5 +1,5 @@
 import type { PartialAggregate } from '../domain/aggregate.js';
-import { fnv1a, type Point } from '../domain/point.js';
+import { fnv1a, type Point, type SpecialValue } from '../domain/point.js';
 import type { Level } from '../rollup/levels.js';
 import type { EpochMs } from '../time/units.js';
 
@@ -45,18 +45,11 @@ export function catalogueShardOf(name: string): number {
   return fnv1a(name) % CATALOGUE_SHARDS;
 }
 
+/** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
+export const POINTS_PER_WRITE = 100;
+
 /** Most catalogue entries one recordSeries statement (an unlogged batch of one shard) carries. */
 export const SERIES_PER_STATEMENT = 25;
-
-/**
- * A sample the Meetr API does not aggregate, kept for PromQL (remote write): a
- * NaN or infinite value, or a Prometheus staleness marker (value NaN, stale true).
- */
-export interface SpecialValue {
-  readonly ts: EpochMs;
-  readonly value: number;
-  readonly stale: boolean;
-}
 
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {

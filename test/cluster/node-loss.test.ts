@@ -12,20 +12,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  allSeeAllUp,
-  localNodes,
-  nodetool,
-  PROJECT_ROOT,
-  restartLocalNode,
-  ringSeenBy,
-  singleNodeClient,
-  stopLocalNode,
-} from '../../src/devstack/local-cassandra.js';
-import { samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
+import { SHARDS } from '../../src/rollup/roll-queue.js';
 import { CLUSTER_NODES } from '../support/cluster-setup.js';
 import { eventually } from '../support/eventually.js';
 import { allWorkersServe, postJson, search } from '../support/http.js';
+import { samplePartition } from '../../src/domain/partitions.js';
+import { localNodes, PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
+import { singleNodeClient } from '../../src/storage/cassandra/single-node.js';
+import { ringSeenBy, allSeeAllUp, nodetool } from '../../src/devstack/ring.js';
+import { restartLocalNode, stopLocalNode } from '../../src/devstack/node-process.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');

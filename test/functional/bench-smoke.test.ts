@@ -11,9 +11,9 @@ import { runLoad } from '../../bench/load-generator.js';
 import { rollerControl } from '../../bench/roller-control.js';
 import { formatReport, runBench } from '../../bench/run-bench.js';
 import type { BenchSizes } from '../../bench/sizes.js';
-import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
 import { createCassandraClient } from '../../src/storage/cassandra/client.js';
 import { loadConfig } from '../../src/config.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const stack = inject('stack');
 const run = promisify(execFile);

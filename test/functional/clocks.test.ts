@@ -12,10 +12,10 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
 import { ExactSum } from '../../src/domain/exact-sum.js';
 import { eventually } from '../support/eventually.js';
 import { postJson, search } from '../support/http.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');

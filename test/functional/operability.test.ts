@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compressSync } from 'snappy';
 import { describe, expect, inject, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
 import { eventually } from '../support/eventually.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const stack = inject('stack');
 const logs = join(stack.env.MEETR_RUN_DIR!, 'logs');

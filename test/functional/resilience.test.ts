@@ -8,9 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { ensureLocalCassandra, PROJECT_ROOT, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import { ensureLocalCassandra, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 import { eventually } from '../support/eventually.js';
 import { allWorkersServe, postForm, search } from '../support/http.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');

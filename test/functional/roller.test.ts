@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
 import { ExactSum } from '../../src/domain/exact-sum.js';
 import { eventually } from '../support/eventually.js';
 import { postJson, search } from '../support/http.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const run = promisify(execFile);
 const stack = inject('stack');

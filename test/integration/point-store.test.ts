@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { PointFold } from '../../src/domain/aggregate.js';
 import { ExactSum } from '../../src/domain/exact-sum.js';
 import { DAY, MINUTE } from '../../src/rollup/levels.js';
-import { samplePartition } from '../../src/rollup/roll-queue.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
@@ -15,6 +14,7 @@ import { UNBOUNDED } from '../../src/work-scope.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { query } from '../support/search-query.js';
 import { searchService, TEST_CLOCK_MARGIN_MS } from '../support/services.js';
+import { samplePartition } from '../../src/domain/partitions.js';
 
 const ks = useFreshKeyspace();
 const store = (): CassandraPointStore => new CassandraPointStore(ks.client, ks.keyspace);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxHoldMs } from '../../src/compose.js';
 import type { Point } from '../../src/domain/point.js';
-import { clockMarginMs, lastPossibleSlot, samplePartition, SHARDS } from '../../src/rollup/roll-queue.js';
+import { clockMarginMs, lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { PointWriter, RollupStore } from '../../src/storage/ports.js';
@@ -15,6 +15,7 @@ import { UNBOUNDED } from '../../src/work-scope.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { query } from '../support/search-query.js';
 import { ingestService, insertRequest, searchService, TEST_CLOCK_MARGIN_MS } from '../support/services.js';
+import { samplePartition } from '../../src/domain/partitions.js';
 
 const TIMEOUT_MS = 1_000;
 const ks = useFreshKeyspace({ MEETR_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS), MEETR_STORAGE_TIMEOUT_MS: '500' });

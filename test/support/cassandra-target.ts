@@ -6,13 +6,10 @@
  *  4. the project's own local node (Maven + Java 17), started and left running for the next run.
  * Never skips: if none of these works, set-up throws and the run fails.
  */
-import { loadConfig } from '../../src/config.js';
-import {
-  ensureLocalCassandra,
-  LOCAL_CONTACT_POINT,
-  LOCAL_DATA_CENTER,
-  probeCql,
-} from '../../src/devstack/local-cassandra.js';
+import { loadConfig, DEFAULT_LOCAL_DC } from '../../src/config.js';
+import { ensureLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import { probeCql } from '../../src/storage/cassandra/single-node.js';
+import { LOCAL_CONTACT_POINT } from '../../src/storage/cassandra/client.js';
 
 export interface CassandraTarget {
   readonly contactPoints: string[];
@@ -90,7 +87,7 @@ async function startContainer(): Promise<ResolvedTarget | undefined> {
   return {
     target: {
       contactPoints: [contactPoint],
-      localDataCenter: LOCAL_DATA_CENTER,
+      localDataCenter: DEFAULT_LOCAL_DC,
       description: `container ${contactPoint}`,
       managedLocally: false,
     },

@@ -7,8 +7,9 @@
  * kills and restarts nodes, so it never runs against CASSANDRA_CONTACT_POINTS.
  */
 import type { TestProject } from 'vitest/node';
-import { localNodes, stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import { stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 import { bringUpStack } from './functional-setup.js';
+import { localNodes } from '../../src/devstack/local-nodes.js';
 
 export const CLUSTER_NODES = 3;
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import type { TestProject } from 'vitest/node';
-import { PROJECT_ROOT } from '../../src/devstack/local-cassandra.js';
 import { resolveCassandraTarget, type CassandraTarget } from './cassandra-target.js';
+import { PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 
 const run = promisify(execFile);
 

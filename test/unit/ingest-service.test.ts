@@ -1,10 +1,10 @@
 /** The ingest service's write plan over a recording PointWriter (no storage involved). */
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../src/domain/point.js';
-import { groupByPartition } from '../../src/ingest/ingest-service.js';
 import { REUSE_MS, shardOf, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../../src/rollup/roll-queue.js';
 import type { PointWriter } from '../../src/storage/ports.js';
 import { ingestService, insertRequest } from '../support/services.js';
+import { groupByPartition } from '../../src/domain/partitions.js';
 
 const HOUR = 3_600_000;
 const M = 60_000;

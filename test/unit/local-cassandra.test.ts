@@ -6,13 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { clusterStatus, ringWitness } from '../../src/devstack/cluster-status.js';
-import {
-  allSeeAllUp,
-  clusterNodeYaml,
-  localNodes,
-  PROJECT_ROOT,
-  stopLocalCassandra,
-} from '../../src/devstack/local-cassandra.js';
+import { stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
+import { localNodes, PROJECT_ROOT, clusterNodeYaml } from '../../src/devstack/local-nodes.js';
+import { allSeeAllUp } from '../../src/devstack/ring.js';
 
 describe('stopping the local Cassandra', () => {
   it('leaves alone whatever process now holds the pid of a stale pid file', async () => {

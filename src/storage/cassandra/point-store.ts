@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { PartialAggregate } from '../../domain/aggregate.js';
 import { ExactSum } from '../../domain/exact-sum.js';
+import type { SpecialValue } from '../../domain/point.js';
 import type { Level } from '../../rollup/levels.js';
 import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
 import { NO_RETENTION, ttlSeconds, type Retention } from '../../rollup/retention.js';
@@ -11,7 +12,6 @@ import {
   type CatalogueEntry,
   type CatalogueKey,
   type SeriesReader,
-  type SpecialValue,
   type DirtyDay,
   type PointWriter,
   type RangeReader,

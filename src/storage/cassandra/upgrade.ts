@@ -14,12 +14,13 @@
  */
 import cassandra from 'cassandra-driver';
 import { forEachBounded } from '../../concurrency.js';
-import { MINUTES_PER_DAY, samplePartition, shardOf, SHARDS, slotOf } from '../../rollup/roll-queue.js';
+import { MINUTES_PER_DAY, shardOf, SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import { seriesName } from '../../domain/series.js';
-import { catalogueShardOf, SERIES_PER_STATEMENT, type CatalogueEntry } from '../ports.js';
+import { catalogueShardOf, POINTS_PER_WRITE, SERIES_PER_STATEMENT, type CatalogueEntry } from '../ports.js';
 import { HOURS_PER_DAY, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
 import type { CassandraClient } from './client.js';
 import { CassandraPointStore, pagedRows } from './point-store.js';
+import { groupByPartition, inWritesOf } from '../../domain/partitions.js';
 
 const COPY_STARTED = 'legacy_points_copy_started';
 const COPIED = 'legacy_points_copied';
@@ -96,22 +97,9 @@ async function copyLegacy(
     const queue = (): Promise<void> =>
       store.markDirty(shardOf(metricId), slotOf(clock() + COPY_HOLD_MS), [{ metricId, day, minutes }]);
     await queue();
-    const byPartition = new Map<number, Array<{ ts: EpochMs; value: number; writeTimeUs: number }>>();
-    for (const row of rows) {
-      const partition = samplePartition(row.ts);
-      const list = byPartition.get(partition);
-      if (list === undefined) byPartition.set(partition, [row]);
-      else list.push(row);
-    }
-    for (const [partition, list] of byPartition) {
-      for (let at = 0; at < list.length; at += 100) {
-        await store.writePartition(
-          metricId,
-          partition,
-          list.slice(at, at + 100).map((row) => ({ metricId, ...row })),
-        );
-      }
-    }
+    const groups = await groupByPartition(rows.map((row) => ({ metricId, ...row })));
+    for (const write of inWritesOf(groups, POINTS_PER_WRITE))
+      await store.writePartition(write.metricId, write.partition, write.points);
     await queue();
     points += rows.length;
   };

@@ -6,7 +6,7 @@
  * the latest as-of time wins, queue rows that only grow, and leases that are taken
  * only when still as seen.
  */
-import { partitionKey } from '../../domain/point.js';
+import { type SpecialValue } from '../../domain/point.js';
 import { compareText } from '../../domain/series.js';
 import { StorageUnavailableError } from '../../errors.js';
 import type { Level } from '../../rollup/levels.js';
@@ -18,7 +18,6 @@ import type {
   DirtyDay,
   PointWriter,
   SeriesReader,
-  SpecialValue,
   RangeReader,
   RollupRow,
   RollupStore,
@@ -27,6 +26,7 @@ import type {
   Storage,
   StorageHealth,
 } from '../ports.js';
+import { partitionKey } from '../../domain/partitions.js';
 
 export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth {
   /** (metric, raw partition) -> ts -> value and its write time. */
