@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
-import { createApp, type LogError } from './http/app.js';
+import { createApp } from './http/app.js';
+import type { LogError } from './http/error-handler.js';
 import type { AppEnv } from './http/app-env.js';
 import type { Authenticator } from './http/auth.js';
 import { createTelemetry, type Telemetry } from './http/telemetry.js';

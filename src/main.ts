@@ -10,11 +10,11 @@ import { TokenRegistry } from './auth/tokens.js';
 import { loadConfigOrExit } from './config.js';
 import { composeApp } from './compose.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
-import { cassandraStorage } from './storage/cassandra/point-store.js';
 import { startClockWatch } from './time/clock-watch.js';
 import { serveTelemetry } from './http/telemetry-server.js';
 import { createLog, errorField, type Log } from './log.js';
 import { watchDisks } from './storage/disk-report.js';
+import { cassandraStorage } from './storage/cassandra/storage.js';
 
 /**
  * After SIGINT/SIGTERM a worker fails /health but keeps serving this long before it

@@ -4,9 +4,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeApp, type MeetrApp } from '../../src/compose.js';
-import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import type { ApiAnswer } from '../support/answers.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
+import { cassandraStorage } from '../../src/storage/cassandra/storage.js';
 
 const ks = useFreshKeyspace({
   MEETR_DEFAULT_TZ: 'Asia/Kolkata',

@@ -1,8 +1,8 @@
 /** The largest batch a default deployment accepts: 100,000 points in one form POST. */
 import { describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
-import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
+import { cassandraStorage } from '../../src/storage/cassandra/storage.js';
 
 const ks = useFreshKeyspace();
 

@@ -11,10 +11,11 @@ import { composeApp, maxHoldMs, type MeetrApp } from '../../src/compose.js';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
 import { clockMarginMs, lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';
-import { cassandraStorage, CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { CLIENT_STATUSES, clientFields } from '../support/client-inputs.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { TEST_CLOCK_MARGIN_MS } from '../support/services.js';
+import { cassandraStorage } from '../../src/storage/cassandra/storage.js';
 
 // Short request and storage timeouts: writes' holds end, and the roller rolls them, within about 25 s.
 const ks = useFreshKeyspace({

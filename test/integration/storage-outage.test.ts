@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeApp, type MeetrApp } from '../../src/compose.js';
-import { cassandraStorage } from '../../src/storage/cassandra/point-store.js';
 import { createCassandraClient, type CassandraClient } from '../../src/storage/cassandra/client.js';
 import { eventually } from '../support/eventually.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { cassandraStorage } from '../../src/storage/cassandra/storage.js';
 
 const ks = useFreshKeyspace();
 let proxy: TcpProxy;

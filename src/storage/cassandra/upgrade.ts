@@ -19,8 +19,9 @@ import { seriesName } from '../../domain/series.js';
 import { catalogueShardOf, POINTS_PER_WRITE, SERIES_PER_STATEMENT, type CatalogueEntry } from '../ports.js';
 import { HOURS_PER_DAY, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
 import type { CassandraClient } from './client.js';
-import { CassandraPointStore, pagedRows } from './point-store.js';
+import { CassandraPointStore } from './point-store.js';
 import { groupByPartition, inWritesOf } from '../../domain/partitions.js';
+import { pagedRows } from './cql-session.js';
 
 const COPY_STARTED = 'legacy_points_copy_started';
 const COPIED = 'legacy_points_copied';

@@ -1,0 +1,125 @@
+/**
+ * Errors into answers, once for every route: a MeetrError's code gives the status
+ * (errors.ts) and the envelope the route's protocol uses; 5xx answers of ours are
+ * counted and logged with the request's fields, at a bounded rate; anything else is
+ * an internal error, logged whole and answered without its details.
+ */
+import type { Context, ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
+import { errorAnswer } from './answers.js';
+import type { AppEnv } from './app-env.js';
+import { prometheusError } from './prometheus-api.js';
+import { requestFields, routeLabel } from './request-scope.js';
+import { PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH } from './routes.js';
+import type { Telemetry } from './telemetry.js';
+
+/** Where details of unexpected errors and storage failures go, with the request's fields (request_id, method, path). */
+export type LogError = (message: string, error: unknown, fields: Readonly<Record<string, string>>) => void;
+
+export interface ErrorHandlerOptions {
+  readonly telemetry: Telemetry;
+  /** Where details of unexpected errors and of storage failures go (never to the client). */
+  readonly logError: LogError;
+  /** Where other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) are told, with the request's fields. */
+  readonly logWarning: (message: string, fields: Readonly<Record<string, string>>) => void;
+}
+
+const RETRY_AFTER_SECONDS = '1';
+
+/** Storage failures are logged at most once per this long, with how many were not, so an outage does not flood the log. */
+const STORAGE_LOG_INTERVAL_MS = 10_000;
+/** Other 5xx answers (deadlines, shedding, clock refusals): at most this many lines per code in that interval. */
+const WARNINGS_PER_INTERVAL = 10;
+
+/** The app's onError. */
+export function errorHandler(options: ErrorHandlerOptions): ErrorHandler<AppEnv> {
+  const { telemetry, logError } = options;
+  const logStorageFailure = storageFailureLog(logError);
+  const logServerError = serverErrorLog(options.logWarning);
+  return (error, c) => {
+    if (error instanceof MeetrError) {
+      if (error.code === 'storage_unavailable') {
+        telemetry.storageError(routeLabel(c.req.path));
+        logStorageFailure(c, error);
+      } else if (statusOf(error.code) >= 500) {
+        logServerError(c, error);
+      }
+      if (error instanceof OverloadedError) telemetry.requestShed(routeLabel(c.req.path), error.reason);
+      if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeLabel(c.req.path));
+      if (error.code === 'clock_skew') telemetry.clockRefusal(routeLabel(c.req.path));
+      return errorResponse(c, error.code, error.message, error.details);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return errorResponse(
+        c,
+        error.status === 413 ? 'payload_too_large' : 'invalid_request',
+        error.message || 'bad request',
+      );
+    }
+    logError(`unexpected error on ${c.req.method} ${c.req.path}`, error, requestFields(c));
+    return errorResponse(c, 'internal_error', 'internal error; the request may be retried');
+  };
+}
+
+/** Storage failures: one line per interval, with how many were left out since the last. */
+function storageFailureLog(logError: LogError): (c: Context<AppEnv>, error: MeetrError) => void {
+  let storageLoggedAt = Number.NEGATIVE_INFINITY;
+  let storageUnlogged = 0;
+  return (c, error) => {
+    const now = Date.now();
+    if (now - storageLoggedAt < STORAGE_LOG_INTERVAL_MS) {
+      storageUnlogged++;
+      return;
+    }
+    const more = storageUnlogged === 0 ? '' : ` (${storageUnlogged} more since the last line)`;
+    storageLoggedAt = now;
+    storageUnlogged = 0;
+    logError(`503 on ${c.req.method} ${c.req.path}${more}`, forLog(error), requestFields(c));
+  };
+}
+
+/** Other 5xx answers: at most WARNINGS_PER_INTERVAL lines per code and interval, then how many were not logged. */
+function serverErrorLog(
+  logWarning: ErrorHandlerOptions['logWarning'],
+): (c: Context<AppEnv>, error: MeetrError) => void {
+  /** Per error code: lines written in the current interval, and how many were left out. */
+  const warned = new Map<string, { since: number; lines: number; unlogged: number }>();
+  return (c, error) => {
+    const now = Date.now();
+    let count = warned.get(error.code);
+    if (count === undefined || now - count.since >= STORAGE_LOG_INTERVAL_MS) {
+      if (count !== undefined && count.unlogged > 0)
+        logWarning(`${count.unlogged} more ${error.code} answers were not logged`, { code: error.code });
+      count = { since: now, lines: 0, unlogged: 0 };
+      warned.set(error.code, count);
+    }
+    if (count.lines >= WARNINGS_PER_INTERVAL) {
+      count.unlogged++;
+      return;
+    }
+    count.lines++;
+    logWarning(`${statusOf(error.code)} ${error.code} on ${c.req.method} ${c.req.path}: ${error.message}`, {
+      ...requestFields(c),
+      code: error.code,
+    });
+  };
+}
+
+export function errorResponse(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  details?: readonly ErrorDetail[],
+): Response {
+  const status = statusOf(code);
+  if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
+  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="meetr", Basic realm="meetr", charset="UTF-8"');
+  if (status === 408) c.header('Connection', 'close'); // the rest of the body was never read
+  // The Prometheus API answers in its own envelope (remote write keeps meetr's: Prometheus only logs it).
+  if (c.req.path.startsWith(`${PROMETHEUS_API_PREFIX}/`) && c.req.path !== REMOTE_WRITE_PATH) {
+    const answer = prometheusError(code, message);
+    return c.json(answer.body, answer.status);
+  }
+  return c.json(errorAnswer(code, message, details), status);
+}

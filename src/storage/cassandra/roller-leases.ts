@@ -1,0 +1,78 @@
+/**
+ * The roller's shared state in Cassandra: shard leases as lightweight
+ * transactions, the rollers alive in meta, and Cassandra's own clock.
+ */
+import cassandra from 'cassandra-driver';
+import type { EpochMs } from '../../time/units.js';
+import type { ShardState } from '../ports.js';
+import { cassandraNowMs, type CassandraClient, type StatementConsistency } from './client.js';
+import { CqlSession } from './cql-session.js';
+import { pointStatements, ROLLER_KEY } from './statements.js';
+
+export class CassandraRollerLeases extends CqlSession {
+  protected readonly statements: ReturnType<typeof pointStatements>;
+
+  constructor(
+    client: CassandraClient,
+    keyspace: string,
+    consistency: StatementConsistency | undefined,
+    protected readonly clock: () => EpochMs,
+  ) {
+    super(client, consistency);
+    this.statements = pointStatements(keyspace);
+  }
+
+  async readShard(shard: number): Promise<ShardState> {
+    const result = await this.run('read roller shard', () =>
+      this.client.execute(this.statements.readShard, [shard], this.readOptions),
+    );
+    const row = result.first();
+    if (row === null)
+      throw new Error(`roll_shards has no row for shard ${shard}: run the migrate command (./meetr up does)`);
+    return {
+      owner: row.get('owner') as string,
+      leaseUntilMs: (row.get('lease_until') as cassandra.types.Long).toNumber(),
+      nextSlot: (row.get('next_slot') as cassandra.types.Long).toNumber(),
+    };
+  }
+
+  async takeShard(shard: number, seen: ShardState, owner: string, untilMs: EpochMs): Promise<boolean> {
+    const params = [
+      owner,
+      cassandra.types.Long.fromNumber(untilMs),
+      shard,
+      seen.owner,
+      cassandra.types.Long.fromNumber(seen.leaseUntilMs),
+    ];
+    return this.applied('take roller shard', this.statements.takeShard, params);
+  }
+
+  async keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean> {
+    const params = [cassandra.types.Long.fromNumber(untilMs), cassandra.types.Long.fromNumber(nextSlot), shard, owner];
+    return this.applied('keep roller shard', this.statements.keepShard, params);
+  }
+
+  async serverTimeMs(): Promise<EpochMs> {
+    return this.run('read Cassandra clock', () => cassandraNowMs(this.client));
+  }
+
+  async announceRoller(owner: string, ttlSeconds: number): Promise<void> {
+    await this.run('announce roller', () =>
+      this.client.execute(
+        this.statements.announceRoller,
+        [`${ROLLER_KEY}${owner}`, new Date(this.clock()).toISOString(), ttlSeconds],
+        this.writeOptions,
+      ),
+    );
+  }
+
+  async liveRollers(): Promise<string[]> {
+    const owners: string[] = [];
+    // meta is a handful of rows: the rollers alive and a few facts about the keyspace.
+    await this.forEachRow('read rollers', this.statements.readMeta, [], (row) => {
+      const key = row.get('key') as string;
+      if (key.startsWith(ROLLER_KEY)) owners.push(key.slice(ROLLER_KEY.length));
+    });
+    return owners;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The CQL of the point store: every statement, keyspace-qualified and run prepared,
+ * and the conversions between rows and the ports' values.
+ */
+import cassandra from 'cassandra-driver';
+import type { PartialAggregate } from '../../domain/aggregate.js';
+import { ExactSum } from '../../domain/exact-sum.js';
+import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
+import type { CatalogueEntry, RollupRow } from '../ports.js';
+
+export const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
+
+/** Every statement meetr runs, keyspace-qualified; executed prepared. */
+export function pointStatements(keyspace: string) {
+  return {
+    insertPoint: `INSERT INTO ${keyspace}.samples (metric_id, hour, ts, value) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    scanPoints: `SELECT ts, value FROM ${keyspace}.samples WHERE metric_id = ? AND hour = ? AND ts >= ? AND ts < ?`,
+    markDirty: `UPDATE ${keyspace}.roll_queue USING TTL ${QUEUE_TTL_SECONDS} SET minutes = minutes + ? WHERE shard = ? AND slot = ? AND metric_id = ? AND day = ?`,
+    dirtyDays: `SELECT day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id = ? AND day >= ? AND day <= ?`,
+    slotDays: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ?`,
+    readRollups: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start >= ? AND start < ?`,
+    writeRollup:
+      `INSERT INTO ${keyspace}.rollups (metric_id, level, period, ${ROLLUP_COLUMNS}) ` +
+      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    readShard: `SELECT owner, lease_until, next_slot FROM ${keyspace}.roll_shards WHERE shard = ?`,
+    takeShard: `UPDATE ${keyspace}.roll_shards SET owner = ?, lease_until = ? WHERE shard = ? IF owner = ? AND lease_until = ?`,
+    keepShard: `UPDATE ${keyspace}.roll_shards SET lease_until = ?, next_slot = ? WHERE shard = ? IF owner = ?`,
+    announceRoller: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?) USING TTL ?`,
+    readMeta: `SELECT key, value FROM ${keyspace}.meta`,
+    insertSpecialSample: `INSERT INTO ${keyspace}.special_samples (metric_id, day, ts, value, stale) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    specialSamples: `SELECT ts, value, stale FROM ${keyspace}.special_samples WHERE metric_id = ? AND day = ? AND ts >= ? AND ts < ?`,
+    seriesFirstDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET first_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
+    seriesLastDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET last_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
+    listSeries: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? LIMIT ?`,
+    listSeriesAfter: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND (name, metric_id) > (?, ?) LIMIT ?`,
+    listNamed: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND name = ? LIMIT ?`,
+    listNamedAfter: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND name = ? AND metric_id > ? LIMIT ?`,
+  } as const;
+}
+
+/** A rollups row as the rollup it stores. */
+export function rollupOf(row: cassandra.types.Row): RollupRow {
+  const firstTs = row.get('first_ts') as Date;
+  const lastTs = row.get('last_ts') as Date;
+  return {
+    start: (row.get('start') as Date).getTime(),
+    aggregate: {
+      count: (row.get('n') as cassandra.types.Long).toNumber(),
+      sum: ExactSum.fromParts(row.get('sum_mantissa') as bigint, row.get('sum_exponent') as number),
+      min: row.get('low') as number,
+      max: row.get('high') as number,
+      first: { ts: firstTs.getTime(), value: row.get('first') as number },
+      last: { ts: lastTs.getTime(), value: row.get('last') as number },
+    },
+  };
+}
+
+export function rollupParams(aggregate: PartialAggregate): unknown[] {
+  const { count, sum, min, max, first, last } = aggregate;
+  if (first === undefined || last === undefined)
+    throw new Error('a rollup needs the first and last points of its bucket');
+  return [
+    cassandra.types.Long.fromNumber(count),
+    sum.mantissa,
+    sum.exponent,
+    min,
+    max,
+    first.ts,
+    first.value,
+    last.ts,
+    last.value,
+  ];
+}
+
+/**
+ * The write times of a catalogue entry's day span: of two writes of last_day the
+ * later day wins, of first_day the earlier (see cql/005_series.cql). Both lie
+ * around 2005, under any real write time.
+ */
+export const SPAN_BASE_US = 2 ** 50;
+export const lastDayWriteTime = (day: number): cassandra.types.Long =>
+  cassandra.types.Long.fromNumber(SPAN_BASE_US + day);
+export const firstDayWriteTime = (day: number): cassandra.types.Long =>
+  cassandra.types.Long.fromNumber(SPAN_BASE_US - day);
+
+export function catalogueEntryOf(row: cassandra.types.Row): CatalogueEntry {
+  const firstDay = row.get('first_day') as number | null;
+  const lastDay = row.get('last_day') as number | null;
+  // A span cell past its retention has expired: the series' points then reach further than it says.
+  return {
+    name: row.get('name') as string,
+    metricId: row.get('metric_id') as string,
+    firstDay: firstDay ?? Number.MIN_SAFE_INTEGER,
+    lastDay: lastDay ?? Number.MAX_SAFE_INTEGER,
+  };
+}
+
+/** meta rows that say a roller is alive: the prefix, then its name. */
+export const ROLLER_KEY = 'roller/';
+
+/** Rows per rollup batch: about 100 bytes each, so a batch stays near Cassandra's 5 KiB warning. */
+export const ROLLUPS_PER_STATEMENT = 50;
