@@ -9,7 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import { forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type ErrorDetail } from '../errors.js';
 import { errorAnswer } from './answers.js';
 import type { AppEnv } from './app-env.js';
-import { prometheusError } from './prometheus-api.js';
+import { prometheusError } from './prometheus-answers.js';
 import { requestFields, routeLabel } from './request-scope.js';
 import { PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH } from './routes.js';
 import type { Telemetry } from './telemetry.js';

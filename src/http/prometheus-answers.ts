@@ -1,0 +1,82 @@
+/** Answers in the Prometheus API's shapes: results by type, labels sorted, errors with their errorType. */
+import type { Context } from 'hono';
+import { compareText, type Labels } from '../domain/series.js';
+import { statusOf, type ErrorCode } from '../errors.js';
+import type { InstantResult } from '../promql/evaluator.js';
+import { formatSampleValue, type RangeSeries, type RangeWindow } from '../promql/values.js';
+import type { EpochMs } from '../time/units.js';
+import type { AppEnv } from './app-env.js';
+
+export function success(c: Context<AppEnv>, data: unknown): Response {
+  return c.json({ status: 'success', data });
+}
+
+const seconds = (ms: number): number => ms / 1000;
+
+/** Labels as Prometheus writes them: sorted by name. */
+function sorted(labels: Labels): Labels {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => compareText(a, b)));
+}
+
+export function instantData(result: InstantResult, t: EpochMs): unknown {
+  switch (result.type) {
+    case 'scalar':
+      return { resultType: 'scalar', result: [seconds(t), formatSampleValue(result.value)] };
+    case 'string':
+      return { resultType: 'string', result: [seconds(t), result.value] };
+    case 'vector':
+      return {
+        resultType: 'vector',
+        result: result.samples.map((s) => ({
+          metric: sorted(s.labels),
+          value: [seconds(t), formatSampleValue(s.value)],
+        })),
+      };
+    case 'matrix':
+      return { resultType: 'matrix', result: result.series.map(windowData) };
+  }
+}
+
+function windowData(series: RangeWindow): unknown {
+  return {
+    metric: sorted(series.labels),
+    values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]),
+  };
+}
+
+export function matrixOf(series: readonly RangeSeries[]): unknown[] {
+  return series.map((s) => ({
+    metric: sorted(s.labels),
+    values: s.points.map(([t, v]) => [seconds(t), formatSampleValue(v)]),
+  }));
+}
+
+/** Prometheus' errorType for each meetr error code. */
+function errorTypeOf(code: ErrorCode): string {
+  switch (code) {
+    case 'query_too_large':
+    case 'query_failed':
+    case 'not_representable':
+      return 'execution';
+    case 'storage_unavailable':
+    case 'overloaded':
+      return 'unavailable';
+    case 'deadline_exceeded':
+    case 'request_timeout':
+      return 'timeout';
+    case 'not_found':
+      return 'not_found';
+    case 'internal_error':
+      return 'internal';
+    default:
+      return 'bad_data';
+  }
+}
+
+/** An error as the Prometheus API answers it: `{"status":"error","errorType":...,"error":...}`. */
+export function prometheusError(
+  code: ErrorCode,
+  message: string,
+): { status: ReturnType<typeof statusOf>; body: { status: 'error'; errorType: string; error: string } } {
+  return { status: statusOf(code), body: { status: 'error', errorType: errorTypeOf(code), error: message } };
+}

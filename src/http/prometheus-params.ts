@@ -1,0 +1,100 @@
+/**
+ * The Prometheus API's parameters: a form body (POST) before the query string, as
+ * Go's Request.Form; times as float seconds or RFC 3339, durations as seconds or
+ * PromQL durations, `match[]` selectors, and the errors Prometheus gives for each.
+ */
+import type { Context } from 'hono';
+import type { CompiledMatcher } from '../domain/series.js';
+import { invalidRequest, MeetrError } from '../errors.js';
+import { parseDurationMs } from '../promql/literals.js';
+import { parseQuery, type QueryLimits } from '../promql/query-engine.js';
+import type { EpochMs } from '../time/units.js';
+import type { AppEnv } from './app-env.js';
+import { readRequestBody } from './request-body.js';
+
+/** Prometheus' own bounds when start or end is left out. */
+export const MIN_TIME_MS = -9_223_372_036_854;
+export const MAX_TIME_MS = 9_223_372_036_854;
+
+/** A request's parameters: the form body (POST) first, then the query string, as Go's Request.Form. */
+export interface Params {
+  get(name: string): string | undefined;
+  all(name: string): string[];
+}
+
+export async function paramsOf(c: Context<AppEnv>, maxBodyBytes: number): Promise<Params> {
+  const url = new URL(c.req.url).searchParams;
+  let form = new URLSearchParams();
+  if (c.req.method === 'POST') {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded' && type !== '') {
+      throw new MeetrError(
+        'unsupported_media_type',
+        `Content-Type ${type} is not accepted; POST the parameters form-encoded (application/x-www-form-urlencoded)`,
+      );
+    }
+    form = new URLSearchParams((await readRequestBody(c, maxBodyBytes, c.get('scope').signal)).toString('utf8'));
+  }
+  return {
+    get: (name) => form.get(name) ?? url.get(name) ?? undefined,
+    all: (name) => [...form.getAll(name), ...url.getAll(name)],
+  };
+}
+
+export function badParameter(name: string, message: string): MeetrError {
+  return invalidRequest(`invalid parameter "${name}": ${message}`, [{ field: name, message }]);
+}
+
+/** A Prometheus time: float seconds since the epoch or RFC 3339; in ms (rounded to the ms as Prometheus does). */
+export function parsePrometheusTime(text: string): EpochMs | undefined {
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text.trim())) {
+    const seconds = Number(text);
+    const whole = Math.trunc(seconds);
+    return Math.max(MIN_TIME_MS, Math.min(MAX_TIME_MS, whole * 1000 + Math.round((seconds - whole) * 1000)));
+  }
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/i.test(text)) {
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
+
+export function timeParam(params: Params, name: string, fallback: EpochMs | undefined): EpochMs {
+  const text = params.get(name);
+  if (text === undefined || text === '') {
+    if (fallback === undefined) throw badParameter(name, `cannot parse "" to a valid timestamp`);
+    return fallback;
+  }
+  const ms = parsePrometheusTime(text);
+  if (ms === undefined) throw badParameter(name, `cannot parse ${JSON.stringify(text)} to a valid timestamp`);
+  return ms;
+}
+
+/** A step or timeout: float seconds or a Prometheus duration; in ms. */
+export function durationParam(params: Params, name: string): number {
+  const text = params.get(name) ?? '';
+  const ms = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text)
+    ? Math.trunc(Number(text) * 1000)
+    : parseDurationMs(text);
+  if (ms === undefined) throw badParameter(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
+  return ms;
+}
+
+/** The `match[]` selectors as matcher sets; each must hold a matcher that does not match the empty string. */
+export function matcherSets(params: Params): CompiledMatcher[][] {
+  return params.all('match[]').map((text) => {
+    const expr = parseQuery(text);
+    if (expr.kind !== 'vector' || expr.offsetMs !== 0 || expr.at !== undefined)
+      throw invalidRequest(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`, [
+        { field: 'match[]', message: 'must be a series selector' },
+      ]);
+    return [...expr.matchers];
+  });
+}
+
+/** The `timeout` parameter, if given: a query's own time bound. */
+export function limitsOf(params: Params): QueryLimits {
+  if (params.get('timeout') === undefined || params.get('timeout') === '') return {};
+  const timeoutMs = durationParam(params, 'timeout');
+  return { timeoutMs };
+}
