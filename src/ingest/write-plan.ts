@@ -1,0 +1,220 @@
+/**
+ * Planning one insert: which roll-queue rows and catalogue entries it needs, given
+ * what this process queued and catalogued already (remembered up to a capacity),
+ * and its special samples by metric and day. Long plans pause (createYielder) so
+ * other requests get turns.
+ */
+import type { Point, SpecialSample, SpecialValue } from '../domain/point.js';
+import { partitionKey, type PartitionGroup } from '../domain/partitions.js';
+import { seriesName } from '../domain/series.js';
+import { MINUTES_PER_DAY, shardOf } from '../rollup/roll-queue.js';
+import { catalogueShardOf, type CatalogueEntry, type DirtyDay } from '../storage/ports.js';
+import { HOURS_PER_DAY, MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+
+/** One raw partition's share of a request, in request order with later duplicates winning. */
+export type WriteUnit = PartitionGroup<Point>;
+
+/** The roll queue rows of one request: per shard, the days and minutes to queue. */
+export type QueueRows = Map<number, DirtyDay[]>;
+
+/** The catalogue entries of one request, by catalogue shard. */
+export type CatalogueRows = Map<number, CatalogueEntry[]>;
+
+/** Gives other work of the event loop a turn when the current one has run long enough (createYielder). */
+export type Pause = () => Promise<unknown>;
+
+export const noPause: Pause = () => Promise.resolve();
+
+/** Items between two looks at the clock. */
+const PAUSE_EVERY = 512;
+
+/** The minutes this process queued, with the hold each queue row gives: a later write they cover queues nothing. */
+export class QueuedMinutes {
+  /** (metric, epoch minute) -> the hold its latest queue row from this process gives. */
+  private readonly held = new Map<string, EpochMs>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
+  async rowsFor(
+    partitions: readonly WriteUnit[],
+    needMs: EpochMs,
+    holdMs: EpochMs,
+    now: EpochMs,
+    pause: Pause,
+  ): Promise<{ rows: QueueRows; minutes: Map<string, number[]> }> {
+    const liveFrom = Math.floor(now / MS_PER_MINUTE) - 1;
+    const liveTo = Math.floor(now / MS_PER_MINUTE) + 1;
+    const reach = Math.floor(holdMs / MS_PER_MINUTE);
+    const minutes = await minutesByMetric(
+      partitions,
+      (metricId, minute, add) => {
+        if ((this.held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) return;
+        add(minute);
+        // Live writes: the minutes this hold reaches into will be written next.
+        if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) add(next);
+      },
+      pause,
+    );
+    return { rows: await queueRowsOf(minutes, pause), minutes };
+  }
+
+  /** The request's queue rows are written: later writes within their hold need none. */
+  remember(minutes: Map<string, number[]>, holdMs: EpochMs): void {
+    if (this.held.size > this.capacity) this.held.clear();
+    for (const [metricId, list] of minutes)
+      for (const minute of list) this.held.set(partitionKey(metricId, minute), holdMs);
+  }
+}
+
+/** The series this process listed in the catalogue, with the day spans it recorded. */
+export class CataloguedSeries {
+  /** Metric -> the day span this process last recorded for it in the catalogue. */
+  private readonly catalogued = new Map<string, { firstDay: number; lastDay: number }>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** The catalogue entries a request needs: metrics new to this process, or points outside the days it recorded. */
+  async rowsFor(partitions: readonly WriteUnit[], special: Iterable<SpecialDay>, pause: Pause): Promise<CatalogueRows> {
+    const spans = await daySpans(partitions, special, pause);
+    const rows: CatalogueRows = new Map();
+    let i = 0;
+    for (const [metricId, span] of spans) {
+      if (++i % PAUSE_EVERY === 0) await pause();
+      const known = this.catalogued.get(metricId);
+      if (known !== undefined && known.firstDay <= span.firstDay && known.lastDay >= span.lastDay) continue;
+      const name = seriesName(metricId);
+      const entry = {
+        metricId,
+        name,
+        firstDay: Math.min(span.firstDay, known?.firstDay ?? Infinity),
+        lastDay: Math.max(span.lastDay, known?.lastDay ?? -Infinity),
+      };
+      const shard = catalogueShardOf(name);
+      const list = rows.get(shard);
+      if (list === undefined) rows.set(shard, [entry]);
+      else list.push(entry);
+    }
+    return rows;
+  }
+
+  /** The request's catalogue entries are written. */
+  remember(rows: CatalogueRows): void {
+    if (this.catalogued.size > this.capacity) this.catalogued.clear();
+    for (const entries of rows.values())
+      for (const { metricId, firstDay, lastDay } of entries) this.catalogued.set(metricId, { firstDay, lastDay });
+  }
+}
+
+/** Per metric, the first and last UTC day a request's points and special samples fall on. */
+async function daySpans(
+  partitions: readonly WriteUnit[],
+  special: Iterable<SpecialDay>,
+  pause: Pause,
+): Promise<Map<string, { firstDay: number; lastDay: number }>> {
+  const spans = new Map<string, { firstDay: number; lastDay: number }>();
+  const days = [
+    ...partitions.map(({ metricId, partition }) => ({ metricId, day: Math.floor(partition / HOURS_PER_DAY) })),
+    ...special,
+  ];
+  for (let i = 0; i < days.length; i++) {
+    if (i % PAUSE_EVERY === 0) await pause();
+    const { metricId, day } = days[i]!;
+    const span = spans.get(metricId);
+    if (span === undefined) spans.set(metricId, { firstDay: day, lastDay: day });
+    else if (day < span.firstDay) span.firstDay = day;
+    else if (day > span.lastDay) span.lastDay = day;
+  }
+  return spans;
+}
+
+/** Ascending epoch minutes as (day, minutes of that day). */
+function daysOf(sorted: readonly number[]): Array<{ day: number; minutes: number[] }> {
+  const days: Array<{ day: number; minutes: number[] }> = [];
+  for (const minute of sorted) {
+    const day = Math.floor(minute / MINUTES_PER_DAY);
+    const last = days[days.length - 1];
+    if (last?.day === day) last.minutes.push(minute - day * MINUTES_PER_DAY);
+    else days.push({ day, minutes: [minute - day * MINUTES_PER_DAY] });
+  }
+  return days;
+}
+
+/**
+ * Per metric, ascending and without repeats, the epoch minutes `pick` adds for the
+ * minute of each point of `partitions` (none, that minute, or more); metrics it
+ * adds none for are left out.
+ */
+export async function minutesByMetric(
+  partitions: readonly WriteUnit[],
+  pick: (metricId: string, minute: number, add: (minute: number) => void) => void,
+  pause: Pause,
+): Promise<Map<string, number[]>> {
+  const byMetric = new Map<string, Set<number>>();
+  for (let i = 0; i < partitions.length; i++) {
+    if (i % PAUSE_EVERY === 0) await pause();
+    const { metricId, points } = partitions[i]!;
+    let minutes = byMetric.get(metricId);
+    if (minutes === undefined) byMetric.set(metricId, (minutes = new Set()));
+    const add = minutes.add.bind(minutes);
+    for (const { ts } of points) pick(metricId, Math.floor(ts / MS_PER_MINUTE), add);
+  }
+  const sorted = new Map<string, number[]>();
+  for (const [metricId, minutes] of byMetric)
+    if (minutes.size > 0)
+      sorted.set(
+        metricId,
+        [...minutes].sort((a, b) => a - b),
+      );
+  return sorted;
+}
+
+/** Ascending epoch minutes per metric as queue rows (metric, day, minutes of the day), by shard. */
+export async function queueRowsOf(
+  minutesByMetric: ReadonlyMap<string, readonly number[]>,
+  pause: Pause,
+): Promise<QueueRows> {
+  const rows: QueueRows = new Map();
+  let i = 0;
+  for (const [metricId, minutes] of minutesByMetric) {
+    if (++i % PAUSE_EVERY === 0) await pause();
+    const shard = shardOf(metricId);
+    let list = rows.get(shard);
+    if (list === undefined) rows.set(shard, (list = []));
+    for (const { day, minutes: ofDay } of daysOf(minutes)) list.push({ metricId, day, minutes: ofDay });
+  }
+  return rows;
+}
+
+/** One call per shard and `size` of its rows. */
+export function inChunksPerShard<T>(
+  rows: ReadonlyMap<number, readonly T[]>,
+  size: number,
+  statement: (shard: number, chunk: T[]) => Promise<void>,
+): Array<Promise<void>> {
+  const calls: Array<Promise<void>> = [];
+  for (const [shard, list] of rows) {
+    for (let start = 0; start < list.length; start += size)
+      calls.push(statement(shard, list.slice(start, start + size)));
+  }
+  return calls;
+}
+
+/** A request's special samples of one metric and UTC day: one write. */
+export interface SpecialDay {
+  readonly metricId: string;
+  readonly day: number;
+  readonly samples: SpecialValue[];
+}
+
+export function specialByDay(samples: readonly SpecialSample[]): Map<string, SpecialDay> {
+  const byDay = new Map<string, SpecialDay>();
+  for (const { metricId, ts, value, stale } of samples) {
+    const day = Math.floor(ts / MS_PER_DAY);
+    const key = partitionKey(metricId, day);
+    const entry = byDay.get(key);
+    if (entry === undefined) byDay.set(key, { metricId, day, samples: [{ ts, value, stale }] });
+    else entry.samples.push({ ts, value, stale });
+  }
+  return byDay;
+}
