@@ -1,21 +1,14 @@
-import {
-  combine,
-  EMPTY_AGGREGATE,
-  finalize,
-  PointFold,
-  type Aggregation,
-  type PartialAggregate,
-} from '../domain/aggregate.js';
-import { createTurns, forEachBounded, settleAll } from '../concurrency.js';
-import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
-import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
-import { epochMinute, lastPossibleSlot, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
-import type { MetricSamples, SamplesQuery, SpecialValue } from '../domain/point.js';
+import { combine, EMPTY_AGGREGATE, finalize, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
+import { createTurns } from '../concurrency.js';
+import { OverloadedError } from '../errors.js';
+import type { MetricSamples, SamplesQuery } from '../domain/point.js';
 import type { RangeReader } from '../storage/ports.js';
+import { readSamples } from './sample-reads.js';
+import { planSearch, readPlan, tooManyPartitions, type SearchPlan } from './search-plan.js';
+import { UnrolledMinutes } from './unrolled-minutes.js';
 import { dayBucket } from '../time/day-bucket.js';
-import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
-import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
-import { samplePartition } from '../domain/partitions.js';
+import { type EpochMs } from '../time/units.js';
+import { untilAborted, type WorkScope } from '../work-scope.js';
 
 export interface SearchServiceOptions {
   readonly reader: RangeReader;
@@ -72,27 +65,6 @@ export interface SearchService {
   samples(queries: readonly SamplesQuery[], maxSamples: number, scope: WorkScope): Promise<MetricSamples[]>;
 }
 
-/** Roll-queue slots a search reads at most (a day of them): a roller further behind makes searches 503. */
-const MAX_UNROLLED_SLOTS = 86_400_000 / SLOT_MS;
-
-/** How far behind a search's known progress of a shard may lie (2 minutes of slots) before it asks for it first. */
-const STALE_SLOTS = 24;
-
-/** A part of the range read from raw points, in one raw partition, for one bucket. */
-interface RawRead {
-  readonly bucket: number;
-  readonly partition: number;
-  readonly fromMs: EpochMs;
-  readonly toMs: EpochMs;
-}
-
-/** The runs of rollup buckets one search reads from one storage partition (ascending, disjoint), and the bucket each counts toward. */
-interface SpanGroup {
-  readonly level: Level;
-  readonly period: number;
-  readonly spans: Array<{ readonly fromMs: EpochMs; readonly toMs: EpochMs; readonly bucket: number }>;
-}
-
 /**
  * Searches answer from rollups (roll-queue.ts, levels.ts): each bucket's part of the
  * range is covered by the coarsest clean rollup buckets inside it, and only the
@@ -101,7 +73,7 @@ interface SpanGroup {
  * are read; a search that needs more is refused before any is.
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
-  const { reader, concurrency, maxPartitions, maxHoldMs, clockMarginMs, clock = Date.now } = options;
+  const { reader, concurrency, maxPartitions, clock = Date.now } = options;
   const turns = createTurns(
     options.maxSearches,
     options.maxWaitingSearches,
@@ -112,51 +84,7 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       ),
   );
 
-  /**
-   * The first slot of each shard last seen not rolled. It only grows, and reading
-   * the queue from an older slot than the roller's reads a superset of what is
-   * unrolled, which is still exact: so a search reads the queue from here while it
-   * asks for the shard's progress, instead of one round trip after the other.
-   */
-  const knownRolledThrough = new Map<number, number>();
-
-  /**
-   * The minutes of [fromDay, toDay] that may have been written since their rollups
-   * were computed, ascending. `fresh` asks the roller's progress even when a recent one is known.
-   */
-  const dirtyMinutes = async (
-    metricId: string,
-    fromDay: number,
-    toDay: number,
-    scope: WorkScope,
-    fresh = false,
-  ): Promise<number[]> => {
-    const shard = shardOf(metricId);
-    const last = lastPossibleSlot(clock(), maxHoldMs, clockMarginMs);
-    const progress = reader.rolledThrough(shard).then((slot) => {
-      knownRolledThrough.set(shard, Math.max(slot, knownRolledThrough.get(shard) ?? slot));
-      return slot;
-    });
-    const known = knownRolledThrough.get(shard);
-    // Before the queue is read: every slot before it is rolled.
-    const first = !fresh && known !== undefined && last - known < STALE_SLOTS ? known : await progress;
-    progress.catch(() => undefined); // when not awaited: only a cache update
-    if (last - first + 1 > MAX_UNROLLED_SLOTS) {
-      throw new OverloadedError(
-        'rollups_behind',
-        `the roller is ${Math.round(((last - first) * SLOT_MS) / 60_000)} minutes behind for this metric; searches resume once it catches up (./meetr status)`,
-      );
-    }
-    const minutes = new Set<number>();
-    const slots = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
-    await forEachBounded(slots, concurrency, async (slot) => {
-      checkScope(scope);
-      for (const { day, minutes: list } of await reader.dirtyDays(shard, slot, metricId, fromDay, toDay)) {
-        for (const minute of list) minutes.add(epochMinute(day, minute));
-      }
-    });
-    return [...minutes].sort((a, b) => a - b);
-  };
+  const unrolled = new UnrolledMinutes({ ...options, clock });
 
   const aggregate = async (query: SearchQuery, scope: WorkScope): Promise<PartialAggregate[]> => {
     const { metricId, fromMs, toMs } = query;
@@ -165,77 +93,15 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     const add = (bucket: number, partial: PartialAggregate): void => {
       totals[bucket] = combine(totals[bucket]!, partial);
     };
-    /** The rollup pieces and raw partitions that answer the range, given its dirty minutes; undefined past MEETR_MAX_SEARCH_PARTITIONS. */
-    const plan = (dirty: readonly number[]): { groups: Map<string, SpanGroup>; raw: RawRead[] } | undefined => {
-      const groups = new Map<string, SpanGroup>();
-      const raw: RawRead[] = [];
-      for (let bucket = 0; bucket < bounds.length - 1; bucket++) {
-        const from = Math.max(fromMs, bounds[bucket]!);
-        const to = Math.min(toMs + 1, bounds[bucket + 1]!);
-        if (from >= to) continue;
-        const { spans: rolled, raw: spans } = coverRange(from, to, dirty);
-        for (const { level, fromMs: spanFrom, toMs: spanTo } of rolled) {
-          // One piece per storage partition the run crosses.
-          for (let period = periodOf(level, spanFrom); period <= periodOf(level, spanTo - level.ms); period++) {
-            const key = `${level.name}/${period}`;
-            let group = groups.get(key);
-            if (group === undefined) groups.set(key, (group = { level, period, spans: [] }));
-            group.spans.push({
-              fromMs: Math.max(spanFrom, periodStart(level, period)),
-              toMs: Math.min(spanTo, periodStart(level, period + 1)),
-              bucket,
-            });
-          }
-        }
-        for (const span of spans) {
-          for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
-            const start = partition * MS_PER_HOUR;
-            raw.push({
-              bucket,
-              partition,
-              fromMs: Math.max(span.fromMs, start),
-              toMs: Math.min(span.toMs, start + MS_PER_HOUR),
-            });
-          }
-        }
-        if (raw.length > maxPartitions) return undefined;
-        if (bucket % 256 === 255) checkScope(scope);
-      }
-      return { groups, raw };
-    };
+    const plan = (dirty: readonly number[]): SearchPlan | undefined =>
+      planSearch(fromMs, toMs, bounds, dirty, maxPartitions, scope);
     // A recent view of the roller's progress saves a read, but may still count minutes rolled since as dirty: ask before refusing.
     const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
     const planned =
-      plan(await dirtyMinutes(metricId, fromDay, toDay, scope)) ??
-      plan(await dirtyMinutes(metricId, fromDay, toDay, scope, true));
+      plan(await unrolled.of(metricId, fromDay, toDay, scope)) ??
+      plan(await unrolled.of(metricId, fromDay, toDay, scope, true));
     if (planned === undefined) throw tooManyPartitions(maxPartitions);
-    const { groups, raw } = planned;
-
-    await settleAll([
-      forEachBounded([...groups.values()], concurrency, async ({ level, period, spans }) => {
-        checkScope(scope);
-        spans.sort((a, b) => a.fromMs - b.fromMs);
-        const ends = spans.map((span) => span.toMs);
-        // One slice over the partition's runs (at most a partition's ~1,500 rows); rows between runs are dirty and skipped.
-        for (const { start, aggregate } of await reader.readRollups(
-          metricId,
-          level,
-          period,
-          spans[0]!.fromMs,
-          ends[ends.length - 1]!,
-        )) {
-          const at = firstAtOrAfter(ends, start + 1);
-          const span = spans[at];
-          if (span !== undefined && start >= span.fromMs) add(span.bucket, aggregate);
-        }
-      }),
-      forEachBounded(raw, concurrency, async ({ bucket, partition, fromMs: from, toMs: to }) => {
-        checkScope(scope);
-        const fold = new PointFold();
-        await reader.scanPoints(metricId, partition, from, to, (ts, value) => fold.add(ts, value));
-        add(bucket, fold.partial);
-      }),
-    ]);
+    await readPlan(reader, metricId, planned, concurrency, scope, add);
     return totals;
   };
 
@@ -258,79 +124,7 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       }
     },
 
-    async samples(queries, maxSamples, scope) {
-      const reads: Array<{ query: number; partition: number; ts: number[]; values: number[] }> = [];
-      const specialReads: Array<{ query: number; day: number; samples: SpecialValue[] }> = [];
-      // Counted before any list is built: a range of ten thousand years is refused, not enumerated.
-      let partitions = 0;
-      for (const { fromMs, toMs } of queries) {
-        partitions += samplePartition(toMs) - samplePartition(fromMs) + 1;
-        if (partitions > maxPartitions) {
-          throw new MeetrError(
-            'query_too_large',
-            `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
-          );
-        }
-      }
-      for (let query = 0; query < queries.length; query++) {
-        const { fromMs, toMs } = queries[query]!;
-        for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
-          reads.push({ query, partition, ts: [], values: [] });
-        for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
-      }
-      const release = await turns.take(scope);
-      let loaded = 0;
-      try {
-        await untilAborted(
-          settleAll([
-            forEachBounded(reads, concurrency, async (read) => {
-              checkScope(scope);
-              const { metricId, fromMs, toMs } = queries[read.query]!;
-              await reader.scanPoints(metricId, read.partition, fromMs, toMs + 1, (ts, value) => {
-                if (++loaded > maxSamples)
-                  throw new MeetrError(
-                    'query_too_large',
-                    `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`,
-                  );
-                read.ts.push(ts);
-                read.values.push(value);
-              });
-            }),
-            // Special samples are rare: a day partition each, read beside the points.
-            forEachBounded(specialReads, concurrency, async (read) => {
-              checkScope(scope);
-              const { metricId, fromMs, toMs } = queries[read.query]!;
-              read.samples.push(...(await reader.specialSamples(metricId, read.day, fromMs, toMs + 1)));
-            }),
-          ]),
-          scope.signal,
-        );
-      } finally {
-        release();
-      }
-      const answers = queries.map(({ metricId }) => ({
-        metricId,
-        ts: [] as number[],
-        values: [] as number[],
-        special: [] as SpecialValue[],
-      }));
-      for (const read of specialReads) answers[read.query]!.special.push(...read.samples);
-      for (const read of reads) {
-        const answer = answers[read.query]!;
-        for (let i = 0; i < read.ts.length; i++) {
-          answer.ts.push(read.ts[i]!);
-          answer.values.push(read.values[i]!);
-        }
-      }
-      return answers;
-    },
+    samples: (queries, maxSamples, scope) =>
+      readSamples({ reader, concurrency, maxPartitions, take: (s) => turns.take(s) }, queries, maxSamples, scope),
   };
-}
-
-function tooManyPartitions(maxPartitions: number): Error {
-  return invalidRequest(
-    `the search would read raw points from more than ${maxPartitions} hours (MEETR_MAX_SEARCH_PARTITIONS): ` +
-      'parts of the range not rolled up yet (just written) and buckets finer than a minute are read point by point; narrow the range or retry once the roller caught up',
-    [{ field: 'from', message: `with to, needs raw points from more than ${maxPartitions} hours` }],
-  );
 }
