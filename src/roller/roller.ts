@@ -19,13 +19,11 @@
  * While the clock watch refuses (clock-watch.ts), the roller holds no lease and
  * rolls nothing.
  */
-import { combine, EMPTY_AGGREGATE, PointFold, type PartialAggregate } from '../domain/aggregate.js';
 import { forEachBounded } from '../concurrency.js';
-import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
-import { epochMinute, isSlotOver, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
-import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
-import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
-import { samplePartition } from '../domain/partitions.js';
+import { isSlotOver, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
+import type { RollupStore } from '../storage/ports.js';
+import { type EpochMs } from '../time/units.js';
+import { rollDay } from './day-roll.js';
 
 export interface RollerOptions {
   readonly store: RollupStore;
@@ -215,7 +213,9 @@ export class Roller {
       await forEachBounded(days, concurrency, async (day) => {
         // No work starts past the lease on this clock: a roller taking the shard over stamps above its end.
         if (this.clock() >= owned.leaseUntilMs) lost = true;
-        if (!lost) await this.rollDay(day, this.stamp(owned));
+        if (lost) return;
+        const rolled = await rollDay(this.options.store, day, this.stamp(owned));
+        this.options.telemetry?.dayRolled(rolled.minutes, rolled.points, rolled.rows);
       });
     } finally {
       clearInterval(keeper);
@@ -237,107 +237,8 @@ export class Roller {
     return owned.stampUs;
   }
 
-  /** Recomputes the queued minutes of one metric and day, and the coarser buckets above them, as of `asOfUs` (taken before any read). */
-  private async rollDay({ metricId, day, minutes }: DirtyDay, asOfUs: number): Promise<void> {
-    const { store } = this.options;
-    const dayStart = day * MS_PER_DAY;
-    const queued = [...new Set(minutes)]
-      .sort((a, b) => a - b)
-      .map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
-    /** The hours touched, and how many of their minutes are queued. */
-    const queuedPerHour = new Map<EpochMs, number>();
-    for (const start of queued) {
-      const hour = bucketStart(HOUR, start);
-      queuedPerHour.set(hour, (queuedPerHour.get(hour) ?? 0) + 1);
-    }
-
-    // The queued minutes from the raw points: one scan per run of consecutive minutes within a raw partition.
-    const folds = new Map<EpochMs, PointFold>(queued.map((start) => [start, new PointFold()]));
-    let points = 0;
-    for (const run of runsOf(queued)) {
-      points += await store.scanPoints(metricId, samplePartition(run.fromMs), run.fromMs, run.toMs, (ts, value) => {
-        folds.get(bucketStart(MINUTE, ts))!.add(ts, value);
-      });
-    }
-    const freshMinutes = new Map<EpochMs, PartialAggregate>();
-    for (const [start, fold] of folds) freshMinutes.set(start, fold.partial);
-    let rows = await this.write(metricId, MINUTE, day, freshMinutes, asOfUs);
-
-    // Quarters and hours of the hours touched, from their minutes (stored, or just computed).
-    const hours = [...queuedPerHour.keys()];
-    const minuteRows = new Map<EpochMs, PartialAggregate>();
-    // Hours whose every minute was just recomputed need no stored minutes.
-    const partlyFresh = hours.filter((hour) => queuedPerHour.get(hour)! < MS_PER_HOUR / MS_PER_MINUTE);
-    for (const run of runsOf(partlyFresh, MS_PER_HOUR)) {
-      for (const row of await store.readRollups(metricId, MINUTE, day, run.fromMs, run.toMs))
-        minuteRows.set(row.start, row.aggregate);
-    }
-    for (const [start, aggregate] of freshMinutes) minuteRows.set(start, aggregate);
-    const quarters = new Map<EpochMs, PartialAggregate>();
-    const freshHours = new Map<EpochMs, PartialAggregate>();
-    for (const hour of hours) {
-      let hourTotal = EMPTY_AGGREGATE;
-      for (let quarter = hour; quarter < hour + MS_PER_HOUR; quarter += QUARTER.ms) {
-        let total = EMPTY_AGGREGATE;
-        for (let minute = quarter; minute < quarter + QUARTER.ms; minute += MS_PER_MINUTE)
-          total = combine(total, minuteRows.get(minute) ?? EMPTY_AGGREGATE);
-        quarters.set(quarter, total);
-        hourTotal = combine(hourTotal, total);
-      }
-      freshHours.set(hour, hourTotal);
-    }
-    rows += await this.write(metricId, QUARTER, periodOf(QUARTER, dayStart), quarters, asOfUs);
-    rows += await this.write(metricId, HOUR, periodOf(HOUR, dayStart), freshHours, asOfUs);
-
-    // The day, from its hours.
-    const hourRows = new Map<EpochMs, PartialAggregate>();
-    for (const row of await store.readRollups(
-      metricId,
-      HOUR,
-      periodOf(HOUR, dayStart),
-      dayStart,
-      dayStart + MS_PER_DAY,
-    ))
-      hourRows.set(row.start, row.aggregate);
-    for (const [start, aggregate] of freshHours) hourRows.set(start, aggregate);
-    let dayTotal = EMPTY_AGGREGATE;
-    for (const aggregate of hourRows.values()) dayTotal = combine(dayTotal, aggregate);
-    rows += await this.write(metricId, DAY, periodOf(DAY, dayStart), new Map([[dayStart, dayTotal]]), asOfUs);
-    this.options.telemetry?.dayRolled(queued.length, points, rows);
-  }
-
-  /** Writes the buckets that hold points (a bucket without any has no row); returns how many. */
-  private async write(
-    metricId: string,
-    level: Level,
-    period: number,
-    buckets: ReadonlyMap<EpochMs, PartialAggregate>,
-    asOfUs: number,
-  ): Promise<number> {
-    const rows: RollupRow[] = [];
-    for (const [start, aggregate] of buckets) if (aggregate.count > 0) rows.push({ start, aggregate });
-    if (rows.length > 0) await this.options.store.writeRollups(metricId, level, period, rows, asOfUs);
-    return rows.length;
-  }
-
   /** Shards this roller holds and where each stands. */
   get shards(): ReadonlyMap<number, Readonly<Owned>> {
     return this.owned;
   }
-}
-
-/**
- * Ascending bucket starts of `width` as runs of consecutive buckets, [fromMs, toMs):
- * minutes (the default) within one raw partition each, so one scan reads a run.
- */
-function runsOf(starts: readonly EpochMs[], width = MS_PER_MINUTE): Array<{ fromMs: EpochMs; toMs: EpochMs }> {
-  const runs: Array<{ fromMs: EpochMs; toMs: EpochMs }> = [];
-  const sameRun = (from: EpochMs, start: EpochMs): boolean =>
-    width !== MS_PER_MINUTE || samplePartition(from) === samplePartition(start);
-  for (const start of starts) {
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last.toMs === start && sameRun(last.fromMs, start)) last.toMs = start + width;
-    else runs.push({ fromMs: start, toMs: start + width });
-  }
-  return runs;
 }
