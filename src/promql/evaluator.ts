@@ -28,7 +28,9 @@ import { RANGE_FUNCTIONS } from './range-functions.js';
 import { instantSamples, windows, type SelectorData } from './selectors.js';
 import {
   compareLabels,
+  distinct,
   labelsKey,
+  sameLabelset,
   vectorOf,
   withoutName,
   type RangeSeries,
@@ -277,21 +279,6 @@ export class Evaluator {
     }
     return [...series.values()];
   }
-}
-
-function sameLabelset(): MeetrError {
-  return new MeetrError('query_failed', 'vector cannot contain metrics with the same labelset');
-}
-
-/** Throws Prometheus' execution error when two samples of a vector have the same labels. */
-function distinct(samples: Vector): Vector {
-  const seen = new Set<string>();
-  for (const { labels } of samples) {
-    const key = labelsKey(labels);
-    if (seen.has(key)) throw sameLabelset();
-    seen.add(key);
-  }
-  return samples;
 }
 
 function tooManySamples(): MeetrError {

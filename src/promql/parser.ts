@@ -5,20 +5,11 @@
  * `offset` and `@` binding to the expression just before them. Types are checked
  * as parser/parse.go's checkAST does. Throws PromqlSyntaxError. Pure.
  */
-import {
-  documentedType,
-  FUNCTIONS,
-  typeOf,
-  type AggregateOp,
-  type AtModifier,
-  type BinaryOp,
-  type Expr,
-  type VectorMatching,
-} from './ast.js';
+import { documentedType, FUNCTIONS, typeOf, type AggregateOp, type BinaryOp, type Expr } from './ast.js';
 import { arityError, binaryExpression } from './checks.js';
 import { tokenize, type Token } from './lexer.js';
-import { SelectorParser } from './selector-parser.js';
-import { parseDurationMs, parseNumberLiteral } from './literals.js';
+import { ModifierParser } from './modifier-parser.js';
+import { parseNumberLiteral } from './literals.js';
 
 /** Deepest nesting a query may have (the tree is built and walked recursively). */
 const MAX_DEPTH = 128;
@@ -55,14 +46,13 @@ const AGGREGATORS = new Set([
   'count_values',
   'quantile',
 ]);
-const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Parses a PromQL expression. */
 export function parsePromql(query: string): Expr {
   return new Parser(query).parseQuery();
 }
 
-class Parser extends SelectorParser {
+class Parser extends ModifierParser {
   private depth = 0;
 
   constructor(query: string) {
@@ -160,91 +150,6 @@ class Parser extends SelectorParser {
     }
   }
 
-  /** `[range]`, `[range:step]`, `offset d` and `@ t` after an expression. */
-  private postfix(expr: Expr): Expr {
-    for (;;) {
-      const token = this.peek();
-      if (token.type === '[') expr = this.rangeOrSubquery(expr);
-      else if (token.type === 'keyword' && token.text === 'offset') expr = this.offset(expr);
-      else if (token.type === '@') expr = this.at(expr);
-      else return expr;
-    }
-  }
-
-  private rangeOrSubquery(expr: Expr): Expr {
-    const open = this.take();
-    const range = this.duration(this.expect('duration', 'subquery selector', 'duration'));
-    if (this.peek().type === ']') {
-      this.take();
-      if (expr.kind !== 'vector') throw this.fail(open, 'ranges only allowed for vector selectors');
-      if (expr.offsetMs !== 0) throw this.fail(open, 'no offset modifiers allowed before range');
-      if (expr.at !== undefined) throw this.fail(open, 'no @ modifiers allowed before range');
-      return { kind: 'matrix', selector: expr, rangeMs: range };
-    }
-    this.expect(':', 'subquery or range', '":" or "]"');
-    const step = this.peek().type === 'duration' ? this.duration(this.take()) : 0;
-    this.expect(']', 'subquery selector', '"]"');
-    if (typeOf(expr) !== 'vector')
-      throw this.fail(open, `subquery is only allowed on instant vector, got ${typeOf(expr)} instead`);
-    return { kind: 'subquery', expr, rangeMs: range, stepMs: step, offsetMs: 0 };
-  }
-
-  /** The selector (or subquery) an `offset` or `@` modifies, or a parse error. */
-  private modifiable(expr: Expr, token: Token, what: string): { offsetMs: number; at?: AtModifier } {
-    if (expr.kind === 'vector' || expr.kind === 'subquery') return expr;
-    if (expr.kind === 'matrix') return expr.selector;
-    throw this.fail(
-      token,
-      `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
-    );
-  }
-
-  private offset(expr: Expr): Expr {
-    const token = this.take();
-    const target = this.modifiable(expr, token, 'offset');
-    let sign = 1;
-    if (this.peek().type === 'op' && this.peek().text === '-') {
-      this.take();
-      sign = -1;
-    }
-    const ms = this.duration(this.expect('duration', 'offset', 'duration'));
-    if (target.offsetMs !== 0) throw this.fail(token, 'offset may not be set multiple times');
-    target.offsetMs = sign * ms;
-    return expr;
-  }
-
-  private at(expr: Expr): Expr {
-    const token = this.take();
-    const target = this.modifiable(expr, token, '@');
-    if (target.at !== undefined) throw this.fail(token, '@ <timestamp> may not be set multiple times');
-    const next = this.take();
-    if (next.type === 'keyword' && (next.text === 'start' || next.text === 'end')) {
-      this.expect('(', '@', '"("');
-      this.expect(')', '@', '")"');
-      target.at = { kind: next.text };
-      return expr;
-    }
-    let sign = 1;
-    let number = next;
-    if (next.type === 'op' && (next.text === '-' || next.text === '+')) {
-      sign = next.text === '-' ? -1 : 1;
-      number = this.take();
-    }
-    if (number.type !== 'number') throw this.unexpected(number, '@', 'timestamp');
-    const seconds = sign * parseNumberLiteral(number.text)!;
-    if (!Number.isFinite(seconds) || Math.abs(seconds) >= 9.223372036854776e18)
-      throw this.fail(token, `timestamp out of bounds for @ modifier: ${seconds}`);
-    target.at = { kind: 'time', ms: Math.round(seconds * 1000) };
-    return expr;
-  }
-
-  private duration(token: Token): number {
-    const ms = parseDurationMs(token.text);
-    if (ms === undefined) throw this.fail(token, `not a valid duration string: ${JSON.stringify(token.text)}`);
-    if (ms === 0) throw this.fail(token, 'duration must be greater than 0');
-    return ms;
-  }
-
   private args(context: string): Expr[] {
     this.expect('(', context, '"("');
     const args: Expr[] = [];
@@ -282,22 +187,6 @@ class Parser extends SelectorParser {
     return { kind: 'call', func: name.text, args };
   }
 
-  private groupingLabels(context: string): string[] {
-    this.expect('(', context, '"("');
-    const labels: string[] = [];
-    while (this.peek().type !== ')') {
-      const token = this.take();
-      const text = this.query.slice(token.at, token.at + token.text.length);
-      if (!LABEL.test(text) || !['identifier', 'keyword'].includes(token.type))
-        throw this.unexpected(token, context, 'label');
-      labels.push(text);
-      if (this.peek().type === ',') this.take();
-      else if (this.peek().type !== ')') throw this.unexpected(this.peek(), context, '"," or ")"');
-    }
-    this.take();
-    return labels;
-  }
-
   private aggregate(opToken: Token): Expr {
     const op = opToken.text as AggregateOp;
     let grouping: string[] = [];
@@ -326,26 +215,5 @@ class Parser extends SelectorParser {
     return param === undefined
       ? { kind: 'aggregate', op, expr, grouping, without }
       : { kind: 'aggregate', op, expr, param, grouping, without };
-  }
-
-  private binaryModifiers(): { returnBool: boolean; matching: VectorMatching } {
-    let returnBool = false;
-    if (this.peek().text === 'bool' && this.peek().type === 'keyword') {
-      this.take();
-      returnBool = true;
-    }
-    let on = false;
-    let labels: string[] = [];
-    let include: string[] = [];
-    let card: VectorMatching['card'] = 'one-to-one';
-    if (this.peek().type === 'keyword' && (this.peek().text === 'on' || this.peek().text === 'ignoring')) {
-      on = this.take().text === 'on';
-      labels = this.groupingLabels('grouping opts');
-      if (this.peek().type === 'keyword' && (this.peek().text === 'group_left' || this.peek().text === 'group_right')) {
-        card = this.take().text === 'group_left' ? 'many-to-one' : 'one-to-many';
-        if (this.peek().type === '(') include = this.groupingLabels('grouping opts');
-      }
-    }
-    return { returnBool, matching: { card, on, labels, include } };
   }
 }

@@ -1,5 +1,6 @@
 /** What PromQL evaluates to, and the label-set helpers every part of the engine shares. Pure. */
 import { compareText, NAME_LABEL, type Labels } from '../domain/series.js';
+import { MeetrError } from '../errors.js';
 
 export type { Labels };
 
@@ -118,4 +119,19 @@ export function goPow(base: number, exponent: number): number {
   if (base === 1 || exponent === 0) return 1;
   if (base === -1 && !Number.isFinite(exponent) && !Number.isNaN(exponent)) return 1;
   return Math.pow(base, exponent);
+}
+
+export function sameLabelset(): MeetrError {
+  return new MeetrError('query_failed', 'vector cannot contain metrics with the same labelset');
+}
+
+/** Throws Prometheus' execution error when two samples of a vector have the same labels. */
+export function distinct(samples: Vector): Vector {
+  const seen = new Set<string>();
+  for (const { labels } of samples) {
+    const key = labelsKey(labels);
+    if (seen.has(key)) throw sameLabelset();
+    seen.add(key);
+  }
+  return samples;
 }
