@@ -5,14 +5,13 @@
  * Cassandra's own logs roll over by themselves (scripts/cassandra/logback.xml).
  */
 import { join, resolve } from 'node:path';
-import { loadConfigOrExit } from './config.js';
-import { createLog, errorField } from './log.js';
+import { errorField } from './log.js';
 import { keepLogs } from './ops/log-keeper.js';
+import { startProcess } from './process-skeleton.js';
 
 const PASS_MS = 250;
 
-const log = createLog('logs');
-const config = loadConfigOrExit(log);
+const { config, log, onShutdown } = startProcess('logs', () => undefined);
 const dir = join(resolve(config.runDir), 'logs');
 const maxBytes = config.logMaxMb * 1024 * 1024;
 let failing = false;
@@ -33,9 +32,7 @@ async function pass(): Promise<void> {
 log.info(`keeping ${dir} under ${config.logMaxMb} MB`);
 process.send?.('ready');
 void pass();
-const stop = (): void => {
+onShutdown(() => {
   stopping = true;
   process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+}, 1_000);

@@ -5,27 +5,30 @@
  * MEETR_ROLLER_PORT plus its instance number. On SIGINT/SIGTERM it finishes the
  * slot it is on, gives its leases back and exits.
  */
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { loadConfigOrExit } from './config.js';
-import { registerClockGauges } from './http/telemetry.js';
-import { serveTelemetry } from './http/telemetry-server.js';
-import { clockMarginMs } from './rollup/roll-queue.js';
 import { forLog } from './errors.js';
-import { createLog, errorField, type Log } from './log.js';
+import { registerClockGauges } from './http/telemetry.js';
+import { serveTelemetry, type Health } from './http/telemetry-server.js';
+import { errorField } from './log.js';
+import { startProcess } from './process-skeleton.js';
+import { clockMarginMs } from './rollup/roll-queue.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
-import { clockReport, startClockWatch } from './time/clock-watch.js';
+import { clockReport, startClockWatch, type ClockWatch } from './time/clock-watch.js';
 
 /** How often leases are balanced and renewed; a lease lasts three times as long. */
 const BALANCE_MS = 5_000;
 /** Pause when there was nothing to roll. */
 const IDLE_MS = 500;
+/** Hard stop, inside pm2's kill_timeout (10 s). */
+const STOP_DEADLINE_MS = 9_000;
 
-/** The roller's log: named by its port once config is read. */
-let log: Log = createLog('roller');
+const { config, log, onShutdown } = startProcess('roller', (settings) =>
+  String(settings.rollerPort + settings.instance),
+);
 
 function telemetryFor(registry: Registry) {
   const slots = new Counter({
@@ -69,33 +72,8 @@ function telemetryFor(registry: Registry) {
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit(log);
-  const instance = config.instance;
-  const port = config.rollerPort + instance;
-  const owner = `${hostname()}:${port}:${randomBytes(4).toString('hex')}`;
-  log = createLog(`roller ${port}`);
-
-  const registry = new Registry();
-  registry.setDefaultLabels({ roller: String(port) });
-  collectDefaultMetrics({ register: registry });
-  const telemetry = telemetryFor(registry);
-  const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, (message) => log.info(message));
-  const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
-  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, {
-    info: (message) => log.info(message),
-    warn: (message) => log.warn(message),
-  });
-  registerClockGauges(registry, () => clock.watch.reading());
-  const roller = new Roller({
-    store,
-    owner,
-    concurrency: Math.max(1, Math.floor(config.storageConcurrency / 2)),
-    leaseMs: BALANCE_MS * 3,
-    telemetry,
-    clockMarginMs: clockMarginMs(config.maxClockSkewMs),
-    refusal: () => clock.watch.reading().refusal,
-  });
+/** The roller's lag per shard and how many shards it holds, on its /metrics. */
+function registerRollerGauges(registry: Registry, roller: Roller): void {
   new Gauge({
     name: 'meetr_roller_lag_seconds',
     help: 'How far the oldest slot due in each shard this roller holds is behind; 0 when caught up',
@@ -114,54 +92,76 @@ async function main(): Promise<void> {
       this.set(roller.status.shards.length);
     },
   });
+}
+
+/** GET /health: 200 while rolling within the clock bound, else 503 (stopping, or clock_skew). */
+function rollerHealth(roller: Roller, watch: ClockWatch, stopping: () => boolean): () => Health {
+  return () => {
+    const { shards, lagSeconds, shardLags } = roller.status;
+    const refusal = roller.refusal;
+    const status = stopping() ? 'stopping' : refusal === undefined ? 'ok' : 'clock_skew';
+    const body = {
+      status,
+      ...(refusal === undefined ? {} : { message: refusal }),
+      shards,
+      lagSeconds,
+      shardLags: Object.fromEntries(shardLags),
+      clock: clockReport(watch.reading()),
+    };
+    return { status: status === 'ok' ? 200 : 503, body };
+  };
+}
+
+/** Balances leases every BALANCE_MS and rolls what is due in between, until `stopping`; a failed pass is retried. */
+async function rollUntilStopped(roller: Roller, stopping: () => boolean, errors: { inc(): void }): Promise<void> {
+  let balancedAt = 0;
+  while (!stopping()) {
+    try {
+      if (Date.now() - balancedAt >= BALANCE_MS) {
+        await roller.balance();
+        balancedAt = Date.now();
+      }
+      const rolled = await roller.rollDue(() => stopping() || Date.now() - balancedAt >= BALANCE_MS);
+      if (rolled === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    } catch (error) {
+      errors.inc();
+      log.error('rolling failed, retrying', { error: errorField(forLog(error)) });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const port = config.rollerPort + config.instance;
+  const owner = `${hostname()}:${port}:${randomBytes(4).toString('hex')}`;
+  const registry = new Registry();
+  registry.setDefaultLabels({ roller: String(port) });
+  collectDefaultMetrics({ register: registry });
+  const telemetry = telemetryFor(registry);
+  const client = await connectWithRetry({ ...config, applicationName: 'meetr-roller' }, (message) => log.info(message));
+  const store = new CassandraPointStore(client, config.keyspace, statementConsistency(config), config.retention);
+  const clock = await startClockWatch(() => store.serverTimeMs(), config.maxClockSkewMs, log);
+  registerClockGauges(registry, () => clock.watch.reading());
+  const roller = new Roller({
+    store,
+    owner,
+    concurrency: Math.max(1, Math.floor(config.storageConcurrency / 2)),
+    leaseMs: BALANCE_MS * 3,
+    telemetry,
+    clockMarginMs: clockMarginMs(config.maxClockSkewMs),
+    refusal: () => clock.watch.reading().refusal,
+  });
+  registerRollerGauges(registry, roller);
 
   let stopping = false;
-  const server = await serveTelemetry({
-    registry,
-    port,
-    health: () => {
-      const { shards, lagSeconds, shardLags } = roller.status;
-      const refusal = roller.refusal;
-      const status = stopping ? 'stopping' : refusal === undefined ? 'ok' : 'clock_skew';
-      const body = {
-        status,
-        ...(refusal === undefined ? {} : { message: refusal }),
-        shards,
-        lagSeconds,
-        shardLags: Object.fromEntries(shardLags),
-        clock: clockReport(clock.watch.reading()),
-      };
-      return { status: status === 'ok' ? 200 : 503, body };
-    },
-  });
+  const server = await serveTelemetry({ registry, port, health: rollerHealth(roller, clock.watch, () => stopping) });
   log.info(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
   process.send?.('ready');
+  const done = rollUntilStopped(roller, () => stopping, telemetry.errors);
 
-  const loop = async (): Promise<void> => {
-    let balancedAt = 0;
-    while (!stopping) {
-      try {
-        if (Date.now() - balancedAt >= BALANCE_MS) {
-          await roller.balance();
-          balancedAt = Date.now();
-        }
-        const rolled = await roller.rollDue(() => stopping || Date.now() - balancedAt >= BALANCE_MS);
-        if (rolled === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-      } catch (error) {
-        telemetry.errors.inc();
-        log.error('rolling failed, retrying', { error: errorField(forLog(error)) });
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-    }
-  };
-  const done = loop();
-
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
+  onShutdown((signal) => {
     stopping = true;
     log.info(`${signal}: finishing the current slot, then giving the leases back`);
-    const force = setTimeout(() => process.exit(1), 9_000);
-    force.unref();
     done
       .then(async () => {
         clock.stop();
@@ -171,9 +171,7 @@ async function main(): Promise<void> {
         process.exit(0);
       })
       .catch(() => process.exit(1));
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  }, STOP_DEADLINE_MS);
 }
 
 main().catch((error: unknown) => {

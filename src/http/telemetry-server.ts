@@ -7,11 +7,17 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
+/** A /health answer: its status and JSON body. */
+export interface Health {
+  readonly status: number;
+  readonly body: unknown;
+}
+
 export interface TelemetryServerOptions {
   readonly registry: Registry;
   readonly port: number;
   /** GET /health on this listener: its status code and JSON body. */
-  readonly health?: () => { readonly status: number; readonly body: unknown };
+  readonly health?: () => Health;
 }
 
 /** Listens on 127.0.0.1:`port`; resolves once listening, rejects when the port cannot be had. */
