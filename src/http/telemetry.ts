@@ -73,6 +73,57 @@ export function createTelemetry({
   const registry = new Registry();
   registry.setDefaultLabels({ worker: workerId });
   collectDefaultMetrics({ register: registry });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const written = counter('meetr_points_written_total', 'Points acknowledged by Cassandra');
+  const storageErrors = counter(
+    'meetr_storage_errors_total',
+    'Requests answered 503 because Cassandra was unavailable or too slow, by route',
+    ['route'],
+  );
+  const shed = counter(
+    'meetr_requests_shed_total',
+    'Requests answered 503 at once, nothing done, because the worker was too busy; by route and reason',
+    ['route', 'reason'],
+  );
+  const skippedSamples = counter(
+    'meetr_remote_write_samples_skipped_total',
+    'Remote-write samples not stored: older than MEETR_RETENTION_RAW less an hour (too_old)',
+    ['reason'],
+  );
+  const authFailures = counter(
+    'meetr_auth_failures_total',
+    'Requests refused for their credentials: missing (401), invalid (401), forbidden by scope (403)',
+    ['reason'],
+  );
+  const deadlines = counter(
+    'meetr_request_deadlines_exceeded_total',
+    'Requests answered 503 because they ran past MEETR_REQUEST_TIMEOUT_MS (or whose client went away); by route',
+    ['route'],
+  );
+  if (load !== undefined) registerLoadGauges(registry, load);
+  const clockRefusals = counter(
+    'meetr_clock_skew_refusals_total',
+    "Requests answered 503 clock_skew: this worker's clock was too far from Cassandra's (MEETR_MAX_CLOCK_SKEW_MS); by route",
+    ['route'],
+  );
+  return {
+    registry,
+    observeRequest: requestObserver(registry),
+    pointsWritten: (count) => written.inc(count),
+    storageError: (route) => storageErrors.inc({ route }),
+    requestShed: (route, reason) => shed.inc({ route, reason }),
+    samplesSkipped: (tooOld) => {
+      if (tooOld > 0) skippedSamples.inc({ reason: 'too_old' }, tooOld);
+    },
+    authFailure: (reason) => authFailures.inc({ reason }),
+    deadlineExceeded: (route) => deadlines.inc({ route }),
+    clockRefusal: (route) => clockRefusals.inc({ route }),
+  };
+}
+
+/** Requests answered and their durations, by route, method (and status). */
+function requestObserver(registry: Registry): Telemetry['observeRequest'] {
   const requests = new Counter({
     name: 'meetr_http_requests_total',
     help: 'HTTP requests answered, by route, method and status',
@@ -86,105 +137,42 @@ export function createTelemetry({
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const written = new Counter({
-    name: 'meetr_points_written_total',
-    help: 'Points acknowledged by Cassandra',
-    registers: [registry],
-  });
-  const storageErrors = new Counter({
-    name: 'meetr_storage_errors_total',
-    help: 'Requests answered 503 because Cassandra was unavailable or too slow, by route',
-    labelNames: ['route'],
-    registers: [registry],
-  });
-  const shed = new Counter({
-    name: 'meetr_requests_shed_total',
-    help: 'Requests answered 503 at once, nothing done, because the worker was too busy; by route and reason',
-    labelNames: ['route', 'reason'],
-    registers: [registry],
-  });
-  const skippedSamples = new Counter({
-    name: 'meetr_remote_write_samples_skipped_total',
-    help: 'Remote-write samples not stored: older than MEETR_RETENTION_RAW less an hour (too_old)',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  const authFailures = new Counter({
-    name: 'meetr_auth_failures_total',
-    help: 'Requests refused for their credentials: missing (401), invalid (401), forbidden by scope (403)',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  const deadlines = new Counter({
-    name: 'meetr_request_deadlines_exceeded_total',
-    help: 'Requests answered 503 because they ran past MEETR_REQUEST_TIMEOUT_MS (or whose client went away); by route',
-    labelNames: ['route'],
-    registers: [registry],
-  });
-  if (load !== undefined) {
-    const gauge = (name: string, help: string, read: (l: WriteLoad) => number): void => {
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read(load.writeQueue()));
-        },
-      });
-    };
-    gauge('meetr_write_queue_points', 'Points admitted and not yet sent to Cassandra', (l) => l.queuedPoints);
-    gauge('meetr_write_queue_requests', 'Insert requests admitted and not finished', (l) => l.activeRequests);
-    gauge('meetr_write_statements_in_flight', 'Write statements sent and not yet answered', (l) => l.inFlight);
-    gauge(
-      'meetr_write_statement_seconds',
-      "Moving average of a write statement's time to answer",
-      (l) => l.statementMs / 1000,
-    );
-    if (load.clock !== undefined) registerClockGauges(registry, load.clock);
-  }
-  const clockRefusals = new Counter({
-    name: 'meetr_clock_skew_refusals_total',
-    help: "Requests answered 503 clock_skew: this worker's clock was too far from Cassandra's (MEETR_MAX_CLOCK_SKEW_MS); by route",
-    labelNames: ['route'],
-    registers: [registry],
-  });
   // prom-client hashes a label set on every call; the few (route, method, status) children are kept instead.
   const requestChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'route' | 'method'> }>();
-  return {
-    registry,
-    observeRequest(route, method, status, seconds) {
-      const key = `${route} ${method} ${status}`;
-      let children = requestChildren.get(key);
-      if (children === undefined) {
-        children = {
-          count: requests.labels({ route, method, status: String(status) }),
-          time: duration.labels({ route, method }),
-        };
-        if (requestChildren.size < 1_000) requestChildren.set(key, children);
-      }
-      children.count.inc();
-      children.time.observe(seconds);
-    },
-    pointsWritten(count) {
-      written.inc(count);
-    },
-    storageError(route) {
-      storageErrors.inc({ route });
-    },
-    requestShed(route, reason) {
-      shed.inc({ route, reason });
-    },
-    samplesSkipped(tooOld) {
-      if (tooOld > 0) skippedSamples.inc({ reason: 'too_old' }, tooOld);
-    },
-    authFailure(reason) {
-      authFailures.inc({ reason });
-    },
-    deadlineExceeded(route) {
-      deadlines.inc({ route });
-    },
-    clockRefusal(route) {
-      clockRefusals.inc({ route });
-    },
+  return (route, method, status, seconds) => {
+    const key = `${route} ${method} ${status}`;
+    let children = requestChildren.get(key);
+    if (children === undefined) {
+      children = {
+        count: requests.labels({ route, method, status: String(status) }),
+        time: duration.labels({ route, method }),
+      };
+      if (requestChildren.size < 1_000) requestChildren.set(key, children);
+    }
+    children.count.inc();
+    children.time.observe(seconds);
   };
+}
+
+/** The write queue's gauges (and the clock's), read when /metrics is scraped. */
+function registerLoadGauges(registry: Registry, load: LoadProbe): void {
+  const gauge = (name: string, help: string, read: (l: WriteLoad) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(load.writeQueue()));
+      },
+    });
+  };
+  gauge('meetr_write_queue_points', 'Points admitted and not yet sent to Cassandra', (l) => l.queuedPoints);
+  gauge('meetr_write_queue_requests', 'Insert requests admitted and not finished', (l) => l.activeRequests);
+  gauge('meetr_write_statements_in_flight', 'Write statements sent and not yet answered', (l) => l.inFlight);
+  gauge(
+    'meetr_write_statement_seconds',
+    "Moving average of a write statement's time to answer",
+    (l) => l.statementMs / 1000,
+  );
+  if (load.clock !== undefined) registerClockGauges(registry, load.clock);
 }
