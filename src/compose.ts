@@ -56,18 +56,8 @@ export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTime
   return config.requestTimeoutMs + landingMarginMs(config) + REUSE_MS;
 }
 
-/** Wires storage, the services and the HTTP app together: the one place that sees everything. */
-export function composeApp({
-  config,
-  storage,
-  workerId,
-  isDraining,
-  auth,
-  logError,
-  logWarning,
-  clockWatch,
-  disk,
-}: ComposeOptions): MeetrApp {
+/** The services over storage, as the config bounds them. */
+function composeServices(config: Config, storage: Storage) {
   const scheduler = createWriteScheduler({
     writer: storage.writer,
     concurrency: config.writeConcurrency,
@@ -90,6 +80,26 @@ export function composeApp({
     maxSeries: config.maxSeries,
     maxScanned: 100 * config.maxSeries,
   });
+  const ingest = createIngestService({
+    writer: storage.writer,
+    scheduler,
+    pointsPerWrite: POINTS_PER_WRITE,
+    landingMarginMs: landingMarginMs(config),
+  });
+  const engine = createQueryEngine({
+    catalogue,
+    search,
+    maxSamples: config.maxQuerySamples,
+    maxConcurrent: config.maxConcurrentQueries,
+    maxWaiting: config.maxWaitingQueries,
+  });
+  return { scheduler, search, catalogue, ingest, engine };
+}
+
+/** Wires storage, the services and the HTTP app together: the one place that sees everything. */
+export function composeApp(options: ComposeOptions): MeetrApp {
+  const { config, storage, workerId, clockWatch } = options;
+  const { scheduler, ...services } = composeServices(config, storage);
   const telemetry = createTelemetry({
     workerId,
     load: {
@@ -97,22 +107,9 @@ export function composeApp({
       ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }),
     },
   });
+  const { isDraining, auth, logError, logWarning, disk } = options;
   const app = createApp({
-    ingest: createIngestService({
-      writer: storage.writer,
-      scheduler,
-      pointsPerWrite: POINTS_PER_WRITE,
-      landingMarginMs: landingMarginMs(config),
-    }),
-    search,
-    catalogue,
-    engine: createQueryEngine({
-      catalogue,
-      search,
-      maxSamples: config.maxQuerySamples,
-      maxConcurrent: config.maxConcurrentQueries,
-      maxWaiting: config.maxWaitingQueries,
-    }),
+    ...services,
     health: storage.health,
     telemetry,
     workerId,

@@ -82,34 +82,35 @@ const ROWS_PER_READ = 1_000;
 /** How long catalogue matching runs before it gives the event loop back. */
 const YIELD_MS = 20;
 
-export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
-  const { reader, maxSeries, maxScanned } = options;
-
-  /** The catalogue rows a matcher set can match, from `after` on, page by page. */
-  async function* rows(
-    matchers: readonly CompiledMatcher[],
-    after: CataloguePosition | undefined,
-    scope: WorkScope,
-  ): AsyncGenerator<CatalogueEntry & { shard: number }> {
-    const name = exactName(matchers);
-    const firstShard = after?.shard ?? 0;
-    const shards =
-      name !== undefined
-        ? [catalogueShardOf(name)]
-        : Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => firstShard + i);
-    for (const shard of shards) {
-      let from =
-        after !== undefined && after.shard === shard ? { name: after.name, metricId: after.metricId } : undefined;
-      for (;;) {
-        checkScope(scope);
-        const page = await reader.listSeries(shard, ROWS_PER_READ, name, from);
-        for (const entry of page) yield { ...entry, shard };
-        const last = page[page.length - 1];
-        if (last === undefined || page.length < ROWS_PER_READ) break;
-        from = { name: last.name, metricId: last.metricId };
-      }
+/** The catalogue rows a matcher set can match, from `after` on, page by page. */
+async function* catalogueRows(
+  reader: SeriesReader,
+  matchers: readonly CompiledMatcher[],
+  after: CataloguePosition | undefined,
+  scope: WorkScope,
+): AsyncGenerator<CatalogueEntry & { shard: number }> {
+  const name = exactName(matchers);
+  const firstShard = after?.shard ?? 0;
+  const shards =
+    name !== undefined
+      ? [catalogueShardOf(name)]
+      : Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => firstShard + i);
+  for (const shard of shards) {
+    let from =
+      after !== undefined && after.shard === shard ? { name: after.name, metricId: after.metricId } : undefined;
+    for (;;) {
+      checkScope(scope);
+      const page = await reader.listSeries(shard, ROWS_PER_READ, name, from);
+      for (const entry of page) yield { ...entry, shard };
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < ROWS_PER_READ) break;
+      from = { name: last.name, metricId: last.metricId };
     }
   }
+}
+
+export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
+  const { reader, maxSeries, maxScanned } = options;
 
   const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);
 
@@ -121,7 +122,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       let scanned = 0;
       const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
       for (const matchers of sets) {
-        for await (const entry of rows(matchers, undefined, scope)) {
+        for await (const entry of catalogueRows(reader, matchers, undefined, scope)) {
           await turn();
           if (++scanned > maxScanned)
             throw tooLarge(
@@ -147,7 +148,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       const series: SeriesEntry[] = [];
       let scanned = 0;
       const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
-      for await (const entry of rows(matchers, after, scope)) {
+      for await (const entry of catalogueRows(reader, matchers, after, scope)) {
         await turn();
         const position = { shard: entry.shard, name: entry.name, metricId: entry.metricId };
         const labels = seriesLabels(entry.metricId);

@@ -18,6 +18,9 @@ export interface SampleReadOptions {
   readonly take: (scope: WorkScope) => Promise<() => void>;
 }
 
+type PointRead = { query: number; partition: number; ts: number[]; values: number[] };
+type SpecialRead = { query: number; day: number; samples: SpecialValue[] };
+
 /** The raw points of each query, in query order; query_too_large past maxPartitions partitions or maxSamples points. */
 export async function readSamples(
   options: SampleReadOptions,
@@ -25,26 +28,8 @@ export async function readSamples(
   maxSamples: number,
   scope: WorkScope,
 ): Promise<MetricSamples[]> {
-  const { reader, concurrency, maxPartitions } = options;
-  const reads: Array<{ query: number; partition: number; ts: number[]; values: number[] }> = [];
-  const specialReads: Array<{ query: number; day: number; samples: SpecialValue[] }> = [];
-  // Counted before any list is built: a range of ten thousand years is refused, not enumerated.
-  let partitions = 0;
-  for (const { fromMs, toMs } of queries) {
-    partitions += samplePartition(toMs) - samplePartition(fromMs) + 1;
-    if (partitions > maxPartitions) {
-      throw new MeetrError(
-        'query_too_large',
-        `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
-      );
-    }
-  }
-  for (let query = 0; query < queries.length; query++) {
-    const { fromMs, toMs } = queries[query]!;
-    for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
-      reads.push({ query, partition, ts: [], values: [] });
-    for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
-  }
+  const { reader, concurrency } = options;
+  const { reads, specialReads } = readsOf(queries, options.maxPartitions);
   const release = await options.take(scope);
   let loaded = 0;
   try {
@@ -75,6 +60,38 @@ export async function readSamples(
   } finally {
     release();
   }
+  return answersOf(queries, reads, specialReads);
+}
+
+/** One read per (query, hour partition) and per (query, day) of special samples; counted before any list is built. */
+function readsOf(
+  queries: readonly SamplesQuery[],
+  maxPartitions: number,
+): { reads: PointRead[]; specialReads: SpecialRead[] } {
+  // A range of ten thousand years is refused, not enumerated.
+  let partitions = 0;
+  for (const { fromMs, toMs } of queries) {
+    partitions += samplePartition(toMs) - samplePartition(fromMs) + 1;
+    if (partitions > maxPartitions) {
+      throw new MeetrError(
+        'query_too_large',
+        `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
+      );
+    }
+  }
+  const reads: PointRead[] = [];
+  const specialReads: SpecialRead[] = [];
+  for (let query = 0; query < queries.length; query++) {
+    const { fromMs, toMs } = queries[query]!;
+    for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
+      reads.push({ query, partition, ts: [], values: [] });
+    for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
+  }
+  return { reads, specialReads };
+}
+
+/** Each query's reads joined in order: its points ascending (partitions are), its special samples. */
+function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], specialReads: SpecialRead[]): MetricSamples[] {
   const answers = queries.map(({ metricId }) => ({
     metricId,
     ts: [] as number[],

@@ -72,35 +72,7 @@ export function createClockWatch(options: ClockWatchOptions): ClockWatch {
   } = options;
   const samples: Sample[] = [];
 
-  const reading = (): ClockReading => {
-    const last = samples[samples.length - 1];
-    if (last === undefined)
-      return {
-        offsetMs: undefined,
-        uncertaintyMs: undefined,
-        checkedAtMs: undefined,
-        maxSkewMs,
-        refusal: "this process's clock was not compared with Cassandra's yet",
-      };
-    const best = samples.reduce((a, b) => (b.roundTripMs < a.roundTripMs ? b : a));
-    const uncertaintyMs = best.roundTripMs / 2;
-    const base = { offsetMs: best.offsetMs, uncertaintyMs, checkedAtMs: last.atMs, maxSkewMs };
-    const age = clock() - last.atMs;
-    if (age > STALE_INTERVALS * intervalMs || age < -maxSkewMs) {
-      return {
-        ...base,
-        refusal: `this process's clock was last compared with Cassandra's ${Math.round(age / 1000)} s ago; it takes no writes and rolls nothing until it is again`,
-      };
-    }
-    if (Math.abs(best.offsetMs) + uncertaintyMs <= maxSkewMs) return { ...base, refusal: undefined };
-    const side = best.offsetMs > 0 ? 'behind' : 'ahead of';
-    return {
-      ...base,
-      refusal:
-        `this process's clock is ${formatMs(Math.abs(best.offsetMs))} ${side} Cassandra's (±${formatMs(uncertaintyMs)}), more than MEETR_MAX_CLOCK_SKEW_MS (${maxSkewMs} ms): ` +
-        'it takes no writes and rolls nothing until NTP brings it back',
-    };
-  };
+  const reading = (): ClockReading => readingOf(samples, maxSkewMs, intervalMs, clock());
 
   /** Whether the process refused at the last notice; undefined before the first sample. */
   let refusing: boolean | undefined;
@@ -143,6 +115,37 @@ export function createClockWatch(options: ClockWatchOptions): ClockWatch {
       timer.unref();
       return () => clearInterval(timer);
     },
+  };
+}
+
+/** What `samples` say of this clock against Cassandra's at `nowMs`, and whether it is past the bound. */
+function readingOf(samples: readonly Sample[], maxSkewMs: number, intervalMs: number, nowMs: EpochMs): ClockReading {
+  const last = samples[samples.length - 1];
+  if (last === undefined)
+    return {
+      offsetMs: undefined,
+      uncertaintyMs: undefined,
+      checkedAtMs: undefined,
+      maxSkewMs,
+      refusal: "this process's clock was not compared with Cassandra's yet",
+    };
+  const best = samples.reduce((a, b) => (b.roundTripMs < a.roundTripMs ? b : a));
+  const uncertaintyMs = best.roundTripMs / 2;
+  const base = { offsetMs: best.offsetMs, uncertaintyMs, checkedAtMs: last.atMs, maxSkewMs };
+  const age = nowMs - last.atMs;
+  if (age > STALE_INTERVALS * intervalMs || age < -maxSkewMs) {
+    return {
+      ...base,
+      refusal: `this process's clock was last compared with Cassandra's ${Math.round(age / 1000)} s ago; it takes no writes and rolls nothing until it is again`,
+    };
+  }
+  if (Math.abs(best.offsetMs) + uncertaintyMs <= maxSkewMs) return { ...base, refusal: undefined };
+  const side = best.offsetMs > 0 ? 'behind' : 'ahead of';
+  return {
+    ...base,
+    refusal:
+      `this process's clock is ${formatMs(Math.abs(best.offsetMs))} ${side} Cassandra's (±${formatMs(uncertaintyMs)}), more than MEETR_MAX_CLOCK_SKEW_MS (${maxSkewMs} ms): ` +
+      'it takes no writes and rolls nothing until NTP brings it back',
   };
 }
 
