@@ -96,14 +96,8 @@ export function aggregate(
   param: number | string | undefined,
   vector: Vector,
 ): Vector {
-  let k = 0;
-  if (op === 'topk' || op === 'bottomk') {
-    const f = param as number;
-    if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18))
-      throw new MeetrError('query_failed', `Scalar value ${formatSampleValue(f)} overflows int64`);
-    k = Math.trunc(f);
-    if (k < 1) return [];
-  }
+  const k = op === 'topk' || op === 'bottomk' ? kOf(param as number) : 0;
+  if ((op === 'topk' || op === 'bottomk') && k < 1) return [];
   let names = grouping;
   if (op === 'count_values') {
     const label = param as string;
@@ -123,82 +117,97 @@ export function aggregate(
     if (group === undefined) {
       const value = op === 'stddev' || op === 'stdvar' ? 0 : op === 'group' ? 1 : sample.value;
       groups.set(key, { labels, value, mean: sample.value, count: 1, members: [sample] });
-      continue;
-    }
-    const v = sample.value;
-    switch (op) {
-      case 'sum':
-        group.value += v;
-        break;
-      case 'avg':
-        group.count++;
-        if (group.mean === Infinity || group.mean === -Infinity) {
-          if ((v === Infinity || v === -Infinity) && group.mean > 0 === v > 0) break;
-          if (Number.isFinite(v)) break;
-        }
-        group.mean += v / group.count - group.mean / group.count;
-        break;
-      case 'max':
-        if (group.value < v || Number.isNaN(group.value)) group.value = v;
-        break;
-      case 'min':
-        if (group.value > v || Number.isNaN(group.value)) group.value = v;
-        break;
-      case 'count':
-      case 'count_values':
-        group.count++;
-        break;
-      case 'stddev':
-      case 'stdvar': {
-        group.count++;
-        const delta = v - group.mean;
-        group.mean += delta / group.count;
-        group.value += delta * (v - group.mean);
-        break;
-      }
-      case 'topk':
-        keep(group, sample, k, lowerFirst, (value, than) => than < value);
-        break;
-      case 'bottomk':
-        keep(group, sample, k, higherFirst, (value, than) => than > value);
-        break;
-      case 'quantile':
-        group.members.push(sample);
-        break;
-      case 'group':
-        break;
+    } else {
+      accumulate(op, group, sample, k);
     }
   }
   const out: Vector = [];
-  for (const group of groups.values()) {
-    switch (op) {
-      case 'topk':
-      case 'bottomk':
-        for (const s of reversed(group.members, op === 'topk' ? lowerFirst : higherFirst))
-          out.push({ labels: s.labels, value: s.value });
-        continue;
-      case 'avg':
-        group.value = group.mean;
-        break;
-      case 'count':
-      case 'count_values':
-        group.value = group.count;
-        break;
-      case 'stdvar':
-        group.value /= group.count;
-        break;
-      case 'stddev':
-        group.value = Math.sqrt(group.value / group.count);
-        break;
-      case 'quantile':
-        group.value = quantile(
-          param as number,
-          group.members.map((s) => s.value),
-        );
-        break;
-      default:
-    }
-    out.push({ labels: group.labels, value: group.value });
-  }
+  for (const group of groups.values()) finish(op, group, param, out);
   return out;
+}
+
+/** topk/bottomk's k: the parameter truncated, refused past int64 as Go's conversion is. */
+function kOf(f: number): number {
+  if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18))
+    throw new MeetrError('query_failed', `Scalar value ${formatSampleValue(f)} overflows int64`);
+  return Math.trunc(f);
+}
+
+/** Adds one more sample to its group, as Prometheus' aggregation does for `op`. */
+function accumulate(op: AggregateOp, group: Group, sample: Sample, k: number): void {
+  const v = sample.value;
+  switch (op) {
+    case 'sum':
+      group.value += v;
+      break;
+    case 'avg':
+      group.count++;
+      if (group.mean === Infinity || group.mean === -Infinity) {
+        if ((v === Infinity || v === -Infinity) && group.mean > 0 === v > 0) break;
+        if (Number.isFinite(v)) break;
+      }
+      group.mean += v / group.count - group.mean / group.count;
+      break;
+    case 'max':
+      if (group.value < v || Number.isNaN(group.value)) group.value = v;
+      break;
+    case 'min':
+      if (group.value > v || Number.isNaN(group.value)) group.value = v;
+      break;
+    case 'count':
+    case 'count_values':
+      group.count++;
+      break;
+    case 'stddev':
+    case 'stdvar': {
+      group.count++;
+      const delta = v - group.mean;
+      group.mean += delta / group.count;
+      group.value += delta * (v - group.mean);
+      break;
+    }
+    case 'topk':
+      keep(group, sample, k, lowerFirst, (value, than) => than < value);
+      break;
+    case 'bottomk':
+      keep(group, sample, k, higherFirst, (value, than) => than > value);
+      break;
+    case 'quantile':
+      group.members.push(sample);
+      break;
+    case 'group':
+      break;
+  }
+}
+
+/** A group's result, appended to `out`: its value, or topk/bottomk's members in Prometheus' order. */
+function finish(op: AggregateOp, group: Group, param: number | string | undefined, out: Vector): void {
+  switch (op) {
+    case 'topk':
+    case 'bottomk':
+      for (const s of reversed(group.members, op === 'topk' ? lowerFirst : higherFirst))
+        out.push({ labels: s.labels, value: s.value });
+      return;
+    case 'avg':
+      group.value = group.mean;
+      break;
+    case 'count':
+    case 'count_values':
+      group.value = group.count;
+      break;
+    case 'stdvar':
+      group.value /= group.count;
+      break;
+    case 'stddev':
+      group.value = Math.sqrt(group.value / group.count);
+      break;
+    case 'quantile':
+      group.value = quantile(
+        param as number,
+        group.members.map((s) => s.value),
+      );
+      break;
+    default:
+  }
+  out.push({ labels: group.labels, value: group.value });
 }

@@ -144,17 +144,8 @@ function resultLabels(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMa
   return labels;
 }
 
-/** Arithmetic or a comparison between two vectors, with vector matching. */
-export function vectorBinary(
-  op: BinaryOp,
-  left: Vector,
-  right: Vector,
-  matching: VectorMatching,
-  returnBool: boolean,
-): Vector {
-  if (left.length === 0 || right.length === 0) return [];
-  const swapped = matching.card === 'one-to-many';
-  const [lhs, rhs] = swapped ? [right, left] : [left, right];
+/** The "one" side of a matching by its signature; two of its series with one signature is Prometheus' many-to-many error. */
+function bySignature(rhs: Vector, matching: VectorMatching, swapped: boolean): Map<string, Sample> {
   const rightBySignature = new Map<string, Sample>();
   for (const sample of rhs) {
     const signature = matchSignature(sample.labels, matching);
@@ -172,6 +163,21 @@ export function vectorBinary(
     }
     rightBySignature.set(signature, sample);
   }
+  return rightBySignature;
+}
+
+/** Arithmetic or a comparison between two vectors, with vector matching. */
+export function vectorBinary(
+  op: BinaryOp,
+  left: Vector,
+  right: Vector,
+  matching: VectorMatching,
+  returnBool: boolean,
+): Vector {
+  if (left.length === 0 || right.length === 0) return [];
+  const swapped = matching.card === 'one-to-many';
+  const [lhs, rhs] = swapped ? [right, left] : [left, right];
+  const rightBySignature = bySignature(rhs, matching, swapped);
   const matched = new Map<string, Set<string>>();
   const out: Vector = [];
   for (const ls of lhs) {

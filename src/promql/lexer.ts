@@ -34,34 +34,15 @@ export interface Token {
 }
 
 /** Words the lexer reads as keywords outside braces (`inf` and `nan` are numbers). */
-export const KEYWORDS = new Set([
-  'and',
-  'or',
-  'unless',
-  'atan2',
-  'sum',
-  'avg',
-  'count',
-  'min',
-  'max',
-  'group',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'count_values',
-  'quantile',
-  'offset',
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'bool',
-  'start',
-  'end',
-]);
+export const KEYWORDS = new Set(
+  [
+    'and or unless atan2', // operators
+    'sum avg count min max group stddev stdvar topk bottomk count_values quantile', // aggregations
+    'offset by without on ignoring group_left group_right bool start end', // modifiers
+  ]
+    .join(' ')
+    .split(' '),
+);
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 const isAlpha = (c: string | undefined): boolean =>

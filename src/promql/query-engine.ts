@@ -129,7 +129,7 @@ export function selectorWindows(expr: Expr, startMs: number, endMs: number): Map
 }
 
 export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
-  const { catalogue, search, maxSamples, defaultSubqueryStepMs = 60_000 } = options;
+  const { maxSamples, defaultSubqueryStepMs = 60_000 } = options;
   const turns = createTurns(
     options.maxConcurrent,
     options.maxWaiting,
@@ -139,39 +139,6 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
         `the worker evaluates ${options.maxConcurrent} queries and has ${waiting} waiting (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES); retry shortly`,
       ),
   );
-
-  /** The series and samples every selector of `expr` needs, each selector's series sorted by labels. */
-  const load = async (
-    expr: Expr,
-    startMs: EpochMs,
-    endMs: EpochMs,
-    scope: WorkScope,
-  ): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> => {
-    const reads: SamplesQuery[] = [];
-    const owners: Array<{ selector: VectorSelector; labels: LoadedSeries['labels'] }> = [];
-    const data = new Map<VectorSelector, LoadedSeries[]>();
-    for (const [selector, [fromMs, toMs]] of selectorWindows(expr, startMs, endMs)) {
-      data.set(selector, []);
-      for (const series of await catalogue.select([selector.matchers], fromMs, toMs, scope)) {
-        // Only the days the catalogue says the series has points on.
-        const from = Math.max(fromMs, series.firstDay * MS_PER_DAY);
-        const to = Math.min(toMs, (series.lastDay + 1) * MS_PER_DAY - 1);
-        if (from > to) continue;
-        reads.push({ metricId: series.metricId, fromMs: from, toMs: to });
-        owners.push({ selector, labels: series.labels });
-      }
-    }
-    const samples = await search.samples(reads, maxSamples, scope);
-    let loaded = 0;
-    samples.forEach((read, i) => {
-      const { selector, labels } = owners[i]!;
-      loaded += read.ts.length + read.special.length;
-      if (read.ts.length > 0 || read.special.length > 0)
-        data.get(selector)!.push({ labels, ...withSpecialSamples(read) });
-    });
-    for (const series of data.values()) series.sort((a, b) => compareLabels(a.labels, b.labels));
-    return { data, loaded };
-  };
 
   const evaluate = async <T>(
     expr: Expr,
@@ -187,7 +154,7 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
         : { signal: scope.signal, deadlineMs: Math.min(scope.deadlineMs, Date.now() + limits.timeoutMs) };
     const release = await turns.take(bounded);
     try {
-      const { data, loaded } = await load(expr, startMs, endMs, bounded);
+      const { data, loaded } = await loadSamples(options, expr, startMs, endMs, bounded);
       return await run(
         new Evaluator({
           data,
@@ -222,6 +189,40 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
       return evaluate(expr, startMs, endMs, scope, limits, (evaluator) => evaluator.range(expr, stepMs));
     },
   };
+}
+
+/** The series and samples every selector of `expr` needs, each selector's series sorted by labels. */
+async function loadSamples(
+  { catalogue, search, maxSamples }: QueryEngineOptions,
+  expr: Expr,
+  startMs: EpochMs,
+  endMs: EpochMs,
+  scope: WorkScope,
+): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> {
+  const reads: SamplesQuery[] = [];
+  const owners: Array<{ selector: VectorSelector; labels: LoadedSeries['labels'] }> = [];
+  const data = new Map<VectorSelector, LoadedSeries[]>();
+  for (const [selector, [fromMs, toMs]] of selectorWindows(expr, startMs, endMs)) {
+    data.set(selector, []);
+    for (const series of await catalogue.select([selector.matchers], fromMs, toMs, scope)) {
+      // Only the days the catalogue says the series has points on.
+      const from = Math.max(fromMs, series.firstDay * MS_PER_DAY);
+      const to = Math.min(toMs, (series.lastDay + 1) * MS_PER_DAY - 1);
+      if (from > to) continue;
+      reads.push({ metricId: series.metricId, fromMs: from, toMs: to });
+      owners.push({ selector, labels: series.labels });
+    }
+  }
+  const samples = await search.samples(reads, maxSamples, scope);
+  let loaded = 0;
+  samples.forEach((read, i) => {
+    const { selector, labels } = owners[i]!;
+    loaded += read.ts.length + read.special.length;
+    if (read.ts.length > 0 || read.special.length > 0)
+      data.get(selector)!.push({ labels, ...withSpecialSamples(read) });
+  });
+  for (const series of data.values()) series.sort((a, b) => compareLabels(a.labels, b.labels));
+  return { data, loaded };
 }
 
 /**
