@@ -8,7 +8,7 @@ const layer = {
   wire: '^src/(prometheus|promql)/',
   storageAdapters: '^src/storage/(cassandra|memory)/',
   storage: '^src/storage/',
-  pure: '^src/(domain|time|rollup)/|^src/(errors|concurrency|work-scope|config|config-reader|consistency|log)[.]ts$',
+  pure: '^src/(domain|time|rollup)/|^src/(errors|concurrency|work-scope|config|config-settings|config-reader|consistency|log|media-type)[.]ts$',
   tools: '^src/(cli|devstack|ops)/',
 };
 

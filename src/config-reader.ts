@@ -1,4 +1,5 @@
 /** Typed, validated values out of the environment, for config.ts: each problem is collected, none thrown. */
+import { knownTimeZone } from './time/zone.js';
 import { LEVEL_NAMES } from './rollup/levels.js';
 import { parseRetention, type Retention } from './rollup/retention.js';
 
@@ -100,13 +101,9 @@ export class EnvReader {
   timeZone(name: string, fallback: string): string {
     const raw = this.string(name);
     if (raw === undefined) return fallback;
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: raw });
-      return raw;
-    } catch {
-      this.problems.push(`${name}: "${raw}" is not an IANA time zone (e.g. UTC, Europe/Paris, Asia/Kolkata)`);
-      return fallback;
-    }
+    if (knownTimeZone(raw) !== undefined) return raw;
+    this.problems.push(`${name}: "${raw}" is not an IANA time zone (e.g. UTC, Europe/Paris, Asia/Kolkata)`);
+    return fallback;
   }
 
   /**

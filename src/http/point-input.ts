@@ -5,6 +5,7 @@
  * `{"metrics": [...]}`). Meetr's field aliases are known here and nowhere else.
  */
 import { invalidRequest, MeetrError } from '../errors.js';
+import { parseContentType } from '../media-type.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -27,7 +28,7 @@ export async function decodePointInputs(
   fromQuery: FormField,
   maxBatch: number,
 ): Promise<PointInput[]> {
-  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  const { mediaType } = parseContentType(contentType);
   if (mediaType === 'multipart/form-data') {
     checkMultipartParts(body, contentType);
     let form: FormData;

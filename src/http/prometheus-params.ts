@@ -11,6 +11,7 @@ import { parseQuery, type QueryLimits } from '../promql/query-engine.js';
 import type { EpochMs } from '../time/units.js';
 import type { AppEnv } from './app-env.js';
 import { readRequestBody } from './request-body.js';
+import { parseContentType } from '../media-type.js';
 
 /** Prometheus' own bounds when start or end is left out. */
 export const MIN_TIME_MS = -9_223_372_036_854;
@@ -26,7 +27,7 @@ export async function paramsOf(c: Context<AppEnv>, maxBodyBytes: number): Promis
   const url = new URL(c.req.url).searchParams;
   let form = new URLSearchParams();
   if (c.req.method === 'POST') {
-    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = parseContentType(c.req.header('content-type')).mediaType;
     if (type !== 'application/x-www-form-urlencoded' && type !== '') {
       throw new MeetrError(
         'unsupported_media_type',

@@ -4,12 +4,13 @@
  * and its special samples by metric and day. Long plans pause (createYielder) so
  * other requests get turns.
  */
+import { dayBucket } from '../time/day-bucket.js';
 import type { Point, SpecialSample, SpecialValue } from '../domain/point.js';
 import { partitionKey, type PartitionGroup } from '../domain/partitions.js';
 import { seriesName } from '../domain/series.js';
 import { MINUTES_PER_DAY, shardOf } from '../rollup/roll-queue.js';
 import { catalogueShardOf, type CatalogueEntry, type DirtyDay } from '../storage/ports.js';
-import { HOURS_PER_DAY, MS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { HOURS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
 /** One raw partition's share of a request, in request order with later duplicates winning. */
 export type WriteUnit = PartitionGroup<Point>;
@@ -210,7 +211,7 @@ export interface SpecialDay {
 export function specialByDay(samples: readonly SpecialSample[]): Map<string, SpecialDay> {
   const byDay = new Map<string, SpecialDay>();
   for (const { metricId, ts, value, stale } of samples) {
-    const day = Math.floor(ts / MS_PER_DAY);
+    const day = dayBucket(ts);
     const key = partitionKey(metricId, day);
     const entry = byDay.get(key);
     if (entry === undefined) byDay.set(key, { metricId, day, samples: [{ ts, value, stale }] });

@@ -7,6 +7,7 @@
 import protobuf from 'protobufjs';
 import { metricIdProblem, type Point, type SpecialSample, type TsWindow } from '../domain/point.js';
 import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
+import { parseContentType } from '../media-type.js';
 import { formatEpochMs } from '../time/timestamp.js';
 import { seriesId } from '../domain/series.js';
 import { SnappyBlockReader, SnappyError } from './snappy-block.js';
@@ -59,15 +60,12 @@ const WRITE_REQUEST_V1 = 'prometheus.WriteRequest';
  */
 export function checkRemoteWriteType(contentType: string | undefined): void {
   if (contentType === undefined || contentType.trim() === '') return;
-  const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim());
-  const proto = parameters
-    .find((p) => p.toLowerCase().startsWith('proto='))
-    ?.slice('proto='.length)
-    .replace(/^"|"$/g, '');
-  if (mediaType.toLowerCase() !== 'application/x-protobuf') {
+  const type = parseContentType(contentType);
+  const proto = type.parameter('proto');
+  if (type.mediaType !== 'application/x-protobuf') {
     throw new MeetrError(
       'unsupported_media_type',
-      `Content-Type ${mediaType} is not accepted here; remote write sends application/x-protobuf`,
+      `Content-Type ${type.asSent} is not accepted here; remote write sends application/x-protobuf`,
       [{ field: 'content-type', message: 'must be application/x-protobuf' }],
     );
   }

@@ -5,6 +5,7 @@
  * way it is read page by page and bounded: a listing never reads more than
  * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`.
  */
+import { dayBucket } from '../time/day-bucket.js';
 import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import {
@@ -16,7 +17,7 @@ import {
   type SeriesEntry,
 } from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
-import { MS_PER_DAY, type EpochMs } from '../time/units.js';
+import { type EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
 /** A position in the catalogue from a client's cursor, or undefined when it names none. */
@@ -116,8 +117,7 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
 
   return {
     async select(sets, fromMs, toMs, scope) {
-      const fromDay = Math.floor(fromMs / MS_PER_DAY);
-      const toDay = Math.floor(toMs / MS_PER_DAY);
+      const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
       const found = new Map<string, SeriesEntry>();
       let scanned = 0;
       const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
