@@ -3,52 +3,28 @@
  * Prometheus API as sub-apps, and one error handler for all of them.
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import type { IngestService } from '../ingest/ingest-service.js';
 import type { QueryEngine } from '../promql/query-engine.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
-import type { SearchService } from '../query/search-service.js';
-import type { WriteFloor } from '../rollup/retention.js';
-import type { DiskReport } from '../storage/disk-report.js';
-import type { StorageHealth } from '../storage/ports.js';
-import type { ClockWatch } from '../time/clock-watch.js';
 import type { AppEnv } from './app-env.js';
 import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
 import { errorHandler, errorResponse, type LogError } from './error-handler.js';
-import { createMeetrApi } from './meetr-api.js';
+import { createMeetrApi, type MeetrApiOptions } from './meetr-api.js';
 import { createPrometheusApi } from './prometheus-api.js';
 import { requestScope } from './request-scope.js';
 import type { Telemetry } from './telemetry.js';
 
-export interface AppOptions {
-  readonly ingest: IngestService;
-  readonly search: SearchService;
+/** Meetr's routes' options, and what the app itself and the Prometheus API need. */
+export interface AppOptions extends Omit<MeetrApiOptions, 'isDraining'> {
   readonly catalogue: CatalogueService;
   readonly engine: QueryEngine;
   /** meetr's version, as /api/v1/status/buildinfo reports it. */
   readonly version?: string;
-  readonly health: StorageHealth;
-  readonly telemetry: Telemetry;
-  /** Sent as X-Meetr-Worker on every response. */
-  readonly workerId: string;
-  readonly defaultTimeZone: string;
   /** Tokens, when MEETR_AUTH_TOKENS_FILE turns them on; every route but /health then needs one. */
   readonly auth?: Authenticator;
-  /** Buckets one series may have (MEETR_MAX_SERIES_BUCKETS). */
-  readonly maxSeriesBuckets: number;
-  readonly maxBodyBytes: number;
-  readonly maxBatch: number;
-  /** Points more than this far past the worker's clock are refused. */
-  readonly maxFutureMs: number;
-  /** This worker's clock against Cassandra's: past the bound it takes no writes and answers no searches (which read the roll queue by its clock). */
-  readonly clockWatch?: ClockWatch;
-  /** The oldest timestamp a write may carry at a given time, and why (retention.ts), if any. */
-  readonly oldestWritable?: (nowMs: number) => WriteFloor | undefined;
   /** Every request is answered within this (503 past it), measured from its arrival at the worker. */
   readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
   readonly isDraining?: () => boolean;
-  /** Free space of Cassandra's data and commit log directories, for /health. */
-  readonly disk?: () => DiskReport | undefined;
   /** Where details of unexpected errors and of storage failures go (never to the client). */
   readonly logError?: LogError;
   /** Where other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) are told, with the request's fields. */
