@@ -75,6 +75,9 @@ export function createTurns(limit: number, maxWaiting: number, shed: (waiting: n
   };
 }
 
+/** Items of a long loop between two looks at a yielder's clock (createYielder): cheap enough to count, often enough to pause. */
+export const PAUSE_EVERY = 512;
+
 /**
  * For long synchronous work: call the function it returns between units of work; it
  * gives the event loop back once `everyMs` have passed since it last did, and

@@ -2,6 +2,7 @@
  * Raw partitions: the one place that says which partition a point is stored in and
  * groups points by it (ingest, the upgrade copy and the bench's direct writer).
  */
+import { PAUSE_EVERY } from '../concurrency.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 
 /** Raw points are partitioned by metric and UTC hour: at most 3,600,000 rows (one per millisecond) whatever the rate. */
@@ -20,9 +21,6 @@ export interface PartitionGroup<P> {
   readonly partition: number;
   readonly points: P[];
 }
-
-/** Items between two calls of `pause`, which may give the event loop a turn. */
-const PAUSE_EVERY = 512;
 
 /**
  * Groups points by raw partition (metric, UTC hour), in the order they come; a later

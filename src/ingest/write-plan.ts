@@ -5,6 +5,7 @@
  * other requests get turns.
  */
 import { dayBucket } from '../time/day-bucket.js';
+import { PAUSE_EVERY } from '../concurrency.js';
 import type { Point, SpecialSample, SpecialValue } from '../domain/point.js';
 import { partitionKey, type PartitionGroup } from '../domain/partitions.js';
 import { seriesName } from '../domain/series.js';
@@ -25,9 +26,6 @@ export type CatalogueRows = Map<number, CatalogueEntry[]>;
 export type Pause = () => Promise<unknown>;
 
 export const noPause: Pause = () => Promise.resolve();
-
-/** Items between two looks at the clock. */
-const PAUSE_EVERY = 512;
 
 /** The minutes this process queued, with the hold each queue row gives: a later write they cover queues nothing. */
 export class QueuedMinutes {
