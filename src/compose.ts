@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
-import { createApp } from './http/app.js';
+import { createApp, type AppOptions } from './http/app.js';
 import type { LogError } from './http/error-handler.js';
 import type { AppEnv } from './http/app-env.js';
 import type { Authenticator } from './http/auth.js';
@@ -31,6 +31,10 @@ export interface ComposeOptions {
   readonly clockWatch?: ClockWatch;
   /** Free space of Cassandra's directories, for /health (disk-report.ts). */
   readonly disk?: () => DiskReport | undefined;
+  /** The explorer page's files, served at GET / (http/explorer.ts). */
+  readonly explorer?: AppOptions['explorer'];
+  /** The stack's status, served at GET /1.0/status (http/stack-status.ts). */
+  readonly stackStatus?: () => Promise<unknown>;
 }
 
 /** The composed HTTP app, and the registry its telemetry listener serves (telemetry-server.ts): the app itself has no /metrics. */
@@ -107,7 +111,7 @@ export function composeApp(options: ComposeOptions): MeetrApp {
       ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }),
     },
   });
-  const { isDraining, auth, logError, logWarning, disk } = options;
+  const { isDraining, auth, logError, logWarning, disk, explorer, stackStatus } = options;
   const app = createApp({
     ...services,
     health: storage.health,
@@ -126,6 +130,8 @@ export function composeApp(options: ComposeOptions): MeetrApp {
     ...(logError === undefined ? {} : { logError }),
     ...(logWarning === undefined ? {} : { logWarning }),
     ...(disk === undefined ? {} : { disk }),
+    ...(explorer === undefined ? {} : { explorer }),
+    ...(stackStatus === undefined ? {} : { stackStatus }),
   });
   return Object.assign(app, { telemetry });
 }

@@ -6,10 +6,13 @@
  */
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { TokenRegistry } from './auth/tokens.js';
 import { composeApp, type MeetrApp } from './compose.js';
 import type { Config } from './config.js';
+import { loadExplorer } from './http/explorer.js';
+import { createStackStatus } from './http/stack-status.js';
 import { serveTelemetry } from './http/telemetry-server.js';
 import { errorField, type Log } from './log.js';
 import { startProcess } from './process-skeleton.js';
@@ -102,6 +105,13 @@ async function main(): Promise<void> {
     ...(tokens === undefined ? {} : { auth: tokens }),
     logError: (message, error, fields) => log.error(message, { ...fields, error: errorField(error, true) }),
     logWarning: (message, fields) => log.warn(message, fields),
+    explorer: loadExplorer(fileURLToPath(new URL('../dist-ui', import.meta.url))),
+    stackStatus: createStackStatus({
+      ...config,
+      workerId: String(config.port),
+      cassandraReady: () => storage.health.isReady(),
+      ...(disks === undefined ? {} : { disk: disks.current }),
+    }),
   });
   const server = listen(app, config, log);
 

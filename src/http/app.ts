@@ -8,9 +8,11 @@ import type { CatalogueService } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
 import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
 import { errorHandler, errorResponse, type LogError } from './error-handler.js';
+import { createExplorer, type loadExplorer } from './explorer.js';
 import { createMeetrApi, type MeetrApiOptions } from './meetr-api.js';
 import { createPrometheusApi } from './prometheus-api.js';
 import { requestScope } from './request-scope.js';
+import { STATUS_PATH } from './routes.js';
 import type { Telemetry } from './telemetry.js';
 
 /** Meetr's routes' options, and what the app itself and the Prometheus API need. */
@@ -27,6 +29,10 @@ export interface AppOptions extends Omit<MeetrApiOptions, 'isDraining'> {
   readonly isDraining?: () => boolean;
   /** Where details of unexpected errors and of storage failures go (never to the client). */
   readonly logError?: LogError;
+  /** The explorer page's files (explorer.ts); without them GET / answers 404 saying how to build it. */
+  readonly explorer?: ReturnType<typeof loadExplorer>;
+  /** The stack's status for the explorer (GET /1.0/status); 404 without it. */
+  readonly stackStatus?: () => Promise<unknown>;
   /** Where other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) are told, with the request's fields. */
   readonly logWarning?: (message: string, fields: Readonly<Record<string, string>>) => void;
 }
@@ -47,6 +53,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       version: options.version ?? 'dev',
     }),
   );
+  const { stackStatus } = options;
+  if (stackStatus !== undefined) app.get(STATUS_PATH, async (c) => c.json(await stackStatus()));
+  app.route('/', createExplorer(options.explorer ?? new Map()));
   app.notFound((c) => errorResponse(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
   app.onError(
     errorHandler({

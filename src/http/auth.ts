@@ -6,7 +6,14 @@
  */
 import type { Scope, TokenHolder } from '../auth/tokens.js';
 import { MeetrError } from '../errors.js';
-import { METRICS_PATH, PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH, SERIES_PATH } from './routes.js';
+import {
+  EXPLORER_ASSETS_PREFIX,
+  METRICS_PATH,
+  PROMETHEUS_API_PREFIX,
+  REMOTE_WRITE_PATH,
+  SERIES_PATH,
+  STATUS_PATH,
+} from './routes.js';
 
 export interface Authenticator {
   authenticate(token: string): TokenHolder | undefined;
@@ -24,6 +31,9 @@ export type Requirement =
 export function requirementOf(method: string, path: string): Requirement {
   const route = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (route === '/health') return { kind: 'open' };
+  // The explorer page and its files hold no data: the page asks for a token itself.
+  if ((route === '/' || path.startsWith(EXPLORER_ASSETS_PREFIX)) && (method === 'GET' || method === 'HEAD'))
+    return { kind: 'open' };
   if (route === METRICS_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
   if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST')
     return { kind: 'scope', scope: 'write' };
@@ -34,7 +44,8 @@ export function requirementOf(method: string, path: string): Requirement {
     ['GET', 'HEAD', 'POST'].includes(method)
   )
     return { kind: 'scope', scope: 'read' };
-  if (route === SERIES_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
+  if ((route === SERIES_PATH || route === STATUS_PATH) && (method === 'GET' || method === 'HEAD'))
+    return { kind: 'scope', scope: 'read' };
   return { kind: 'token' }; // anything else answers 404 or 405, but only to a holder of a token
 }
 

@@ -8,7 +8,14 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { clientGone, deadlineExceeded } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { nodeBindingsOf } from './node-bindings.js';
-import { METRICS_PATH, PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH, SERIES_PATH } from './routes.js';
+import {
+  EXPLORER_ASSETS_PREFIX,
+  METRICS_PATH,
+  PROMETHEUS_API_PREFIX,
+  REMOTE_WRITE_PATH,
+  SERIES_PATH,
+  STATUS_PATH,
+} from './routes.js';
 import type { Telemetry } from './telemetry.js';
 
 /**
@@ -96,7 +103,8 @@ function receivedUs(stamp: string | undefined, nowMs: number): number {
 
 /** The route a request counts under in /metrics: a known path, `/api/v1/<endpoint>`, or other (bounded label values). */
 export function routeLabel(path: string): string {
-  if (path === METRICS_PATH || path === REMOTE_WRITE_PATH || path === SERIES_PATH || path === '/health') return path;
+  if ([METRICS_PATH, REMOTE_WRITE_PATH, SERIES_PATH, STATUS_PATH, '/health', '/'].includes(path)) return path;
+  if (path.startsWith(EXPLORER_ASSETS_PREFIX)) return EXPLORER_ASSETS_PREFIX;
   if (path.startsWith(`${PROMETHEUS_API_PREFIX}/label/`)) return `${PROMETHEUS_API_PREFIX}/label/values`;
   return PROMETHEUS_ROUTES.has(path) ? path : 'other';
 }

@@ -8,3 +8,7 @@ export const REMOTE_WRITE_PATH = '/api/v1/write';
 export const PROMETHEUS_API_PREFIX = '/api/v1';
 /** The series catalogue, paged (GET). */
 export const SERIES_PATH = '/1.0/series';
+/** The stack's status for the explorer: workers, rollers, Cassandra, points written (GET). */
+export const STATUS_PATH = '/1.0/status';
+/** The explorer page's hashed scripts and styles (GET /assets/<name>); the page itself is GET /. */
+export const EXPLORER_ASSETS_PREFIX = '/assets/';
