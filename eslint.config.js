@@ -5,7 +5,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'node_modules/', '.local/', 'ecosystem.config.cjs', '.dependency-cruiser.cjs'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-bench/',
+      'dist-ui/',
+      'node_modules/',
+      '.local/',
+      'ecosystem.config.cjs',
+      '.dependency-cruiser.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
