@@ -1,5 +1,5 @@
 import { AGGREGATIONS } from '../domain/aggregate.js';
-import { MAX_METRIC_ID_LENGTH } from '../domain/point.js';
+import { metricIdProblem } from '../domain/point.js';
 import { clipped, invalidRequest, type ErrorDetail } from '../errors.js';
 import type { SearchQuery } from '../query/search-service.js';
 import {
@@ -48,9 +48,9 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
     });
   const metricField = param('metric') !== undefined ? 'metric' : 'metric_id';
   const metricId = param(metricField) ?? '';
+  const metricProblem = metricIdProblem(metricId); // the insert's own rule: an id it could never store is refused
   if (metricId.trim() === '') details.push({ field: 'metric', message: 'is missing (metric or metric_id)' });
-  else if (metricId.length > MAX_METRIC_ID_LENGTH)
-    details.push({ field: metricField, message: `must be at most ${MAX_METRIC_ID_LENGTH} characters` });
+  else if (metricProblem !== undefined) details.push({ field: metricField, message: metricProblem });
 
   const bound = (field: 'from' | 'to'): { text: string; ms: number | undefined } => {
     const text = param(field) ?? '';
