@@ -1,5 +1,6 @@
 /** What the app keeps per request, typed on the Hono context. */
 import type { WorkScope } from '../work-scope.js';
+import type { Route } from './route-table.js';
 
 export interface RequestScope extends WorkScope {
   /** Microseconds since the epoch when the request arrived. */
@@ -9,4 +10,4 @@ export interface RequestScope extends WorkScope {
 }
 
 /** What the app keeps per request. */
-export type AppEnv = { Variables: { scope: RequestScope } };
+export type AppEnv = { Variables: { scope: RequestScope; route: Route } };

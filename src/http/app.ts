@@ -6,12 +6,12 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { QueryEngine } from '../promql/query-engine.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
-import { refusal, requirementOf, tokenOf, type Authenticator } from './auth.js';
+import { refusal, tokenOf, type Authenticator } from './auth.js';
 import { errorHandler, errorResponse, type LogError } from './error-handler.js';
 import { createExplorer, type loadExplorer } from './explorer.js';
 import { createMeetrApi, type MeetrApiOptions } from './meetr-api.js';
 import { createPrometheusApi } from './prometheus-api.js';
-import { requestScope } from './request-scope.js';
+import { requestScope, routeOfRequest } from './request-scope.js';
 import { STATUS_PATH } from './routes.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -72,7 +72,7 @@ function tokensRequired(auth: Authenticator, telemetry: Telemetry): MiddlewareHa
   return async (c, next) => {
     const token = tokenOf(c.req.header('authorization'));
     const refused = refusal(
-      requirementOf(c.req.method, c.req.path),
+      routeOfRequest(c).requirement,
       token,
       token === undefined ? undefined : auth.authenticate(token),
       `${c.req.method} ${c.req.path}`,

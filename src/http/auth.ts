@@ -4,16 +4,9 @@
  * Prometheus and Grafana send). /health stays open (HAProxy checks it); telemetry is not
  * served here at all but on each process's loopback listener (telemetry-server.ts).
  */
-import type { Scope, TokenHolder } from '../auth/tokens.js';
+import type { TokenHolder } from '../auth/tokens.js';
 import { MeetrError } from '../errors.js';
-import {
-  EXPLORER_ASSETS_PREFIX,
-  METRICS_PATH,
-  PROMETHEUS_API_PREFIX,
-  REMOTE_WRITE_PATH,
-  SERIES_PATH,
-  STATUS_PATH,
-} from './routes.js';
+import type { Requirement } from './route-table.js';
 
 export interface Authenticator {
   authenticate(token: string): TokenHolder | undefined;
@@ -21,33 +14,6 @@ export interface Authenticator {
 
 /** Why a request was refused, as counted in /metrics. */
 export type AuthFailure = 'missing' | 'invalid' | 'forbidden';
-
-/** What a request needs: nothing, any valid token, or a token whose scope allows `scope` (admin allows all). */
-export type Requirement =
-  | { readonly kind: 'open' }
-  | { readonly kind: 'token' }
-  | { readonly kind: 'scope'; readonly scope: Exclude<Scope, 'admin'> };
-
-export function requirementOf(method: string, path: string): Requirement {
-  const route = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  if (route === '/health') return { kind: 'open' };
-  // The explorer page and its files hold no data: the page asks for a token itself.
-  if ((route === '/' || path.startsWith(EXPLORER_ASSETS_PREFIX)) && (method === 'GET' || method === 'HEAD'))
-    return { kind: 'open' };
-  if (route === METRICS_PATH && (method === 'GET' || method === 'HEAD')) return { kind: 'scope', scope: 'read' };
-  if ((route === METRICS_PATH || route === REMOTE_WRITE_PATH) && method === 'POST')
-    return { kind: 'scope', scope: 'write' };
-  // The Prometheus API reads whether it is asked with GET or with a form POST (Grafana's default).
-  if (
-    route.startsWith(`${PROMETHEUS_API_PREFIX}/`) &&
-    route !== REMOTE_WRITE_PATH &&
-    ['GET', 'HEAD', 'POST'].includes(method)
-  )
-    return { kind: 'scope', scope: 'read' };
-  if ((route === SERIES_PATH || route === STATUS_PATH) && (method === 'GET' || method === 'HEAD'))
-    return { kind: 'scope', scope: 'read' };
-  return { kind: 'token' }; // anything else answers 404 or 405, but only to a holder of a token
-}
 
 /** The token an Authorization header carries, or undefined. */
 export function tokenOf(authorization: string | undefined): string | undefined {

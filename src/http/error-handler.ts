@@ -10,8 +10,7 @@ import { forLog, MeetrError, OverloadedError, statusOf, type ErrorCode, type Err
 import { errorAnswer } from './answers.js';
 import type { AppEnv } from './app-env.js';
 import { prometheusError } from './prometheus-answers.js';
-import { requestFields, routeLabel } from './request-scope.js';
-import { PROMETHEUS_API_PREFIX, REMOTE_WRITE_PATH } from './routes.js';
+import { requestFields, routeOfRequest } from './request-scope.js';
 import type { Telemetry } from './telemetry.js';
 
 /** Where details of unexpected errors and storage failures go, with the request's fields (request_id, method, path). */
@@ -40,14 +39,14 @@ export function errorHandler(options: ErrorHandlerOptions): ErrorHandler<AppEnv>
   return (error, c) => {
     if (error instanceof MeetrError) {
       if (error.code === 'storage_unavailable') {
-        telemetry.storageError(routeLabel(c.req.path));
+        telemetry.storageError(routeOfRequest(c).label);
         logStorageFailure(c, error);
       } else if (statusOf(error.code) >= 500) {
         logServerError(c, error);
       }
-      if (error instanceof OverloadedError) telemetry.requestShed(routeLabel(c.req.path), error.reason);
-      if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeLabel(c.req.path));
-      if (error.code === 'clock_skew') telemetry.clockRefusal(routeLabel(c.req.path));
+      if (error instanceof OverloadedError) telemetry.requestShed(routeOfRequest(c).label, error.reason);
+      if (error.code === 'deadline_exceeded') telemetry.deadlineExceeded(routeOfRequest(c).label);
+      if (error.code === 'clock_skew') telemetry.clockRefusal(routeOfRequest(c).label);
       return errorResponse(c, error.code, error.message, error.details);
     }
     if (error instanceof HTTPException && error.status < 500) {
@@ -116,8 +115,8 @@ export function errorResponse(
   if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
   if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="meetr", Basic realm="meetr", charset="UTF-8"');
   if (status === 408) c.header('Connection', 'close'); // the rest of the body was never read
-  // The Prometheus API answers in its own envelope (remote write keeps meetr's: Prometheus only logs it).
-  if (c.req.path.startsWith(`${PROMETHEUS_API_PREFIX}/`) && c.req.path !== REMOTE_WRITE_PATH) {
+  // Each route answers in its protocol's envelope (route-table.ts).
+  if (routeOfRequest(c).protocol === 'prometheus') {
     const answer = prometheusError(code, message);
     return c.json(answer.body, answer.status);
   }

@@ -1,21 +1,15 @@
 /**
  * What every request gets before its route runs: a scope with its deadline and a
  * signal that fires at it or when the client goes away, its arrival time (HAProxy's
- * stamp) and its request id, echoed in the answer; then its line in telemetry.
+ * stamp), its request id, echoed in the answer, and its route (route-table.ts);
+ * then its line in telemetry.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { clientGone, deadlineExceeded } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { nodeBindingsOf } from './node-bindings.js';
-import {
-  EXPLORER_ASSETS_PREFIX,
-  METRICS_PATH,
-  PROMETHEUS_API_PREFIX,
-  REMOTE_WRITE_PATH,
-  SERIES_PATH,
-  STATUS_PATH,
-} from './routes.js';
+import { routeOf, type Route } from './route-table.js';
 import type { Telemetry } from './telemetry.js';
 
 /**
@@ -47,6 +41,7 @@ export function requestScope(options: RequestScopeOptions): MiddlewareHandler<Ap
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(deadlineExceeded(requestTimeoutMs)), requestTimeoutMs);
     const requestId = requestIdOf(c.req.header(REQUEST_ID_HEADER));
+    c.set('route', routeOf(c.req.method, c.req.path));
     c.set('scope', {
       signal: controller.signal,
       deadlineMs: nowMs + requestTimeoutMs,
@@ -74,7 +69,7 @@ export function requestScope(options: RequestScopeOptions): MiddlewareHandler<Ap
     } finally {
       clearTimeout(timer);
     }
-    telemetry.observeRequest(routeLabel(c.req.path), c.req.method, c.res.status, (performance.now() - started) / 1000);
+    telemetry.observeRequest(routeOfRequest(c).label, c.req.method, c.res.status, (performance.now() - started) / 1000);
   };
 }
 
@@ -101,16 +96,8 @@ function receivedUs(stamp: string | undefined, nowMs: number): number {
   return nowUs;
 }
 
-/** The route a request counts under in /metrics: a known path, `/api/v1/<endpoint>`, or other (bounded label values). */
-export function routeLabel(path: string): string {
-  if ([METRICS_PATH, REMOTE_WRITE_PATH, SERIES_PATH, STATUS_PATH, '/health', '/'].includes(path)) return path;
-  if (path.startsWith(EXPLORER_ASSETS_PREFIX)) return EXPLORER_ASSETS_PREFIX;
-  if (path.startsWith(`${PROMETHEUS_API_PREFIX}/label/`)) return `${PROMETHEUS_API_PREFIX}/label/values`;
-  return PROMETHEUS_ROUTES.has(path) ? path : 'other';
+/** The request's route (route-table.ts), as read when it arrived. */
+export function routeOfRequest(c: Context<AppEnv>): Route {
+  const route: Route | undefined = c.get('route'); // unset only for a request that never passed requestScope
+  return route ?? routeOf(c.req.method, c.req.path);
 }
-
-const PROMETHEUS_ROUTES = new Set(
-  ['query', 'query_range', 'series', 'labels', 'metadata', 'query_exemplars', 'status/buildinfo'].map(
-    (name) => `${PROMETHEUS_API_PREFIX}/${name}`,
-  ),
-);

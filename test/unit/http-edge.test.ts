@@ -226,6 +226,30 @@ describe('the HTTP edge (errors)', () => {
     const bad = await answer(await app.request('/1.0/metrics?from=2020-02-30&to=2019-01-01&aggregation=median'));
     expect(bad.status).toBe(400);
     expect(bad.body.details?.map((d) => d.field)).toEqual(['metric', 'from', 'aggregation']);
+    // A metric id the insert would refuse is refused by the search too, by the same rule and words.
+    const range = 'from=2024-01-01&to=2024-01-02&aggregation=sum';
+    const insert = await answer(await app.request('/1.0/metrics', form({ metric_id: 'a\tb', ts: '1', value: '1' })));
+    const search = await answer(await app.request(`/1.0/metrics?metric=a%09b&${range}`));
+    expect(search).toMatchObject({ status: 400, body: { details: [{ field: 'metric' }] } });
+    expect(search.body.details?.[0]?.message).toBe(insert.body.details?.[0]?.message);
+    const replaced = await answer(await app.request(`/1.0/metrics?metric_id=a%EF%BF%BD&${range}`));
+    expect(replaced).toMatchObject({ status: 400, body: { details: [{ field: 'metric_id' }] } });
+  });
+
+  it('answers in the envelope of the route, not of a path prefix', async () => {
+    const { app } = memoryApp();
+    // Prometheus' API in Prometheus' envelope, with or without a trailing slash.
+    for (const path of ['/api/v1/query', '/api/v1/query/'])
+      expect(await answer(await app.request(path)), path).toMatchObject({
+        status: 400,
+        body: { status: 'error', errorType: 'bad_data' },
+      });
+    // Remote write is under the same prefix but keeps meetr's (Prometheus only logs it), slash or not.
+    for (const path of ['/api/v1/write', '/api/v1/write/'])
+      expect(await answer(await app.request(path, form({ a: '1' }))), path).toMatchObject({
+        status: 415,
+        body: { error: 'unsupported_media_type' },
+      });
   });
 
   it('answers 503 with Retry-After while storage is unavailable, and /health says so', async () => {
