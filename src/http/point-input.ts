@@ -2,10 +2,11 @@
  * From what a client sent to a list of unvalidated point records. Three shapes
  * arrive: Meetr's form fields (single point, or `batch` + a JSON `metrics` array,
  * in a urlencoded or multipart body), and JSON bodies (one point, an array, or
- * `{"metrics": [...]}`). Meetr's field aliases are known here and nowhere else.
+ * `{"metrics": [...]}`). Meetr's field aliases are in field-aliases.ts.
  */
 import { invalidRequest, MeetrError } from '../errors.js';
 import { parseContentType } from '../media-type.js';
+import { fieldOf, POINT_FIELDS, POINT_METRIC } from './field-aliases.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -108,7 +109,7 @@ export type FormField = (name: string) => string | undefined;
 /** The points of a form body. Batch mode: `batch` present with any value, or `metrics` without `metric_id`. */
 export function pointInputsFromForm(field: FormField, maxBatch: number): PointInput[] {
   const metrics = field('metrics');
-  const single = field('metric_id') ?? field('metric');
+  const single = field(fieldOf(POINT_METRIC, (name) => field(name) !== undefined));
   if (field('batch') !== undefined || (metrics !== undefined && single === undefined)) {
     if (metrics === undefined) {
       throw invalidRequest('a batch needs a "metrics" field: a JSON array of {metric_id, ts, value}', [
@@ -118,7 +119,7 @@ export function pointInputsFromForm(field: FormField, maxBatch: number): PointIn
     return pointInputsFromJsonText(metrics, maxBatch, 'metrics');
   }
   const point: Record<string, unknown> = {};
-  for (const name of ['metric_id', 'metric', 'ts', 'timestamp', 'value']) {
+  for (const name of POINT_FIELDS) {
     const value = field(name);
     if (value !== undefined) point[name] = value;
   }

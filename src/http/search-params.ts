@@ -11,6 +11,7 @@ import {
 } from '../time/series-buckets.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { knownTimeZone } from '../time/zone.js';
+import { fieldOf, missing, SEARCH_METRIC } from './field-aliases.js';
 
 /** A search as the client asked for it: the validated query, and `from`/`to` exactly as given (echoed in the answer). */
 export interface SearchParams {
@@ -46,10 +47,10 @@ export function parseSearchParams(param: QueryParam, defaultTimeZone: string): S
       field: 'interval',
       message: `"${clipped(intervalText)}" is not an interval; accepted: ${INTERVAL_FORMS}`,
     });
-  const metricField = param('metric') !== undefined ? 'metric' : 'metric_id';
+  const metricField = fieldOf(SEARCH_METRIC, (name) => param(name) !== undefined);
   const metricId = param(metricField) ?? '';
   const metricProblem = metricIdProblem(metricId); // the insert's own rule: an id it could never store is refused
-  if (metricId.trim() === '') details.push({ field: 'metric', message: 'is missing (metric or metric_id)' });
+  if (metricId.trim() === '') details.push({ field: SEARCH_METRIC[0], message: missing(SEARCH_METRIC) });
   else if (metricProblem !== undefined) details.push({ field: metricField, message: metricProblem });
 
   const bound = (field: 'from' | 'to'): { text: string; ms: number | undefined } => {

@@ -2,6 +2,7 @@ import { ANY_TIME, metricIdProblem, type Point, type TsWindow } from '../domain/
 import { invalidRequest, type ErrorDetail } from '../errors.js';
 import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
 import type { PointInput } from './point-input.js';
+import { fieldOf, missing, POINT_METRIC, POINT_TS } from './field-aliases.js';
 
 const MAX_DETAILS = 100;
 /** Longest text taken for a timestamp or a number; anything longer is refused unread. */
@@ -87,21 +88,21 @@ function validateOne(
   const record = input as Readonly<Record<string, unknown>>;
   const problems: ErrorDetail[] = [];
 
-  const metricField = 'metric_id' in record ? 'metric_id' : 'metric';
+  const metricField = fieldOf(POINT_METRIC, (name) => name in record);
   const metricId = record[metricField];
   if (metricId === undefined || metricId === null)
-    problems.push({ index, field: 'metric_id', message: 'is missing (metric_id or metric)' });
+    problems.push({ index, field: POINT_METRIC[0], message: missing(POINT_METRIC) });
   else if (typeof metricId !== 'string') problems.push({ index, field: metricField, message: 'must be a string' });
   else {
     const problem = metricIdProblem(metricId);
     if (problem !== undefined) problems.push({ index, field: metricField, message: problem });
   }
 
-  const tsField = 'ts' in record ? 'ts' : 'timestamp';
+  const tsField = fieldOf(POINT_TS, (name) => name in record);
   const rawTs = record[tsField];
   let ts = 0;
   if (rawTs === undefined || rawTs === null || rawTs === '')
-    problems.push({ index, field: 'ts', message: 'is missing (ts or timestamp)' });
+    problems.push({ index, field: POINT_TS[0], message: missing(POINT_TS) });
   else if (typeof rawTs === 'string' && rawTs.length > MAX_SCALAR_TEXT)
     problems.push({ index, field: tsField, message: `is longer than any timestamp (${rawTs.length} characters)` });
   else {

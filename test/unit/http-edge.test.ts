@@ -236,6 +236,25 @@ describe('the HTTP edge (errors)', () => {
     expect(replaced).toMatchObject({ status: 400, body: { details: [{ field: 'metric_id' }] } });
   });
 
+  it("takes Meetr's field aliases, the documented name winning when a client sends both", async () => {
+    const { app } = memoryApp();
+    const both = { metric_id: 'alias.doc', metric: 'alias.other', ts: '1700000000', timestamp: '1700000060' };
+    expect((await app.request('/1.0/metrics', json([{ ...both, value: 2 }]))).status).toBe(200);
+    expect(
+      (await app.request('/1.0/metrics', form({ metric: 'alias.form', timestamp: '1700000000', value: '3' }))).status,
+    ).toBe(200);
+    const range = 'from=1700000000&to=1700000000&aggregation=sum';
+    const search = async (query: string) => (await answer(await app.request(`/1.0/metrics?${query}&${range}`))).body;
+    expect(await search('metric=alias.doc&metric_id=alias.other')).toMatchObject({ metric_id: 'alias.doc', value: 2 });
+    expect(await search('metric_id=alias.form')).toMatchObject({ value: 3, count: 1 });
+    expect(await search('metric=alias.other')).toMatchObject({ count: 0 });
+    const none = await answer(await app.request('/1.0/metrics', json([{ value: 1 }])));
+    expect(none.body.details).toEqual([
+      { index: 0, field: 'metric_id', message: 'is missing (metric_id or metric)' },
+      { index: 0, field: 'ts', message: 'is missing (ts or timestamp)' },
+    ]);
+  });
+
   it('answers in the envelope of the route, not of a path prefix', async () => {
     const { app } = memoryApp();
     // Prometheus' API in Prometheus' envelope, with or without a trailing slash.
