@@ -3,8 +3,9 @@
  * the workers as HAProxy sees them (its stats CSV), each roller's lag per shard (its
  * /health), this worker's Cassandra connection and disk, and the points every worker
  * has written (their telemetry counters; the page turns two readings into a rate).
- * Everything is read on loopback, each source within a second; a source that does not
- * answer is reported as such, never as a failure of the request.
+ * Everything is read on loopback, each source within a second, and a reading is shared
+ * by the callers of the next second; a source that does not answer is reported as such,
+ * never as a failure of the request.
  */
 
 /** What one source said, or why it could not be read. */
@@ -72,7 +73,9 @@ export function createStackStatus(options: StackStatusOptions): () => Promise<St
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     }
   };
-  return async () => {
+  // Callers within a second share one reading: a page (or a client) asking often costs the stack no more.
+  let last: { readonly at: number; readonly reading: Promise<StackStatus> } | undefined;
+  const readAll = async (): Promise<StackStatus> => {
     const loopback = (port: number, path: string): string => `http://127.0.0.1:${port}${path}`;
     const [workers, rollers, counters] = await Promise.all([
       read(async () => workersOf(await get(loopback(options.statsPort, '/stats;csv')))),
@@ -102,7 +105,15 @@ export function createStackStatus(options: StackStatusOptions): () => Promise<St
       },
     };
   };
+  return () => {
+    const now = Date.now();
+    if (last === undefined || now - last.at >= SHARED_FOR_MS) last = { at: now, reading: readAll() };
+    return last.reading;
+  };
 }
+
+/** How long one reading answers every caller. */
+const SHARED_FOR_MS = 1000;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

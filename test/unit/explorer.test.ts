@@ -179,6 +179,7 @@ describe('the stack status', () => {
     expect(status.rollers).toEqual([{ ok: true, value: { port: roller, status: 'lagging', shardLags: { '0': 42 } } }]);
     expect(status.cassandra).toEqual({ reachable: true });
     expect(status.pointsWritten).toEqual({ total: 5, workersAnswering: 1, workers: 2 });
+    expect(await read()).toBe(status); // asked again within the second: the same reading, nothing read again
 
     const nothing = await createStackStatus({
       workerId: '9001',
