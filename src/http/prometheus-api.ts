@@ -10,7 +10,7 @@ import { Hono, type Context } from 'hono';
 import { isLabelName, type SeriesEntry } from '../domain/series.js';
 import { invalidRequest } from '../errors.js';
 import type { QueryEngine } from '../promql/query-engine.js';
-import { labelNames, labelValues, type CatalogueService } from '../query/catalogue-service.js';
+import type { CatalogueService } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
 import { instantData, matrixOf, success } from './prometheus-answers.js';
 import {
@@ -52,6 +52,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): Hono<AppEnv>
     app.on(['GET', 'POST'], api(path), async (c) => handler(c, await paramsOf(c, maxBodyBytes)));
   };
   const select = selection(catalogue);
+  const labels = labelListing(catalogue);
 
   both('/query', async (c, params) => {
     const t = timeParam(params, 'time', Date.now());
@@ -62,17 +63,17 @@ export function createPrometheusApi(options: PrometheusApiOptions): Hono<AppEnv>
   both('/series', async (c, params) =>
     success(
       c,
-      (await select(c, params, true)).map((s) => s.labels),
+      (await select(c, params)).map((s) => s.labels),
     ),
   );
-  both('/labels', async (c, params) => success(c, labelNames(await select(c, params, false))));
+  both('/labels', async (c, params) => success(c, await labels(c, params, undefined)));
   app.get(api('/label/:name/values'), async (c) => {
     const name = c.req.param('name') ?? '';
     if (!isLabelName(name))
       throw invalidRequest(`invalid label name: ${JSON.stringify(name)}`, [
         { field: 'name', message: 'is not a label name' },
       ]);
-    return success(c, labelValues(await select(c, await paramsOf(c, maxBodyBytes), false), name));
+    return success(c, await labels(c, await paramsOf(c, maxBodyBytes), name));
   });
   app.get(api('/metadata'), (c) => success(c, {}));
   app.on(['GET', 'POST'], api('/query_exemplars'), (c) => success(c, []));
@@ -113,14 +114,30 @@ function rangeQuery(engine: QueryEngine): ParamsHandler {
   };
 }
 
-/** The series `match[]` selects between start and end (all of time when left out); `required`: match[] must be given. */
+/** What the catalogue listings ask: the matcher sets (every series when none), from start to end (all of time when left out). */
+function catalogueQuery(params: Params) {
+  const sets = matcherSets(params);
+  return {
+    given: sets.length > 0,
+    sets: sets.length === 0 ? [[]] : sets,
+    start: timeParam(params, 'start', MIN_TIME_MS),
+    end: timeParam(params, 'end', MAX_TIME_MS),
+  };
+}
+
+/** The series `match[]` (required) selects between start and end. */
 function selection(catalogue: CatalogueService) {
-  return async (c: Context<AppEnv>, params: Params, required: boolean): Promise<SeriesEntry[]> => {
-    const start = timeParam(params, 'start', MIN_TIME_MS);
-    const end = timeParam(params, 'end', MAX_TIME_MS);
-    const sets = matcherSets(params);
-    if (sets.length === 0 && required)
-      throw invalidRequest('no match[] parameter provided', [{ field: 'match[]', message: 'is required' }]);
-    return catalogue.select(sets.length === 0 ? [[]] : sets, start, end, c.get('scope'));
+  return async (c: Context<AppEnv>, params: Params): Promise<SeriesEntry[]> => {
+    const { given, sets, start, end } = catalogueQuery(params);
+    if (!given) throw invalidRequest('no match[] parameter provided', [{ field: 'match[]', message: 'is required' }]);
+    return catalogue.select(sets, start, end, c.get('scope'));
+  };
+}
+
+/** The label names (`name` undefined) or one label's values among the series `match[]` selects. */
+function labelListing(catalogue: CatalogueService) {
+  return async (c: Context<AppEnv>, params: Params, name: string | undefined): Promise<string[]> => {
+    const { sets, start, end } = catalogueQuery(params);
+    return catalogue.labels(sets, start, end, c.get('scope'), name);
   };
 }

@@ -3,7 +3,8 @@
  * label matchers. A matcher set with an exact name (`__name__="up"`, or `up{...}`)
  * reads one slice of one catalogue partition; any other reads all of them. Either
  * way it is read page by page and bounded: a listing never reads more than
- * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`.
+ * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`
+ * series (label names and values, which hold no series, are bounded by the rows only).
  */
 import { dayBucket } from '../time/day-bucket.js';
 import { createYielder } from '../concurrency.js';
@@ -66,6 +67,19 @@ export interface CatalogueService {
     scope: WorkScope,
   ): Promise<SeriesEntry[]>;
   /**
+   * The label names (`name` undefined) or the values of label `name` among the series
+   * `select` would find, sorted. Not bounded by maxSeries, since the answer holds
+   * names and values, not series: a catalogue of any size can be listed, reading at
+   * most maxScanned rows (query_too_large past them).
+   */
+  labels(
+    sets: ReadonlyArray<readonly CompiledMatcher[]>,
+    fromMs: EpochMs,
+    toMs: EpochMs,
+    scope: WorkScope,
+    name?: string,
+  ): Promise<string[]>;
+  /**
    * Up to `limit` series matching `matchers`, in catalogue order, after `after`.
    * A page may hold fewer when maxScanned rows were read first; `next` goes on.
    */
@@ -110,38 +124,60 @@ async function* catalogueRows(
   }
 }
 
+const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);
+
+/** The series of `sets` whose points reach into [fromMs, toMs], a series once per set it matches. */
+async function* matching(
+  { reader, maxScanned }: CatalogueServiceOptions,
+  sets: ReadonlyArray<readonly CompiledMatcher[]>,
+  fromMs: EpochMs,
+  toMs: EpochMs,
+  scope: WorkScope,
+): AsyncGenerator<SeriesEntry> {
+  const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
+  let scanned = 0;
+  const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
+  for (const matchers of sets) {
+    for await (const entry of catalogueRows(reader, matchers, undefined, scope)) {
+      await turn();
+      if (++scanned > maxScanned)
+        throw tooLarge(
+          `the selection reads more than ${maxScanned} catalogue rows; select by metric name (__name__="...") or narrow the matchers`,
+        );
+      if (entry.lastDay < fromDay || entry.firstDay > toDay) continue;
+      const labels = seriesLabels(entry.metricId);
+      if (matchesAll(labels, matchers))
+        yield { metricId: entry.metricId, labels, firstDay: entry.firstDay, lastDay: entry.lastDay };
+    }
+  }
+}
+
 export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
   const { reader, maxSeries, maxScanned } = options;
 
-  const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);
-
   return {
     async select(sets, fromMs, toMs, scope) {
-      const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
       const found = new Map<string, SeriesEntry>();
-      let scanned = 0;
-      const turn = createYielder(YIELD_MS); // a long scan never holds up other requests
-      for (const matchers of sets) {
-        for await (const entry of catalogueRows(reader, matchers, undefined, scope)) {
-          await turn();
-          if (++scanned > maxScanned)
-            throw tooLarge(
-              `the selection reads more than ${maxScanned} catalogue rows; select by metric name (__name__="...") or narrow the matchers`,
-            );
-          if (entry.lastDay < fromDay || entry.firstDay > toDay || found.has(entry.metricId)) continue;
-          const labels = seriesLabels(entry.metricId);
-          if (!matchesAll(labels, matchers)) continue;
-          found.set(entry.metricId, {
-            metricId: entry.metricId,
-            labels,
-            firstDay: entry.firstDay,
-            lastDay: entry.lastDay,
-          });
-          if (found.size > maxSeries)
-            throw tooLarge(`more than ${maxSeries} series match (MEETR_MAX_SERIES); narrow the matchers`);
-        }
+      for await (const series of matching(options, sets, fromMs, toMs, scope)) {
+        found.set(series.metricId, series);
+        if (found.size > maxSeries)
+          throw tooLarge(`more than ${maxSeries} series match (MEETR_MAX_SERIES); narrow the matchers`);
       }
       return [...found.values()].sort((a, b) => (a.metricId < b.metricId ? -1 : a.metricId > b.metricId ? 1 : 0));
+    },
+
+    async labels(sets, fromMs, toMs, scope, name) {
+      const found = new Set<string>();
+      for await (const { labels } of matching(options, sets, fromMs, toMs, scope)) {
+        if (name === undefined) {
+          found.add(NAME_LABEL);
+          for (const label of Object.keys(labels)) found.add(label);
+        } else {
+          const value = labels[name];
+          if (value !== undefined && value !== '') found.add(value);
+        }
+      }
+      return [...found].sort();
     },
 
     async page(matchers, limit, after, scope) {
@@ -159,21 +195,4 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       return { series };
     },
   };
-}
-
-/** The label names of `series`, sorted, `__name__` included. */
-export function labelNames(series: readonly SeriesEntry[]): string[] {
-  const names = new Set<string>([NAME_LABEL]);
-  for (const { labels } of series) for (const name of Object.keys(labels)) names.add(name);
-  return series.length === 0 ? [] : [...names].sort();
-}
-
-/** The values label `name` takes in `series`, sorted. */
-export function labelValues(series: readonly SeriesEntry[], name: string): string[] {
-  const values = new Set<string>();
-  for (const { labels } of series) {
-    const value = labels[name];
-    if (value !== undefined && value !== '') values.add(value);
-  }
-  return [...values].sort();
 }

@@ -78,12 +78,15 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   // Three labelled series every 15 s over the last half hour, a Meetr metric of ten points,
-  // and 100 series of 1,000 points each (one a minute) for the drawing figure.
+  // 10,001 metrics of one point, and 100 series of 1,000 points each (one a minute) for the drawing figure.
   const points: Point[] = [];
   for (const host of HOSTS)
     for (let t = END - 1800; t < END; t += 15)
       points.push({ metric: `ex_load{explorer_host="${host}"}`, value: (t / 15) % 7, timestamp: t });
   for (let i = 1; i <= 10; i++) points.push({ metric: 'explorer.search', value: i, timestamp: END - 3000 + i * 60 });
+  // More series than one selection may match (MEETR_MAX_SERIES, 10,000), as a catalogue soon holds:
+  // completion and the series browser list names and values past it.
+  for (let i = 0; i <= 10_000; i++) points.push({ metric: `explorer.many.${i}`, value: 1, timestamp: END - 7200 });
   for (let s = 0; s < 100; s++)
     for (let k = 0; k < 1000; k++)
       points.push({ metric: `ex_perf{n="${s}"}`, value: Math.sin(k / 50 + s), timestamp: END - 999 * 60 + k * 60 });

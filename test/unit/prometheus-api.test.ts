@@ -274,6 +274,22 @@ describe('the catalogue: /api/v1/series, labels, label values and GET /1.0/serie
     });
   });
 
+  it('lists label names and values of a catalogue of more series than one selection may match', async () => {
+    // Grafana's and the explorer's metric browsers ask for every name and value, whatever the catalogue holds.
+    const { app } = memoryApp({ MEETR_MAX_SERIES: '3' });
+    await insert(app, [
+      ...['a', 'b', 'c', 'd', 'e'].map((host): [string, number, number] => [`load{host="${host}"}`, t0, 1]),
+      ['cpu.load', t0, 0.5],
+    ]);
+    expect(expectOk(await get(app, '/api/v1/label/__name__/values', {})).data).toEqual(['cpu.load', 'load']);
+    expect(expectOk(await get(app, '/api/v1/label/host/values', {})).data).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(expectOk(await get(app, '/api/v1/labels', { 'match[]': 'load' })).data).toEqual(['__name__', 'host']);
+    // A listing of the series themselves is still bounded.
+    const series = await get(app, '/api/v1/series', { 'match[]': 'load' });
+    expect(series.status).toBe(422);
+    expect(series.body.error).toContain('MEETR_MAX_SERIES');
+  });
+
   it('pages through every metric id with points, with a cursor', async () => {
     const { app } = await loaded();
     const ids: string[] = [];
