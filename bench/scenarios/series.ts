@@ -5,7 +5,8 @@
  * (every point fetched through the storage adapter and bucketed here).
  */
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { bucketBounds, bucketIndex, parseInterval } from '../../src/time/series-buckets.js';
+import { bucketBounds, bucketIndex } from '../../src/time/series-buckets.js';
+import { parseInterval } from '../../src/time/time-text.js';
 import type { BenchContext } from '../context.js';
 import { request } from '../http-client.js';
 import { timeEach } from '../latency.js';

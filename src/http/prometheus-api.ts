@@ -18,13 +18,12 @@ import {
   durationParam,
   limitsOf,
   matcherSets,
-  MAX_TIME_MS,
-  MIN_TIME_MS,
   paramsOf,
   timeParam,
   type Params,
 } from './prometheus-params.js';
 import { PROMETHEUS_API_PREFIX, SERIES_PATH } from './routes.js';
+import { MAX_TIME_MS, MIN_TIME_MS } from '../time/time-text.js';
 import { seriesListing } from './series-listing.js';
 
 export interface PrometheusApiOptions {

@@ -6,16 +6,12 @@
 import type { Context } from 'hono';
 import type { CompiledMatcher } from '../domain/series.js';
 import { invalidRequest, MeetrError } from '../errors.js';
-import { parseDurationMs } from '../promql/literals.js';
 import { parseQuery, type QueryLimits } from '../promql/query-engine.js';
+import { parsePrometheusDuration, parsePrometheusTime } from '../time/time-text.js';
 import type { EpochMs } from '../time/units.js';
 import type { AppEnv } from './app-env.js';
 import { readRequestBody } from './request-body.js';
 import { parseContentType } from '../media-type.js';
-
-/** Prometheus' own bounds when start or end is left out. */
-export const MIN_TIME_MS = -9_223_372_036_854;
-export const MAX_TIME_MS = 9_223_372_036_854;
 
 /** A request's parameters: the form body (POST) first, then the query string, as Go's Request.Form. */
 export interface Params {
@@ -46,20 +42,6 @@ export function badParameter(name: string, message: string): MeetrError {
   return invalidRequest(`invalid parameter "${name}": ${message}`, [{ field: name, message }]);
 }
 
-/** A Prometheus time: float seconds since the epoch or RFC 3339; in ms (rounded to the ms as Prometheus does). */
-export function parsePrometheusTime(text: string): EpochMs | undefined {
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text.trim())) {
-    const seconds = Number(text);
-    const whole = Math.trunc(seconds);
-    return Math.max(MIN_TIME_MS, Math.min(MAX_TIME_MS, whole * 1000 + Math.round((seconds - whole) * 1000)));
-  }
-  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/i.test(text)) {
-    const ms = Date.parse(text);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}
-
 export function timeParam(params: Params, name: string, fallback: EpochMs | undefined): EpochMs {
   const text = params.get(name);
   if (text === undefined || text === '') {
@@ -74,9 +56,7 @@ export function timeParam(params: Params, name: string, fallback: EpochMs | unde
 /** A step or timeout: float seconds or a Prometheus duration; in ms. */
 export function durationParam(params: Params, name: string): number {
   const text = params.get(name) ?? '';
-  const ms = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text)
-    ? Math.trunc(Number(text) * 1000)
-    : parseDurationMs(text);
+  const ms = parsePrometheusDuration(text);
   if (ms === undefined) throw badParameter(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
   return ms;
 }

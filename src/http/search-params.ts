@@ -2,14 +2,8 @@ import { AGGREGATIONS } from '../domain/aggregate.js';
 import { metricIdProblem } from '../domain/point.js';
 import { clipped, invalidRequest, type ErrorDetail } from '../errors.js';
 import type { SearchQuery } from '../query/search-service.js';
-import {
-  bucketBounds,
-  INTERVAL_FORMS,
-  parseInterval,
-  TooManyBucketsError,
-  type SeriesInterval,
-} from '../time/series-buckets.js';
-import { parseTimestamp } from '../time/timestamp.js';
+import { bucketBounds, TooManyBucketsError } from '../time/series-buckets.js';
+import { INTERVAL_FORMS, parseInterval, parseTimestamp, type SeriesInterval } from '../time/time-text.js';
 import { knownTimeZone } from '../time/zone.js';
 import { fieldOf, missing, SEARCH_METRIC } from './field-aliases.js';
 

@@ -1,6 +1,6 @@
 import { ANY_TIME, metricIdProblem, type Point, type TsWindow } from '../domain/point.js';
 import { invalidRequest, type ErrorDetail } from '../errors.js';
-import { formatEpochMs, parseTimestamp } from '../time/timestamp.js';
+import { formatEpochMs, parseTimestamp } from '../time/time-text.js';
 import type { PointInput } from './point-input.js';
 import { fieldOf, missing, POINT_METRIC, POINT_TS } from './field-aliases.js';
 

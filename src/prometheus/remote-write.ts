@@ -8,7 +8,7 @@ import protobuf from 'protobufjs';
 import { metricIdProblem, type Point, type SpecialSample, type TsWindow } from '../domain/point.js';
 import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
 import { parseContentType } from '../media-type.js';
-import { formatEpochMs } from '../time/timestamp.js';
+import { formatEpochMs } from '../time/time-text.js';
 import { seriesId } from '../domain/series.js';
 import { SnappyBlockReader, SnappyError } from './snappy-block.js';
 import { MAX_DETAILS, WireCounter } from './wire-count.js';

@@ -1,15 +1,5 @@
 /** PromQL's literals as Go reads them: numbers, durations, quoted strings. Pure. */
 
-const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const DURATION_UNITS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1];
-
-/** A Prometheus duration (`1h30m`, `5m`, `250ms`, units in that order) in ms; undefined when it is not one. */
-export function parseDurationMs(text: string): number | undefined {
-  const match = DURATION.exec(text);
-  if (match === null || text === '') return undefined;
-  return DURATION_UNITS.reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * unit, 0);
-}
-
 const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 const SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 

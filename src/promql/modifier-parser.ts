@@ -6,7 +6,8 @@
 import { isLabelName } from '../domain/series.js';
 import { typeOf, type AtModifier, type Expr, type VectorMatching } from './ast.js';
 import type { Token } from './lexer.js';
-import { parseDurationMs, parseNumberLiteral } from './literals.js';
+import { parseDurationMs } from '../time/time-text.js';
+import { parseNumberLiteral } from './literals.js';
 import { SelectorParser } from './selector-parser.js';
 
 export class ModifierParser extends SelectorParser {

@@ -7,29 +7,9 @@
  * wall clock makes it: `1d` in Europe/Berlin is 23 or 25 hours, and at a fall-back
  * `1h` has two buckets whose wall clock reads 02:00, an hour apart.
  */
-import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from './units.js';
-import { nextOffsetChange, wallToInstant, zoneOffsetMs } from './zone.js';
-
-export type SeriesInterval =
-  | { readonly text: string; readonly kind: 'fixed'; readonly ms: number }
-  | { readonly text: string; readonly kind: 'day' | 'week' | 'month' };
-
-export const INTERVAL_FORMS = 'Nm (1-1440), Nh (1-24), 1d, 1w or 1M';
-
-/** Reads `interval`: a fixed length of at most a day, or a calendar unit; undefined when it is neither. */
-export function parseInterval(text: string): SeriesInterval | undefined {
-  const match = /^([1-9]\d{0,3})([mhdwM])$/.exec(text.trim());
-  if (match === null) return undefined;
-  const [n, unit] = [Number(match[1]), match[2]];
-  const canonical = `${n}${unit}`;
-  if (unit === 'm' && n <= 1440) return { text: canonical, kind: 'fixed', ms: n * MS_PER_MINUTE };
-  if (unit === 'h' && n <= 24) return { text: canonical, kind: 'fixed', ms: n * MS_PER_HOUR };
-  if (n !== 1) return undefined;
-  if (unit === 'd') return { text: canonical, kind: 'day' };
-  if (unit === 'w') return { text: canonical, kind: 'week' };
-  if (unit === 'M') return { text: canonical, kind: 'month' };
-  return undefined;
-}
+import type { SeriesInterval } from './time-text.js';
+import { MS_PER_DAY, type EpochMs } from './units.js';
+import { firstInstantAtOrAfter, nextOffsetChange, zoneOffsetMs } from './zone.js';
 
 /** More buckets than the caller allows; nothing was computed past the limit. */
 export class TooManyBucketsError extends Error {
@@ -105,7 +85,7 @@ function* calendarBoundaries(kind: 'day' | 'week' | 'month', zone: string, fromM
   if (kind === 'week') local.setUTCDate(local.getUTCDate() - ((local.getUTCDay() + 6) % 7)); // back to Monday
   if (kind === 'month') local.setUTCDate(1);
   for (;;) {
-    yield wallToInstant(zone, local.getTime());
+    yield firstInstantAtOrAfter(zone, local.getTime());
     if (kind === 'day') local.setUTCDate(local.getUTCDate() + 1);
     else if (kind === 'week') local.setUTCDate(local.getUTCDate() + 7);
     else local.setUTCMonth(local.getUTCMonth() + 1);

@@ -1,6 +1,7 @@
 /**
  * Wall clocks of IANA zones, from the runtime's own zone data (Intl): the offset at
- * an instant, the first instant of a wall-clock time, and ISO 8601 with the offset.
+ * an instant, the instant of a wall-clock time (one rule for offset changes, at
+ * readWallClock), and ISO 8601 with the offset. The only place that reads zones.
  * Offsets are whole seconds; a zone's offset changes at most a few times a year.
  */
 import { MS_PER_DAY, MS_PER_SECOND, type EpochMs } from './units.js';
@@ -84,22 +85,49 @@ export function nextOffsetChange(
 }
 
 /**
- * The first instant at which `zone`'s wall clock reads `wallMs` (a wall-clock time
- * written as if it were UTC). A wall time that occurs twice (a fall-back) is its
- * earlier instant; one that never occurs (a spring-forward gap) is the instant the
- * clock jumps over it, the first that reads later.
+ * How a wall-clock reading of `zone` (a time of day written without an offset) is
+ * an instant. meetr's one rule for offset changes: a reading the clock shows once is
+ * that instant; one it skips (a spring-forward gap) or shows twice (a fall-back) is
+ * read with the offset in force before the change. So a skipped time lands as far
+ * past the gap as it lay inside it (02:30 on 2026-03-29 in Europe/Berlin is
+ * 03:30+02:00), and a repeated time is its first occurrence. This is RFC 5545's rule
+ * (§3.3.5), Python's zoneinfo with fold=0 and java.time's.
+ * `jump` is, for a skipped reading, the instant at which the clock jumped over it.
  */
-export function wallToInstant(zone: string, wallMs: EpochMs): EpochMs {
-  if (zone === 'UTC') return wallMs;
+interface WallReading {
+  readonly instant: EpochMs;
+  readonly jump?: EpochMs;
+}
+
+/** `wallMs` is the wall-clock time written as if it were UTC. Assumes at most one offset change a day. */
+function readWallClock(zone: string, wallMs: EpochMs): WallReading {
+  if (zone === 'UTC') return { instant: wallMs };
   const before = zoneOffsetMs(zone, wallMs - MS_PER_DAY);
   const after = zoneOffsetMs(zone, wallMs + MS_PER_DAY);
-  const candidates = [wallMs - before, wallMs - after].sort((a, b) => a - b);
-  for (const instant of candidates) {
-    if (instant + zoneOffsetMs(zone, instant) === wallMs) return instant;
+  const [earlier, later] = [wallMs - before, wallMs - after].sort((a, b) => a - b) as [EpochMs, EpochMs];
+  for (const instant of [earlier, later]) {
+    if (instant + zoneOffsetMs(zone, instant) === wallMs) return { instant };
   }
-  // In a gap: the change that skips it lies between the two readings.
-  const low = candidates[0]! - MS_PER_DAY;
-  return nextOffsetChange(zone, low, zoneOffsetMs(zone, low), candidates[1]! + MS_PER_DAY) ?? candidates[0]!;
+  // Skipped: the change that jumps over it lies between the two readings.
+  const low = earlier - MS_PER_DAY;
+  const jump = nextOffsetChange(zone, low, zoneOffsetMs(zone, low), later + MS_PER_DAY);
+  return { instant: wallMs - before, jump: jump ?? earlier };
+}
+
+/** The instant a client means by wall-clock time `wallMs` on `zone`'s clock, by the rule of readWallClock. */
+export function instantOfWallClock(zone: string, wallMs: EpochMs): EpochMs {
+  return readWallClock(zone, wallMs).instant;
+}
+
+/**
+ * The first instant at which `zone`'s wall clock reads `wallMs` or later: where a
+ * local day, week, month or bucket begins. A boundary needs no rule of its own: for
+ * a reading the clock shows twice it is the earlier instant, for one it skips the
+ * instant of the jump (so boundaries never run backwards).
+ */
+export function firstInstantAtOrAfter(zone: string, wallMs: EpochMs): EpochMs {
+  const reading = readWallClock(zone, wallMs);
+  return reading.jump ?? reading.instant;
 }
 
 /** `ms` as ISO 8601 on `zone`'s wall clock with its offset: 2026-03-29T03:00:00+02:00. */

@@ -10,7 +10,8 @@ import type { SearchQuery } from '../../src/query/search-service.js';
 import { SHARDS, slotOf } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';
 import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
-import { bucketBounds, parseInterval } from '../../src/time/series-buckets.js';
+import { bucketBounds } from '../../src/time/series-buckets.js';
+import { parseInterval } from '../../src/time/time-text.js';
 import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
 import { query } from '../support/search-query.js';
 import {

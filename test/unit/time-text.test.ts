@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dayBucket } from '../../src/time/day-bucket.js';
-import { daysInMonth, parseTimestamp } from '../../src/time/timestamp.js';
+import { fromZonedTime } from 'date-fns-tz';
+import { daysInMonth, parseTimestamp } from '../../src/time/time-text.js';
+import { firstInstantAtOrAfter, nextOffsetChange, zoneOffsetMs } from '../../src/time/zone.js';
 
 const ms = (input: unknown, zone = 'UTC'): number => {
   const result = parseTimestamp(input, zone);
@@ -175,6 +177,75 @@ describe('parseTimestamp: properties', () => {
       { numRuns: 1000 },
     );
   });
+});
+
+describe('one rule for offset changes (zone.ts), at every change of zones with odd ones', () => {
+  // Half-hour and 45-minute offsets, changes at midnight, negative DST, a skipped day, 30-minute DST.
+  const zones = [
+    'Europe/Berlin',
+    'America/New_York',
+    'America/Havana',
+    'America/Sao_Paulo',
+    'Europe/Dublin',
+    'Australia/Lord_Howe',
+    'Pacific/Chatham',
+    'Pacific/Apia',
+    'Asia/Tehran',
+    'Africa/Casablanca',
+    'Asia/Kathmandu',
+  ];
+  const changes = (zone: string): number[] => {
+    const found: number[] = [];
+    const until = Date.parse('2040-01-01T00:00:00Z');
+    for (let at = 0; ;) {
+      const change = nextOffsetChange(zone, at, zoneOffsetMs(zone, at), until);
+      if (change === undefined) return found;
+      found.push(change);
+      at = change;
+    }
+  };
+  const wallText = (wallMs: number): string => new Date(wallMs).toISOString().slice(0, 23);
+
+  /** Wall-clock times around each change: every 20 minutes from 2 hours before to 2 hours after, and its edges to the ms. */
+  const wallsAround = (zone: string, change: number): number[] => {
+    const wallBefore = change + zoneOffsetMs(zone, change - 1);
+    const wallAfter = change + zoneOffsetMs(zone, change);
+    const walls = Array.from({ length: 13 }, (_, i) => wallBefore - 2 * 3_600_000 + i * 1_200_000);
+    return [...walls, wallBefore - 1, wallBefore, wallAfter - 1, wallAfter];
+  };
+
+  it('reads a time shown once as date-fns-tz does, and a skipped or repeated one with the offset before the change', () => {
+    const found = { once: 0, skipped: 0, repeated: 0, dateFnsTzDiffers: 0 };
+    for (const zone of zones) {
+      for (const change of changes(zone)) {
+        const [before, after] = [zoneOffsetMs(zone, change - 1), zoneOffsetMs(zone, change)];
+        for (const wall of wallsAround(zone, change)) {
+          const text = wallText(wall);
+          const reads = [wall - before, wall - after].filter((at) => at + zoneOffsetMs(zone, at) === wall);
+          const parsed = ms(text, zone);
+          if (new Set(reads).size === 1) {
+            found.once++;
+            expect(parsed, `${text} in ${zone}`).toBe(fromZonedTime(text, zone).getTime());
+          } else {
+            found[reads.length === 0 ? 'skipped' : 'repeated']++;
+            expect(parsed, `${text} in ${zone}`).toBe(wall - before);
+            if (fromZonedTime(text, zone).getTime() !== parsed) found.dateFnsTzDiffers++;
+          }
+          // A local day, hour or bucket begins at the first instant whose wall clock reads it or later.
+          const first = firstInstantAtOrAfter(zone, wall);
+          expect(first + zoneOffsetMs(zone, first), `${text} in ${zone}`).toBeGreaterThanOrEqual(wall);
+          const earlier = first - 1_000; // offsets hold for whole seconds
+          expect(earlier + zoneOffsetMs(zone, earlier) < wall || first + zoneOffsetMs(zone, first) === wall).toBe(true);
+          expect(parsed).toBeGreaterThanOrEqual(first);
+        }
+      }
+    }
+    expect(found.once).toBeGreaterThan(10_000);
+    expect(found.skipped).toBeGreaterThan(1_000);
+    expect(found.repeated).toBeGreaterThan(1_000);
+    // date-fns-tz 3.2.0, which read these before, reads most of them with the offset after the change east of UTC.
+    console.log(`around every change: ${JSON.stringify(found)}`);
+  }, 60_000);
 });
 
 describe('dayBucket and calendar facts', () => {
