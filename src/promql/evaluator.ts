@@ -7,6 +7,7 @@
  * deadline a query stops with Prometheus' timeout error.
  */
 import { createYielder } from '../concurrency.js';
+import { groupOf } from '../domain/groups.js';
 import { MeetrError } from '../errors.js';
 import type { WorkScope } from '../work-scope.js';
 import { aggregate } from './aggregations.js';
@@ -98,10 +99,7 @@ export class Evaluator {
       if (this.held + samples.length * (steps - step) > this.options.maxSamples) throw tooManySamples();
       this.hold(samples.length);
       for (const { labels, value: v } of samples) {
-        const key = labelsKey(labels);
-        let entry = series.get(key);
-        if (entry === undefined) series.set(key, (entry = { labels, points: [] }));
-        entry.points.push([t, v]);
+        groupOf(series, labelsKey(labels), () => ({ labels, points: [] as RangeSeries['points'] })).points.push([t, v]);
       }
       await this.checkpoint();
     }
@@ -270,9 +268,11 @@ export class Evaluator {
         await this.checkpoint();
       }
       for (const sample of vector) {
-        const key = labelsKey(sample.labels);
-        let entry = series.get(key);
-        if (entry === undefined) series.set(key, (entry = { labels: sample.labels, ts: [], values: [] }));
+        const entry = groupOf(series, labelsKey(sample.labels), () => ({
+          labels: sample.labels,
+          ts: [] as number[],
+          values: [] as number[],
+        }));
         entry.ts.push(ti);
         entry.values.push(sample.value);
       }

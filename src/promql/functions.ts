@@ -4,6 +4,7 @@
  * over classic `le` buckets, absent, scalar/vector/time. Each gets its evaluated
  * arguments and the evaluation time (ms). Pure.
  */
+import { groupOf } from '../domain/groups.js';
 import { MeetrError } from '../errors.js';
 import { compileAnchored, expandTemplate } from '../domain/regex.js';
 import { isLabelName, NAME_LABEL } from '../domain/series.js';
@@ -108,9 +109,7 @@ function histogramQuantile([q, arg]: readonly StepValue[]): StepValue {
     const upperBound = parseGoFloat(s.labels.le ?? '');
     if (upperBound === undefined) continue;
     const { le: _le, ...rest } = s.labels;
-    const key = labelsKey(rest);
-    let group = groups.get(key);
-    if (group === undefined) groups.set(key, (group = { labels: withoutName(rest), buckets: [] }));
+    const group = groupOf(groups, labelsKey(rest), () => ({ labels: withoutName(rest), buckets: [] as Bucket[] }));
     group.buckets.push({ upperBound, count: s.value });
   }
   return vector([...groups.values()].map((g) => ({ labels: g.labels, value: bucketQuantile(scalarOf(q), g.buckets) })));

@@ -6,6 +6,7 @@
  */
 import type { Labels } from '../domain/series.js';
 import type { VectorSelector } from './ast.js';
+import { lastAtOrBefore, windowIndexes } from '../time/windows.js';
 import type { RangeWindow, Vector } from './values.js';
 
 /** How far back an instant selector looks for a sample (Prometheus' default lookback delta). */
@@ -23,18 +24,6 @@ export interface LoadedSeries {
 /** The series each selector of a query selected, sorted by labels. */
 export type SelectorData = ReadonlyMap<VectorSelector, readonly LoadedSeries[]>;
 
-/** Index of the last ts <= t, or -1. */
-function lastAtOrBefore(ts: readonly number[], t: number): number {
-  let low = 0;
-  let high = ts.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (ts[mid]! <= t) low = mid + 1;
-    else high = mid;
-  }
-  return low - 1;
-}
-
 /** Each series' sample at `ref` (ms), looking back at most LOOKBACK_MS; `ts` is the sample's own time. */
 export function instantSamples(series: readonly LoadedSeries[], ref: number): Vector {
   const samples: Vector = [];
@@ -50,8 +39,7 @@ export function instantSamples(series: readonly LoadedSeries[], ref: number): Ve
 export function windows(series: readonly LoadedSeries[], from: number, to: number): RangeWindow[] {
   const out: RangeWindow[] = [];
   for (const s of series) {
-    const first = lastAtOrBefore(s.ts, from - 1) + 1;
-    const last = lastAtOrBefore(s.ts, to);
+    const [first, last] = windowIndexes(s.ts, from, to);
     if (last < first) continue;
     if (s.stale === undefined || s.stale.size === 0) {
       out.push({ labels: s.labels, ts: s.ts.slice(first, last + 1), values: s.values.slice(first, last + 1) });

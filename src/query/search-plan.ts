@@ -6,11 +6,13 @@
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
 import { PointFold, type PartialAggregate } from '../domain/aggregate.js';
+import { groupOf } from '../domain/groups.js';
 import { samplePartition } from '../domain/partitions.js';
 import { invalidRequest } from '../errors.js';
-import { coverRange, firstAtOrAfter, periodOf, periodStart, type Level } from '../rollup/levels.js';
+import { coverRange, periodOf, periodStart, type Level } from '../rollup/levels.js';
 import type { RangeReader } from '../storage/ports.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
+import { firstAtOrAfter } from '../time/windows.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
 /** A part of the range read from raw points, in one raw partition, for one bucket. */
@@ -55,10 +57,11 @@ export function planSearch(
     for (const { level, fromMs: spanFrom, toMs: spanTo } of rolled) {
       // One piece per storage partition the run crosses.
       for (let period = periodOf(level, spanFrom); period <= periodOf(level, spanTo - level.ms); period++) {
-        const key = `${level.name}/${period}`;
-        let group = groups.get(key);
-        if (group === undefined) groups.set(key, (group = { level, period, spans: [] }));
-        group.spans.push({
+        groupOf(groups, `${level.name}/${period}`, () => ({
+          level,
+          period,
+          spans: [] as SpanGroup['spans'],
+        })).spans.push({
           fromMs: Math.max(spanFrom, periodStart(level, period)),
           toMs: Math.min(spanTo, periodStart(level, period + 1)),
           bucket,

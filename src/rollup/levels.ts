@@ -8,6 +8,7 @@
  * looked) and the partial minutes at the edges are read as raw points.
  */
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { firstAtOrAfter } from '../time/windows.js';
 
 export const LEVEL_NAMES = ['1m', '15m', '1h', '1d'] as const;
 export type LevelName = (typeof LEVEL_NAMES)[number];
@@ -121,16 +122,4 @@ export function coverRange(
   aligned(first, last, LEVELS.length - 1);
   addRaw(last, toMs);
   return into;
-}
-
-/** The index of the first element >= value in an ascending array. */
-export function firstAtOrAfter(sorted: readonly number[], value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (sorted[mid]! < value) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }

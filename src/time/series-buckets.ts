@@ -9,6 +9,7 @@
  */
 import type { SeriesInterval } from './time-text.js';
 import { MS_PER_DAY, type EpochMs } from './units.js';
+import { windowOf } from './windows.js';
 import { firstInstantAtOrAfter, nextOffsetChange, zoneOffsetMs } from './zone.js';
 
 /** More buckets than the caller allows; nothing was computed past the limit. */
@@ -94,12 +95,5 @@ function* calendarBoundaries(kind: 'day' | 'week' | 'month', zone: string, fromM
 
 /** The index of the bucket holding `ms` in `bounds` (from bucketBounds), or -1 outside them. */
 export function bucketIndex(bounds: readonly EpochMs[], ms: EpochMs): number {
-  if (ms < bounds[0]! || ms >= bounds[bounds.length - 1]!) return -1;
-  let [low, high] = [0, bounds.length - 1]; // bounds[low] <= ms < bounds[high]
-  while (high - low > 1) {
-    const middle = (low + high) >>> 1;
-    if (bounds[middle]! <= ms) low = middle;
-    else high = middle;
-  }
-  return low;
+  return windowOf(bounds, ms);
 }
