@@ -25,6 +25,7 @@ import {
 import { PROMETHEUS_API_PREFIX, SERIES_PATH } from './routes.js';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../time/time-text.js';
 import { seriesListing } from './series-listing.js';
+import { tsdbStatus } from './tsdb-status.js';
 
 export interface PrometheusApiOptions {
   readonly engine: QueryEngine;
@@ -86,6 +87,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): Hono<AppEnv>
       goVersion: 'none (meetr)',
     }),
   );
+  app.get(api('/status/tsdb'), tsdbStatus(catalogue, maxBodyBytes));
   app.get(SERIES_PATH, seriesListing(catalogue, maxBodyBytes));
   return app;
 }

@@ -37,7 +37,7 @@ const WRITE: Requirement = { kind: 'scope', scope: 'write' };
 const TOKEN: Requirement = { kind: 'token' };
 
 const PROMETHEUS_ENDPOINTS = new Set(
-  ['query', 'query_range', 'series', 'labels', 'metadata', 'query_exemplars', 'status/buildinfo'].map(
+  ['query', 'query_range', 'series', 'labels', 'metadata', 'query_exemplars', 'status/buildinfo', 'status/tsdb'].map(
     (name) => `${PROMETHEUS_API_PREFIX}/${name}`,
   ),
 );

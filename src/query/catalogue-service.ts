@@ -18,7 +18,8 @@ import {
   type SeriesEntry,
 } from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
-import { type EpochMs } from '../time/units.js';
+import { groupOf } from '../domain/groups.js';
+import { MS_PER_DAY, type EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
 /** A position in the catalogue from a client's cursor, or undefined when it names none. */
@@ -54,6 +55,18 @@ export interface SeriesPage {
   readonly next?: CataloguePosition;
 }
 
+/** The catalogue's cardinality, read in one pass: how many series, and how they spread over names and values. */
+export interface CatalogueStats {
+  readonly numSeries: number;
+  /** The first and last UTC day with points, as instants (day precision); undefined for an empty catalogue. */
+  readonly minTime?: EpochMs;
+  readonly maxTime?: EpochMs;
+  /** Series per metric name. */
+  readonly seriesByName: ReadonlyMap<string, number>;
+  /** Per label name (`__name__` included), series per value. */
+  readonly seriesByValue: ReadonlyMap<string, ReadonlyMap<string, number>>;
+}
+
 export interface CatalogueService {
   /**
    * The series matching any of `sets` (every matcher of a set) whose points reach
@@ -79,6 +92,11 @@ export interface CatalogueService {
     scope: WorkScope,
     name?: string,
   ): Promise<string[]>;
+  /**
+   * Every series' labels counted in one pass over the catalogue, reading at most
+   * maxScanned rows (query_too_large past them), as label names and values do.
+   */
+  stats(scope: WorkScope): Promise<CatalogueStats>;
   /**
    * Up to `limit` series matching `matchers`, in catalogue order, after `after`.
    * A page may hold fewer when maxScanned rows were read first; `next` goes on.
@@ -152,6 +170,29 @@ async function* matching(
   }
 }
 
+/** Every series' labels counted in one pass. */
+async function catalogueStats(options: CatalogueServiceOptions, scope: WorkScope): Promise<CatalogueStats> {
+  const seriesByValue = new Map<string, Map<string, number>>();
+  let [numSeries, minDay, maxDay] = [0, Infinity, -Infinity];
+  for await (const { labels, firstDay, lastDay } of matching(options, [[]], -Infinity, Infinity, scope)) {
+    numSeries++;
+    [minDay, maxDay] = [Math.min(minDay, firstDay), Math.max(maxDay, lastDay)];
+    for (const [name, value] of Object.entries(labels)) {
+      const values = groupOf(seriesByValue, name, () => new Map<string, number>());
+      values.set(value, (values.get(value) ?? 0) + 1);
+    }
+  }
+  const seriesByName = seriesByValue.get(NAME_LABEL) ?? new Map<string, number>();
+  if (numSeries === 0) return { numSeries, seriesByName, seriesByValue };
+  return {
+    numSeries,
+    minTime: minDay * MS_PER_DAY,
+    maxTime: (maxDay + 1) * MS_PER_DAY - 1,
+    seriesByName,
+    seriesByValue,
+  };
+}
+
 export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
   const { reader, maxSeries, maxScanned } = options;
 
@@ -179,6 +220,8 @@ export function createCatalogueService(options: CatalogueServiceOptions): Catalo
       }
       return [...found].sort();
     },
+
+    stats: (scope) => catalogueStats(options, scope),
 
     async page(matchers, limit, after, scope) {
       const series: SeriesEntry[] = [];

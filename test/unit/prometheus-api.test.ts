@@ -290,6 +290,53 @@ describe('the catalogue: /api/v1/series, labels, label values and GET /1.0/serie
     expect(series.body.error).toContain('MEETR_MAX_SERIES');
   });
 
+  it('reports the cardinality of the whole catalogue in one pass, as /api/v1/status/tsdb, past MEETR_MAX_SERIES', async () => {
+    const { app } = memoryApp({ MEETR_MAX_SERIES: '3' });
+    await insert(app, [
+      ...['a', 'b', 'c', 'd', 'e'].map((host): [string, number, number] => [`load{dc="x",host="${host}"}`, t0, 1]),
+      ['load{dc="y",host="a"}', t0 + 86_400 * S, 1],
+      ['cpu.load', t0, 0.5],
+    ]);
+    const data = expectOk(await get(app, '/api/v1/status/tsdb', { limit: '2' })).data;
+    expect(data).toEqual({
+      headStats: {
+        numSeries: 7,
+        numLabelPairs: 2 + 5 + 2, // __name__: load, cpu.load; host: a-e; dc: x, y
+        minTime: t0,
+        maxTime: t0 + 2 * 86_400 * S - 1, // the last day with points, to its end
+      },
+      seriesCountByMetricName: [
+        { name: 'load', value: 6 },
+        { name: 'cpu.load', value: 1 },
+      ],
+      labelValueCountByLabelName: [
+        { name: 'host', value: 5 },
+        { name: '__name__', value: 2 },
+      ],
+      memoryInBytesByLabelName: [
+        { name: '__name__', value: 'load'.length + 'cpu.load'.length },
+        { name: 'host', value: 5 },
+      ],
+      seriesCountByLabelValuePair: [
+        { name: '__name__=load', value: 6 },
+        { name: 'dc=x', value: 5 },
+      ],
+    });
+    const all = expectOk(await get(app, '/api/v1/status/tsdb', { limit: '10000' })).data as {
+      labelValueCountByLabelName: unknown[];
+      seriesCountByLabelValuePair: unknown[];
+    };
+    expect(all.labelValueCountByLabelName).toHaveLength(3);
+    expect(all.seriesCountByLabelValuePair).toHaveLength(9);
+    for (const limit of ['0', '10001', 'x', '-1', '1.5']) {
+      const refused = await get(app, '/api/v1/status/tsdb', { limit });
+      expect(refused.status, limit).toBe(400);
+      expect(refused.body).toMatchObject({ errorType: 'bad_data', error: expect.stringContaining('limit') });
+    }
+    const empty = expectOk(await get(memoryApp().app, '/api/v1/status/tsdb', {})).data;
+    expect(empty).toMatchObject({ headStats: { numSeries: 0, numLabelPairs: 0 }, seriesCountByMetricName: [] });
+  });
+
   it('pages through every metric id with points, with a cursor', async () => {
     const { app } = await loaded();
     const ids: string[] = [];

@@ -1,5 +1,6 @@
 /**
- * The Series tab: every label name in the catalogue with how many values it has;
+ * The Series tab: every label name in the catalogue with how many values it has
+ * (from /api/v1/status/tsdb, one pass over the catalogue);
  * opening one lists its values with how many series carry each. Clicking a value
  * writes its selector into the editor and runs it.
  */
@@ -9,6 +10,13 @@ type Labels = Record<string, string>;
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 /** Values listed per label; the count says when there are more. */
 const MAX_VALUES = 500;
+/** Label names listed, at most (the API's own limit). */
+const MAX_LABELS = 10_000;
+
+/** What the series tab reads of /api/v1/status/tsdb. */
+interface TsdbStatus {
+  readonly labelValueCountByLabelName: Array<{ readonly name: string; readonly value: number }>;
+}
 
 export function startSeriesTab(choose: (selector: string) => void): () => void {
   let loaded = false;
@@ -22,10 +30,11 @@ export function startSeriesTab(choose: (selector: string) => void): () => void {
     const list = $('label-list');
     const error = $('series-error');
     try {
-      const names = await prometheus<string[]>('labels', {});
-      const counts = await Promise.all(names.map((name) => labelValues(name).then((v) => v.length)));
-      list.replaceChildren(...names.map((name, i) => labelItem(name, counts[i] ?? 0)));
-      list.dataset.labels = String(names.length);
+      // One pass over the catalogue for every label's count of values, not one per label.
+      const stats = await prometheus<TsdbStatus>('status/tsdb', { limit: String(MAX_LABELS) });
+      const labels = stats.labelValueCountByLabelName.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+      list.replaceChildren(...labels.map(({ name, value }) => labelItem(name, value)));
+      list.dataset.labels = String(labels.length);
     } catch (failure) {
       error.textContent = failure instanceof Error ? failure.message : String(failure);
     }
