@@ -61,6 +61,13 @@ export function durationParam(params: Params, name: string): number {
   return ms;
 }
 
+/** A whole-number parameter from 1 to `max` (`fallback` when absent); undefined when it is anything else. */
+export function countParam(params: Params, name: string, fallback: number, max: number): number | undefined {
+  const text = params.get(name) ?? String(fallback);
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  return n >= 1 && n <= max ? n : undefined;
+}
+
 /** The `match[]` selectors as matcher sets; each must hold a matcher that does not match the empty string. */
 export function matcherSets(params: Params): CompiledMatcher[][] {
   return params.all('match[]').map((text) => {

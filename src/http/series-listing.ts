@@ -6,7 +6,7 @@ import type { Handler } from 'hono';
 import { invalidRequest } from '../errors.js';
 import { cataloguePosition, type CatalogueService, type CataloguePosition } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
-import { matcherSets, paramsOf } from './prometheus-params.js';
+import { countParam, matcherSets, paramsOf } from './prometheus-params.js';
 
 /** Series per page, by default and at most. */
 const DEFAULT_PAGE = 1_000;
@@ -16,9 +16,8 @@ const MAX_PAGE = 10_000;
 export function seriesListing(catalogue: CatalogueService, maxBodyBytes: number): Handler<AppEnv> {
   return async (c) => {
     const params = await paramsOf(c, maxBodyBytes);
-    const limitText = params.get('limit') ?? String(DEFAULT_PAGE);
-    const limit = /^\d{1,6}$/.test(limitText) ? Number(limitText) : NaN;
-    if (!(limit >= 1 && limit <= MAX_PAGE))
+    const limit = countParam(params, 'limit', DEFAULT_PAGE, MAX_PAGE);
+    if (limit === undefined)
       throw invalidRequest(`limit must be a whole number from 1 to ${MAX_PAGE}`, [
         { field: 'limit', message: `must be 1 to ${MAX_PAGE}` },
       ]);

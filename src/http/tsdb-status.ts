@@ -9,7 +9,7 @@ import { compareText } from '../domain/series.js';
 import type { CatalogueService, CatalogueStats } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
 import { success } from './prometheus-answers.js';
-import { badParameter, paramsOf } from './prometheus-params.js';
+import { badParameter, countParam, paramsOf } from './prometheus-params.js';
 
 /** Entries per list, by default and at most, as Prometheus has them. */
 const DEFAULT_LIMIT = 10;
@@ -62,10 +62,8 @@ export function tsdbStatusData(stats: CatalogueStats, limit: number): unknown {
 export function tsdbStatus(catalogue: CatalogueService, maxBodyBytes: number): Handler<AppEnv> {
   return async (c) => {
     const params = await paramsOf(c, maxBodyBytes);
-    const text = params.get('limit') ?? String(DEFAULT_LIMIT);
-    const limit = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
-    if (!(limit >= 1 && limit <= MAX_LIMIT))
-      throw badParameter('limit', `must be a whole number from 1 to ${MAX_LIMIT}`);
+    const limit = countParam(params, 'limit', DEFAULT_LIMIT, MAX_LIMIT);
+    if (limit === undefined) throw badParameter('limit', `must be a whole number from 1 to ${MAX_LIMIT}`);
     return success(c, tsdbStatusData(await catalogue.stats(c.get('scope')), limit));
   };
 }

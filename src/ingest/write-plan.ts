@@ -10,7 +10,7 @@ import type { Point, SpecialSample, SpecialValue } from '../domain/point.js';
 import { partitionKey, type PartitionGroup } from '../domain/partitions.js';
 import { seriesName } from '../domain/series.js';
 import { MINUTES_PER_DAY, shardOf } from '../rollup/roll-queue.js';
-import { catalogueShardOf, type CatalogueEntry, type DirtyDay } from '../storage/ports.js';
+import { catalogueShardOf, type CatalogueEntry, type DayMinutes, type DirtyDay } from '../storage/ports.js';
 import { HOURS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
 /** One raw partition's share of a request, in request order with later duplicates winning. */
@@ -128,8 +128,8 @@ async function daySpans(
 }
 
 /** Ascending epoch minutes as (day, minutes of that day). */
-function daysOf(sorted: readonly number[]): Array<{ day: number; minutes: number[] }> {
-  const days: Array<{ day: number; minutes: number[] }> = [];
+function daysOf(sorted: readonly number[]): DayMinutes[] {
+  const days: DayMinutes[] = [];
   for (const minute of sorted) {
     const day = Math.floor(minute / MINUTES_PER_DAY);
     const last = days[days.length - 1];

@@ -10,7 +10,8 @@ import { createTurns } from '../concurrency.js';
 import { invalidRequest, OverloadedError } from '../errors.js';
 import type { MetricSamples, SamplesQuery } from '../domain/point.js';
 import type { CompiledMatcher, SeriesEntry } from '../domain/series.js';
-import { MS_PER_DAY, type EpochMs } from '../time/units.js';
+import { dayEndMs, dayStartMs } from '../time/day-bucket.js';
+import { type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
 import { resolveAt, typeOf, type AtModifier, type Expr, type VectorSelector } from './ast.js';
 import { Evaluator, type InstantResult } from './evaluator.js';
@@ -206,8 +207,8 @@ async function loadSamples(
     data.set(selector, []);
     for (const series of await catalogue.select([selector.matchers], fromMs, toMs, scope)) {
       // Only the days the catalogue says the series has points on.
-      const from = Math.max(fromMs, series.firstDay * MS_PER_DAY);
-      const to = Math.min(toMs, (series.lastDay + 1) * MS_PER_DAY - 1);
+      const from = Math.max(fromMs, dayStartMs(series.firstDay));
+      const to = Math.min(toMs, dayEndMs(series.lastDay));
       if (from > to) continue;
       reads.push({ metricId: series.metricId, fromMs: from, toMs: to });
       owners.push({ selector, labels: series.labels });

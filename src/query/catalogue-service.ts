@@ -6,7 +6,7 @@
  * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`
  * series (label names and values, which hold no series, are bounded by the rows only).
  */
-import { dayBucket } from '../time/day-bucket.js';
+import { dayBucket, dayEndMs, dayStartMs } from '../time/day-bucket.js';
 import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../domain/series.js';
 import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
 import { groupOf } from '../domain/groups.js';
-import { MS_PER_DAY, type EpochMs } from '../time/units.js';
+import { type EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
 /** A position in the catalogue from a client's cursor, or undefined when it names none. */
@@ -186,8 +186,8 @@ async function catalogueStats(options: CatalogueServiceOptions, scope: WorkScope
   if (numSeries === 0) return { numSeries, seriesByName, seriesByValue };
   return {
     numSeries,
-    minTime: minDay * MS_PER_DAY,
-    maxTime: (maxDay + 1) * MS_PER_DAY - 1,
+    minTime: dayStartMs(minDay),
+    maxTime: dayEndMs(maxDay),
     seriesByName,
     seriesByValue,
   };

@@ -9,6 +9,7 @@ import { samplePartition } from '../domain/partitions.js';
 import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
 import { epochMinute } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
+import { dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
 /** What rolling a day did: minutes recomputed, raw points read, rollup rows written. */
@@ -23,7 +24,7 @@ type Buckets = Map<EpochMs, PartialAggregate>;
 /** Recomputes the queued minutes of one metric and day, and the coarser buckets above them. */
 export async function rollDay(store: RollupStore, dirty: DirtyDay, asOfUs: number): Promise<DayRolled> {
   const { metricId, day, minutes } = dirty;
-  const dayStart = day * MS_PER_DAY;
+  const dayStart = dayStartMs(day);
   const queued = [...new Set(minutes)].sort((a, b) => a - b).map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
   const write = (level: Level, period: number, buckets: ReadonlyMap<EpochMs, PartialAggregate>): Promise<number> =>
     writeBuckets(store, metricId, level, period, buckets, asOfUs);

@@ -23,6 +23,12 @@ export interface DirtyDay {
   readonly minutes: readonly number[];
 }
 
+/** One metric's dirty minutes of one UTC day (minutes of the day, ascending). */
+export interface DayMinutes {
+  day: number;
+  minutes: number[];
+}
+
 /** Most dirty days one markDirty call writes in one statement (one single-partition batch); more run as several. */
 export const DIRTY_DAYS_PER_STATEMENT = 100;
 
@@ -101,13 +107,7 @@ export interface RangeReader {
   /** The first slot of `shard` the roller has not finished: every earlier slot's days are rolled. */
   rolledThrough(shard: number): Promise<number>;
   /** The dirty days `metricId` has queued in one slot of its shard, for days in [fromDay, toDay]. */
-  dirtyDays(
-    shard: number,
-    slot: number,
-    metricId: string,
-    fromDay: number,
-    toDay: number,
-  ): Promise<Array<{ day: number; minutes: number[] }>>;
+  dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<DayMinutes[]>;
   /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
   readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
   /**

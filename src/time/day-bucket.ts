@@ -9,3 +9,8 @@ export function dayBucket(ms: EpochMs): number {
 export function dayStartMs(day: number): EpochMs {
   return day * MS_PER_DAY;
 }
+
+/** Last millisecond of a UTC day bucket. */
+export function dayEndMs(day: number): EpochMs {
+  return dayStartMs(day + 1) - 1;
+}

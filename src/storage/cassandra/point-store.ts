@@ -2,13 +2,15 @@ import cassandra from 'cassandra-driver';
 import type { SpecialValue } from '../../domain/point.js';
 import type { Level } from '../../rollup/levels.js';
 import { NO_RETENTION, ttlSeconds, type Retention } from '../../rollup/retention.js';
-import { MS_PER_DAY, type EpochMs } from '../../time/units.js';
+import { dayStartMs } from '../../time/day-bucket.js';
+import { type EpochMs } from '../../time/units.js';
 import {
   DIRTY_DAYS_PER_STATEMENT,
   SERIES_PER_STATEMENT,
   type CatalogueEntry,
   type CatalogueKey,
   type SeriesReader,
+  type DayMinutes,
   type DirtyDay,
   type PointWriter,
   type RangeReader,
@@ -86,7 +88,7 @@ export class CassandraPointStore
         query: this.statements.seriesFirstDay,
         params: [
           firstDayWriteTime(firstDay),
-          ttlSeconds((firstDay + 1) * MS_PER_DAY, retention, now),
+          ttlSeconds(dayStartMs(firstDay + 1), retention, now),
           firstDay,
           shard,
           name,
@@ -97,7 +99,7 @@ export class CassandraPointStore
         query: this.statements.seriesLastDay,
         params: [
           lastDayWriteTime(lastDay),
-          ttlSeconds((lastDay + 1) * MS_PER_DAY, retention, now),
+          ttlSeconds(dayStartMs(lastDay + 1), retention, now),
           lastDay,
           shard,
           name,
@@ -164,8 +166,8 @@ export class CassandraPointStore
     metricId: string,
     fromDay: number,
     toDay: number,
-  ): Promise<Array<{ day: number; minutes: number[] }>> {
-    const days: Array<{ day: number; minutes: number[] }> = [];
+  ): Promise<DayMinutes[]> {
+    const days: DayMinutes[] = [];
     await this.forEachRow(
       'read roll queue',
       this.statements.dirtyDays,

@@ -15,6 +15,7 @@ import type { EpochMs } from '../../time/units.js';
 import type {
   CatalogueEntry,
   CatalogueKey,
+  DayMinutes,
   DirtyDay,
   PointWriter,
   SeriesReader,
@@ -169,7 +170,7 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     metricId: string,
     fromDay: number,
     toDay: number,
-  ): Promise<Array<{ day: number; minutes: number[] }>> {
+  ): Promise<DayMinutes[]> {
     return (await this.slotDays(shard, slot))
       .filter((row) => row.metricId === metricId && row.day >= fromDay && row.day <= toDay)
       .map(({ day, minutes }) => ({ day, minutes: [...minutes] }));
