@@ -1,7 +1,6 @@
 import type { Hono } from 'hono';
 import type { Config } from './config.js';
 import { createApp, type AppOptions } from './http/app.js';
-import type { LogError } from './http/error-handler.js';
 import type { AppEnv } from './http/app-env.js';
 import type { Authenticator } from './http/auth.js';
 import { createTelemetry, type Telemetry } from './http/telemetry.js';
@@ -16,6 +15,7 @@ import { STATEMENT_ATTEMPTS } from './storage/cassandra/retry-policy.js';
 import { POINTS_PER_WRITE, type Storage } from './storage/ports.js';
 import type { ClockWatch } from './time/clock-watch.js';
 import type { DiskReport } from './storage/disk-report.js';
+import type { Log } from './log.js';
 
 export interface ComposeOptions {
   readonly config: Config;
@@ -25,8 +25,8 @@ export interface ComposeOptions {
   readonly isDraining?: () => boolean;
   /** The tokens in force, when MEETR_AUTH_TOKENS_FILE turns them on. */
   readonly auth?: Authenticator;
-  readonly logError?: LogError;
-  readonly logWarning?: (message: string, fields: Readonly<Record<string, string>>) => void;
+  /** The process's log; the app makes one of its own without it. */
+  readonly log?: Log;
   /** This process's clock against Cassandra's: past MEETR_MAX_CLOCK_SKEW_MS no write is taken. */
   readonly clockWatch?: ClockWatch;
   /** Free space of Cassandra's directories, for /health (disk-report.ts). */
@@ -111,7 +111,7 @@ export function composeApp(options: ComposeOptions): MeetrApp {
       ...(clockWatch === undefined ? {} : { clock: () => clockWatch.reading() }),
     },
   });
-  const { isDraining, auth, logError, logWarning, disk, explorer, stackStatus } = options;
+  const { isDraining, auth, log, disk, explorer, stackStatus } = options;
   const app = createApp({
     ...services,
     health: storage.health,
@@ -127,8 +127,7 @@ export function composeApp(options: ComposeOptions): MeetrApp {
     ...(isDraining === undefined ? {} : { isDraining }),
     ...(auth === undefined ? {} : { auth }),
     ...(clockWatch === undefined ? {} : { clockWatch }),
-    ...(logError === undefined ? {} : { logError }),
-    ...(logWarning === undefined ? {} : { logWarning }),
+    ...(log === undefined ? {} : { log }),
     ...(disk === undefined ? {} : { disk }),
     ...(explorer === undefined ? {} : { explorer }),
     ...(stackStatus === undefined ? {} : { stackStatus }),

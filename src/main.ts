@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { loadExplorer } from './http/explorer.js';
 import { createStackStatus } from './http/stack-status.js';
 import { serveTelemetry } from './http/telemetry-server.js';
-import { errorField, type Log } from './log.js';
+import { type Log } from './log.js';
 import { startProcess } from './process-skeleton.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { cassandraStorage } from './storage/cassandra/storage.js';
@@ -103,8 +103,7 @@ async function main(): Promise<void> {
     workerId: String(config.port),
     isDraining: () => draining,
     ...(tokens === undefined ? {} : { auth: tokens }),
-    logError: (message, error, fields) => log.error(message, { ...fields, error: errorField(error, true) }),
-    logWarning: (message, fields) => log.warn(message, fields),
+    log,
     explorer: loadExplorer(fileURLToPath(new URL('../dist-ui', import.meta.url))),
     stackStatus: createStackStatus({
       ...config,

@@ -7,7 +7,8 @@ import type { QueryEngine } from '../promql/query-engine.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
 import { refusal, tokenOf, type Authenticator } from './auth.js';
-import { errorHandler, errorResponse, type LogError } from './error-handler.js';
+import { errorHandler, errorResponse } from './error-handler.js';
+import { createLog, type Log } from '../log.js';
 import { createExplorer, type loadExplorer } from './explorer.js';
 import { createMeetrApi, type MeetrApiOptions } from './meetr-api.js';
 import { createPrometheusApi } from './prometheus-api.js';
@@ -27,14 +28,12 @@ export interface AppOptions extends Omit<MeetrApiOptions, 'isDraining'> {
   readonly requestTimeoutMs: number;
   /** True once shutdown began: /health fails and connections are closed after their response. */
   readonly isDraining?: () => boolean;
-  /** Where details of unexpected errors and of storage failures go (never to the client). */
-  readonly logError?: LogError;
+  /** The process's log (error-handler.ts says what goes there); a log of its own on standard output without it. */
+  readonly log?: Log;
   /** The explorer page's files (explorer.ts); without them GET / answers 404 saying how to build it. */
   readonly explorer?: ReturnType<typeof loadExplorer>;
   /** The stack's status for the explorer (GET /1.0/status); 404 without it. */
   readonly stackStatus?: () => Promise<unknown>;
-  /** Where other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) are told, with the request's fields. */
-  readonly logWarning?: (message: string, fields: Readonly<Record<string, string>>) => void;
 }
 
 /** The HTTP API: Meetr's /1.0/metrics, the Prometheus API and /health. Telemetry is served apart (telemetry-server.ts). */
@@ -60,8 +59,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.onError(
     errorHandler({
       telemetry,
-      logError: options.logError ?? ((message, error) => console.error(message, error)),
-      logWarning: options.logWarning ?? (() => undefined),
+      log: options.log ?? createLog('meetr'),
     }),
   );
   return app;

@@ -12,16 +12,16 @@ import type { AppEnv } from './app-env.js';
 import { prometheusError } from './prometheus-answers.js';
 import { requestFields, routeOfRequest } from './request-scope.js';
 import type { Telemetry } from './telemetry.js';
-
-/** Where details of unexpected errors and storage failures go, with the request's fields (request_id, method, path). */
-export type LogError = (message: string, error: unknown, fields: Readonly<Record<string, string>>) => void;
+import { errorField, type Log } from '../log.js';
 
 export interface ErrorHandlerOptions {
   readonly telemetry: Telemetry;
-  /** Where details of unexpected errors and of storage failures go (never to the client). */
-  readonly logError: LogError;
-  /** Where other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) are told, with the request's fields. */
-  readonly logWarning: (message: string, fields: Readonly<Record<string, string>>) => void;
+  /**
+   * The process's log, with the request's fields (request_id, method, path) on each
+   * line: unexpected errors and storage failures as errors (never told the client),
+   * other answers of ours with a 5xx (a deadline, a shed request, a clock refusal) as warnings.
+   */
+  readonly log: Log;
 }
 
 const RETRY_AFTER_SECONDS = '1';
@@ -33,9 +33,9 @@ const WARNINGS_PER_INTERVAL = 10;
 
 /** The app's onError. */
 export function errorHandler(options: ErrorHandlerOptions): ErrorHandler<AppEnv> {
-  const { telemetry, logError } = options;
-  const logStorageFailure = storageFailureLog(logError);
-  const logServerError = serverErrorLog(options.logWarning);
+  const { telemetry, log } = options;
+  const logStorageFailure = storageFailureLog(log);
+  const logServerError = serverErrorLog(log);
   return (error, c) => {
     if (error instanceof MeetrError) {
       if (error.code === 'storage_unavailable') {
@@ -56,13 +56,16 @@ export function errorHandler(options: ErrorHandlerOptions): ErrorHandler<AppEnv>
         error.message || 'bad request',
       );
     }
-    logError(`unexpected error on ${c.req.method} ${c.req.path}`, error, requestFields(c));
+    log.error(`unexpected error on ${c.req.method} ${c.req.path}`, {
+      ...requestFields(c),
+      error: errorField(error, true),
+    });
     return errorResponse(c, 'internal_error', 'internal error; the request may be retried');
   };
 }
 
 /** Storage failures: one line per interval, with how many were left out since the last. */
-function storageFailureLog(logError: LogError): (c: Context<AppEnv>, error: MeetrError) => void {
+function storageFailureLog(log: Log): (c: Context<AppEnv>, error: MeetrError) => void {
   let storageLoggedAt = Number.NEGATIVE_INFINITY;
   let storageUnlogged = 0;
   return (c, error) => {
@@ -74,14 +77,15 @@ function storageFailureLog(logError: LogError): (c: Context<AppEnv>, error: Meet
     const more = storageUnlogged === 0 ? '' : ` (${storageUnlogged} more since the last line)`;
     storageLoggedAt = now;
     storageUnlogged = 0;
-    logError(`503 on ${c.req.method} ${c.req.path}${more}`, forLog(error), requestFields(c));
+    log.error(`503 on ${c.req.method} ${c.req.path}${more}`, {
+      ...requestFields(c),
+      error: errorField(forLog(error), true),
+    });
   };
 }
 
 /** Other 5xx answers: at most WARNINGS_PER_INTERVAL lines per code and interval, then how many were not logged. */
-function serverErrorLog(
-  logWarning: ErrorHandlerOptions['logWarning'],
-): (c: Context<AppEnv>, error: MeetrError) => void {
+function serverErrorLog(log: Log): (c: Context<AppEnv>, error: MeetrError) => void {
   /** Per error code: lines written in the current interval, and how many were left out. */
   const warned = new Map<string, { since: number; lines: number; unlogged: number }>();
   return (c, error) => {
@@ -89,7 +93,7 @@ function serverErrorLog(
     let count = warned.get(error.code);
     if (count === undefined || now - count.since >= STORAGE_LOG_INTERVAL_MS) {
       if (count !== undefined && count.unlogged > 0)
-        logWarning(`${count.unlogged} more ${error.code} answers were not logged`, { code: error.code });
+        log.warn(`${count.unlogged} more ${error.code} answers were not logged`, { code: error.code });
       count = { since: now, lines: 0, unlogged: 0 };
       warned.set(error.code, count);
     }
@@ -98,7 +102,7 @@ function serverErrorLog(
       return;
     }
     count.lines++;
-    logWarning(`${statusOf(error.code)} ${error.code} on ${c.req.method} ${c.req.path}: ${error.message}`, {
+    log.warn(`${statusOf(error.code)} ${error.code} on ${c.req.method} ${c.req.path}: ${error.message}`, {
       ...requestFields(c),
       code: error.code,
     });

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordingLog } from '../support/recording-log.js';
 import { composeApp, maxHoldMs, type MeetrApp } from '../../src/compose.js';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
 import { clockMarginMs, lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
@@ -33,7 +34,7 @@ beforeAll(() => {
     config: ks.config,
     storage: cassandraStorage(ks.client, ks.keyspace),
     workerId: 'prop',
-    logError: (_, error) => unexpected.push(error),
+    log: { ...recordingLog(), error: (_, fields) => void unexpected.push(fields?.error) },
   });
   // A roller at work the whole time, as in production: whatever it rolls while searches run, they stay exact.
   store = new CassandraPointStore(ks.client, ks.keyspace);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { recordingLog } from '../support/recording-log.js';
 import { composeApp } from '../../src/compose.js';
 import { serveTelemetry } from '../../src/http/telemetry-server.js';
 import { createLog } from '../../src/log.js';
@@ -61,13 +62,13 @@ describe('request ids', () => {
   };
 
   it("are HAProxy's X-Request-Id, echoed in the answer and in the worker's log line about the request", async () => {
-    const warnings: Array<{ message: string; fields: Readonly<Record<string, string>> }> = [];
+    const warnings: Array<{ message: string; fields: Readonly<Record<string, unknown>> }> = [];
     const app = composeApp({
       config: loadConfig({}),
       storage: new InMemoryPointStore().asStorage(),
       workerId: 'ids',
       clockWatch: await refusing(),
-      logWarning: (message, fields) => warnings.push({ message, fields }),
+      log: { ...recordingLog(), warn: (message, fields = {}) => void warnings.push({ message, fields }) },
     });
     const id = '7F000001:D2A4_7F000001:22B8_6561F3C2_0001:1D2C';
     const response = await app.request('/1.0/metrics', {
@@ -91,7 +92,7 @@ describe('request ids', () => {
       config: loadConfig({}),
       storage: new InMemoryPointStore().asStorage(),
       workerId: 'ids',
-      logWarning: (message) => warnings.push(message),
+      log: { ...recordingLog(), warn: (message) => void warnings.push(message) },
     });
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     expect((await app.request('/health')).headers.get('x-request-id')).toMatch(uuid);
@@ -114,7 +115,7 @@ describe('request ids', () => {
       storage: new InMemoryPointStore().asStorage(),
       workerId: 'ids',
       clockWatch: await refusing(),
-      logWarning: (message) => warnings.push(message),
+      log: { ...recordingLog(), warn: (message) => void warnings.push(message) },
     });
     for (let i = 0; i < 25; i++)
       expect((await app.request('/1.0/metrics?metric=m&from=0&to=1&aggregation=sum')).status).toBe(503);
