@@ -62,7 +62,7 @@ export interface PointWriter {
   /**
    * Upserts points that all share `metricId` and the raw partition `partition`
    * (samplePartition of their ts), each under its own write time. Points older
-   * than the raw retention are given the time they have left (rollup-retention.ts).
+   * than the raw retention are given the time they have left (rollup/retention.ts).
    */
   writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void>;
   /** Queues dirty days for the roller in one shard's slot (roll-queue.ts). */

@@ -2,7 +2,7 @@
  * The differential tier's queries, written from the PromQL documentation of
  * Prometheus 2.42: every function, aggregation, operator, matching modifier,
  * modifier (offset, @, subqueries) and the errors Prometheus answers, over the
- * metrics the tier's exporter serves (diff-exporter.ts).
+ * metrics the tier's exporter serves (the exporter in promql-differential.test.ts).
  */
 
 const counters = [
