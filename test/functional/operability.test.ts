@@ -23,7 +23,7 @@ async function meetr(args: string[], env: Record<string, string>): Promise<strin
 /** Every JSON line of the stack's log files whose name starts with `prefix`. */
 function logLines(prefix: string): Array<Record<string, unknown>> {
   return readdirSync(logs)
-    .filter((name) => name.startsWith(prefix) && name.endsWith('.log'))
+    .filter((name) => name.startsWith(prefix) && /\.log(\.1)?$/.test(name)) // with the copy a rotation just made
     .flatMap((name) => readFileSync(join(logs, name), 'utf8').split('\n'))
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
