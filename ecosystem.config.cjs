@@ -4,7 +4,16 @@
 // this file instead would reset every instance to the base port).
 const path = require('node:path');
 
-const runDir = process.env.MEETR_RUN_DIR || path.join(__dirname, '.local', 'run');
+// The stack's settings as `./meetr up` resolved them (node dist/cli/config.js, defaults
+// included): this file repeats none of config.ts's defaults, so pm2 starts it through ./meetr.
+function setting(name) {
+  const value = process.env[name];
+  if (value === undefined || value === '')
+    throw new Error(`${name} is not set: start meetr with ./meetr up, which reads its configuration`);
+  return value;
+}
+
+const runDir = setting('MEETR_RUN_DIR');
 const logDir = path.join(runDir, 'logs');
 
 // Every variable meetr's config reads (MEETR_CONFIG_VARIABLES, from `node dist/cli/config.js`
@@ -21,13 +30,13 @@ const passThrough = Object.fromEntries(
 module.exports = {
   apps: [
     {
-      name: process.env.MEETR_APP_NAME || 'meetr',
+      name: setting('MEETR_APP_NAME'),
       script: path.join(__dirname, 'dist', 'main.js'),
       cwd: __dirname,
       exec_mode: 'fork',
-      instances: Number(process.env.MEETR_WORKERS || 2),
+      instances: Number(setting('MEETR_WORKERS')),
       increment_var: 'PORT',
-      env: { ...passThrough, NODE_ENV: 'production', PORT: Number(process.env.PORT || 9001) },
+      env: { ...passThrough, NODE_ENV: 'production', PORT: Number(setting('PORT')) },
       // A worker reports ready (process.send('ready')) only once its Cassandra session is up.
       wait_ready: true,
       listen_timeout: 60000,
@@ -43,14 +52,14 @@ module.exports = {
       time: false,
     },
     // The rollers: MEETR_ROLLERS instances (none when 0), each serving /metrics on MEETR_ROLLER_PORT + its instance number.
-    ...(Number(process.env.MEETR_ROLLERS ?? 1) > 0
+    ...(Number(setting('MEETR_ROLLERS')) > 0
       ? [
           {
-            name: `${process.env.MEETR_APP_NAME || 'meetr'}-roller`,
+            name: `${setting('MEETR_APP_NAME')}-roller`,
             script: path.join(__dirname, 'dist', 'roller-main.js'),
             cwd: __dirname,
             exec_mode: 'fork',
-            instances: Number(process.env.MEETR_ROLLERS ?? 1),
+            instances: Number(setting('MEETR_ROLLERS')),
             env: { ...passThrough, NODE_ENV: 'production' },
             wait_ready: true,
             listen_timeout: 60000,
@@ -66,7 +75,7 @@ module.exports = {
       : []),
     // The log keeper: keeps the log folder under MEETR_LOG_MAX_MB (src/log-keeper-main.ts).
     {
-      name: `${process.env.MEETR_APP_NAME || 'meetr'}-logs`,
+      name: `${setting('MEETR_APP_NAME')}-logs`,
       script: path.join(__dirname, 'dist', 'log-keeper-main.js'),
       cwd: __dirname,
       exec_mode: 'fork',
