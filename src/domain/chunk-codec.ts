@@ -78,20 +78,17 @@ class BitReader {
     private readonly start: number,
   ) {}
 
-  /** The next `n` (0-32) bits as an unsigned number, a byte's worth at a time. */
+  /** The next `n` (0-32) bits as an unsigned number: the five bytes that hold them, shifted into place. */
   read(n: number): number {
     const first = this.start * 8 + this.at;
     if (first + n > this.bytes.length * 8) throw new ChunkFormatError('the chunk ends inside a sample');
-    let [value, remaining, bit] = [0, n, first];
-    while (remaining > 0) {
-      const available = 8 - (bit & 7);
-      const take = Math.min(available, remaining);
-      value = value * 2 ** take + ((this.bytes[bit >>> 3]! >>> (available - take)) & ((1 << take) - 1));
-      bit += take;
-      remaining -= take;
-    }
     this.at += n;
-    return value;
+    if (n === 0) return 0;
+    const [i, offset, bytes] = [first >>> 3, first & 7, this.bytes];
+    const word =
+      ((bytes[i] ?? 0) << 24) | ((bytes[i + 1] ?? 0) << 16) | ((bytes[i + 2] ?? 0) << 8) | (bytes[i + 3] ?? 0);
+    const bits = (word << offset) | ((bytes[i + 4] ?? 0) >>> (8 - offset));
+    return bits >>> (32 - n);
   }
 
   /** The next `n` (0-64) bits as [high, low] 32-bit words. */
