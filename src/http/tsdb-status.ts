@@ -5,7 +5,7 @@
  * holds, with minTime and maxTime at day precision.
  */
 import type { Handler } from 'hono';
-import { compareText } from '../domain/series.js';
+import { compareText, NAME_LABEL } from '../domain/series.js';
 import type { CatalogueService, CatalogueStats } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
 import { success } from './prometheus-answers.js';
@@ -40,7 +40,7 @@ export function tsdbStatusData(stats: CatalogueStats, limit: number): unknown {
   return {
     headStats,
     seriesCountByMetricName: top(
-      [...stats.seriesByName].map(([name, value]) => ({ name, value })),
+      [...(stats.seriesByValue.get(NAME_LABEL) ?? [])].map(([name, value]) => ({ name, value })),
       limit,
     ),
     labelValueCountByLabelName: top(

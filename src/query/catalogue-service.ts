@@ -61,9 +61,7 @@ export interface CatalogueStats {
   /** The first and last UTC day with points, as instants (day precision); undefined for an empty catalogue. */
   readonly minTime?: EpochMs;
   readonly maxTime?: EpochMs;
-  /** Series per metric name. */
-  readonly seriesByName: ReadonlyMap<string, number>;
-  /** Per label name (`__name__` included), series per value. */
+  /** Per label name (`__name__`, the metric name, included), series per value. */
   readonly seriesByValue: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
@@ -182,15 +180,8 @@ async function catalogueStats(options: CatalogueServiceOptions, scope: WorkScope
       values.set(value, (values.get(value) ?? 0) + 1);
     }
   }
-  const seriesByName = seriesByValue.get(NAME_LABEL) ?? new Map<string, number>();
-  if (numSeries === 0) return { numSeries, seriesByName, seriesByValue };
-  return {
-    numSeries,
-    minTime: dayStartMs(minDay),
-    maxTime: dayEndMs(maxDay),
-    seriesByName,
-    seriesByValue,
-  };
+  if (numSeries === 0) return { numSeries, seriesByValue };
+  return { numSeries, minTime: dayStartMs(minDay), maxTime: dayEndMs(maxDay), seriesByValue };
 }
 
 export function createCatalogueService(options: CatalogueServiceOptions): CatalogueService {
