@@ -14,6 +14,7 @@ import { serveTelemetry, type Health } from './http/telemetry-server.js';
 import { errorField } from './log.js';
 import { startProcess } from './process-skeleton.js';
 import { clockMarginMs } from './rollup/roll-queue.js';
+import type { DayRolled } from './roller/day-roll.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
@@ -56,6 +57,11 @@ function telemetryFor(registry: Registry) {
     help: 'Rollup rows written, all levels',
     registers: [registry],
   });
+  const chunks = new Counter({
+    name: 'meetr_roller_chunks_sealed_total',
+    help: 'Hours sealed into chunks (first seals and reseals)',
+    registers: [registry],
+  });
   return {
     errors: new Counter({
       name: 'meetr_roller_errors_total',
@@ -63,11 +69,12 @@ function telemetryFor(registry: Registry) {
       registers: [registry],
     }),
     slotRolled: () => slots.inc(),
-    dayRolled: (m: number, p: number, r: number) => {
+    dayRolled: (rolled: DayRolled) => {
       days.inc();
-      minutes.inc(m);
-      points.inc(p);
-      rows.inc(r);
+      minutes.inc(rolled.minutes);
+      points.inc(rolled.points);
+      rows.inc(rolled.rows);
+      chunks.inc(rolled.chunks);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Raw partitions: the one place that says which partition a point is stored in and
- * groups points by it (ingest, the upgrade copy and the bench's direct writer).
+ * groups points by it (ingest, the upgrade copy and the bench's direct writer), and
+ * which partition holds an hour's sealed chunk.
  */
 import { PAUSE_EVERY } from '../concurrency.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
@@ -8,6 +9,14 @@ import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 /** Raw points are partitioned by metric and UTC hour: at most 3,600,000 rows (one per millisecond) whatever the rate. */
 export function samplePartition(ts: EpochMs): number {
   return Math.floor(ts / MS_PER_HOUR);
+}
+
+/** Sealed chunks (cql/007_chunks.cql) are partitioned by metric and this many hours: 32 days. */
+export const HOURS_PER_CHUNK_PERIOD = 768;
+
+/** The chunk partition of a raw partition (an hour). */
+export function chunkPeriod(hour: number): number {
+  return Math.floor(hour / HOURS_PER_CHUNK_PERIOD);
 }
 
 /** A (metric, partition number) pair as one map key. */

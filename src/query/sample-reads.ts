@@ -1,13 +1,22 @@
 /**
- * Raw samples of several series as one bounded read, for PromQL: points per hour
- * partition and special samples per day, counted against `maxSamples` as they arrive.
+ * Samples of several series as one bounded read, for PromQL: points per hour and
+ * special samples per day, counted against `maxSamples` as they arrive. An hour the
+ * roller has sealed (roller/hour-seal.ts) is read from its chunk, with the raw
+ * points of the minutes queued since it was rolled (unrolled-minutes.ts) in their
+ * place; an hour without a chunk, from its raw points. The queue is read before the
+ * chunks: a minute rolled after that read was sealed before the chunk is read.
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
 import type { MetricSamples, SamplesQuery, SpecialValue } from '../domain/point.js';
-import { samplePartition } from '../domain/partitions.js';
+import { decodeChunk } from '../domain/chunk-codec.js';
+import { chunkPeriod, samplePartition } from '../domain/partitions.js';
+import { mergeSamples } from '../domain/sample-merge.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
 import { dayBucket } from '../time/day-bucket.js';
+import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { firstAtOrAfter } from '../time/windows.js';
+import type { UnrolledMinutes } from './unrolled-minutes.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
 
 export interface SampleReadOptions {
@@ -16,9 +25,25 @@ export interface SampleReadOptions {
   readonly maxPartitions: number;
   /** Waits for the worker's turn to search; resolves to its release. */
   readonly take: (scope: WorkScope) => Promise<() => void>;
+  readonly unrolled: UnrolledMinutes;
 }
 
 type PointRead = { query: number; partition: number; ts: number[]; values: number[] };
+
+/** Counts samples as they are loaded, refusing past the query's bound. */
+class SampleBudget {
+  private loaded = 0;
+  constructor(private readonly maxSamples: number) {}
+
+  take(count: number): void {
+    this.loaded += count;
+    if (this.loaded > this.maxSamples)
+      throw new MeetrError(
+        'query_too_large',
+        `query processing would load too many samples into memory (more than ${this.maxSamples}, MEETR_MAX_QUERY_SAMPLES)`,
+      );
+  }
+}
 type SpecialRead = { query: number; day: number; samples: SpecialValue[] };
 
 /** The raw points of each query, in query order; query_too_large past maxPartitions partitions or maxSamples points. */
@@ -31,22 +56,27 @@ export async function readSamples(
   const { reader, concurrency } = options;
   const { reads, specialReads } = readsOf(queries, options.maxPartitions);
   const release = await options.take(scope);
-  let loaded = 0;
+  const budget = new SampleBudget(maxSamples);
   try {
+    const unrolled = await untilAborted(
+      options.unrolled.ofMany(
+        queries.map(({ metricId }) => metricId),
+        scope,
+      ),
+      scope.signal,
+    );
+    const chunks = await untilAborted(sealedChunks(options, queries, scope), scope.signal);
+    const hourOf = (read: PointRead): HourRead => ({
+      reader,
+      query: queries[read.query]!,
+      chunk: chunks[read.query]!.get(read.partition),
+      unrolled: unrolled.get(queries[read.query]!.metricId)!,
+    });
     await untilAborted(
       settleAll([
         forEachBounded(reads, concurrency, async (read) => {
           checkScope(scope);
-          const { metricId, fromMs, toMs } = queries[read.query]!;
-          await reader.scanPoints(metricId, read.partition, fromMs, toMs + 1, (ts, value) => {
-            if (++loaded > maxSamples)
-              throw new MeetrError(
-                'query_too_large',
-                `query processing would load too many samples into memory (more than ${maxSamples}, MEETR_MAX_QUERY_SAMPLES)`,
-              );
-            read.ts.push(ts);
-            read.values.push(value);
-          });
+          await readHour(hourOf(read), read, budget);
         }),
         // Special samples are rare: a day partition each, read beside the points.
         forEachBounded(specialReads, concurrency, async (read) => {
@@ -61,6 +91,88 @@ export async function readSamples(
     release();
   }
   return answersOf(queries, reads, specialReads);
+}
+
+/** Each query's sealed chunks by hour: one read per chunk partition its range touches. */
+async function sealedChunks(
+  { reader, concurrency }: SampleReadOptions,
+  queries: readonly SamplesQuery[],
+  scope: WorkScope,
+): Promise<Array<Map<number, Uint8Array>>> {
+  const chunks = queries.map(() => new Map<number, Uint8Array>());
+  const reads: Array<{ query: number; period: number }> = [];
+  queries.forEach(({ fromMs, toMs }, query) => {
+    for (let period = chunkPeriod(samplePartition(fromMs)); period <= chunkPeriod(samplePartition(toMs)); period++)
+      reads.push({ query, period });
+  });
+  await forEachBounded(reads, concurrency, async ({ query, period }) => {
+    checkScope(scope);
+    const { metricId, fromMs, toMs } = queries[query]!;
+    for (const { hour, bytes } of await reader.readChunks(
+      metricId,
+      period,
+      samplePartition(fromMs),
+      samplePartition(toMs) + 1,
+    ))
+      chunks[query]!.set(hour, bytes);
+  });
+  return chunks;
+}
+
+interface HourRead {
+  readonly reader: RangeReader;
+  readonly query: SamplesQuery;
+  readonly chunk: Uint8Array | undefined;
+  /** Epoch minutes of the metric queued since they were last rolled. */
+  readonly unrolled: ReadonlySet<number>;
+}
+
+/** One hour's points within the query's range: its chunk and unrolled minutes when sealed, else its raw points. */
+async function readHour(hour: HourRead, read: PointRead, budget: SampleBudget): Promise<void> {
+  const { reader, query, chunk } = hour;
+  const fromMs = Math.max(query.fromMs, read.partition * MS_PER_HOUR);
+  const toMs = Math.min(query.toMs + 1, (read.partition + 1) * MS_PER_HOUR);
+  const raw = { ts: [] as number[], values: [] as number[] };
+  const scan = (from: EpochMs, to: EpochMs): Promise<number> =>
+    reader.scanPoints(query.metricId, read.partition, from, to, (ts, value) => {
+      budget.take(1);
+      raw.ts.push(ts);
+      raw.values.push(value);
+    });
+  if (chunk === undefined) {
+    await scan(fromMs, toMs);
+    read.ts.push(...raw.ts);
+    read.values.push(...raw.values);
+    return;
+  }
+  for (const run of unrolledRuns(hour.unrolled, fromMs, toMs)) await scan(run.fromMs, run.toMs);
+  const sealed = decodeChunk(chunk);
+  const first = firstAtOrAfter(sealed.ts, fromMs);
+  const end = firstAtOrAfter(sealed.ts, toMs);
+  budget.take(end - first);
+  const merged = mergeSamples({ ts: sealed.ts.subarray(first, end), values: sealed.values.subarray(first, end) }, raw);
+  for (let i = 0; i < merged.ts.length; i++) {
+    read.ts.push(merged.ts[i]!);
+    read.values.push(merged.values[i]!);
+  }
+}
+
+/** The unrolled minutes within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */
+function unrolledRuns(
+  unrolled: ReadonlySet<number>,
+  fromMs: EpochMs,
+  toMs: EpochMs,
+): Array<{ fromMs: EpochMs; toMs: EpochMs }> {
+  const runs: Array<{ fromMs: EpochMs; toMs: EpochMs }> = [];
+  for (let minute = Math.floor(fromMs / MS_PER_MINUTE); minute * MS_PER_MINUTE < toMs; minute++) {
+    if (!unrolled.has(minute)) continue;
+    const start = Math.max(fromMs, minute * MS_PER_MINUTE);
+    const end = Math.min(toMs, (minute + 1) * MS_PER_MINUTE);
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.toMs === start) last.toMs = end;
+    else runs.push({ fromMs: start, toMs: end });
+  }
+  return runs;
 }
 
 /** One read per (query, hour partition) and per (query, day) of special samples; counted before any list is built. */

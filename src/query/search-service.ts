@@ -125,6 +125,11 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
     },
 
     samples: (queries, maxSamples, scope) =>
-      readSamples({ reader, concurrency, maxPartitions, take: (s) => turns.take(s) }, queries, maxSamples, scope),
+      readSamples(
+        { reader, concurrency, maxPartitions, take: (s) => turns.take(s), unrolled },
+        queries,
+        maxSamples,
+        scope,
+      ),
   };
 }

@@ -6,7 +6,7 @@
 import { forEachBounded } from '../concurrency.js';
 import { OverloadedError } from '../errors.js';
 import { epochMinute, lastPossibleSlot, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
-import type { RangeReader } from '../storage/ports.js';
+import { METRICS_PER_QUEUE_READ, type RangeReader } from '../storage/ports.js';
 import type { EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
@@ -46,8 +46,49 @@ export class UnrolledMinutes {
    * were computed, ascending. `fresh` asks the roller's progress even when a recent one is known.
    */
   async of(metricId: string, fromDay: number, toDay: number, scope: WorkScope, fresh = false): Promise<number[]> {
-    const { clock, maxHoldMs, clockMarginMs, concurrency } = this.options;
     const shard = shardOf(metricId);
+    const minutes = new Set<number>();
+    await forEachBounded(await this.slotsToRead(shard, fresh), this.options.concurrency, async (slot) => {
+      checkScope(scope);
+      for (const { day, minutes: list } of await this.reader.dirtyDays(shard, slot, metricId, fromDay, toDay)) {
+        for (const minute of list) minutes.add(epochMinute(day, minute));
+      }
+    });
+    return [...minutes].sort((a, b) => a - b);
+  }
+
+  /**
+   * The epoch minutes of each metric that may have been written since the roller
+   * last rolled (and sealed) them, any day: one queue read per slot and shard for
+   * up to METRICS_PER_QUEUE_READ metrics.
+   */
+  async ofMany(metricIds: readonly string[], scope: WorkScope): Promise<Map<string, Set<number>>> {
+    const byShard = new Map<number, string[]>();
+    for (const metricId of new Set(metricIds)) {
+      const shard = shardOf(metricId);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), metricId]);
+    }
+    const reads: Array<{ shard: number; slot: number; metricIds: string[] }> = [];
+    await forEachBounded([...byShard], this.options.concurrency, async ([shard, ids]) => {
+      for (const slot of await this.slotsToRead(shard, false)) {
+        for (let i = 0; i < ids.length; i += METRICS_PER_QUEUE_READ)
+          reads.push({ shard, slot, metricIds: ids.slice(i, i + METRICS_PER_QUEUE_READ) });
+      }
+    });
+    const minutes = new Map<string, Set<number>>(metricIds.map((metricId) => [metricId, new Set()]));
+    await forEachBounded(reads, this.options.concurrency, async ({ shard, slot, metricIds: ids }) => {
+      checkScope(scope);
+      for (const { metricId, day, minutes: list } of await this.reader.queuedFor(shard, slot, ids)) {
+        const set = minutes.get(metricId)!;
+        for (const minute of list) set.add(epochMinute(day, minute));
+      }
+    });
+    return minutes;
+  }
+
+  /** The slots of a shard a reader must read: from the first not rolled to the last a write can queue in now. */
+  private async slotsToRead(shard: number, fresh: boolean): Promise<number[]> {
+    const { clock, maxHoldMs, clockMarginMs } = this.options;
     const last = lastPossibleSlot(clock(), maxHoldMs, clockMarginMs);
     const progress = this.reader.rolledThrough(shard).then((slot) => {
       this.knownRolledThrough.set(shard, Math.max(slot, this.knownRolledThrough.get(shard) ?? slot));
@@ -63,14 +104,6 @@ export class UnrolledMinutes {
         `the roller is ${Math.round(((last - first) * SLOT_MS) / 60_000)} minutes behind for this metric; searches resume once it catches up (./meetr status)`,
       );
     }
-    const minutes = new Set<number>();
-    const slots = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
-    await forEachBounded(slots, concurrency, async (slot) => {
-      checkScope(scope);
-      for (const { day, minutes: list } of await this.reader.dirtyDays(shard, slot, metricId, fromDay, toDay)) {
-        for (const minute of list) minutes.add(epochMinute(day, minute));
-      }
-    });
-    return [...minutes].sort((a, b) => a - b);
+    return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
   }
 }

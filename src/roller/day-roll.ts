@@ -1,60 +1,74 @@
 /**
  * Rolling one (metric, day) of the roll queue: its queued minutes recomputed from
  * the raw points, then the quarters and hours those minutes fall in (from the
- * minutes, stored or just computed), then the day (from its hours). Every row is
- * written as of `asOfUs`, taken before any read.
+ * minutes, stored or just computed), then the day (from its hours), then the hours
+ * sealed (hour-seal.ts). Every row is written as of `asOfUs`, taken before any read.
  */
 import { combine, EMPTY_AGGREGATE, PointFold, type PartialAggregate } from '../domain/aggregate.js';
 import { samplePartition } from '../domain/partitions.js';
 import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
 import { epochMinute } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
+import { sealHours, type HourPoints, type SealContext } from './hour-seal.js';
 import { dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
-/** What rolling a day did: minutes recomputed, raw points read, rollup rows written. */
+/** What rolling a day did: minutes recomputed, raw points read, rollup rows and chunks written. */
 export interface DayRolled {
   readonly minutes: number;
   readonly points: number;
   readonly rows: number;
+  readonly chunks: number;
 }
 
 type Buckets = Map<EpochMs, PartialAggregate>;
 
 /** Recomputes the queued minutes of one metric and day, and the coarser buckets above them. */
-export async function rollDay(store: RollupStore, dirty: DirtyDay, asOfUs: number): Promise<DayRolled> {
+export async function rollDay(context: SealContext, dirty: DirtyDay): Promise<DayRolled> {
+  const { store, asOfUs } = context;
   const { metricId, day, minutes } = dirty;
   const dayStart = dayStartMs(day);
   const queued = [...new Set(minutes)].sort((a, b) => a - b).map((minute) => epochMinute(day, minute) * MS_PER_MINUTE);
   const write = (level: Level, period: number, buckets: ReadonlyMap<EpochMs, PartialAggregate>): Promise<number> =>
     writeBuckets(store, metricId, level, period, buckets, asOfUs);
 
-  const { freshMinutes, points } = await minutesFromPoints(store, metricId, queued);
+  const { freshMinutes, points, scanned } = await minutesFromPoints(store, metricId, queued);
   let rows = await write(MINUTE, day, freshMinutes);
   const { quarters, hours } = await quartersAndHours(store, metricId, day, queued, freshMinutes);
   rows += await write(QUARTER, periodOf(QUARTER, dayStart), quarters);
   rows += await write(HOUR, periodOf(HOUR, dayStart), hours);
   const dayTotal = await dayFromHours(store, metricId, dayStart, hours);
   rows += await write(DAY, periodOf(DAY, dayStart), new Map([[dayStart, dayTotal]]));
-  return { minutes: queued.length, points, rows };
+  const chunks = await sealHours(context, metricId, day, queued, scanned);
+  return { minutes: queued.length, points, rows, chunks };
 }
 
-/** The queued minutes from the raw points: one scan per run of consecutive minutes within a raw partition. */
+/**
+ * The queued minutes from the raw points: one scan per run of consecutive minutes
+ * within a raw partition. Also the points read, by hour, for sealing.
+ */
 async function minutesFromPoints(
   store: RollupStore,
   metricId: string,
   queued: readonly EpochMs[],
-): Promise<{ freshMinutes: Buckets; points: number }> {
+): Promise<{ freshMinutes: Buckets; points: number; scanned: Map<number, HourPoints> }> {
   const folds = new Map<EpochMs, PointFold>(queued.map((start) => [start, new PointFold()]));
+  const scanned = new Map<number, HourPoints>();
   let points = 0;
   for (const run of runsOf(queued)) {
-    points += await store.scanPoints(metricId, samplePartition(run.fromMs), run.fromMs, run.toMs, (ts, value) => {
+    const hour = samplePartition(run.fromMs);
+    let read = scanned.get(hour);
+    if (read === undefined) scanned.set(hour, (read = { ts: [], values: [] }));
+    const into = read;
+    points += await store.scanPoints(metricId, hour, run.fromMs, run.toMs, (ts, value) => {
       folds.get(bucketStart(MINUTE, ts))!.add(ts, value);
+      into.ts.push(ts);
+      into.values.push(value);
     });
   }
   const freshMinutes: Buckets = new Map();
   for (const [start, fold] of folds) freshMinutes.set(start, fold.partial);
-  return { freshMinutes, points };
+  return { freshMinutes, points, scanned };
 }
 
 /** Quarters and hours of the hours touched, from their minutes (stored, or just computed). */

@@ -23,7 +23,8 @@ import { forEachBounded } from '../concurrency.js';
 import { isSlotOver, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
 import type { RollupStore } from '../storage/ports.js';
 import { type EpochMs } from '../time/units.js';
-import { rollDay } from './day-roll.js';
+import { rollDay, type DayRolled } from './day-roll.js';
+import { SealReminders } from './hour-seal.js';
 
 export interface RollerOptions {
   readonly store: RollupStore;
@@ -45,7 +46,7 @@ export interface RollerOptions {
 
 export interface RollerTelemetry {
   slotRolled(): void;
-  dayRolled(minutes: number, points: number, rows: number): void;
+  dayRolled(rolled: DayRolled): void;
 }
 
 interface Owned {
@@ -74,6 +75,7 @@ export class Roller {
   private readonly margin: number;
   /** Where the next pass starts: passes take shards in turn from here. */
   private cursor = 0;
+  private readonly reminders = new SealReminders();
 
   constructor(private readonly options: RollerOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
@@ -214,8 +216,10 @@ export class Roller {
         // No work starts past the lease on this clock: a roller taking the shard over stamps above its end.
         if (this.clock() >= owned.leaseUntilMs) lost = true;
         if (lost) return;
-        const rolled = await rollDay(this.options.store, day, this.stamp(owned));
-        this.options.telemetry?.dayRolled(rolled.minutes, rolled.points, rolled.rows);
+        const asOfUs = this.stamp(owned);
+        const context = { store, reminders: this.reminders, nowMs: this.clock(), asOfUs };
+        const rolled = await rollDay(context, day);
+        this.options.telemetry?.dayRolled(rolled);
       });
     } finally {
       clearInterval(keeper);

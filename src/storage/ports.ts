@@ -102,12 +102,26 @@ export interface RollupRow {
   readonly aggregate: PartialAggregate;
 }
 
+/** One sealed hour of a series: its points as one chunk (domain/chunk-codec.ts). */
+export interface SealedChunk {
+  /** The hour (samplePartition) it holds. */
+  readonly hour: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Metric ids one queuedFor call asks about at most (one statement). */
+export const METRICS_PER_QUEUE_READ = 100;
+
 /** The read side. */
 export interface RangeReader {
   /** The first slot of `shard` the roller has not finished: every earlier slot's days are rolled. */
   rolledThrough(shard: number): Promise<number>;
   /** The dirty days `metricId` has queued in one slot of its shard, for days in [fromDay, toDay]. */
   dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<DayMinutes[]>;
+  /** The dirty days of several metrics (at most METRICS_PER_QUEUE_READ) queued in one slot of a shard, any day. */
+  queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]>;
+  /** The sealed chunks of one chunk partition (chunkPeriod) with fromHour <= hour < toHour, ascending. */
+  readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]>;
   /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
   readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
   /**
@@ -125,8 +139,8 @@ export interface RangeReader {
   specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]>;
 }
 
-/** What the roller needs beyond reading. */
-export interface RollupStore extends RangeReader {
+/** What the roller needs beyond reading; it queues its own reminders to seal hours (roller/hour-seal.ts). */
+export interface RollupStore extends RangeReader, Pick<PointWriter, 'markDirty'> {
   /** Every dirty day queued in one slot of a shard, all metrics. */
   slotDays(shard: number, slot: number): Promise<DirtyDay[]>;
   /**
@@ -140,6 +154,8 @@ export interface RollupStore extends RangeReader {
     rows: readonly RollupRow[],
     asOfUs: number,
   ): Promise<void>;
+  /** Upserts an hour's sealed chunk as of `asOfUs` (when the reads it was sealed from began): a later seal always wins. */
+  writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void>;
   /** The shard's lease and progress. */
   readShard(shard: number): Promise<ShardState>;
   /** Takes the lease if it is still as `seen` (a lightweight transaction); true when taken. */

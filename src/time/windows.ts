@@ -6,7 +6,7 @@
  */
 
 /** The first index whose value is at least `value` (sorted.length when none is). */
-export function firstAtOrAfter(sorted: readonly number[], value: number): number {
+export function firstAtOrAfter(sorted: ArrayLike<number>, value: number): number {
   let [low, high] = [0, sorted.length];
   while (low < high) {
     const middle = (low + high) >>> 1;

@@ -1,8 +1,9 @@
 /**
  * Properties over the whole API on real Cassandra: no client input produces a 500;
- * answers (single numbers and series, in any zone) equal a scan of the raw points
- * to the last bit, just written, once rolled up and after late writes, with a
- * roller running all the while; a point written with any accepted timestamp form
+ * answers (single numbers and series, in any zone, and PromQL's raw samples, read
+ * from sealed chunks once rolled) equal a scan of the raw points to the last bit,
+ * just written, once rolled up and after late writes, with a roller running all
+ * the while; a point written with any accepted timestamp form
  * is found by a search in any other form.
  */
 import fc from 'fast-check';
@@ -260,6 +261,23 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
       expect(starts[0]).toBeLessThanOrEqual(c.from);
       expect(starts[starts.length - 1]).toBeLessThanOrEqual(c.to);
     }
+    await checkSamples(c, when);
+  }
+
+  /** PromQL's raw samples of the case's range, which sealed hours answer from their chunks once rolled. */
+  async function checkSamples(c: Case, when: string): Promise<void> {
+    const params = new URLSearchParams({
+      query: `{__name__="${c.metricId}"}[${c.to - c.from + 1}ms]`,
+      time: (c.to / 1000).toFixed(3),
+    });
+    const response = await app.request(`/api/v1/query?${params.toString()}`);
+    expect(response.status, when).toBe(200);
+    const { data } = (await response.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+    const samples = (data.result[0]?.values ?? []).map(([t, v]) => [Math.round(t * 1000), Number(v)]);
+    const want = [...(stored.get(c.metricId) ?? [])]
+      .filter(([ts]) => ts >= c.from && ts <= c.to)
+      .sort(([x], [y]) => x - y);
+    expect(samples, `${when}, PromQL samples: ${JSON.stringify(c.params)}`).toEqual(want);
   }
 
   it('just written, once rolled, after late writes and upserts, and once those are rolled, for every aggregation, interval and zone', async () => {
@@ -292,6 +310,9 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
       { numRuns: 40 },
     );
     await rolledUp();
+    // Every hour written is over: the roller sealed them, and PromQL's samples come from chunks from here on.
+    const sealed = await ks.client.execute(`SELECT COUNT(*) AS n FROM ${ks.keyspace}.chunks`);
+    expect(Number(sealed.first().get('n'))).toBeGreaterThan(0);
     for (const c of cases) await check(c, 'rolled');
     // Late writes: new points and upserts of stored timestamps, into ranges already rolled.
     const late = fc.sample(fc.array(point, { minLength: 1, maxLength: 20 }), cases.length);

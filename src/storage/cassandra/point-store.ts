@@ -3,7 +3,8 @@ import type { SpecialValue } from '../../domain/point.js';
 import type { Level } from '../../rollup/levels.js';
 import { NO_RETENTION, ttlSeconds, type Retention } from '../../rollup/retention.js';
 import { dayStartMs } from '../../time/day-bucket.js';
-import { type EpochMs } from '../../time/units.js';
+import { MS_PER_HOUR, type EpochMs } from '../../time/units.js';
+import { chunkPeriod } from '../../domain/partitions.js';
 import {
   DIRTY_DAYS_PER_STATEMENT,
   SERIES_PER_STATEMENT,
@@ -16,6 +17,7 @@ import {
   type RangeReader,
   type RollupRow,
   type RollupStore,
+  type SealedChunk,
   type StampedPoint,
 } from '../ports.js';
 import { type CassandraClient, type StatementConsistency } from './client.js';
@@ -180,20 +182,45 @@ export class CassandraPointStore
   }
 
   async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
+    return this.queueRows(this.statements.slotDays, [shard, cassandra.types.Long.fromNumber(slot)]);
+  }
+
+  async queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]> {
+    return this.queueRows(this.statements.queuedFor, [shard, cassandra.types.Long.fromNumber(slot), metricIds]);
+  }
+
+  private async queueRows(query: string, params: unknown[]): Promise<DirtyDay[]> {
     const days: DirtyDay[] = [];
-    await this.forEachRow(
-      'read roll queue',
-      this.statements.slotDays,
-      [shard, cassandra.types.Long.fromNumber(slot)],
-      (row) => {
-        days.push({
-          metricId: row.get('metric_id') as string,
-          day: row.get('day') as number,
-          minutes: (row.get('minutes') as number[] | null) ?? [],
-        });
-      },
-    );
+    await this.forEachRow('read roll queue', query, params, (row) => {
+      days.push({
+        metricId: row.get('metric_id') as string,
+        day: row.get('day') as number,
+        minutes: (row.get('minutes') as number[] | null) ?? [],
+      });
+    });
     return days;
+  }
+
+  async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
+    const chunks: SealedChunk[] = [];
+    await this.forEachRow('read chunks', this.statements.readChunks, [metricId, period, fromHour, toHour], (row) => {
+      chunks.push({ hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer });
+    });
+    return chunks;
+  }
+
+  async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
+    const { hour, bytes } = chunk;
+    const ttl = ttlSeconds((hour + 1) * MS_PER_HOUR, this.retention.raw, this.clock());
+    const params = [
+      metricId,
+      chunkPeriod(hour),
+      hour,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+      asOfUs,
+      ttl,
+    ];
+    await this.run('write chunk', () => this.client.execute(this.statements.writeChunk, params, this.writeOptions));
   }
 
   async readRollups(

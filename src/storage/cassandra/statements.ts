@@ -18,6 +18,9 @@ export function pointStatements(keyspace: string) {
     markDirty: `UPDATE ${keyspace}.roll_queue USING TTL ${QUEUE_TTL_SECONDS} SET minutes = minutes + ? WHERE shard = ? AND slot = ? AND metric_id = ? AND day = ?`,
     dirtyDays: `SELECT day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id = ? AND day >= ? AND day <= ?`,
     slotDays: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ?`,
+    queuedFor: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id IN ?`,
+    readChunks: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour >= ? AND hour < ?`,
+    writeChunk: `INSERT INTO ${keyspace}.chunks (metric_id, period, hour, chunk) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
     readRollups: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start >= ? AND start < ?`,
     writeRollup:
       `INSERT INTO ${keyspace}.rollups (metric_id, level, period, ${ROLLUP_COLUMNS}) ` +

@@ -8,9 +8,7 @@
  */
 import { type SpecialValue } from '../../domain/point.js';
 import { compareText } from '../../domain/series.js';
-import { StorageUnavailableError } from '../../errors.js';
 import type { Level } from '../../rollup/levels.js';
-import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import type { EpochMs } from '../../time/units.js';
 import type {
   CatalogueEntry,
@@ -22,29 +20,30 @@ import type {
   RangeReader,
   RollupRow,
   RollupStore,
-  ShardState,
+  SealedChunk,
   StampedPoint,
   Storage,
   StorageHealth,
 } from '../ports.js';
-import { partitionKey } from '../../domain/partitions.js';
+import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, partitionKey } from '../../domain/partitions.js';
+import { InMemoryRollerLeases } from './in-memory-roller-leases.js';
 
-export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth {
+export class InMemoryPointStore
+  extends InMemoryRollerLeases
+  implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth
+{
   /** (metric, raw partition) -> ts -> value and its write time. */
   private readonly partitions = new Map<string, Map<EpochMs, { value: number; writeTimeUs: number }>>();
   /** (shard, slot) -> (metric, day) -> queued minutes. */
   private readonly queue = new Map<string, Map<string, { metricId: string; day: number; minutes: Set<number> }>>();
   /** (metric, level, period) -> start -> row and the time it was computed as of. */
   private readonly rollups = new Map<string, Map<EpochMs, { row: RollupRow; asOfUs: number }>>();
-  private readonly shardStates: ShardState[];
+  /** (metric, hour) -> its sealed chunk and the time it was sealed as of. */
+  private readonly chunks = new Map<string, { chunk: SealedChunk; asOfUs: number }>();
   /** (metric, day) -> ts -> special sample. */
   private readonly special = new Map<string, Map<EpochMs, SpecialValue>>();
   /** Catalogue shard -> (name, metric id) -> entry. */
   private readonly catalogue = new Map<number, Map<string, CatalogueEntry>>();
-  /** Roller -> when its announcement expires. */
-  private readonly rollers = new Map<string, EpochMs>();
-  /** While true every call fails as Cassandra does when it is down, and isReady() is false. */
-  unavailable = false;
   /** Statements run, by kind: what a test can assert a plan against. */
   readonly calls = {
     writePartition: 0,
@@ -55,15 +54,13 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
     readRollups: 0,
     scanPoints: 0,
     writeRollups: 0,
+    readChunks: 0,
+    writeChunk: 0,
   };
 
   /** `firstSlot`: where every shard starts, as the migrate command sets it (by default the current slot). */
-  constructor(
-    firstSlot?: number,
-    private readonly clock: () => EpochMs = Date.now,
-  ) {
-    const nextSlot = firstSlot ?? slotOf(clock());
-    this.shardStates = Array.from({ length: SHARDS }, () => ({ owner: '', leaseUntilMs: 0, nextSlot }));
+  constructor(firstSlot?: number, clock: () => EpochMs = Date.now) {
+    super(firstSlot, clock);
   }
 
   /** This store as the services' Storage. */
@@ -176,6 +173,31 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
       .map(({ day, minutes }) => ({ day, minutes: [...minutes] }));
   }
 
+  async queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]> {
+    const wanted = new Set(metricIds);
+    return (await this.slotDays(shard, slot)).filter((row) => wanted.has(row.metricId));
+  }
+
+  async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
+    this.check('read chunks');
+    this.calls.readChunks++;
+    const chunks: SealedChunk[] = [];
+    for (let hour = Math.max(fromHour, period * HOURS_PER_CHUNK_PERIOD); hour < toHour; hour++) {
+      if (chunkPeriod(hour) !== period) break;
+      const stored = this.chunks.get(partitionKey(metricId, hour));
+      if (stored !== undefined) chunks.push(stored.chunk);
+    }
+    return chunks;
+  }
+
+  async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
+    this.check('write chunk');
+    this.calls.writeChunk++;
+    const key = partitionKey(metricId, chunk.hour);
+    const earlier = this.chunks.get(key);
+    if (earlier === undefined || asOfUs >= earlier.asOfUs) this.chunks.set(key, { chunk, asOfUs });
+  }
+
   async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
     this.check('read roll queue');
     this.calls.readQueue++;
@@ -233,41 +255,6 @@ export class InMemoryPointStore implements PointWriter, RangeReader, RollupStore
       const earlier = stored.get(row.start);
       if (earlier === undefined || asOfUs >= earlier.asOfUs) stored.set(row.start, { row, asOfUs });
     }
-  }
-
-  async readShard(shard: number): Promise<ShardState> {
-    this.check('read roller shard');
-    return this.shardStates[shard]!;
-  }
-
-  async takeShard(shard: number, seen: ShardState, owner: string, untilMs: EpochMs): Promise<boolean> {
-    this.check('take roller shard');
-    const state = this.shardStates[shard]!;
-    if (state.owner !== seen.owner || state.leaseUntilMs !== seen.leaseUntilMs) return false;
-    this.shardStates[shard] = { ...state, owner, leaseUntilMs: untilMs };
-    return true;
-  }
-
-  async keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean> {
-    this.check('keep roller shard');
-    const state = this.shardStates[shard]!;
-    if (state.owner !== owner) return false;
-    this.shardStates[shard] = { owner, leaseUntilMs: untilMs, nextSlot };
-    return true;
-  }
-
-  async announceRoller(owner: string, ttlSeconds: number): Promise<void> {
-    this.check('announce roller');
-    this.rollers.set(owner, this.clock() + ttlSeconds * 1000);
-  }
-
-  async liveRollers(): Promise<string[]> {
-    this.check('read rollers');
-    return [...this.rollers].filter(([, until]) => until > this.clock()).map(([owner]) => owner);
-  }
-
-  private check(operation: string): void {
-    if (this.unavailable) throw new StorageUnavailableError(`storage is unavailable (${operation})`);
   }
 }
 

@@ -1,0 +1,103 @@
+/**
+ * Sealing hours (cql/007_chunks.cql). Once an hour of a series is over, the roller
+ * writes its points as one chunk (domain/chunk-codec.ts) whenever it rolls minutes
+ * of it: the first time from the hour's raw points, later (a late write, an upsert)
+ * as the stored chunk merged with the raw points of the minutes queued since, the
+ * raw points winning. So an hour with a chunk holds, in its chunk and the raw
+ * points of its unrolled minutes (query/unrolled-minutes.ts), every point written
+ * to it; an hour without one is read from its raw points (query/sample-reads.ts).
+ *
+ * A minute rolled before its hour is over leaves the hour unsealed: the roller
+ * queues that minute again in the slot in which the hour has been over for
+ * SEAL_AFTER_MS, so the hour is sealed then even when nothing more is written to it.
+ * Special samples keep their own table and are not sealed.
+ */
+import { decodeChunk, encodeChunk } from '../domain/chunk-codec.js';
+import { chunkPeriod } from '../domain/partitions.js';
+import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
+import { shardOf, slotOf } from '../rollup/roll-queue.js';
+import type { RollupStore } from '../storage/ports.js';
+import { dayStartMs } from '../time/day-bucket.js';
+import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+
+/** How long after its end an hour is sealed: the last scrape of an hour usually lands within it. */
+export const SEAL_AFTER_MS = MS_PER_MINUTE;
+
+/** The raw points of an hour's queued minutes, as the roller read them, ascending. */
+export interface HourPoints {
+  readonly ts: number[];
+  readonly values: number[];
+}
+
+/** The reminders a roller queued, so that rolling an open hour again queues none twice. */
+export class SealReminders {
+  private readonly queued = new Set<string>();
+
+  async remind(store: RollupStore, metricId: string, day: number, minuteMs: EpochMs): Promise<void> {
+    const hour = Math.floor(minuteMs / MS_PER_HOUR);
+    const key = `${hour}\u0000${metricId}`;
+    if (this.queued.has(key)) return;
+    const slot = slotOf((hour + 1) * MS_PER_HOUR + SEAL_AFTER_MS);
+    const minute = (minuteMs - dayStartMs(day)) / MS_PER_MINUTE;
+    await store.markDirty(shardOf(metricId), slot, [{ metricId, day, minutes: [minute] }]);
+    // Bounded: forgetting only costs a reminder queued twice.
+    if (this.queued.size >= 100_000) this.queued.clear();
+    this.queued.add(key);
+  }
+}
+
+export interface SealContext {
+  readonly store: RollupStore;
+  readonly reminders: SealReminders;
+  /** Now, on the roller's clock. */
+  readonly nowMs: EpochMs;
+  readonly asOfUs: number;
+}
+
+/**
+ * Seals the hours of one metric and day whose minutes `queued` (ascending minute
+ * starts) were just rolled, given those minutes' raw points by hour; returns how
+ * many chunks it wrote.
+ */
+export async function sealHours(
+  context: SealContext,
+  metricId: string,
+  day: number,
+  queued: readonly EpochMs[],
+  scanned: ReadonlyMap<number, HourPoints>,
+): Promise<number> {
+  const firstQueued = new Map<number, EpochMs>();
+  for (const minute of queued) {
+    const hour = Math.floor(minute / MS_PER_HOUR);
+    if (!firstQueued.has(hour)) firstQueued.set(hour, minute);
+  }
+  let written = 0;
+  for (const [hour, minute] of firstQueued) {
+    if (context.nowMs < (hour + 1) * MS_PER_HOUR + SEAL_AFTER_MS) {
+      await context.reminders.remind(context.store, metricId, day, minute);
+    } else if (await sealHour(context, metricId, hour, scanned.get(hour) ?? { ts: [], values: [] })) {
+      written++;
+    }
+  }
+  return written;
+}
+
+/** Writes one hour's chunk: the stored one merged with `fresh`, or the hour's raw points. False when it has none. */
+async function sealHour(context: SealContext, metricId: string, hour: number, fresh: HourPoints): Promise<boolean> {
+  const { store, asOfUs } = context;
+  const [stored] = await store.readChunks(metricId, chunkPeriod(hour), hour, hour + 1);
+  let samples: SampleRun;
+  if (stored !== undefined) {
+    samples = mergeSamples(decodeChunk(stored.bytes), fresh);
+  } else {
+    const all: HourPoints = { ts: [], values: [] };
+    await store.scanPoints(metricId, hour, hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR, (ts, value) => {
+      all.ts.push(ts);
+      all.values.push(value);
+    });
+    samples = all;
+  }
+  if (samples.ts.length === 0) return false;
+  await store.writeChunk(metricId, { hour, bytes: encodeChunk(samples.ts, Float64Array.from(samples.values)) }, asOfUs);
+  return true;
+}

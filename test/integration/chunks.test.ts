@@ -1,0 +1,63 @@
+/**
+ * Sealed chunks on a real Cassandra: stored by hour in 32-day partitions, the later
+ * seal winning, with a TTL from the end of their hour; and the roll queue read for
+ * several metrics at once. (Reads through chunks with a roller at work:
+ * properties.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeChunk, encodeChunk } from '../../src/domain/chunk-codec.js';
+import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, samplePartition } from '../../src/domain/partitions.js';
+import { parseRetention } from '../../src/rollup/retention.js';
+import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { useFreshKeyspace } from '../support/keyspace.js';
+
+const ks = useFreshKeyspace();
+const store = (): CassandraPointStore => new CassandraPointStore(ks.client, ks.keyspace);
+const HOUR = 3_600_000;
+const chunkOf = (ts: number[], values: number[]) => encodeChunk(ts, Float64Array.from(values));
+
+describe('chunks in Cassandra', () => {
+  it('are read by hour range within their partition, and the later seal wins whichever lands last', async () => {
+    const first = 3 * HOURS_PER_CHUNK_PERIOD - 1; // the last hour of a partition
+    await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [1]) }, 10);
+    await store().writeChunk('c', { hour: first + 1, bytes: chunkOf([(first + 1) * HOUR], [2]) }, 10);
+    await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [3]) }, 30);
+    await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [4]) }, 20);
+    const read = await store().readChunks('c', chunkPeriod(first), first, first + 2);
+    expect(read.map(({ hour }) => hour)).toEqual([first]);
+    expect(Array.from(decodeChunk(read[0]!.bytes).values)).toEqual([3]);
+    const next = await store().readChunks('c', chunkPeriod(first + 1), first, first + 2);
+    expect(next.map(({ hour }) => hour)).toEqual([first + 1]);
+    expect(await store().readChunks('c', chunkPeriod(first), first + 1, first + 2)).toEqual([]);
+  });
+
+  it('expire by MEETR_RETENTION_RAW counted from the end of their hour', async () => {
+    const retention = { raw: parseRetention('30d')!, levels: {} as never };
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    const kept = new CassandraPointStore(ks.client, ks.keyspace, undefined, retention, () => now);
+    const hour = samplePartition(now - 2 * 86_400_000);
+    await kept.writeChunk('ttl', { hour, bytes: chunkOf([hour * HOUR], [1]) }, 1);
+    const row = (
+      await ks.client.execute(
+        `SELECT TTL(chunk) AS ttl FROM ${ks.keyspace}.chunks WHERE metric_id = ? AND period = ?`,
+        ['ttl', chunkPeriod(hour)],
+      )
+    ).first();
+    const expected = ((hour + 1) * HOUR + 30 * 86_400_000 - now) / 1000;
+    expect(row.get('ttl') as number).toBeGreaterThan(expected - 60);
+    expect(row.get('ttl') as number).toBeLessThanOrEqual(expected);
+  });
+
+  it('the roll queue answers for the metrics asked about only', async () => {
+    await store().markDirty(3, 77, [
+      { metricId: 'q1', day: 10, minutes: [1, 2] },
+      { metricId: 'q2', day: 11, minutes: [3] },
+      { metricId: 'q3', day: 12, minutes: [4] },
+    ]);
+    const rows = await store().queuedFor(3, 77, ['q1', 'q3', 'absent']);
+    expect(rows.sort((a, b) => a.day - b.day)).toEqual([
+      { metricId: 'q1', day: 10, minutes: [1, 2] },
+      { metricId: 'q3', day: 12, minutes: [4] },
+    ]);
+  });
+});

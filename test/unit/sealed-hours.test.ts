@@ -1,0 +1,171 @@
+/**
+ * Sealed hours over the in-memory store: the samples PromQL reads equal a scan of
+ * the raw points whether an hour is open, sealed, written to again since it was
+ * sealed, or resealed, and whatever a roller stopped half-way left; a sealed hour
+ * is read from its chunk, not from its raw points. (On Cassandra: test/integration.)
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeChunk } from '../../src/domain/chunk-codec.js';
+import { chunkPeriod } from '../../src/domain/partitions.js';
+import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
+import { slotOf } from '../../src/rollup/roll-queue.js';
+import { Roller } from '../../src/roller/roller.js';
+import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
+import { UNBOUNDED } from '../../src/work-scope.js';
+import {
+  ingestService,
+  insertRequest,
+  searchService,
+  TEST_CLOCK_MARGIN_MS,
+  TEST_MAX_HOLD_MS,
+} from '../support/services.js';
+
+const HOUR = 3_600_000;
+const base = Date.parse('2024-03-09T00:00:00Z');
+/** The points' span: six hours, the last one open when the test starts. */
+const SPAN = 6 * HOUR;
+
+function world() {
+  const clock = { now: base + SPAN - 20 * 60_000 };
+  const store = new InMemoryPointStore(slotOf(clock.now), () => clock.now);
+  const ingest = ingestService(store, { clock: () => clock.now });
+  const search = searchService(store, { clock: () => clock.now });
+  const roller = new Roller({
+    store,
+    owner: 'r1',
+    concurrency: 2,
+    clockMarginMs: TEST_CLOCK_MARGIN_MS,
+    clock: () => clock.now,
+  });
+  const raw = new Map<string, Map<number, number>>();
+  return {
+    clock,
+    store,
+    search,
+    async write(metricId: string, points: ReadonlyArray<readonly [number, number]>) {
+      await ingest.ingest(
+        points.map(([ts, value]) => ({ metricId, ts, value })),
+        insertRequest({ receivedMs: clock.now }),
+      );
+      const stored = raw.get(metricId) ?? new Map<number, number>();
+      for (const [ts, value] of points) stored.set(ts, value);
+      raw.set(metricId, stored);
+      clock.now += 1;
+    },
+    /** Lets every hold given so far end, then rolls at most `slots` due slots (all of them when undefined). */
+    async roll(slots?: number) {
+      clock.now += TEST_MAX_HOLD_MS + 10_000;
+      await roller.balance();
+      let rolled = 0;
+      await roller.rollDue(() => slots !== undefined && rolled++ >= slots);
+    },
+    /** What a scan of the raw points holds in [fromMs, toMs]. */
+    expected(metricId: string, fromMs: number, toMs: number): { ts: number[]; values: number[] } {
+      const points = [...(raw.get(metricId) ?? [])]
+        .filter(([ts]) => ts >= fromMs && ts <= toMs)
+        .sort(([a], [b]) => a - b);
+      return { ts: points.map(([ts]) => ts), values: points.map(([, value]) => value) };
+    },
+  };
+}
+
+type World = ReturnType<typeof world>;
+
+async function samplesOf(w: World, metricIds: readonly string[], fromMs: number, toMs: number) {
+  const answers = await w.search.samples(
+    metricIds.map((metricId) => ({ metricId, fromMs, toMs })),
+    1_000_000,
+    UNBOUNDED,
+  );
+  return answers.map(({ ts, values }) => ({ ts, values }));
+}
+
+describe('samples of sealed hours', () => {
+  it('equal a scan of the raw points: open, sealed, written again, resealed, and with the roller stopped half-way', async () => {
+    const value = fc.oneof(
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.double({ noNaN: true }),
+      fc.constantFrom(0, -0, 1e-310, Number.MAX_VALUE),
+    );
+    const point = fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: SPAN - 1 }), value);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(point, { minLength: 1, maxLength: 80 }),
+        fc.array(point, { maxLength: 20 }),
+        fc.nat({ max: 6 }),
+        fc.array(fc.tuple(fc.integer({ min: -HOUR, max: SPAN }), fc.integer({ min: 0, max: 3 * HOUR })), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        async (first, late, stopAfter, ranges) => {
+          const w = world();
+          const write = async (points: typeof first): Promise<void> => {
+            for (const metricId of ['a', 'b'])
+              await w.write(
+                metricId,
+                points.filter(([m]) => m === metricId).map(([, offset, v]) => [base + offset, v]),
+              );
+          };
+          const check = async (when: string): Promise<void> => {
+            for (const [start, length] of ranges) {
+              const [from, to] = [base + start, base + start + length];
+              expect(await samplesOf(w, ['a', 'b'], from, to), `${when}: [${start}, ${start + length}]`).toEqual([
+                w.expected('a', from, to),
+                w.expected('b', from, to),
+              ]);
+            }
+          };
+          await write(first);
+          await check('written');
+          await w.roll();
+          await check('rolled, the last hour open');
+          await write(late);
+          await w.roll(stopAfter);
+          await check('written again, the roller stopped half-way');
+          w.clock.now += HOUR + SEAL_AFTER_MS;
+          await w.roll();
+          await check('every hour over and sealed');
+          await write(late.map(([m, offset, v]) => [m, offset, v + 1]));
+          await check('upserts not rolled');
+          await w.roll();
+          await check('upserts resealed');
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('are read from the chunk once an hour is sealed, and from the raw points of the minutes written since', async () => {
+    const w = world();
+    const hour = base + HOUR;
+    const points: Array<[number, number]> = Array.from({ length: 240 }, (_, i) => [hour + i * 15_000, i]);
+    await w.write('a', points);
+    await w.roll();
+    const before = w.store.calls.scanPoints;
+    expect(await samplesOf(w, ['a'], hour, hour + HOUR - 1)).toEqual([w.expected('a', hour, hour + HOUR - 1)]);
+    expect(w.store.calls.scanPoints - before).toBe(0);
+    const [chunk] = await w.store.readChunks('a', chunkPeriod(hour / HOUR), 0, 2 ** 31 - 1);
+    expect(chunk?.hour).toBe(hour / HOUR);
+    expect(Array.from(decodeChunk(chunk!.bytes).values)).toEqual(points.map(([, v]) => v));
+
+    await w.write('a', [[hour + 61_000, -5]]);
+    const late = w.store.calls.scanPoints;
+    expect(await samplesOf(w, ['a'], hour, hour + HOUR - 1)).toEqual([w.expected('a', hour, hour + HOUR - 1)]);
+    expect(w.store.calls.scanPoints - late).toBe(1); // the one minute written since
+  });
+
+  it('leave an hour rolled while open unsealed, and seal it once it is over though nothing more is written', async () => {
+    const w = world();
+    const open = Math.floor(w.clock.now / HOUR) * HOUR;
+    await w.write('a', [[open + 1_000, 1]]);
+    await w.roll();
+    expect(w.store.calls.writeChunk).toBe(0);
+    w.clock.now = open + HOUR + SEAL_AFTER_MS;
+    await w.roll();
+    expect(w.store.calls.writeChunk).toBe(1);
+    const before = w.store.calls.scanPoints;
+    expect(await samplesOf(w, ['a'], open, open + HOUR - 1)).toEqual([w.expected('a', open, open + HOUR - 1)]);
+    expect(w.store.calls.scanPoints - before).toBe(0);
+  });
+});
