@@ -22,6 +22,7 @@ import { formBatchBodies } from '../dataset.js';
 import { Failures, postAll } from '../failures.js';
 import { median } from '../latency.js';
 import { writeDirect } from './ingest.js';
+import { rolledUp } from './search.js';
 
 const SERIES = 100;
 const SCRAPE_MS = 15_000;
@@ -38,6 +39,8 @@ export interface PrometheusBenchResult {
   readonly remoteWriteFailures: number;
   readonly formBatchFailures: number;
   readonly formBatchFailureSamples: readonly string[];
+  /** From the end of loading until the roller had rolled and sealed the day. */
+  readonly sealedAfterMs: number;
   readonly queries: ReadonlyArray<{
     readonly query: string;
     readonly steps: number;
@@ -236,6 +239,11 @@ export async function benchPrometheus(
     { maxBuffer: 64 * 1024 * 1024 },
   );
   const prometheus = await startPrometheus(workDir, prometheusPort);
+  // Queries read what meetr keeps long-term: the day's hours rolled and sealed into chunks.
+  progress('prometheus: waiting for the roller to seal the day');
+  const sealStarted = performance.now();
+  await rolledUp(store);
+  const sealedAfterMs = performance.now() - sealStarted;
   const queries: Array<PrometheusBenchResult['queries'][number]> = [];
   try {
     const [start, end] = [fromMs, fromMs + DAY_MS];
@@ -279,6 +287,7 @@ export async function benchPrometheus(
     remoteWriteFailures: remote.failures,
     formBatchFailures: form.failures.count,
     formBatchFailureSamples: form.failures.samples,
+    sealedAfterMs,
     queries,
   };
 }

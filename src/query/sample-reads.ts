@@ -28,7 +28,8 @@ export interface SampleReadOptions {
   readonly unrolled: UnrolledMinutes;
 }
 
-type PointRead = { query: number; partition: number; ts: number[]; values: number[] };
+/** One (query, hour): its points, set once read. */
+type PointRead = { query: number; partition: number; ts: ArrayLike<number>; values: ArrayLike<number> };
 
 /** Counts samples as they are loaded, refusing past the query's bound. */
 class SampleBudget {
@@ -58,27 +59,28 @@ export async function readSamples(
   const release = await options.take(scope);
   const budget = new SampleBudget(maxSamples);
   try {
-    const unrolled = await untilAborted(
-      options.unrolled.ofMany(
+    const points = async (): Promise<void> => {
+      const unrolled = await options.unrolled.ofMany(
         queries.map(({ metricId }) => metricId),
         scope,
-      ),
-      scope.signal,
-    );
-    const chunks = await untilAborted(sealedChunks(options, queries, scope), scope.signal);
-    const hourOf = (read: PointRead): HourRead => ({
-      reader,
-      query: queries[read.query]!,
-      chunk: chunks[read.query]!.get(read.partition),
-      unrolled: unrolled.get(queries[read.query]!.metricId)!,
-    });
+      );
+      const chunks = await sealedChunks(options, queries, scope);
+      await forEachBounded(reads, concurrency, async (read) => {
+        checkScope(scope);
+        const query = queries[read.query]!;
+        const hour = {
+          reader,
+          query,
+          chunk: chunks[read.query]!.get(read.partition),
+          unrolled: unrolled.get(query.metricId)!,
+        };
+        await readHour(hour, read, budget);
+      });
+    };
     await untilAborted(
       settleAll([
-        forEachBounded(reads, concurrency, async (read) => {
-          checkScope(scope);
-          await readHour(hourOf(read), read, budget);
-        }),
-        // Special samples are rare: a day partition each, read beside the points.
+        points(),
+        // Special samples are rare: a day partition each, read while the points are.
         forEachBounded(specialReads, concurrency, async (read) => {
           checkScope(scope);
           const { metricId, fromMs, toMs } = queries[read.query]!;
@@ -141,8 +143,8 @@ async function readHour(hour: HourRead, read: PointRead, budget: SampleBudget): 
     });
   if (chunk === undefined) {
     await scan(fromMs, toMs);
-    read.ts.push(...raw.ts);
-    read.values.push(...raw.values);
+    read.ts = raw.ts;
+    read.values = raw.values;
     return;
   }
   for (const run of unrolledRuns(hour.unrolled, fromMs, toMs)) await scan(run.fromMs, run.toMs);
@@ -150,11 +152,10 @@ async function readHour(hour: HourRead, read: PointRead, budget: SampleBudget): 
   const first = firstAtOrAfter(sealed.ts, fromMs);
   const end = firstAtOrAfter(sealed.ts, toMs);
   budget.take(end - first);
-  const merged = mergeSamples({ ts: sealed.ts.subarray(first, end), values: sealed.values.subarray(first, end) }, raw);
-  for (let i = 0; i < merged.ts.length; i++) {
-    read.ts.push(merged.ts[i]!);
-    read.values.push(merged.values[i]!);
-  }
+  const inRange = { ts: sealed.ts.subarray(first, end), values: sealed.values.subarray(first, end) };
+  const merged = raw.ts.length === 0 ? inRange : mergeSamples(inRange, raw);
+  read.ts = merged.ts;
+  read.values = merged.values;
 }
 
 /** The unrolled minutes within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */
@@ -196,7 +197,7 @@ function readsOf(
   for (let query = 0; query < queries.length; query++) {
     const { fromMs, toMs } = queries[query]!;
     for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
-      reads.push({ query, partition, ts: [], values: [] });
+      reads.push({ query, partition, ts: [], values: [] }); // until read
     for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
   }
   return { reads, specialReads };
@@ -204,19 +205,24 @@ function readsOf(
 
 /** Each query's reads joined in order: its points ascending (partitions are), its special samples. */
 function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], specialReads: SpecialRead[]): MetricSamples[] {
-  const answers = queries.map(({ metricId }) => ({
+  const lengths = queries.map(() => 0);
+  for (const read of reads) lengths[read.query]! += read.ts.length;
+  const answers = queries.map(({ metricId }, query) => ({
     metricId,
-    ts: [] as number[],
-    values: [] as number[],
+    ts: new Array<number>(lengths[query]!),
+    values: new Array<number>(lengths[query]!),
     special: [] as SpecialValue[],
   }));
   for (const read of specialReads) answers[read.query]!.special.push(...read.samples);
+  const filled = queries.map(() => 0);
   for (const read of reads) {
     const answer = answers[read.query]!;
-    for (let i = 0; i < read.ts.length; i++) {
-      answer.ts.push(read.ts[i]!);
-      answer.values.push(read.values[i]!);
+    let at = filled[read.query]!;
+    for (let i = 0; i < read.ts.length; i++, at++) {
+      answer.ts[at] = read.ts[i]!;
+      answer.values[at] = read.values[i]!;
     }
+    filled[read.query] = at;
   }
   return answers;
 }
