@@ -11,6 +11,7 @@ import {
   noPause,
   QueuedMinutes,
   queueRowsOf,
+  queuedSamples,
   specialByDay,
   type CatalogueRows,
   type QueueRows,
@@ -61,7 +62,8 @@ const PAUSE_AFTER_MS = 10;
 /**
  * Writes points and queues their minutes for the roller (roll-queue.ts): the queue
  * rows first, then the points, so a point is never stored without the roller
- * learning of it. A queued minute's hold is reused by later writes it still covers,
+ * learning of it. Special samples queue their minutes too: the roller seals them
+ * with the points (roller/hour-seal.ts). A queued minute's hold is reused by later writes it still covers,
  * and a write to the live minute also queues the minutes its hold reaches into,
  * so a live metric queues about once per REUSE_MS per worker, not once per point.
  */
@@ -81,7 +83,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const now = clock();
       const needMs = request.deadlineMs + landingMarginMs;
       const holdMs = needMs + REUSE_MS;
-      const queue = await queued.rowsFor(partitions, needMs, holdMs, now, pause);
+      const queue = await queued.rowsFor(queuedSamples(partitions, special.values()), needMs, holdMs, now, pause);
       const series = await catalogued.rowsFor(partitions, special.values(), pause);
       request.signal.throwIfAborted();
       let statements = 0;
@@ -140,7 +142,7 @@ function runner(writer: PointWriter, queued: QueuedMinutes, catalogued: Catalogu
       if (uncertain) {
         const late = slotOf(clock() + UNCERTAIN_WRITE_HOLD_MS);
         const all = await queueRowsOf(
-          await minutesByMetric(partitions, (_, minute, add) => add(minute), noPause),
+          await minutesByMetric(queuedSamples(partitions, special.values()), (_, minute, add) => add(minute), noPause),
           noPause,
         );
         for (const [shard, days] of all) writer.markDirty(shard, late, days).catch(() => undefined);

@@ -16,6 +16,12 @@ import { HOURS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 /** One raw partition's share of a request, in request order with later duplicates winning. */
 export type WriteUnit = PartitionGroup<Point>;
 
+/** What is queued for the roller: a metric's samples (points, or special samples the roller seals with them). */
+export interface Timed {
+  readonly metricId: string;
+  readonly points: ReadonlyArray<{ readonly ts: EpochMs }>;
+}
+
 /** The roll queue rows of one request: per shard, the days and minutes to queue. */
 export type QueueRows = Map<number, DirtyDay[]>;
 
@@ -36,7 +42,7 @@ export class QueuedMinutes {
 
   /** The queue rows a request needs (minutes not covered by a hold already queued), by shard. */
   async rowsFor(
-    partitions: readonly WriteUnit[],
+    partitions: readonly Timed[],
     needMs: EpochMs,
     holdMs: EpochMs,
     now: EpochMs,
@@ -145,7 +151,7 @@ function daysOf(sorted: readonly number[]): DayMinutes[] {
  * adds none for are left out.
  */
 export async function minutesByMetric(
-  partitions: readonly WriteUnit[],
+  partitions: readonly Timed[],
   pick: (metricId: string, minute: number, add: (minute: number) => void) => void,
   pause: Pause,
 ): Promise<Map<string, number[]>> {
@@ -204,6 +210,11 @@ export interface SpecialDay {
   readonly metricId: string;
   readonly day: number;
   readonly samples: SpecialValue[];
+}
+
+/** A request's points and special samples, as what their writes queue for the roller. */
+export function queuedSamples(partitions: readonly WriteUnit[], special: Iterable<SpecialDay>): Timed[] {
+  return [...partitions, ...[...special].map(({ metricId, samples }) => ({ metricId, points: samples }))];
 }
 
 export function specialByDay(samples: readonly SpecialSample[]): Map<string, SpecialDay> {

@@ -10,6 +10,7 @@ import { invalidRequest, MeetrError, type ErrorDetail } from '../errors.js';
 import { parseContentType } from '../media-type.js';
 import { formatEpochMs } from '../time/time-text.js';
 import { seriesId } from '../domain/series.js';
+import { STALE_NAN_BITS } from '../domain/sealed-samples.js';
 import { SnappyBlockReader, SnappyError } from './snappy-block.js';
 import { MAX_DETAILS, WireCounter } from './wire-count.js';
 
@@ -39,8 +40,6 @@ export interface RemoteWrite {
   readonly tooOld: number;
 }
 
-/** Prometheus' staleness marker: a NaN with this exact bit pattern. */
-const STALE_NAN_BITS = 0x7ff0000000000002n;
 const bits = new DataView(new ArrayBuffer(8));
 
 function isStaleMarker(value: number): boolean {

@@ -1,21 +1,18 @@
 /**
- * Samples of several series as one bounded read, for PromQL: points per hour and
- * special samples per day, counted against `maxSamples` as they arrive. An hour the
- * roller has sealed (roller/hour-seal.ts) is read from its chunk, with the raw
- * points of the minutes queued since it was rolled (unrolled-minutes.ts) in their
- * place; an hour without a chunk, from its raw points. The queue is read before the
- * chunks: a minute rolled after that read was sealed before the chunk is read.
+ * Samples of several series as one bounded read, for PromQL: points and special
+ * samples per hour (hour-reads.ts), counted against `maxSamples` as they arrive.
+ * The roll queue is read before the chunks: a minute rolled after that read was
+ * sealed before the chunk is read. Special samples the chunks cannot hold are read
+ * from their own table, a day partition at a time, for the days that need it.
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
 import type { MetricSamples, SamplesQuery, SpecialValue } from '../domain/point.js';
-import { decodeChunk } from '../domain/chunk-codec.js';
 import { chunkPeriod, samplePartition } from '../domain/partitions.js';
-import { mergeSamples } from '../domain/sample-merge.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
-import { firstAtOrAfter } from '../time/windows.js';
+import { readHour, specialNeeded, type PointRead } from './hour-reads.js';
 import type { UnrolledMinutes } from './unrolled-minutes.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
 
@@ -27,9 +24,6 @@ export interface SampleReadOptions {
   readonly take: (scope: WorkScope) => Promise<() => void>;
   readonly unrolled: UnrolledMinutes;
 }
-
-/** One (query, hour): its points, set once read. */
-type PointRead = { query: number; partition: number; ts: ArrayLike<number>; values: ArrayLike<number> };
 
 /** Counts samples as they are loaded, refusing past the query's bound. */
 class SampleBudget {
@@ -45,9 +39,10 @@ class SampleBudget {
       );
   }
 }
+/** One (query, UTC day) of special samples from their table, keeping those `keep` says the chunks lack. */
 type SpecialRead = { query: number; day: number; samples: SpecialValue[] };
 
-/** The raw points of each query, in query order; query_too_large past maxPartitions partitions or maxSamples points. */
+/** The samples of each query, in query order; query_too_large past maxPartitions partitions or maxSamples samples. */
 export async function readSamples(
   options: SampleReadOptions,
   queries: readonly SamplesQuery[],
@@ -55,44 +50,57 @@ export async function readSamples(
   scope: WorkScope,
 ): Promise<MetricSamples[]> {
   const { reader, concurrency } = options;
-  const { reads, specialReads } = readsOf(queries, options.maxPartitions);
+  const reads = readsOf(queries, options.maxPartitions);
   const release = await options.take(scope);
   const budget = new SampleBudget(maxSamples);
   try {
-    const points = async (): Promise<void> => {
-      const unrolled = await options.unrolled.ofMany(
-        queries.map(({ metricId }) => metricId),
-        scope,
-      );
+    const read = async (): Promise<SpecialRead[]> => {
+      const metricIds = queries.map(({ metricId }) => metricId);
+      const unrolled = await options.unrolled.ofMany(metricIds, scope);
       const chunks = await sealedChunks(options, queries, scope);
-      await forEachBounded(reads, concurrency, async (read) => {
-        checkScope(scope);
-        const query = queries[read.query]!;
-        const hour = {
-          reader,
-          query,
-          chunk: chunks[read.query]!.get(read.partition),
-          unrolled: unrolled.get(query.metricId)!,
-        };
-        await readHour(hour, read, budget);
-      });
-    };
-    await untilAborted(
-      settleAll([
-        points(),
-        // Special samples are rare: a day partition each, read while the points are.
-        forEachBounded(specialReads, concurrency, async (read) => {
+      const unrolledOf = (query: number): ReadonlySet<number> => unrolled.get(queries[query]!.metricId)!;
+      const keep = (query: number, ts: EpochMs): boolean => specialNeeded(ts, chunks[query]!, unrolledOf(query));
+      const specialReads = specialDays(queries, chunks, unrolledOf);
+      const take = (count: number): void => budget.take(count);
+      await settleAll([
+        forEachBounded(reads, concurrency, async (one) => {
           checkScope(scope);
-          const { metricId, fromMs, toMs } = queries[read.query]!;
-          read.samples.push(...(await reader.specialSamples(metricId, read.day, fromMs, toMs + 1)));
+          const [query, chunk] = [queries[one.query]!, chunks[one.query]!.get(one.partition)];
+          await readHour({ reader, query, chunk, unrolled: unrolledOf(one.query), take }, one);
         }),
-      ]),
-      scope.signal,
-    );
+        forEachBounded(specialReads, concurrency, async (one) => {
+          checkScope(scope);
+          const { metricId, fromMs, toMs } = queries[one.query]!;
+          for (const sample of await reader.specialSamples(metricId, one.day, fromMs, toMs + 1))
+            if (keep(one.query, sample.ts)) one.samples.push(sample);
+        }),
+      ]);
+      return specialReads;
+    };
+    return answersOf(queries, reads, await untilAborted(read(), scope.signal));
   } finally {
     release();
   }
-  return answersOf(queries, reads, specialReads);
+}
+
+/** The (query, UTC day) pairs whose special samples the chunks may lack: a day in range with an unsealed hour or an unrolled minute. */
+function specialDays(
+  queries: readonly SamplesQuery[],
+  chunks: ReadonlyArray<ReadonlyMap<number, unknown>>,
+  unrolledOf: (query: number) => ReadonlySet<number>,
+): SpecialRead[] {
+  const reads: SpecialRead[] = [];
+  queries.forEach(({ fromMs, toMs }, query) => {
+    const days = new Set<number>();
+    for (let hour = samplePartition(fromMs); hour <= samplePartition(toMs); hour++)
+      if (!chunks[query]!.has(hour)) days.add(dayBucket(Math.max(fromMs, hour * MS_PER_HOUR)));
+    for (const minute of unrolledOf(query)) {
+      const [start, end] = [minute * MS_PER_MINUTE, (minute + 1) * MS_PER_MINUTE - 1];
+      if (end >= fromMs && start <= toMs) days.add(dayBucket(Math.max(fromMs, start)));
+    }
+    for (const day of [...days].sort((a, b) => a - b)) reads.push({ query, day, samples: [] });
+  });
+  return reads;
 }
 
 /** Each query's sealed chunks by hour: one read per chunk partition its range touches. */
@@ -121,66 +129,8 @@ async function sealedChunks(
   return chunks;
 }
 
-interface HourRead {
-  readonly reader: RangeReader;
-  readonly query: SamplesQuery;
-  readonly chunk: Uint8Array | undefined;
-  /** Epoch minutes of the metric queued since they were last rolled. */
-  readonly unrolled: ReadonlySet<number>;
-}
-
-/** One hour's points within the query's range: its chunk and unrolled minutes when sealed, else its raw points. */
-async function readHour(hour: HourRead, read: PointRead, budget: SampleBudget): Promise<void> {
-  const { reader, query, chunk } = hour;
-  const fromMs = Math.max(query.fromMs, read.partition * MS_PER_HOUR);
-  const toMs = Math.min(query.toMs + 1, (read.partition + 1) * MS_PER_HOUR);
-  const raw = { ts: [] as number[], values: [] as number[] };
-  const scan = (from: EpochMs, to: EpochMs): Promise<number> =>
-    reader.scanPoints(query.metricId, read.partition, from, to, (ts, value) => {
-      budget.take(1);
-      raw.ts.push(ts);
-      raw.values.push(value);
-    });
-  if (chunk === undefined) {
-    await scan(fromMs, toMs);
-    read.ts = raw.ts;
-    read.values = raw.values;
-    return;
-  }
-  for (const run of unrolledRuns(hour.unrolled, fromMs, toMs)) await scan(run.fromMs, run.toMs);
-  const sealed = decodeChunk(chunk);
-  const first = firstAtOrAfter(sealed.ts, fromMs);
-  const end = firstAtOrAfter(sealed.ts, toMs);
-  budget.take(end - first);
-  const inRange = { ts: sealed.ts.subarray(first, end), values: sealed.values.subarray(first, end) };
-  const merged = raw.ts.length === 0 ? inRange : mergeSamples(inRange, raw);
-  read.ts = merged.ts;
-  read.values = merged.values;
-}
-
-/** The unrolled minutes within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */
-function unrolledRuns(
-  unrolled: ReadonlySet<number>,
-  fromMs: EpochMs,
-  toMs: EpochMs,
-): Array<{ fromMs: EpochMs; toMs: EpochMs }> {
-  const runs: Array<{ fromMs: EpochMs; toMs: EpochMs }> = [];
-  for (let minute = Math.floor(fromMs / MS_PER_MINUTE); minute * MS_PER_MINUTE < toMs; minute++) {
-    if (!unrolled.has(minute)) continue;
-    const start = Math.max(fromMs, minute * MS_PER_MINUTE);
-    const end = Math.min(toMs, (minute + 1) * MS_PER_MINUTE);
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last.toMs === start) last.toMs = end;
-    else runs.push({ fromMs: start, toMs: end });
-  }
-  return runs;
-}
-
-/** One read per (query, hour partition) and per (query, day) of special samples; counted before any list is built. */
-function readsOf(
-  queries: readonly SamplesQuery[],
-  maxPartitions: number,
-): { reads: PointRead[]; specialReads: SpecialRead[] } {
+/** One read per (query, hour partition), counted before any list is built. */
+function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): PointRead[] {
   // A range of ten thousand years is refused, not enumerated.
   let partitions = 0;
   for (const { fromMs, toMs } of queries) {
@@ -193,14 +143,11 @@ function readsOf(
     }
   }
   const reads: PointRead[] = [];
-  const specialReads: SpecialRead[] = [];
-  for (let query = 0; query < queries.length; query++) {
-    const { fromMs, toMs } = queries[query]!;
+  queries.forEach(({ fromMs, toMs }, query) => {
     for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
-      reads.push({ query, partition, ts: [], values: [] }); // until read
-    for (let day = dayBucket(fromMs); day <= dayBucket(toMs); day++) specialReads.push({ query, day, samples: [] });
-  }
-  return { reads, specialReads };
+      reads.push({ query, partition, ts: [], values: [], special: [] }); // until read
+  });
+  return reads;
 }
 
 /** Each query's reads joined in order: its points ascending (partitions are), its special samples. */
@@ -213,7 +160,7 @@ function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], special
     values: new Array<number>(lengths[query]!),
     special: [] as SpecialValue[],
   }));
-  for (const read of specialReads) answers[read.query]!.special.push(...read.samples);
+  specialsInto(answers, reads, specialReads);
   const filled = queries.map(() => 0);
   for (const read of reads) {
     const answer = answers[read.query]!;
@@ -225,4 +172,21 @@ function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], special
     filled[read.query] = at;
   }
   return answers;
+}
+
+/**
+ * Each query's special samples, ascending, one per ts: its chunks' and its table's,
+ * the table's winning a ts both hold (it is the newer, for a minute written since).
+ */
+function specialsInto(
+  answers: Array<{ special: SpecialValue[] }>,
+  reads: PointRead[],
+  specialReads: SpecialRead[],
+): void {
+  const byTs = answers.map(() => new Map<number, SpecialValue>());
+  for (const read of reads) for (const sample of read.special) byTs[read.query]!.set(sample.ts, sample);
+  for (const read of specialReads) for (const sample of read.samples) byTs[read.query]!.set(sample.ts, sample);
+  byTs.forEach((samples, query) => {
+    if (samples.size > 0) answers[query]!.special = [...samples.values()].sort((a, b) => a.ts - b.ts);
+  });
 }

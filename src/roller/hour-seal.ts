@@ -10,14 +10,16 @@
  * A minute rolled before its hour is over leaves the hour unsealed: the roller
  * queues that minute again in the slot in which the hour has been over for
  * SEAL_AFTER_MS, so the hour is sealed then even when nothing more is written to it.
- * Special samples keep their own table and are not sealed.
+ * Special samples (NaN, ±Inf, staleness markers) are sealed with the points
+ * (domain/sealed-samples.ts): their writes queue their minutes too.
  */
 import { decodeChunk, encodeChunk } from '../domain/chunk-codec.js';
 import { chunkPeriod } from '../domain/partitions.js';
 import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
+import { sealable, unseal } from '../domain/sealed-samples.js';
 import { shardOf, slotOf } from '../rollup/roll-queue.js';
 import type { RollupStore } from '../storage/ports.js';
-import { dayStartMs } from '../time/day-bucket.js';
+import { dayBucket, dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
 /** How long after its end an hour is sealed: the last scrape of an hour usually lands within it. */
@@ -82,22 +84,30 @@ export async function sealHours(
   return written;
 }
 
-/** Writes one hour's chunk: the stored one merged with `fresh`, or the hour's raw points. False when it has none. */
+/**
+ * Writes one hour's chunk: its points (the stored chunk's merged with `fresh`, or
+ * the hour's raw points) and its special samples, all of them read afresh (they
+ * are few). False when the hour has neither.
+ */
 async function sealHour(context: SealContext, metricId: string, hour: number, fresh: HourPoints): Promise<boolean> {
   const { store, asOfUs } = context;
+  const [fromMs, toMs] = [hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR];
   const [stored] = await store.readChunks(metricId, chunkPeriod(hour), hour, hour + 1);
-  let samples: SampleRun;
+  let points: SampleRun;
   if (stored !== undefined) {
-    samples = mergeSamples(decodeChunk(stored.bytes), fresh);
+    const chunk = decodeChunk(stored.bytes);
+    points = mergeSamples(unseal(chunk, 0, chunk.ts.length), fresh);
   } else {
     const all: HourPoints = { ts: [], values: [] };
-    await store.scanPoints(metricId, hour, hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR, (ts, value) => {
+    await store.scanPoints(metricId, hour, fromMs, toMs, (ts, value) => {
       all.ts.push(ts);
       all.values.push(value);
     });
-    samples = all;
+    points = all;
   }
-  if (samples.ts.length === 0) return false;
-  await store.writeChunk(metricId, { hour, bytes: encodeChunk(samples.ts, Float64Array.from(samples.values)) }, asOfUs);
+  const special = await store.specialSamples(metricId, dayBucket(fromMs), fromMs, toMs);
+  if (points.ts.length === 0 && special.length === 0) return false;
+  const { ts, values } = sealable(points, special);
+  await store.writeChunk(metricId, { hour, bytes: encodeChunk(ts, values) }, asOfUs);
   return true;
 }

@@ -1,12 +1,15 @@
 /**
- * Sealed hours over the in-memory store: the samples PromQL reads equal a scan of
- * the raw points whether an hour is open, sealed, written to again since it was
- * sealed, or resealed, and whatever a roller stopped half-way left; a sealed hour
+ * Sealed hours over the in-memory store: the samples PromQL reads (points and
+ * special samples: NaN, ±Inf, staleness markers) equal a scan of what was written
+ * whether an hour is open, sealed, written to again since it was sealed, or
+ * resealed, and whatever a roller stopped half-way left; a sealed hour
  * is read from its chunk, not from its raw points. (On Cassandra: test/integration.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/domain/chunk-codec.js';
+import type { MetricSamples, SpecialValue } from '../../src/domain/point.js';
+import { withSpecialSamples } from '../../src/promql/query-engine.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
 import { slotOf } from '../../src/rollup/roll-queue.js';
@@ -39,6 +42,7 @@ function world() {
     clock: () => clock.now,
   });
   const raw = new Map<string, Map<number, number>>();
+  const specials = new Map<string, Map<number, SpecialValue>>();
   return {
     clock,
     store,
@@ -51,6 +55,17 @@ function world() {
       const stored = raw.get(metricId) ?? new Map<number, number>();
       for (const [ts, value] of points) stored.set(ts, value);
       raw.set(metricId, stored);
+      clock.now += 1;
+    },
+    async writeSpecial(metricId: string, samples: readonly SpecialValue[]) {
+      await ingest.ingest(
+        [],
+        insertRequest({ receivedMs: clock.now }),
+        samples.map((sample) => ({ ...sample, metricId })),
+      );
+      const stored = specials.get(metricId) ?? new Map<number, SpecialValue>();
+      for (const sample of samples) stored.set(sample.ts, sample);
+      specials.set(metricId, stored);
       clock.now += 1;
     },
     /** Lets every hold given so far end, then rolls at most `slots` due slots (all of them when undefined). */
@@ -67,10 +82,32 @@ function world() {
         .sort(([a], [b]) => a - b);
       return { ts: points.map(([ts]) => ts), values: points.map(([, value]) => value) };
     },
+    /** The series PromQL sees from a scan of the points and special samples written, in [fromMs, toMs]. */
+    expectedSeries(metricId: string, fromMs: number, toMs: number) {
+      const special = [...(specials.get(metricId)?.values() ?? [])]
+        .filter(({ ts }) => ts >= fromMs && ts <= toMs)
+        .sort((a, b) => a.ts - b.ts);
+      return seriesOf({ metricId, ...this.expected(metricId, fromMs, toMs), special });
+    },
   };
 }
 
 type World = ReturnType<typeof world>;
+
+/** Samples as PromQL's engine takes them: points and special samples in one run, stale markers by index. */
+function seriesOf(samples: MetricSamples) {
+  const { ts, values, stale } = withSpecialSamples(samples);
+  return { ts, values, stale: [...(stale ?? [])] };
+}
+
+async function seriesRead(w: World, metricIds: readonly string[], fromMs: number, toMs: number) {
+  const answers = await w.search.samples(
+    metricIds.map((metricId) => ({ metricId, fromMs, toMs })),
+    1_000_000,
+    UNBOUNDED,
+  );
+  return answers.map(seriesOf);
+}
 
 async function samplesOf(w: World, metricIds: readonly string[], fromMs: number, toMs: number) {
   const answers = await w.search.samples(
@@ -89,16 +126,36 @@ describe('samples of sealed hours', () => {
       fc.constantFrom(0, -0, 1e-310, Number.MAX_VALUE),
     );
     const point = fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: SPAN - 1 }), value);
+    // Special samples, often at the ts of a point (which wins over them).
+    const special = fc.tuple(
+      fc.constantFrom('a', 'b'),
+      fc.oneof(
+        fc.integer({ min: 0, max: SPAN - 1 }),
+        fc.integer({ min: 0, max: SPAN / 60_000 - 1 }).map((m) => m * 60_000),
+      ),
+      fc.constantFrom<[number, boolean]>([NaN, true], [NaN, false], [Infinity, false], [-Infinity, false]),
+    );
     await fc.assert(
       fc.asyncProperty(
-        fc.array(point, { minLength: 1, maxLength: 80 }),
+        fc.array(
+          fc.oneof(
+            point,
+            point.map(([m, offset, v]) => [m, Math.floor(offset / 60_000) * 60_000, v] as const),
+          ),
+          {
+            minLength: 1,
+            maxLength: 80,
+          },
+        ),
         fc.array(point, { maxLength: 20 }),
+        fc.array(special, { maxLength: 12 }),
+        fc.array(special, { maxLength: 6 }),
         fc.nat({ max: 6 }),
         fc.array(fc.tuple(fc.integer({ min: -HOUR, max: SPAN }), fc.integer({ min: 0, max: 3 * HOUR })), {
           minLength: 1,
           maxLength: 3,
         }),
-        async (first, late, stopAfter, ranges) => {
+        async (first, late, firstSpecial, lateSpecial, stopAfter, ranges) => {
           const w = world();
           const write = async (points: typeof first): Promise<void> => {
             for (const metricId of ['a', 'b'])
@@ -107,20 +164,31 @@ describe('samples of sealed hours', () => {
                 points.filter(([m]) => m === metricId).map(([, offset, v]) => [base + offset, v]),
               );
           };
+          const writeSpecial = async (samples: typeof firstSpecial): Promise<void> => {
+            for (const metricId of ['a', 'b']) {
+              const mine = samples.filter(([m]) => m === metricId);
+              const byTs = new Map(
+                mine.map(([, offset, [value, stale]]) => [base + offset, { ts: base + offset, value, stale }]),
+              );
+              if (byTs.size > 0) await w.writeSpecial(metricId, [...byTs.values()]);
+            }
+          };
           const check = async (when: string): Promise<void> => {
             for (const [start, length] of ranges) {
               const [from, to] = [base + start, base + start + length];
-              expect(await samplesOf(w, ['a', 'b'], from, to), `${when}: [${start}, ${start + length}]`).toEqual([
-                w.expected('a', from, to),
-                w.expected('b', from, to),
+              expect(await seriesRead(w, ['a', 'b'], from, to), `${when}: [${start}, ${start + length}]`).toEqual([
+                w.expectedSeries('a', from, to),
+                w.expectedSeries('b', from, to),
               ]);
             }
           };
           await write(first);
+          await writeSpecial(firstSpecial);
           await check('written');
           await w.roll();
           await check('rolled, the last hour open');
           await write(late);
+          await writeSpecial(lateSpecial);
           await w.roll(stopAfter);
           await check('written again, the roller stopped half-way');
           w.clock.now += HOUR + SEAL_AFTER_MS;
