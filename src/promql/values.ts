@@ -82,11 +82,21 @@ export function withLabel(labels: Labels, name: string, value: string): Labels {
   return value === '' ? rest : { ...rest, [name]: value };
 }
 
-/** Only the named labels (`keep`), or all but them (and the name) when `without`. */
+/** Each label set's groupings made so far, by grouping: a series meets the same one step after step. */
+const grouped = new WeakMap<Labels, Map<string, Labels>>();
+
+/** Only the named labels (`keep`), or all but them (and the name) when `without`; the same set for the same input. */
 export function groupLabels(labels: Labels, names: readonly string[], without: boolean): Labels {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(labels)) {
-    if (without ? !names.includes(name) && name !== NAME_LABEL : names.includes(name)) out[name] = value;
+  const grouping = `${without ? '-' : '+'}${names.join('\u0000')}`;
+  let made = grouped.get(labels);
+  if (made === undefined) grouped.set(labels, (made = new Map()));
+  let out = made.get(grouping);
+  if (out === undefined) {
+    const picked: Record<string, string> = {};
+    for (const [name, value] of Object.entries(labels)) {
+      if (without ? !names.includes(name) && name !== NAME_LABEL : names.includes(name)) picked[name] = value;
+    }
+    made.set(grouping, (out = picked));
   }
   return out;
 }
