@@ -1,7 +1,7 @@
 /** Typed, validated values out of the environment, for config.ts: each problem is collected, none thrown. */
 import { knownTimeZone } from './time/zone.js';
 import { LEVEL_NAMES } from './rollup/levels.js';
-import { parseRetention, type Retention } from './rollup/retention.js';
+import { DEFAULT_RAW_KEEP_MS, MIN_RAW_KEEP_MS, parseRetention, type Retention } from './rollup/retention.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -95,7 +95,13 @@ export class EnvReader {
         this.problems.push(`${variable} is shorter than ${finer.name}: each level is computed from the finer one`);
       finer = { name: variable, ms };
     }
-    return { raw, levels };
+    const rawKeep =
+      read('MEETR_RAW_KEEP') ?? (this.string('MEETR_RAW_KEEP') === undefined ? DEFAULT_RAW_KEEP_MS : undefined);
+    if (rawKeep !== undefined && rawKeep < MIN_RAW_KEEP_MS)
+      this.problems.push(
+        `MEETR_RAW_KEEP must be at least ${MIN_RAW_KEEP_MS / 86_400_000}d: raw rows must outlive any hour the roller has not sealed yet`,
+      );
+    return { raw, levels, rawKeep };
   }
 
   timeZone(name: string, fallback: string): string {

@@ -7,9 +7,10 @@
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
 import type { MetricSamples, SamplesQuery, SpecialValue } from '../domain/point.js';
-import { chunkPeriod, samplePartition } from '../domain/partitions.js';
+import { samplePartition } from '../domain/partitions.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
+import { chunksOf, hoursBetween } from '../storage/sealed-reads.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { readHour, specialNeeded, type PointRead } from './hour-reads.js';
@@ -110,21 +111,10 @@ async function sealedChunks(
   scope: WorkScope,
 ): Promise<Array<Map<number, Uint8Array>>> {
   const chunks = queries.map(() => new Map<number, Uint8Array>());
-  const reads: Array<{ query: number; period: number }> = [];
-  queries.forEach(({ fromMs, toMs }, query) => {
-    for (let period = chunkPeriod(samplePartition(fromMs)); period <= chunkPeriod(samplePartition(toMs)); period++)
-      reads.push({ query, period });
-  });
-  await forEachBounded(reads, concurrency, async ({ query, period }) => {
+  await forEachBounded([...queries.keys()], concurrency, async (query) => {
     checkScope(scope);
     const { metricId, fromMs, toMs } = queries[query]!;
-    for (const { hour, bytes } of await reader.readChunks(
-      metricId,
-      period,
-      samplePartition(fromMs),
-      samplePartition(toMs) + 1,
-    ))
-      chunks[query]!.set(hour, bytes);
+    chunks[query] = await chunksOf(reader, metricId, hoursBetween(samplePartition(fromMs), samplePartition(toMs)));
   });
   return chunks;
 }

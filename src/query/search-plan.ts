@@ -11,6 +11,7 @@ import { samplePartition } from '../domain/partitions.js';
 import { invalidRequest } from '../errors.js';
 import { coverRange, periodOf, periodStart, type Level } from '../rollup/levels.js';
 import type { RangeReader } from '../storage/ports.js';
+import { chunksOf, readHourPart } from '../storage/sealed-reads.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
@@ -33,6 +34,8 @@ interface SpanGroup {
 export interface SearchPlan {
   readonly groups: Map<string, SpanGroup>;
   readonly raw: RawRead[];
+  /** The minutes it was planned with as unrolled (epoch minutes): in a sealed hour, only they are read raw. */
+  readonly dirty: ReadonlySet<number>;
 }
 
 /**
@@ -82,14 +85,17 @@ export function planSearch(
     if (raw.length > maxPartitions) return undefined;
     if (bucket % 256 === 255) checkScope(scope);
   }
-  return { groups, raw };
+  return { groups, raw, dirty: new Set(dirty) };
 }
 
-/** Reads a plan: each rollup group as one slice, each raw read point by point; `add` gets each bucket's partials. */
+/**
+ * Reads a plan: each rollup group as one slice, each raw read point by point (from
+ * its hour's chunk where sealed, storage/sealed-reads.ts); `add` gets each bucket's partials.
+ */
 export async function readPlan(
   reader: RangeReader,
   metricId: string,
-  { groups, raw }: SearchPlan,
+  { groups, raw, dirty }: SearchPlan,
   concurrency: number,
   scope: WorkScope,
   add: (bucket: number, partial: PartialAggregate) => void,
@@ -112,12 +118,21 @@ export async function readPlan(
         if (span !== undefined && start >= span.fromMs) add(span.bucket, aggregate);
       }
     }),
-    forEachBounded(raw, concurrency, async ({ bucket, partition, fromMs: from, toMs: to }) => {
-      checkScope(scope);
-      const fold = new PointFold();
-      await reader.scanPoints(metricId, partition, from, to, (ts, value) => fold.add(ts, value));
-      add(bucket, fold.partial);
-    }),
+    (async () => {
+      const chunks = await chunksOf(
+        reader,
+        metricId,
+        raw.map(({ partition }) => partition),
+      );
+      await forEachBounded(raw, concurrency, async ({ bucket, partition, fromMs, toMs }) => {
+        checkScope(scope);
+        const part = { metricId, hour: partition, fromMs, toMs, chunk: chunks.get(partition) };
+        const { ts, values } = await readHourPart(reader, { ...part, rawMinute: (minute) => dirty.has(minute) });
+        const fold = new PointFold();
+        for (let i = 0; i < ts.length; i++) fold.add(ts[i]!, values[i]!);
+        add(bucket, fold.partial);
+      });
+    })(),
   ]);
 }
 

@@ -9,7 +9,8 @@ import { samplePartition } from '../domain/partitions.js';
 import { bucketStart, DAY, HOUR, MINUTE, periodOf, QUARTER, type Level } from '../rollup/levels.js';
 import { epochMinute } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
-import { sealHours, type HourPoints, type SealContext } from './hour-seal.js';
+import { chunksOf, readHourPart } from '../storage/sealed-reads.js';
+import { isOver, sealHours, type HourPoints, type SealContext } from './hour-seal.js';
 import { dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
@@ -32,39 +33,46 @@ export async function rollDay(context: SealContext, dirty: DirtyDay): Promise<Da
   const write = (level: Level, period: number, buckets: ReadonlyMap<EpochMs, PartialAggregate>): Promise<number> =>
     writeBuckets(store, metricId, level, period, buckets, asOfUs);
 
-  const { freshMinutes, points, scanned } = await minutesFromPoints(store, metricId, queued);
+  // Only an hour that is over can have a chunk: one still open is read from its raw points alone.
+  const overHours = queued.map((start) => samplePartition(start)).filter((hour) => isOver(hour, context.nowMs));
+  const chunks = await chunksOf(store, metricId, overHours);
+  const { freshMinutes, points, scanned } = await minutesFromPoints(store, metricId, queued, chunks);
   let rows = await write(MINUTE, day, freshMinutes);
   const { quarters, hours } = await quartersAndHours(store, metricId, day, queued, freshMinutes);
   rows += await write(QUARTER, periodOf(QUARTER, dayStart), quarters);
   rows += await write(HOUR, periodOf(HOUR, dayStart), hours);
   const dayTotal = await dayFromHours(store, metricId, dayStart, hours);
   rows += await write(DAY, periodOf(DAY, dayStart), new Map([[dayStart, dayTotal]]));
-  const chunks = await sealHours(context, metricId, day, queued, scanned);
-  return { minutes: queued.length, points, rows, chunks };
+  const sealed = await sealHours(context, { metricId, day, queued, scanned, chunks });
+  return { minutes: queued.length, points, rows, chunks: sealed };
 }
 
 /**
- * The queued minutes from the raw points: one scan per run of consecutive minutes
- * within a raw partition. Also the points read, by hour, for sealing.
+ * The queued minutes from their points: one read per run of consecutive minutes
+ * within an hour, of its raw points and, in a sealed hour, its chunk's
+ * (storage/sealed-reads.ts). Also the points read, by hour, for sealing.
  */
 async function minutesFromPoints(
   store: RollupStore,
   metricId: string,
   queued: readonly EpochMs[],
+  chunks: ReadonlyMap<number, Uint8Array>,
 ): Promise<{ freshMinutes: Buckets; points: number; scanned: Map<number, HourPoints> }> {
   const folds = new Map<EpochMs, PointFold>(queued.map((start) => [start, new PointFold()]));
   const scanned = new Map<number, HourPoints>();
   let points = 0;
   for (const run of runsOf(queued)) {
     const hour = samplePartition(run.fromMs);
-    let read = scanned.get(hour);
-    if (read === undefined) scanned.set(hour, (read = { ts: [], values: [] }));
-    const into = read;
-    points += await store.scanPoints(metricId, hour, run.fromMs, run.toMs, (ts, value) => {
-      folds.get(bucketStart(MINUTE, ts))!.add(ts, value);
-      into.ts.push(ts);
-      into.values.push(value);
-    });
+    let into = scanned.get(hour);
+    if (into === undefined) scanned.set(hour, (into = { ts: [], values: [] }));
+    const part = { metricId, hour, ...run, chunk: chunks.get(hour), rawMinute: () => true };
+    const { ts, values } = await readHourPart(store, part);
+    for (let i = 0; i < ts.length; i++) {
+      folds.get(bucketStart(MINUTE, ts[i]!))!.add(ts[i]!, values[i]!);
+      into.ts.push(ts[i]!);
+      into.values.push(values[i]!);
+    }
+    points += ts.length;
   }
   const freshMinutes: Buckets = new Map();
   for (const [start, fold] of folds) freshMinutes.set(start, fold.partial);

@@ -14,7 +14,7 @@
  * (domain/sealed-samples.ts): their writes queue their minutes too.
  */
 import { decodeChunk, encodeChunk } from '../domain/chunk-codec.js';
-import { chunkPeriod } from '../domain/partitions.js';
+import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
 import { sealable, unseal } from '../domain/sealed-samples.js';
 import { shardOf, slotOf } from '../rollup/roll-queue.js';
@@ -56,18 +56,26 @@ export interface SealContext {
   readonly asOfUs: number;
 }
 
-/**
- * Seals the hours of one metric and day whose minutes `queued` (ascending minute
- * starts) were just rolled, given those minutes' raw points by hour; returns how
- * many chunks it wrote.
- */
-export async function sealHours(
-  context: SealContext,
-  metricId: string,
-  day: number,
-  queued: readonly EpochMs[],
-  scanned: ReadonlyMap<number, HourPoints>,
-): Promise<number> {
+/** What rolling one metric and day read, for sealing its hours. */
+export interface RolledDay {
+  readonly metricId: string;
+  readonly day: number;
+  /** The minutes rolled: ascending minute starts. */
+  readonly queued: readonly EpochMs[];
+  /** Those minutes' points by hour (their chunk's and raw ones). */
+  readonly scanned: ReadonlyMap<number, HourPoints>;
+  /** The stored chunks of the hours that are over, by hour. */
+  readonly chunks: ReadonlyMap<number, Uint8Array>;
+}
+
+/** Whether `hour` is over at `nowMs`: it ended SEAL_AFTER_MS ago or more. */
+export function isOver(hour: number, nowMs: EpochMs): boolean {
+  return nowMs >= (hour + 1) * MS_PER_HOUR + SEAL_AFTER_MS;
+}
+
+/** Seals the hours of a rolled day that are over, and queues reminders for the ones still open; returns chunks written. */
+export async function sealHours(context: SealContext, rolled: RolledDay): Promise<number> {
+  const { metricId, day, queued, scanned, chunks } = rolled;
   const firstQueued = new Map<number, EpochMs>();
   for (const minute of queued) {
     const hour = Math.floor(minute / MS_PER_HOUR);
@@ -75,9 +83,9 @@ export async function sealHours(
   }
   let written = 0;
   for (const [hour, minute] of firstQueued) {
-    if (context.nowMs < (hour + 1) * MS_PER_HOUR + SEAL_AFTER_MS) {
+    if (!isOver(hour, context.nowMs)) {
       await context.reminders.remind(context.store, metricId, day, minute);
-    } else if (await sealHour(context, metricId, hour, scanned.get(hour) ?? { ts: [], values: [] })) {
+    } else if (await sealHour(context, metricId, hour, chunks.get(hour), scanned.get(hour) ?? { ts: [], values: [] })) {
       written++;
     }
   }
@@ -86,17 +94,26 @@ export async function sealHours(
 
 /**
  * Writes one hour's chunk: its points (the stored chunk's merged with `fresh`, or
- * the hour's raw points) and its special samples, all of them read afresh (they
- * are few). False when the hour has neither.
+ * the hour's raw points) and its special samples (the stored chunk's merged with
+ * all of the hour's in their table: they are few). False when the hour has neither.
  */
-async function sealHour(context: SealContext, metricId: string, hour: number, fresh: HourPoints): Promise<boolean> {
+async function sealHour(
+  context: SealContext,
+  metricId: string,
+  hour: number,
+  stored: Uint8Array | undefined,
+  fresh: HourPoints,
+): Promise<boolean> {
   const { store, asOfUs } = context;
   const [fromMs, toMs] = [hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR];
-  const [stored] = await store.readChunks(metricId, chunkPeriod(hour), hour, hour + 1);
   let points: SampleRun;
+  // The chunk's special samples, those in their table (written since, or not expired yet) in their place.
+  const special = new Map<number, SpecialValue>();
   if (stored !== undefined) {
-    const chunk = decodeChunk(stored.bytes);
-    points = mergeSamples(unseal(chunk, 0, chunk.ts.length), fresh);
+    const chunk = decodeChunk(stored);
+    const unsealed = unseal(chunk, 0, chunk.ts.length);
+    points = mergeSamples(unsealed, fresh);
+    for (const sample of unsealed.special) special.set(sample.ts, sample);
   } else {
     const all: HourPoints = { ts: [], values: [] };
     await store.scanPoints(metricId, hour, fromMs, toMs, (ts, value) => {
@@ -105,9 +122,13 @@ async function sealHour(context: SealContext, metricId: string, hour: number, fr
     });
     points = all;
   }
-  const special = await store.specialSamples(metricId, dayBucket(fromMs), fromMs, toMs);
-  if (points.ts.length === 0 && special.length === 0) return false;
-  const { ts, values } = sealable(points, special);
+  for (const sample of await store.specialSamples(metricId, dayBucket(fromMs), fromMs, toMs))
+    special.set(sample.ts, sample);
+  if (points.ts.length === 0 && special.size === 0) return false;
+  const { ts, values } = sealable(
+    points,
+    [...special.values()].sort((a, b) => a.ts - b.ts),
+  );
   await store.writeChunk(metricId, { hour, bytes: encodeChunk(ts, values) }, asOfUs);
   return true;
 }

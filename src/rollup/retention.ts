@@ -8,8 +8,14 @@ import { DAY, HOUR, MINUTE, QUARTER, type Level, type LevelName } from './levels
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../time/units.js';
 
 export interface Retention {
-  /** Kept forever when undefined. */
+  /** Kept forever when undefined: raw points, as rows and in their sealed chunks. */
   readonly raw: number | undefined;
+  /**
+   * How long a raw row is kept after it is written (MEETR_RAW_KEEP), forever when
+   * undefined: rows are a write-ahead layer for the chunks the roller seals
+   * (roller/hour-seal.ts), which keep the points for `raw`.
+   */
+  readonly rawKeep?: number | undefined;
   readonly levels: Readonly<Record<LevelName, number | undefined>>;
 }
 
@@ -33,6 +39,20 @@ export function ttlSeconds(endMs: EpochMs, retentionMs: number | undefined, nowM
   const seconds = Math.ceil((endMs + retentionMs - nowMs) / MS_PER_SECOND);
   return Math.min(MAX_TTL_SECONDS, Math.max(1, seconds));
 }
+
+/** The TTL (seconds; 0 is none) of a raw row (a point or special sample at `ts`) written at `nowMs`. */
+export function rawTtlSeconds(retention: Retention, ts: EpochMs, nowMs: EpochMs): number {
+  const kept = ttlSeconds(ts, retention.raw, nowMs);
+  if (retention.rawKeep === undefined) return kept;
+  const keep = Math.ceil(retention.rawKeep / MS_PER_SECOND);
+  return kept === 0 ? keep : Math.min(kept, keep);
+}
+
+/** MEETR_RAW_KEEP's default: a roller stopped over a weekend still seals every hour before its rows expire. */
+export const DEFAULT_RAW_KEEP_MS = 3 * MS_PER_DAY;
+
+/** The shortest MEETR_RAW_KEEP: a roller a day behind makes searches refuse, long before its raw rows could expire unsealed. */
+export const MIN_RAW_KEEP_MS = 2 * MS_PER_DAY;
 
 /** The oldest ts a write may carry, and why no older one. */
 export interface WriteFloor {

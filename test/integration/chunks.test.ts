@@ -48,6 +48,42 @@ describe('chunks in Cassandra', () => {
     expect(row.get('ttl') as number).toBeLessThanOrEqual(expected);
   });
 
+  it('raw rows expire MEETR_RAW_KEEP after they are written, sooner when raw retention ends first', async () => {
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    const ttlOf = async (metricId: string, retention: { raw: number | undefined; rawKeep: number }) => {
+      const kept = new CassandraPointStore(
+        ks.client,
+        ks.keyspace,
+        undefined,
+        { ...retention, levels: {} as never },
+        () => now,
+      );
+      const ts = now - 86_400_000;
+      await kept.writePartition(metricId, samplePartition(ts), [{ metricId, ts, value: 1, writeTimeUs: 1 }]);
+      await kept.writeSpecialSamples(metricId, Math.floor(ts / 86_400_000), [{ ts, value: NaN, stale: true }], 1);
+      const ttl = async (query: string) =>
+        (await ks.client.execute(query, [metricId], { prepare: true })).first().get('ttl') as number;
+      return [
+        await ttl(
+          `SELECT TTL(value) AS ttl FROM ${ks.keyspace}.samples WHERE metric_id = ? AND hour = ${samplePartition(ts)}`,
+        ),
+        await ttl(
+          `SELECT TTL(value) AS ttl FROM ${ks.keyspace}.special_samples WHERE metric_id = ? AND day = ${Math.floor(ts / 86_400_000)}`,
+        ),
+      ];
+    };
+    const threeDays = 3 * 86_400;
+    for (const ttl of await ttlOf('keep', { raw: undefined, rawKeep: threeDays * 1000 })) {
+      expect(ttl).toBeGreaterThan(threeDays - 60);
+      expect(ttl).toBeLessThanOrEqual(threeDays);
+    }
+    // Kept 2 days from its own time, a day old: a day left, under the 3 days of the write-ahead layer.
+    for (const ttl of await ttlOf('short', { raw: 2 * 86_400_000, rawKeep: threeDays * 1000 })) {
+      expect(ttl).toBeGreaterThan(86_400 - 60);
+      expect(ttl).toBeLessThanOrEqual(86_400);
+    }
+  });
+
   it('the roll queue answers for the metrics asked about only', async () => {
     await store().markDirty(3, 77, [
       { metricId: 'q1', day: 10, minutes: [1, 2] },

@@ -107,6 +107,7 @@ describe('loadConfig', () => {
     expect(config.retention).toEqual({
       raw: 7 * 86_400_000,
       levels: { '1m': 30 * 86_400_000, '15m': 90 * 86_400_000, '1h': 365 * 86_400_000, '1d': undefined },
+      rawKeep: 3 * 86_400_000,
     });
     expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' })).toThrow(
       /MEETR_RETENTION_1M is shorter than MEETR_RETENTION_RAW/,
@@ -117,6 +118,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MEETR_RETENTION_RAW: 'a month' })).toThrow(
       /MEETR_RETENTION_RAW: "a month" is not a retention/,
     );
+  });
+
+  it('keeps raw rows 3 days after they are written unless told otherwise, at least 2 days, or forever', () => {
+    expect(loadConfig({}).retention.rawKeep).toBe(3 * 86_400_000);
+    expect(loadConfig({ MEETR_RAW_KEEP: '1w' }).retention.rawKeep).toBe(7 * 86_400_000);
+    expect(loadConfig({ MEETR_RAW_KEEP: 'forever' }).retention.rawKeep).toBeUndefined();
+    expect(() => loadConfig({ MEETR_RAW_KEEP: '12h' })).toThrow(/MEETR_RAW_KEEP must be at least 2d/);
+    expect(() => loadConfig({ MEETR_RAW_KEEP: 'soon' })).toThrow(/MEETR_RAW_KEEP: "soon" is not a retention/);
   });
 
   it('runs MEETR_LOCAL_NODES local nodes with a copy of everything on each, unless told otherwise', () => {

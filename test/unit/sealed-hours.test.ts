@@ -7,7 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { finalize, PointFold } from '../../src/domain/aggregate.js';
 import { decodeChunk } from '../../src/domain/chunk-codec.js';
+import type { SearchQuery } from '../../src/query/search-service.js';
+import { query } from '../support/search-query.js';
 import type { MetricSamples, SpecialValue } from '../../src/domain/point.js';
 import { withSpecialSamples } from '../../src/promql/query-engine.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
@@ -82,6 +85,13 @@ function world() {
         .sort(([a], [b]) => a - b);
       return { ts: points.map(([ts]) => ts), values: points.map(([, value]) => value) };
     },
+    /** What the Meetr API answers from a scan of the points written. */
+    expectedSearch(q: SearchQuery): { value: number | null; count: number } {
+      const fold = new PointFold();
+      for (const [ts, value] of [...(raw.get(q.metricId) ?? [])].sort(([x], [y]) => x - y))
+        if (ts >= q.fromMs && ts <= q.toMs) fold.add(ts, value);
+      return { value: finalize(fold.partial, q.aggregation), count: fold.partial.count };
+    },
     /** The series PromQL sees from a scan of the points and special samples written, in [fromMs, toMs]. */
     expectedSeries(metricId: string, fromMs: number, toMs: number) {
       const special = [...(specials.get(metricId)?.values() ?? [])]
@@ -119,7 +129,7 @@ async function samplesOf(w: World, metricIds: readonly string[], fromMs: number,
 }
 
 describe('samples of sealed hours', () => {
-  it('equal a scan of the raw points: open, sealed, written again, resealed, and with the roller stopped half-way', async () => {
+  it('equal a scan of what was written: open, sealed, written again, resealed, with the roller stopped half-way, and once raw rows expired', async () => {
     const value = fc.oneof(
       fc.integer({ min: -1000, max: 1000 }),
       fc.double({ noNaN: true }),
@@ -176,6 +186,13 @@ describe('samples of sealed hours', () => {
           const check = async (when: string): Promise<void> => {
             for (const [start, length] of ranges) {
               const [from, to] = [base + start, base + start + length];
+              for (const metricId of ['a', 'b'])
+                for (const aggregation of ['sum', 'count', 'last'] as const) {
+                  const q = query(metricId, from, to, aggregation);
+                  expect(await w.search.search(q, UNBOUNDED), `${when}: Meetr ${JSON.stringify(q)}`).toEqual(
+                    w.expectedSearch(q),
+                  );
+                }
               expect(await seriesRead(w, ['a', 'b'], from, to), `${when}: [${start}, ${start + length}]`).toEqual([
                 w.expectedSeries('a', from, to),
                 w.expectedSeries('b', from, to),
@@ -194,15 +211,20 @@ describe('samples of sealed hours', () => {
           w.clock.now += HOUR + SEAL_AFTER_MS;
           await w.roll();
           await check('every hour over and sealed');
+          w.store.expireRaw();
+          await check('raw rows expired: from the chunks alone');
           await write(late.map(([m, offset, v]) => [m, offset, v + 1]));
+          await writeSpecial(lateSpecial.map(([m, offset]) => [m, offset, [Infinity, false]] as const));
           await check('upserts not rolled');
           await w.roll();
           await check('upserts resealed');
+          w.store.expireRaw();
+          await check('upserts resealed, raw rows expired again');
         },
       ),
       { numRuns: 60 },
     );
-  });
+  }, 60_000);
 
   it('are read from the chunk once an hour is sealed, and from the raw points of the minutes written since', async () => {
     const w = world();

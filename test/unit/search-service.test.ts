@@ -138,16 +138,17 @@ describe('searches over rollups', () => {
     );
   });
 
-  it('read raw points only at the edges once rolled', async () => {
+  it('read points only at the edges once rolled, from the chunks of their sealed hours', async () => {
     const w = world();
     const points: Array<[number, number]> = [];
     for (let ts = base; ts < base + 3 * DAY; ts += 60_000) points.push([ts, (ts / 60_000) % 17]);
     await w.write('m', points);
     await w.rollAll();
-    const before = w.store.calls.scanPoints;
+    const [scans, chunks] = [w.store.calls.scanPoints, w.store.calls.readChunks];
     const q = query('m', base + 90_000 + 5, base + 2 * DAY + 30_500, 'sum');
     expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expected(q));
-    expect(w.store.calls.scanPoints - before).toBe(2);
+    expect(w.store.calls.scanPoints - scans).toBe(0);
+    expect(w.store.calls.readChunks - chunks).toBe(2);
   });
 
   it('refuse a search needing more raw partitions than the limit, before reading any', async () => {

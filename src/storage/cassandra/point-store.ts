@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { SpecialValue } from '../../domain/point.js';
 import type { Level } from '../../rollup/levels.js';
-import { NO_RETENTION, ttlSeconds, type Retention } from '../../rollup/retention.js';
+import { NO_RETENTION, rawTtlSeconds, ttlSeconds, type Retention } from '../../rollup/retention.js';
 import { dayStartMs } from '../../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../../time/units.js';
 import { chunkPeriod } from '../../domain/partitions.js';
@@ -59,7 +59,7 @@ export class CassandraPointStore
       point.ts,
       point.value,
       point.writeTimeUs,
-      ttlSeconds(point.ts, this.retention.raw, now),
+      rawTtlSeconds(this.retention, point.ts, now),
     ];
     const [first] = points;
     if (points.length === 1 && first !== undefined) {
@@ -121,7 +121,7 @@ export class CassandraPointStore
     const now = this.clock();
     const queries = samples.map(({ ts, value, stale }) => ({
       query: this.statements.insertSpecialSample,
-      params: [metricId, day, ts, value, stale, writeTimeUs, ttlSeconds(ts, this.retention.raw, now)],
+      params: [metricId, day, ts, value, stale, writeTimeUs, rawTtlSeconds(this.retention, ts, now)],
     }));
     await this.batchInChunks('write special samples', queries, 100);
   }

@@ -94,6 +94,15 @@ export class InMemoryPointStore
     }
   }
 
+  /**
+   * Drops every raw point and special sample, as their TTL (MEETR_RAW_KEEP) does
+   * once they are old enough: what is left is what the chunks sealed. For tests.
+   */
+  expireRaw(): void {
+    this.partitions.clear();
+    this.special.clear();
+  }
+
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
     this.check('queue rollups');
     this.calls.markDirty++;

@@ -1,0 +1,107 @@
+/**
+ * Reading part of one hour of a series where it may be sealed (roller/hour-seal.ts):
+ * from its chunk, with the raw points of the minutes that may have been written
+ * since it was sealed in their place (raw points win: a raw row is never older than
+ * the chunk's copy of it), or from its raw points when it has no chunk. Raw rows
+ * are a write-ahead layer (MEETR_RAW_KEEP): once an hour is sealed, only the minutes
+ * written since need them. Every reader of points goes through here: PromQL, the
+ * Meetr API's partial minutes and the roller.
+ */
+import { decodeChunk } from '../domain/chunk-codec.js';
+import type { SpecialValue } from '../domain/point.js';
+import { mergeSamples } from '../domain/sample-merge.js';
+import { unseal } from '../domain/sealed-samples.js';
+import { chunkPeriod } from '../domain/partitions.js';
+import { MS_PER_MINUTE, type EpochMs } from '../time/units.js';
+import { firstAtOrAfter } from '../time/windows.js';
+import type { RangeReader } from './ports.js';
+
+/** Part of an hour: [fromMs, toMs) within `hour`, its chunk if sealed, and which epoch minutes to read raw besides. */
+export interface HourPart {
+  readonly metricId: string;
+  readonly hour: number;
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
+  readonly chunk: Uint8Array | undefined;
+  readonly rawMinute: (minute: number) => boolean;
+}
+
+/** An hour part's points (ascending, finite) and, from its chunk, its special samples. */
+export interface HourSamples {
+  readonly ts: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+  readonly special: SpecialValue[];
+}
+
+/** Reads an hour part; `take` counts samples as they are loaded (and may throw to stop). */
+export async function readHourPart(
+  reader: RangeReader,
+  part: HourPart,
+  take: (count: number) => void = () => undefined,
+): Promise<HourSamples> {
+  const { metricId, hour, fromMs, toMs, chunk } = part;
+  const raw = { ts: [] as number[], values: [] as number[] };
+  const scan = (from: EpochMs, to: EpochMs): Promise<number> =>
+    reader.scanPoints(metricId, hour, from, to, (ts, value) => {
+      take(1);
+      raw.ts.push(ts);
+      raw.values.push(value);
+    });
+  if (chunk === undefined) {
+    await scan(fromMs, toMs);
+    return { ...raw, special: [] };
+  }
+  for (const run of minuteRuns(part.rawMinute, fromMs, toMs)) await scan(run.fromMs, run.toMs);
+  const sealed = decodeChunk(chunk);
+  const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
+  take(end - first);
+  const inRange = unseal(sealed, first, end);
+  const merged = raw.ts.length === 0 ? inRange : mergeSamples(inRange, raw);
+  return { ts: merged.ts, values: merged.values, special: inRange.special };
+}
+
+/** The minutes `rawMinute` picks within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */
+function minuteRuns(
+  rawMinute: (minute: number) => boolean,
+  fromMs: EpochMs,
+  toMs: EpochMs,
+): Array<{ fromMs: EpochMs; toMs: EpochMs }> {
+  const runs: Array<{ fromMs: EpochMs; toMs: EpochMs }> = [];
+  for (let minute = Math.floor(fromMs / MS_PER_MINUTE); minute * MS_PER_MINUTE < toMs; minute++) {
+    if (!rawMinute(minute)) continue;
+    const start = Math.max(fromMs, minute * MS_PER_MINUTE);
+    const end = Math.min(toMs, (minute + 1) * MS_PER_MINUTE);
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.toMs === start) last.toMs = end;
+    else runs.push({ fromMs: start, toMs: end });
+  }
+  return runs;
+}
+
+/**
+ * The sealed chunks of `metricId` among `hours`, by hour: one read per run of
+ * consecutive hours within a chunk partition, so a range costs a read per partition
+ * and scattered hours a read each.
+ */
+export async function chunksOf(
+  reader: RangeReader,
+  metricId: string,
+  hours: Iterable<number>,
+): Promise<Map<number, Uint8Array>> {
+  const runs: Array<{ from: number; to: number }> = [];
+  for (const hour of [...new Set(hours)].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.to === hour && chunkPeriod(hour) === chunkPeriod(last.from)) last.to = hour + 1;
+    else runs.push({ from: hour, to: hour + 1 });
+  }
+  const chunks = new Map<number, Uint8Array>();
+  for (const { from, to } of runs)
+    for (const { hour, bytes } of await reader.readChunks(metricId, chunkPeriod(from), from, to))
+      chunks.set(hour, bytes);
+  return chunks;
+}
+
+/** The hours [fromHour, toHour] in order. */
+export function hoursBetween(fromHour: number, toHour: number): number[] {
+  return Array.from({ length: Math.max(0, toHour - fromHour + 1) }, (_, i) => fromHour + i);
+}
