@@ -5,7 +5,7 @@
  * as the stored chunk merged with the raw points of the minutes queued since, the
  * raw points winning. So an hour with a chunk holds, in its chunk and the raw
  * points of its unrolled minutes (query/unrolled-minutes.ts), every point written
- * to it; an hour without one is read from its raw points (query/sample-reads.ts).
+ * to it; an hour without one is read from its raw points (storage/sealed-reads.ts).
  *
  * A minute rolled before its hour is over leaves the hour unsealed: the roller
  * queues that minute again in the slot in which the hour has been over for

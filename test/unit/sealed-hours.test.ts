@@ -15,17 +15,9 @@ import type { MetricSamples, SpecialValue } from '../../src/domain/point.js';
 import { withSpecialSamples } from '../../src/promql/query-engine.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
-import { slotOf } from '../../src/rollup/roll-queue.js';
-import { Roller } from '../../src/roller/roller.js';
-import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
-import {
-  ingestService,
-  insertRequest,
-  searchService,
-  TEST_CLOCK_MARGIN_MS,
-  TEST_MAX_HOLD_MS,
-} from '../support/services.js';
+import { rollingWorld } from '../support/rolling-world.js';
+import { insertRequest, TEST_MAX_HOLD_MS } from '../support/services.js';
 
 const HOUR = 3_600_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
@@ -33,33 +25,11 @@ const base = Date.parse('2024-03-09T00:00:00Z');
 const SPAN = 6 * HOUR;
 
 function world() {
-  const clock = { now: base + SPAN - 20 * 60_000 };
-  const store = new InMemoryPointStore(slotOf(clock.now), () => clock.now);
-  const ingest = ingestService(store, { clock: () => clock.now });
-  const search = searchService(store, { clock: () => clock.now });
-  const roller = new Roller({
-    store,
-    owner: 'r1',
-    concurrency: 2,
-    clockMarginMs: TEST_CLOCK_MARGIN_MS,
-    clock: () => clock.now,
-  });
-  const raw = new Map<string, Map<number, number>>();
+  const w = rollingWorld(base + SPAN - 20 * 60_000);
+  const { clock, ingest, roller, raw } = w;
   const specials = new Map<string, Map<number, SpecialValue>>();
   return {
-    clock,
-    store,
-    search,
-    async write(metricId: string, points: ReadonlyArray<readonly [number, number]>) {
-      await ingest.ingest(
-        points.map(([ts, value]) => ({ metricId, ts, value })),
-        insertRequest({ receivedMs: clock.now }),
-      );
-      const stored = raw.get(metricId) ?? new Map<number, number>();
-      for (const [ts, value] of points) stored.set(ts, value);
-      raw.set(metricId, stored);
-      clock.now += 1;
-    },
+    ...w,
     async writeSpecial(metricId: string, samples: readonly SpecialValue[]) {
       await ingest.ingest(
         [],

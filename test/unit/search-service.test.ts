@@ -7,52 +7,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
 import type { SearchQuery } from '../../src/query/search-service.js';
-import { SHARDS, slotOf } from '../../src/rollup/roll-queue.js';
+import { SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';
-import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 import { bucketBounds } from '../../src/time/series-buckets.js';
 import { parseInterval } from '../../src/time/time-text.js';
 import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
+import { rollingWorld } from '../support/rolling-world.js';
 import { query } from '../support/search-query.js';
-import {
-  ingestService,
-  insertRequest,
-  searchService,
-  TEST_CLOCK_MARGIN_MS,
-  TEST_MAX_HOLD_MS,
-} from '../support/services.js';
+import { searchService, TEST_CLOCK_MARGIN_MS, TEST_MAX_HOLD_MS } from '../support/services.js';
 
 const DAY = 86_400_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
 
 function world() {
-  const clock = { now: base + 10 * DAY };
-  const store = new InMemoryPointStore(slotOf(clock.now), () => clock.now);
-  const ingest = ingestService(store, { clock: () => clock.now });
-  const search = searchService(store, { clock: () => clock.now });
-  const roller = new Roller({
-    store,
-    owner: 'r1',
-    concurrency: 4,
-    clockMarginMs: TEST_CLOCK_MARGIN_MS,
-    clock: () => clock.now,
-  });
-  const raw = new Map<string, Map<number, number>>();
+  const w = rollingWorld(base + 10 * DAY);
+  const { clock, roller, raw } = w;
   return {
-    clock,
-    store,
-    search,
-    roller,
-    async write(metricId: string, points: ReadonlyArray<readonly [number, number]>) {
-      await ingest.ingest(
-        points.map(([ts, value]) => ({ metricId, ts, value })),
-        insertRequest({ receivedMs: clock.now }),
-      );
-      const stored = raw.get(metricId) ?? new Map<number, number>();
-      for (const [ts, value] of points) stored.set(ts, value);
-      raw.set(metricId, stored);
-      clock.now += 1;
-    },
+    ...w,
     /** Lets every hold given so far end, and rolls everything due. */
     async rollAll() {
       clock.now += TEST_MAX_HOLD_MS + 10_000;
