@@ -40,11 +40,19 @@ export function ttlSeconds(endMs: EpochMs, retentionMs: number | undefined, nowM
   return Math.min(MAX_TTL_SECONDS, Math.max(1, seconds));
 }
 
-/** The TTL (seconds; 0 is none) of a raw row (a point or special sample at `ts`) written at `nowMs`. */
+/**
+ * The TTL (seconds; 0 is none) of a raw row (a point or special sample at `ts`)
+ * written at `nowMs`: MEETR_RAW_KEEP after the later of now and the end of its hour
+ * (the roller seals an hour only once it is over, so a point dated in the future
+ * keeps its row until then), or when raw retention ends, whichever is first. None
+ * past Cassandra's largest TTL.
+ */
 export function rawTtlSeconds(retention: Retention, ts: EpochMs, nowMs: EpochMs): number {
   const kept = ttlSeconds(ts, retention.raw, nowMs);
   if (retention.rawKeep === undefined) return kept;
-  const keep = Math.ceil(retention.rawKeep / MS_PER_SECOND);
+  const hourEnd = (Math.floor(ts / MS_PER_HOUR) + 1) * MS_PER_HOUR;
+  const keep = Math.ceil((Math.max(nowMs, hourEnd) - nowMs + retention.rawKeep) / MS_PER_SECOND);
+  if (keep > MAX_TTL_SECONDS) return kept;
   return kept === 0 ? keep : Math.min(kept, keep);
 }
 

@@ -15,6 +15,7 @@ import type { MetricSamples, SpecialValue } from '../../src/domain/point.js';
 import { withSpecialSamples } from '../../src/promql/query-engine.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
+import { NO_RETENTION, rawTtlSeconds } from '../../src/rollup/retention.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { rollingWorld } from '../support/rolling-world.js';
 import { insertRequest, TEST_MAX_HOLD_MS } from '../support/services.js';
@@ -227,5 +228,28 @@ describe('samples of sealed hours', () => {
     const before = w.store.calls.scanPoints;
     expect(await samplesOf(w, ['a'], open, open + HOUR - 1)).toEqual([w.expected('a', open, open + HOUR - 1)]);
     expect(w.store.calls.scanPoints - before).toBe(0);
+  });
+});
+
+describe('raw rows, a write-ahead layer for the chunks', () => {
+  const DAY = 86_400_000;
+  const now = Date.parse('2026-06-01T12:30:00Z');
+  const keep3d = { raw: undefined, levels: NO_RETENTION.levels, rawKeep: 3 * DAY };
+
+  it('expire MEETR_RAW_KEEP after they are written, or after their hour ends when it has not yet', () => {
+    expect(rawTtlSeconds(keep3d, now - DAY, now)).toBe(3 * 86_400);
+    // Its hour ends at 13:00: the roller cannot seal it before.
+    expect(rawTtlSeconds(keep3d, now + 1, now)).toBe(1_800 + 3 * 86_400);
+    // A year ahead: kept until a year from now, plus three days.
+    expect(rawTtlSeconds(keep3d, now + 365 * DAY, now)).toBe(365 * 86_400 + 1_800 + 3 * 86_400);
+    // Past Cassandra's largest TTL (20 years): kept with no TTL, as raw retention says.
+    expect(rawTtlSeconds(keep3d, now + 30 * 365 * DAY, now)).toBe(0);
+  });
+
+  it('expire sooner when raw retention ends first, and as retention says when kept forever', () => {
+    expect(rawTtlSeconds({ ...keep3d, raw: 2 * DAY }, now - DAY, now)).toBe(86_400);
+    expect(rawTtlSeconds({ ...keep3d, raw: 30 * DAY }, now - DAY, now)).toBe(3 * 86_400);
+    expect(rawTtlSeconds({ ...keep3d, rawKeep: undefined, raw: 30 * DAY }, now - DAY, now)).toBe(29 * 86_400);
+    expect(rawTtlSeconds(NO_RETENTION, now - DAY, now)).toBe(0);
   });
 });
