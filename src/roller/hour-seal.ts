@@ -13,12 +13,13 @@
  * Special samples (NaN, ±Inf, staleness markers) are sealed with the points
  * (domain/sealed-samples.ts): their writes queue their minutes too.
  */
-import { decodeChunk, encodeChunk } from '../domain/chunk-codec.js';
+import { encodeChunk } from '../domain/chunk-codec.js';
 import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
 import { sealable, unseal } from '../domain/sealed-samples.js';
 import { shardOf, slotOf } from '../rollup/roll-queue.js';
 import type { RollupStore } from '../storage/ports.js';
+import { decodeStored } from '../storage/sealed-reads.js';
 import { dayBucket, dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
@@ -110,7 +111,7 @@ async function sealHour(
   // The chunk's special samples, those in their table (written since, or not expired yet) in their place.
   const special = new Map<number, SpecialValue>();
   if (stored !== undefined) {
-    const chunk = decodeChunk(stored);
+    const chunk = decodeStored(stored, metricId, hour);
     const unsealed = unseal(chunk, 0, chunk.ts.length);
     points = mergeSamples(unsealed, fresh);
     for (const sample of unsealed.special) special.set(sample.ts, sample);

@@ -7,7 +7,8 @@
  * written since need them. Every reader of points goes through here: PromQL, the
  * Meetr API's partial minutes and the roller.
  */
-import { decodeChunk } from '../domain/chunk-codec.js';
+import { ChunkFormatError, decodeChunk, type DecodedChunk } from '../domain/chunk-codec.js';
+import { StorageUnavailableError } from '../errors.js';
 import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples } from '../domain/sample-merge.js';
 import { unseal } from '../domain/sealed-samples.js';
@@ -52,12 +53,27 @@ export async function readHourPart(
     return { ...raw, special: [] };
   }
   for (const run of minuteRuns(part.rawMinute, fromMs, toMs)) await scan(run.fromMs, run.toMs);
-  const sealed = decodeChunk(chunk);
+  const sealed = decodeStored(chunk, metricId, hour);
   const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
   take(end - first);
   const inRange = unseal(sealed, first, end);
   const merged = raw.ts.length === 0 ? inRange : mergeSamples(inRange, raw);
   return { ts: merged.ts, values: merged.values, special: inRange.special };
+}
+
+/**
+ * A stored chunk decoded; one this version cannot read (a newer format, or damaged)
+ * is a failure of storage, answered 503 and retried, never taken for no points.
+ */
+export function decodeStored(chunk: Uint8Array, metricId: string, hour: number): DecodedChunk {
+  try {
+    return decodeChunk(chunk);
+  } catch (error) {
+    if (!(error instanceof ChunkFormatError)) throw error;
+    throw new StorageUnavailableError(
+      `the sealed chunk of ${JSON.stringify(metricId)} for hour ${hour} cannot be read: ${error.message}`,
+    );
+  }
 }
 
 /** The minutes `rawMinute` picks within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */

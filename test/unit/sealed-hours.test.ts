@@ -14,6 +14,7 @@ import { query } from '../support/search-query.js';
 import type { MetricSamples, SpecialValue } from '../../src/domain/point.js';
 import { withSpecialSamples } from '../../src/promql/query-engine.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
+import { StorageUnavailableError } from '../../src/errors.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
 import { NO_RETENTION, rawTtlSeconds } from '../../src/rollup/retention.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
@@ -214,6 +215,18 @@ describe('samples of sealed hours', () => {
     const late = w.store.calls.scanPoints;
     expect(await samplesOf(w, ['a'], hour, hour + HOUR - 1)).toEqual([w.expected('a', hour, hour + HOUR - 1)]);
     expect(w.store.calls.scanPoints - late).toBe(1); // the one minute written since
+  });
+
+  it('refuse with 503, never answer without them, when a chunk cannot be read (a newer format, or damaged)', async () => {
+    const w = world();
+    const hour = base + HOUR;
+    await w.write('a', [[hour + 1_000, 1]]);
+    await w.roll();
+    await w.store.writeChunk('a', { hour: hour / HOUR, bytes: Uint8Array.of(9, 1, 0) }, Number.MAX_SAFE_INTEGER);
+    const failure = /the sealed chunk of "a" for hour \d+ cannot be read: unknown chunk format version 9/;
+    await expect(samplesOf(w, ['a'], hour, hour + HOUR - 1)).rejects.toThrow(failure);
+    await expect(samplesOf(w, ['a'], hour, hour + HOUR - 1)).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(w.search.search(query('a', hour, hour + 1_500, 'sum'), UNBOUNDED)).rejects.toThrow(failure);
   });
 
   it('leave an hour rolled while open unsealed, and seal it once it is over though nothing more is written', async () => {
