@@ -266,8 +266,10 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
 
   /** PromQL's raw samples of the case's range, which sealed hours answer from their chunks once rolled. */
   async function checkSamples(c: Case, when: string): Promise<void> {
+    // A range holds both ends, as in Prometheus 2: [to - rangeMs, to].
+    const rangeMs = c.to - c.from + 1;
     const params = new URLSearchParams({
-      query: `{__name__="${c.metricId}"}[${c.to - c.from + 1}ms]`,
+      query: `{__name__="${c.metricId}"}[${rangeMs}ms]`,
       time: (c.to / 1000).toFixed(3),
     });
     const response = await app.request(`/api/v1/query?${params.toString()}`);
@@ -275,7 +277,7 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
     const { data } = (await response.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
     const samples = (data.result[0]?.values ?? []).map(([t, v]) => [Math.round(t * 1000), Number(v)]);
     const want = [...(stored.get(c.metricId) ?? [])]
-      .filter(([ts]) => ts >= c.from && ts <= c.to)
+      .filter(([ts]) => ts >= c.to - rangeMs && ts <= c.to)
       .sort(([x], [y]) => x - y);
     expect(samples, `${when}, PromQL samples: ${JSON.stringify(c.params)}`).toEqual(want);
   }
