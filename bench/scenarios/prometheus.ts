@@ -8,15 +8,9 @@
  *   (through HAProxy) and of Debian's Prometheus holding the same samples (backfilled
  *   with `promtool tsdb create-blocks-from openmetrics`); both answers are compared.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import protobuf from 'protobufjs';
-import { compressSync } from 'snappy';
 import type { Point } from '../../src/domain/point.js';
 import { seriesId } from '../../src/domain/series.js';
-import { REMOTE_WRITE_PROTO } from '../../src/prometheus/remote-write.js';
+import { backfilledPrometheus, postRemoteWrite, remoteWriteBodies, type LabelledSeries } from '../backfill.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies } from '../dataset.js';
 import { Failures, postAll } from '../failures.js';
@@ -51,15 +45,8 @@ export interface PrometheusBenchResult {
   }>;
 }
 
-const WriteRequest = protobuf.parse(REMOTE_WRITE_PROTO).root.lookupType('WriteRequest');
-
-interface BenchSeries {
-  readonly labels: Record<string, string>;
-  readonly samples: Array<[number, number]>;
-}
-
 /** 100 counters over one UTC day that ended at least two hours ago, one sample per 15 s, each resetting once. */
-function benchDay(seed: number): { fromMs: number; series: BenchSeries[] } {
+function benchDay(seed: number): { fromMs: number; series: LabelledSeries[] } {
   const fromMs = Math.floor((Date.now() - 2 * 3_600_000) / DAY_MS) * DAY_MS - DAY_MS;
   const series = Array.from({ length: SERIES }, (_, i) => {
     const samples: Array<[number, number]> = [];
@@ -71,90 +58,6 @@ function benchDay(seed: number): { fromMs: number; series: BenchSeries[] } {
     return { labels: { __name__: 'bench_requests_total', series: String(i), group: `g${i % 10}` }, samples };
   });
   return { fromMs, series };
-}
-
-/** Remote-write bodies of at most SAMPLES_PER_REQUEST samples, series by series, in time order. */
-function remoteWriteBodies(series: readonly BenchSeries[]): Buffer[] {
-  const bodies: Buffer[] = [];
-  const perSeries = SAMPLES_PER_REQUEST / 20; // 20 series per request, as a sender's shard mixes them
-  const length = series[0]!.samples.length;
-  for (let at = 0; at < length; at += perSeries) {
-    for (let first = 0; first < series.length; first += 20) {
-      const timeseries = series.slice(first, first + 20).map((s) => ({
-        labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
-        samples: s.samples.slice(at, at + perSeries).map(([timestamp, value]) => ({ timestamp, value })),
-      }));
-      bodies.push(compressSync(Buffer.from(WriteRequest.encode(WriteRequest.create({ timeseries })).finish())));
-    }
-  }
-  return bodies;
-}
-
-async function postRemoteWrite(url: string, bodies: readonly Buffer[]): Promise<{ seconds: number; failures: number }> {
-  let next = 0;
-  let failures = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        for (let attempt = 0; ; attempt++) {
-          const response = await fetch(`${url}/api/v1/write`, {
-            method: 'POST',
-            headers: {
-              'Content-Type': 'application/x-protobuf',
-              'Content-Encoding': 'snappy',
-              'X-Prometheus-Remote-Write-Version': '0.1.0',
-            },
-            body,
-          });
-          await response.arrayBuffer();
-          if (response.status === 204) break;
-          // As Prometheus does: a 503 is retried after its Retry-After.
-          if (response.status !== 503 || attempt > 20) {
-            failures++;
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-      }
-    }),
-  );
-  return { seconds: (performance.now() - started) / 1000, failures };
-}
-
-/** The day as an OpenMetrics file, for promtool tsdb create-blocks-from openmetrics. */
-function openMetrics(series: readonly BenchSeries[]): string {
-  const lines = ['# TYPE bench_requests counter'];
-  for (const { labels, samples } of series) {
-    const selector = `bench_requests_total{group="${labels.group}",series="${labels.series}"}`;
-    for (const [ts, value] of samples) lines.push(`${selector} ${value} ${(ts / 1000).toFixed(3)}`);
-  }
-  lines.push('# EOF', '');
-  return lines.join('\n');
-}
-
-/** Starts Debian's Prometheus on the backfilled blocks; resolves its URL and a stop function. */
-async function startPrometheus(dir: string, port: number): Promise<{ url: string; stop: () => void }> {
-  writeFileSync(join(dir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
-  const child = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--storage.tsdb.retention.time=10y',
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200)
-      return { url, stop: () => child.kill('SIGTERM') };
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGTERM');
-  throw new Error('the local Prometheus did not become ready');
 }
 
 type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
@@ -215,14 +118,14 @@ export async function benchPrometheus(
       value,
     })),
   );
-  const remoteBodies = remoteWriteBodies(series);
+  const remoteBodies = remoteWriteBodies(series, SAMPLES_PER_REQUEST);
   const formBodies = formBatchBodies(points, SAMPLES_PER_REQUEST);
   // Alternating rounds (the same points each time: upserts), the second of each counted, so warm-up falls on neither.
   let remote = { seconds: 0, failures: 0 };
   let form = { seconds: 0, failures: new Failures() };
   for (let round = 1; round <= 2; round++) {
     progress(`prometheus: remote write of ${samples} samples, round ${round}`);
-    remote = await postRemoteWrite(apiUrl, remoteBodies);
+    remote = await postRemoteWrite(apiUrl, remoteBodies, CLIENTS);
     progress(`prometheus: the same points as form batches, round ${round}`);
     form = await postAll(apiUrl, formBodies, CLIENTS, () => undefined, true);
   }
@@ -230,15 +133,7 @@ export async function benchPrometheus(
   const driverPointsPerSecond = await writeDirect(store, points, 100, 64);
 
   progress('prometheus: backfilling the local Prometheus');
-  rmSync(workDir, { recursive: true, force: true });
-  mkdirSync(join(workDir, 'data'), { recursive: true });
-  writeFileSync(join(workDir, 'day.om'), openMetrics(series));
-  await promisify(execFile)(
-    'promtool',
-    ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'day.om'), join(workDir, 'data')],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  const prometheus = await startPrometheus(workDir, prometheusPort);
+  const prometheus = await backfilledPrometheus(workDir, series, prometheusPort);
   // Queries read what meetr keeps long-term: the day's hours rolled and sealed into chunks.
   progress('prometheus: waiting for the roller to seal the day');
   const sealStarted = performance.now();

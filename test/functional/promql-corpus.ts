@@ -2,8 +2,47 @@
  * The differential tier's queries, written from the PromQL documentation of
  * Prometheus 2.42: every function, aggregation, operator, matching modifier,
  * modifier (offset, @, subqueries) and the errors Prometheus answers, over the
- * metrics the tier's exporter serves (the exporter in promql-differential.test.ts).
+ * metrics the tier's exporter serves (`exposition`).
  */
+
+/** The exporter's page at its n-th scrape. */
+export function exposition(n: number): string {
+  const lines: string[] = [];
+  const add = (name: string, labels: string, value: number): void => {
+    lines.push(
+      `${name}${labels === '' ? '' : `{${labels}}`} ${Number.isNaN(value) ? 'NaN' : value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : value}`,
+    );
+  };
+  add('diff_requests_total', 'method="GET",path="/a"', 3 * n);
+  add('diff_requests_total', 'method="GET",path="/b"', Math.floor(1.5 * n) + (n % 4));
+  add('diff_requests_total', 'method="POST",path="/a"', n >= 45 ? 5 * (n - 45) : 5 * n); // resets at the 45th scrape
+  add('diff_requests_total', 'method="POST",path="/c"', 0.5 * n);
+  ['a', 'b', 'c'].forEach((room, k) =>
+    add('diff_temperature_celsius', `room="${room}"`, room === 'c' ? -3 + n / 10 : 20 + 5 * Math.sin(n / 7 + k)),
+  );
+  for (let shard = 0; shard < 5; shard++) add('diff_items', `shard="${shard}"`, (n + shard * 3) % 5);
+  if (n >= 20 && n < 50) add('diff_flaky', 'id="1"', n);
+  if (n >= 60) add('diff_flaky', 'id="2"', -n);
+  add('diff_special', 'kind="nan"', n % 10 === 3 ? NaN : n);
+  add('diff_special', 'kind="inf"', n % 15 === 0 ? Infinity : -n);
+  for (const path of ['/a', '/b']) {
+    let cumulative = 0;
+    for (const [i, le] of ['0.1', '0.25', '0.5', '1', '+Inf'].entries()) {
+      cumulative += Math.floor(n * (path === '/a' ? i + 1 : 5 - i));
+      add('diff_latency_seconds_bucket', `path="${path}",le="${le}"`, cumulative);
+    }
+    add('diff_latency_seconds_sum', `path="${path}"`, n * 0.37);
+    add('diff_latency_seconds_count', `path="${path}"`, cumulative);
+  }
+  for (const cpu of ['0', '1']) {
+    add('diff_cpu_seconds_total', `cpu="${cpu}",mode="user"`, n * (cpu === '0' ? 0.3 : 0.7));
+    add('diff_cpu_seconds_total', `cpu="${cpu}",mode="idle"`, n * (cpu === '0' ? 0.7 : 0.3));
+    add('diff_cpu_info', `cpu="${cpu}",model="m${cpu}"`, 1);
+  }
+  add('diff_version', 'version="2.42.7"', 2);
+  add('diff_timestamp_seconds', '', 1_700_000_000 + n * 7 * 3_600 + n * 61);
+  return `${lines.join('\n')}\n`;
+}
 
 const counters = [
   'diff_requests_total',

@@ -1,0 +1,118 @@
+/**
+ * PromQL over sealed hours, by difference with the real thing: twenty minutes of the
+ * differential tier's exporter (promql-corpus.ts), scraped every second with
+ * millisecond jitter around an hour boundary that is over, are backfilled into
+ * Debian's Prometheus (promtool) and remote-written into meetr through HAProxy.
+ * Once the roller has sealed both hours into chunks, each query of the corpus is
+ * asked of both at the boundary, beside it and across it, and the answers must agree
+ * (promql-compare.ts). meetr reads those hours from their chunks: the live tier
+ * (promql-differential.test.ts) never reaches a sealed hour.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { backfilledPrometheus, postRemoteWrite, remoteWriteBodies, type LabelledSeries } from '../../bench/backfill.js';
+import { MS_PER_HOUR, MS_PER_MINUTE } from '../../src/time/units.js';
+import { eventually } from '../support/eventually.js';
+import { ask, compareCorpus, difference, expectAgreement } from '../support/promql-compare.js';
+import { CORPUS, exposition } from './promql-corpus.js';
+
+const stack = inject('stack');
+const dir = join(stack.env.MEETR_RUN_DIR!, 'prometheus-sealed');
+const promPort = Number(stack.env.MEETR_HTTP_PORT) + 1304;
+const SCRAPES = 1_200;
+/** The boundary between the two hours written: the later hour has been over for five minutes at least. */
+const boundary = Math.floor((Date.now() - 5 * MS_PER_MINUTE) / MS_PER_HOUR) * MS_PER_HOUR - MS_PER_HOUR;
+let prometheus: { url: string; stop: () => void } | undefined;
+
+const VALUES: Record<string, number> = { NaN: NaN, '+Inf': Infinity, '-Inf': -Infinity };
+
+/**
+ * The exporter's pages as series: scrape i at boundary - 10 min + i s plus a jitter
+ * under a second, its page the exporter's (i mod 100 + 1)-th, so counters reset and
+ * series come and go all along, as does `up`.
+ */
+function scraped(): LabelledSeries[] {
+  const series = new Map<string, { labels: Record<string, string>; samples: Array<[number, number]> }>();
+  const add = (labels: Record<string, string>, ts: number, value: number): void => {
+    const key = JSON.stringify(labels);
+    const one = series.get(key) ?? { labels, samples: [] };
+    one.samples.push([ts, value]);
+    series.set(key, one);
+  };
+  const target = { job: 'diff', instance: 'sealed:9100' };
+  for (let i = 0; i < SCRAPES; i++) {
+    const ts = boundary - 10 * MS_PER_MINUTE + i * 1_000 + ((i * 7_919) % 1_000);
+    add({ __name__: 'up', ...target }, ts, 1);
+    for (const line of exposition((i % 100) + 1)
+      .trim()
+      .split('\n')) {
+      const [, name, pairs, value] = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)!;
+      const labels: Record<string, string> = { __name__: name!, ...target };
+      for (const pair of pairs?.split(',') ?? []) {
+        const [label, quoted] = pair.split('=');
+        labels[label!] = quoted!.slice(1, -1);
+      }
+      add(labels, ts, VALUES[value!] ?? Number(value));
+    }
+  }
+  return [...series.values()];
+}
+
+async function rollerCounter(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.rollerPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
+
+const series = scraped();
+
+beforeAll(async () => {
+  const [rolled, sealed] = [
+    await rollerCounter('meetr_roller_minutes_rolled_total'),
+    await rollerCounter('meetr_roller_chunks_sealed_total'),
+  ];
+  prometheus = await backfilledPrometheus(dir, series, promPort);
+  const written = await postRemoteWrite(stack.baseUrl, remoteWriteBodies(series), 4);
+  expect(written.failures).toBe(0);
+  // Every series spans 20 minutes over the two hours: both are rolled and sealed once the roller has caught up.
+  await eventually(
+    async () =>
+      (await rollerCounter('meetr_roller_minutes_rolled_total')) >= rolled + 20 * series.length &&
+      (await rollerCounter('meetr_roller_chunks_sealed_total')) >= sealed + 2 * series.length,
+    180_000,
+    `the roller to roll and seal the ${series.length} series' two hours`,
+  );
+  await eventually(
+    async () =>
+      ((await (await fetch(`http://127.0.0.1:${stack.rollerPort}/health`)).json()) as { lagSeconds: number })
+        .lagSeconds === 0,
+    90_000,
+    'the roller to catch up',
+  );
+}, 300_000);
+
+afterAll(() => prometheus?.stop());
+
+describe('the PromQL corpus over sealed hours, asked of Prometheus and of meetr', () => {
+  it('holds the same samples in both: what Prometheus was backfilled with, meetr answers from its chunks', async () => {
+    const query = { query: '{job="diff",instance="sealed:9100"}[21m]', time: String(boundary / 1000 + 600) };
+    const [mine, theirs] = await Promise.all([
+      ask(stack.baseUrl, '/api/v1/query', query),
+      ask(prometheus!.url, '/api/v1/query', query),
+    ]);
+    const samples = (theirs.body.data!.result as Array<{ values: unknown[] }>).reduce((n, s) => n + s.values.length, 0);
+    expect(samples).toBe(series.reduce((n, s) => n + s.samples.length, 0));
+    expect(difference(mine, theirs, false)).toBeUndefined();
+  });
+
+  it(`answers all ${CORPUS.length} queries as Prometheus does, at the hour's edge, beside it and across it`, async () => {
+    const edge = boundary / 1000;
+    const run = await compareCorpus(stack.baseUrl, prometheus!.url, CORPUS, (query) => [
+      ['instant', '/api/v1/query', { query, time: String(edge) }],
+      ['instant', '/api/v1/query', { query, time: String(edge - 41.3) }],
+      ['range', '/api/v1/query_range', { query, start: String(edge - 80), end: String(edge + 80), step: '7' }],
+      ['range', '/api/v1/query_range', { query, start: String(edge - 540), end: String(edge + 540), step: '60' }],
+    ]);
+    expectAgreement(run, CORPUS.length * 4);
+  }, 600_000);
+});
