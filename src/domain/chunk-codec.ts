@@ -71,41 +71,20 @@ class BitWriter {
   }
 }
 
-class BitReader {
-  private at = 0;
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly start: number,
-  ) {}
+/** Bits of a chunk's stream read past its end: zeros, so a damaged chunk fails its length check, never an index. */
+const READ_PADDING_BYTES = 24;
 
-  /** The next `n` (0-32) bits as an unsigned number: the five bytes that hold them, shifted into place. */
-  read(n: number): number {
-    const first = this.start * 8 + this.at;
-    if (first + n > this.bytes.length * 8) throw new ChunkFormatError('the chunk ends inside a sample');
-    this.at += n;
-    if (n === 0) return 0;
-    const [i, offset, bytes] = [first >>> 3, first & 7, this.bytes];
-    const word =
-      ((bytes[i] ?? 0) << 24) | ((bytes[i + 1] ?? 0) << 16) | ((bytes[i + 2] ?? 0) << 8) | (bytes[i + 3] ?? 0);
-    const bits = (word << offset) | ((bytes[i + 4] ?? 0) >>> (8 - offset));
-    return bits >>> (32 - n);
-  }
+/** The 32 bits of `bytes` from bit `pos` on, as an unsigned number. */
+function peek32(bytes: Uint8Array, pos: number): number {
+  const i = pos >>> 3;
+  const word = (bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!;
+  const offset = pos & 7;
+  return offset === 0 ? word >>> 0 : ((word << offset) | (bytes[i + 4]! >>> (8 - offset))) >>> 0;
+}
 
-  /** The next `n` (0-64) bits as [high, low] 32-bit words. */
-  read64(n: number): [number, number] {
-    if (n > 32) {
-      const hi = this.read(n - 32);
-      return [hi, this.read(32)];
-    }
-    return [0, this.read(n)];
-  }
-
-  /** How many of `n` leading one bits come next, reading up to and including the first zero. */
-  ones(n: number): number {
-    let count = 0;
-    while (count < n && this.read(1) === 1) count++;
-    return count;
-  }
+/** The `n` (0-32) bits of `bytes` from bit `pos` on, as an unsigned number. */
+function bitsAt(bytes: Uint8Array, pos: number, n: number): number {
+  return n === 0 ? 0 : peek32(bytes, pos) >>> (32 - n);
 }
 
 /** The buckets of a delta-of-delta after its prefix of ones: bits of the two's complement value. */
@@ -125,13 +104,6 @@ function shiftRight(hi: number, lo: number, n: number): [number, number] {
   if (n === 0) return [hi, lo];
   if (n >= 32) return [0, hi >>> (n - 32)];
   return [hi >>> n, ((lo >>> n) | (hi << (32 - n))) >>> 0];
-}
-
-/** [hi, lo] shifted left by `n` (0-63) bits. */
-function shiftLeft(hi: number, lo: number, n: number): [number, number] {
-  if (n === 0) return [hi, lo];
-  if (n >= 32) return [(lo << (n - 32)) >>> 0, 0];
-  return [((hi << n) | (lo >>> (32 - n))) >>> 0, (lo << n) >>> 0];
 }
 
 function writeUvarint(out: number[], value: number): void {
@@ -230,52 +202,91 @@ function readUvarint(bytes: Uint8Array, at: number): [value: number, next: numbe
   }
 }
 
-/** Decodes a chunk this codec wrote; throws ChunkFormatError for anything else. */
+/** Where decoding stands: the bit position and the previous sample's value bits, timestamp and XOR window. */
+interface DecodeState {
+  pos: number;
+  hi: number;
+  lo: number;
+  leading: number;
+  trailing: number;
+}
+
+/**
+ * Decodes a chunk this codec wrote; throws ChunkFormatError for anything else. One
+ * pass over the stream with the bit position in hand and no allocation per sample
+ * (a third of a day's PromQL read went to decoding before).
+ */
 export function decodeChunk(bytes: Uint8Array): DecodedChunk {
   if (bytes[0] !== CHUNK_FORMAT_VERSION) throw new ChunkFormatError(`unknown chunk format version ${bytes[0]}`);
   const [count, start] = readUvarint(bytes, 1);
   // Every sample after the first takes at least two bits: a count past that is not this chunk's.
   if (count > 1 + (bytes.length - start) * 4) throw new ChunkFormatError(`the chunk cannot hold ${count} samples`);
-  const reader = new BitReader(bytes, start);
+  const end = (bytes.length - start) * 8;
+  const body = new Uint8Array(bytes.length - start + READ_PADDING_BYTES);
+  body.set(bytes.subarray(start));
   const ts = new Float64Array(count);
   const values = new Float64Array(count);
   const valueBits = new Uint32Array(values.buffer);
   const scratch = new Float64Array(1);
   const scratchBits = new Uint32Array(scratch.buffer);
-  const readRawTimestamp = (): number => {
-    [scratchBits[HI], scratchBits[LO]] = reader.read64(64);
+  const rawTimestamp = (pos: number): number => {
+    [scratchBits[HI], scratchBits[LO]] = [peek32(body, pos), peek32(body, pos + 32)];
     return scratch[0]!;
   };
-  let [prevHi, prevLo, leading, trailing] = [0, 0, 0, 0];
+  const state: DecodeState = { pos: 128, hi: peek32(body, 64), lo: peek32(body, 96), leading: 0, trailing: 0 };
   let [prevTs, prevDelta] = [0, 0];
   for (let i = 0; i < count; i++) {
-    let [hi, lo] = [prevHi, prevLo];
-    if (i === 0) {
-      ts[0] = readRawTimestamp();
-      [hi, lo] = reader.read64(64);
-    } else {
-      const bucket = reader.ones(5);
-      if (bucket === 5) ts[i] = readRawTimestamp();
-      else {
-        const n = DOD_BITS[bucket]!;
-        const raw = reader.read(n);
-        const dod = n > 0 && raw >= 2 ** (n - 1) ? raw - 2 ** n : raw;
-        ts[i] = prevTs + prevDelta + dod;
+    if (i === 0) ts[0] = rawTimestamp(0);
+    else {
+      const ones = Math.min(5, Math.clz32(~peek32(body, state.pos)));
+      if (ones === 5) {
+        ts[i] = rawTimestamp(state.pos + 5);
+        state.pos += 69;
+      } else {
+        const n = DOD_BITS[ones]!;
+        const raw = bitsAt(body, state.pos + ones + 1, n);
+        state.pos += ones + 1 + n;
+        ts[i] = prevTs + prevDelta + (n > 0 && raw >= 2 ** (n - 1) ? raw - 2 ** n : raw);
       }
       prevDelta = ts[i]! - prevTs;
-      if (reader.read(1) === 1) {
-        if (reader.read(1) === 1) {
-          leading = reader.read(5);
-          const meaningful = reader.read(6) || 64;
-          trailing = 64 - leading - meaningful;
-          if (trailing < 0) throw new ChunkFormatError('a value has more meaningful bits than a double');
-        }
-        const [xHi, xLo] = shiftLeft(...reader.read64(64 - leading - trailing), trailing);
-        [hi, lo] = [(prevHi ^ xHi) >>> 0, (prevLo ^ xLo) >>> 0];
-      }
+      readValue(body, state);
     }
-    [valueBits[2 * i + HI], valueBits[2 * i + LO]] = [hi, lo];
-    [prevHi, prevLo, prevTs] = [hi, lo, ts[i]!];
+    if (state.pos > end) throw new ChunkFormatError('the chunk ends inside a sample');
+    valueBits[2 * i + HI] = state.hi;
+    valueBits[2 * i + LO] = state.lo;
+    prevTs = ts[i]!;
   }
   return { ts, values };
+}
+
+/** Reads one value after the first: `0` the same bits, `10` in the previous window, `11` in a new one. */
+function readValue(body: Uint8Array, state: DecodeState): void {
+  const control = peek32(body, state.pos) >>> 30;
+  if (control < 2) {
+    state.pos += 1;
+    return;
+  }
+  state.pos += 2;
+  if (control === 3) {
+    const header = peek32(body, state.pos);
+    state.leading = header >>> 27;
+    const meaningful = (header >>> 21) & 63 || 64;
+    state.trailing = 64 - state.leading - meaningful;
+    if (state.trailing < 0) throw new ChunkFormatError('a value has more meaningful bits than a double');
+    state.pos += 11;
+  }
+  const { trailing } = state;
+  const n = 64 - state.leading - trailing;
+  const mHi = n > 32 ? bitsAt(body, state.pos, n - 32) : 0;
+  const mLo = n > 32 ? peek32(body, state.pos + n - 32) : bitsAt(body, state.pos, n);
+  state.pos += n;
+  if (trailing === 0) {
+    state.hi = (state.hi ^ mHi) >>> 0;
+    state.lo = (state.lo ^ mLo) >>> 0;
+  } else if (trailing >= 32) {
+    state.hi = (state.hi ^ (mLo << (trailing - 32))) >>> 0;
+  } else {
+    state.hi = (state.hi ^ ((mHi << trailing) | (mLo >>> (32 - trailing)))) >>> 0;
+    state.lo = (state.lo ^ (mLo << trailing)) >>> 0;
+  }
 }
