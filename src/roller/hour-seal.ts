@@ -26,7 +26,7 @@ import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 /** How long after its end an hour is sealed: the last scrape of an hour usually lands within it. */
 export const SEAL_AFTER_MS = MS_PER_MINUTE;
 
-/** The raw points of an hour's queued minutes, as the roller read them, ascending. */
+/** The points of an hour's queued minutes as the roller read them (storage/sealed-reads.ts: its chunk's and raw ones), ascending. */
 export interface HourPoints {
   readonly ts: number[];
   readonly values: number[];
