@@ -143,6 +143,12 @@ describe('a worker or a roller whose clock is past MEETR_MAX_CLOCK_SKEW_MS (1 s)
       (await search({ metric: 'clocks.refused', from: '0', to: String(Date.now() + 86_400_000), aggregation: 'count' }))
         .body,
     ).toMatchObject({ count: 0 });
+    // The stack's roller may have been restarted just before (the bench smoke stops and starts it): its shards first.
+    await eventually(
+      async () => ((await health(stack.rollerPort)).body.shards?.length ?? 0) > 0,
+      90_000,
+      "the stack's roller to hold its shards",
+    );
     const { stdout } = await meetr(['status']);
     expect(stdout).toMatch(
       new RegExp(`worker :${stack.workerPorts[0]}: ok, clock (behind|ahead of) Cassandra by \\d+(\\.\\d)? ms`),

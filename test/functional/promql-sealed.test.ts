@@ -11,6 +11,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { backfilledPrometheus, postRemoteWrite, remoteWriteBodies, type LabelledSeries } from '../../bench/backfill.js';
+import { loadConfig } from '../../src/config.js';
+import { chunkPeriod } from '../../src/domain/partitions.js';
+import { seriesId } from '../../src/domain/series.js';
+import { createCassandraClient, type CassandraClient } from '../../src/storage/cassandra/client.js';
 import { MS_PER_HOUR, MS_PER_MINUTE } from '../../src/time/units.js';
 import { eventually } from '../support/eventually.js';
 import { ask, compareCorpus, difference, expectAgreement } from '../support/promql-compare.js';
@@ -29,7 +33,8 @@ const VALUES: Record<string, number> = { NaN: NaN, '+Inf': Infinity, '-Inf': -In
 /**
  * The exporter's pages as series: scrape i at boundary - 10 min + i s plus a jitter
  * under a second, its page the exporter's (i mod 100 + 1)-th, so counters reset and
- * series come and go all along, as does `up`.
+ * series come and go all along. No `up`: the Prometheus tier (prometheus.test.ts)
+ * lists every `up` series of the day, and the order of the files is not fixed.
  */
 function scraped(): LabelledSeries[] {
   const series = new Map<string, { labels: Record<string, string>; samples: Array<[number, number]> }>();
@@ -42,7 +47,6 @@ function scraped(): LabelledSeries[] {
   const target = { job: 'diff', instance: 'sealed:9100' };
   for (let i = 0; i < SCRAPES; i++) {
     const ts = boundary - 10 * MS_PER_MINUTE + i * 1_000 + ((i * 7_919) % 1_000);
-    add({ __name__: 'up', ...target }, ts, 1);
     for (const line of exposition((i % 100) + 1)
       .trim()
       .split('\n')) {
@@ -58,30 +62,40 @@ function scraped(): LabelledSeries[] {
   return [...series.values()];
 }
 
-async function rollerCounter(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${stack.rollerPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
-
 const series = scraped();
 
+/** Whether every series has a chunk for both hours, as the stack's keyspace holds them. */
+async function allSealed(client: CassandraClient, keyspace: string): Promise<boolean> {
+  const hours = [boundary / MS_PER_HOUR - 1, boundary / MS_PER_HOUR];
+  for (const { labels } of series) {
+    const metricId = seriesId(Object.entries(labels).map(([name, value]) => ({ name, value })));
+    for (const hour of hours) {
+      const found = await client.execute(
+        `SELECT hour FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour = ?`,
+        [metricId, chunkPeriod(hour), hour],
+        { prepare: true },
+      );
+      if (found.rowLength === 0) return false;
+    }
+  }
+  return true;
+}
+
 beforeAll(async () => {
-  const [rolled, sealed] = [
-    await rollerCounter('meetr_roller_minutes_rolled_total'),
-    await rollerCounter('meetr_roller_chunks_sealed_total'),
-  ];
   prometheus = await backfilledPrometheus(dir, series, promPort);
   const written = await postRemoteWrite(stack.baseUrl, remoteWriteBodies(series), 4);
   expect(written.failures).toBe(0);
-  // Every series spans 20 minutes over the two hours: both are rolled and sealed once the roller has caught up.
-  await eventually(
-    async () =>
-      (await rollerCounter('meetr_roller_minutes_rolled_total')) >= rolled + 20 * series.length &&
-      (await rollerCounter('meetr_roller_chunks_sealed_total')) >= sealed + 2 * series.length,
-    180_000,
-    `the roller to roll and seal the ${series.length} series' two hours`,
-  );
+  const config = loadConfig(stack.env);
+  const client = createCassandraClient({ ...config, storageTimeoutMs: 20_000 });
+  try {
+    await eventually(
+      () => allSealed(client, config.keyspace),
+      180_000,
+      `the roller to seal both hours of the ${series.length} series`,
+    );
+  } finally {
+    await client.shutdown();
+  }
   await eventually(
     async () =>
       ((await (await fetch(`http://127.0.0.1:${stack.rollerPort}/health`)).json()) as { lagSeconds: number })
