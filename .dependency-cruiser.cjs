@@ -5,7 +5,7 @@ const layer = {
   roots: '^src/(main|compose|roller-main|log-keeper-main)[.]ts$',
   http: '^src/http/',
   services: '^src/(ingest|query|roller)/',
-  wire: '^src/(prometheus|promql)/',
+  wire: '^src/(prometheus|promql|otlp)/',
   storageAdapters: '^src/storage/(cassandra|memory)/',
   storage: '^src/storage/',
   pure: '^src/(domain|time|rollup)/|^src/(errors|concurrency|work-scope|config|config-settings|config-reader|consistency|log|media-type)[.]ts$',

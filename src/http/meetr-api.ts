@@ -8,6 +8,13 @@ import { ANY_TIME, type TsWindow } from '../domain/point.js';
 import { MeetrError } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { checkRemoteWriteType, remoteWritePoints, uncompressWriteRequest } from '../prometheus/remote-write.js';
+import type { OtlpRequest } from '../otlp/model.js';
+import { readJsonRequest, responseJson } from '../otlp/json.js';
+import { encodeResponse, readProtobufRequest } from '../otlp/protobuf.js';
+import { samplesOf, translateOtlp } from '../otlp/translate.js';
+import { countOtlpJson, countOtlpProtobuf } from '../otlp/wire.js';
+import { tooMany } from '../prometheus/wire-count.js';
+import { parseContentType } from '../media-type.js';
 import type { SearchService } from '../query/search-service.js';
 import type { WriteFloor } from '../rollup/retention.js';
 import type { DiskReport } from '../storage/disk-report.js';
@@ -18,7 +25,7 @@ import type { AppEnv } from './app-env.js';
 import { errorResponse } from './error-handler.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { readRequestBody, readSnappyBody } from './request-body.js';
-import { METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
+import { METRICS_PATH, OTLP_METRICS_PATH, REMOTE_WRITE_PATH } from './routes.js';
 import { parseSearchParams, withSeriesBuckets } from './search-params.js';
 import type { Telemetry } from './telemetry.js';
 import { validatePointsInTurns } from './validate-points.js';
@@ -54,13 +61,17 @@ export function createMeetrApi(options: MeetrApiOptions): Hono<AppEnv> {
   app.post(METRICS_PATH, insertRoute(options));
   // Prometheus remote write 1.0: 204 once Cassandra acknowledged every sample.
   app.post(REMOTE_WRITE_PATH, remoteWriteRoute(options));
-  app.all(REMOTE_WRITE_PATH, (c) => {
-    c.header('Allow', 'POST');
-    throw new MeetrError(
-      'method_not_allowed',
-      `${c.req.method} is not allowed on ${REMOTE_WRITE_PATH}; Prometheus remote write POSTs`,
-    );
-  });
+  // OTLP/HTTP metrics (protobuf or JSON): 200 with an ExportMetricsServiceResponse once every taken point is stored.
+  app.post(OTLP_METRICS_PATH, otlpRoute(options));
+  for (const [path, sender] of [
+    [REMOTE_WRITE_PATH, 'Prometheus remote write'],
+    [OTLP_METRICS_PATH, 'an OTLP exporter'],
+  ] as const) {
+    app.all(path, (c) => {
+      c.header('Allow', 'POST');
+      throw new MeetrError('method_not_allowed', `${c.req.method} is not allowed on ${path}; ${sender} POSTs`);
+    });
+  }
   app.all(METRICS_PATH, (c) => {
     c.header('Allow', 'GET, HEAD, POST');
     throw new MeetrError(
@@ -141,6 +152,52 @@ function remoteWriteRoute(options: MeetrApiOptions): Handler<AppEnv> {
     telemetry.samplesSkipped(tooOld);
     return c.body(null, 204);
   };
+}
+
+/**
+ * POST /api/v1/otlp/v1/metrics: an ExportMetricsServiceRequest in protobuf or JSON
+ * (gzip or not), counted on the wire before it is decoded; answered in the format it
+ * came in, with the points refused and why in `partial_success`.
+ */
+function otlpRoute(options: MeetrApiOptions): Handler<AppEnv> {
+  const { ingest, telemetry, clockWatch, maxBodyBytes, maxBatch } = options;
+  const writeWindow = writeWindowOf(options);
+  return async (c) => {
+    clockWatch?.ensureWithinBound();
+    const scope = c.get('scope');
+    const format = otlpFormat(c.req.header('content-type'));
+    const body = await readRequestBody(c, maxBodyBytes, scope.signal);
+    let request: OtlpRequest;
+    if (format === 'protobuf') {
+      countOtlpProtobuf(body, maxBatch);
+      request = readProtobufRequest(body);
+    } else {
+      countOtlpJson(body, maxBatch);
+      request = readJsonRequest(body);
+      if (samplesOf(request) > maxBatch) throw tooMany('samples', maxBatch, "lower the exporter's batch size");
+    }
+    const { points, specialSamples, partialSuccess } = translateOtlp(request, writeWindow());
+    const inserted = await ingest.ingest(
+      points,
+      { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs },
+      specialSamples,
+    );
+    telemetry.pointsWritten(inserted);
+    if (format === 'json') return c.json(responseJson(partialSuccess));
+    return c.body(new Uint8Array(encodeResponse(partialSuccess)), 200, { 'Content-Type': 'application/x-protobuf' });
+  };
+}
+
+/** OTLP/HTTP's two encodings, by Content-Type; 415 for any other. */
+function otlpFormat(contentType: string | undefined): 'protobuf' | 'json' {
+  const type = parseContentType(contentType ?? '');
+  if (type.mediaType === 'application/x-protobuf' || type.mediaType === 'application/protobuf') return 'protobuf';
+  if (type.mediaType === 'application/json') return 'json';
+  throw new MeetrError(
+    'unsupported_media_type',
+    `Content-Type ${type.asSent || 'none'} is not accepted here; OTLP/HTTP sends application/x-protobuf or application/json`,
+    [{ field: 'content-type', message: 'must be application/x-protobuf or application/json' }],
+  );
 }
 
 /** The timestamps a write may carry now: not past the retention floor, not too far in the future. */

@@ -8,6 +8,7 @@ import type { Scope } from '../auth/tokens.js';
 import {
   EXPLORER_ASSETS_PREFIX,
   METRICS_PATH,
+  OTLP_METRICS_PATH,
   PROMETHEUS_API_PREFIX,
   REMOTE_WRITE_PATH,
   SERIES_PATH,
@@ -53,8 +54,9 @@ export function routeOf(method: string, path: string): Route {
   if (route === '/') return meetr(route, reads ? OPEN : TOKEN);
   if (path.startsWith(EXPLORER_ASSETS_PREFIX)) return meetr(EXPLORER_ASSETS_PREFIX, reads ? OPEN : TOKEN);
   if (route === METRICS_PATH) return meetr(route, reads ? READ : method === 'POST' ? WRITE : TOKEN);
-  // Remote write is Prometheus' client, which only logs what it is answered: it keeps Meetr's envelope.
-  if (route === REMOTE_WRITE_PATH) return meetr(route, method === 'POST' ? WRITE : TOKEN);
+  // Remote write and OTLP exporters only log what they are answered (by its status): both keep Meetr's envelope.
+  if (route === REMOTE_WRITE_PATH || route === OTLP_METRICS_PATH)
+    return meetr(route, method === 'POST' ? WRITE : TOKEN);
   if (route === SERIES_PATH || route === STATUS_PATH) return meetr(route, reads ? READ : TOKEN);
   if (route.startsWith(`${PROMETHEUS_API_PREFIX}/`)) {
     let label = 'other';

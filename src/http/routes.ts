@@ -4,6 +4,8 @@
 export const METRICS_PATH = '/1.0/metrics';
 /** Prometheus remote write 1.0 (POST). */
 export const REMOTE_WRITE_PATH = '/api/v1/write';
+/** OpenTelemetry metrics over OTLP/HTTP (POST), where Prometheus takes them. */
+export const OTLP_METRICS_PATH = '/api/v1/otlp/v1/metrics';
 /** The Prometheus HTTP API (query, query_range, series, labels, ...; GET and POST read). */
 export const PROMETHEUS_API_PREFIX = '/api/v1';
 /** The series catalogue, paged (GET). */

@@ -33,14 +33,15 @@ export interface WireCount {
   readonly samples: number;
 }
 
-class Malformed extends Error {}
+/** Bytes that are not the protobuf message they should be. */
+export class Malformed extends Error {}
 
 /** A cursor over protobuf bytes. */
-class Reader {
+export class Reader {
   constructor(
     readonly buf: Uint8Array,
     public at: number,
-    private readonly end: number,
+    readonly end: number,
   ) {}
 
   get done(): boolean {
@@ -72,7 +73,7 @@ class Reader {
     else if (wireType === 1) this.advance(8);
     else if (wireType === 2) this.delimited();
     else if (wireType === 5) this.advance(4);
-    else throw new Malformed(`wire type ${wireType} is not used by a WriteRequest`);
+    else throw new Malformed(`wire type ${wireType} is not a protobuf wire type in use`);
   }
 
   private advance(bytes: number): void {
@@ -207,10 +208,9 @@ function labelProblem(reader: Reader): string | undefined {
   return undefined;
 }
 
-function tooMany(what: 'series' | 'samples', max: number): MeetrError {
-  return new MeetrError(
-    'payload_too_large',
-    `the request has more than ${max} ${what} (MEETR_MAX_BATCH); lower max_samples_per_send`,
-    [{ field: 'body', message: `more than ${max} ${what}` }],
-  );
+/** payload_too_large: more than `max` of `what` in one request; `advice` tells the client what to lower. */
+export function tooMany(what: string, max: number, advice = 'lower max_samples_per_send'): MeetrError {
+  return new MeetrError('payload_too_large', `the request has more than ${max} ${what} (MEETR_MAX_BATCH); ${advice}`, [
+    { field: 'body', message: `more than ${max} ${what}` },
+  ]);
 }

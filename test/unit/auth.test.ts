@@ -132,6 +132,7 @@ describe('every route, with tokens on', () => {
     head: ['HEAD', '/1.0/metrics?metric=m&from=0&to=1&aggregation=sum'],
     insert: ['POST', '/1.0/metrics'],
     remote_write: ['POST', '/api/v1/write'], // past the token, a form body is the wrong encoding: 415
+    otlp: ['POST', '/api/v1/otlp/v1/metrics'], // likewise
     prom_query: ['POST', '/api/v1/query?query=1'], // Grafana's default: a form POST that only reads
     prom_labels: ['GET', '/api/v1/labels'],
     catalogue: ['GET', '/1.0/series'],
@@ -146,6 +147,7 @@ describe('every route, with tokens on', () => {
       head: 401,
       insert: 401,
       remote_write: 401,
+      otlp: 401,
       prom_query: 401,
       prom_labels: 401,
       catalogue: 401,
@@ -158,6 +160,7 @@ describe('every route, with tokens on', () => {
       head: 401,
       insert: 401,
       remote_write: 401,
+      otlp: 401,
       prom_query: 401,
       prom_labels: 401,
       catalogue: 401,
@@ -170,6 +173,7 @@ describe('every route, with tokens on', () => {
       head: 200,
       insert: 403,
       remote_write: 403,
+      otlp: 403,
       prom_query: 200,
       prom_labels: 200,
       catalogue: 200,
@@ -182,6 +186,7 @@ describe('every route, with tokens on', () => {
       head: 403,
       insert: 200,
       remote_write: 415,
+      otlp: 415,
       prom_query: 403,
       prom_labels: 403,
       catalogue: 403,
@@ -194,6 +199,7 @@ describe('every route, with tokens on', () => {
       head: 200,
       insert: 200,
       remote_write: 415,
+      otlp: 415,
       prom_query: 200,
       prom_labels: 200,
       catalogue: 200,

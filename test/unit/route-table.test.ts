@@ -12,6 +12,8 @@ describe('the route table', () => {
       ['POST', '/api/v1/write', '/api/v1/write', 'meetr', 'write'],
       ['POST', '/api/v1/write/', '/api/v1/write', 'meetr', 'write'],
       ['GET', '/api/v1/write', '/api/v1/write', 'meetr', 'token'],
+      ['POST', '/api/v1/otlp/v1/metrics', '/api/v1/otlp/v1/metrics', 'meetr', 'write'],
+      ['GET', '/api/v1/otlp/v1/metrics', '/api/v1/otlp/v1/metrics', 'meetr', 'token'],
       ['POST', '/api/v1/query', '/api/v1/query', 'prometheus', 'read'],
       ['GET', '/api/v1/query_range/', '/api/v1/query_range', 'prometheus', 'read'],
       ['GET', '/api/v1/label/job/values', '/api/v1/label/values', 'prometheus', 'read'],
