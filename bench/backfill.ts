@@ -46,10 +46,26 @@ export function remoteWriteBodies(series: readonly LabelledSeries[], samplesPerR
 }
 
 /** Posts the bodies to `url`/api/v1/write from `clients` senders, retrying a 503 as Prometheus does. */
-export async function postRemoteWrite(
+export function postRemoteWrite(
   url: string,
   bodies: readonly Buffer[],
   clients = 8,
+): Promise<{ seconds: number; failures: number }> {
+  const headers = {
+    'Content-Type': 'application/x-protobuf',
+    'Content-Encoding': 'snappy',
+    'X-Prometheus-Remote-Write-Version': '0.1.0',
+  };
+  return postBodies(`${url}/api/v1/write`, headers, 204, bodies, clients);
+}
+
+/** Posts the bodies to `url` from `clients` senders, each retrying a 503 after a second; counts other answers than `ok`. */
+export async function postBodies(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  ok: number,
+  bodies: readonly Uint8Array[],
+  clients: number,
 ): Promise<{ seconds: number; failures: number }> {
   let next = 0;
   let failures = 0;
@@ -59,18 +75,9 @@ export async function postRemoteWrite(
       while (next < bodies.length) {
         const body = bodies[next++]!;
         for (let attempt = 0; ; attempt++) {
-          const response = await fetch(`${url}/api/v1/write`, {
-            method: 'POST',
-            headers: {
-              'Content-Type': 'application/x-protobuf',
-              'Content-Encoding': 'snappy',
-              'X-Prometheus-Remote-Write-Version': '0.1.0',
-            },
-            body,
-          });
+          const response = await fetch(url, { method: 'POST', headers, body });
           await response.arrayBuffer();
-          if (response.status === 204) break;
-          // As Prometheus does: a 503 is retried after its Retry-After.
+          if (response.status === ok) break;
           if (response.status !== 503 || attempt > 20) {
             failures++;
             break;

@@ -45,7 +45,8 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
 
   npm run bench -- prometheus [--target URL] [--seed N] [--out FILE]
       Beside Debian's Prometheus: one day of 100 counters (576,000 samples) as remote
-      write, as form batches and straight to Cassandra (samples/s of each); then
+      write, as OTLP exports, as form batches and straight to Cassandra (samples/s of
+      each); then
       query_range of that day at a 1-minute step over the 100 series, asked of meetr
       and of a local Prometheus backfilled with the same samples (promtool tsdb
       create-blocks-from openmetrics), answers compared. About 3 minutes.
@@ -180,7 +181,12 @@ try {
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
       console.log(`report: ${out}`);
-      if (result.remoteWriteFailures > 0 || result.formBatchFailures > 0 || result.queries.some((q) => !q.same))
+      if (
+        result.remoteWriteFailures > 0 ||
+        result.otlpFailures > 0 ||
+        result.formBatchFailures > 0 ||
+        result.queries.some((q) => !q.same)
+      )
         process.exitCode = 1;
     } finally {
       await client.shutdown();

@@ -2,8 +2,9 @@
  * meetr beside the local Prometheus, in one run (`npm run bench -- prometheus`):
  * - ingest of one day of 100 labelled series (a counter scraped every 15 s: 576,000
  *   samples) as remote-write requests of 2,000 samples (Prometheus' default
- *   max_samples_per_send), as form batches of the same points, and straight to
- *   Cassandra through meetr's storage adapter (the ceiling);
+ *   max_samples_per_send), as OTLP/HTTP protobuf exports of 2,000 data points (the
+ *   OpenTelemetry SDK's serializer), as form batches of the same points, and
+ *   straight to Cassandra through meetr's storage adapter (the ceiling);
  * - `query_range` of that day at a 1-minute step over the 100 series, asked of meetr
  *   (through HAProxy) and of Debian's Prometheus holding the same samples (backfilled
  *   with `promtool tsdb create-blocks-from openmetrics`); both answers are compared.
@@ -13,6 +14,7 @@ import { seriesId } from '../../src/domain/series.js';
 import { backfilledPrometheus, postRemoteWrite, remoteWriteBodies, type LabelledSeries } from '../backfill.js';
 import type { BenchContext } from '../context.js';
 import { formBatchBodies } from '../dataset.js';
+import { otlpBodies, postOtlp } from '../otlp.js';
 import { Failures, postAll } from '../failures.js';
 import { median } from '../latency.js';
 import { writeDirect } from './ingest.js';
@@ -28,9 +30,11 @@ const QUERY_RUNS = 5;
 export interface PrometheusBenchResult {
   readonly samples: number;
   readonly remoteWriteSamplesPerSecond: number;
+  readonly otlpSamplesPerSecond: number;
   readonly formBatchPointsPerSecond: number;
   readonly driverPointsPerSecond: number;
   readonly remoteWriteFailures: number;
+  readonly otlpFailures: number;
   readonly formBatchFailures: number;
   readonly formBatchFailureSamples: readonly string[];
   /** From the end of loading until the roller had rolled and sealed the day. */
@@ -119,13 +123,17 @@ export async function benchPrometheus(
     })),
   );
   const remoteBodies = remoteWriteBodies(series, SAMPLES_PER_REQUEST);
+  const exportBodies = otlpBodies(series, SAMPLES_PER_REQUEST);
   const formBodies = formBatchBodies(points, SAMPLES_PER_REQUEST);
   // Alternating rounds (the same points each time: upserts), the second of each counted, so warm-up falls on neither.
   let remote = { seconds: 0, failures: 0 };
+  let otlp = { seconds: 0, failures: 0 };
   let form = { seconds: 0, failures: new Failures() };
   for (let round = 1; round <= 2; round++) {
     progress(`prometheus: remote write of ${samples} samples, round ${round}`);
     remote = await postRemoteWrite(apiUrl, remoteBodies, CLIENTS);
+    progress(`prometheus: the same samples as OTLP exports, round ${round}`);
+    otlp = await postOtlp(apiUrl, exportBodies, CLIENTS);
     progress(`prometheus: the same points as form batches, round ${round}`);
     form = await postAll(apiUrl, formBodies, CLIENTS, () => undefined, true);
   }
@@ -177,9 +185,11 @@ export async function benchPrometheus(
   return {
     samples,
     remoteWriteSamplesPerSecond: samples / remote.seconds,
+    otlpSamplesPerSecond: samples / otlp.seconds,
     formBatchPointsPerSecond: points.length / form.seconds,
     driverPointsPerSecond,
     remoteWriteFailures: remote.failures,
+    otlpFailures: otlp.failures,
     formBatchFailures: form.failures.count,
     formBatchFailureSamples: form.failures.samples,
     sealedAfterMs,
