@@ -1,12 +1,14 @@
 /**
  * The operability tier: request ids from HAProxy to a worker's log, logs that stay
  * under MEETR_LOG_MAX_MB under a load that writes more, disk space on /health and
- * `./meetr status`, and a remote-write body of millions of empty series refused cheaply.
+ * `./meetr status`, and remote-write and OTLP bodies of millions of empty series or
+ * data points refused cheaply.
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
 import { describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
@@ -167,6 +169,54 @@ describe('remote write', () => {
     const grown = (await workerRss()) - rssBefore;
     console.log(
       `4 MiB of empty series refused in ${times.map((t) => t.toFixed(0)).join(', ')} ms; the workers' RSS grew by ${(grown / 1e6).toFixed(1)} MB`,
+    );
+    expect(grown).toBeLessThan(50 * 1024 * 1024);
+  });
+});
+
+/** A protobuf length-delimited field: its key (field `number`, wire type 2), length and bytes. */
+function field(number: number, bytes: Buffer): Buffer {
+  const length: number[] = [];
+  for (let v = bytes.length; ; v = Math.floor(v / 128)) {
+    if (v < 128) {
+      length.push(v);
+      break;
+    }
+    length.push((v & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), bytes]);
+}
+
+describe('OTLP', () => {
+  it('refuses bodies of millions of empty data points or JSON objects before decoding them, fast and without the memory', async () => {
+    // 4 MiB (MEETR_MAX_BODY_BYTES here) as resource_metrics > scope_metrics > metrics > gauge > 2 million empty data points, gzip'd.
+    const points = Buffer.alloc(4 * 1024 * 1024 - 64, Buffer.from([0x0a, 0x00]));
+    const protobufBody = gzipSync(field(1, field(2, field(2, field(5, points)))));
+    const jsonBody = gzipSync(`{"resourceMetrics":[${'{},'.repeat(1_398_000)}{}]}`);
+    const rssBefore = await workerRss();
+    const times: number[] = [];
+    for (const [type, body, said] of [
+      ['application/x-protobuf', protobufBody, 'more than 20000 samples'],
+      ['application/json', jsonBody, 'JSON objects and arrays'],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const response = await fetch(`${stack.baseUrl}/api/v1/otlp/v1/metrics`, {
+          method: 'POST',
+          headers: { 'Content-Type': type, 'Content-Encoding': 'gzip' },
+          body,
+        });
+        times.push(performance.now() - started);
+        expect(response.status, type).toBe(413);
+        expect(await response.json()).toMatchObject({
+          error: 'payload_too_large',
+          message: expect.stringContaining(said),
+        });
+      }
+    }
+    const grown = (await workerRss()) - rssBefore;
+    console.log(
+      `4 MiB OTLP bodies refused in ${times.map((t) => t.toFixed(0)).join(', ')} ms; the workers' RSS grew by ${(grown / 1e6).toFixed(1)} MB`,
     );
     expect(grown).toBeLessThan(50 * 1024 * 1024);
   });
