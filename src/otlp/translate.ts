@@ -76,20 +76,20 @@ class Output {
 
   constructor(readonly window: TsWindow) {}
 
-  /** Stores one sample unless its series or time is refused; true when stored. */
+  /** Stores one sample unless its series or time is refused (the reason kept; its point is counted by the caller); true when stored. */
   sample(labels: Label[], ts: number, value: number, stale = false): boolean {
     const id = seriesId(labels);
     const problem = metricIdProblem(id);
     if (problem !== undefined) {
-      this.refuse(1, `the series ${JSON.stringify(id.slice(0, 60))}${id.length > 60 ? '...' : ''} ${problem}`);
+      this.refuse(0, `the series ${JSON.stringify(id.slice(0, 60))}${id.length > 60 ? '...' : ''} ${problem}`);
       return false;
     }
     if (ts < this.window.earliestMs) {
-      this.refuse(1, `a point at ${formatEpochMs(ts)} is older than ${this.window.earliestReason ?? 'what is kept'}`);
+      this.refuse(0, `a point at ${formatEpochMs(ts)} is older than ${this.window.earliestReason ?? 'what is kept'}`);
       return false;
     }
     if (ts > this.window.latestMs) {
-      this.refuse(1, `a point at ${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)`);
+      this.refuse(0, `a point at ${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)`);
       return false;
     }
     if (Number.isFinite(value)) this.points.push({ metricId: id, ts, value });
@@ -97,9 +97,9 @@ class Output {
     return true;
   }
 
-  refuse(points: number, reason: string): void {
+  refuse(points: number, reason?: string): void {
     this.rejected += points;
-    if (this.reasons.has(reason)) return;
+    if (reason === undefined || this.reasons.has(reason)) return;
     if (this.reasons.size < MAX_REASONS) this.reasons.add(reason);
     else this.moreReasons++;
   }
@@ -218,10 +218,13 @@ function eachPoint<P extends PointBase>(
     const base = overridden(attributes, identity);
     const stale = (point.flags & NO_RECORDED_VALUE) !== 0;
     let stored = false;
+    let refused = false;
     emit(point, (extras, value) => {
       if (out.sample(withExtras(base, extras), point.timeMs, stale ? Number.NaN : value, stale)) stored = true;
+      else refused = true;
     });
     if (stored) times.add(point.timeMs);
+    if (refused) out.refuse(1); // a data point counts once, whichever of its samples were refused
   }
 }
 

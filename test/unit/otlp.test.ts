@@ -381,6 +381,13 @@ describe('translation rules, one at a time', () => {
     expect(partial.errorMessage).toMatch(/must be at most 255 characters/);
     expect(partial.errorMessage).toMatch(/metric name "@#\$" has no name characters/);
     expect(lines(await query(app, 'g'))).toEqual(['{__name__="g",job="svc"} 1']);
+    // A histogram point is one data point however many of its samples are refused.
+    const histogram = {
+      aggregationTemporality: 2,
+      dataPoints: [{ timeUnixNano: future, count: 2, sum: 1, bucketCounts: [1, 1], explicitBounds: [1] }],
+    };
+    const refused = await partialSuccess(await postJson(app, request([{ name: 'h', histogram }])));
+    expect(refused.rejectedDataPoints).toBe('1');
   });
 
   it('answers partial_success in protobuf to a protobuf request', async () => {
