@@ -79,6 +79,22 @@ describe('request ids', () => {
       msg: expect.any(String),
     });
   });
+
+  it("keep HAProxy's log one JSON object a line, however long the URI and whatever it holds", async () => {
+    const query = `sum(rate(x{a=~"${'"\\é\u0001'.repeat(1_000)}"}[5m]))`; // some 15 kB encoded
+    const response = await fetch(`${stack.baseUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const id = response.headers.get('x-request-id');
+    expect(id).not.toBeNull();
+    await eventually(
+      async () => readFileSync(join(logs, 'haproxy.log'), 'utf8').includes(id!),
+      10_000,
+      'HAProxy to log the request',
+    );
+    // Every line parses (logLines throws on one that does not); the URI is the start of the one sent.
+    const line = logLines('haproxy').find((entry) => entry.request_id === id)!;
+    expect(line.msg).toMatch(/^GET \/api\/v1\/query\?query=sum\(rate\(x%7Ba%3D~%22%22%5C%C3%A9%01/);
+    expect(String(line.msg).length).toBeLessThanOrEqual(1_100);
+  });
 });
 
 describe('logs', () => {
