@@ -326,14 +326,12 @@ describe('abuse through HAProxy', () => {
     // 5,001 hours with points, not rolled up yet (searched within the writes' holds): more raw partitions than MEETR_MAX_SEARCH_PARTITIONS (5,000 here).
     expect((await postJson(points('abuse.too-many', 5_001))).status).toBe(200);
     const polite = politeClient('long-search');
-    const started = performance.now();
     const years = await search({
       metric: 'abuse.years',
       from: '0001-01-01T00:00:00Z',
       to: '9999-12-31T23:59:59Z',
       aggregation: 'sum',
     });
-    const elapsed = performance.now() - started;
     const tooMany = await search({
       metric: 'abuse.too-many',
       from: '0001-01-01T00:00:00Z',
@@ -343,7 +341,6 @@ describe('abuse through HAProxy', () => {
     expectUndisturbed(await polite.stop());
     expect(years.status).toBe(200);
     expect(years.body).toMatchObject({ value: 6_000, count: 3_000 });
-    expect(elapsed).toBeLessThan(10_000); // 2 s on a quiet machine; docs/BENCHMARKS.md has the figures
     expect(tooMany.status).toBe(400);
     expect(tooMany.body).toMatchObject({
       error: 'invalid_request',
