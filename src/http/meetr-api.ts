@@ -4,7 +4,7 @@
  * is built by a function of its own, from the options it needs.
  */
 import { Hono, type Handler } from 'hono';
-import { ANY_TIME, type TsWindow } from '../domain/point.js';
+import { ANY_TIME, type Point, type SpecialSample, type TsWindow } from '../domain/point.js';
 import { MeetrError } from '../errors.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { checkRemoteWriteType, remoteWritePoints, uncompressWriteRequest } from '../prometheus/remote-write.js';
@@ -21,7 +21,7 @@ import type { DiskReport } from '../storage/disk-report.js';
 import type { StorageHealth } from '../storage/ports.js';
 import { clockReport, type ClockWatch } from '../time/clock-watch.js';
 import { insertAnswer, searchAnswer } from './answers.js';
-import type { AppEnv } from './app-env.js';
+import type { AppEnv, RequestScope } from './app-env.js';
 import { errorResponse } from './error-handler.js';
 import { decodePointInputs, yieldToEventLoop } from './point-input.js';
 import { readRequestBody, readSnappyBody } from './request-body.js';
@@ -107,9 +107,22 @@ function searchRoute(options: MeetrApiOptions): Handler<AppEnv> {
   };
 }
 
+/** Stores what a write route decoded, within its request's deadline, and counts it: how many points were stored. */
+async function store(
+  { ingest, telemetry }: MeetrApiOptions,
+  scope: RequestScope,
+  points: readonly Point[],
+  specialSamples: readonly SpecialSample[] = [],
+): Promise<number> {
+  const request = { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs };
+  const inserted = await ingest.ingest(points, request, specialSamples);
+  telemetry.pointsWritten(inserted);
+  return inserted;
+}
+
 /** POST /1.0/metrics: every point valid or none stored; answered once Cassandra acknowledged each. */
 function insertRoute(options: MeetrApiOptions): Handler<AppEnv> {
-  const { ingest, telemetry, clockWatch, defaultTimeZone, maxBodyBytes, maxBatch } = options;
+  const { clockWatch, defaultTimeZone, maxBodyBytes, maxBatch } = options;
   const writeWindow = writeWindowOf(options);
   return async (c) => {
     clockWatch?.ensureWithinBound();
@@ -122,19 +135,13 @@ function insertRoute(options: MeetrApiOptions): Handler<AppEnv> {
       maxBatch,
     );
     const points = await validatePointsInTurns(inputs, defaultTimeZone, writeWindow(), yieldToEventLoop);
-    const inserted = await ingest.ingest(points, {
-      signal: scope.signal,
-      deadlineMs: scope.deadlineMs,
-      writeTimeUs: scope.receivedUs,
-    });
-    telemetry.pointsWritten(inserted);
-    return c.json(insertAnswer(inserted));
+    return c.json(insertAnswer(await store(options, scope, points)));
   };
 }
 
 /** POST /api/v1/write: a snappy WriteRequest, counted on the wire before it is decoded; 204 once stored. */
 function remoteWriteRoute(options: MeetrApiOptions): Handler<AppEnv> {
-  const { ingest, telemetry, clockWatch, maxBodyBytes, maxBatch } = options;
+  const { telemetry, clockWatch, maxBodyBytes, maxBatch } = options;
   const writeWindow = writeWindowOf(options);
   return async (c) => {
     clockWatch?.ensureWithinBound();
@@ -143,12 +150,7 @@ function remoteWriteRoute(options: MeetrApiOptions): Handler<AppEnv> {
     const block = await readSnappyBody(c, maxBodyBytes, scope.signal);
     const message = await uncompressWriteRequest(block, maxBodyBytes, maxBatch, yieldToEventLoop);
     const { points, specialSamples, tooOld } = remoteWritePoints(message, writeWindow());
-    const inserted = await ingest.ingest(
-      points,
-      { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs },
-      specialSamples,
-    );
-    telemetry.pointsWritten(inserted);
+    await store(options, scope, points, specialSamples);
     telemetry.samplesSkipped(tooOld);
     return c.body(null, 204);
   };
@@ -160,7 +162,7 @@ function remoteWriteRoute(options: MeetrApiOptions): Handler<AppEnv> {
  * came in, with the points refused and why in `partial_success`.
  */
 function otlpRoute(options: MeetrApiOptions): Handler<AppEnv> {
-  const { ingest, telemetry, clockWatch, maxBodyBytes, maxBatch } = options;
+  const { clockWatch, maxBodyBytes, maxBatch } = options;
   const writeWindow = writeWindowOf(options);
   return async (c) => {
     clockWatch?.ensureWithinBound();
@@ -177,12 +179,7 @@ function otlpRoute(options: MeetrApiOptions): Handler<AppEnv> {
       if (samplesOf(request) > maxBatch) throw tooMany('samples', maxBatch, "lower the exporter's batch size");
     }
     const { points, specialSamples, partialSuccess } = translateOtlp(request, writeWindow());
-    const inserted = await ingest.ingest(
-      points,
-      { signal: scope.signal, deadlineMs: scope.deadlineMs, writeTimeUs: scope.receivedUs },
-      specialSamples,
-    );
-    telemetry.pointsWritten(inserted);
+    await store(options, scope, points, specialSamples);
     if (format === 'json') return c.json(responseJson(partialSuccess));
     return c.body(new Uint8Array(encodeResponse(partialSuccess)), 200, { 'Content-Type': 'application/x-protobuf' });
   };
