@@ -154,29 +154,36 @@ function expectSameResult(actual: unknown, expected: unknown, what: string): voi
   }
 }
 
-/** Waits until Prometheus has sent meetr every sample up to `untilMs`. */
-async function sentUpTo(untilMs: number): Promise<void> {
-  await eventually(
-    async () => {
-      const params = new URLSearchParams({
-        query: 'min(prometheus_remote_storage_queue_highest_sent_timestamp_seconds)',
-      });
-      const answer = (await (await fetch(`${promUrl}/api/v1/query?${params.toString()}`)).json()) as {
-        data: { result: Array<{ value: [number, string] }> };
-      };
-      return Number(answer.data.result[0]?.value[1] ?? 0) * 1000 >= untilMs + 2_000;
-    },
-    60_000,
-    'Prometheus sent meetr everything up to the range end',
-  );
+/** How many samples `server` holds in the 130 s up to `atSeconds`, over every series (count_over_time would drop names). */
+async function samplesHeld(server: string, atSeconds: number): Promise<number | undefined> {
+  const params = new URLSearchParams({ query: '{job=~".+"}[130s]', time: String(atSeconds) });
+  const answer = (await (await fetch(`${server}/api/v1/query?${params.toString()}`)).json()) as {
+    data?: { result: Array<{ values: unknown[] }> };
+  };
+  return answer.data?.result.reduce((sum, series) => sum + series.values.length, 0);
 }
 
-/** A range of 60 s that Prometheus has scraped all of and sent to meetr, 60 s after it started, on whole seconds. */
+/**
+ * A range of 60 s that Prometheus has scraped all of, 60 s after it started, on whole
+ * seconds, once meetr holds as many samples as Prometheus in it and the minute before
+ * (every lookback). Prometheus' highest sent timestamp is not enough: it is its
+ * highest over shards, and a shard behind the others may still hold earlier samples.
+ */
 async function settledRange(): Promise<{ start: number; end: number }> {
   const wait = startedMs + 75_000 - Date.now();
   if (wait > 0) await sleep(wait);
   const end = Math.floor((Date.now() - 5_000) / 1000);
-  await sentUpTo(end * 1000);
+  let counts: Array<number | undefined> = [];
+  await eventually(
+    async () => {
+      counts = await Promise.all([samplesHeld(stack.baseUrl, end), samplesHeld(promUrl, end)]);
+      return counts[1] !== undefined && counts[0] === counts[1];
+    },
+    60_000,
+    'meetr to hold every sample Prometheus holds up to the range end',
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}: meetr ${counts[0]}, Prometheus ${counts[1]}`);
+  });
   return { start: end - 60, end };
 }
 
