@@ -30,10 +30,10 @@
  * here it is written at each distinct time of the resource's stored points, so a
  * body cannot make more target_info samples than it has points.
  */
-import { metricIdProblem, type Point, type SpecialSample, type TsWindow } from '../domain/point.js';
-import { NAME_LABEL, seriesId, type Label } from '../domain/series.js';
-import { formatEpochMs } from '../time/time-text.js';
+import { type Point, type SpecialSample, type TsWindow } from '../domain/point.js';
+import { NAME_LABEL, type Label } from '../domain/series.js';
 import { formatFloat, labelName, metricName, type NamingType } from './names.js';
+import { Output, type Series } from './output.js';
 import {
   CUMULATIVE,
   NO_RECORDED_VALUE,
@@ -52,9 +52,6 @@ export interface OtlpWrite {
   readonly partialSuccess: PartialSuccess | undefined;
 }
 
-/** Distinct reasons one answer names at most. */
-const MAX_REASONS = 10;
-
 const SERVICE_NAME = 'service.name';
 const SERVICE_NAMESPACE = 'service.namespace';
 const SERVICE_INSTANCE_ID = 'service.instance.id';
@@ -67,50 +64,6 @@ export function translateOtlp(request: OtlpRequest, window: TsWindow): OtlpWrite
   return { points: out.points, specialSamples: out.specialSamples, partialSuccess: out.partialSuccess() };
 }
 
-class Output {
-  readonly points: Point[] = [];
-  readonly specialSamples: SpecialSample[] = [];
-  private rejected = 0;
-  private readonly reasons = new Set<string>();
-  private moreReasons = 0;
-
-  constructor(readonly window: TsWindow) {}
-
-  /** Stores one sample unless its series or time is refused (the reason kept; its point is counted by the caller); true when stored. */
-  sample(labels: Label[], ts: number, value: number, stale = false): boolean {
-    const id = seriesId(labels);
-    const problem = metricIdProblem(id);
-    if (problem !== undefined) {
-      this.refuse(0, `the series ${JSON.stringify(id.slice(0, 60))}${id.length > 60 ? '...' : ''} ${problem}`);
-      return false;
-    }
-    if (ts < this.window.earliestMs) {
-      this.refuse(0, `a point at ${formatEpochMs(ts)} is older than ${this.window.earliestReason ?? 'what is kept'}`);
-      return false;
-    }
-    if (ts > this.window.latestMs) {
-      this.refuse(0, `a point at ${formatEpochMs(ts)} is too far in the future (MEETR_MAX_FUTURE_MS)`);
-      return false;
-    }
-    if (Number.isFinite(value)) this.points.push({ metricId: id, ts, value });
-    else this.specialSamples.push({ metricId: id, ts, value, stale });
-    return true;
-  }
-
-  refuse(points: number, reason?: string): void {
-    this.rejected += points;
-    if (reason === undefined || this.reasons.has(reason)) return;
-    if (this.reasons.size < MAX_REASONS) this.reasons.add(reason);
-    else this.moreReasons++;
-  }
-
-  partialSuccess(): PartialSuccess | undefined {
-    if (this.reasons.size === 0) return undefined;
-    const more = this.moreReasons > 0 ? `; and ${this.moreReasons} other reasons` : '';
-    return { rejectedDataPoints: this.rejected, errorMessage: [...this.reasons].join('; ') + more };
-  }
-}
-
 function translateResource(resource: OtlpResource, out: Output): void {
   const identity = identityLabels(resource.attributes);
   const times = new Set<number>();
@@ -120,7 +73,8 @@ function translateResource(resource: OtlpResource, out: Output): void {
   const labels = attributeLabels(infoAttributes, out);
   if (labels === undefined) return;
   const info = withExtras([...labels, ...identity], [[NAME_LABEL, 'target_info']]);
-  for (const ts of [...times].sort((a, b) => a - b)) out.sample(info, ts, 1);
+  const series = out.series(info);
+  for (const ts of [...times].sort((a, b) => a - b)) out.sample(series, ts, 1);
 }
 
 /** `job` and `instance` of a resource, as Prometheus maps them. */
@@ -200,7 +154,11 @@ type Extras = ReadonlyArray<readonly [string, string]>;
 /** Makes a point's samples: `add(extras, value)` writes one, with the point's labels and `extras` over them. */
 type Emit<P> = (point: P, add: (extras: Extras, value: number) => void) => void;
 
-/** The samples of each point of a metric; a point flagged "no recorded value" gives staleness markers. */
+/**
+ * The samples of each point of a metric; a point flagged "no recorded value" gives
+ * staleness markers. Points of one series share their attributes: their labels and
+ * series ids are made once a metric.
+ */
 function eachPoint<P extends PointBase>(
   points: readonly P[],
   metricName: string,
@@ -209,23 +167,45 @@ function eachPoint<P extends PointBase>(
   times: Set<number>,
   emit: Emit<P>,
 ): void {
+  const bases = new Map<string, Label[] | undefined>();
+  const series = new Map<string, Series>();
   for (const point of points) {
-    const attributes = attributeLabels(point.attributes, out);
-    if (attributes === undefined) {
+    const key = attributesKey(point.attributes);
+    if (!bases.has(key)) {
+      const attributes = attributeLabels(point.attributes, out);
+      bases.set(key, attributes === undefined ? undefined : overridden(attributes, identity));
+    }
+    const base = bases.get(key);
+    if (base === undefined) {
       out.refuse(1, `a point of ${JSON.stringify(metricName)} has an attribute key that makes no label name`);
       continue;
     }
-    const base = overridden(attributes, identity);
     const stale = (point.flags & NO_RECORDED_VALUE) !== 0;
     let stored = false;
     let refused = false;
     emit(point, (extras, value) => {
-      if (out.sample(withExtras(base, extras), point.timeMs, stale ? Number.NaN : value, stale)) stored = true;
+      const seriesKey = `${key}|${textKey(extras)}`;
+      let one = series.get(seriesKey);
+      if (one === undefined) series.set(seriesKey, (one = out.series(withExtras(base, extras))));
+      if (out.sample(one, point.timeMs, stale ? Number.NaN : value, stale)) stored = true;
       else refused = true;
     });
     if (stored) times.add(point.timeMs);
     if (refused) out.refuse(1); // a data point counts once, whichever of its samples were refused
   }
+}
+
+/** Pairs of texts as one key, each text prefixed by its length (no two lists make the same key). */
+function textKey(pairs: Extras): string {
+  let key = '';
+  for (const [a, b] of pairs) key += `${a.length}:${a}${b.length}:${b}`;
+  return key;
+}
+
+function attributesKey(attributes: readonly Attribute[]): string {
+  let key = '';
+  for (const { key: name, value } of attributes) key += `${name.length}:${name}${value.length}:${value}`;
+  return key;
 }
 
 function namingType(metric: OtlpMetric): NamingType {

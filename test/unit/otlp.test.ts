@@ -218,6 +218,29 @@ describe('translation rules, one at a time', () => {
     ]);
   });
 
+  it('points of one metric with the same attributes are one series; attributes that only read alike are not', async () => {
+    const { app } = memoryApp();
+    const earlier = { timeUnixNano: String(BigInt(nowNs) - 10_000_000_000n) };
+    const points = [
+      point(1, [attr('a', 'b'), attr('c', 'x')], earlier),
+      point(2, [attr('a', 'b'), attr('c', 'x')]),
+      point(3, [attr('ab', 'cx')], earlier),
+      point(4, [attr('ab', 'cx')]),
+      point(5, [attr('a', 'b1:c1:x')]),
+    ];
+    await partialSuccess(await postJson(app, request([{ name: 'g', gauge: { dataPoints: points } }])));
+    expect(lines(await query(app, 'g'))).toEqual([
+      '{__name__="g",a="b",c="x",job="svc"} 2',
+      '{__name__="g",a="b1:c1:x",job="svc"} 5',
+      '{__name__="g",ab="cx",job="svc"} 4',
+    ]);
+    expect(lines(await query(app, 'count_over_time(g[1m])'))).toEqual([
+      '{a="b",c="x",job="svc"} 2',
+      '{a="b1:c1:x",job="svc"} 1',
+      '{ab="cx",job="svc"} 2',
+    ]);
+  });
+
   it('a summary is its quantiles, _sum and _count', async () => {
     const { app } = memoryApp();
     const summary = {
