@@ -21,28 +21,36 @@ export interface LabelledSeries {
 const WriteRequest = protobuf.parse(REMOTE_WRITE_PROTO).root.lookupType('WriteRequest');
 
 /**
- * Remote-write bodies of at most `samplesPerRequest` samples (Prometheus' default
- * max_samples_per_send is 2,000): 20 series a request, as a sender's shard mixes
- * them, each request a stretch of time.
+ * The series cut into requests of at most `samplesPerRequest` samples (Prometheus'
+ * default max_samples_per_send is 2,000): 20 series a request, as a sender's shard
+ * mixes them, each request a stretch of time; each series with that stretch of its
+ * samples.
  */
-export function remoteWriteBodies(series: readonly LabelledSeries[], samplesPerRequest = 2_000): Buffer[] {
-  const bodies: Buffer[] = [];
+export function requestsOf(series: readonly LabelledSeries[], samplesPerRequest = 2_000): LabelledSeries[][] {
+  const requests: LabelledSeries[][] = [];
   const perSeries = samplesPerRequest / 20;
   const length = Math.max(0, ...series.map((s) => s.samples.length));
   for (let at = 0; at < length; at += perSeries) {
     for (let first = 0; first < series.length; first += 20) {
-      const timeseries = series
+      const chosen = series
         .slice(first, first + 20)
         .filter((s) => at < s.samples.length)
-        .map((s) => ({
-          labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
-          samples: s.samples.slice(at, at + perSeries).map(([timestamp, value]) => ({ timestamp, value })),
-        }));
-      if (timeseries.length === 0) continue;
-      bodies.push(compressSync(Buffer.from(WriteRequest.encode(WriteRequest.create({ timeseries })).finish())));
+        .map((s) => ({ labels: s.labels, samples: s.samples.slice(at, at + perSeries) }));
+      if (chosen.length > 0) requests.push(chosen);
     }
   }
-  return bodies;
+  return requests;
+}
+
+/** Remote-write bodies of at most `samplesPerRequest` samples, cut as requestsOf cuts them. */
+export function remoteWriteBodies(series: readonly LabelledSeries[], samplesPerRequest = 2_000): Buffer[] {
+  return requestsOf(series, samplesPerRequest).map((request) => {
+    const timeseries = request.map((s) => ({
+      labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
+      samples: s.samples.map(([timestamp, value]) => ({ timestamp, value })),
+    }));
+    return compressSync(Buffer.from(WriteRequest.encode(WriteRequest.create({ timeseries })).finish()));
+  });
 }
 
 /** Posts the bodies to `url`/api/v1/write from `clients` senders, retrying a 503 as Prometheus does. */

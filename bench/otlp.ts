@@ -9,7 +9,7 @@ import { ValueType } from '@opentelemetry/api';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { emptyResource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { postBodies, type LabelledSeries } from './backfill.js';
+import { postBodies, requestsOf, type LabelledSeries } from './backfill.js';
 
 /** `[seconds, nanoseconds]`, the SDK's time. */
 function hrTime(ms: number): [number, number] {
@@ -17,41 +17,34 @@ function hrTime(ms: number): [number, number] {
 }
 
 /**
- * Export bodies of at most `pointsPerRequest` data points, as remoteWriteBodies cuts
- * them (20 series a request, a stretch of time each). Every series is
- * `<name without _total>` as a counter, its other labels as attributes.
+ * Export bodies of at most `pointsPerRequest` data points, cut as requestsOf cuts
+ * remote-write bodies. Every series is `<name without _total>` as a counter, its
+ * other labels as attributes, started at the first sample of the bodies.
  */
 export function otlpBodies(series: readonly LabelledSeries[], pointsPerRequest = 2_000): Uint8Array[] {
-  const bodies: Uint8Array[] = [];
-  const perSeries = pointsPerRequest / 20;
-  const length = Math.max(0, ...series.map((s) => s.samples.length));
-  for (let at = 0; at < length; at += perSeries) {
-    for (let first = 0; first < series.length; first += 20) {
-      const chosen = series.slice(first, first + 20).filter((s) => at < s.samples.length);
-      if (chosen.length === 0) continue;
-      const metrics = chosen.map((s) => {
-        const { __name__: name = '', ...attributes } = s.labels;
-        return {
-          descriptor: { name: name.replace(/_total$/, ''), description: '', unit: '', valueType: ValueType.DOUBLE },
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM as const,
-          isMonotonic: true,
-          dataPoints: s.samples.slice(at, at + perSeries).map(([ts, value]) => ({
-            attributes,
-            startTime: hrTime(s.samples[0]![0]),
-            endTime: hrTime(ts),
-            value,
-          })),
-        };
-      });
-      const request: ResourceMetrics = {
-        resource: emptyResource(),
-        scopeMetrics: [{ scope: { name: 'bench' }, metrics }],
+  const startMs = Math.min(...series.map((s) => s.samples[0]?.[0] ?? Infinity));
+  return requestsOf(series, pointsPerRequest).map((request) => {
+    const metrics = request.map((s) => {
+      const { __name__: name = '', ...attributes } = s.labels;
+      return {
+        descriptor: { name: name.replace(/_total$/, ''), description: '', unit: '', valueType: ValueType.DOUBLE },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.SUM as const,
+        isMonotonic: true,
+        dataPoints: s.samples.map(([ts, value]) => ({
+          attributes,
+          startTime: hrTime(startMs),
+          endTime: hrTime(ts),
+          value,
+        })),
       };
-      bodies.push(ProtobufMetricsSerializer.serializeRequest(request)!);
-    }
-  }
-  return bodies;
+    });
+    const resourceMetrics: ResourceMetrics = {
+      resource: emptyResource(),
+      scopeMetrics: [{ scope: { name: 'bench' }, metrics }],
+    };
+    return ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!;
+  });
 }
 
 /** Posts the bodies to `url`/api/v1/otlp/v1/metrics from `clients` exporters, retrying a 503 as they do. */
