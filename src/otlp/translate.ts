@@ -195,16 +195,20 @@ function eachPoint<P extends PointBase>(
   }
 }
 
-/** Pairs of texts as one key, each text prefixed by its length (no two lists make the same key). */
+/** A pair of texts as part of a key, each prefixed by its length: no two lists of pairs make the same key. */
+function keyPart(a: string, b: string): string {
+  return `${a.length}:${a}${b.length}:${b}`;
+}
+
 function textKey(pairs: Extras): string {
   let key = '';
-  for (const [a, b] of pairs) key += `${a.length}:${a}${b.length}:${b}`;
+  for (const [a, b] of pairs) key += keyPart(a, b);
   return key;
 }
 
 function attributesKey(attributes: readonly Attribute[]): string {
   let key = '';
-  for (const { key: name, value } of attributes) key += `${name.length}:${name}${value.length}:${value}`;
+  for (const { key: name, value } of attributes) key += keyPart(name, value);
   return key;
 }
 
