@@ -153,9 +153,10 @@ export class Roller {
     );
   }
 
-  /** Gives every shard back (on shutdown). */
+  /** Gives every shard back and withdraws its announcement (on shutdown): a roller started next takes them all at once. */
   async releaseAll(): Promise<void> {
     for (const shard of [...this.owned.keys()]) await this.release(shard).catch(() => undefined);
+    await this.options.store.withdrawRoller(this.options.owner).catch(() => undefined);
   }
 
   /**

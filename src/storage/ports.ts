@@ -164,6 +164,8 @@ export interface RollupStore extends RangeReader, Pick<PointWriter, 'markDirty'>
   keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean>;
   /** Says this roller is alive for `ttlSeconds`. */
   announceRoller(owner: string, ttlSeconds: number): Promise<void>;
+  /** Says this roller has stopped: the others count it out at once, not when its announcement runs out. */
+  withdrawRoller(owner: string): Promise<void>;
   /** The rollers alive (announced recently). */
   liveRollers(): Promise<string[]>;
 }

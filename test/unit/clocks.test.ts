@@ -373,6 +373,25 @@ describe('rolling', () => {
     expect(Math.max(...behind) - Math.min(...behind)).toBeLessThanOrEqual((2 * SLOT_MS) / 1000);
     expect(passes).toBeGreaterThan(1);
   });
+
+  it('hands every shard to the roller left at its next balance when the other stops, not once its announcement runs out', async () => {
+    const time = { now: base };
+    const store = new InMemoryPointStore(slotOf(base), () => time.now);
+    const make = (owner: string): Roller =>
+      new Roller({ store, owner, concurrency: 4, clockMarginMs: MARGIN_MS, clock: () => time.now });
+    const [a, b] = [make('a'), make('b')];
+    await a.balance();
+    await b.balance();
+    time.now += 5_000;
+    await a.balance(); // gives back what is beyond its share, which b takes once the margin has passed
+    time.now += MARGIN_MS;
+    await b.balance();
+    expect([a.shards.size, b.shards.size]).toEqual([SHARDS / 2, SHARDS / 2]);
+    await b.releaseAll();
+    time.now += MARGIN_MS;
+    await a.balance();
+    expect(a.shards.size).toBe(SHARDS);
+  });
 });
 
 describe('the oldest point a write may carry', () => {

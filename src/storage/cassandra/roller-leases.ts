@@ -66,6 +66,12 @@ export class CassandraRollerLeases extends CqlSession {
     );
   }
 
+  async withdrawRoller(owner: string): Promise<void> {
+    await this.run('withdraw roller', () =>
+      this.client.execute(this.statements.withdrawRoller, [`${ROLLER_KEY}${owner}`], this.writeOptions),
+    );
+  }
+
   async liveRollers(): Promise<string[]> {
     const owners: string[] = [];
     // meta is a handful of rows: the rollers alive and a few facts about the keyspace.

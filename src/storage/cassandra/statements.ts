@@ -29,6 +29,7 @@ export function pointStatements(keyspace: string) {
     takeShard: `UPDATE ${keyspace}.roll_shards SET owner = ?, lease_until = ? WHERE shard = ? IF owner = ? AND lease_until = ?`,
     keepShard: `UPDATE ${keyspace}.roll_shards SET lease_until = ?, next_slot = ? WHERE shard = ? IF owner = ?`,
     announceRoller: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?) USING TTL ?`,
+    withdrawRoller: `DELETE FROM ${keyspace}.meta WHERE key = ?`,
     readMeta: `SELECT key, value FROM ${keyspace}.meta`,
     insertSpecialSample: `INSERT INTO ${keyspace}.special_samples (metric_id, day, ts, value, stale) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
     specialSamples: `SELECT ts, value, stale FROM ${keyspace}.special_samples WHERE metric_id = ? AND day = ? AND ts >= ? AND ts < ?`,

@@ -49,6 +49,11 @@ export class InMemoryRollerLeases {
     this.rollers.set(owner, this.clock() + ttlSeconds * 1000);
   }
 
+  async withdrawRoller(owner: string): Promise<void> {
+    this.check('withdraw roller');
+    this.rollers.delete(owner);
+  }
+
   async liveRollers(): Promise<string[]> {
     this.check('read rollers');
     return [...this.rollers].filter(([, until]) => until > this.clock()).map(([owner]) => owner);
