@@ -1,7 +1,13 @@
 import { createYielder, settleAll } from '../concurrency.js';
 import { type Point, type SpecialSample } from '../domain/point.js';
 import { REUSE_MS, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
-import { DIRTY_DAYS_PER_STATEMENT, SERIES_PER_STATEMENT, type PointWriter } from '../storage/ports.js';
+import {
+  dirtyDayChunks,
+  seriesChunks,
+  type CatalogueEntry,
+  type DirtyDay,
+  type PointWriter,
+} from '../storage/ports.js';
 import { type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
 import {
@@ -14,7 +20,6 @@ import {
   queuedSamples,
   specialByDay,
   type CatalogueRows,
-  type QueueRows,
   type SpecialDay,
   type WriteUnit,
 } from './write-plan.js';
@@ -86,15 +91,27 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const queue = await queued.rowsFor(queuedSamples(partitions, special.values()), needMs, holdMs, now, pause);
       const series = await catalogued.rowsFor(partitions, special.values(), pause);
       request.signal.throwIfAborted();
-      let statements = 0;
-      for (const days of queue.rows.values()) statements += Math.ceil(days.length / DIRTY_DAYS_PER_STATEMENT);
-      for (const entries of series.values()) statements += Math.ceil(entries.length / SERIES_PER_STATEMENT);
+      const queueChunks = inChunksPerShard(queue.rows, dirtyDayChunks);
+      const seriesStatements = inChunksPerShard(series, seriesChunks);
+      // At most: writes of a few points each share statements (write-scheduler.ts).
+      let statements = queueChunks.length + seriesStatements.length;
       for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
       statements += special.size;
 
       const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
       try {
-        await untilAborted(run(job, partitions, queue, series, special, holdMs, request), request.signal);
+        await untilAborted(
+          run(
+            job,
+            partitions,
+            { ...queue, chunks: queueChunks },
+            { rows: series, chunks: seriesStatements },
+            special,
+            holdMs,
+            request,
+          ),
+          request.signal,
+        );
       } finally {
         job.end();
       }
@@ -108,8 +125,8 @@ function runner(writer: PointWriter, queued: QueuedMinutes, catalogued: Catalogu
   return async (
     job: WriteJob,
     partitions: readonly WriteUnit[],
-    queue: { rows: QueueRows; minutes: Map<string, number[]> },
-    series: CatalogueRows,
+    queue: { minutes: Map<string, number[]>; chunks: ReadonlyArray<[number, DirtyDay[]]> },
+    series: { rows: CatalogueRows; chunks: ReadonlyArray<[number, CatalogueEntry[]]> },
     special: ReadonlyMap<string, SpecialDay>,
     holdMs: EpochMs,
     request: IngestRequest,
@@ -118,15 +135,11 @@ function runner(writer: PointWriter, queued: QueuedMinutes, catalogued: Catalogu
     // a point whose minute is not queued would never be rolled up, one whose series is not listed never found.
     const slot = slotOf(holdMs);
     await settleAll([
-      ...inChunksPerShard(queue.rows, DIRTY_DAYS_PER_STATEMENT, (shard, days) =>
-        job.run(() => writer.markDirty(shard, slot, days)),
-      ),
-      ...inChunksPerShard(series, SERIES_PER_STATEMENT, (shard, entries) =>
-        job.run(() => writer.recordSeries(shard, entries)),
-      ),
+      ...queue.chunks.map(([shard, days]) => job.run(() => writer.markDirty(shard, slot, days))),
+      ...series.chunks.map(([shard, entries]) => job.run(() => writer.recordSeries(shard, entries))),
     ]);
     queued.remember(queue.minutes, holdMs);
-    catalogued.remember(series);
+    catalogued.remember(series.rows);
     let uncertain = false;
     const write = (unit: WriteUnit): Promise<void> =>
       job.writePartition(unit.metricId, unit.partition, unit.points, request.writeTimeUs).catch((error: unknown) => {

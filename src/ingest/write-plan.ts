@@ -191,18 +191,14 @@ export async function queueRowsOf(
   return rows;
 }
 
-/** One call per shard and `size` of its rows. */
+/** The statements of rows by shard: each shard's rows cut by `chunksOf`. */
 export function inChunksPerShard<T>(
   rows: ReadonlyMap<number, readonly T[]>,
-  size: number,
-  statement: (shard: number, chunk: T[]) => Promise<void>,
-): Array<Promise<void>> {
-  const calls: Array<Promise<void>> = [];
-  for (const [shard, list] of rows) {
-    for (let start = 0; start < list.length; start += size)
-      calls.push(statement(shard, list.slice(start, start + size)));
-  }
-  return calls;
+  chunksOf: (list: readonly T[]) => T[][],
+): Array<[number, T[]]> {
+  const statements: Array<[number, T[]]> = [];
+  for (const [shard, list] of rows) for (const chunk of chunksOf(list)) statements.push([shard, chunk]);
+  return statements;
 }
 
 /** A request's special samples of one metric and UTC day: one write. */

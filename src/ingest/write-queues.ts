@@ -46,6 +46,13 @@ export class Ring {
     this.jobs.push(job);
   }
 
+  /** `job`'s next waiting item when it is a point write, left in place (the caller takes it by moving `job.head` past it). */
+  peekWrite(job: Job): Item | undefined {
+    while (job.head < job.items.length && job.items[job.head]!.state !== 'waiting') job.head++;
+    const item = job.items[job.head];
+    return item?.write === undefined ? undefined : item;
+  }
+
   /** The next request's next waiting item; a request with none left leaves the ring. */
   next(): Item | undefined {
     while (this.jobs.length > 0) {

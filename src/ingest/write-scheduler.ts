@@ -14,17 +14,27 @@
  *
  * While Cassandra is busy, point writes waiting for the same partition merge into
  * one batch (up to `pointsPerWrite` points), each point keeping its own write time.
+ * A write of a few points takes along the request's next writes, to other
+ * partitions, in the same statement (up to `pointsPerWrite` points and WRITE_BYTES):
+ * a batch over 100,000 series of one point each is about a thousand statements, not
+ * 100,000, and still one statement per turn of the ring.
  * A request whose signal fires loses its statements not yet sent (they were never
  * acknowledged) and is rejected with the signal's reason at once.
  */
 import type { Point } from '../domain/point.js';
 import { OverloadedError } from '../errors.js';
-import type { PointWriter, StampedPoint } from '../storage/ports.js';
+import {
+  partitionShareBytes,
+  WRITE_BYTES,
+  type PartitionShare,
+  type PointWriter,
+  type StampedPoint,
+} from '../storage/ports.js';
 import { partitionKey } from '../domain/partitions.js';
 import { Ring, WaitingWrites, type Item, type Job } from './write-queues.js';
 
 export interface WriteSchedulerOptions {
-  readonly writer: Pick<PointWriter, 'writePartition'>;
+  readonly writer: Pick<PointWriter, 'writePartition' | 'writePartitions'>;
   /** Statements in flight at once, for the whole worker. */
   readonly concurrency: number;
   /** Most points in one write (one unlogged batch). */
@@ -207,22 +217,35 @@ class RoundRobinScheduler implements WriteScheduler {
     this.release(item.job, 1, points);
   };
 
-  /** Sends one statement, or one partition write with the writes that merge into it. */
+  /** Sends one statement, or one partition write with the writes that merge into it and the request's next small writes. */
   private send(item: Item): void {
     const started = this.now();
     let work: Promise<void>;
-    let settled: Item[];
+    const settled: Item[] = [];
     if (item.statement !== undefined) {
       this.markSent(item, 0);
-      settled = [item];
+      settled.push(item);
       work = item.statement();
     } else {
-      const { metricId, partition } = item.write!;
-      settled = this.waitingWrites.take(item, this.options.pointsPerWrite, this.markSent);
-      const points: StampedPoint[] = [];
-      for (const { write } of settled)
-        for (const point of write!.points) points.push({ ...point, writeTimeUs: write!.writeTimeUs });
-      work = this.options.writer.writePartition(metricId, partition, points);
+      const { pointsPerWrite, writer } = this.options;
+      const shares = [this.share(item, pointsPerWrite, settled)];
+      let points = shares[0]!.points.length;
+      let bytes = partitionShareBytes(item.write!.metricId, points);
+      for (let next = this.ring.peekWrite(item.job); next !== undefined; next = this.ring.peekWrite(item.job)) {
+        const { metricId, points: more } = next.write!;
+        if (points + more.length > pointsPerWrite || bytes + partitionShareBytes(metricId, more.length) > WRITE_BYTES)
+          break;
+        item.job.head++;
+        const share = this.share(next, pointsPerWrite - points, settled);
+        shares.push(share);
+        points += share.points.length;
+        bytes += partitionShareBytes(metricId, share.points.length);
+      }
+      const [only] = shares;
+      work =
+        shares.length === 1 && only !== undefined
+          ? writer.writePartition(only.metricId, only.partition, only.points)
+          : writer.writePartitions(shares);
     }
     this.inFlight++;
     work
@@ -239,5 +262,16 @@ class RoundRobinScheduler implements WriteScheduler {
         this.statementMs += (this.now() - started - this.statementMs) * LATENCY_WEIGHT;
         this.pump();
       });
+  }
+
+  /** `item`'s partition share: its points and those of the writes waiting for its partition that fit within `room`. */
+  private share(item: Item, room: number, settled: Item[]): PartitionShare {
+    const { metricId, partition } = item.write!;
+    const taken = this.waitingWrites.take(item, room, this.markSent);
+    settled.push(...taken);
+    const points: StampedPoint[] = [];
+    for (const { write } of taken)
+      for (const point of write!.points) points.push({ ...point, writeTimeUs: write!.writeTimeUs });
+    return { metricId, partition, points };
   }
 }

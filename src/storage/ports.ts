@@ -29,8 +29,31 @@ export interface DayMinutes {
   minutes: number[];
 }
 
-/** Most dirty days one markDirty call writes in one statement (one single-partition batch); more run as several. */
+/** Most dirty days one markDirty statement (one single-partition batch) carries; more, or more than WRITE_BYTES, run as several (dirtyDayChunks). */
 export const DIRTY_DAYS_PER_STATEMENT = 100;
+
+/** Dirty days cut into the statements markDirty runs. */
+export function dirtyDayChunks<T extends DirtyDay>(days: readonly T[]): T[][] {
+  return chunksWithin(days, DIRTY_DAYS_PER_STATEMENT, (d) => 3 * d.metricId.length + 16 + 4 * d.minutes.length);
+}
+
+/** `list` in order, cut into chunks of at most `maxItems` items and, beyond a chunk's first item, WRITE_BYTES by `bytesOf`. */
+export function chunksWithin<T>(list: readonly T[], maxItems: number, bytesOf: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of list) {
+    const size = bytesOf(item);
+    if (chunk.length > 0 && (chunk.length === maxItems || bytes + size > WRITE_BYTES)) {
+      chunks.push(chunk);
+      [chunk, bytes] = [[], 0];
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
 
 /**
  * A series in the catalogue: its metric id, its name (domain/series.ts), and the
@@ -54,8 +77,32 @@ export function catalogueShardOf(name: string): number {
 /** Points per single-partition write: one unlogged batch of about 4 KiB, under Cassandra's 5 KiB batch warning. */
 export const POINTS_PER_WRITE = 100;
 
-/** Most catalogue entries one recordSeries statement (an unlogged batch of one shard) carries. */
-export const SERIES_PER_STATEMENT = 25;
+/**
+ * Most bytes of one batch statement, as its rows' upper bounds add up (each
+ * character counted as 3 bytes of UTF-8): below Cassandra's batch_size_fail_threshold
+ * (50 KiB by default) whatever the metric ids, so no batch is ever refused for its size.
+ */
+export const WRITE_BYTES = 32 * 1024;
+
+/** An upper bound of the bytes a share of a partition adds to a write: its key, and each point's clustering, value and stamps. */
+export function partitionShareBytes(metricId: string, points: number): number {
+  return 3 * metricId.length + 8 + 40 * points;
+}
+
+/** Points of one raw partition, as a write across partitions carries them. */
+export interface PartitionShare {
+  readonly metricId: string;
+  readonly partition: number;
+  readonly points: readonly StampedPoint[];
+}
+
+/** Most catalogue entries one recordSeries statement (an unlogged batch of one shard, two rows an entry) carries. */
+export const SERIES_PER_STATEMENT = 100;
+
+/** Catalogue entries cut into the statements recordSeries runs: at most SERIES_PER_STATEMENT and WRITE_BYTES each. */
+export function seriesChunks<T extends CatalogueEntry>(entries: readonly T[]): T[][] {
+  return chunksWithin(entries, SERIES_PER_STATEMENT, (e) => 2 * (3 * (e.name.length + e.metricId.length) + 40));
+}
 
 /** The write side. Every method is idempotent, safe to retry whole. */
 export interface PointWriter {
@@ -65,6 +112,14 @@ export interface PointWriter {
    * than the raw retention are given the time they have left (rollup/retention.ts).
    */
   writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void>;
+  /**
+   * As writePartition for each share, in one statement (an unlogged batch across
+   * partitions, at most POINTS_PER_WRITE points and WRITE_BYTES): a request over many
+   * series of a point or two each costs one round trip per hundred of them, not one
+   * per series. It lands whole or fails whole only on one node; callers treat a failure
+   * as leaving each share's fate unknown, as for any failed write.
+   */
+  writePartitions(shares: readonly PartitionShare[]): Promise<void>;
   /** Queues dirty days for the roller in one shard's slot (roll-queue.ts). */
   markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void>;
   /**

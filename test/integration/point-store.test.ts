@@ -5,7 +5,7 @@ import { DAY, MINUTE } from '../../src/rollup/levels.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { catalogueShardOf } from '../../src/storage/ports.js';
+import { catalogueShardOf, partitionShareBytes, WRITE_BYTES } from '../../src/storage/ports.js';
 import { seriesName } from '../../src/domain/series.js';
 import { migrate } from '../../src/storage/cassandra/migrate.js';
 import { catalogueStoredSeries, finishUpgrade, startUpgrade } from '../../src/storage/cassandra/upgrade.js';
@@ -156,6 +156,30 @@ describe('the series catalogue and special samples against a real Cassandra', ()
     ]);
     await store().recordSeries(shard, [entry(105, 106)]);
     expect(await store().listSeries(shard, 10, name)).toEqual([entry(90, 120)]);
+  });
+
+  it('takes the largest statements its writers send, whatever the ids: a write across partitions, catalogue and queue rows', async () => {
+    // 255 characters of two bytes each in UTF-8: the longest ids there are, in statements cut as the worker cuts them.
+    const ts = at('2024-06-01T00:00:00Z');
+    const id = (i: number): string => `${'é'.repeat(250)}${String(i).padStart(5, '0')}`;
+    const shares = Array.from({ length: Math.floor(WRITE_BYTES / partitionShareBytes(id(0), 1)) }, (_, i) => ({
+      metricId: id(i),
+      partition: samplePartition(ts),
+      points: [{ metricId: id(i), ts, value: i, writeTimeUs: 1 }],
+    }));
+    await store().writePartitions(shares);
+    for (const share of shares)
+      expect(await storedValues(share.metricId, share.partition)).toEqual([[ts, share.points[0]!.value]]);
+    const name = 'é'.repeat(255);
+    const entries = Array.from({ length: 100 }, (_, i) => ({ metricId: id(i), name, firstDay: 1, lastDay: 2 }));
+    await store().recordSeries(catalogueShardOf(name), entries);
+    expect(await store().listSeries(catalogueShardOf(name), 1_000, name)).toHaveLength(100);
+    const days = entries.map(({ metricId }) => ({
+      metricId,
+      day: 1,
+      minutes: Array.from({ length: 60 }, (_, m) => m),
+    }));
+    await store().markDirty(3, 1, days);
   });
 
   it('lists a shard in (name, metric id) order, page by page from a key, by name or all', async () => {

@@ -44,6 +44,7 @@ function faulty(store: CassandraPointStore, step: Step, fault: Fault): PointWrit
       store.writeSpecialSamples(metricId, day, samples, writeTimeUs),
     writePartition: (metricId, partition, points) =>
       strike('writePartition', () => store.writePartition(metricId, partition, points)),
+    writePartitions: (shares) => strike('writePartition', () => store.writePartitions(shares)),
   };
 }
 

@@ -23,8 +23,12 @@ function recordingWriter(clock: { now: number }, failWrites = false) {
       log.push(`queue ${shard}/${slot} ${days.map((d) => `${d.metricId}@${d.day}:${d.minutes.join(',')}`).join(' ')}`);
     },
     async writePartition(metricId, partition, points) {
+      await this.writePartitions([{ metricId, partition, points }]);
+    },
+    async writePartitions(shares) {
       clock.now += 10; // time passes while Cassandra writes
-      log.push(`write ${metricId} ${partition} x${points.length} @${points[0]?.writeTimeUs}`);
+      for (const { metricId, partition, points } of shares)
+        log.push(`write ${metricId} ${partition} x${points.length} @${points[0]?.writeTimeUs}`);
       if (failWrites) throw new Error('write timeout');
     },
   };

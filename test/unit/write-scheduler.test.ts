@@ -2,26 +2,43 @@
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../src/domain/point.js';
 import { createWriteScheduler, type WriteSchedulerOptions } from '../../src/ingest/write-scheduler.js';
-import type { StampedPoint } from '../../src/storage/ports.js';
+import {
+  partitionShareBytes,
+  seriesChunks,
+  WRITE_BYTES,
+  type PartitionShare,
+  type StampedPoint,
+} from '../../src/storage/ports.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 
+/** One statement sent: its first partition's share, and every share when it wrote several partitions. */
 interface SentWrite {
   readonly metricId: string;
   readonly day: number;
   readonly points: StampedPoint[];
+  readonly shares: PartitionShare[];
   finish(error?: Error): void;
 }
 
 function manualWriter() {
   const sent: SentWrite[] = [];
+  const writePartitions = (shares: readonly PartitionShare[]): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const [{ metricId, partition, points }] = shares as [PartitionShare];
+      sent.push({
+        metricId,
+        day: partition,
+        points: [...points],
+        shares: [...shares],
+        finish: (error) => (error ? reject(error) : resolve()),
+      });
+    });
   return {
     sent,
     writer: {
-      writePartition(metricId: string, day: number, points: readonly StampedPoint[]): Promise<void> {
-        return new Promise<void>((resolve, reject) => {
-          sent.push({ metricId, day, points: [...points], finish: (error) => (error ? reject(error) : resolve()) });
-        });
-      },
+      writePartition: (metricId: string, partition: number, points: readonly StampedPoint[]) =>
+        writePartitions([{ metricId, partition, points }]),
+      writePartitions,
     },
   };
 }
@@ -67,11 +84,53 @@ describe('the write scheduler', () => {
     expect(sent.map((w) => w.metricId)).toEqual(['big0', 'polite']);
     sent[1]!.finish();
     await single;
-    for (let i = 2; i < 1_001; i++) {
+    // The rest of the batch: its one-point writes go a hundred partitions to a statement.
+    for (let i = 2; i < sent.length || i < 12; i++) {
       sent[i]!.finish();
       await flush();
     }
+    expect(sent.slice(2).map((w) => w.shares.length)).toEqual([...Array<number>(9).fill(100), 99]);
     await Promise.all(bigWrites);
+  });
+
+  it("takes a request's next small writes to other partitions into one statement, within pointsPerWrite and WRITE_BYTES", async () => {
+    const { sent, writer } = manualWriter();
+    const s = scheduler(writer, { pointsPerWrite: 10 });
+    const next = async (): Promise<string[]> => {
+      await flush();
+      const statement = sent.at(-1)!;
+      statement.finish();
+      return statement.shares.map(
+        (share) => `${share.metricId.slice(0, 3)}/${share.partition} x${share.points.length}`,
+      );
+    };
+    const busy = admit(s, 1).writePartition('busy', 0, [p('busy', 1)], 1);
+    const job = admit(s, 4, 12);
+    const writes = [
+      job.writePartition('a', 1, [p('a', 1), p('a', 2)], 2),
+      job.writePartition('b', 1, [p('b', 1)], 2),
+      job.writePartition('a', 2, [p('a', 3), p('a', 4), p('a', 5), p('a', 6), p('a', 7), p('a', 8)], 2),
+      job.writePartition('c', 1, [p('c', 1), p('c', 2), p('c', 3)], 2), // would make 12 points: the next statement
+    ];
+    await next();
+    expect(await next()).toEqual(['a/1 x2', 'b/1 x1', 'a/2 x6']);
+    expect(await next()).toEqual(['c/1 x3']);
+    await Promise.all([busy, ...writes]);
+
+    // 255-character ids, one point each: as many as WRITE_BYTES holds, however few their points.
+    const wide = scheduler(writer);
+    const long = 'l'.repeat(255);
+    const perStatement = Math.floor(WRITE_BYTES / partitionShareBytes(long, 1));
+    expect(perStatement).toBeLessThan(100);
+    const blocker = admit(wide, 1).writePartition('busy', 0, [p('busy', 1)], 1);
+    const many = admit(wide, 100);
+    const longWrites = Array.from({ length: 100 }, (_, i) => many.writePartition(`${long}${i}`, 1, [p('x', i)], 2));
+    await next();
+    expect(2 * perStatement < 100 && 100 < 3 * perStatement).toBe(true);
+    expect(await next()).toHaveLength(perStatement);
+    expect(await next()).toHaveLength(perStatement);
+    expect(await next()).toHaveLength(100 - 2 * perStatement);
+    await Promise.all([blocker, ...longWrites]);
   });
 
   it('merges waiting writes for one partition while Cassandra is busy, each point under its own write time', async () => {
@@ -195,5 +254,16 @@ describe('the write scheduler', () => {
     single.end();
     huge.end();
     expect(sent).toEqual([]);
+  });
+
+  it('cuts catalogue entries into statements of at most 100 entries and WRITE_BYTES, whatever the names', () => {
+    const entry = (metricId: string) => ({ metricId, name: metricId, firstDay: 1, lastDay: 1 });
+    const short = Array.from({ length: 250 }, (_, i) => entry(`m${i}`));
+    expect(seriesChunks(short).map((chunk) => chunk.length)).toEqual([100, 100, 50]);
+    const long = Array.from({ length: 30 }, (_, i) => entry(`${'é'.repeat(250)}${i}`));
+    const chunks = seriesChunks(long);
+    expect(chunks.flat()).toEqual(long);
+    for (const chunk of chunks) expect(chunk.length * 2 * (3 * 2 * 252 + 40)).toBeLessThanOrEqual(WRITE_BYTES);
+    expect(chunks.length).toBeGreaterThan(1);
   });
 });

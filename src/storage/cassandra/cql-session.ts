@@ -53,12 +53,19 @@ export class CqlSession {
     queries: ReadonlyArray<{ query: string; params: unknown[] }>,
     size: number,
   ): Promise<void> {
-    for (let start = 0; start < queries.length; start += size) {
-      const chunk = queries.slice(start, start + size);
-      if (chunk.length === 1)
-        await this.run(operation, () => this.client.execute(chunk[0]!.query, chunk[0]!.params, this.writeOptions));
-      else await this.run(operation, () => this.client.batch(chunk, this.writeOptions));
-    }
+    for (let start = 0; start < queries.length; start += size)
+      await this.batchOnce(operation, queries.slice(start, start + size));
+  }
+
+  /** One statement: the query alone, or an unlogged batch of them. */
+  protected async batchOnce(
+    operation: string,
+    queries: ReadonlyArray<{ query: string; params: unknown[] }>,
+  ): Promise<void> {
+    const [first] = queries;
+    if (queries.length === 1 && first !== undefined)
+      await this.run(operation, () => this.client.execute(first.query, first.params, this.writeOptions));
+    else if (queries.length > 1) await this.run(operation, () => this.client.batch([...queries], this.writeOptions));
   }
 
   protected async run<T>(operation: string, statement: () => Promise<T>): Promise<T> {

@@ -6,8 +6,8 @@ import { dayStartMs } from '../../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../../time/units.js';
 import { chunkPeriod } from '../../domain/partitions.js';
 import {
-  DIRTY_DAYS_PER_STATEMENT,
-  SERIES_PER_STATEMENT,
+  dirtyDayChunks,
+  seriesChunks,
   type CatalogueEntry,
   type CatalogueKey,
   type SeriesReader,
@@ -16,6 +16,7 @@ import {
   type PointWriter,
   type RangeReader,
   type RollupRow,
+  type PartitionShare,
   type RollupStore,
   type SealedChunk,
   type StampedPoint,
@@ -51,65 +52,68 @@ export class CassandraPointStore
   }
 
   async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
+    await this.writePartitions([{ metricId, partition, points }]);
+  }
+
+  async writePartitions(shares: readonly PartitionShare[]): Promise<void> {
     const query = this.statements.insertPoint;
     const now = this.clock();
-    const params = (point: StampedPoint): unknown[] => [
-      metricId,
-      partition,
-      point.ts,
-      point.value,
-      point.writeTimeUs,
-      rawTtlSeconds(this.retention, point.ts, now),
-    ];
-    const [first] = points;
-    if (points.length === 1 && first !== undefined) {
-      await this.run('write point', () => this.client.execute(query, params(first), this.writeOptions));
-    } else if (points.length > 1) {
-      await this.run('write batch', () =>
-        this.client.batch(
-          points.map((point) => ({ query, params: params(point) })),
-          this.writeOptions,
-        ),
-      );
-    }
+    const queries = shares.flatMap(({ metricId, partition, points }) =>
+      points.map((point) => ({
+        query,
+        params: [
+          metricId,
+          partition,
+          point.ts,
+          point.value,
+          point.writeTimeUs,
+          rawTtlSeconds(this.retention, point.ts, now),
+        ],
+      })),
+    );
+    await this.batchOnce(queries.length === 1 ? 'write point' : 'write batch', queries);
   }
 
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
-    const queries = days.map(({ metricId, day, minutes }) => ({
-      query: this.statements.markDirty,
-      params: [minutes, shard, cassandra.types.Long.fromNumber(slot), metricId, day],
-    }));
-    await this.batchInChunks('queue rollups', queries, DIRTY_DAYS_PER_STATEMENT);
+    for (const chunk of dirtyDayChunks(days))
+      await this.batchOnce(
+        'queue rollups',
+        chunk.map(({ metricId, day, minutes }) => ({
+          query: this.statements.markDirty,
+          params: [minutes, shard, cassandra.types.Long.fromNumber(slot), metricId, day],
+        })),
+      );
   }
 
   async recordSeries(shard: number, entries: readonly CatalogueEntry[]): Promise<void> {
     const now = this.clock();
     const retention = this.retention.levels['1d'];
-    const queries = entries.flatMap(({ metricId, name, firstDay, lastDay }) => [
-      {
-        query: this.statements.seriesFirstDay,
-        params: [
-          firstDayWriteTime(firstDay),
-          ttlSeconds(dayStartMs(firstDay + 1), retention, now),
-          firstDay,
-          shard,
-          name,
-          metricId,
-        ],
-      },
-      {
-        query: this.statements.seriesLastDay,
-        params: [
-          lastDayWriteTime(lastDay),
-          ttlSeconds(dayStartMs(lastDay + 1), retention, now),
-          lastDay,
-          shard,
-          name,
-          metricId,
-        ],
-      },
-    ]);
-    await this.batchInChunks('record series', queries, 2 * SERIES_PER_STATEMENT);
+    const queriesOf = (chunk: readonly CatalogueEntry[]) =>
+      chunk.flatMap(({ metricId, name, firstDay, lastDay }) => [
+        {
+          query: this.statements.seriesFirstDay,
+          params: [
+            firstDayWriteTime(firstDay),
+            ttlSeconds(dayStartMs(firstDay + 1), retention, now),
+            firstDay,
+            shard,
+            name,
+            metricId,
+          ],
+        },
+        {
+          query: this.statements.seriesLastDay,
+          params: [
+            lastDayWriteTime(lastDay),
+            ttlSeconds(dayStartMs(lastDay + 1), retention, now),
+            lastDay,
+            shard,
+            name,
+            metricId,
+          ],
+        },
+      ]);
+    for (const chunk of seriesChunks(entries)) await this.batchOnce('record series', queriesOf(chunk));
   }
 
   async writeSpecialSamples(

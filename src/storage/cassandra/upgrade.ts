@@ -16,7 +16,7 @@ import cassandra from 'cassandra-driver';
 import { forEachBounded } from '../../concurrency.js';
 import { MINUTES_PER_DAY, shardOf, SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import { seriesName } from '../../domain/series.js';
-import { catalogueShardOf, POINTS_PER_WRITE, SERIES_PER_STATEMENT, type CatalogueEntry } from '../ports.js';
+import { catalogueShardOf, POINTS_PER_WRITE, seriesChunks, type CatalogueEntry } from '../ports.js';
 import { HOURS_PER_DAY, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
 import type { CassandraClient } from './client.js';
 import { CassandraPointStore } from './point-store.js';
@@ -189,8 +189,7 @@ export async function catalogueStoredSeries(
     byShard.set(shard, [...(byShard.get(shard) ?? []), { metricId, name, ...span }]);
   }
   for (const [shard, entries] of byShard) {
-    for (let at = 0; at < entries.length; at += SERIES_PER_STATEMENT)
-      await store.recordSeries(shard, entries.slice(at, at + SERIES_PER_STATEMENT));
+    for (const chunk of seriesChunks(entries)) await store.recordSeries(shard, chunk);
   }
   await setMeta(client, keyspace, CATALOGUED, new Date().toISOString());
   return spans.size;

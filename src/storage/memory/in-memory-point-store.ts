@@ -21,6 +21,7 @@ import type {
   RollupRow,
   RollupStore,
   SealedChunk,
+  PartitionShare,
   StampedPoint,
   Storage,
   StorageHealth,
@@ -47,6 +48,7 @@ export class InMemoryPointStore
   /** Statements run, by kind: what a test can assert a plan against. */
   readonly calls = {
     writePartition: 0,
+    writePartitions: 0,
     markDirty: 0,
     recordSeries: 0,
     listSeries: 0,
@@ -78,9 +80,19 @@ export class InMemoryPointStore
     return this.clock();
   }
 
+  async writePartitions(shares: readonly PartitionShare[]): Promise<void> {
+    this.check('write batch');
+    this.calls.writePartitions++;
+    for (const { metricId, partition, points } of shares) this.store(metricId, partition, points);
+  }
+
   async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
     this.check('write batch');
     this.calls.writePartition++;
+    this.store(metricId, partition, points);
+  }
+
+  private store(metricId: string, partition: number, points: readonly StampedPoint[]): void {
     const key = partitionKey(metricId, partition);
     let stored = this.partitions.get(key);
     if (stored === undefined) this.partitions.set(key, (stored = new Map()));
