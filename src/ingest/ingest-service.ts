@@ -19,6 +19,7 @@ import {
   queueRowsOf,
   queuedSamples,
   specialByDay,
+  statementsOf,
   type CatalogueRows,
   type SpecialDay,
   type WriteUnit,
@@ -93,10 +94,8 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       request.signal.throwIfAborted();
       const queueChunks = inChunksPerShard(queue.rows, dirtyDayChunks);
       const seriesStatements = inChunksPerShard(series, seriesChunks);
-      // At most: writes of a few points each share statements (write-scheduler.ts).
-      let statements = queueChunks.length + seriesStatements.length;
-      for (const unit of partitions) statements += Math.ceil(unit.points.length / pointsPerWrite);
-      statements += special.size;
+      const statements =
+        queueChunks.length + seriesStatements.length + statementsOf(partitions, pointsPerWrite) + special.size;
 
       const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
       try {

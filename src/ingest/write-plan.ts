@@ -10,7 +10,14 @@ import type { Point, SpecialSample, SpecialValue } from '../domain/point.js';
 import { partitionKey, type PartitionGroup } from '../domain/partitions.js';
 import { seriesName } from '../domain/series.js';
 import { MINUTES_PER_DAY, shardOf } from '../rollup/roll-queue.js';
-import { catalogueShardOf, type CatalogueEntry, type DayMinutes, type DirtyDay } from '../storage/ports.js';
+import {
+  catalogueShardOf,
+  partitionShareBytes,
+  WRITE_BYTES,
+  type CatalogueEntry,
+  type DayMinutes,
+  type DirtyDay,
+} from '../storage/ports.js';
 import { HOURS_PER_DAY, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
 /** One raw partition's share of a request, in request order with later duplicates winning. */
@@ -223,4 +230,39 @@ export function specialByDay(samples: readonly SpecialSample[]): Map<string, Spe
     else entry.samples.push({ ts, value, stale });
   }
   return byDay;
+}
+
+/** Whether a share of `more` points of `metricId` fits in a statement holding `points` points and `bytes`. */
+export function fitsBeside(
+  points: number,
+  bytes: number,
+  metricId: string,
+  more: number,
+  pointsPerWrite: number,
+): boolean {
+  return points + more <= pointsPerWrite && bytes + partitionShareBytes(metricId, more) <= WRITE_BYTES;
+}
+
+/**
+ * The statements a request's partition writes take, sent in this order (as send()
+ * groups them, before any merge with other requests' writes): what admission counts.
+ */
+export function statementsOf(
+  writes: ReadonlyArray<{ readonly metricId: string; readonly points: { readonly length: number } }>,
+  pointsPerWrite: number,
+): number {
+  let statements = 0;
+  let [points, bytes] = [pointsPerWrite, 0];
+  for (const { metricId, points: list } of writes)
+    for (let start = 0; start < list.length; start += pointsPerWrite) {
+      const n = Math.min(pointsPerWrite, list.length - start);
+      if (fitsBeside(points, bytes, metricId, n, pointsPerWrite)) {
+        points += n;
+        bytes += partitionShareBytes(metricId, n);
+      } else {
+        statements++;
+        [points, bytes] = [n, partitionShareBytes(metricId, n)];
+      }
+    }
+  return statements;
 }

@@ -23,15 +23,10 @@
  */
 import type { Point } from '../domain/point.js';
 import { OverloadedError } from '../errors.js';
-import {
-  partitionShareBytes,
-  WRITE_BYTES,
-  type PartitionShare,
-  type PointWriter,
-  type StampedPoint,
-} from '../storage/ports.js';
+import { partitionShareBytes, type PartitionShare, type PointWriter, type StampedPoint } from '../storage/ports.js';
 import { partitionKey } from '../domain/partitions.js';
 import { Ring, WaitingWrites, type Item, type Job } from './write-queues.js';
+import { fitsBeside } from './write-plan.js';
 
 export interface WriteSchedulerOptions {
   readonly writer: Pick<PointWriter, 'writePartition' | 'writePartitions'>;
@@ -233,8 +228,7 @@ class RoundRobinScheduler implements WriteScheduler {
       let bytes = partitionShareBytes(item.write!.metricId, points);
       for (let next = this.ring.peekWrite(item.job); next !== undefined; next = this.ring.peekWrite(item.job)) {
         const { metricId, points: more } = next.write!;
-        if (points + more.length > pointsPerWrite || bytes + partitionShareBytes(metricId, more.length) > WRITE_BYTES)
-          break;
+        if (!fitsBeside(points, bytes, metricId, more.length, pointsPerWrite)) break;
         item.job.head++;
         const share = this.share(next, pointsPerWrite - points, settled);
         shares.push(share);

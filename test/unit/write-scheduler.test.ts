@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../src/domain/point.js';
 import { createWriteScheduler, type WriteSchedulerOptions } from '../../src/ingest/write-scheduler.js';
+import { statementsOf } from '../../src/ingest/write-plan.js';
 import {
   partitionShareBytes,
   seriesChunks,
@@ -115,6 +116,14 @@ describe('the write scheduler', () => {
     await next();
     expect(await next()).toEqual(['a/1 x2', 'b/1 x1', 'a/2 x6']);
     expect(await next()).toEqual(['c/1 x3']);
+    // What admission counts for them, as they are sent.
+    const counted = (ids: string[], sizes: number[]) =>
+      statementsOf(
+        ids.map((metricId, i) => ({ metricId, points: { length: sizes[i]! } })),
+        10,
+      );
+    expect(counted(['a', 'b', 'a', 'c'], [2, 1, 6, 3])).toBe(2);
+    expect(counted(['a', 'b'], [25, 1])).toBe(3); // 10, 10, then 5 with b's one
     await Promise.all([busy, ...writes]);
 
     // 255-character ids, one point each: as many as WRITE_BYTES holds, however few their points.
@@ -130,6 +139,12 @@ describe('the write scheduler', () => {
     expect(await next()).toHaveLength(perStatement);
     expect(await next()).toHaveLength(perStatement);
     expect(await next()).toHaveLength(100 - 2 * perStatement);
+    expect(
+      statementsOf(
+        Array.from({ length: 100 }, (_, i) => ({ metricId: `${long}${i}`, points: [p('x', i)] })),
+        100,
+      ),
+    ).toBe(3);
     await Promise.all([blocker, ...longWrites]);
   });
 
