@@ -59,11 +59,18 @@ export interface SpecialSample extends SpecialValue {
   readonly metricId: string;
 }
 
-/** The raw points of one metric to read: fromMs <= ts <= toMs. */
+/** [from, to] ms, both inclusive. */
+export type TimeSpan = readonly [EpochMs, EpochMs];
+
+/**
+ * The raw points of one metric to read: fromMs <= ts <= toMs, and of those only the
+ * ones within `spans` when given (ascending, disjoint, within [fromMs, toMs]).
+ */
 export interface SamplesQuery {
   readonly metricId: string;
   readonly fromMs: EpochMs;
   readonly toMs: EpochMs;
+  readonly spans?: readonly TimeSpan[];
 }
 
 /** The raw points of one metric, ascending by ts, and its special samples (NaN, ±Inf, staleness markers; ascending). */

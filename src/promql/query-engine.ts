@@ -1,22 +1,22 @@
 /**
- * PromQL over meetr's storage: parses a query (parser.ts), works out the window of
- * raw samples each selector needs (its range or the lookback, after offsets, `@`
- * and enclosing subqueries, as engine.go's getTimeRangesForSelector), finds the
- * series in the catalogue, reads their samples as one bounded search, then
+ * PromQL over meetr's storage: parses a query (parser.ts), works out the spans of
+ * raw samples each selector needs (read-windows.ts), finds the series in the
+ * catalogue, reads their samples as one bounded search, then
  * evaluates (evaluator.ts). At most `maxConcurrent` queries evaluate at once per
  * worker; more wait their turn, and past `maxWaiting` are shed.
  */
 import { createTurns } from '../concurrency.js';
 import { invalidRequest, OverloadedError } from '../errors.js';
-import type { MetricSamples, SamplesQuery } from '../domain/point.js';
+import type { MetricSamples, SamplesQuery, TimeSpan } from '../domain/point.js';
 import type { CompiledMatcher, SeriesEntry } from '../domain/series.js';
 import { dayEndMs, dayStartMs } from '../time/day-bucket.js';
 import { type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
-import { resolveAt, typeOf, type AtModifier, type Expr, type VectorSelector } from './ast.js';
+import { typeOf, type Expr, type VectorSelector } from './ast.js';
 import { Evaluator, type InstantResult } from './evaluator.js';
 import { parsePromql } from './parser.js';
-import { LOOKBACK_MS, type LoadedSeries } from './selectors.js';
+import { clipSpans, selectorWindows } from './read-windows.js';
+import type { LoadedSeries } from './selectors.js';
 import { PromqlSyntaxError } from './syntax-error.js';
 import { compareLabels, type RangeSeries } from './values.js';
 
@@ -77,58 +77,6 @@ export function parseQuery(query: string): Expr {
   }
 }
 
-interface Reach {
-  readonly offsetMs: number;
-  readonly rangeMs: number;
-  readonly atMs?: number;
-}
-
-/** The [from, to] (ms) of raw samples each selector of `expr` needs for evaluations from startMs to endMs. */
-export function selectorWindows(expr: Expr, startMs: number, endMs: number): Map<VectorSelector, [number, number]> {
-  const windows = new Map<VectorSelector, [number, number]>();
-  const atMs = (at: AtModifier): number => resolveAt(at, startMs, endMs);
-  const visit = (node: Expr, reach: Reach, rangeMs: number): void => {
-    switch (node.kind) {
-      case 'vector': {
-        let [from, to] = reach.atMs === undefined ? [startMs, endMs] : [reach.atMs, reach.atMs];
-        if (node.at !== undefined) from = to = atMs(node.at);
-        else [from, to] = [from - reach.offsetMs - reach.rangeMs, to - reach.offsetMs];
-        from -= rangeMs === 0 ? LOOKBACK_MS : rangeMs;
-        const window: [number, number] = [from - node.offsetMs, to - node.offsetMs];
-        const known = windows.get(node);
-        windows.set(
-          node,
-          known === undefined ? window : [Math.min(known[0], window[0]), Math.max(known[1], window[1])],
-        );
-        return;
-      }
-      case 'matrix':
-        return visit(node.selector, reach, node.rangeMs);
-      case 'subquery': {
-        const inner =
-          node.at === undefined
-            ? { offsetMs: reach.offsetMs + node.offsetMs, rangeMs: reach.rangeMs + node.rangeMs, atMs: reach.atMs }
-            : { offsetMs: node.offsetMs, rangeMs: node.rangeMs, atMs: atMs(node.at) };
-        return visit(node.expr, inner, 0);
-      }
-      case 'paren':
-      case 'unary':
-        return visit(node.expr, reach, 0);
-      case 'call':
-        return node.args.forEach((arg) => visit(arg, reach, 0));
-      case 'aggregate':
-        if (node.param !== undefined) visit(node.param, reach, 0);
-        return visit(node.expr, reach, 0);
-      case 'binary':
-        visit(node.lhs, reach, 0);
-        return visit(node.rhs, reach, 0);
-      default:
-    }
-  };
-  visit(expr, { offsetMs: 0, rangeMs: 0 }, 0);
-  return windows;
-}
-
 export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
   const { maxSamples, defaultSubqueryStepMs = 60_000 } = options;
   const turns = createTurns(
@@ -145,6 +93,7 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
     expr: Expr,
     startMs: EpochMs,
     endMs: EpochMs,
+    stepMs: number,
     scope: WorkScope,
     limits: QueryLimits | undefined,
     run: (evaluator: Evaluator) => Promise<T>,
@@ -155,7 +104,7 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
         : { signal: scope.signal, deadlineMs: Math.min(scope.deadlineMs, Date.now() + limits.timeoutMs) };
     const release = await turns.take(bounded);
     try {
-      const { data, loaded } = await loadSamples(options, expr, startMs, endMs, bounded);
+      const { data, loaded } = await loadSamples(options, expr, [startMs, endMs, stepMs], bounded);
       return await run(
         new Evaluator({
           data,
@@ -175,7 +124,7 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
   return {
     async instant(query, t, scope, limits) {
       const expr = parseQuery(query);
-      return evaluate(expr, t, t, scope, limits, (evaluator) => evaluator.instant(expr));
+      return evaluate(expr, t, t, 0, scope, limits, (evaluator) => evaluator.instant(expr));
     },
 
     async range(query, startMs, endMs, stepMs, scope, limits) {
@@ -187,30 +136,34 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
           [{ field: 'query', message: `is a ${type}` }],
         );
       }
-      return evaluate(expr, startMs, endMs, scope, limits, (evaluator) => evaluator.range(expr, stepMs));
+      return evaluate(expr, startMs, endMs, stepMs, scope, limits, (evaluator) => evaluator.range(expr, stepMs));
     },
   };
 }
 
-/** The series and samples every selector of `expr` needs, each selector's series sorted by labels. */
+/**
+ * The series and samples every selector of `expr` needs for evaluations from
+ * startMs to endMs every stepMs (0: instant), each selector's series sorted by labels.
+ */
 async function loadSamples(
   { catalogue, search, maxSamples }: QueryEngineOptions,
   expr: Expr,
-  startMs: EpochMs,
-  endMs: EpochMs,
+  [startMs, endMs, stepMs]: [EpochMs, EpochMs, number],
   scope: WorkScope,
 ): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> {
   const reads: SamplesQuery[] = [];
   const owners: Array<{ selector: VectorSelector; labels: LoadedSeries['labels'] }> = [];
   const data = new Map<VectorSelector, LoadedSeries[]>();
-  for (const [selector, [fromMs, toMs]] of selectorWindows(expr, startMs, endMs)) {
+  for (const [selector, spans] of selectorWindows(expr, startMs, endMs, stepMs)) {
     data.set(selector, []);
+    const [fromMs, toMs] = [spans[0]![0], spans[spans.length - 1]![1]];
     for (const series of await catalogue.select([selector.matchers], fromMs, toMs, scope)) {
       // Only the days the catalogue says the series has points on.
-      const from = Math.max(fromMs, dayStartMs(series.firstDay));
-      const to = Math.min(toMs, dayEndMs(series.lastDay));
-      if (from > to) continue;
-      reads.push({ metricId: series.metricId, fromMs: from, toMs: to });
+      const days: TimeSpan = [dayStartMs(series.firstDay), dayEndMs(series.lastDay)];
+      const within = clipSpans(spans, days);
+      if (within.length === 0) continue;
+      const [from, to] = [within[0]![0], within[within.length - 1]![1]];
+      reads.push({ metricId: series.metricId, fromMs: from, toMs: to, ...(within.length > 1 && { spans: within }) });
       owners.push({ selector, labels: series.labels });
     }
   }

@@ -11,10 +11,12 @@ import type { RangeReader } from '../storage/ports.js';
 import { readHourPart } from '../storage/sealed-reads.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
-/** One (query, hour): its points and the special samples of its chunk, set once read. */
+/** One (query, hour): the part [fromMs, toMs) of the hour to read; its points and the special samples of its chunk, set once read. */
 export interface PointRead {
   readonly query: number;
   readonly partition: number;
+  readonly fromMs: EpochMs;
+  toMs: EpochMs;
   ts: ArrayLike<number>;
   values: ArrayLike<number>;
   special: SpecialValue[];
@@ -30,7 +32,7 @@ export interface HourRead {
   readonly take: (count: number) => void;
 }
 
-/** Reads one hour's samples within the query's range into `read`. */
+/** Reads the part of an hour `read` names into it. */
 export async function readHour(hour: HourRead, read: PointRead): Promise<void> {
   const { reader, query, chunk, unrolled, take } = hour;
   const { ts, values, special } = await readHourPart(
@@ -38,8 +40,8 @@ export async function readHour(hour: HourRead, read: PointRead): Promise<void> {
     {
       metricId: query.metricId,
       hour: read.partition,
-      fromMs: Math.max(query.fromMs, read.partition * MS_PER_HOUR),
-      toMs: Math.min(query.toMs + 1, (read.partition + 1) * MS_PER_HOUR),
+      fromMs: read.fromMs,
+      toMs: read.toMs,
       chunk,
       rawMinute: (minute) => unrolled.has(minute),
     },

@@ -6,11 +6,11 @@
  * from their own table, a day partition at a time, for the days that need it.
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
-import type { MetricSamples, SamplesQuery, SpecialValue } from '../domain/point.js';
+import type { MetricSamples, SamplesQuery, SpecialValue, TimeSpan } from '../domain/point.js';
 import { samplePartition } from '../domain/partitions.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
-import { chunksOf, hoursBetween } from '../storage/sealed-reads.js';
+import { chunksOf } from '../storage/sealed-reads.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { readHour, specialNeeded, type PointRead } from './hour-reads.js';
@@ -58,10 +58,10 @@ export async function readSamples(
     const read = async (): Promise<SpecialRead[]> => {
       const metricIds = queries.map(({ metricId }) => metricId);
       const unrolled = await options.unrolled.ofMany(metricIds, scope);
-      const chunks = await sealedChunks(options, queries, scope);
+      const chunks = await sealedChunks(options, queries, reads, scope);
       const unrolledOf = (query: number): ReadonlySet<number> => unrolled.get(queries[query]!.metricId)!;
       const keep = (query: number, ts: EpochMs): boolean => specialNeeded(ts, chunks[query]!, unrolledOf(query));
-      const specialReads = specialDays(queries, chunks, unrolledOf);
+      const specialReads = specialDays(queries, reads, chunks, unrolledOf);
       const take = (count: number): void => budget.take(count);
       await settleAll([
         forEachBounded(reads, concurrency, async (one) => {
@@ -84,47 +84,65 @@ export async function readSamples(
   }
 }
 
-/** The (query, UTC day) pairs whose special samples the chunks may lack: a day in range with an unsealed hour or an unrolled minute. */
+/**
+ * The (query, UTC day) pairs whose special samples the chunks may lack: a day with
+ * an hour read that has no chunk, or with an unrolled minute within the query's range.
+ */
 function specialDays(
   queries: readonly SamplesQuery[],
+  reads: readonly PointRead[],
   chunks: ReadonlyArray<ReadonlyMap<number, unknown>>,
   unrolledOf: (query: number) => ReadonlySet<number>,
 ): SpecialRead[] {
-  const reads: SpecialRead[] = [];
+  const days = queries.map(() => new Set<number>());
+  for (const { query, partition, fromMs } of reads)
+    if (!chunks[query]!.has(partition)) days[query]!.add(dayBucket(fromMs));
   queries.forEach(({ fromMs, toMs }, query) => {
-    const days = new Set<number>();
-    for (let hour = samplePartition(fromMs); hour <= samplePartition(toMs); hour++)
-      if (!chunks[query]!.has(hour)) days.add(dayBucket(Math.max(fromMs, hour * MS_PER_HOUR)));
     for (const minute of unrolledOf(query)) {
       const [start, end] = [minute * MS_PER_MINUTE, (minute + 1) * MS_PER_MINUTE - 1];
-      if (end >= fromMs && start <= toMs) days.add(dayBucket(Math.max(fromMs, start)));
+      if (end >= fromMs && start <= toMs) days[query]!.add(dayBucket(Math.max(fromMs, start)));
     }
-    for (const day of [...days].sort((a, b) => a - b)) reads.push({ query, day, samples: [] });
   });
-  return reads;
+  return days.flatMap((ofQuery, query) =>
+    [...ofQuery].sort((a, b) => a - b).map((day) => ({ query, day, samples: [] as SpecialValue[] })),
+  );
 }
 
-/** Each query's sealed chunks by hour: one read per chunk partition its range touches. */
+/** Each query's sealed chunks of the hours it reads, by hour: one read per chunk partition they touch. */
 async function sealedChunks(
   { reader, concurrency }: SampleReadOptions,
   queries: readonly SamplesQuery[],
+  reads: readonly PointRead[],
   scope: WorkScope,
 ): Promise<Array<Map<number, Uint8Array>>> {
   const chunks = queries.map(() => new Map<number, Uint8Array>());
+  const hoursOf = new Map<number, number[]>();
+  for (const { query, partition } of reads) {
+    const hours = hoursOf.get(query);
+    if (hours === undefined) hoursOf.set(query, [partition]);
+    else hours.push(partition);
+  }
   await forEachBounded([...queries.keys()], concurrency, async (query) => {
     checkScope(scope);
-    const { metricId, fromMs, toMs } = queries[query]!;
-    chunks[query] = await chunksOf(reader, metricId, hoursBetween(samplePartition(fromMs), samplePartition(toMs)));
+    chunks[query] = await chunksOf(reader, queries[query]!.metricId, hoursOf.get(query) ?? []);
   });
   return chunks;
 }
 
-/** One read per (query, hour partition), counted before any list is built. */
+/**
+ * One read per (query, hour partition) its spans touch, each of the part of the hour
+ * from its first span's start there to its last span's end; the partitions are
+ * counted before any list is built.
+ */
 function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): PointRead[] {
   // A range of ten thousand years is refused, not enumerated.
   let partitions = 0;
-  for (const { fromMs, toMs } of queries) {
-    partitions += samplePartition(toMs) - samplePartition(fromMs) + 1;
+  for (const query of queries) {
+    let counted = -Infinity;
+    for (const [from, to] of spansOf(query)) {
+      const [first, last] = [Math.max(samplePartition(from), counted + 1), samplePartition(to)];
+      if (last >= first) [partitions, counted] = [partitions + last - first + 1, last];
+    }
     if (partitions > maxPartitions) {
       throw new MeetrError(
         'query_too_large',
@@ -133,11 +151,25 @@ function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): Point
     }
   }
   const reads: PointRead[] = [];
-  queries.forEach(({ fromMs, toMs }, query) => {
-    for (let partition = samplePartition(fromMs); partition <= samplePartition(toMs); partition++)
-      reads.push({ query, partition, ts: [], values: [], special: [] }); // until read
+  queries.forEach((query, index) => {
+    let last: PointRead | undefined;
+    for (const [from, to] of spansOf(query)) {
+      for (let partition = samplePartition(from); partition <= samplePartition(to); partition++) {
+        const [fromMs, toMs] = [
+          Math.max(from, partition * MS_PER_HOUR),
+          Math.min(to + 1, (partition + 1) * MS_PER_HOUR),
+        ];
+        if (last?.partition === partition) last.toMs = toMs;
+        else reads.push((last = { query: index, partition, fromMs, toMs, ts: [], values: [], special: [] })); // until read
+      }
+    }
   });
   return reads;
+}
+
+/** The spans of a query: its own, or its whole range. */
+function spansOf({ fromMs, toMs, spans }: SamplesQuery): readonly TimeSpan[] {
+  return spans ?? [[fromMs, toMs]];
 }
 
 /** Each query's reads joined in order: its points ascending (partitions are), its special samples. */
@@ -161,7 +193,31 @@ function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], special
     }
     filled[read.query] = at;
   }
+  queries.forEach(({ spans }, query) => {
+    if (spans !== undefined) keepWithin(answers[query]!, spans);
+  });
   return answers;
+}
+
+/** Keeps of an answer only the samples within `spans` (ascending, disjoint), in place. */
+function keepWithin(
+  answer: { ts: number[]; values: number[]; special: SpecialValue[] },
+  spans: readonly TimeSpan[],
+): void {
+  let span = 0;
+  const within = (ts: number): boolean => {
+    while (span < spans.length && spans[span]![1] < ts) span++;
+    return span < spans.length && spans[span]![0] <= ts;
+  };
+  let kept = 0;
+  for (let i = 0; i < answer.ts.length; i++) {
+    if (!within(answer.ts[i]!)) continue;
+    [answer.ts[kept], answer.values[kept]] = [answer.ts[i]!, answer.values[i]!];
+    kept++;
+  }
+  answer.ts.length = answer.values.length = kept;
+  span = 0;
+  answer.special = answer.special.filter(({ ts }) => within(ts));
 }
 
 /**

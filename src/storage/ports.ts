@@ -177,6 +177,8 @@ export interface RangeReader {
   queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]>;
   /** The sealed chunks of one chunk partition (chunkPeriod) with fromHour <= hour < toHour, ascending. */
   readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]>;
+  /** The sealed chunks of one chunk partition at `hours` (at most CHUNK_HOURS_PER_READ, ascending), ascending. */
+  readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]>;
   /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
   readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
   /**

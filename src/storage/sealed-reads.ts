@@ -53,7 +53,7 @@ export async function readHourPart(
     return { ...raw, special: [] };
   }
   for (const run of minuteRuns(part.rawMinute, fromMs, toMs)) await scan(run.fromMs, run.toMs);
-  const sealed = decodeStored(chunk, metricId, hour);
+  const sealed = decodeStored(chunk, metricId, hour, toMs);
   const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
   take(end - first);
   const inRange = unseal(sealed, first, end);
@@ -65,9 +65,9 @@ export async function readHourPart(
  * A stored chunk decoded; one this version cannot read (a newer format, or damaged)
  * is a failure of storage, answered 503 and retried, never taken for no points.
  */
-export function decodeStored(chunk: Uint8Array, metricId: string, hour: number): DecodedChunk {
+export function decodeStored(chunk: Uint8Array, metricId: string, hour: number, untilMs = Infinity): DecodedChunk {
   try {
-    return decodeChunk(chunk);
+    return decodeChunk(chunk, untilMs);
   } catch (error) {
     if (!(error instanceof ChunkFormatError)) throw error;
     throw new StorageUnavailableError(
@@ -94,30 +94,36 @@ function minuteRuns(
   return runs;
 }
 
+/** Most hours one read of chunks names (an IN list within one partition). */
+export const CHUNK_HOURS_PER_READ = 256;
+
 /**
- * The sealed chunks of `metricId` among `hours`, by hour: one read per run of
- * consecutive hours within a chunk partition, so a range costs a read per partition
- * and scattered hours a read each.
+ * The sealed chunks of `metricId` among `hours`, by hour: per chunk partition, one
+ * range read where the hours there are consecutive, else reads by hour list, so
+ * scattered hours (a short window at a long step) cost a read per partition too.
  */
 export async function chunksOf(
   reader: RangeReader,
   metricId: string,
   hours: Iterable<number>,
 ): Promise<Map<number, Uint8Array>> {
-  const runs: Array<{ from: number; to: number }> = [];
+  const byPeriod = new Map<number, number[]>();
   for (const hour of [...new Set(hours)].sort((a, b) => a - b)) {
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last.to === hour && chunkPeriod(hour) === chunkPeriod(last.from)) last.to = hour + 1;
-    else runs.push({ from: hour, to: hour + 1 });
+    const inPeriod = byPeriod.get(chunkPeriod(hour));
+    if (inPeriod === undefined) byPeriod.set(chunkPeriod(hour), [hour]);
+    else inPeriod.push(hour);
   }
   const chunks = new Map<number, Uint8Array>();
-  for (const { from, to } of runs)
-    for (const { hour, bytes } of await reader.readChunks(metricId, chunkPeriod(from), from, to))
-      chunks.set(hour, bytes);
+  for (const [period, inPeriod] of byPeriod) {
+    const [first, last] = [inPeriod[0]!, inPeriod[inPeriod.length - 1]!];
+    const reads =
+      last - first + 1 === inPeriod.length
+        ? [() => reader.readChunks(metricId, period, first, last + 1)]
+        : Array.from({ length: Math.ceil(inPeriod.length / CHUNK_HOURS_PER_READ) }, (_, i) => () => {
+            const some = inPeriod.slice(i * CHUNK_HOURS_PER_READ, (i + 1) * CHUNK_HOURS_PER_READ);
+            return reader.readChunksAt(metricId, period, some);
+          });
+    for (const read of reads) for (const { hour, bytes } of await read()) chunks.set(hour, bytes);
+  }
   return chunks;
-}
-
-/** The hours [fromHour, toHour] in order. */
-export function hoursBetween(fromHour: number, toHour: number): number[] {
-  return Array.from({ length: Math.max(0, toHour - fromHour + 1) }, (_, i) => fromHour + i);
 }

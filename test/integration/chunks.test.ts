@@ -9,6 +9,7 @@ import { decodeChunk, encodeChunk } from '../../src/domain/chunk-codec.js';
 import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, samplePartition } from '../../src/domain/partitions.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { chunksOf } from '../../src/storage/sealed-reads.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace();
@@ -29,6 +30,22 @@ describe('chunks in Cassandra', () => {
     const next = await store().readChunks('c', chunkPeriod(first + 1), first, first + 2);
     expect(next.map(({ hour }) => hour)).toEqual([first + 1]);
     expect(await store().readChunks('c', chunkPeriod(first), first + 1, first + 2)).toEqual([]);
+  });
+
+  it('are read by a list of scattered hours within their partition, and through chunksOf across partitions', async () => {
+    const start = 5 * HOURS_PER_CHUNK_PERIOD - 40;
+    for (let hour = start; hour < start + 80; hour += 3)
+      await store().writeChunk('s', { hour, bytes: chunkOf([hour * HOUR + 7], [hour]) }, 10);
+    const wanted = [start, start + 2, start + 3, start + 39];
+    const read = await store().readChunksAt('s', chunkPeriod(start), wanted);
+    expect(read.map(({ hour }) => hour)).toEqual([start, start + 3, start + 39]);
+    expect(Array.from(decodeChunk(read[1]!.bytes).values)).toEqual([start + 3]);
+    // Every other hour over two partitions: 300 of them in the first, more than one read names.
+    const hours = Array.from({ length: 320 }, (_, i) => start - 560 + 2 * i);
+    const chunks = await chunksOf(store(), 's', hours);
+    const written = hours.filter((hour) => hour >= start && (hour - start) % 3 === 0);
+    expect([...chunks.keys()].sort((a, b) => a - b)).toEqual(written);
+    expect(Array.from(decodeChunk(chunks.get(start + 42)!).ts)).toEqual([(start + 42) * HOUR + 7]);
   });
 
   it('expire by MEETR_RETENTION_RAW counted from the end of their hour', async () => {

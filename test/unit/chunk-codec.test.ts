@@ -34,6 +34,13 @@ function roundTrip(ts: readonly number[], values: Float64Array): void {
   const decoded = decodeChunk(chunk);
   expect([...decoded.ts]).toEqual(ts);
   expect(bitsOf(decoded.values)).toEqual(bitsOf(values));
+  // Decoding up to a time stops at the first sample at or after it.
+  for (const untilMs of [ts[0]!, ts[ts.length >> 1]!, ts[ts.length - 1]! + 1, -Infinity]) {
+    const end = ts.findIndex((t) => t >= untilMs);
+    const prefix = decodeChunk(chunk, untilMs);
+    expect([...prefix.ts]).toEqual(ts.slice(0, end === -1 ? ts.length : end));
+    expect(bitsOf(prefix.values)).toEqual(bitsOf(values.slice(0, prefix.ts.length)));
+  }
 }
 
 const word = fc.integer({ min: 0, max: 0xffff_ffff });

@@ -4,7 +4,7 @@ import { parsePromql } from '../../src/promql/parser.js';
 import { PromqlSyntaxError } from '../../src/promql/syntax-error.js';
 import { expandTemplate, compileAnchored } from '../../src/domain/regex.js';
 import { bucketQuantile, quantile } from '../../src/promql/quantile.js';
-import { selectorWindows } from '../../src/promql/query-engine.js';
+import { selectorWindows } from '../../src/promql/read-windows.js';
 import { memoryApp } from '../support/memory-app.js';
 
 const t0 = Date.parse('2026-03-01T00:00:00Z');
@@ -237,6 +237,40 @@ describe('the bounds of a query', () => {
     expect(fits.status).toBe(200);
   });
 
+  it('loads only the windows of a range query whose step is longer than them, and answers as instant queries at each step', async () => {
+    const { app } = memoryApp({ MEETR_MAX_QUERY_SAMPLES: '1000' });
+    // A counter every 15 s for 12 hours: 2,880 samples, more than the bound.
+    const points = Array.from({ length: 2880 }, (_, i) => ({
+      metric: 'c_total{job="x"}',
+      timestamp: String(t0 + i * 15 * S),
+      value: String(i * 3 + (i % 7)),
+    }));
+    const posted = await app.request('/1.0/metrics', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(points),
+    });
+    expect(posted.status).toBe(200);
+    const ask = async (path: string, params: Record<string, string>) => {
+      const r = await app.request(`${path}?${new URLSearchParams(params).toString()}`);
+      return { status: r.status, body: (await r.json()) as Answer };
+    };
+    const range = { start: String(t0 / 1000 + 1800), end: String(t0 / 1000 + 12 * 3600), step: '3600' };
+    const whole = await ask('/api/v1/query_range', { query: 'max_over_time(c_total[1h])', ...range });
+    expect(whole.body.error).toMatch(/^query processing would load too many samples into memory/);
+    for (const query of ['rate(c_total[5m])', 'max_over_time(c_total[90s] offset 1m)', 'c_total']) {
+      const answer = await ask('/api/v1/query_range', { query, ...range });
+      expect(answer.status, query).toBe(200);
+      const [series] = answer.body.data!.result as Array<{ values: Array<[number, string]> }>;
+      expect(series!.values, query).toHaveLength(12);
+      for (const [t, value] of series!.values) {
+        const instant = await ask('/api/v1/query', { query, time: String(t) });
+        const [one] = instant.body.data!.result as Array<{ value: [number, string] }>;
+        expect(one!.value, `${query} at ${t}`).toEqual([t, value]);
+      }
+    }
+  });
+
   it("stops at its timeout with Prometheus' timeout error, answering /health meanwhile", async () => {
     const { app } = await fixture();
     const heavy = app.request(
@@ -266,10 +300,27 @@ describe('the pieces', () => {
       ).values(),
     ];
     expect(windows).toEqual([
-      [1_000_000 - 300_000 - 60_000, 2_000_000 - 60_000],
-      [1_000_000 - 120_000 - 600_000 - 300_000, 2_000_000 - 120_000],
-      [100_000 - 300_000, 100_000],
+      [[1_000_000 - 300_000 - 60_000, 2_000_000 - 60_000]],
+      [[1_000_000 - 120_000 - 600_000 - 300_000, 2_000_000 - 120_000]],
+      [[100_000 - 300_000, 100_000]],
     ]);
+  });
+
+  it('reads only the windows of a range query whose step is longer than them', () => {
+    const [hour, start] = [3_600_000, 10 * 3_600_000];
+    const windows = (query: string, stepMs: number) => [
+      ...selectorWindows(parsePromql(query), start, start + 3 * hour, stepMs).values(),
+    ];
+    const steps = [0, 1, 2, 3].map((i) => start + i * hour);
+    expect(windows('rate(a[5m] offset 1m) + b', hour)).toEqual([
+      steps.map((t) => [t - 60_000 - 300_000, t - 60_000]),
+      steps.map((t) => [t - 300_000, t]),
+    ]);
+    // Windows as long as the step or longer join into one span; a subquery's or `@`'s keep theirs.
+    expect(windows('max_over_time(a[1h])', hour)).toEqual([[[start - hour, start + 3 * hour]]]);
+    expect(windows('rate(a[5m])', 5 * 60_000)).toEqual([[[start - 300_000, start + 3 * hour]]]);
+    expect(windows('max_over_time(rate(a[1m])[5m:1m])', hour)).toEqual([[[start - 360_000, start + 3 * hour]]]);
+    expect(windows('rate(a[5m] @ 100)', hour)).toEqual([[[100_000 - 300_000, 100_000]]]);
   });
 
   it('expands replacements as Go does and matches in linear time', () => {

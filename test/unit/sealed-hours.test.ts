@@ -11,8 +11,9 @@ import { finalize, PointFold } from '../../src/domain/aggregate.js';
 import { decodeChunk } from '../../src/domain/chunk-codec.js';
 import type { SearchQuery } from '../../src/query/search-service.js';
 import { query } from '../support/search-query.js';
-import type { MetricSamples, SpecialValue } from '../../src/domain/point.js';
+import type { MetricSamples, SpecialValue, TimeSpan } from '../../src/domain/point.js';
 import { withSpecialSamples } from '../../src/promql/query-engine.js';
+import { mergeSpans } from '../../src/promql/read-windows.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
 import { StorageUnavailableError } from '../../src/errors.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
@@ -66,10 +67,16 @@ function world() {
     },
     /** The series PromQL sees from a scan of the points and special samples written, in [fromMs, toMs]. */
     expectedSeries(metricId: string, fromMs: number, toMs: number) {
+      return this.expectedWithin(metricId, [[fromMs, toMs]]);
+    },
+    /** The same within any of `spans`. */
+    expectedWithin(metricId: string, spans: readonly TimeSpan[]) {
+      const within = (ts: number): boolean => spans.some(([from, to]) => ts >= from && ts <= to);
+      const points = [...(raw.get(metricId) ?? [])].filter(([ts]) => within(ts)).sort(([a], [b]) => a - b);
       const special = [...(specials.get(metricId)?.values() ?? [])]
-        .filter(({ ts }) => ts >= fromMs && ts <= toMs)
+        .filter(({ ts }) => within(ts))
         .sort((a, b) => a.ts - b.ts);
-      return seriesOf({ metricId, ...this.expected(metricId, fromMs, toMs), special });
+      return seriesOf({ metricId, ts: points.map(([ts]) => ts), values: points.map(([, v]) => v), special });
     },
   };
 }
@@ -85,6 +92,17 @@ function seriesOf(samples: MetricSamples) {
 async function seriesRead(w: World, metricIds: readonly string[], fromMs: number, toMs: number) {
   const answers = await w.search.samples(
     metricIds.map((metricId) => ({ metricId, fromMs, toMs })),
+    1_000_000,
+    UNBOUNDED,
+  );
+  return answers.map(seriesOf);
+}
+
+/** A read of several spans of each series, as a range query whose windows are shorter than its step makes. */
+async function spansRead(w: World, metricIds: readonly string[], spans: readonly TimeSpan[]) {
+  const [fromMs, toMs] = [spans[0]![0], spans[spans.length - 1]![1]];
+  const answers = await w.search.samples(
+    metricIds.map((metricId) => ({ metricId, fromMs, toMs, spans })),
     1_000_000,
     UNBOUNDED,
   );
@@ -137,7 +155,13 @@ describe('samples of sealed hours', () => {
           minLength: 1,
           maxLength: 3,
         }),
-        async (first, late, firstSpecial, lateSpecial, stopAfter, ranges) => {
+        fc
+          .array(fc.tuple(fc.integer({ min: -HOUR, max: SPAN }), fc.integer({ min: 0, max: 20 * 60_000 })), {
+            minLength: 2,
+            maxLength: 8,
+          })
+          .map((spans) => mergeSpans(spans.map(([start, length]) => [base + start, base + start + length]))),
+        async (first, late, firstSpecial, lateSpecial, stopAfter, ranges, spans) => {
           const w = world();
           const write = async (points: typeof first): Promise<void> => {
             for (const metricId of ['a', 'b'])
@@ -170,6 +194,10 @@ describe('samples of sealed hours', () => {
                 w.expectedSeries('b', from, to),
               ]);
             }
+            expect(await spansRead(w, ['a', 'b'], spans), `${when}: ${JSON.stringify(spans)}`).toEqual([
+              w.expectedWithin('a', spans),
+              w.expectedWithin('b', spans),
+            ]);
           };
           await write(first);
           await writeSpecial(firstSpecial);

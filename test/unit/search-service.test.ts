@@ -107,7 +107,7 @@ describe('searches over rollups', () => {
       ),
       { numRuns: 60 },
     );
-  });
+  }, 60_000);
 
   it('read points only at the edges once rolled, from the chunks of their sealed hours', async () => {
     const w = world();
@@ -119,7 +119,8 @@ describe('searches over rollups', () => {
     const q = query('m', base + 90_000 + 5, base + 2 * DAY + 30_500, 'sum');
     expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expected(q));
     expect(w.store.calls.scanPoints - scans).toBe(0);
-    expect(w.store.calls.readChunks - chunks).toBe(2);
+    // The two edge hours lie in one chunk partition: one read names both.
+    expect(w.store.calls.readChunks - chunks).toBe(1);
   });
 
   it('refuse a search needing more raw partitions than the limit, before reading any', async () => {

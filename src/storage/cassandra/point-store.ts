@@ -213,6 +213,14 @@ export class CassandraPointStore
     return chunks;
   }
 
+  async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {
+    const chunks: SealedChunk[] = [];
+    await this.forEachRow('read chunks', this.statements.readChunksAt, [metricId, period, hours], (row) => {
+      chunks.push({ hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer });
+    });
+    return chunks;
+  }
+
   async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
     const { hour, bytes } = chunk;
     const ttl = ttlSeconds((hour + 1) * MS_PER_HOUR, this.retention.raw, this.clock());

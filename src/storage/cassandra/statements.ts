@@ -20,6 +20,7 @@ export function pointStatements(keyspace: string) {
     slotDays: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ?`,
     queuedFor: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id IN ?`,
     readChunks: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour >= ? AND hour < ?`,
+    readChunksAt: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour IN ?`,
     writeChunk: `INSERT INTO ${keyspace}.chunks (metric_id, period, hour, chunk) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
     readRollups: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start >= ? AND start < ?`,
     writeRollup:

@@ -211,6 +211,17 @@ export class InMemoryPointStore
     return chunks;
   }
 
+  async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {
+    this.check('read chunks');
+    this.calls.readChunks++;
+    const chunks: SealedChunk[] = [];
+    for (const hour of hours) {
+      const stored = chunkPeriod(hour) === period ? this.chunks.get(partitionKey(metricId, hour)) : undefined;
+      if (stored !== undefined) chunks.push(stored.chunk);
+    }
+    return chunks;
+  }
+
   async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
     this.check('write chunk');
     this.calls.writeChunk++;
