@@ -130,9 +130,8 @@ async function sealedChunks(
 }
 
 /**
- * One read per (query, hour partition) its spans touch, each of the part of the hour
- * from its first span's start there to its last span's end; the partitions are
- * counted before any list is built.
+ * One read per part of an hour partition a query's spans cover (spans that touch
+ * within the hour are one part); the partitions are counted before any list is built.
  */
 function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): PointRead[] {
   // A range of ten thousand years is refused, not enumerated.
@@ -159,7 +158,8 @@ function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): Point
           Math.max(from, partition * MS_PER_HOUR),
           Math.min(to + 1, (partition + 1) * MS_PER_HOUR),
         ];
-        if (last?.partition === partition) last.toMs = toMs;
+        // Parts of an hour apart stay apart: a chunk is decoded no further than each needs.
+        if (last?.partition === partition && fromMs <= last.toMs) last.toMs = toMs;
         else reads.push((last = { query: index, partition, fromMs, toMs, ts: [], values: [], special: [] })); // until read
       }
     }

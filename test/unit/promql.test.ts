@@ -255,10 +255,13 @@ describe('the bounds of a query', () => {
       const r = await app.request(`${path}?${new URLSearchParams(params).toString()}`);
       return { status: r.status, body: (await r.json()) as Answer };
     };
-    const range = { start: String(t0 / 1000 + 1800), end: String(t0 / 1000 + 12 * 3600), step: '3600' };
-    const whole = await ask('/api/v1/query_range', { query: 'max_over_time(c_total[1h])', ...range });
-    expect(whole.body.error).toMatch(/^query processing would load too many samples into memory/);
-    for (const query of ['rate(c_total[5m])', 'max_over_time(c_total[90s] offset 1m)', 'c_total']) {
+    // Steps on the hour, whose windows end at its first instant, and steps beside it.
+    for (const [query, start] of ['rate(c_total[5m])', 'max_over_time(c_total[90s] offset 1m)', 'c_total'].flatMap(
+      (q) => [[q, t0 / 1000 + 3600] as const, [q, t0 / 1000 + 1800] as const],
+    )) {
+      const range = { start: String(start), end: String(start + 11 * 3600), step: '3600' };
+      const whole = await ask('/api/v1/query_range', { query: 'max_over_time(c_total[1h])', ...range });
+      expect(whole.body.error).toMatch(/^query processing would load too many samples into memory/);
       const answer = await ask('/api/v1/query_range', { query, ...range });
       expect(answer.status, query).toBe(200);
       const [series] = answer.body.data!.result as Array<{ values: Array<[number, string]> }>;
