@@ -6,6 +6,7 @@
  * there is one, and from their own table for the unrolled minutes and the hours
  * without one (specialNeeded).
  */
+import type { DecodedChunk } from '../domain/chunk-codec.js';
 import type { SamplesQuery, SpecialValue } from '../domain/point.js';
 import type { RangeReader } from '../storage/ports.js';
 import { readHourPart } from '../storage/sealed-reads.js';
@@ -25,7 +26,8 @@ export interface PointRead {
 export interface HourRead {
   readonly reader: RangeReader;
   readonly query: SamplesQuery;
-  readonly chunk: Uint8Array | undefined;
+  /** The hour's chunk if sealed: as stored, or decoded once for the hour's several parts. */
+  readonly chunk: Uint8Array | DecodedChunk | undefined;
   /** Epoch minutes of the metric queued since they were last rolled. */
   readonly unrolled: ReadonlySet<number>;
   /** Counts samples as they are loaded; throws past the query's bound. */

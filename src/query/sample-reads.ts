@@ -6,11 +6,12 @@
  * from their own table, a day partition at a time, for the days that need it.
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
+import type { DecodedChunk } from '../domain/chunk-codec.js';
 import type { MetricSamples, SamplesQuery, SpecialValue, TimeSpan } from '../domain/point.js';
 import { samplePartition } from '../domain/partitions.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
-import { chunksOf } from '../storage/sealed-reads.js';
+import { chunksOf, decodeStored } from '../storage/sealed-reads.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { readHour, specialNeeded, type PointRead } from './hour-reads.js';
@@ -63,10 +64,11 @@ export async function readSamples(
       const keep = (query: number, ts: EpochMs): boolean => specialNeeded(ts, chunks[query]!, unrolledOf(query));
       const specialReads = specialDays(queries, reads, chunks, unrolledOf);
       const take = (count: number): void => budget.take(count);
+      const chunkOf = sharedChunks(queries, reads, chunks);
       await settleAll([
         forEachBounded(reads, concurrency, async (one) => {
           checkScope(scope);
-          const [query, chunk] = [queries[one.query]!, chunks[one.query]!.get(one.partition)];
+          const [query, chunk] = [queries[one.query]!, chunkOf(one)];
           await readHour({ reader, query, chunk, unrolled: unrolledOf(one.query), take }, one);
         }),
         forEachBounded(specialReads, concurrency, async (one) => {
@@ -82,6 +84,40 @@ export async function readSamples(
   } finally {
     release();
   }
+}
+
+/**
+ * The chunk each read takes: as stored where the read is its hour's only part (decoded
+ * no further than the part ends), else decoded once for the hour's parts, and let go
+ * when the last of them has it (parts of an hour are adjacent in `reads`).
+ */
+function sharedChunks(
+  queries: readonly SamplesQuery[],
+  reads: readonly PointRead[],
+  chunks: ReadonlyArray<ReadonlyMap<number, Uint8Array>>,
+): (read: PointRead) => Uint8Array | DecodedChunk | undefined {
+  const keyOf = ({ query, partition }: PointRead): string => `${query}/${partition}`;
+  const parts = new Map<string, number>();
+  reads.forEach((read, i) => {
+    if (i > 0 && reads[i - 1]!.query === read.query && reads[i - 1]!.partition === read.partition)
+      parts.set(keyOf(read), (parts.get(keyOf(read)) ?? 1) + 1);
+  });
+  const decoded = new Map<string, DecodedChunk>();
+  return (read) => {
+    const bytes = chunks[read.query]!.get(read.partition);
+    const key = keyOf(read);
+    const left = parts.get(key);
+    if (bytes === undefined || left === undefined) return bytes;
+    const chunk = decoded.get(key) ?? decodeStored(bytes, queries[read.query]!.metricId, read.partition);
+    if (left > 1) {
+      decoded.set(key, chunk);
+      parts.set(key, left - 1);
+    } else {
+      decoded.delete(key);
+      parts.delete(key);
+    }
+    return chunk;
+  };
 }
 
 /**
@@ -158,7 +194,7 @@ function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): Point
           Math.max(from, partition * MS_PER_HOUR),
           Math.min(to + 1, (partition + 1) * MS_PER_HOUR),
         ];
-        // Parts of an hour apart stay apart: a chunk is decoded no further than each needs.
+        // Parts of an hour apart stay apart: only what they cover is kept and counted (sharedChunks decodes once).
         if (last?.partition === partition && fromMs <= last.toMs) last.toMs = toMs;
         else reads.push((last = { query: index, partition, fromMs, toMs, ts: [], values: [], special: [] })); // until read
       }

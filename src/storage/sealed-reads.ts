@@ -15,15 +15,18 @@ import { unseal } from '../domain/sealed-samples.js';
 import { chunkPeriod } from '../domain/partitions.js';
 import { MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
-import type { RangeReader } from './ports.js';
+import type { RangeReader, SealedChunk } from './ports.js';
 
-/** Part of an hour: [fromMs, toMs) within `hour`, its chunk if sealed, and which epoch minutes to read raw besides. */
+/**
+ * Part of an hour: [fromMs, toMs) within `hour`, its chunk if sealed (as stored, or
+ * decoded once for several parts), and which epoch minutes to read raw besides.
+ */
 export interface HourPart {
   readonly metricId: string;
   readonly hour: number;
   readonly fromMs: EpochMs;
   readonly toMs: EpochMs;
-  readonly chunk: Uint8Array | undefined;
+  readonly chunk: Uint8Array | DecodedChunk | undefined;
   readonly rawMinute: (minute: number) => boolean;
 }
 
@@ -53,7 +56,7 @@ export async function readHourPart(
     return { ...raw, special: [] };
   }
   for (const run of minuteRuns(part.rawMinute, fromMs, toMs)) await scan(run.fromMs, run.toMs);
-  const sealed = decodeStored(chunk, metricId, hour, toMs);
+  const sealed = chunk instanceof Uint8Array ? decodeStored(chunk, metricId, hour, toMs) : chunk;
   const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
   take(end - first);
   const inRange = unseal(sealed, first, end);
@@ -114,16 +117,13 @@ export async function chunksOf(
     else inPeriod.push(hour);
   }
   const chunks = new Map<number, Uint8Array>();
+  const add = (read: readonly SealedChunk[]): void => read.forEach(({ hour, bytes }) => chunks.set(hour, bytes));
   for (const [period, inPeriod] of byPeriod) {
     const [first, last] = [inPeriod[0]!, inPeriod[inPeriod.length - 1]!];
-    const reads =
-      last - first + 1 === inPeriod.length
-        ? [() => reader.readChunks(metricId, period, first, last + 1)]
-        : Array.from({ length: Math.ceil(inPeriod.length / CHUNK_HOURS_PER_READ) }, (_, i) => () => {
-            const some = inPeriod.slice(i * CHUNK_HOURS_PER_READ, (i + 1) * CHUNK_HOURS_PER_READ);
-            return reader.readChunksAt(metricId, period, some);
-          });
-    for (const read of reads) for (const { hour, bytes } of await read()) chunks.set(hour, bytes);
+    if (last - first + 1 === inPeriod.length) add(await reader.readChunks(metricId, period, first, last + 1));
+    else
+      for (let at = 0; at < inPeriod.length; at += CHUNK_HOURS_PER_READ)
+        add(await reader.readChunksAt(metricId, period, inPeriod.slice(at, at + CHUNK_HOURS_PER_READ)));
   }
   return chunks;
 }

@@ -30,6 +30,7 @@ import {
   rollupOf,
   rollupParams,
   ROLLUPS_PER_STATEMENT,
+  sealedChunkOf,
 } from './statements.js';
 
 /**
@@ -207,17 +208,17 @@ export class CassandraPointStore
 
   async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
     const chunks: SealedChunk[] = [];
-    await this.forEachRow('read chunks', this.statements.readChunks, [metricId, period, fromHour, toHour], (row) => {
-      chunks.push({ hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer });
-    });
+    await this.forEachRow('read chunks', this.statements.readChunks, [metricId, period, fromHour, toHour], (row) =>
+      chunks.push(sealedChunkOf(row)),
+    );
     return chunks;
   }
 
   async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {
     const chunks: SealedChunk[] = [];
-    await this.forEachRow('read chunks', this.statements.readChunksAt, [metricId, period, hours], (row) => {
-      chunks.push({ hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer });
-    });
+    await this.forEachRow('read chunks', this.statements.readChunksAt, [metricId, period, hours], (row) =>
+      chunks.push(sealedChunkOf(row)),
+    );
     return chunks;
   }
 

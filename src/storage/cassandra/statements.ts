@@ -6,7 +6,7 @@ import cassandra from 'cassandra-driver';
 import type { PartialAggregate } from '../../domain/aggregate.js';
 import { ExactSum } from '../../domain/exact-sum.js';
 import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
-import type { CatalogueEntry, RollupRow } from '../ports.js';
+import type { CatalogueEntry, RollupRow, SealedChunk } from '../ports.js';
 
 export const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
 
@@ -87,6 +87,11 @@ export const lastDayWriteTime = (day: number): cassandra.types.Long =>
   cassandra.types.Long.fromNumber(SPAN_BASE_US + day);
 export const firstDayWriteTime = (day: number): cassandra.types.Long =>
   cassandra.types.Long.fromNumber(SPAN_BASE_US - day);
+
+/** A row of the chunks table as a sealed chunk. */
+export function sealedChunkOf(row: cassandra.types.Row): SealedChunk {
+  return { hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer };
+}
 
 export function catalogueEntryOf(row: cassandra.types.Row): CatalogueEntry {
   const firstDay = row.get('first_day') as number | null;
