@@ -19,7 +19,7 @@ import { allWorkersServe, postJson, search } from '../support/http.js';
 import { samplePartition } from '../../src/domain/partitions.js';
 import { localNodes, PROJECT_ROOT } from '../../src/devstack/local-nodes.js';
 import { singleNodeClient } from '../../src/storage/cassandra/single-node.js';
-import { ringSeenBy, allSeeAllUp, nodetool } from '../../src/devstack/ring.js';
+import { nodetool, waitForRing } from '../../src/devstack/ring.js';
 import { restartLocalNode, stopLocalNode } from '../../src/devstack/node-process.js';
 
 const run = promisify(execFile);
@@ -127,10 +127,6 @@ async function missingPoints(points: Points, client: cassandra.Client, consisten
   return missing;
 }
 
-async function allUpAndNormal(): Promise<boolean> {
-  return allSeeAllUp(nodes, await Promise.all(nodes.map((node) => ringSeenBy(node))));
-}
-
 /** Each roller shard's next slot, read at QUORUM. */
 async function shardSlots(): Promise<number[]> {
   const result = await cluster.execute(`SELECT shard, next_slot FROM ${keyspace}.roll_shards`, [], {
@@ -183,7 +179,7 @@ describe('one node of three killed under load', () => {
     } finally {
       await restartLocalNode(victim, CLUSTER_NODES, { log });
       // A node's JVM alone took 65 s to start in a clean-clone run, three of them and the load sharing 2 cores; gossip then has to settle.
-      await eventually(allUpAndNormal, RING_SETTLES_MS, "the restarted node is up and normal in every node's view");
+      await waitForRing(nodes, RING_SETTLES_MS, log);
       await sleep(5_000);
       await traffic.stop();
     }
@@ -267,7 +263,7 @@ describe('two nodes of three stopped', () => {
       }
 
       await Promise.all(others.map((node) => restartLocalNode(node, CLUSTER_NODES, { log })));
-      await eventually(allUpAndNormal, RING_SETTLES_MS, 'all three nodes up and normal again');
+      await waitForRing(nodes, RING_SETTLES_MS, log);
       const recovered = { metric_id: outage.metric, ts: outage.base + 10_000 + survivorIndex, value: 1 };
       await eventually(async () => (await postJson([recovered])).status === 200, 120_000, 'writes succeed again');
       await eventually(allWorkersServe, 60_000, 'every worker serves again');
