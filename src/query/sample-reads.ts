@@ -60,6 +60,7 @@ export async function readSamples(
       const metricIds = queries.map(({ metricId }) => metricId);
       const unrolled = await options.unrolled.ofMany(metricIds, scope);
       const chunks = await sealedChunks(options, queries, reads, scope);
+      rawHoursWithin(reads, chunks, options.maxPartitions);
       const unrolledOf = (query: number): ReadonlySet<number> => unrolled.get(queries[query]!.metricId)!;
       const keep = (query: number, ts: EpochMs): boolean => specialNeeded(ts, chunks[query]!, unrolledOf(query));
       const specialReads = specialDays(queries, reads, chunks, unrolledOf);
@@ -165,12 +166,18 @@ async function sealedChunks(
   return chunks;
 }
 
+/** (Series, hour) partitions a query may touch per raw one it may read: a sealed hour is a chunk read 256 to a statement, a raw one a scan. */
+const HOURS_PER_RAW_PARTITION = 50;
+
 /**
  * One read per part of an hour partition a query's spans cover (spans that touch
- * within the hour are one part); the partitions are counted before any list is built.
+ * within the hour are one part). The partitions are counted before any list is built,
+ * against HOURS_PER_RAW_PARTITION times maxPartitions; those without a chunk are
+ * counted against maxPartitions once the chunks are known (rawHoursWithin).
  */
 function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): PointRead[] {
   // A range of ten thousand years is refused, not enumerated.
+  const maxHours = maxPartitions * HOURS_PER_RAW_PARTITION;
   let partitions = 0;
   for (const query of queries) {
     let counted = -Infinity;
@@ -178,10 +185,10 @@ function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): Point
       const [first, last] = [Math.max(samplePartition(from), counted + 1), samplePartition(to)];
       if (last >= first) [partitions, counted] = [partitions + last - first + 1, last];
     }
-    if (partitions > maxPartitions) {
+    if (partitions > maxHours) {
       throw new MeetrError(
         'query_too_large',
-        `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
+        `the query touches more than ${maxHours} (series, hour) partitions, ${HOURS_PER_RAW_PARTITION} times MEETR_MAX_SEARCH_PARTITIONS; select fewer series or a shorter range`,
       );
     }
   }
@@ -201,6 +208,23 @@ function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): Point
     }
   });
   return reads;
+}
+
+/** Throws query_too_large when more than `maxPartitions` of the (series, hour) partitions read have no chunk (their raw rows are scanned). */
+function rawHoursWithin(
+  reads: readonly PointRead[],
+  chunks: ReadonlyArray<ReadonlyMap<number, Uint8Array>>,
+  maxPartitions: number,
+): void {
+  let raw = 0;
+  reads.forEach((read, i) => {
+    const again = i > 0 && reads[i - 1]!.query === read.query && reads[i - 1]!.partition === read.partition;
+    if (!again && !chunks[read.query]!.has(read.partition) && ++raw > maxPartitions)
+      throw new MeetrError(
+        'query_too_large',
+        `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
+      );
+  });
 }
 
 /** The spans of a query: its own, or its whole range. */

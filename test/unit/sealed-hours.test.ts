@@ -20,7 +20,7 @@ import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
 import { NO_RETENTION, rawTtlSeconds } from '../../src/rollup/retention.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { rollingWorld } from '../support/rolling-world.js';
-import { insertRequest, TEST_MAX_HOLD_MS } from '../support/services.js';
+import { insertRequest, searchService, TEST_MAX_HOLD_MS } from '../support/services.js';
 
 const HOUR = 3_600_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
@@ -243,6 +243,33 @@ describe('samples of sealed hours', () => {
     const late = w.store.calls.scanPoints;
     expect(await samplesOf(w, ['a'], hour, hour + HOUR - 1)).toEqual([w.expected('a', hour, hour + HOUR - 1)]);
     expect(w.store.calls.scanPoints - late).toBe(1); // the one minute written since
+  });
+
+  it('count only hours without a chunk against MEETR_MAX_SEARCH_PARTITIONS, and refuse a range of too many hours before reading any', async () => {
+    const w = world();
+    const limited = searchService(w.store, { clock: () => w.clock.now, maxPartitions: 2 });
+    const read = (fromMs: number, toMs: number) =>
+      limited.samples([{ metricId: 'a', fromMs, toMs }], 1_000_000, UNBOUNDED);
+    await w.write(
+      'a',
+      Array.from({ length: 6 }, (_, hour): [number, number] => [base + hour * HOUR + 1_000, hour]),
+    );
+    const tooLarge = { code: 'query_too_large', message: expect.stringMatching(/more than 2 \(series, hour\)/) };
+    // Six raw hours, more than two.
+    await expect(read(base, base + SPAN - 1)).rejects.toMatchObject(tooLarge);
+    await w.roll();
+    // Five sealed, the last still open: one raw hour.
+    const [answer] = await read(base, base + SPAN - 1);
+    expect({ ts: answer!.ts, values: answer!.values }).toEqual(w.expected('a', base, base + SPAN - 1));
+    // Two hours past the data have no chunk: three raw hours.
+    await expect(read(base, base + SPAN + 2 * HOUR - 1)).rejects.toMatchObject(tooLarge);
+    // Past 50 hours a raw partition (100 here), refused before any read.
+    const [scans, chunks] = [w.store.calls.scanPoints, w.store.calls.readChunks];
+    await expect(read(base - 95 * HOUR, base + SPAN - 1)).rejects.toMatchObject({
+      code: 'query_too_large',
+      message: expect.stringMatching(/more than 100 \(series, hour\) partitions, 50 times MEETR_MAX_SEARCH_PARTITIONS/),
+    });
+    expect([w.store.calls.scanPoints, w.store.calls.readChunks]).toEqual([scans, chunks]);
   });
 
   it('refuse with 503, never answer without them, when a chunk cannot be read (a newer format, or damaged)', async () => {
