@@ -122,19 +122,37 @@ export function openMetrics(series: readonly LabelledSeries[]): string {
 }
 
 /** A Prometheus on blocks backfilled in `workDir` from the series; it scrapes nothing and keeps ten years. */
-export async function backfilledPrometheus(
+export function backfilledPrometheus(
   workDir: string,
   series: readonly LabelledSeries[],
   port: number,
 ): Promise<{ url: string; stop: () => void }> {
-  rmSync(workDir, { recursive: true, force: true });
-  mkdirSync(join(workDir, 'data'), { recursive: true });
-  writeFileSync(join(workDir, 'samples.om'), openMetrics(series));
-  await promisify(execFile)(
-    'promtool',
-    ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'samples.om'), join(workDir, 'data')],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
+  return prometheusOn(workDir, port, [() => openMetrics(series)]);
+}
+
+/**
+ * A Prometheus on the blocks in `workDir`: backfilled anew from `files` (each an
+ * OpenMetrics text, made when its turn comes and converted on its own, since
+ * promtool reads its whole input once per two-hour block), or, without them, those
+ * an earlier call left there.
+ */
+export async function prometheusOn(
+  workDir: string,
+  port: number,
+  files: ReadonlyArray<() => string> | undefined,
+): Promise<{ url: string; stop: () => void }> {
+  if (files !== undefined) {
+    rmSync(workDir, { recursive: true, force: true });
+    mkdirSync(join(workDir, 'data'), { recursive: true });
+    for (const text of files) {
+      writeFileSync(join(workDir, 'samples.om'), text());
+      await promisify(execFile)(
+        'promtool',
+        ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'samples.om'), join(workDir, 'data')],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+    }
+  }
   writeFileSync(join(workDir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
   const child = spawn(
     'prometheus',

@@ -11,6 +11,8 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { createCassandraClient } from '../src/storage/cassandra/client.js';
 import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { runLoad } from './load-generator.js';
+import type { BenchContext } from './context.js';
+import { benchMonth } from './scenarios/month.js';
 import { benchPrometheus } from './scenarios/prometheus.js';
 import { rollerControl } from './roller-control.js';
 import { formatReport, runBench } from './run-bench.js';
@@ -51,6 +53,14 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
       and of a local Prometheus backfilled with the same samples (promtool tsdb
       create-blocks-from openmetrics), answers compared. About 3 minutes.
 
+  npm run bench -- month [--reuse] [--target URL] [--seed N] [--out FILE]
+      Thirty days of 100 counters scraped every 15 s (17,280,000 samples) remote-
+      written a day at a time, sealed by the roller, then rate(x[5m]), sum by (group)
+      (rate(x[5m])) and max_over_time(x[1h]) over the 30 days at a 1-hour step, asked
+      of meetr and of a backfilled local Prometheus, answers compared. Give it a
+      keyspace of its own (MEETR_KEYSPACE). --reuse queries what an earlier run of
+      the same seed loaded. The load and the seal take most of its time.
+
   npm run bench -- load --target URL [--rate N] [--metrics N] [--duration S] [--batch N] [--seed N]
       A steady load: --rate points/s (default 10000) in requests of --batch points
       (default 100) over --metrics metrics (default 100) for --duration seconds
@@ -70,8 +80,42 @@ const { values, positionals } = parseArgs({
     metrics: { type: 'string', default: '100' },
     duration: { type: 'string', default: '30' },
     batch: { type: 'string', default: '100' },
+    reuse: { type: 'boolean' },
   },
 });
+
+/** Runs a scenario beside a local Prometheus (on MEETR_HTTP_PORT + 1300) against the stack the environment names. */
+async function withScenario<T>(scenario: (ctx: BenchContext, prometheusPort: number) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
+  try {
+    await client.connect();
+    const ctx: BenchContext = {
+      apiUrl: values.target ?? `http://127.0.0.1:${config.httpPort}`,
+      workerUrls: [],
+      telemetryUrls: [],
+      store: new CassandraPointStore(client, config.keyspace),
+      seed: positive('seed', values.seed),
+      progress,
+      roller: rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers),
+    };
+    return await scenario(ctx, config.httpPort + 1300);
+  } finally {
+    await client.shutdown();
+  }
+}
+
+/** Prints a scenario's result and writes it as JSON (--out, or .local/bench/<name>-<date>.json). */
+function writeResult(name: string, result: unknown): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  console.log(JSON.stringify(result, null, 2));
+  const out =
+    values.out ??
+    join(PROJECT_ROOT, '.local', 'bench', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`report: ${out}`);
+}
 
 function positive(name: string, text: string | undefined): number {
   const value = Number(text);
@@ -153,44 +197,23 @@ try {
       await client.shutdown();
     }
   } else if (positionals[0] === 'prometheus') {
-    const config = loadConfig();
-    const apiUrl = values.target ?? `http://127.0.0.1:${config.httpPort}`;
-    const client = createCassandraClient({ ...config, storageTimeoutMs: 30_000, applicationName: 'meetr-bench' });
-    try {
-      await client.connect();
-      const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
-      const ctx = {
-        apiUrl,
-        workerUrls: [],
-        telemetryUrls: [],
-        store: new CassandraPointStore(client, config.keyspace),
-        seed: positive('seed', values.seed),
-        progress,
-        roller,
-      };
-      const result = await benchPrometheus(
-        ctx,
-        join(PROJECT_ROOT, '.local', 'bench', 'prometheus'),
-        config.httpPort + 1300,
-      );
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      console.log(JSON.stringify(result, null, 2));
-      const out =
-        values.out ??
-        join(PROJECT_ROOT, '.local', 'bench', `prometheus-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-      console.log(`report: ${out}`);
-      if (
-        result.remoteWriteFailures > 0 ||
-        result.otlpFailures > 0 ||
-        result.formBatchFailures > 0 ||
-        result.queries.some((q) => !q.same)
-      )
-        process.exitCode = 1;
-    } finally {
-      await client.shutdown();
-    }
+    const result = await withScenario((ctx, port) =>
+      benchPrometheus(ctx, join(PROJECT_ROOT, '.local', 'bench', 'prometheus'), port),
+    );
+    writeResult('prometheus', result);
+    if (
+      result.remoteWriteFailures > 0 ||
+      result.otlpFailures > 0 ||
+      result.formBatchFailures > 0 ||
+      result.queries.some((q) => !q.same)
+    )
+      process.exitCode = 1;
+  } else if (positionals[0] === 'month') {
+    const result = await withScenario((ctx, port) =>
+      benchMonth(ctx, join(PROJECT_ROOT, '.local', 'bench', 'month'), port, values.reuse === true),
+    );
+    writeResult('month', result);
+    if (result.remoteWriteFailures > 0 || result.queries.some((q) => !q.same)) process.exitCode = 1;
   } else {
     console.error(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
     process.exitCode = 2;

@@ -64,15 +64,22 @@ function benchDay(seed: number): { fromMs: number; series: LabelledSeries[] } {
   return { fromMs, series };
 }
 
-type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
+export type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
 
-async function queryRange(
+/** A range query of `url`, timed to its parsed answer; throws what a failed one answered. */
+export async function queryRange(
   url: string,
   query: string,
   startMs: number,
   endMs: number,
+  stepSeconds = 60,
 ): Promise<{ ms: number; result: Matrix }> {
-  const body = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: '60' });
+  const body = new URLSearchParams({
+    query,
+    start: String(startMs / 1000),
+    end: String(endMs / 1000),
+    step: String(stepSeconds),
+  });
   const started = performance.now();
   const response = await fetch(`${url}/api/v1/query_range`, {
     method: 'POST',
@@ -86,7 +93,7 @@ async function queryRange(
 }
 
 /** Whether two matrices hold the same series, steps and values (to 1e-9 relative: sums may add in another order). */
-function sameMatrix(a: Matrix, b: Matrix): boolean {
+export function sameMatrix(a: Matrix, b: Matrix): boolean {
   const key = (m: Record<string, string>): string => JSON.stringify(Object.entries(m).sort());
   const other = new Map(b.map((s) => [key(s.metric), s.values]));
   return (
