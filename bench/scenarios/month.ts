@@ -13,8 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { postRemoteWrite, prometheusOn, remoteWriteBodies, openMetrics, type LabelledSeries } from '../backfill.js';
 import type { BenchContext } from '../context.js';
-import { median } from '../latency.js';
-import { queryRange, sameMatrix } from './prometheus.js';
+import { compareQuery, type ComparedQuery } from './prometheus.js';
 import { rolledUp } from './search.js';
 
 const SERIES = 100;
@@ -39,15 +38,7 @@ export interface MonthBenchResult {
   readonly remoteWriteFailures: number;
   /** From the end of loading until the roller had rolled and sealed the month. */
   readonly sealedAfterMs: number | null;
-  readonly queries: ReadonlyArray<{
-    readonly query: string;
-    readonly steps: number;
-    /** Median of the runs, or the error meetr answered (a bound, say). */
-    readonly meetrMs: number | null;
-    readonly meetrError: string | null;
-    readonly prometheusMs: number;
-    readonly same: boolean;
-  }>;
+  readonly queries: readonly ComparedQuery[];
 }
 
 /** The 30 UTC days that ended at the start of the day before today's (so every hour of them is over and sealable). */
@@ -109,7 +100,7 @@ export async function benchMonth(
           return openMetrics(series);
         }),
   );
-  const queries: Array<MonthBenchResult['queries'][number]> = [];
+  const queries: ComparedQuery[] = [];
   try {
     if (!reusing) {
       progress('month: waiting for the roller to seal the month');
@@ -121,30 +112,13 @@ export async function benchMonth(
     const [start, end] = [fromMs + 3_600_000, toMs];
     for (const query of MONTH_QUERIES) {
       progress(`month: query_range ${query}`);
-      const mine: number[] = [];
-      const theirs: number[] = [];
-      let same = true;
-      let meetrError: string | null = null;
-      for (let run = 0; run < QUERY_RUNS; run++) {
-        const b = await queryRange(prometheus.url, query, start, end, STEP_S);
-        theirs.push(b.ms);
-        try {
-          const a = await queryRange(apiUrl, query, start, end, STEP_S);
-          mine.push(a.ms);
-          same &&= sameMatrix(a.result, b.result);
-        } catch (error) {
-          meetrError = error instanceof Error ? error.message : String(error);
-          same = false;
-        }
-      }
-      queries.push({
+      const compared = await compareQuery(
+        { meetr: apiUrl, prometheus: prometheus.url },
         query,
-        steps: (end - start) / (STEP_S * 1000) + 1,
-        meetrMs: mine.length === 0 ? null : median(mine),
-        meetrError,
-        prometheusMs: median(theirs),
-        same,
-      });
+        [start, end, STEP_S],
+        QUERY_RUNS,
+      );
+      queries.push({ query, steps: (end - start) / (STEP_S * 1000) + 1, ...compared });
     }
   } finally {
     prometheus.stop();

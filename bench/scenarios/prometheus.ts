@@ -39,14 +39,21 @@ export interface PrometheusBenchResult {
   readonly formBatchFailureSamples: readonly string[];
   /** From the end of loading until the roller had rolled and sealed the day. */
   readonly sealedAfterMs: number;
-  readonly queries: ReadonlyArray<{
-    readonly query: string;
-    readonly steps: number;
-    readonly series: number;
-    readonly meetrMs: number;
-    readonly prometheusMs: number;
-    readonly same: boolean;
-  }>;
+  readonly queries: readonly ComparedQuery[];
+}
+
+/** One query range asked of meetr and of Prometheus, several times. */
+export interface ComparedQuery {
+  readonly query: string;
+  readonly steps: number;
+  /** Series in Prometheus' answer. */
+  readonly series: number;
+  /** Median of the runs, or null with the error meetr answered (a bound, say). */
+  readonly meetrMs: number | null;
+  readonly meetrError: string | null;
+  readonly prometheusMs: number;
+  /** Whether every answer of meetr equalled Prometheus'. */
+  readonly same: boolean;
 }
 
 /** 100 counters over one UTC day that ended at least two hours ago, one sample per 15 s, each resetting once. */
@@ -113,6 +120,31 @@ export function sameMatrix(a: Matrix, b: Matrix): boolean {
   );
 }
 
+/** One query asked of meetr and of Prometheus `runs` times over [startMs, endMs]: median times, whether every answer agreed, meetr's error if it refused. */
+export async function compareQuery(
+  urls: { readonly meetr: string; readonly prometheus: string },
+  query: string,
+  [startMs, endMs, stepSeconds]: readonly [number, number, number],
+  runs: number,
+): Promise<Omit<ComparedQuery, 'query' | 'steps'>> {
+  const [mine, theirs] = [[] as number[], [] as number[]];
+  let [same, series, meetrError] = [true, 0, null as string | null];
+  for (let run = 0; run < runs; run++) {
+    const theirAnswer = await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds);
+    theirs.push(theirAnswer.ms);
+    series = theirAnswer.result.length;
+    try {
+      const myAnswer = await queryRange(urls.meetr, query, startMs, endMs, stepSeconds);
+      mine.push(myAnswer.ms);
+      same &&= sameMatrix(myAnswer.result, theirAnswer.result);
+    } catch (error) {
+      meetrError = error instanceof Error ? error.message : String(error);
+      same = false;
+    }
+  }
+  return { meetrMs: mine.length === 0 ? null : median(mine), meetrError, prometheusMs: median(theirs), same, series };
+}
+
 export async function benchPrometheus(
   ctx: BenchContext,
   workDir: string,
@@ -154,7 +186,7 @@ export async function benchPrometheus(
   const sealStarted = performance.now();
   await rolledUp(store);
   const sealedAfterMs = performance.now() - sealStarted;
-  const queries: Array<PrometheusBenchResult['queries'][number]> = [];
+  const queries: ComparedQuery[] = [];
   try {
     const [start, end] = [fromMs, fromMs + DAY_MS];
     for (const query of [
@@ -163,28 +195,13 @@ export async function benchPrometheus(
       'max_over_time(bench_requests_total[10m])',
     ]) {
       progress(`prometheus: query_range ${query}`);
-      const mine: number[] = [];
-      const theirs: number[] = [];
-      let same = true;
-      let seriesCount = 0;
-      for (let run = 0; run < QUERY_RUNS; run++) {
-        const [a, b] = [
-          await queryRange(apiUrl, query, start, end),
-          await queryRange(prometheus.url, query, start, end),
-        ];
-        mine.push(a.ms);
-        theirs.push(b.ms);
-        same &&= sameMatrix(a.result, b.result);
-        seriesCount = b.result.length;
-      }
-      queries.push({
+      const compared = await compareQuery(
+        { meetr: apiUrl, prometheus: prometheus.url },
         query,
-        steps: DAY_MS / 60_000 + 1,
-        series: seriesCount,
-        meetrMs: median(mine),
-        prometheusMs: median(theirs),
-        same,
-      });
+        [start, end, 60],
+        QUERY_RUNS,
+      );
+      queries.push({ query, steps: DAY_MS / 60_000 + 1, ...compared });
     }
   } finally {
     prometheus.stop();
