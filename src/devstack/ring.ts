@@ -12,10 +12,10 @@ export interface RingMember {
 }
 
 /**
- * How long one `nodetool status` may take. Idle, it answers in about 1.5 s; in a
+ * How long one `nodetool status` may take. Idle, it answers in about 1.5 s. In a
  * clean-clone run of the cluster tier (three nodes, the stack and its load on 2
- * cores, hints replaying) probes given 30 s failed for four minutes on end after
- * the ring had settled, so the wait for it could not see it.
+ * cores, hints replaying), three probes at once, each given 30 s, did not see for
+ * four minutes a ring that the nodes' own logs showed up and normal.
  */
 const RING_PROBE_MS = 90_000;
 
