@@ -25,7 +25,7 @@ const CLIENTS = 8;
 const QUERY_RUNS = 3;
 const NAME = 'month_requests_total';
 
-export const MONTH_QUERIES = [
+const MONTH_QUERIES = [
   `rate(${NAME}[5m])`,
   `sum by (group) (rate(${NAME}[5m]))`,
   `max_over_time(${NAME}[1h])`,
@@ -59,6 +59,12 @@ function seriesBetween(i: number, seed: number, monthFromMs: number, fromMs: num
   return { labels: { __name__: NAME, series: String(i), group: `g${i % 10}` }, samples };
 }
 
+/** The 100 series over day `day` of the month (0-based). */
+function dayOfSeries(day: number, seed: number, monthFromMs: number): LabelledSeries[] {
+  const dayFrom = monthFromMs + day * DAY_MS;
+  return Array.from({ length: SERIES }, (_, i) => seriesBetween(i, seed, monthFromMs, dayFrom, dayFrom + DAY_MS));
+}
+
 export async function benchMonth(
   ctx: BenchContext,
   workDir: string,
@@ -77,11 +83,7 @@ export async function benchMonth(
     remote = { seconds: 0, failures: 0 };
     for (let day = 0; day < DAYS; day++) {
       progress(`month: remote write of day ${day + 1} of ${DAYS} (${samples / DAYS} samples)`);
-      const dayFrom = fromMs + day * DAY_MS;
-      const series = Array.from({ length: SERIES }, (_, i) =>
-        seriesBetween(i, seed, fromMs, dayFrom, dayFrom + DAY_MS),
-      );
-      const sent = await postRemoteWrite(apiUrl, remoteWriteBodies(series), CLIENTS);
+      const sent = await postRemoteWrite(apiUrl, remoteWriteBodies(dayOfSeries(day, seed, fromMs)), CLIENTS);
       remote.seconds += sent.seconds;
       remote.failures += sent.failures;
     }
@@ -90,15 +92,7 @@ export async function benchMonth(
   const prometheus = await prometheusOn(
     workDir,
     prometheusPort,
-    reusing
-      ? undefined
-      : Array.from({ length: DAYS }, (_, day) => () => {
-          const dayFrom = fromMs + day * DAY_MS;
-          const series = Array.from({ length: SERIES }, (_, i) =>
-            seriesBetween(i, seed, fromMs, dayFrom, dayFrom + DAY_MS),
-          );
-          return openMetrics(series);
-        }),
+    reusing ? undefined : Array.from({ length: DAYS }, (_, day) => () => openMetrics(dayOfSeries(day, seed, fromMs))),
   );
   const queries: ComparedQuery[] = [];
   try {

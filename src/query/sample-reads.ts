@@ -100,8 +100,7 @@ function sharedChunks(
   const keyOf = ({ query, partition }: PointRead): string => `${query}/${partition}`;
   const parts = new Map<string, number>();
   reads.forEach((read, i) => {
-    if (i > 0 && reads[i - 1]!.query === read.query && reads[i - 1]!.partition === read.partition)
-      parts.set(keyOf(read), (parts.get(keyOf(read)) ?? 1) + 1);
+    if (sameHourAsBefore(reads, i)) parts.set(keyOf(read), (parts.get(keyOf(read)) ?? 1) + 1);
   });
   const decoded = new Map<string, DecodedChunk>();
   return (read) => {
@@ -170,10 +169,8 @@ async function sealedChunks(
 const HOURS_PER_RAW_PARTITION = 50;
 
 /**
- * One read per part of an hour partition a query's spans cover (spans that touch
- * within the hour are one part). The partitions are counted before any list is built,
- * against HOURS_PER_RAW_PARTITION times maxPartitions; those without a chunk are
- * counted against maxPartitions once the chunks are known (rawHoursWithin).
+ * One read per part of an hour partition a query's spans cover (spans that touch within the hour are one part),
+ * counted before any list is built against HOURS_PER_RAW_PARTITION times maxPartitions (raw ones: rawHoursWithin).
  */
 function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): PointRead[] {
   // A range of ten thousand years is refused, not enumerated.
@@ -218,13 +215,17 @@ function rawHoursWithin(
 ): void {
   let raw = 0;
   reads.forEach((read, i) => {
-    const again = i > 0 && reads[i - 1]!.query === read.query && reads[i - 1]!.partition === read.partition;
-    if (!again && !chunks[read.query]!.has(read.partition) && ++raw > maxPartitions)
+    if (!sameHourAsBefore(reads, i) && !chunks[read.query]!.has(read.partition) && ++raw > maxPartitions)
       throw new MeetrError(
         'query_too_large',
         `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
       );
   });
+}
+
+/** Whether reads[i] is a further part of the (query, hour) of the read before it (parts of an hour are adjacent). */
+function sameHourAsBefore(reads: readonly PointRead[], i: number): boolean {
+  return i > 0 && reads[i - 1]!.query === reads[i]!.query && reads[i - 1]!.partition === reads[i]!.partition;
 }
 
 /** The spans of a query: its own, or its whole range. */
