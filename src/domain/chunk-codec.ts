@@ -3,7 +3,8 @@
  * 2015; Prometheus' XOR chunks): timestamps as delta-of-delta in milliseconds,
  * values as the XOR of each float with the one before. Every value keeps its 64
  * bits exactly (-0, NaN payloads, the staleness marker, infinities); timestamps may
- * come in any order and repeat. Decoding fills typed arrays, no object per sample.
+ * come in any order and repeat. Decoding (chunk-decoder.ts) fills typed arrays, no
+ * object per sample.
  *
  * The layout: a format version byte (1), the sample count as an unsigned LEB128,
  * then one bit stream, most significant bit first:
@@ -33,7 +34,8 @@ export interface DecodedChunk {
 export class ChunkFormatError extends Error {}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const [LO, HI] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
+/** The indexes of a double's low and high 32 bits in a Uint32Array over it. */
+export const [LO, HI] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
 
 /** Bits written most significant first into a growing byte array. */
 class BitWriter {
@@ -71,24 +73,8 @@ class BitWriter {
   }
 }
 
-/** Bits of a chunk's stream read past its end: zeros, so a damaged chunk fails its length check, never an index. */
-const READ_PADDING_BYTES = 24;
-
-/** The 32 bits of `bytes` from bit `pos` on, as an unsigned number. */
-function peek32(bytes: Uint8Array, pos: number): number {
-  const i = pos >>> 3;
-  const word = (bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!;
-  const offset = pos & 7;
-  return offset === 0 ? word >>> 0 : ((word << offset) | (bytes[i + 4]! >>> (8 - offset))) >>> 0;
-}
-
-/** The `n` (0-32) bits of `bytes` from bit `pos` on, as an unsigned number. */
-function bitsAt(bytes: Uint8Array, pos: number, n: number): number {
-  return n === 0 ? 0 : peek32(bytes, pos) >>> (32 - n);
-}
-
 /** The buckets of a delta-of-delta after its prefix of ones: bits of the two's complement value. */
-const DOD_BITS = [0, 14, 17, 20, 32];
+export const DOD_BITS = [0, 14, 17, 20, 32];
 
 function leadingZeros(hi: number, lo: number): number {
   return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
@@ -189,106 +175,4 @@ function writeDeltaOfDelta(writer: BitWriter, dod: number, t: number, scratch: F
   }
   writer.write(0b11111, 5);
   writeRawTimestamp(writer, t, scratch, bits);
-}
-
-function readUvarint(bytes: Uint8Array, at: number): [value: number, next: number] {
-  let [value, scale, i] = [0, 1, at];
-  for (;;) {
-    if (i >= bytes.length || i - at > 7) throw new ChunkFormatError('the chunk has no whole sample count');
-    const byte = bytes[i++]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, i];
-    scale *= 0x80;
-  }
-}
-
-/** Where decoding stands: the bit position and the previous sample's value bits, timestamp and XOR window. */
-interface DecodeState {
-  pos: number;
-  hi: number;
-  lo: number;
-  leading: number;
-  trailing: number;
-}
-
-/**
- * Decodes a chunk this codec wrote, up to its first sample at or after `untilMs`
- * (a read of the start of an hour decodes no further); throws ChunkFormatError for
- * anything else. One pass over the stream with the bit position in hand and no
- * allocation per sample (a third of a day's PromQL read went to decoding before).
- */
-export function decodeChunk(bytes: Uint8Array, untilMs = Infinity): DecodedChunk {
-  if (bytes[0] !== CHUNK_FORMAT_VERSION) throw new ChunkFormatError(`unknown chunk format version ${bytes[0]}`);
-  const [count, start] = readUvarint(bytes, 1);
-  // Every sample after the first takes at least two bits: a count past that is not this chunk's.
-  if (count > 1 + (bytes.length - start) * 4) throw new ChunkFormatError(`the chunk cannot hold ${count} samples`);
-  const end = (bytes.length - start) * 8;
-  const body = new Uint8Array(bytes.length - start + READ_PADDING_BYTES);
-  body.set(bytes.subarray(start));
-  const ts = new Float64Array(count);
-  const values = new Float64Array(count);
-  const valueBits = new Uint32Array(values.buffer);
-  const scratch = new Float64Array(1);
-  const scratchBits = new Uint32Array(scratch.buffer);
-  const rawTimestamp = (pos: number): number => {
-    [scratchBits[HI], scratchBits[LO]] = [peek32(body, pos), peek32(body, pos + 32)];
-    return scratch[0]!;
-  };
-  const state: DecodeState = { pos: 128, hi: peek32(body, 64), lo: peek32(body, 96), leading: 0, trailing: 0 };
-  let [prevTs, prevDelta] = [0, 0];
-  for (let i = 0; i < count; i++) {
-    if (i === 0) ts[0] = rawTimestamp(0);
-    else {
-      const ones = Math.min(5, Math.clz32(~peek32(body, state.pos)));
-      if (ones === 5) {
-        ts[i] = rawTimestamp(state.pos + 5);
-        state.pos += 69;
-      } else {
-        const n = DOD_BITS[ones]!;
-        const raw = bitsAt(body, state.pos + ones + 1, n);
-        state.pos += ones + 1 + n;
-        ts[i] = prevTs + prevDelta + (n > 0 && raw >= 2 ** (n - 1) ? raw - 2 ** n : raw);
-      }
-      prevDelta = ts[i]! - prevTs;
-      readValue(body, state);
-    }
-    if (ts[i]! >= untilMs) return { ts: ts.subarray(0, i), values: values.subarray(0, i) };
-    if (state.pos > end) throw new ChunkFormatError('the chunk ends inside a sample');
-    valueBits[2 * i + HI] = state.hi;
-    valueBits[2 * i + LO] = state.lo;
-    prevTs = ts[i]!;
-  }
-  return { ts, values };
-}
-
-/** Reads one value after the first: `0` the same bits, `10` in the previous window, `11` in a new one. */
-function readValue(body: Uint8Array, state: DecodeState): void {
-  const control = peek32(body, state.pos) >>> 30;
-  if (control < 2) {
-    state.pos += 1;
-    return;
-  }
-  state.pos += 2;
-  if (control === 3) {
-    const header = peek32(body, state.pos);
-    state.leading = header >>> 27;
-    const meaningful = (header >>> 21) & 63 || 64;
-    state.trailing = 64 - state.leading - meaningful;
-    if (state.trailing < 0) throw new ChunkFormatError('a value has more meaningful bits than a double');
-    state.pos += 11;
-  }
-  const { trailing } = state;
-  const n = 64 - state.leading - trailing;
-  const mHi = n > 32 ? bitsAt(body, state.pos, n - 32) : 0;
-  const mLo = n > 32 ? peek32(body, state.pos + n - 32) : bitsAt(body, state.pos, n);
-  state.pos += n;
-  if (trailing === 0) {
-    state.hi = (state.hi ^ mHi) >>> 0;
-    state.lo = (state.lo ^ mLo) >>> 0;
-  } else if (trailing >= 32) {
-    state.hi = (state.hi ^ (mLo << (trailing - 32))) >>> 0;
-  } else {
-    state.hi = (state.hi ^ ((mHi << trailing) | (mLo >>> (32 - trailing)))) >>> 0;
-    state.lo = (state.lo ^ (mLo << trailing)) >>> 0;
-  }
 }

@@ -88,9 +88,11 @@ export async function readSamples(
 }
 
 /**
- * The chunk each read takes: as stored where the read is its hour's only part (decoded
- * no further than the part ends), else decoded once for the hour's parts, and let go
- * when the last of them has it (parts of an hour are adjacent in `reads`).
+ * The chunk each read takes: as stored where its hour has one or two parts (each
+ * decoded no further than it ends, and only its samples copied out: an hour read at
+ * its start and its end, as `rate(x[5m])` at a 1h step reads it, is decoded about
+ * once), else decoded once for the hour's parts, and let go when the last of them
+ * has it (parts of an hour are adjacent in `reads`).
  */
 function sharedChunks(
   queries: readonly SamplesQuery[],
@@ -102,6 +104,7 @@ function sharedChunks(
   reads.forEach((read, i) => {
     if (sameHourAsBefore(reads, i)) parts.set(keyOf(read), (parts.get(keyOf(read)) ?? 1) + 1);
   });
+  for (const [key, count] of parts) if (count < 3) parts.delete(key);
   const decoded = new Map<string, DecodedChunk>();
   return (read) => {
     const bytes = chunks[read.query]!.get(read.partition);
@@ -109,13 +112,9 @@ function sharedChunks(
     const left = parts.get(key);
     if (bytes === undefined || left === undefined) return bytes;
     const chunk = decoded.get(key) ?? decodeStored(bytes, queries[read.query]!.metricId, read.partition);
-    if (left > 1) {
-      decoded.set(key, chunk);
-      parts.set(key, left - 1);
-    } else {
-      decoded.delete(key);
-      parts.delete(key);
-    }
+    if (left > 1) decoded.set(key, chunk);
+    else decoded.delete(key);
+    parts.set(key, left - 1);
     return chunk;
   };
 }

@@ -7,7 +7,8 @@
  * written since need them. Every reader of points goes through here: PromQL, the
  * Meetr API's partial minutes and the roller.
  */
-import { ChunkFormatError, decodeChunk, type DecodedChunk } from '../domain/chunk-codec.js';
+import { ChunkFormatError, type DecodedChunk } from '../domain/chunk-codec.js';
+import { decodeChunkPart } from '../domain/chunk-decoder.js';
 import { StorageUnavailableError } from '../errors.js';
 import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples } from '../domain/sample-merge.js';
@@ -56,7 +57,7 @@ export async function readHourPart(
     return { ...raw, special: [] };
   }
   for (const run of minuteRuns(part.rawMinute, fromMs, toMs)) await scan(run.fromMs, run.toMs);
-  const sealed = chunk instanceof Uint8Array ? decodeStored(chunk, metricId, hour, toMs) : chunk;
+  const sealed = chunk instanceof Uint8Array ? decodeStored(chunk, metricId, hour, [fromMs, toMs]) : chunk;
   const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
   take(end - first);
   const inRange = unseal(sealed, first, end);
@@ -65,12 +66,18 @@ export async function readHourPart(
 }
 
 /**
- * A stored chunk decoded; one this version cannot read (a newer format, or damaged)
- * is a failure of storage, answered 503 and retried, never taken for no points.
+ * A stored chunk decoded, the samples of `[fromMs, untilMs)` only when given; one
+ * this version cannot read (a newer format, or damaged) is a failure of storage,
+ * answered 503 and retried, never taken for no points.
  */
-export function decodeStored(chunk: Uint8Array, metricId: string, hour: number, untilMs = Infinity): DecodedChunk {
+export function decodeStored(
+  chunk: Uint8Array,
+  metricId: string,
+  hour: number,
+  [fromMs, untilMs]: readonly [EpochMs, EpochMs] = [-Infinity, Infinity],
+): DecodedChunk {
   try {
-    return decodeChunk(chunk, untilMs);
+    return decodeChunkPart(chunk, fromMs, untilMs);
   } catch (error) {
     if (!(error instanceof ChunkFormatError)) throw error;
     throw new StorageUnavailableError(

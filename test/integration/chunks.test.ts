@@ -5,7 +5,8 @@
  * properties.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunk } from '../../src/domain/chunk-codec.js';
+import { encodeChunk } from '../../src/domain/chunk-codec.js';
+import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, samplePartition } from '../../src/domain/partitions.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';

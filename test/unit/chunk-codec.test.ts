@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import {
   ChunkFormatError,
   CHUNK_FORMAT_VERSION,
-  decodeChunk,
   encodeChunk,
   MAX_CHUNK_TIMESTAMP,
 } from '../../src/domain/chunk-codec.js';
+import { decodeChunk, decodeChunkPart } from '../../src/domain/chunk-decoder.js';
 
 /** Doubles from their 64 bits, [high, low] words, so NaN payloads are what the test chose. */
 function doublesOf(words: ReadonlyArray<readonly [number, number]>): Float64Array {
@@ -40,7 +40,18 @@ function roundTrip(ts: readonly number[], values: Float64Array): void {
     const prefix = decodeChunk(chunk, untilMs);
     expect([...prefix.ts]).toEqual(ts.slice(0, end === -1 ? ts.length : end));
     expect(bitsOf(prefix.values)).toEqual(bitsOf(values.slice(0, prefix.ts.length)));
+    // A part is that prefix without its leading samples before `fromMs` (on an ascending chunk, [fromMs, untilMs)).
+    for (const fromMs of [ts[0]!, ts[ts.length >> 2]!, ts[ts.length - 1]!, -Infinity, Infinity]) {
+      let first = 0;
+      while (first < prefix.ts.length && prefix.ts[first]! < fromMs) first++;
+      const part = decodeChunkPart(chunk, fromMs, untilMs);
+      expect([...part.ts]).toEqual([...prefix.ts.subarray(first)]);
+      expect(bitsOf(part.values)).toEqual(bitsOf(prefix.values.subarray(first)));
+    }
   }
+  // Decodes share a scratch: what one returned is its own, whatever is decoded after it.
+  expect(bitsOf(decoded.values)).toEqual(bitsOf(values));
+  expect([...decoded.ts]).toEqual(ts);
 }
 
 const word = fc.integer({ min: 0, max: 0xffff_ffff });

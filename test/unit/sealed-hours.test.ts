@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { finalize, PointFold } from '../../src/domain/aggregate.js';
-import { decodeChunk } from '../../src/domain/chunk-codec.js';
+import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import type { SearchQuery } from '../../src/query/search-service.js';
 import { query } from '../support/search-query.js';
 import type { MetricSamples, SpecialValue, TimeSpan } from '../../src/domain/point.js';
