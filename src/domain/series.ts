@@ -131,11 +131,6 @@ export function matchesAll(labels: Labels, matchers: readonly CompiledMatcher[])
   return matchers.every((m) => m.matches(labels[m.name] ?? ''));
 }
 
-/** The one name every matching series must have, when a matcher says so (`__name__="x"`). */
-export function exactName(matchers: readonly LabelMatcher[]): string | undefined {
-  return matchers.find((m) => m.name === NAME_LABEL && m.op === '=')?.value;
-}
-
 /** A series: its metric id, its labels (`__name__` included) and the UTC days its points span. */
 export interface SeriesEntry {
   readonly metricId: string;

@@ -1,7 +1,10 @@
 /**
  * The series catalogue: which metric ids have points, as labelled series, found by
  * label matchers. A matcher set with an exact name (`__name__="up"`, or `up{...}`)
- * reads one slice of one catalogue partition; any other reads all of them. Either
+ * reads one slice of one catalogue partition, one whose name pattern lists names
+ * (`__name__=~"a|b"`) a slice per name, one whose pattern begins with a literal
+ * (`__name__=~"node_.*"`) that prefix's names in each partition (name-bounds.ts);
+ * any other reads all of them. Either
  * way it is read page by page and bounded: a listing never reads more than
  * `maxScanned` catalogue rows, a selection never answers more than `maxSeries`
  * series (label names and values, which hold no series, are bounded by the rows only).
@@ -9,15 +12,23 @@
 import { dayBucket, dayEndMs, dayStartMs } from '../time/day-bucket.js';
 import { createYielder } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
+import { nameBounds, type NameBounds } from '../domain/name-bounds.js';
 import {
-  exactName,
+  compareText,
   matchesAll,
   NAME_LABEL,
   seriesLabels,
   type CompiledMatcher,
   type SeriesEntry,
 } from '../domain/series.js';
-import { catalogueShardOf, CATALOGUE_SHARDS, type CatalogueEntry, type SeriesReader } from '../storage/ports.js';
+import {
+  catalogueShardOf,
+  CATALOGUE_SHARDS,
+  type CatalogueEntry,
+  type CatalogueKey,
+  type CatalogueSlice,
+  type SeriesReader,
+} from '../storage/ports.js';
 import { groupOf } from '../domain/groups.js';
 import { type EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
@@ -120,24 +131,52 @@ async function* catalogueRows(
   after: CataloguePosition | undefined,
   scope: WorkScope,
 ): AsyncGenerator<CatalogueEntry & { shard: number }> {
-  const name = exactName(matchers);
-  const firstShard = after?.shard ?? 0;
-  const shards =
-    name !== undefined
-      ? [catalogueShardOf(name)]
-      : Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => firstShard + i);
-  for (const shard of shards) {
-    let from =
-      after !== undefined && after.shard === shard ? { name: after.name, metricId: after.metricId } : undefined;
+  for (const { shard, slice } of slicesOf(nameBounds(matchers), after)) {
+    let from = slice.after;
     for (;;) {
       checkScope(scope);
-      const page = await reader.listSeries(shard, ROWS_PER_READ, name, from);
+      const page = await reader.listSeries(shard, ROWS_PER_READ, { ...slice, after: from });
       for (const entry of page) yield { ...entry, shard };
       const last = page[page.length - 1];
       if (last === undefined || page.length < ROWS_PER_READ) break;
       from = { name: last.name, metricId: last.metricId };
     }
   }
+}
+
+/**
+ * The slices of the catalogue that hold the names within `bounds` (all of it without
+ * any), in catalogue order (shard, name, metric id), from after `after` on.
+ */
+function slicesOf(
+  bounds: NameBounds | undefined,
+  after: CataloguePosition | undefined,
+): Array<{ shard: number; slice: CatalogueSlice }> {
+  const firstShard = after?.shard ?? 0;
+  /** The later of `from` and `after` as where a shard's listing starts. */
+  const resume = (shard: number, from?: CatalogueKey): CatalogueKey | undefined =>
+    after?.shard === shard && (from === undefined || compareKeys(after, from) > 0) ? after : from;
+  if (bounds !== undefined && 'names' in bounds) {
+    return [...new Set(bounds.names)]
+      .map((name) => ({
+        shard: catalogueShardOf(name),
+        slice: { name, after: resume(catalogueShardOf(name), { name, metricId: '' }) },
+      }))
+      .filter(
+        ({ shard, slice }) =>
+          shard > firstShard || (shard === firstShard && compareText(slice.name, after?.name ?? '') >= 0),
+      )
+      .sort((a, b) => a.shard - b.shard || compareText(a.slice.name, b.slice.name));
+  }
+  const start = bounds === undefined ? undefined : { name: bounds.prefix, metricId: '' };
+  return Array.from({ length: CATALOGUE_SHARDS - firstShard }, (_, i) => {
+    const shard = firstShard + i;
+    return { shard, slice: { after: resume(shard, start), ...(bounds !== undefined && { before: bounds.before }) } };
+  });
+}
+
+function compareKeys(a: CatalogueKey, b: CatalogueKey): number {
+  return compareText(a.name, b.name) || compareText(a.metricId, b.metricId);
 }
 
 const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);

@@ -142,13 +142,17 @@ export interface CatalogueKey {
   readonly metricId: string;
 }
 
+/** Which entries of a catalogue shard a listing reads: after `after`, those named `name`, or those named before `before`. */
+export interface CatalogueSlice {
+  readonly name?: string;
+  readonly after?: CatalogueKey;
+  readonly before?: string;
+}
+
 /** The catalogue's read side. */
 export interface SeriesReader {
-  /**
-   * Up to `limit` entries of one shard in (name, metric id) order, after `after`
-   * when given, only those named `name` when given.
-   */
-  listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]>;
+  /** Up to `limit` entries of one shard in (name, metric id) order, of `slice`. */
+  listSeries(shard: number, limit: number, slice?: CatalogueSlice): Promise<CatalogueEntry[]>;
 }
 
 /** A stored rollup row: the aggregate of one bucket. */

@@ -5,7 +5,7 @@ import { DAY, MINUTE } from '../../src/rollup/levels.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { catalogueShardOf, partitionShareBytes, WRITE_BYTES } from '../../src/storage/ports.js';
+import { CATALOGUE_SHARDS, catalogueShardOf, partitionShareBytes, WRITE_BYTES } from '../../src/storage/ports.js';
 import { seriesName } from '../../src/domain/series.js';
 import { migrate } from '../../src/storage/cassandra/migrate.js';
 import { catalogueStoredSeries, finishUpgrade, startUpgrade } from '../../src/storage/cassandra/upgrade.js';
@@ -155,7 +155,7 @@ describe('the series catalogue and special samples against a real Cassandra', ()
       store().recordSeries(shard, [entry(110, 111)]),
     ]);
     await store().recordSeries(shard, [entry(105, 106)]);
-    expect(await store().listSeries(shard, 10, name)).toEqual([entry(90, 120)]);
+    expect(await store().listSeries(shard, 10, { name })).toEqual([entry(90, 120)]);
   });
 
   it('takes the largest statements its writers send, whatever the ids: a write across partitions, catalogue and queue rows', async () => {
@@ -173,7 +173,7 @@ describe('the series catalogue and special samples against a real Cassandra', ()
     const name = 'é'.repeat(255);
     const entries = Array.from({ length: 100 }, (_, i) => ({ metricId: id(i), name, firstDay: 1, lastDay: 2 }));
     await store().recordSeries(catalogueShardOf(name), entries);
-    expect(await store().listSeries(catalogueShardOf(name), 1_000, name)).toHaveLength(100);
+    expect(await store().listSeries(catalogueShardOf(name), 1_000, { name })).toHaveLength(100);
     const days = entries.map(({ metricId }) => ({
       metricId,
       day: 1,
@@ -198,7 +198,7 @@ describe('the series catalogue and special samples against a real Cassandra', ()
       const listed: string[] = [];
       let after: { name: string; metricId: string } | undefined;
       for (;;) {
-        const page = await store().listSeries(shard, 2, undefined, after);
+        const page = await store().listSeries(shard, 2, { after });
         listed.push(...page.map((e) => e.metricId));
         if (page.length < 2) break;
         after = { name: page[1]!.name, metricId: page[1]!.metricId };
@@ -210,10 +210,35 @@ describe('the series catalogue and special samples against a real Cassandra', ()
       );
     }
     expect(
-      (await store().listSeries(catalogueShardOf('beta'), 10, 'beta', { name: 'beta', metricId: 'beta' })).map(
-        (e) => e.metricId,
-      ),
+      (
+        await store().listSeries(catalogueShardOf('beta'), 10, {
+          name: 'beta',
+          after: { name: 'beta', metricId: 'beta' },
+        })
+      ).map((e) => e.metricId),
     ).toEqual(['beta{x="1"}', 'beta{x="2"}']);
+  });
+
+  it('lists the names of a shard from a key up to a name, page by page', async () => {
+    const names = ['pr', 'prd_1', 'pre', 'pre_1', 'pre_2', 'pre~', 'prf', 'prf_1', 'q'].flatMap((name) => [
+      name,
+      `${name}{x="1"}`,
+    ]);
+    for (const metricId of names) {
+      const name = seriesName(metricId);
+      await store().recordSeries(catalogueShardOf(name), [{ metricId, name, firstDay: 1, lastDay: 2 }]);
+    }
+    const listed: string[] = [];
+    for (let shard = 0; shard < CATALOGUE_SHARDS; shard++) {
+      let after = { name: 'pre', metricId: '' };
+      for (;;) {
+        const page = await store().listSeries(shard, 2, { after, before: 'prf' });
+        listed.push(...page.map((e) => e.metricId));
+        if (page.length < 2) break;
+        after = { name: page[1]!.name, metricId: page[1]!.metricId };
+      }
+    }
+    expect(listed.sort()).toEqual(names.filter((id) => id.startsWith('pre')).sort());
   });
 
   it('keeps NaN, infinities and staleness markers apart from the points, by day', async () => {
@@ -301,7 +326,7 @@ describe('upgrading a keyspace an earlier version wrote', () => {
     ]);
     expect(await catalogueStoredSeries(ks.client, store(), ks.keyspace)).toBeGreaterThanOrEqual(1);
     const firstDay = Math.floor(old / MS_PER_DAY);
-    expect(await store().listSeries(catalogueShardOf('before'), 10, 'before')).toEqual([
+    expect(await store().listSeries(catalogueShardOf('before'), 10, { name: 'before' })).toEqual([
       { name: 'before', metricId: 'before{catalogue="yes"}', firstDay, lastDay: firstDay + 3 },
     ]);
     expect(await catalogueStoredSeries(ks.client, store(), ks.keyspace)).toBeUndefined(); // done once

@@ -9,7 +9,7 @@ import {
   dirtyDayChunks,
   seriesChunks,
   type CatalogueEntry,
-  type CatalogueKey,
+  type CatalogueSlice,
   type SeriesReader,
   type DayMinutes,
   type DirtyDay,
@@ -148,16 +148,22 @@ export class CassandraPointStore
     return samples;
   }
 
-  async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
+  async listSeries(
+    shard: number,
+    limit: number,
+    { name, after, before }: CatalogueSlice = {},
+  ): Promise<CatalogueEntry[]> {
     const { statements } = this;
     const [query, params] =
-      name === undefined
+      name !== undefined
         ? after === undefined
-          ? [statements.listSeries, [shard, limit]]
-          : [statements.listSeriesAfter, [shard, after.name, after.metricId, limit]]
-        : after === undefined
           ? [statements.listNamed, [shard, name, limit]]
-          : [statements.listNamedAfter, [shard, name, after.metricId, limit]];
+          : [statements.listNamedAfter, [shard, name, after.metricId, limit]]
+        : before !== undefined
+          ? [statements.listSeriesBefore, [shard, after?.name ?? '', after?.metricId ?? '', before, limit]]
+          : after === undefined
+            ? [statements.listSeries, [shard, limit]]
+            : [statements.listSeriesAfter, [shard, after.name, after.metricId, limit]];
     const entries: CatalogueEntry[] = [];
     await this.forEachRow('list series', query, params, (row) => entries.push(catalogueEntryOf(row)));
     return entries;

@@ -38,6 +38,7 @@ export function pointStatements(keyspace: string) {
     seriesLastDay: `UPDATE ${keyspace}.series USING TIMESTAMP ? AND TTL ? SET last_day = ? WHERE shard = ? AND name = ? AND metric_id = ?`,
     listSeries: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? LIMIT ?`,
     listSeriesAfter: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND (name, metric_id) > (?, ?) LIMIT ?`,
+    listSeriesBefore: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND (name, metric_id) > (?, ?) AND name < ? LIMIT ?`,
     listNamed: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND name = ? LIMIT ?`,
     listNamedAfter: `SELECT name, metric_id, first_day, last_day FROM ${keyspace}.series WHERE shard = ? AND name = ? AND metric_id > ? LIMIT ?`,
   } as const;

@@ -12,7 +12,7 @@ import type { Level } from '../../rollup/levels.js';
 import type { EpochMs } from '../../time/units.js';
 import type {
   CatalogueEntry,
-  CatalogueKey,
+  CatalogueSlice,
   DayMinutes,
   DirtyDay,
   PointWriter,
@@ -165,15 +165,19 @@ export class InMemoryPointStore
       .sort((a, b) => a.ts - b.ts);
   }
 
-  async listSeries(shard: number, limit: number, name?: string, after?: CatalogueKey): Promise<CatalogueEntry[]> {
+  async listSeries(
+    shard: number,
+    limit: number,
+    { name, after, before }: CatalogueSlice = {},
+  ): Promise<CatalogueEntry[]> {
     this.check('list series');
     this.calls.listSeries++;
-    const isAfter = (e: CatalogueEntry): boolean =>
-      after === undefined ||
-      compareText(e.name, after.name) > 0 ||
-      (e.name === after.name && compareText(e.metricId, after.metricId) > 0);
+    const inSlice = (e: CatalogueEntry): boolean =>
+      (name ?? e.name) === e.name &&
+      (after === undefined || (compareText(e.name, after.name) || compareText(e.metricId, after.metricId)) > 0) &&
+      (before === undefined || compareText(e.name, before) < 0);
     return [...(this.catalogue.get(shard)?.values() ?? [])]
-      .filter((e) => (name === undefined || e.name === name) && isAfter(e))
+      .filter(inSlice)
       .sort((a, b) => compareText(a.name, b.name) || compareText(a.metricId, b.metricId))
       .slice(0, limit);
   }
