@@ -85,6 +85,7 @@ function literalPrefix(pattern: string): string {
 
 /** Whether a `|` outside every group and character class splits the pattern, or may. */
 function topLevelAlternation(pattern: string): boolean {
+  if (pattern.includes('\\Q')) return true; // `a\Q(\E|b`: quoted text may hide the parentheses that seem to enclose a `|`
   let depth = 0;
   for (let at = 0; at < pattern.length; at++) {
     const c = pattern[at];
