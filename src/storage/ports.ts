@@ -142,7 +142,7 @@ export interface CatalogueKey {
   readonly metricId: string;
 }
 
-/** Which entries of a catalogue shard a listing reads: after `after`, those named `name`, or those named before `before`. */
+/** Which entries of a catalogue shard a listing reads: those after `after`, named `name` and named before `before`, each when given. */
 export interface CatalogueSlice {
   readonly name?: string;
   readonly after?: CatalogueKey;
