@@ -13,6 +13,7 @@ import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { runLoad } from './load-generator.js';
 import type { BenchContext } from './context.js';
 import { benchMonth } from './scenarios/month.js';
+import { benchStatements } from './scenarios/statements.js';
 import { benchPrometheus } from './scenarios/prometheus.js';
 import { rollerControl } from './roller-control.js';
 import { formatReport, runBench } from './run-bench.js';
@@ -60,6 +61,13 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
       of meetr and of a backfilled local Prometheus, answers compared. Give it a
       keyspace of its own (MEETR_KEYSPACE). --reuse queries what an earlier run of
       the same seed loaded. The load and the seal take most of its time.
+
+  npm run bench -- statements [--seed N] [--out FILE]
+      Cassandra's CPU per statement: each kind the ingest path and the roller send
+      (samples across series and within one, roll-queue rows, catalogue rows, an
+      hour's raw scan, a chunk written, a day's chunks read, rollups written, a queue
+      slot read), 2,000 of each at 16 at once through meetr's store, the roller
+      stopped; Cassandra's CPU time read from /proc. Against the local Cassandra.
 
   npm run bench -- load --target URL [--rate N] [--metrics N] [--duration S] [--batch N] [--seed N]
       A steady load: --rate points/s (default 10000) in requests of --batch points
@@ -208,6 +216,8 @@ try {
       result.queries.some((q) => !q.same)
     )
       process.exitCode = 1;
+  } else if (positionals[0] === 'statements') {
+    writeResult('statements', await withScenario((ctx) => benchStatements(ctx)));
   } else if (positionals[0] === 'month') {
     const result = await withScenario((ctx, port) =>
       benchMonth(ctx, join(PROJECT_ROOT, '.local', 'bench', 'month'), port, values.reuse === true),
