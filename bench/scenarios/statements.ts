@@ -10,6 +10,8 @@
 import { encodeChunk } from '../../src/domain/chunk-codec.js';
 import { PointFold } from '../../src/domain/aggregate.js';
 import { QUARTER } from '../../src/rollup/levels.js';
+import { SHARDS } from '../../src/rollup/roll-queue.js';
+import { forEachBounded } from '../../src/concurrency.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { fnv1a } from '../../src/domain/point.js';
 import type { BenchContext } from '../context.js';
@@ -48,11 +50,12 @@ async function measure(
   const pids = findPids('org.apache.cassandra.service.CassandraDaemon');
   const before = cpuSecondsOf(pids);
   const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < STATEMENTS; i = next++) await one(i);
-    }),
+  await forEachBounded(
+    Array.from({ length: STATEMENTS }, (_, i) => i),
+    CONCURRENCY,
+    async (i) => {
+      await one(i);
+    },
   );
   const seconds = (performance.now() - started) / 1000;
   const after = cpuSecondsOf(pids);
@@ -102,7 +105,7 @@ async function measureAll(store: CassandraPointStore, seed: number): Promise<Sta
     ),
     await measure('roll queue: 100 series of one shard, a minute each', ROWS, (i) =>
       store.markDirty(
-        i % 16,
+        i % SHARDS,
         PAST_SLOT + i,
         Array.from({ length: ROWS }, (_, k) => ({ metricId: id(i * ROWS + k), day: 0, minutes: [60] })),
       ),
@@ -138,7 +141,7 @@ async function measureAll(store: CassandraPointStore, seed: number): Promise<Sta
         nowUs,
       ),
     ),
-    await measure('roller: a queue slot of 100 rows read', ROWS, (i) => store.slotDays(i % 16, PAST_SLOT + i)),
+    await measure('roller: a queue slot of 100 rows read', ROWS, (i) => store.slotDays(i % SHARDS, PAST_SLOT + i)),
   );
   return costs;
 }

@@ -35,14 +35,13 @@ const DOD_RANGE = DOD_BITS.map((n) => 2 ** n);
  * anything else.
  */
 export function decodeChunk(bytes: Uint8Array, untilMs = Infinity): DecodedChunk {
-  const n = decodeIntoScratch(bytes, untilMs);
-  return { ts: scratch.ts.slice(0, n), values: scratch.values.slice(0, n) };
+  return decodeChunkPart(bytes, -Infinity, untilMs);
 }
 
 /**
- * What decodeChunk(bytes, untilMs) holds from its first sample at or after `fromMs`:
- * of an ascending chunk (as the roller seals them) the samples of [fromMs, untilMs),
- * so a read of an hour's last minutes keeps those, not the hour.
+ * What decodeChunk(bytes, untilMs) holds, from its first sample at or after `fromMs`
+ * on: of an ascending chunk (as the roller seals them) the samples of
+ * [fromMs, untilMs), so a read of an hour's last minutes keeps those, not the hour.
  */
 export function decodeChunkPart(bytes: Uint8Array, fromMs: number, untilMs: number): DecodedChunk {
   const n = decodeIntoScratch(bytes, untilMs);

@@ -23,6 +23,7 @@ import {
 } from '../domain/series.js';
 import {
   catalogueShardOf,
+  compareCatalogueKeys,
   CATALOGUE_SHARDS,
   type CatalogueEntry,
   type CatalogueKey,
@@ -155,13 +156,13 @@ function slicesOf(
   const firstShard = after?.shard ?? 0;
   /** The later of `from` and `after` as where a shard's listing starts. */
   const resume = (shard: number, from?: CatalogueKey): CatalogueKey | undefined =>
-    after?.shard === shard && (from === undefined || compareKeys(after, from) > 0) ? after : from;
+    after?.shard === shard && (from === undefined || compareCatalogueKeys(after, from) > 0) ? after : from;
   if (bounds !== undefined && 'names' in bounds) {
     return [...new Set(bounds.names)]
-      .map((name) => ({
-        shard: catalogueShardOf(name),
-        slice: { name, after: resume(catalogueShardOf(name), { name, metricId: '' }) },
-      }))
+      .map((name) => {
+        const shard = catalogueShardOf(name);
+        return { shard, slice: { name, after: resume(shard, { name, metricId: '' }) } };
+      })
       .filter(
         ({ shard, slice }) =>
           shard > firstShard || (shard === firstShard && compareText(slice.name, after?.name ?? '') >= 0),
@@ -173,10 +174,6 @@ function slicesOf(
     const shard = firstShard + i;
     return { shard, slice: { after: resume(shard, start), ...(bounds !== undefined && { before: bounds.before }) } };
   });
-}
-
-function compareKeys(a: CatalogueKey, b: CatalogueKey): number {
-  return compareText(a.name, b.name) || compareText(a.metricId, b.metricId);
 }
 
 const tooLarge = (message: string): MeetrError => new MeetrError('query_too_large', message);

@@ -2,6 +2,7 @@ import type { PartialAggregate } from '../domain/aggregate.js';
 import { fnv1a, type Point, type SpecialValue } from '../domain/point.js';
 import type { Level } from '../rollup/levels.js';
 import type { EpochMs } from '../time/units.js';
+import { compareText } from '../domain/series.js';
 
 /**
  * A point with the write time it is stored under (microseconds since the epoch):
@@ -140,6 +141,11 @@ export interface PointWriter {
 export interface CatalogueKey {
   readonly name: string;
   readonly metricId: string;
+}
+
+/** Catalogue order within a shard: by name, then metric id (code units, as Cassandra orders ASCII text). */
+export function compareCatalogueKeys(a: CatalogueKey, b: CatalogueKey): number {
+  return compareText(a.name, b.name) || compareText(a.metricId, b.metricId);
 }
 
 /** Which entries of a catalogue shard a listing reads: those after `after`, named `name` and named before `before`, each when given. */

@@ -26,6 +26,7 @@ import type {
   Storage,
   StorageHealth,
 } from '../ports.js';
+import { compareCatalogueKeys } from '../ports.js';
 import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, partitionKey } from '../../domain/partitions.js';
 import { InMemoryRollerLeases } from './in-memory-roller-leases.js';
 
@@ -174,12 +175,9 @@ export class InMemoryPointStore
     this.calls.listSeries++;
     const inSlice = (e: CatalogueEntry): boolean =>
       (name ?? e.name) === e.name &&
-      (after === undefined || (compareText(e.name, after.name) || compareText(e.metricId, after.metricId)) > 0) &&
+      (after === undefined || compareCatalogueKeys(e, after) > 0) &&
       (before === undefined || compareText(e.name, before) < 0);
-    return [...(this.catalogue.get(shard)?.values() ?? [])]
-      .filter(inSlice)
-      .sort((a, b) => compareText(a.name, b.name) || compareText(a.metricId, b.metricId))
-      .slice(0, limit);
+    return [...(this.catalogue.get(shard)?.values() ?? [])].filter(inSlice).sort(compareCatalogueKeys).slice(0, limit);
   }
 
   async rolledThrough(shard: number): Promise<number> {
