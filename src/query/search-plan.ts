@@ -1,7 +1,7 @@
 /**
  * A search's plan: each bucket's part of the range covered by the coarsest clean
- * rollups inside it (grouped per storage partition), the rest (edges, unrolled
- * minutes) as raw reads per hour partition; then reading the plan into per-bucket
+ * rollups inside it (grouped per storage partition), the rest (edges, quarters
+ * with unrolled minutes) as points, read once per hour partition; then reading the plan into per-bucket
  * partial aggregates.
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
@@ -16,13 +16,8 @@ import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
-/** A part of the range read from raw points, in one raw partition, for one bucket. */
-interface RawRead {
-  readonly bucket: number;
-  readonly partition: number;
-  readonly fromMs: EpochMs;
-  readonly toMs: EpochMs;
-}
+/** The parts of the range read as points from one raw partition (ascending, disjoint), and the bucket each counts toward. */
+type RawRead = Array<{ readonly bucket: number; readonly fromMs: EpochMs; readonly toMs: EpochMs }>;
 
 /** The runs of rollup buckets one search reads from one storage partition (ascending, disjoint), and the bucket each counts toward. */
 interface SpanGroup {
@@ -33,7 +28,8 @@ interface SpanGroup {
 
 export interface SearchPlan {
   readonly groups: Map<string, SpanGroup>;
-  readonly raw: RawRead[];
+  /** By raw partition (hour): each is read once, over its first part's start to its last part's end. */
+  readonly raw: Map<number, RawRead>;
   /** The minutes it was planned with as unrolled (epoch minutes): in a sealed hour, only they are read raw. */
   readonly dirty: ReadonlySet<number>;
 }
@@ -51,7 +47,7 @@ export function planSearch(
   scope: WorkScope,
 ): SearchPlan | undefined {
   const groups = new Map<string, SpanGroup>();
-  const raw: RawRead[] = [];
+  const raw = new Map<number, RawRead>();
   for (let bucket = 0; bucket < bounds.length - 1; bucket++) {
     const from = Math.max(fromMs, bounds[bucket]!);
     const to = Math.min(toMs + 1, bounds[bucket + 1]!);
@@ -74,15 +70,14 @@ export function planSearch(
     for (const span of spans) {
       for (let partition = samplePartition(span.fromMs); partition <= samplePartition(span.toMs - 1); partition++) {
         const start = partition * MS_PER_HOUR;
-        raw.push({
+        groupOf(raw, partition, () => [] as RawRead).push({
           bucket,
-          partition,
           fromMs: Math.max(span.fromMs, start),
           toMs: Math.min(span.toMs, start + MS_PER_HOUR),
         });
       }
     }
-    if (raw.length > maxPartitions) return undefined;
+    if (raw.size > maxPartitions) return undefined;
     if (bucket % 256 === 255) checkScope(scope);
   }
   return { groups, raw, dirty: new Set(dirty) };
@@ -119,18 +114,20 @@ export async function readPlan(
       }
     }),
     (async () => {
-      const chunks = await chunksOf(
-        reader,
-        metricId,
-        raw.map(({ partition }) => partition),
-      );
-      await forEachBounded(raw, concurrency, async ({ bucket, partition, fromMs, toMs }) => {
+      const chunks = await chunksOf(reader, metricId, [...raw.keys()]);
+      await forEachBounded([...raw], concurrency, async ([partition, parts]) => {
         checkScope(scope);
+        const [fromMs, toMs] = [parts[0]!.fromMs, parts[parts.length - 1]!.toMs];
         const part = { metricId, hour: partition, fromMs, toMs, chunk: chunks.get(partition) };
         const { ts, values } = await readHourPart(reader, { ...part, rawMinute: (minute) => dirty.has(minute) });
-        const fold = new PointFold();
-        for (let i = 0; i < ts.length; i++) fold.add(ts[i]!, values[i]!);
-        add(bucket, fold.partial);
+        // Points between two parts lie in rolled-up buckets, read from their rollups: skipped.
+        const ends = parts.map((read) => read.toMs);
+        const folds = parts.map(() => new PointFold());
+        for (let i = 0; i < ts.length; i++) {
+          const at = firstAtOrAfter(ends, ts[i]! + 1);
+          if (ts[i]! >= parts[at]!.fromMs) folds[at]!.add(ts[i]!, values[i]!);
+        }
+        parts.forEach((read, i) => add(read.bucket, folds[i]!.partial));
       });
     })(),
   ]);
@@ -139,7 +136,7 @@ export async function readPlan(
 export function tooManyPartitions(maxPartitions: number): Error {
   return invalidRequest(
     `the search would read raw points from more than ${maxPartitions} hours (MEETR_MAX_SEARCH_PARTITIONS): ` +
-      'parts of the range not rolled up yet (just written) and buckets finer than a minute are read point by point; narrow the range or retry once the roller caught up',
+      'parts of the range not rolled up yet (just written) and buckets finer than 15 minutes are read point by point; narrow the range or retry once the roller caught up',
     [{ field: 'from', message: `with to, needs raw points from more than ${maxPartitions} hours` }],
   );
 }

@@ -68,9 +68,9 @@ export interface SearchService {
 /**
  * Searches answer from rollups (roll-queue.ts, levels.ts): each bucket's part of the
  * range is covered by the coarsest clean rollup buckets inside it, and only the
- * partial minutes at its edges and the minutes the roller has not rolled since
- * they were written are read as raw points. At most `maxPartitions` raw partitions
- * are read; a search that needs more is refused before any is.
+ * partial quarters at its edges and the quarters of minutes the roller has not
+ * rolled since they were written are read as points. At most `maxPartitions` raw
+ * partitions are read; a search that needs more is refused before any is.
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
   const { reader, concurrency, maxPartitions, clock = Date.now } = options;

@@ -1,16 +1,19 @@
 /**
  * The rollup levels and how a range is covered by them.
  *
- * Every metric has aggregates per UTC minute (the base: every UTC offset in use is
- * a whole number of minutes, so every zone's bucket boundaries fall on it), and per
- * 15 minutes, hour and UTC day above it. A range is covered by the coarsest clean
- * buckets that fit inside it; minutes still dirty (written since the roller last
- * looked) and the partial minutes at the edges are read as raw points.
+ * Every metric has aggregates per 15 minutes (the base: every UTC offset in use
+ * today is a whole number of quarter hours, so every zone's hours and days fall on
+ * it), and per hour and UTC day above it. A range is covered by the coarsest clean
+ * buckets that fit inside it; quarters holding a dirty minute (written since the
+ * roller last looked) and the partial quarters at the edges are read as points,
+ * which come from sealed chunks where an hour is sealed (storage/sealed-reads.ts).
+ * There are no minute rollups: they cost about as many bytes as the points they
+ * summarised, and a quarter of points is one read (docs/BENCHMARKS.md).
  */
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
 
-export const LEVEL_NAMES = ['1m', '15m', '1h', '1d'] as const;
+export const LEVEL_NAMES = ['15m', '1h', '1d'] as const;
 export type LevelName = (typeof LEVEL_NAMES)[number];
 
 export interface Level {
@@ -23,13 +26,12 @@ export interface Level {
   readonly periodDays: number;
 }
 
-export const MINUTE: Level = { name: '1m', ms: MS_PER_MINUTE, periodDays: 1 };
 export const QUARTER: Level = { name: '15m', ms: 15 * MS_PER_MINUTE, periodDays: 16 };
 export const HOUR: Level = { name: '1h', ms: MS_PER_HOUR, periodDays: 64 };
 export const DAY: Level = { name: '1d', ms: MS_PER_DAY, periodDays: 1024 };
 
 /** Finest first. */
-export const LEVELS: readonly Level[] = [MINUTE, QUARTER, HOUR, DAY];
+export const LEVELS: readonly Level[] = [QUARTER, HOUR, DAY];
 
 /** The storage partition of the bucket starting at `start`. */
 export function periodOf(level: Level, start: EpochMs): number {
@@ -66,8 +68,9 @@ export interface Cover {
 
 /**
  * Covers [fromMs, toMs) (half-open) with the coarsest rollup buckets that lie inside
- * it and hold no dirty minute, as runs of consecutive buckets of one level; dirty
- * minutes and the partial minutes at the edges go to `raw`, adjacent spans merged.
+ * it and hold no dirty minute, as runs of consecutive buckets of one level; quarters
+ * holding a dirty minute and the partial quarters at the edges go to `raw`, adjacent
+ * spans merged.
  * `dirty` is ascending epoch minutes (ms / 60,000). The work is proportional to the
  * dirty minutes and the levels, not to the length of the range: ten thousand years
  * are one span of days.
@@ -92,6 +95,7 @@ export function coverRange(
   };
   const aligned = (from: EpochMs, to: EpochMs, levelIndex: number): void => {
     if (from >= to) return;
+    if (levelIndex < 0) return addRaw(from, to);
     const level = LEVELS[levelIndex]!;
     const start = Math.ceil(from / level.ms) * level.ms;
     const end = Math.floor(to / level.ms) * level.ms;
@@ -105,21 +109,12 @@ export function coverRange(
         at = clean;
       }
       if (at < end) {
-        if (levelIndex === 0) addRaw(at, at + level.ms);
-        else aligned(at, at + level.ms, levelIndex - 1);
+        aligned(at, at + level.ms, levelIndex - 1);
         at += level.ms;
       }
     }
     aligned(end, to, levelIndex - 1);
   };
-  const first = Math.ceil(fromMs / MS_PER_MINUTE) * MS_PER_MINUTE;
-  const last = Math.floor(toMs / MS_PER_MINUTE) * MS_PER_MINUTE;
-  if (first >= last) {
-    addRaw(fromMs, toMs);
-    return into;
-  }
-  addRaw(fromMs, first);
-  aligned(first, last, LEVELS.length - 1);
-  addRaw(last, toMs);
+  aligned(fromMs, toMs, LEVELS.length - 1);
   return into;
 }

@@ -4,7 +4,7 @@
  * after it was written), so rows of one time window expire together and Time
  * Window Compaction drops whole SSTables of them.
  */
-import { DAY, HOUR, MINUTE, QUARTER, type Level, type LevelName } from './levels.js';
+import { DAY, HOUR, QUARTER, type Level, type LevelName } from './levels.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../time/units.js';
 
 export interface Retention {
@@ -21,7 +21,7 @@ export interface Retention {
 
 export const NO_RETENTION: Retention = {
   raw: undefined,
-  levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined },
+  levels: { '15m': undefined, '1h': undefined, '1d': undefined },
 };
 
 /** Cassandra's largest TTL: 20 years. */
@@ -29,7 +29,7 @@ export const MAX_TTL_SECONDS = 630_720_000;
 
 /**
  * A point must be at least this much younger than the raw retention to be written:
- * its minute is rolled up (within a few minutes) long before its raw point expires.
+ * its quarter is rolled up (within a few minutes) long before its raw point expires.
  */
 export const RETENTION_WRITE_MARGIN_MS = MS_PER_HOUR;
 
@@ -69,11 +69,10 @@ export interface WriteFloor {
   readonly reason: string;
 }
 
-/** What the roller rebuilds each level's bucket from (roller.ts): minutes from raw points, quarters and hours from minutes, the day from hours. */
+/** What the roller rebuilds each level's bucket from (roller/day-roll.ts): quarters from points, hours from quarters, the day from hours. */
 const REBUILT_FROM: ReadonlyArray<readonly [Level, LevelName | 'raw']> = [
-  [MINUTE, 'raw'],
-  [QUARTER, '1m'],
-  [HOUR, '1m'],
+  [QUARTER, 'raw'],
+  [HOUR, '15m'],
   [DAY, '1h'],
 ];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PointFold } from '../../src/domain/aggregate.js';
 import { ExactSum } from '../../src/domain/exact-sum.js';
-import { DAY, MINUTE } from '../../src/rollup/levels.js';
+import { DAY, periodOf, QUARTER } from '../../src/rollup/levels.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { Roller } from '../../src/roller/roller.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
@@ -71,13 +71,14 @@ describe('CassandraPointStore against a real Cassandra', () => {
 
   it('stores rollups with exact sums of any size, the later computation winning', async () => {
     const start = at('2024-05-01T00:00:00Z');
+    const period = periodOf(QUARTER, start);
     const fold = new PointFold();
     for (const [i, value] of [1e300, 0.1, -1e300, 5e-324, 3].entries()) fold.add(start + i, value);
-    await store().writeRollups('exact', MINUTE, 19_844, [{ start, aggregate: fold.partial }], 2_000);
+    await store().writeRollups('exact', QUARTER, period, [{ start, aggregate: fold.partial }], 2_000);
     const other = new PointFold();
     other.add(start, 7);
-    await store().writeRollups('exact', MINUTE, 19_844, [{ start, aggregate: other.partial }], 1_000); // computed earlier: loses
-    const [row] = await store().readRollups('exact', MINUTE, 19_844, start, start + 60_000);
+    await store().writeRollups('exact', QUARTER, period, [{ start, aggregate: other.partial }], 1_000); // computed earlier: loses
+    const [row] = await store().readRollups('exact', QUARTER, period, start, start + QUARTER.ms);
     expect(row!.aggregate.sum.value).toBe(ExactSum.of(0.1).plus(ExactSum.of(5e-324)).plus(ExactSum.of(3)).value);
     expect(row!.aggregate).toMatchObject({
       count: 5,
@@ -86,7 +87,7 @@ describe('CassandraPointStore against a real Cassandra', () => {
       first: { ts: start, value: 1e300 },
       last: { ts: start + 4, value: 3 },
     });
-    expect(await store().readRollups('exact', MINUTE, 19_844, start - 60_000, start)).toHaveLength(0); // half-open
+    expect(await store().readRollups('exact', QUARTER, period, start - QUARTER.ms, start)).toHaveLength(0); // half-open
   });
 
   it('queues minutes as sets that only grow, and takes a lease only when it is still as seen', async () => {
@@ -108,7 +109,7 @@ describe('CassandraPointStore against a real Cassandra', () => {
     const raw = parseRetention('30d')!;
     const retained = new CassandraPointStore(ks.client, ks.keyspace, undefined, {
       raw,
-      levels: { '1m': raw, '15m': raw, '1h': raw, '1d': parseRetention('2y')! },
+      levels: { '15m': raw, '1h': raw, '1d': parseRetention('2y')! },
     });
     const ts = Date.now() - 10 * 86_400_000;
     await retained.writePartition('ttl', samplePartition(ts), [

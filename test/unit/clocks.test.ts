@@ -332,11 +332,13 @@ describe('a shard handed over between rollers whose clocks are 5 s apart', () =>
       await slow.rollDue();
       w.time.now += 250;
     }
-    const sum = await w.search.search(query('m', minute, minute + 59_999, 'sum'), UNBOUNDED);
+    // The minute's quarter, searched whole.
+    const quarter = Math.floor(minute / 900_000) * 900_000;
+    const sum = await w.search.search(query('m', quarter, quarter + 899_999, 'sum'), UNBOUNDED);
     expect(sum).toEqual({ value: 12, count: 2 });
     // Both slots that queued the minute are rolled: the answer comes from the rollup alone.
     const before = w.store.calls.scanPoints;
-    expect(await w.search.search(query('m', minute, minute + 59_999, 'sum'), UNBOUNDED)).toEqual({
+    expect(await w.search.search(query('m', quarter, quarter + 899_999, 'sum'), UNBOUNDED)).toEqual({
       value: 12,
       count: 2,
     });
@@ -395,9 +397,9 @@ describe('rolling', () => {
 });
 
 describe('the oldest point a write may carry', () => {
-  it('leaves no bucket to be rebuilt from a level that lost part of it: RAW=1M=15M=1H=7d with 1D kept forever', () => {
+  it('leaves no bucket to be rebuilt from a level that lost part of it: RAW=15M=1H=7d with 1D kept forever', () => {
     const week = 7 * DAY;
-    const retention = { raw: week, levels: { '1m': week, '15m': week, '1h': week, '1d': undefined } };
+    const retention = { raw: week, levels: { '15m': week, '1h': week, '1d': undefined } };
     const now = Date.parse('2026-12-03T12:00:00Z');
     const floor = oldestWritable(retention, now)!;
     // now-7d+2h is 2026-11-26T14:00Z: its day began at midnight, before the oldest hour kept.
@@ -406,20 +408,20 @@ describe('the oldest point a write may carry', () => {
     expect(floor.reason).toMatch(/1d rollup bucket .* 1h rollups .*MEETR_RETENTION_1H/);
   });
 
-  it('is the raw retention less an hour when every level is kept at least as long as raw and forever above', () => {
+  it('is the first quarter after the raw retention less an hour when every level is kept at least as long as raw and forever above', () => {
     const now = Date.parse('2026-12-03T12:34:00Z');
     const floor = oldestWritable(
-      { raw: 30 * DAY, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } },
+      { raw: 30 * DAY, levels: { '15m': undefined, '1h': undefined, '1d': undefined } },
       now,
     )!;
-    expect(floor.ms).toBe(Date.parse('2026-11-03T13:34:00Z'));
+    // now - 30d + 1h is 13:34: the first quarter that starts after it, 13:45.
+    expect(floor.ms).toBe(Date.parse('2026-11-03T13:45:00Z'));
     expect(floor.reason).toMatch(/MEETR_RETENTION_RAW/);
   });
 
   it('is refused at the edge with a 400 naming the level', async () => {
     const env = {
       MEETR_RETENTION_RAW: '7d',
-      MEETR_RETENTION_1M: '7d',
       MEETR_RETENTION_15M: '7d',
       MEETR_RETENTION_1H: '7d',
     };

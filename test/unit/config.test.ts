@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       maxSearchPartitions: 20_000,
       maxSeries: 10_000,
       maxQuerySamples: 5_000_000,
-      retention: { raw: undefined, levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined } },
+      retention: { raw: undefined, levels: { '15m': undefined, '1h': undefined, '1d': undefined } },
       rollers: 1,
       rollerPort: 9400,
       cassandraHeap: '1G',
@@ -88,7 +88,7 @@ describe('loadConfig', () => {
       {
         retention: {
           raw: 30 * 86_400_000,
-          levels: { '1m': undefined, '15m': undefined, '1h': undefined, '1d': undefined },
+          levels: { '15m': undefined, '1h': undefined, '1d': undefined },
         },
       },
     ],
@@ -99,18 +99,21 @@ describe('loadConfig', () => {
   it('takes retentions that grow from raw points to days, and names the one that does not', () => {
     const config = loadConfig({
       MEETR_RETENTION_RAW: '7d',
-      MEETR_RETENTION_1M: '30d',
       MEETR_RETENTION_15M: '90d',
       MEETR_RETENTION_1H: '1y',
       MEETR_RETENTION_1D: 'forever',
     });
     expect(config.retention).toEqual({
       raw: 7 * 86_400_000,
-      levels: { '1m': 30 * 86_400_000, '15m': 90 * 86_400_000, '1h': 365 * 86_400_000, '1d': undefined },
+      levels: { '15m': 90 * 86_400_000, '1h': 365 * 86_400_000, '1d': undefined },
       rawKeep: 3 * 86_400_000,
     });
-    expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' })).toThrow(
-      /MEETR_RETENTION_1M is shorter than MEETR_RETENTION_RAW/,
+    expect(() => loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_15M: '7d' })).toThrow(
+      /MEETR_RETENTION_15M is shorter than MEETR_RETENTION_RAW/,
+    );
+    // From when minute rollups were kept: no longer read, so an older configuration still starts.
+    expect(loadConfig({ MEETR_RETENTION_RAW: '30d', MEETR_RETENTION_1M: '7d' }).retention.levels).not.toHaveProperty(
+      '1m',
     );
     expect(() => loadConfig({ MEETR_RETENTION_1H: '30d' })).toThrow(
       /MEETR_RETENTION_1H .* is shorter than MEETR_RETENTION_15M \(forever\)/,

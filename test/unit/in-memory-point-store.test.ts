@@ -1,7 +1,7 @@
 /** The in-memory store keeps the Cassandra store's rules, so unit tests over it mean something. */
 import { describe, expect, it } from 'vitest';
 import { PointFold } from '../../src/domain/aggregate.js';
-import { MINUTE } from '../../src/rollup/levels.js';
+import { QUARTER } from '../../src/rollup/levels.js';
 import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 
 describe('the in-memory point store', () => {
@@ -29,9 +29,9 @@ describe('the in-memory point store', () => {
       f.add(0, value);
       return f.partial;
     };
-    await store.writeRollups('m', MINUTE, 0, [{ start: 0, aggregate: fold(2) }], 200);
-    await store.writeRollups('m', MINUTE, 0, [{ start: 0, aggregate: fold(1) }], 100);
-    expect((await store.readRollups('m', MINUTE, 0, 0, 60_000)).map((row) => row.aggregate.max)).toEqual([2]);
+    await store.writeRollups('m', QUARTER, 0, [{ start: 0, aggregate: fold(2) }], 200);
+    await store.writeRollups('m', QUARTER, 0, [{ start: 0, aggregate: fold(1) }], 100);
+    expect((await store.readRollups('m', QUARTER, 0, 0, QUARTER.ms)).map((row) => row.aggregate.max)).toEqual([2]);
   });
 
   it('queues minutes per (shard, slot) as sets that only grow', async () => {

@@ -1,7 +1,7 @@
-/** How a range is covered by rollup buckets: checked minute by minute against what the cover claims. */
+/** How a range is covered by rollup buckets: checked bucket by bucket against what the cover claims. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { coverRange, DAY, HOUR, LEVELS, MINUTE, QUARTER, type Cover, type Level } from '../../src/rollup/levels.js';
+import { coverRange, DAY, HOUR, LEVELS, QUARTER, type Cover, type Level } from '../../src/rollup/levels.js';
 
 const M = 60_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
@@ -14,25 +14,27 @@ function cellsOf(cover: Cover): Array<{ level: Level; start: number }> {
 }
 
 describe('covering a range with rollups', () => {
-  it('takes whole clean days, hours, quarters and minutes, and raw points for partial minutes', () => {
+  it('takes whole clean days, hours and quarters, and points for partial quarters', () => {
     const from = base + 23 * 3_600_000 + 14 * M + 30_000; // 23:14:30 on day 0
-    const to = base + 2 * 86_400_000 + 61 * M; // 01:01 on day 2
+    const to = base + 2 * 86_400_000 + 76 * M; // 01:16 on day 2
     const cover = coverRange(from, to, []);
     const [cells, raw] = [cellsOf(cover), cover.raw];
-    expect(raw).toEqual([{ fromMs: from, toMs: from + 30_000 }]);
+    expect(raw).toEqual([
+      { fromMs: from, toMs: from + 30_000 },
+      { fromMs: to - M, toMs: to },
+    ]);
     const count = (level: typeof DAY): number => cells.filter((cell) => cell.level === level).length;
-    expect([count(DAY), count(HOUR), count(QUARTER), count(MINUTE)]).toEqual([1, 1, 3, 1]); // day 1; 00:00 on day 2; 23:15, 23:30, 23:45; 01:00
+    expect([count(DAY), count(HOUR), count(QUARTER)]).toEqual([1, 1, 4]); // day 1; 00:00 on day 2; 23:15, 23:30, 23:45, 01:00
   });
 
-  it('reads dirty minutes raw and keeps the coarsest clean buckets around them', () => {
+  it('reads the quarter of a dirty minute as points and keeps the coarsest clean buckets around it', () => {
     const dirty = [(base + 5 * 3_600_000 + 7 * M) / M];
     const cover = coverRange(base, base + 86_400_000, dirty);
     const [cells, raw] = [cellsOf(cover), cover.raw];
-    expect(raw).toEqual([{ fromMs: base + 5 * 3_600_000 + 7 * M, toMs: base + 5 * 3_600_000 + 8 * M }]);
+    expect(raw).toEqual([{ fromMs: base + 5 * 3_600_000, toMs: base + 5 * 3_600_000 + 15 * M }]);
     expect(cells.filter((cell) => cell.level === DAY)).toEqual([]);
     expect(cells.filter((cell) => cell.level === HOUR)).toHaveLength(23);
     expect(cells.filter((cell) => cell.level === QUARTER)).toHaveLength(3);
-    expect(cells.filter((cell) => cell.level === MINUTE)).toHaveLength(14);
   });
 
   it('covers ten thousand years with a handful of runs, not a row per day', () => {
@@ -41,11 +43,12 @@ describe('covering a range with rollups', () => {
     const dirty = [base / M, base / M + 1, base / M + 5_000];
     const { spans, raw } = coverRange(from, to, dirty);
     expect(spans.length).toBeLessThan(40);
+    // 5,000 minutes in is 83:20, in the quarter from 83:15.
     expect(raw).toEqual([
-      { fromMs: base, toMs: base + 2 * M },
-      { fromMs: base + 5_000 * M, toMs: base + 5_001 * M },
+      { fromMs: base, toMs: base + 15 * M },
+      { fromMs: base + 4_995 * M, toMs: base + 5_010 * M },
     ]);
-    expect(spans.reduce((ms, span) => ms + span.toMs - span.fromMs, 0) + 3 * M).toBe(to - from);
+    expect(spans.reduce((ms, span) => ms + span.toMs - span.fromMs, 0) + 30 * M).toBe(to - from);
   });
 
   it('covers every millisecond once, with no dirty minute in a bucket, and no bucket that could be coarser', () => {
@@ -82,10 +85,12 @@ describe('covering a range with rollups', () => {
               );
             }
           }
+          // A whole quarter read as points holds a dirty minute.
+          const Q = QUARTER.ms;
           for (const span of raw) {
-            for (let minute = Math.floor(span.fromMs / M); minute * M < span.toMs; minute++) {
-              const whole = minute * M >= from && (minute + 1) * M <= to;
-              if (whole) expect(dirty).toContain(minute);
+            for (let quarter = Math.floor(span.fromMs / Q) * Q; quarter < span.toMs; quarter += Q) {
+              const whole = quarter >= from && quarter + Q <= to;
+              if (whole) expect(dirty.some((m) => m * M >= quarter && m * M < quarter + Q)).toBe(true);
             }
           }
         },
