@@ -15,6 +15,7 @@ import { errorField } from './log.js';
 import { startProcess } from './process-skeleton.js';
 import { clockMarginMs } from './rollup/roll-queue.js';
 import type { DayRolled } from './roller/day-roll.js';
+import { historyState, sealHistory } from './roller/history-seal.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
@@ -24,6 +25,8 @@ import { clockReport, startClockWatch, type ClockWatch } from './time/clock-watc
 const BALANCE_MS = 5_000;
 /** Pause when there was nothing to roll. */
 const IDLE_MS = 500;
+/** How often a roller looks whether history is left to seal and it holds shard 0, which does it. */
+const HISTORY_CHECK_MS = 30_000;
 /** Hard stop, inside pm2's kill_timeout (10 s). */
 const STOP_DEADLINE_MS = 9_000;
 
@@ -44,12 +47,12 @@ function telemetryFor(registry: Registry) {
   });
   const minutes = new Counter({
     name: 'meetr_roller_minutes_rolled_total',
-    help: 'Minutes recomputed from raw points',
+    help: 'Queued minutes rolled (their quarters recomputed from the points)',
     registers: [registry],
   });
   const points = new Counter({
     name: 'meetr_roller_points_read_total',
-    help: 'Raw points read to recompute minutes',
+    help: 'Points read to recompute quarters',
     registers: [registry],
   });
   const rows = new Counter({
@@ -138,6 +141,40 @@ async function rollUntilStopped(roller: Roller, stopping: () => boolean, errors:
   }
 }
 
+/**
+ * Seals the hours written before sealed chunks existed (roller/history-seal.ts)
+ * once this roller holds shard 0, beside its rolling; returns once that is recorded
+ * in the keyspace (by this roller or another) or the roller stops.
+ */
+async function sealHistoryInTurn(roller: Roller, store: CassandraPointStore, stopping: () => boolean): Promise<void> {
+  const mayGoOn = (): boolean => !stopping() && roller.refusal === undefined && roller.shards.has(0);
+  for (;;) {
+    for (let waited = 0; waited < HISTORY_CHECK_MS && !stopping(); waited += 1_000)
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    if (stopping()) return;
+    try {
+      const state = await historyState(store);
+      if (state === 'sealed') return;
+      if (state === 'waiting' || !mayGoOn()) continue;
+      const started = Date.now();
+      log.info('sealing the hours written before sealed chunks existed');
+      const report = await sealHistory({
+        store,
+        clock: Date.now,
+        marginMs: clockMarginMs(config.maxClockSkewMs),
+        concurrency: 2,
+        mayGoOn,
+      });
+      if (report === undefined) continue;
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log.info(`history sealed: ${report.sealed} hours of ${report.hours} hour partitions in ${seconds} s`);
+      return;
+    } catch (error) {
+      log.warn('sealing history failed, trying again later', { error: errorField(forLog(error)) });
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const port = config.rollerPort + config.instance;
   const owner = `${hostname()}:${port}:${randomBytes(4).toString('hex')}`;
@@ -164,7 +201,10 @@ async function main(): Promise<void> {
   const server = await serveTelemetry({ registry, port, health: rollerHealth(roller, clock.watch, () => stopping) });
   log.info(`rolling keyspace ${config.keyspace}; /metrics on 127.0.0.1:${port}`);
   process.send?.('ready');
-  const done = rollUntilStopped(roller, () => stopping, telemetry.errors);
+  const done = Promise.all([
+    rollUntilStopped(roller, () => stopping, telemetry.errors),
+    sealHistoryInTurn(roller, store, () => stopping),
+  ]);
 
   onShutdown((signal) => {
     stopping = true;

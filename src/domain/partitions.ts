@@ -24,6 +24,12 @@ export function partitionKey(metricId: string, partition: number): string {
   return `${partition}\u0000${metricId}`;
 }
 
+/** The metric and partition a partitionKey names. */
+export function partitionOfKey(key: string): { metricId: string; hour: number } {
+  const split = key.indexOf('\u0000');
+  return { metricId: key.slice(split + 1), hour: Number(key.slice(0, split)) };
+}
+
 /** One raw partition's share of some points, in their order. */
 export interface PartitionGroup<P> {
   readonly metricId: string;

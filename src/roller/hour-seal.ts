@@ -98,7 +98,7 @@ export async function sealHours(context: SealContext, rolled: RolledDay): Promis
  * the hour's raw points) and its special samples (the stored chunk's merged with
  * all of the hour's in their table: they are few). False when the hour has neither.
  */
-async function sealHour(
+export async function sealHour(
   context: SealContext,
   metricId: string,
   hour: number,

@@ -1,13 +1,14 @@
 /**
  * Sealed chunks on a real Cassandra: stored by hour in 32-day partitions, the later
  * seal winning, with a TTL from the end of their hour; and the roll queue read for
- * several metrics at once. (Reads through chunks with a roller at work:
+ * several metrics at once; history written before chunks sealed once. (Reads through chunks with a roller at work:
  * properties.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { encodeChunk } from '../../src/domain/chunk-codec.js';
 import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, samplePartition } from '../../src/domain/partitions.js';
+import { historyState, sealHistory } from '../../src/roller/history-seal.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import { chunksOf } from '../../src/storage/sealed-reads.js';
@@ -100,6 +101,35 @@ describe('chunks in Cassandra', () => {
       expect(ttl).toBeGreaterThan(86_400 - 60);
       expect(ttl).toBeLessThanOrEqual(86_400);
     }
+  });
+
+  it('seal the history written before them once: every hour partition listed, each over and unsealed one sealed', async () => {
+    const hour = samplePartition(Date.parse('2025-01-01T00:00:00Z'));
+    for (const [metricId, offset] of [
+      ['h1', 0],
+      ['h1', 1],
+      ['h2', 5],
+    ] as const) {
+      const points = [0, 1, 2].map((i) => ({ metricId, ts: (hour + offset) * HOUR + i, value: i, writeTimeUs: 1 }));
+      await store().writePartition(metricId, hour + offset, points);
+    }
+    await store().writeChunk('h2', { hour: hour + 5, bytes: chunkOf([(hour + 5) * HOUR], [9]) }, 10);
+    const listed = [];
+    for await (const partition of store().sampleHours()) if (partition.metricId.startsWith('h')) listed.push(partition);
+    expect(listed).toHaveLength(3);
+    expect(await historyState(store())).toBe('pending');
+    const pass = { store: store(), clock: Date.now, marginMs: 2_000, concurrency: 2, mayGoOn: () => true };
+    const report = await sealHistory(pass);
+    // Other tests of this file left raw rows too: h1's two hours are among the hours sealed, h2's is not.
+    expect(report!.sealed).toBe(report!.hours - 1);
+    expect(await historyState(store())).toBe('sealed');
+    const sealed = await store().readChunks('h1', chunkPeriod(hour), hour, hour + 2);
+    expect(sealed.map((chunk) => Array.from(decodeChunk(chunk.bytes).values))).toEqual([
+      [0, 1, 2],
+      [0, 1, 2],
+    ]);
+    const [kept] = await store().readChunksAt('h2', chunkPeriod(hour + 5), [hour + 5]);
+    expect(Array.from(decodeChunk(kept!.bytes).values)).toEqual([9]); // it had a chunk: left alone
   });
 
   it('the roll queue answers for the metrics asked about only', async () => {

@@ -71,7 +71,7 @@ describe('searches over rollups', () => {
           maxLength: 4,
         }),
         fc.constantFrom(...aggregations),
-        fc.constantFrom('7m', '15m', '1h', '1d'),
+        fc.constantFrom('1m', '7m', '15m', '1h', '1d'),
         fc.constantFrom('UTC', 'America/New_York', 'Asia/Kolkata'),
         async (first, late, ranges, aggregation, interval, tz) => {
           const w = world();
@@ -120,6 +120,31 @@ describe('searches over rollups', () => {
     expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expected(q));
     expect(w.store.calls.scanPoints - scans).toBe(0);
     // The two edge hours lie in one chunk partition: one read names both.
+    expect(w.store.calls.readChunks - chunks).toBe(1);
+  });
+
+  it('read the points of buckets finer than a quarter once per hour, however many buckets it holds', async () => {
+    const w = world();
+    const points: Array<[number, number]> = [];
+    for (let ts = base; ts < base + 3 * 3_600_000; ts += 15_000) points.push([ts, (ts / 15_000) % 13]);
+    await w.write('m', points);
+    const from = base + 20 * 60_000;
+    const q = { ...query('m', from, base + 3 * 3_600_000 - 1, 'avg'), buckets: [] as number[] };
+    q.buckets = await bucketBounds(parseInterval('1m')!, 'UTC', q.fromMs, q.toMs, 10_000);
+    // Not rolled: every minute is unrolled; the three hours are three reads, and three partitions of the limit.
+    let scans = w.store.calls.scanPoints;
+    expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expected(q));
+    expect(w.store.calls.scanPoints - scans).toBe(3);
+    const limited = (maxPartitions: number) => searchService(w.store, { clock: () => w.clock.now, maxPartitions });
+    expect(await limited(3).search(q, UNBOUNDED)).toEqual(w.expected(q));
+    await expect(limited(2).search(q, UNBOUNDED)).rejects.toMatchObject({ code: 'invalid_request' });
+    // Rolled and sealed: the 160 buckets come from the three hours' chunks, one read, and no raw row
+    // (asked of a service with no earlier view of the roller's progress, which it would trust a while).
+    await w.rollAll();
+    scans = w.store.calls.scanPoints;
+    const chunks = w.store.calls.readChunks;
+    expect(await limited(3).search(q, UNBOUNDED)).toEqual(w.expected(q));
+    expect(w.store.calls.scanPoints - scans).toBe(0);
     expect(w.store.calls.readChunks - chunks).toBe(1);
   });
 

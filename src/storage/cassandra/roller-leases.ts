@@ -1,12 +1,14 @@
 /**
  * The roller's shared state in Cassandra: shard leases as lightweight
- * transactions, the rollers alive in meta, and Cassandra's own clock.
+ * transactions, the rollers alive and the keyspace's facts in meta, Cassandra's
+ * own clock, and the list of hour partitions of raw points (history to seal).
  */
 import cassandra from 'cassandra-driver';
 import type { EpochMs } from '../../time/units.js';
-import type { ShardState } from '../ports.js';
+import type { SampleHour, ShardState } from '../ports.js';
 import { cassandraNowMs, type CassandraClient, type StatementConsistency } from './client.js';
-import { CqlSession } from './cql-session.js';
+import { CqlSession, pagedRows } from './cql-session.js';
+import { classifyDriverError } from './errors.js';
 import { pointStatements, ROLLER_KEY } from './statements.js';
 
 export class CassandraRollerLeases extends CqlSession {
@@ -80,5 +82,25 @@ export class CassandraRollerLeases extends CqlSession {
       if (key.startsWith(ROLLER_KEY)) owners.push(key.slice(ROLLER_KEY.length));
     });
     return owners;
+  }
+
+  async readMeta(key: string): Promise<string | undefined> {
+    const result = await this.run('read meta', () =>
+      this.client.execute(this.statements.readMetaKey, [key], this.readOptions),
+    );
+    return (result.first()?.get('value') as string | undefined) ?? undefined;
+  }
+
+  async writeMeta(key: string, value: string): Promise<void> {
+    await this.run('write meta', () => this.client.execute(this.statements.writeMeta, [key, value], this.writeOptions));
+  }
+
+  async *sampleHours(): AsyncGenerator<SampleHour> {
+    try {
+      for await (const row of pagedRows(this.client, this.statements.sampleHours, [], this.readOptions))
+        yield { metricId: row.get('metric_id') as string, hour: row.get('hour') as number };
+    } catch (error) {
+      throw classifyDriverError(error, 'list sample hours');
+    }
   }
 }

@@ -16,15 +16,15 @@ import cassandra from 'cassandra-driver';
 import { forEachBounded } from '../../concurrency.js';
 import { MINUTES_PER_DAY, shardOf, SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import { seriesName } from '../../domain/series.js';
-import { catalogueShardOf, POINTS_PER_WRITE, seriesChunks, type CatalogueEntry } from '../ports.js';
+import { catalogueShardOf, META_KEYS, POINTS_PER_WRITE, seriesChunks, type CatalogueEntry } from '../ports.js';
 import { HOURS_PER_DAY, MS_PER_MINUTE, MS_PER_SECOND, type EpochMs } from '../../time/units.js';
 import type { CassandraClient } from './client.js';
 import { CassandraPointStore } from './point-store.js';
 import { groupByPartition, inWritesOf } from '../../domain/partitions.js';
 import { pagedRows } from './cql-session.js';
 
-const COPY_STARTED = 'legacy_points_copy_started';
-const COPIED = 'legacy_points_copied';
+const COPY_STARTED = META_KEYS.legacyCopyStarted;
+const COPIED = META_KEYS.legacyCopied;
 /** Points copied at a time: a day partition of a busy metric is never held in memory whole. */
 const COPY_CHUNK = 10_000;
 /** The copy awaits each write: a slot this far ahead is over only once they are done, and is one every search reads. */

@@ -20,6 +20,7 @@ import type {
   RangeReader,
   RollupRow,
   RollupStore,
+  SampleHour,
   SealedChunk,
   PartitionShare,
   StampedPoint,
@@ -27,7 +28,7 @@ import type {
   StorageHealth,
 } from '../ports.js';
 import { compareCatalogueKeys } from '../ports.js';
-import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, partitionKey } from '../../domain/partitions.js';
+import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, partitionKey, partitionOfKey } from '../../domain/partitions.js';
 import { InMemoryRollerLeases } from './in-memory-roller-leases.js';
 
 export class InMemoryPointStore
@@ -107,13 +108,15 @@ export class InMemoryPointStore
     }
   }
 
-  /**
-   * Drops every raw point and special sample, as their TTL (MEETR_RAW_KEEP) does
-   * once they are old enough: what is left is what the chunks sealed. For tests.
-   */
+  /** For tests: drops every raw point and special sample, as MEETR_RAW_KEEP's TTL does; what is left is in chunks. */
   expireRaw(): void {
     this.partitions.clear();
     this.special.clear();
+  }
+
+  async *sampleHours(): AsyncGenerator<SampleHour> {
+    this.check('list sample hours');
+    for (const key of [...this.partitions.keys()]) yield partitionOfKey(key);
   }
 
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {

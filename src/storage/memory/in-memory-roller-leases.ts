@@ -1,6 +1,6 @@
 /**
  * The roller's shared state in this process's memory (see in-memory-point-store.ts):
- * shard leases taken only when still as seen, and the rollers alive.
+ * shard leases taken only when still as seen, the rollers alive, and the keyspace's facts.
  */
 import { StorageUnavailableError } from '../../errors.js';
 import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
@@ -11,6 +11,8 @@ export class InMemoryRollerLeases {
   private readonly shardStates: ShardState[];
   /** Roller -> when its announcement expires. */
   private readonly rollers = new Map<string, EpochMs>();
+  /** The keyspace's facts (META_KEYS). */
+  private readonly meta = new Map<string, string>();
   /** While true every call fails as Cassandra does when it is down, and isReady() is false. */
   unavailable = false;
 
@@ -57,6 +59,16 @@ export class InMemoryRollerLeases {
   async liveRollers(): Promise<string[]> {
     this.check('read rollers');
     return [...this.rollers].filter(([, until]) => until > this.clock()).map(([owner]) => owner);
+  }
+
+  async readMeta(key: string): Promise<string | undefined> {
+    this.check('read meta');
+    return this.meta.get(key);
+  }
+
+  async writeMeta(key: string, value: string): Promise<void> {
+    this.check('write meta');
+    this.meta.set(key, value);
   }
 
   protected check(operation: string): void {
