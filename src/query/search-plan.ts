@@ -9,10 +9,19 @@ import { PointFold, type PartialAggregate } from '../domain/aggregate.js';
 import { groupOf } from '../domain/groups.js';
 import { samplePartition } from '../domain/partitions.js';
 import { invalidRequest } from '../errors.js';
-import { coverRange, periodOf, periodStart, type Level } from '../rollup/levels.js';
+import {
+  bucketStart,
+  coverRange,
+  isDense,
+  MINUTE,
+  periodOf,
+  periodStart,
+  QUARTER,
+  type Level,
+} from '../rollup/levels.js';
 import type { RangeReader } from '../storage/ports.js';
 import { chunksOf, readHourPart } from '../storage/sealed-reads.js';
-import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
+import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
@@ -84,8 +93,10 @@ export function planSearch(
 }
 
 /**
- * Reads a plan: each rollup group as one slice, each raw read point by point (from
- * its hour's chunk where sealed, storage/sealed-reads.ts); `add` gets each bucket's partials.
+ * Reads a plan: each rollup group as one slice; each raw partition's parts from
+ * the minute rows of dense quarters where they cover whole minutes not written
+ * since (rollup/levels.ts MINUTE), the rest point by point (from its hour's chunk
+ * where sealed, storage/sealed-reads.ts); `add` gets each bucket's partials.
  */
 export async function readPlan(
   reader: RangeReader,
@@ -95,43 +106,156 @@ export async function readPlan(
   scope: WorkScope,
   add: (bucket: number, partial: PartialAggregate) => void,
 ): Promise<void> {
+  const read = { reader, metricId, concurrency, scope, add };
   await settleAll([
-    forEachBounded([...groups.values()], concurrency, async ({ level, period, spans }) => {
-      checkScope(scope);
-      spans.sort((a, b) => a.fromMs - b.fromMs);
-      const ends = spans.map((span) => span.toMs);
-      // One slice over the partition's runs (at most a partition's ~1,500 rows); rows between runs are dirty and skipped.
-      for (const { start, aggregate } of await reader.readRollups(
-        metricId,
-        level,
-        period,
-        spans[0]!.fromMs,
-        ends[ends.length - 1]!,
-      )) {
-        const at = firstAtOrAfter(ends, start + 1);
-        const span = spans[at];
-        if (span !== undefined && start >= span.fromMs) add(span.bucket, aggregate);
-      }
-    }),
+    readGroups(read, groups),
     (async () => {
-      const chunks = await chunksOf(reader, metricId, [...raw.keys()]);
-      await forEachBounded([...raw], concurrency, async ([partition, parts]) => {
-        checkScope(scope);
-        const [fromMs, toMs] = [parts[0]!.fromMs, parts[parts.length - 1]!.toMs];
-        const part = { metricId, hour: partition, fromMs, toMs, chunk: chunks.get(partition) };
-        const { ts, values } = await readHourPart(reader, { ...part, rawMinute: (minute) => dirty.has(minute) });
-        // Points between two parts lie in rolled-up buckets, read from their rollups: skipped.
-        const ends = parts.map((read) => read.toMs);
-        const folds = parts.map(() => new PointFold());
-        for (let i = 0; i < ts.length; i++) {
-          const at = firstAtOrAfter(ends, ts[i]! + 1);
-          if (ts[i]! >= parts[at]!.fromMs) folds[at]!.add(ts[i]!, values[i]!);
-        }
-        parts.forEach((read, i) => add(read.bucket, folds[i]!.partial));
-      });
+      const { minuteGroups, points } = await minutesOfDenseQuarters(read, raw, dirty);
+      await settleAll([readGroups(read, minuteGroups), readPoints(read, points, dirty)]);
     })(),
   ]);
 }
+
+interface PlanRead {
+  readonly reader: RangeReader;
+  readonly metricId: string;
+  readonly concurrency: number;
+  readonly scope: WorkScope;
+  readonly add: (bucket: number, partial: PartialAggregate) => void;
+}
+
+/** Each rollup group as one slice over its partition's runs (at most a partition's ~1,500 rows); rows between runs are skipped. */
+async function readGroups(
+  { reader, metricId, concurrency, scope, add }: PlanRead,
+  groups: ReadonlyMap<string, SpanGroup>,
+): Promise<void> {
+  await forEachBounded([...groups.values()], concurrency, async ({ level, period, spans }) => {
+    checkScope(scope);
+    spans.sort((a, b) => a.fromMs - b.fromMs);
+    const ends = spans.map((span) => span.toMs);
+    for (const { start, aggregate } of await reader.readRollups(
+      metricId,
+      level,
+      period,
+      spans[0]!.fromMs,
+      ends[ends.length - 1]!,
+    )) {
+      const at = firstAtOrAfter(ends, start + 1);
+      const span = spans[at];
+      if (span !== undefined && start >= span.fromMs) add(span.bucket, aggregate);
+    }
+  });
+}
+
+/** Each raw partition's parts point by point: one read from the first part's start to the last one's end. */
+async function readPoints(
+  { reader, metricId, concurrency, scope, add }: PlanRead,
+  raw: ReadonlyMap<number, RawRead>,
+  dirty: ReadonlySet<number>,
+): Promise<void> {
+  const chunks = await chunksOf(reader, metricId, [...raw.keys()]);
+  await forEachBounded([...raw], concurrency, async ([partition, parts]) => {
+    checkScope(scope);
+    const [fromMs, toMs] = [parts[0]!.fromMs, parts[parts.length - 1]!.toMs];
+    const part = { metricId, hour: partition, fromMs, toMs, chunk: chunks.get(partition) };
+    const { ts, values } = await readHourPart(reader, { ...part, rawMinute: (minute) => dirty.has(minute) });
+    // Points between two parts lie in buckets read from rollups: skipped.
+    const ends = parts.map((read) => read.toMs);
+    const folds = parts.map(() => new PointFold());
+    for (let i = 0; i < ts.length; i++) {
+      const at = firstAtOrAfter(ends, ts[i]! + 1);
+      if (ts[i]! >= parts[at]!.fromMs) folds[at]!.add(ts[i]!, values[i]!);
+    }
+    parts.forEach((read, i) => add(read.bucket, folds[i]!.partial));
+  });
+}
+
+/**
+ * The raw parts split: whole minutes not written since, in quarters whose stored
+ * row says they are dense, go to minute rollup groups; the rest stays points.
+ */
+async function minutesOfDenseQuarters(
+  read: PlanRead,
+  raw: ReadonlyMap<number, RawRead>,
+  dirty: ReadonlySet<number>,
+): Promise<{ minuteGroups: Map<string, SpanGroup>; points: Map<number, RawRead> }> {
+  const dense = await denseQuarters(read, raw);
+  const minuteGroups = new Map<string, SpanGroup>();
+  if (dense.size === 0) return { minuteGroups, points: new Map(raw) };
+  const points = new Map<number, RawRead>();
+  for (const [partition, parts] of raw) {
+    const left: RawRead = [];
+    const period = periodOf(MINUTE, partition * MS_PER_HOUR);
+    const group = groupOf(minuteGroups, `${MINUTE.name}/${period}`, () => ({
+      level: MINUTE,
+      period,
+      spans: [] as SpanGroup['spans'],
+    }));
+    for (const { bucket, fromMs, toMs } of parts) {
+      for (let at = fromMs; at < toMs;) {
+        const minuteEnd = bucketStart(MINUTE, at) + MS_PER_MINUTE;
+        const end = Math.min(
+          toMs,
+          dense.has(bucketStart(QUARTER, at)) ? minuteEnd : bucketStart(QUARTER, at) + QUARTER.ms,
+        );
+        const whole = at % MS_PER_MINUTE === 0 && end === minuteEnd;
+        if (whole && dense.has(bucketStart(QUARTER, at)) && !dirty.has(at / MS_PER_MINUTE))
+          appendPiece(group.spans, bucket, at, end);
+        else appendPiece(left, bucket, at, end);
+        at = end;
+      }
+    }
+    if (left.length > 0) points.set(partition, left);
+    if (group.spans.length === 0) minuteGroups.delete(`${MINUTE.name}/${period}`);
+  }
+  return { minuteGroups, points };
+}
+
+/** Appends [fromMs, toMs) of a bucket, merged into the last piece when it ends where this one starts. */
+function appendPiece(
+  pieces: Array<{ bucket: number; fromMs: EpochMs; toMs: EpochMs }>,
+  bucket: number,
+  fromMs: EpochMs,
+  toMs: EpochMs,
+): void {
+  const last = pieces[pieces.length - 1];
+  if (last !== undefined && last.bucket === bucket && last.toMs === fromMs) last.toMs = toMs;
+  else pieces.push({ bucket, fromMs, toMs });
+}
+
+/** The dense quarters among those the raw parts touch, from their stored rows: one slice per run of nearby quarters. */
+async function denseQuarters(
+  { reader, metricId, concurrency, scope }: PlanRead,
+  raw: ReadonlyMap<number, RawRead>,
+): Promise<Set<EpochMs>> {
+  const touched = new Set<EpochMs>();
+  for (const parts of raw.values())
+    for (const { fromMs, toMs } of parts)
+      for (let quarter = bucketStart(QUARTER, fromMs); quarter < toMs; quarter += QUARTER.ms) touched.add(quarter);
+  const runs: Array<{ fromMs: EpochMs; toMs: EpochMs }> = [];
+  for (const quarter of [...touched].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    const samePeriod = last !== undefined && periodOf(QUARTER, last.fromMs) === periodOf(QUARTER, quarter);
+    if (last !== undefined && samePeriod && quarter - last.toMs < NEARBY_MS) last.toMs = quarter + QUARTER.ms;
+    else runs.push({ fromMs: quarter, toMs: quarter + QUARTER.ms });
+  }
+  const dense = new Set<EpochMs>();
+  await forEachBounded(runs, concurrency, async ({ fromMs, toMs }) => {
+    checkScope(scope);
+    for (const { start, aggregate } of await reader.readRollups(
+      metricId,
+      QUARTER,
+      periodOf(QUARTER, fromMs),
+      fromMs,
+      toMs,
+    ))
+      if (touched.has(start) && isDense(aggregate)) dense.add(start);
+  });
+  return dense;
+}
+
+/** Quarters this close are read in one slice, the rows between them too. */
+const NEARBY_MS = 6 * MS_PER_HOUR;
 
 export function tooManyPartitions(maxPartitions: number): Error {
   return invalidRequest(

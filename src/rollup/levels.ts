@@ -10,6 +10,7 @@
  * There are no minute rollups: they cost about as many bytes as the points they
  * summarised, and a quarter of points is one read (docs/BENCHMARKS.md).
  */
+import type { PartialAggregate } from '../domain/aggregate.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
 
@@ -17,7 +18,9 @@ export const LEVEL_NAMES = ['15m', '1h', '1d'] as const;
 export type LevelName = (typeof LEVEL_NAMES)[number];
 
 export interface Level {
-  readonly name: LevelName;
+  readonly name: LevelName | '1m';
+  /** Whose retention its rows keep (MEETR_RETENTION_*). */
+  readonly retainedAs: LevelName;
   readonly ms: number;
   /**
    * UTC days per storage partition: each level's partitions hold about 1,500 rows,
@@ -26,9 +29,28 @@ export interface Level {
   readonly periodDays: number;
 }
 
-export const QUARTER: Level = { name: '15m', ms: 15 * MS_PER_MINUTE, periodDays: 16 };
-export const HOUR: Level = { name: '1h', ms: MS_PER_HOUR, periodDays: 64 };
-export const DAY: Level = { name: '1d', ms: MS_PER_DAY, periodDays: 1024 };
+export const QUARTER: Level = { name: '15m', retainedAs: '15m', ms: 15 * MS_PER_MINUTE, periodDays: 16 };
+export const HOUR: Level = { name: '1h', retainedAs: '1h', ms: MS_PER_HOUR, periodDays: 64 };
+export const DAY: Level = { name: '1d', retainedAs: '1d', ms: MS_PER_DAY, periodDays: 1024 };
+
+/**
+ * Minutes, of dense quarters only: a quarter of at least DENSE_QUARTER_POINTS
+ * points also has a row per minute that holds points, written by the roller before
+ * the quarter's row (roller/day-roll.ts). Buckets finer than a quarter over a dense
+ * metric read 15 rows a quarter instead of adding up every point, and the roller
+ * recomputes only a dense quarter's queued minutes from their points. Kept as long
+ * as quarters. Not a level of coverRange: a quarter's stored row says whether its
+ * minutes have rows (query/search-plan.ts).
+ */
+export const MINUTE: Level = { name: '1m', retainedAs: '15m', ms: MS_PER_MINUTE, periodDays: 1 };
+
+/** Points from which a quarter also has minute rows: one a second on average. */
+export const DENSE_QUARTER_POINTS = 900;
+
+/** Whether a quarter's stored row says it has minute rows. */
+export function isDense(quarter: PartialAggregate | undefined): boolean {
+  return quarter !== undefined && quarter.count >= DENSE_QUARTER_POINTS;
+}
 
 /** Finest first. */
 export const LEVELS: readonly Level[] = [QUARTER, HOUR, DAY];

@@ -148,6 +148,60 @@ describe('searches over rollups', () => {
     expect(w.store.calls.readChunks - chunks).toBe(1);
   });
 
+  it('answer buckets finer than a quarter over a dense metric from its minute rows, exactly, also after late writes and upserts', async () => {
+    const span = 2 * 3_600_000;
+    const late = fc.tuple(fc.integer({ min: 0, max: span / 250 - 1 }), fc.integer({ min: -50, max: 50 }));
+    const range = fc.tuple(fc.integer({ min: 0, max: span }), fc.integer({ min: 0, max: span }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(late, { maxLength: 30 }),
+        fc.array(range, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('1m', '7m', '15m'),
+        async (lateWrites, ranges, interval) => {
+          const w = world();
+          // Two points a second: every quarter is dense (1,800 points).
+          const points: Array<[number, number]> = [];
+          for (let ts = base; ts < base + span; ts += 500) points.push([ts, (ts / 500) % 7]);
+          await w.write('m', points);
+          await w.rollAll();
+          const queries: SearchQuery[] = [];
+          for (const [a, b] of ranges) {
+            const [from, to] = [base + Math.min(a, b), base + Math.max(a, b)];
+            const buckets = await bucketBounds(parseInterval(interval)!, 'UTC', from, to, 10_000);
+            queries.push({ ...query('m', from, to, 'sum'), buckets }, query('m', from, to, 'avg'));
+          }
+          const fresh = () => searchService(w.store, { clock: () => w.clock.now });
+          const check = async (when: string) => {
+            for (const q of queries) expect(await fresh().search(q, UNBOUNDED), when).toEqual(w.expected(q));
+          };
+          await check('rolled');
+          // Late writes, some on a point's own timestamp (upserts): their minutes are read as points until rolled.
+          await w.write(
+            'm',
+            lateWrites.map(([offset, value]) => [base + offset * 250, value]),
+          );
+          await check('late writes, not rolled');
+          await w.rollAll();
+          await check('late writes, rolled');
+        },
+      ),
+      { numRuns: 12 },
+    );
+  }, 60_000);
+
+  it('read a dense metric at 1m from minute rows alone once rolled', async () => {
+    const w = world();
+    const points: Array<[number, number]> = [];
+    for (let ts = base; ts < base + 3_600_000; ts += 1_000) points.push([ts, ts % 3]);
+    await w.write('m', points);
+    await w.rollAll();
+    const q = { ...query('m', base, base + 3_600_000 - 1, 'max'), buckets: [] as number[] };
+    q.buckets = await bucketBounds(parseInterval('1m')!, 'UTC', q.fromMs, q.toMs, 10_000);
+    const [scans, chunks] = [w.store.calls.scanPoints, w.store.calls.readChunks];
+    expect(await searchService(w.store, { clock: () => w.clock.now }).search(q, UNBOUNDED)).toEqual(w.expected(q));
+    expect([w.store.calls.scanPoints - scans, w.store.calls.readChunks - chunks]).toEqual([0, 0]);
+  });
+
   it('refuse a search needing more raw partitions than the limit, before reading any', async () => {
     const w = world();
     await w.write('m', [

@@ -282,7 +282,7 @@ export class CassandraPointStore
     asOfUs: number,
   ): Promise<void> {
     const now = this.clock();
-    const retention = this.retention.levels[level.name];
+    const retention = this.retention.levels[level.retainedAs];
     const queries = rows.map(({ start, aggregate }) => ({
       query: this.statements.writeRollup,
       params: [
