@@ -1,8 +1,8 @@
 /**
  * A search's plan: each bucket's part of the range covered by the coarsest clean
  * rollups inside it (grouped per storage partition), the rest (edges, quarters
- * with unrolled minutes) as points, read once per hour partition; then reading the plan into per-bucket
- * partial aggregates.
+ * with unrolled minutes) as points, read once per hour partition; then reading
+ * the plan into per-bucket partial aggregates.
  */
 import { forEachBounded, settleAll } from '../concurrency.js';
 import { PointFold, type PartialAggregate } from '../domain/aggregate.js';

@@ -4,7 +4,8 @@
  * have raw rows and no chunk: readers read them from their rows, exactly but
  * slowly. Once per keyspace, the roller that holds shard 0 lists every hour
  * partition of raw points and seals each that is over and has no chunk, as any
- * hour is sealed (hour-seal.ts), then records it in meta (META_KEYS.historySealed).
+ * hour is sealed (hour-seal.ts), reminds the roller of each still open (as
+ * rolling an open hour does), then records it in meta (META_KEYS.historySealed).
  * It waits for a copy of `points` under way to finish. A pass cut short (the roller
  * stopped, or lost shard 0) is started again from the top by whoever holds shard
  * 0 next; the hours it sealed are skipped.
@@ -19,7 +20,8 @@
 import { forEachBounded } from '../concurrency.js';
 import { chunkPeriod } from '../domain/partitions.js';
 import { META_KEYS, type RollupStore, type SampleHour } from '../storage/ports.js';
-import type { EpochMs } from '../time/units.js';
+import { dayBucket } from '../time/day-bucket.js';
+import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
 import { isOver, SealReminders, sealHour } from './hour-seal.js';
 
 export interface HistoryPass {
@@ -60,10 +62,14 @@ export async function sealHistory(pass: HistoryPass): Promise<HistoryReport | un
     });
     round = [];
   };
+  // An hour still open is left to the roller, reminded to seal it once it is over.
+  const reminders = new SealReminders();
   for await (const partition of store.sampleHours()) {
     if (!pass.mayGoOn()) return undefined;
     hours++;
+    const start = partition.hour * MS_PER_HOUR;
     if (isOver(partition.hour, clock())) round.push(partition);
+    else await reminders.remind(store, partition.metricId, dayBucket(start), start);
     if (round.length === ROUND) await sealRound();
   }
   await sealRound();

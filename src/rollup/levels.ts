@@ -7,8 +7,9 @@
  * buckets that fit inside it; quarters holding a dirty minute (written since the
  * roller last looked) and the partial quarters at the edges are read as points,
  * which come from sealed chunks where an hour is sealed (storage/sealed-reads.ts).
- * There are no minute rollups: they cost about as many bytes as the points they
- * summarised, and a quarter of points is one read (docs/BENCHMARKS.md).
+ * Minutes have rows only in dense quarters (MINUTE below): for a scraped series a
+ * minute row cost about as many bytes as the points it summarised, and a quarter
+ * of points is one read (docs/BENCHMARKS.md).
  */
 import type { PartialAggregate } from '../domain/aggregate.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';

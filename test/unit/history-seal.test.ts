@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
 import { historyState, sealHistory, type HistoryPass } from '../../src/roller/history-seal.js';
+import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
 import { META_KEYS, type RollupStore } from '../../src/storage/ports.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { rollingWorld } from '../support/rolling-world.js';
@@ -68,6 +69,13 @@ describe('sealing history', () => {
     expect(w.store.calls.scanPoints - scans).toBe(1); // the open hour only
     // A second pass finds nothing left.
     expect(await sealHistory(pass())).toEqual({ hours: 4, sealed: 0 });
+    // The open hour was left to the roller, which seals it once it is over, though nothing more is written to it.
+    w.clock.now = base + 4 * HOUR + SEAL_AFTER_MS + TEST_MAX_HOLD_MS + 10_000;
+    await w.roller.balance();
+    await w.roller.rollDue();
+    const [open] = await w.store.readChunksAt('a', chunkPeriod(base / HOUR), [base / HOUR + 3]);
+    expect(decodeChunk(open!.bytes).ts).toHaveLength(40);
+    expect(await read()).toEqual(expected());
   });
 
   it('waits for a copy of an older layout under way, and records nothing when cut short', async () => {
