@@ -1,6 +1,6 @@
 import { MS_PER_DAY, type EpochMs } from './units.js';
 
-/** The UTC day (days since 1970-01-01, negative before) of `ms`: what the roll queue and the minute rollups are kept by. */
+/** The UTC day (days since 1970-01-01, negative before) of `ms`: what the roll queue and minute rows are kept by. */
 export function dayBucket(ms: EpochMs): number {
   return Math.floor(ms / MS_PER_DAY);
 }
