@@ -186,27 +186,24 @@ async function minutesOfDenseQuarters(
   for (const [partition, parts] of raw) {
     const left: RawRead = [];
     const period = periodOf(MINUTE, partition * MS_PER_HOUR);
-    const group = groupOf(minuteGroups, `${MINUTE.name}/${period}`, () => ({
-      level: MINUTE,
-      period,
-      spans: [] as SpanGroup['spans'],
-    }));
     for (const { bucket, fromMs, toMs } of parts) {
       for (let at = fromMs; at < toMs;) {
+        const quarter = bucketStart(QUARTER, at);
         const minuteEnd = bucketStart(MINUTE, at) + MS_PER_MINUTE;
-        const end = Math.min(
-          toMs,
-          dense.has(bucketStart(QUARTER, at)) ? minuteEnd : bucketStart(QUARTER, at) + QUARTER.ms,
-        );
-        const whole = at % MS_PER_MINUTE === 0 && end === minuteEnd;
-        if (whole && dense.has(bucketStart(QUARTER, at)) && !dirty.has(at / MS_PER_MINUTE))
+        const end = Math.min(toMs, dense.has(quarter) ? minuteEnd : quarter + QUARTER.ms);
+        const wholeMinute = at % MS_PER_MINUTE === 0 && end === minuteEnd;
+        if (wholeMinute && dense.has(quarter) && !dirty.has(at / MS_PER_MINUTE)) {
+          const group = groupOf(minuteGroups, `${MINUTE.name}/${period}`, () => ({
+            level: MINUTE,
+            period,
+            spans: [] as SpanGroup['spans'],
+          }));
           appendPiece(group.spans, bucket, at, end);
-        else appendPiece(left, bucket, at, end);
+        } else appendPiece(left, bucket, at, end);
         at = end;
       }
     }
     if (left.length > 0) points.set(partition, left);
-    if (group.spans.length === 0) minuteGroups.delete(`${MINUTE.name}/${period}`);
   }
   return { minuteGroups, points };
 }

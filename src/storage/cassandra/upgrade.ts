@@ -46,17 +46,6 @@ export interface CopyReport {
   readonly points: number;
 }
 
-async function meta(client: CassandraClient, keyspace: string, key: string): Promise<string | undefined> {
-  const row = (
-    await client.execute(`SELECT value FROM ${keyspace}.meta WHERE key = ?`, [key], { prepare: true })
-  ).first();
-  return row === null ? undefined : (row.get('value') as string);
-}
-
-async function setMeta(client: CassandraClient, keyspace: string, key: string, value: string): Promise<void> {
-  await client.execute(`INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?)`, [key, value], { prepare: true });
-}
-
 async function hasLegacyPoints(client: CassandraClient, keyspace: string): Promise<boolean> {
   const result = await client.execute(
     'SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
@@ -131,11 +120,10 @@ export async function startUpgrade(
   keyspace: string,
   clock: () => EpochMs = Date.now,
 ): Promise<CopyReport | undefined> {
-  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined)
-    return undefined;
+  if (!(await hasLegacyPoints(client, keyspace)) || (await store.readMeta(COPIED)) !== undefined) return undefined;
   const startedUs = Date.now() * 1000;
   const report = await copyLegacy(client, store, keyspace, 0, clock);
-  await setMeta(client, keyspace, COPY_STARTED, String(startedUs));
+  await store.writeMeta(COPY_STARTED, String(startedUs));
   return report;
 }
 
@@ -151,12 +139,11 @@ export async function finishUpgrade(
   requestLifetimeMs: number,
   clock: () => EpochMs = Date.now,
 ): Promise<CopyReport | undefined> {
-  if (!(await hasLegacyPoints(client, keyspace)) || (await meta(client, keyspace, COPIED)) !== undefined)
-    return undefined;
-  const started = await meta(client, keyspace, COPY_STARTED);
+  if (!(await hasLegacyPoints(client, keyspace)) || (await store.readMeta(COPIED)) !== undefined) return undefined;
+  const started = await store.readMeta(COPY_STARTED);
   if (started === undefined) return undefined;
   const report = await copyLegacy(client, store, keyspace, Number(started) - requestLifetimeMs * 1000, clock);
-  await setMeta(client, keyspace, COPIED, new Date().toISOString());
+  await store.writeMeta(COPIED, new Date().toISOString());
   return report;
 }
 
@@ -173,7 +160,7 @@ export async function catalogueStoredSeries(
   store: CassandraPointStore,
   keyspace: string,
 ): Promise<number | undefined> {
-  if ((await meta(client, keyspace, CATALOGUED)) !== undefined) return undefined;
+  if ((await store.readMeta(CATALOGUED)) !== undefined) return undefined;
   const spans = new Map<string, { firstDay: number; lastDay: number }>();
   for await (const row of pagedRows(client, `SELECT DISTINCT metric_id, hour FROM ${keyspace}.samples`, [])) {
     const metricId = row.get('metric_id') as string;
@@ -191,6 +178,6 @@ export async function catalogueStoredSeries(
   for (const [shard, entries] of byShard) {
     for (const chunk of seriesChunks(entries)) await store.recordSeries(shard, chunk);
   }
-  await setMeta(client, keyspace, CATALOGUED, new Date().toISOString());
+  await store.writeMeta(CATALOGUED, new Date().toISOString());
   return spans.size;
 }
