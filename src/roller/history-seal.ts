@@ -56,14 +56,14 @@ export async function sealHistory(pass: HistoryPass): Promise<HistoryReport | un
   const { store, clock } = pass;
   let [hours, sealed] = [0, 0];
   let round: SampleHour[] = [];
+  // An hour still open is left to the roller, reminded to seal it once it is over.
+  const reminders = new SealReminders();
   const sealRound = async (): Promise<void> => {
     await forEachBounded(round, pass.concurrency, async ({ metricId, hour }) => {
-      if (pass.mayGoOn() && (await sealIfUnsealed(pass, metricId, hour))) sealed++;
+      if (pass.mayGoOn() && (await sealIfUnsealed(pass, reminders, metricId, hour))) sealed++;
     });
     round = [];
   };
-  // An hour still open is left to the roller, reminded to seal it once it is over.
-  const reminders = new SealReminders();
   for await (const partition of store.sampleHours()) {
     if (!pass.mayGoOn()) return undefined;
     hours++;
@@ -81,13 +81,13 @@ export async function sealHistory(pass: HistoryPass): Promise<HistoryReport | un
 /** Seals an hour that has no chunk yet; true when it wrote one. */
 async function sealIfUnsealed(
   { store, clock, marginMs }: HistoryPass,
+  reminders: SealReminders,
   metricId: string,
   hour: number,
 ): Promise<boolean> {
   const [stored] = await store.readChunksAt(metricId, chunkPeriod(hour), [hour]);
   if (stored !== undefined) return false;
   const nowMs = clock();
-  // Hours are over: no reminder is ever queued.
-  const context = { store, reminders: new SealReminders(), nowMs, asOfUs: (nowMs - marginMs) * 1000 };
+  const context = { store, reminders, nowMs, asOfUs: (nowMs - marginMs) * 1000 };
   return sealHour(context, metricId, hour, undefined, { ts: [], values: [] });
 }
