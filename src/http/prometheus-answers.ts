@@ -37,11 +37,10 @@ export function instantData(result: InstantResult, t: EpochMs): unknown {
   }
 }
 
-function windowData(series: RangeWindow): unknown {
-  return {
-    metric: sorted(series.labels),
-    values: series.ts.map((t, i) => [seconds(t), formatSampleValue(series.values[i]!)]),
-  };
+function windowData({ labels, ts, values, first, last }: RangeWindow): unknown {
+  const points: Array<[number, string]> = [];
+  for (let i = first; i <= last; i++) points.push([seconds(ts[i]!), formatSampleValue(values[i]!)]);
+  return { metric: sorted(labels), values: points };
 }
 
 export function matrixOf(series: readonly RangeSeries[]): unknown[] {

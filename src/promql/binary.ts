@@ -6,8 +6,17 @@
  */
 import { MeetrError } from '../errors.js';
 import { NAME_LABEL } from '../domain/series.js';
-import { isComparison, type BinaryOp, type VectorMatching } from './ast.js';
-import { goPow, labelsKey, withoutName, type Labels, type Sample, type Vector } from './values.js';
+import { isComparison, isSetOperator, type BinaryOp, type Expr, type VectorMatching } from './ast.js';
+import {
+  goPow,
+  labelsKey,
+  vectorOf,
+  withoutName,
+  type Labels,
+  type Sample,
+  type StepValue,
+  type Vector,
+} from './values.js';
 
 /** Whether the result of `op` loses the metric name (arithmetic, not comparisons or atan2). */
 function dropsName(op: BinaryOp): boolean {
@@ -215,4 +224,14 @@ export function vectorBinary(
     out.push({ labels, value });
   }
   return out;
+}
+
+/** A binary expression of its evaluated operands: a number for two scalars, else the vector (before duplicates are refused). */
+export function binaryValue(expr: Extract<Expr, { kind: 'binary' }>, lhs: StepValue, rhs: StepValue): number | Vector {
+  const { op, returnBool } = expr;
+  if (lhs.type === 'scalar' && rhs.type === 'scalar') return scalarBinary(op, lhs.value, rhs.value);
+  if (lhs.type === 'scalar') return vectorScalarBinary(op, vectorOf(rhs), lhs.value, true, returnBool);
+  if (rhs.type === 'scalar') return vectorScalarBinary(op, vectorOf(lhs), rhs.value, false, returnBool);
+  if (isSetOperator(op)) return setOperation(op, vectorOf(lhs), vectorOf(rhs), expr.matching!);
+  return vectorBinary(op, vectorOf(lhs), vectorOf(rhs), expr.matching!, returnBool);
 }

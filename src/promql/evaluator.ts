@@ -12,7 +12,6 @@ import { MeetrError } from '../errors.js';
 import type { WorkScope } from '../work-scope.js';
 import { aggregate } from './aggregations.js';
 import {
-  isSetOperator,
   resolveAt,
   typeOf,
   unwrapParens,
@@ -23,9 +22,10 @@ import {
   type Subquery,
   type VectorSelector,
 } from './ast.js';
-import { scalarBinary, setOperation, vectorBinary, vectorScalarBinary } from './binary.js';
+import { binaryValue } from './binary.js';
 import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
+import { RangeSteps } from './range-steps.js';
 import { instantSamples, windows, type SelectorData } from './selectors.js';
 import {
   compareLabels,
@@ -35,6 +35,7 @@ import {
   vectorOf,
   withoutName,
   type RangeSeries,
+  type Labels,
   type RangeWindow,
   type Sample,
   type StepValue,
@@ -68,6 +69,8 @@ export class Evaluator {
   private readonly subqueryCache = new Map<Subquery, Map<number, Vector>>();
   /** Per range-function call: which input series gave each output label set, across steps. */
   private readonly outputSources = new Map<Expr, Map<string, string>>();
+  /** A range query's range-function calls worked out for every step. */
+  private rangeSteps: RangeSteps | undefined;
 
   constructor(private readonly options: EvaluationOptions) {
     this.held = options.loadedSamples;
@@ -88,6 +91,8 @@ export class Evaluator {
 
   /** The series of `expr` (a scalar or an instant vector) at each step from start to end, sorted by labels. */
   async range(expr: Expr, stepMs: number): Promise<RangeSeries[]> {
+    const { data, startMs, endMs, maxSamples } = this.options;
+    this.rangeSteps = new RangeSteps({ data, startMs, endMs, stepMs, maxSamples });
     const series = new Map<string, RangeSeries>();
     const steps = Math.floor((this.options.endMs - this.options.startMs) / stepMs) + 1;
     for (let step = 0, t = this.options.startMs; step < steps; step++, t += stepMs) {
@@ -150,7 +155,7 @@ export class Evaluator {
       case 'matrix': {
         const { start, end } = this.windowAt(expr, t);
         const series = windows(this.options.data.get(expr.selector) ?? [], start, end);
-        this.holdForStep(series.reduce((n, s) => n + s.ts.length, 0));
+        this.holdForStep(series.reduce((n, s) => n + s.last - s.first + 1, 0));
         return { type: 'matrix', series };
       }
       case 'subquery':
@@ -185,18 +190,8 @@ export class Evaluator {
   }
 
   private async binary(expr: Extract<Expr, { kind: 'binary' }>, t: number): Promise<StepValue> {
-    const lhs = await this.evaluate(expr.lhs, t);
-    const rhs = await this.evaluate(expr.rhs, t);
-    if (lhs.type === 'scalar' && rhs.type === 'scalar')
-      return { type: 'scalar', value: scalarBinary(expr.op, lhs.value, rhs.value) };
-    if (lhs.type === 'scalar')
-      return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(rhs), lhs.value, true, expr.returnBool)));
-    if (rhs.type === 'scalar')
-      return this.vector(distinct(vectorScalarBinary(expr.op, vectorOf(lhs), rhs.value, false, expr.returnBool)));
-    const matching = expr.matching!;
-    const op = expr.op;
-    if (isSetOperator(op)) return this.vector(distinct(setOperation(op, vectorOf(lhs), vectorOf(rhs), matching)));
-    return this.vector(distinct(vectorBinary(op, vectorOf(lhs), vectorOf(rhs), matching, expr.returnBool)));
+    const value = binaryValue(expr, await this.evaluate(expr.lhs, t), await this.evaluate(expr.rhs, t));
+    return typeof value === 'number' ? { type: 'scalar', value } : this.vector(distinct(value));
   }
 
   private async call(expr: Call, t: number): Promise<StepValue> {
@@ -220,6 +215,28 @@ export class Evaluator {
       scalars.push(value.type === 'scalar' ? value.value : NaN);
     }
     const arg = unwrapParens(expr.args[rangeIndex]!) as MatrixSelector | Subquery; // the parser admits nothing else of type matrix
+    const samples: Sample[] = [];
+    // Prometheus checks a range function's whole output matrix: two input series may not give the same labels at any step.
+    let sources = this.outputSources.get(expr);
+    if (sources === undefined) this.outputSources.set(expr, (sources = new Map()));
+    const add = (input: Labels, value: number): void => {
+      const labels = expr.func === 'last_over_time' ? input : withoutName(input);
+      const [key, source] = [labelsKey(labels), labelsKey(input)];
+      const seen = sources.get(key);
+      if (seen === undefined) sources.set(key, source);
+      else if (seen !== source) throw sameLabelset();
+      samples.push({ labels, value });
+    };
+    const stepped = await this.rangeSteps?.at(expr, arg, scalars, t, {
+      windowAt: (ti) => this.windowAt(arg, ti),
+      checkpoint: async () => this.checkpoint(),
+    });
+    if (stepped !== undefined) {
+      const { call, step } = stepped;
+      this.holdForStep(call.held[step]!);
+      for (const s of call.series) if (s.present[step] === 1) add(s.labels, s.values[step]!);
+      return this.vector(samples);
+    }
     const { start, end } = this.windowAt(arg, t);
     const matrix = await this.evaluate(arg, t);
     const series = matrix.type === 'matrix' ? matrix.series : [];
@@ -227,19 +244,9 @@ export class Evaluator {
       return this.vector(series.length > 0 ? [] : [{ labels: absentLabels(expr), value: 1 }]);
     }
     const fn = RANGE_FUNCTIONS[expr.func]!;
-    const samples: Sample[] = [];
-    // Prometheus checks a range function's whole output matrix: two input series may not give the same labels at any step.
-    let sources = this.outputSources.get(expr);
-    if (sources === undefined) this.outputSources.set(expr, (sources = new Map()));
-    for (const window of series) {
-      const value = fn({ ts: window.ts, values: window.values, start, end, t, rangeMs: arg.rangeMs, scalars });
-      if (value === undefined) continue;
-      const labels = expr.func === 'last_over_time' ? window.labels : withoutName(window.labels);
-      const [key, source] = [labelsKey(labels), labelsKey(window.labels)];
-      const seen = sources.get(key);
-      if (seen === undefined) sources.set(key, source);
-      else if (seen !== source) throw sameLabelset();
-      samples.push({ labels, value });
+    for (const { labels, ts, values, first, last } of series) {
+      const value = fn({ ts, values, first, last, start, end, t, rangeMs: arg.rangeMs, scalars });
+      if (value !== undefined) add(labels, value);
     }
     return this.vector(samples);
   }
@@ -277,7 +284,7 @@ export class Evaluator {
         entry.values.push(sample.value);
       }
     }
-    return [...series.values()];
+    return [...series.values()].map((s) => ({ ...s, first: 0, last: s.ts.length - 1 }));
   }
 }
 

@@ -8,8 +8,11 @@ import { kahanAdd } from './values.js';
 
 /** One series in one window, with what the function needs to know of the window. */
 export interface WindowInput {
-  readonly ts: readonly number[];
-  readonly values: readonly number[];
+  /** The series' samples (ascending ts, ms), of which the window holds those at indexes first to last. */
+  readonly ts: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+  readonly first: number;
+  readonly last: number;
   /** The window's ends (ms), after offset; the evaluation time. */
   readonly start: number;
   readonly end: number;
@@ -19,27 +22,25 @@ export interface WindowInput {
   readonly scalars: readonly number[];
 }
 
-type RangeFunction = (input: WindowInput) => number | undefined;
-
-const last = <T>(list: readonly T[]): T => list[list.length - 1]!;
+export type RangeFunction = (input: WindowInput) => number | undefined;
 
 /** rate(), increase() and delta(): resets added back for counters, extrapolated to the window's edges. */
 function extrapolated(isCounter: boolean, isRate: boolean): RangeFunction {
-  return ({ ts, values, start, end, rangeMs }) => {
-    const n = ts.length;
+  return ({ ts, values, first: i0, last: i1, start, end, rangeMs }) => {
+    const n = i1 - i0 + 1;
     if (n < 2) return undefined;
-    const first = values[0]!;
-    let result = last(values) - first;
+    const first = values[i0]!;
+    let result = values[i1]! - first;
     if (isCounter) {
       let previous = first;
-      for (let i = 1; i < n; i++) {
+      for (let i = i0 + 1; i <= i1; i++) {
         if (values[i]! < previous) result += previous;
         previous = values[i]!;
       }
     }
-    let durationToStart = (ts[0]! - start) / 1000;
-    const durationToEnd = (end - last(ts)) / 1000;
-    const sampledInterval = (last(ts) - ts[0]!) / 1000;
+    let durationToStart = (ts[i0]! - start) / 1000;
+    const durationToEnd = (end - ts[i1]!) / 1000;
+    const sampledInterval = (ts[i1]! - ts[i0]!) / 1000;
     const averageInterval = sampledInterval / (n - 1);
     if (isCounter && result > 0 && first >= 0) {
       const durationToZero = sampledInterval * (first / result);
@@ -57,12 +58,11 @@ function extrapolated(isCounter: boolean, isRate: boolean): RangeFunction {
 
 /** irate() and idelta(): the last two samples. */
 function instantValue(isRate: boolean): RangeFunction {
-  return ({ ts, values }) => {
-    const n = ts.length;
-    if (n < 2) return undefined;
-    const [previous, current] = [values[n - 2]!, values[n - 1]!];
+  return ({ ts, values, first, last }) => {
+    if (last - first < 1) return undefined;
+    const [previous, current] = [values[last - 1]!, values[last]!];
     let result = isRate && current < previous ? current : current - previous;
-    const interval = ts[n - 1]! - ts[n - 2]!;
+    const interval = ts[last]! - ts[last - 1]!;
     if (interval === 0) return undefined;
     if (isRate) result /= interval / 1000;
     return result;
@@ -70,14 +70,14 @@ function instantValue(isRate: boolean): RangeFunction {
 }
 
 /** Least squares of value over seconds since `interceptMs`: [slope, intercept], as Prometheus' linearRegression. */
-function linearRegression(ts: readonly number[], values: readonly number[], interceptMs: number): [number, number] {
+function linearRegression({ ts, values, first, last }: WindowInput, interceptMs: number): [number, number] {
   let n = 0;
   let [sumX, cX, sumY, cY, sumXY, cXY, sumX2, cX2] = [0, 0, 0, 0, 0, 0, 0, 0];
-  const initY = values[0]!;
+  const initY = values[first]!;
   let constY = true;
-  for (let i = 0; i < ts.length; i++) {
+  for (let i = first; i <= last; i++) {
     const v = values[i]!;
-    if (constY && i > 0 && v !== initY) constY = false;
+    if (constY && i > first && v !== initY) constY = false;
     n++;
     const x = (ts[i]! - interceptMs) / 1e3;
     [sumX, cX] = kahanAdd(x, sumX, cX);
@@ -95,10 +95,11 @@ function linearRegression(ts: readonly number[], values: readonly number[], inte
 }
 
 /** Welford's variance with compensated sums, as stddev_over_time and stdvar_over_time. */
-function variance(values: readonly number[]): number {
+function variance({ values, first, last }: WindowInput): number {
   let count = 0;
   let [mean, cMean, aux, cAux] = [0, 0, 0, 0];
-  for (const v of values) {
+  for (let i = first; i <= last; i++) {
+    const v = values[i]!;
     count++;
     const delta = v - (mean + cMean);
     [mean, cMean] = kahanAdd(delta / count, mean, cMean);
@@ -107,23 +108,30 @@ function variance(values: readonly number[]): number {
   return (aux + cAux) / count;
 }
 
-function holtWinters({ values, scalars }: WindowInput): number | undefined {
+function holtWinters({ values, first, last, scalars }: WindowInput): number | undefined {
   const [sf, tf] = scalars as [number, number];
   if (!(sf > 0 && sf < 1))
     throw new MeetrError('query_failed', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
   if (!(tf > 0 && tf < 1))
     throw new MeetrError('query_failed', `invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
-  if (values.length < 2) return undefined;
+  if (last - first < 1) return undefined;
   let s0 = 0;
-  let s1 = values[0]!;
-  let b = values[1]! - values[0]!;
-  for (let i = 1; i < values.length; i++) {
+  let s1 = values[first]!;
+  let b = values[first + 1]! - values[first]!;
+  for (let i = first + 1; i <= last; i++) {
     const x = sf * values[i]!;
-    if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    if (i > first + 1) b = tf * (s1 - s0) + (1 - tf) * b;
     const y = (1 - sf) * (s1 + b);
     [s0, s1] = [s1, x + y];
   }
   return s1;
+}
+
+/** The window's values, in order (for the functions that sort them). */
+function windowValues({ values, first, last }: WindowInput): number[] {
+  const out = new Array<number>(last - first + 1);
+  for (let i = first; i <= last; i++) out[i - first] = values[i]!;
+  return out;
 }
 
 export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFunction>> = {
@@ -132,17 +140,18 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFunction>> = {
   delta: extrapolated(false, false),
   irate: instantValue(true),
   idelta: instantValue(false),
-  count_over_time: ({ values }) => values.length,
+  count_over_time: ({ first, last }) => last - first + 1,
   present_over_time: () => 1,
-  last_over_time: ({ values }) => last(values),
-  sum_over_time: ({ values }) => {
+  last_over_time: ({ values, last }) => values[last]!,
+  sum_over_time: ({ values, first, last }) => {
     let [sum, c] = [0, 0];
-    for (const v of values) [sum, c] = kahanAdd(v, sum, c);
+    for (let i = first; i <= last; i++) [sum, c] = kahanAdd(values[i]!, sum, c);
     return Number.isFinite(sum) || Number.isNaN(sum) ? sum + c : sum;
   },
-  avg_over_time: ({ values }) => {
+  avg_over_time: ({ values, first, last }) => {
     let [mean, c, count] = [0, 0, 0];
-    for (const v of values) {
+    for (let i = first; i <= last; i++) {
+      const v = values[i]!;
       count++;
       if (mean === Infinity || mean === -Infinity) {
         if ((v === Infinity || v === -Infinity) && mean > 0 === v > 0) continue;
@@ -152,29 +161,37 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFunction>> = {
     }
     return mean === Infinity || mean === -Infinity ? mean : mean + c;
   },
-  min_over_time: ({ values }) => values.reduce((min, v) => (v < min || Number.isNaN(min) ? v : min), values[0]!),
-  max_over_time: ({ values }) => values.reduce((max, v) => (v > max || Number.isNaN(max) ? v : max), values[0]!),
-  stdvar_over_time: ({ values }) => variance(values),
-  stddev_over_time: ({ values }) => Math.sqrt(variance(values)),
-  quantile_over_time: ({ values, scalars }) => quantile(scalars[0]!, values),
-  changes: ({ values }) => {
+  min_over_time: ({ values, first, last }) => {
+    let min = values[first]!;
+    for (let i = first + 1; i <= last; i++) if (values[i]! < min || Number.isNaN(min)) min = values[i]!;
+    return min;
+  },
+  max_over_time: ({ values, first, last }) => {
+    let max = values[first]!;
+    for (let i = first + 1; i <= last; i++) if (values[i]! > max || Number.isNaN(max)) max = values[i]!;
+    return max;
+  },
+  stdvar_over_time: (input) => variance(input),
+  stddev_over_time: (input) => Math.sqrt(variance(input)),
+  quantile_over_time: (input) => quantile(input.scalars[0]!, windowValues(input)),
+  changes: ({ values, first, last }) => {
     let changes = 0;
-    for (let i = 1; i < values.length; i++) {
+    for (let i = first + 1; i <= last; i++) {
       const [previous, current] = [values[i - 1]!, values[i]!];
       if (current !== previous && !(Number.isNaN(current) && Number.isNaN(previous))) changes++;
     }
     return changes;
   },
-  resets: ({ values }) => {
+  resets: ({ values, first, last }) => {
     let resets = 0;
-    for (let i = 1; i < values.length; i++) if (values[i]! < values[i - 1]!) resets++;
+    for (let i = first + 1; i <= last; i++) if (values[i]! < values[i - 1]!) resets++;
     return resets;
   },
-  deriv: ({ ts, values }) => (ts.length < 2 ? undefined : linearRegression(ts, values, ts[0]!)[0]),
-  predict_linear: ({ ts, values, t, scalars }) => {
-    if (ts.length < 2) return undefined;
-    const [slope, intercept] = linearRegression(ts, values, t);
-    return slope * scalars[0]! + intercept;
+  deriv: (input) => (input.last - input.first < 1 ? undefined : linearRegression(input, input.ts[input.first]!)[0]),
+  predict_linear: (input) => {
+    if (input.last - input.first < 1) return undefined;
+    const [slope, intercept] = linearRegression(input, input.t);
+    return slope * input.scalars[0]! + intercept;
   },
   holt_winters: holtWinters,
   // absent_over_time is answered by the evaluator over all series at once.

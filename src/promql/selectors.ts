@@ -35,24 +35,31 @@ export function instantSamples(series: readonly LoadedSeries[], ref: number): Ve
   return samples;
 }
 
-/** Each series' samples with from <= ts <= to, staleness markers left out; series with none are left out. */
+/** Each series' samples with from <= ts <= to, as views of its arrays, staleness markers left out; series with none are left out. */
 export function windows(series: readonly LoadedSeries[], from: number, to: number): RangeWindow[] {
   const out: RangeWindow[] = [];
   for (const s of series) {
-    const [first, last] = windowIndexes(s.ts, from, to);
-    if (last < first) continue;
-    if (s.stale === undefined || s.stale.size === 0) {
-      out.push({ labels: s.labels, ts: s.ts.slice(first, last + 1), values: s.values.slice(first, last + 1) });
-      continue;
-    }
-    const ts: number[] = [];
-    const values: number[] = [];
-    for (let i = first; i <= last; i++) {
+    const { ts, values } = withoutStale(s);
+    const [first, last] = windowIndexes(ts, from, to);
+    if (last >= first) out.push({ labels: s.labels, ts, values, first, last });
+  }
+  return out;
+}
+
+const freshOnly = new WeakMap<LoadedSeries, Pick<LoadedSeries, 'ts' | 'values'>>();
+
+/** A series' samples without its staleness markers (a range selector never sees them), worked out once per series. */
+export function withoutStale(s: LoadedSeries): Pick<LoadedSeries, 'ts' | 'values'> {
+  if (s.stale === undefined || s.stale.size === 0) return s;
+  let fresh = freshOnly.get(s);
+  if (fresh === undefined) {
+    const [ts, values]: [number[], number[]] = [[], []];
+    for (let i = 0; i < s.ts.length; i++) {
       if (s.stale.has(i)) continue;
       ts.push(s.ts[i]!);
       values.push(s.values[i]!);
     }
-    if (ts.length > 0) out.push({ labels: s.labels, ts, values });
+    freshOnly.set(s, (fresh = { ts, values }));
   }
-  return out;
+  return fresh;
 }

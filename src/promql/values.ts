@@ -13,11 +13,13 @@ export interface Sample {
 
 export type Vector = Sample[];
 
-/** One series of a range vector: its samples in [start, end] of a window, ascending. */
+/** One series of a range vector: its samples in [start, end] of a window are those at indexes first to last of ts and values (ascending). */
 export interface RangeWindow {
   readonly labels: Labels;
-  readonly ts: readonly number[];
-  readonly values: readonly number[];
+  readonly ts: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+  readonly first: number;
+  readonly last: number;
 }
 
 /** A series of a range query's result: [ts in ms, value], ascending. */
@@ -84,10 +86,17 @@ export function withLabel(labels: Labels, name: string, value: string): Labels {
 
 /** Each label set's groupings made so far, by grouping: a series meets the same one step after step. */
 const grouped = new WeakMap<Labels, Map<string, Labels>>();
+/** A grouping's key, by its list of names (one list per aggregation in a parsed query): by, then without. */
+const groupings = new WeakMap<readonly string[], readonly [string, string]>();
 
 /** Only the named labels (`keep`), or all but them (and the name) when `without`; the same set for the same input. */
 export function groupLabels(labels: Labels, names: readonly string[], without: boolean): Labels {
-  const grouping = `${without ? '-' : '+'}${names.join('\u0000')}`;
+  let keys = groupings.get(names);
+  if (keys === undefined) {
+    const joined = names.join('\u0000');
+    groupings.set(names, (keys = [`+${joined}`, `-${joined}`]));
+  }
+  const grouping = keys[without ? 1 : 0];
   let made = grouped.get(labels);
   if (made === undefined) grouped.set(labels, (made = new Map()));
   let out = made.get(grouping);

@@ -1,0 +1,115 @@
+/**
+ * A range query works a range function of a range selector out for every step at
+ * once (range-steps.ts); an instant query windows the series at its one time. The
+ * property: every step of a range query equals the instant query at that step's
+ * time, over random series with gaps, NaN and staleness markers.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Evaluator } from '../../src/promql/evaluator.js';
+import { parsePromql } from '../../src/promql/parser.js';
+import { selectorWindows } from '../../src/promql/read-windows.js';
+import type { LoadedSeries } from '../../src/promql/selectors.js';
+import { labelsKey } from '../../src/promql/values.js';
+import type { VectorSelector } from '../../src/promql/ast.js';
+
+const M = 60_000;
+const START = Date.parse('2026-03-01T00:00:00Z');
+
+const QUERIES = [
+  'rate(x[5m])',
+  'sum by (g) (increase(x[3m]))',
+  'delta(x[4m] offset 2m)',
+  'irate(x[90s])',
+  'max_over_time(x[7m])',
+  'min_over_time(x[30s])',
+  'avg_over_time(x[6m]) * 2',
+  'sum_over_time(x[2m])',
+  'count_over_time(x[1m])',
+  'last_over_time(x[5m])',
+  'quantile_over_time(0.3, x[10m])',
+  'stddev_over_time(x[5m])',
+  'changes(x[5m]) + resets(x[5m])',
+  'deriv(x[5m])',
+  'predict_linear(x[5m], 600)',
+  'holt_winters(x[10m], 0.5, 0.4)',
+  `rate(x[5m] @ ${(START + 20 * M) / 1000})`,
+  'max_over_time(rate(x[2m])[6m:1m])',
+  'absent_over_time(x[1m])',
+  'x',
+];
+
+/** One series of samples: times on the 15 s grid (window edges) or anywhere, values with NaN, some staleness markers. */
+const seriesArb = fc
+  .uniqueArray(
+    fc.record({
+      ts: fc.oneof(
+        fc.integer({ min: 0, max: 240 }).map((k) => START - 15 * M + k * 15_000),
+        fc.integer({ min: START - 15 * M, max: START + 45 * M }),
+      ),
+      value: fc.oneof(fc.double({ min: -1e3, max: 1e3 }), fc.integer({ min: 0, max: 50 })),
+      stale: fc.boolean(),
+    }),
+    { maxLength: 80, selector: (s) => s.ts },
+  )
+  .map((samples) => {
+    samples.sort((a, b) => a.ts - b.ts);
+    const stale = new Set(samples.flatMap((s, i) => (s.stale && i % 5 === 0 ? [i] : [])));
+    return { ts: samples.map((s) => s.ts), values: samples.map((s) => s.value), stale };
+  });
+
+/** Each selector of `query` given the same series (labels g=0, g=1, ...). */
+function dataOf(query: string, samples: ReadonlyArray<Omit<LoadedSeries, 'labels'>>) {
+  const expr = parsePromql(query);
+  const data = new Map<VectorSelector, LoadedSeries[]>();
+  for (const selector of selectorWindows(expr, START, START).keys())
+    data.set(
+      selector,
+      samples.map((s, i) => ({ labels: { __name__: 'x', g: String(i % 2), i: String(i) }, ...s })),
+    );
+  return { expr, data };
+}
+
+function evaluator(data: Map<VectorSelector, LoadedSeries[]>, startMs: number, endMs: number): Evaluator {
+  return new Evaluator({
+    data,
+    startMs,
+    endMs,
+    maxSamples: 1_000_000,
+    loadedSamples: 0,
+    defaultSubqueryStepMs: M,
+    scope: { signal: new AbortController().signal, deadlineMs: Date.now() + 60_000 },
+  });
+}
+
+describe('a range query, worked out series by series for every step', () => {
+  it('answers at each step what an instant query at that time answers', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...QUERIES),
+        fc.array(seriesArb, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(30_000, M, 7 * M),
+        async (query, samples, stepMs) => {
+          const { expr, data } = dataOf(query, samples);
+          const endMs = START + 40 * M;
+          const range = await evaluator(data, START, endMs).range(expr, stepMs);
+          const byStep = new Map<number, Map<string, number>>();
+          for (const { labels, points } of range)
+            for (const [t, v] of points) {
+              if (!byStep.has(t)) byStep.set(t, new Map());
+              byStep.get(t)!.set(labelsKey(labels), v);
+            }
+          for (let t = START; t <= endMs; t += stepMs) {
+            const instant = await evaluator(data, t, t).instant(expr);
+            const expected =
+              instant.type === 'vector'
+                ? new Map(instant.samples.map((s) => [labelsKey(s.labels), s.value]))
+                : new Map(instant.type === 'scalar' ? [[labelsKey({}), instant.value]] : []);
+            expect(byStep.get(t) ?? new Map()).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
