@@ -12,7 +12,7 @@ import { invalidRequest } from '../errors.js';
 import type { QueryEngine } from '../promql/query-engine.js';
 import type { CatalogueService } from '../query/catalogue-service.js';
 import type { AppEnv } from './app-env.js';
-import { instantData, matrixOf, success } from './prometheus-answers.js';
+import { instantData, matrixAnswer, success } from './prometheus-answers.js';
 import {
   badParameter,
   durationParam,
@@ -111,7 +111,7 @@ function rangeQuery(engine: QueryEngine): ParamsHandler {
       );
     }
     const series = await engine.range(params.get('query') ?? '', start, end, step, c.get('scope'), limitsOf(params));
-    return success(c, { resultType: 'matrix', result: matrixOf(series) });
+    return matrixAnswer(c, series);
   };
 }
 

@@ -103,8 +103,12 @@ export class Evaluator {
       // The output is refused before it is built: the series of this step, at every step left, must fit.
       if (this.held + samples.length * (steps - step) > this.options.maxSamples) throw tooManySamples();
       this.hold(samples.length);
-      for (const { labels, value: v } of samples) {
-        groupOf(series, labelsKey(labels), () => ({ labels, points: [] as RangeSeries['points'] })).points.push([t, v]);
+      for (const { labels, value } of samples) {
+        const key = labelsKey(labels);
+        let out = series.get(key);
+        if (out === undefined) series.set(key, (out = { labels, ts: [], values: [] }));
+        out.ts.push(t);
+        out.values.push(value);
       }
       await this.checkpoint();
     }

@@ -25,7 +25,9 @@ export interface RangeWindow {
 /** A series of a range query's result: [ts in ms, value], ascending. */
 export interface RangeSeries {
   readonly labels: Labels;
-  readonly points: Array<[number, number]>;
+  /** Its steps' times (ms) and values, ascending. */
+  readonly ts: number[];
+  readonly values: number[];
 }
 
 /** What an expression evaluates to at one time. */

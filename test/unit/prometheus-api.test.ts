@@ -209,6 +209,32 @@ describe('/api/v1/query_range', () => {
     });
   });
 
+  it('writes times, special values and escaped labels as JSON.stringify would', async () => {
+    const { app } = memoryApp();
+    const text = async (query: string) => {
+      const params = { query, start: String(t0 / 1000), end: String(t0 / 1000 + 1), step: '0.5' };
+      const response = await app.request(`/api/v1/query_range?${new URLSearchParams(params).toString()}`);
+      expect(response.headers.get('Content-Type')).toBe('application/json');
+      return response.text();
+    };
+    const times = [t0 / 1000, t0 / 1000 + 0.5, t0 / 1000 + 1];
+    const cases: Array<[string, string]> = [
+      ['vector(1) / 0', '+Inf'],
+      ['-vector(1) / 0', '-Inf'],
+      ['vector(0) / 0', 'NaN'],
+      ['vector(1e-7)', '0.0000001'],
+      ['vector(123456789012345678901234)', '123456789012345690000000'],
+    ];
+    for (const [query, value] of cases) {
+      const result = [{ metric: {}, values: times.map((t) => [t, value]) }];
+      expect(await text(query)).toBe(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }));
+    }
+    const labelled = await text('label_replace(vector(2), "b", "q\\"\\\\ ü\\n", "", "")');
+    const metric = { b: 'q"\\ ü\n' };
+    const result = [{ metric, values: times.map((t) => [t, '2']) }];
+    expect(labelled).toBe(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }));
+  });
+
   it('checks its parameters as Prometheus does', async () => {
     const { app } = memoryApp();
     const cases: Array<[Record<string, string>, string]> = [

@@ -94,11 +94,11 @@ describe('a range query, worked out series by series for every step', () => {
           const endMs = START + 40 * M;
           const range = await evaluator(data, START, endMs).range(expr, stepMs);
           const byStep = new Map<number, Map<string, number>>();
-          for (const { labels, points } of range)
-            for (const [t, v] of points) {
+          for (const { labels, ts, values } of range)
+            ts.forEach((t, i) => {
               if (!byStep.has(t)) byStep.set(t, new Map());
-              byStep.get(t)!.set(labelsKey(labels), v);
-            }
+              byStep.get(t)!.set(labelsKey(labels), values[i]!);
+            });
           for (let t = START; t <= endMs; t += stepMs) {
             const instant = await evaluator(data, t, t).instant(expr);
             const expected =
