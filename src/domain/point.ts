@@ -76,7 +76,7 @@ export interface SamplesQuery {
 /** The raw points of one metric, ascending by ts, and its special samples (NaN, ±Inf, staleness markers; ascending). */
 export interface MetricSamples {
   readonly metricId: string;
-  readonly ts: number[];
-  readonly values: number[];
+  readonly ts: Float64Array;
+  readonly values: Float64Array;
   readonly special: SpecialValue[];
 }

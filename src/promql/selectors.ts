@@ -15,8 +15,8 @@ export const LOOKBACK_MS = 5 * 60_000;
 /** One series a selector selected, with its samples (ascending ts, ms) in the range the query needs. */
 export interface LoadedSeries {
   readonly labels: Labels;
-  readonly ts: readonly number[];
-  readonly values: readonly number[];
+  readonly ts: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
   /** Indexes of samples that are staleness markers (their value is not used). */
   readonly stale?: ReadonlySet<number>;
 }

@@ -238,20 +238,18 @@ function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], special
   for (const read of reads) lengths[read.query]! += read.ts.length;
   const answers = queries.map(({ metricId }, query) => ({
     metricId,
-    ts: new Array<number>(lengths[query]!),
-    values: new Array<number>(lengths[query]!),
+    ts: new Float64Array(lengths[query]!),
+    values: new Float64Array(lengths[query]!),
     special: [] as SpecialValue[],
   }));
   specialsInto(answers, reads, specialReads);
   const filled = queries.map(() => 0);
   for (const read of reads) {
     const answer = answers[read.query]!;
-    let at = filled[read.query]!;
-    for (let i = 0; i < read.ts.length; i++, at++) {
-      answer.ts[at] = read.ts[i]!;
-      answer.values[at] = read.values[i]!;
-    }
-    filled[read.query] = at;
+    const at = filled[read.query]!;
+    answer.ts.set(read.ts, at);
+    answer.values.set(read.values, at);
+    filled[read.query] = at + read.ts.length;
   }
   queries.forEach(({ spans }, query) => {
     if (spans !== undefined) keepWithin(answers[query]!, spans);
@@ -259,9 +257,9 @@ function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], special
   return answers;
 }
 
-/** Keeps of an answer only the samples within `spans` (ascending, disjoint), in place. */
+/** Keeps of an answer only the samples within `spans` (ascending, disjoint). */
 function keepWithin(
-  answer: { ts: number[]; values: number[]; special: SpecialValue[] },
+  answer: { ts: Float64Array; values: Float64Array; special: SpecialValue[] },
   spans: readonly TimeSpan[],
 ): void {
   let span = 0;
@@ -275,7 +273,7 @@ function keepWithin(
     [answer.ts[kept], answer.values[kept]] = [answer.ts[i]!, answer.values[i]!];
     kept++;
   }
-  answer.ts.length = answer.values.length = kept;
+  [answer.ts, answer.values] = [answer.ts.subarray(0, kept), answer.values.subarray(0, kept)];
   span = 0;
   answer.special = answer.special.filter(({ ts }) => within(ts));
 }

@@ -17,7 +17,7 @@ export function firstAtOrAfter(sorted: ArrayLike<number>, value: number): number
 }
 
 /** The last index whose value is at most `value`, or -1. */
-export function lastAtOrBefore(sorted: readonly number[], value: number): number {
+export function lastAtOrBefore(sorted: ArrayLike<number>, value: number): number {
   let [low, high] = [0, sorted.length];
   while (low < high) {
     const middle = (low + high) >>> 1;
@@ -28,7 +28,7 @@ export function lastAtOrBefore(sorted: readonly number[], value: number): number
 }
 
 /** The indexes [first, last] of the values in [from, to]; last < first when there are none. */
-export function windowIndexes(sorted: readonly number[], from: number, to: number): [first: number, last: number] {
+export function windowIndexes(sorted: ArrayLike<number>, from: number, to: number): [first: number, last: number] {
   return [firstAtOrAfter(sorted, from), lastAtOrBefore(sorted, to)];
 }
 
