@@ -32,6 +32,7 @@ import {
   distinct,
   labelsKey,
   sameLabelset,
+  tooManySamples,
   vectorOf,
   withoutName,
   type RangeSeries,
@@ -81,9 +82,8 @@ export class Evaluator {
     const t = this.options.startMs;
     const value = await this.evaluate(expr, t);
     const top = unwrapParens(expr);
-    if (value.type === 'vector' && !(top.kind === 'call' && (top.func === 'sort' || top.func === 'sort_desc'))) {
+    if (value.type === 'vector' && !(top.kind === 'call' && (top.func === 'sort' || top.func === 'sort_desc')))
       return { type: 'vector', samples: [...value.samples].sort((a, b) => compareLabels(a.labels, b.labels)) };
-    }
     if (value.type === 'matrix')
       return { type: 'matrix', series: [...value.series].sort((a, b) => compareLabels(a.labels, b.labels)) };
     return value;
@@ -92,7 +92,16 @@ export class Evaluator {
   /** The series of `expr` (a scalar or an instant vector) at each step from start to end, sorted by labels. */
   async range(expr: Expr, stepMs: number): Promise<RangeSeries[]> {
     const { data, startMs, endMs, maxSamples } = this.options;
-    this.rangeSteps = new RangeSteps({ data, startMs, endMs, stepMs, maxSamples });
+    this.rangeSteps = new RangeSteps(
+      { data, startMs, endMs, stepMs, maxSamples },
+      {
+        windowAt: (range, t) => this.windowAt(range, t),
+        refAt: (selector, t) => this.atTime(selector.at, t) - selector.offsetMs,
+        checkpoint: async () => this.checkpoint(),
+      },
+    );
+    const whole = await this.rangeSteps.answer(expr, this.held);
+    if (whole !== undefined) return whole;
     const series = new Map<string, RangeSeries>();
     const steps = Math.floor((this.options.endMs - this.options.startMs) / stepMs) + 1;
     for (let step = 0, t = this.options.startMs; step < steps; step++, t += stepMs) {
@@ -231,22 +240,18 @@ export class Evaluator {
       else if (seen !== source) throw sameLabelset();
       samples.push({ labels, value });
     };
-    const stepped = await this.rangeSteps?.at(expr, arg, scalars, t, {
-      windowAt: (ti) => this.windowAt(arg, ti),
-      checkpoint: async () => this.checkpoint(),
-    });
+    const stepped = await this.rangeSteps?.at(expr, arg, scalars, t);
     if (stepped !== undefined) {
-      const { call, step } = stepped;
-      this.holdForStep(call.held[step]!);
-      for (const s of call.series) if (s.present[step] === 1) add(s.labels, s.values[step]!);
+      const [{ series, held }, step] = [stepped.call, stepped.step];
+      this.holdForStep(held[step]!);
+      for (const s of series) if (s.present[step] === 1) add(s.labels, s.values[step]!);
       return this.vector(samples);
     }
     const { start, end } = this.windowAt(arg, t);
     const matrix = await this.evaluate(arg, t);
     const series = matrix.type === 'matrix' ? matrix.series : [];
-    if (expr.func === 'absent_over_time') {
+    if (expr.func === 'absent_over_time')
       return this.vector(series.length > 0 ? [] : [{ labels: absentLabels(expr), value: 1 }]);
-    }
     const fn = RANGE_FUNCTIONS[expr.func]!;
     for (const { labels, ts, values, first, last } of series) {
       const value = fn({ ts, values, first, last, start, end, t, rangeMs: arg.rangeMs, scalars });
@@ -290,11 +295,4 @@ export class Evaluator {
     }
     return [...series.values()].map((s) => ({ ...s, first: 0, last: s.ts.length - 1 }));
   }
-}
-
-function tooManySamples(): MeetrError {
-  return new MeetrError(
-    'query_too_large',
-    'query processing would load too many samples into memory in query execution',
-  );
 }

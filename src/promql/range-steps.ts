@@ -6,10 +6,18 @@
  * step's values from here instead of windowing the series at that step; the values
  * are the same, since a function's value at a time depends on that time alone.
  */
-import type { Call, MatrixSelector, Subquery } from './ast.js';
+import {
+  typeOf,
+  unwrapParens,
+  type Call,
+  type Expr,
+  type MatrixSelector,
+  type Subquery,
+  type VectorSelector,
+} from './ast.js';
 import { RANGE_FUNCTIONS, type RangeFunction } from './range-functions.js';
-import { withoutStale, type LoadedSeries, type SelectorData } from './selectors.js';
-import type { Labels } from './values.js';
+import { LOOKBACK_MS, withoutStale, type LoadedSeries, type SelectorData } from './selectors.js';
+import { compareLabels, labelsKey, tooManySamples, withoutName, type Labels, type RangeSeries } from './values.js';
 
 /** One series' value at each step of the query, where `present[step]` is 1. */
 export interface SteppedSeries {
@@ -84,15 +92,22 @@ export interface RangeQuery {
   readonly maxSamples: number;
 }
 
-/** How the evaluator windows a selector at a time, and gives the event loop back. */
-export type StepWindows = Pick<StepPlan, 'windowAt' | 'checkpoint'>;
+/** How the evaluator places a selector at a time (after `@` and offset), for a whole query. */
+export interface QueryWindows {
+  readonly windowAt: (range: MatrixSelector, t: number) => { start: number; end: number };
+  readonly refAt: (selector: VectorSelector, t: number) => number;
+  readonly checkpoint: () => Promise<void>;
+}
 
 /** The range-function calls of one range query, each worked out for every step at the first step that asks. */
 export class RangeSteps {
   private readonly calls = new Map<Call, SteppedCall>();
   private readonly steps: number;
 
-  constructor(private readonly query: RangeQuery) {
+  constructor(
+    private readonly query: RangeQuery,
+    private readonly windows: QueryWindows,
+  ) {
     this.steps = Math.floor((query.endMs - query.startMs) / query.stepMs) + 1;
   }
 
@@ -107,7 +122,6 @@ export class RangeSteps {
     arg: MatrixSelector | Subquery,
     scalars: readonly number[],
     t: number,
-    windows: StepWindows,
   ): Promise<{ call: SteppedCall; step: number } | undefined> {
     const { data, startMs, endMs, stepMs, maxSamples } = this.query;
     if (arg.kind !== 'matrix' || expr.func === 'absent_over_time') return undefined;
@@ -117,9 +131,116 @@ export class RangeSteps {
     if (known !== undefined) return sameScalars(known.scalars, scalars) ? { call: known, step } : undefined;
     const series = data.get(arg.selector) ?? [];
     if (series.length * this.steps > maxSamples) return undefined;
-    const plan = { startMs, stepMs, steps: this.steps, rangeMs: arg.rangeMs, ...windows };
+    const { windowAt, checkpoint } = this.windows;
+    const plan = {
+      startMs,
+      stepMs,
+      steps: this.steps,
+      rangeMs: arg.rangeMs,
+      checkpoint,
+      windowAt: (ti: number) => windowAt(arg, ti),
+    };
     const call = await stepRangeFunction(RANGE_FUNCTIONS[expr.func]!, series, scalars, plan);
     this.calls.set(expr, call);
     return { call, step };
   }
+
+  /**
+   * The whole answer of a range query that is a selector, or a range function of a
+   * range selector with number arguments, built from its values at every step, the
+   * query holding `held` samples before. Undefined for any other query.
+   */
+  async answer(expr: Expr, held: number): Promise<RangeSeries[] | undefined> {
+    const { data, startMs, stepMs, maxSamples } = this.query;
+    const top = unwrapParens(expr);
+    const { checkpoint } = this.windows;
+    if (top.kind === 'vector') {
+      if ((data.get(top)?.length ?? 0) * this.steps > maxSamples) return undefined;
+      const refAt = (t: number): number => this.windows.refAt(top, t);
+      const call = await stepInstantSelector(data.get(top) ?? [], {
+        startMs,
+        stepMs,
+        steps: this.steps,
+        refAt,
+        checkpoint,
+      });
+      return seriesOfSteps(call, (labels) => labels, [held, maxSamples], startMs, stepMs);
+    }
+    if (top.kind !== 'call') return undefined;
+    const rangeIndex = top.args.findIndex((arg) => typeOf(arg) === 'matrix');
+    const arg = rangeIndex < 0 ? undefined : unwrapParens(top.args[rangeIndex]!);
+    if (arg?.kind !== 'matrix') return undefined;
+    const scalars: number[] = [];
+    for (const [i, other] of top.args.entries()) {
+      const literal = unwrapParens(other);
+      if (i !== rangeIndex && literal.kind !== 'number') return undefined;
+      if (literal.kind === 'number') scalars.push(literal.value);
+    }
+    const stepped = await this.at(top, arg, scalars, startMs);
+    if (stepped === undefined) return undefined;
+    const labelsOf = top.func === 'last_over_time' ? (labels: Labels): Labels => labels : withoutName;
+    return seriesOfSteps(stepped.call, labelsOf, [held, maxSamples], startMs, stepMs);
+  }
+}
+
+/** An instant selector's sample at every step: each series' latest at most LOOKBACK_MS before the step's reference time, none where that is a staleness marker. */
+export async function stepInstantSelector(
+  series: readonly LoadedSeries[],
+  plan: Omit<StepPlan, 'rangeMs' | 'windowAt'> & { readonly refAt: (t: number) => number },
+): Promise<SteppedCall> {
+  const { startMs, stepMs, steps, refAt } = plan;
+  const out: SteppedSeries[] = [];
+  for (const { labels, ts, values, stale } of series) {
+    const [results, present] = [new Float64Array(steps), new Uint8Array(steps)];
+    // The last sample at or before the reference time; it only moves forward with t.
+    let i = -1;
+    for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
+      const ref = refAt(t);
+      while (i + 1 < ts.length && ts[i + 1]! <= ref) i++;
+      if (i < 0 || ts[i]! < ref - LOOKBACK_MS || stale?.has(i) === true) continue;
+      results[step] = values[i]!;
+      present[step] = 1;
+    }
+    out.push({ labels, values: results, present });
+    await plan.checkpoint();
+  }
+  return { series: out, held: new Float64Array(steps), scalars: [] };
+}
+
+/**
+ * A range query's series from a call's values at every step, each series' labels
+ * given by `labelsOf`, refused past `maxSamples` at the step and by the check the
+ * evaluator makes step by step (evaluator.ts range): the step's windows, then its
+ * vector, then its output at every step left. Undefined where two series would give
+ * the same labels (the evaluator finds which step that fails at).
+ */
+export function seriesOfSteps(
+  call: SteppedCall,
+  labelsOf: (labels: Labels) => Labels,
+  [held, maxSamples]: [held: number, maxSamples: number],
+  startMs: number,
+  stepMs: number,
+): RangeSeries[] | undefined {
+  const labels = call.series.map((s) => labelsOf(s.labels));
+  if (new Set(labels.map(labelsKey)).size < labels.length) return undefined;
+  const steps = call.held.length;
+  for (let step = 0; step < steps; step++) {
+    let count = 0;
+    for (const s of call.series) count += s.present[step]!;
+    const stepHeld = call.held[step]! + count;
+    if (held + call.held[step]! > maxSamples || held + stepHeld > maxSamples) throw tooManySamples();
+    if (held + count * (steps - step) > maxSamples || held + stepHeld + count > maxSamples) throw tooManySamples();
+    held += count;
+  }
+  const series: RangeSeries[] = [];
+  call.series.forEach(({ values, present }, i) => {
+    const out: RangeSeries = { labels: labels[i]!, ts: [], values: [] };
+    for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
+      if (present[step] === 0) continue;
+      out.ts.push(t);
+      out.values.push(values[step]!);
+    }
+    if (out.ts.length > 0) series.push(out);
+  });
+  return series.sort((a, b) => compareLabels(a.labels, b.labels));
 }

@@ -142,6 +142,14 @@ export function goPow(base: number, exponent: number): number {
   return Math.pow(base, exponent);
 }
 
+/** Prometheus' error for a query past its bound of samples held at once. */
+export function tooManySamples(): MeetrError {
+  return new MeetrError(
+    'query_too_large',
+    'query processing would load too many samples into memory in query execution',
+  );
+}
+
 export function sameLabelset(): MeetrError {
   return new MeetrError('query_failed', 'vector cannot contain metrics with the same labelset');
 }

@@ -70,8 +70,8 @@ function dataOf(query: string, samples: ReadonlyArray<Omit<LoadedSeries, 'labels
   return { expr, data };
 }
 
-function evaluator(data: Map<VectorSelector, LoadedSeries[]>, startMs: number, endMs: number): Evaluator {
-  return new Evaluator({
+function options(data: Map<VectorSelector, LoadedSeries[]>, startMs: number, endMs: number) {
+  return {
     data,
     startMs,
     endMs,
@@ -79,7 +79,11 @@ function evaluator(data: Map<VectorSelector, LoadedSeries[]>, startMs: number, e
     loadedSamples: 0,
     defaultSubqueryStepMs: M,
     scope: { signal: new AbortController().signal, deadlineMs: Date.now() + 60_000 },
-  });
+  };
+}
+
+function evaluator(data: Map<VectorSelector, LoadedSeries[]>, startMs: number, endMs: number): Evaluator {
+  return new Evaluator(options(data, startMs, endMs));
 }
 
 describe('a range query, worked out series by series for every step', () => {
@@ -111,5 +115,36 @@ describe('a range query, worked out series by series for every step', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('a range query answered whole from its steps', () => {
+  const series = (name: string, values: number[]): LoadedSeries => ({
+    labels: { __name__: name, job: 'a' },
+    ts: values.map((_, i) => START + i * M),
+    values,
+  });
+  const rangeOf = (query: string, data: LoadedSeries[], maxSamples: number, loaded: number) => {
+    const expr = parsePromql(query);
+    const selectors = new Map([...selectorWindows(expr, START, START).keys()].map((s) => [s, data]));
+    return new Evaluator({ ...options(selectors, START, START + 2 * M), maxSamples, loadedSamples: loaded }).range(
+      expr,
+      M,
+    );
+  };
+
+  it('refuses two series that give the same labels once their names are dropped, and keeps them apart by name', async () => {
+    const twins = [series('x', [1, 2, 3]), series('y', [1, 2, 3])];
+    await expect(rangeOf('rate({job="a"}[2m])', twins, 1000, 6)).rejects.toThrow(/same labelset/);
+    const kept = await rangeOf('last_over_time({job="a"}[2m])', twins, 1000, 6);
+    expect(kept.map((s) => s.labels.__name__)).toEqual(['x', 'y']);
+  });
+
+  it('holds samples as a step-by-step evaluation does: its loaded samples, each step and its output', async () => {
+    // Six loaded; each of three steps holds its two samples while the step is evaluated and for good: 6 + 2 + 2 + 2 + 2 = 14 at the last step.
+    const two = [series('x', [1, 2, 3]), series('z', [4, 5, 6])];
+    expect(await rangeOf('x', two.slice(0, 1), 8, 3)).toHaveLength(1);
+    await expect(rangeOf('{job="a"}', two, 14, 6)).resolves.toHaveLength(2);
+    await expect(rangeOf('{job="a"}', two, 13, 6)).rejects.toThrow(/too many samples/);
   });
 });
