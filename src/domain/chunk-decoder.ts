@@ -47,7 +47,27 @@ export function decodeChunkPart(bytes: Uint8Array, fromMs: number, untilMs: numb
   const n = decodeIntoScratch(bytes, untilMs);
   let first = 0;
   while (first < n && scratch.ts[first]! < fromMs) first++;
-  return { ts: scratch.ts.slice(first, n), values: scratch.values.slice(first, n) };
+  return { ts: carve(scratch.ts, first, n), values: carve(scratch.values, first, n) };
+}
+
+/**
+ * Decoded samples leave the scratch as views carved out of a shared slab, not each
+ * in a buffer of its own: a read of a few minutes of an hour is a few hundred bytes,
+ * and a typed array's own buffer is an allocation outside the heap that also pushes
+ * the collector (a month's rate at a 1h step makes 144,000 such reads). The slab is
+ * freed once no view of it is left. Long runs get their own buffer.
+ */
+const SLAB_LENGTH = 1 << 16;
+const slab = { samples: new Float64Array(0), used: 0 };
+
+function carve(source: Float64Array, from: number, to: number): Float64Array {
+  const n = to - from;
+  if (n > SLAB_LENGTH >> 4) return source.slice(from, to);
+  if (slab.used + n > slab.samples.length) [slab.samples, slab.used] = [new Float64Array(SLAB_LENGTH), 0];
+  const out = slab.samples.subarray(slab.used, slab.used + n);
+  for (let i = 0; i < n; i++) out[i] = source[from + i]!;
+  slab.used += n;
+  return out;
 }
 
 function readUvarint(bytes: Uint8Array, at: number): [value: number, next: number] {

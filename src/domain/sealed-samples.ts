@@ -59,6 +59,8 @@ export function unseal(
 ): { ts: Float64Array; values: Float64Array; special: SpecialValue[] } {
   let specials = 0;
   for (let i = first; i < end; i++) if (!Number.isFinite(chunk.values[i]!)) specials++;
+  if (specials === 0 && first === 0 && end === chunk.ts.length)
+    return { ts: chunk.ts, values: chunk.values, special: [] };
   if (specials === 0)
     return { ts: chunk.ts.subarray(first, end), values: chunk.values.subarray(first, end), special: [] };
   const bits = new Uint32Array(chunk.values.buffer, chunk.values.byteOffset, chunk.values.length * 2);

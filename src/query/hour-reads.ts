@@ -20,7 +20,7 @@ export interface PointRead {
   toMs: EpochMs;
   ts: ArrayLike<number>;
   values: ArrayLike<number>;
-  special: SpecialValue[];
+  special: readonly SpecialValue[];
 }
 
 export interface HourRead {

@@ -164,6 +164,9 @@ async function sealedChunks(
   return chunks;
 }
 
+/** What a read holds until it is read (assigned, never added to). */
+const UNREAD: readonly never[] = Object.freeze([]);
+
 /** (Series, hour) partitions a query may touch per raw one it may read: a sealed hour is a chunk read 256 to a statement, a raw one a scan. */
 const HOURS_PER_RAW_PARTITION = 50;
 
@@ -199,7 +202,8 @@ function readsOf(queries: readonly SamplesQuery[], maxPartitions: number): Point
         ];
         // Parts of an hour apart stay apart: only what they cover is kept and counted (sharedChunks decodes once).
         if (last?.partition === partition && fromMs <= last.toMs) last.toMs = toMs;
-        else reads.push((last = { query: index, partition, fromMs, toMs, ts: [], values: [], special: [] })); // until read
+        else
+          reads.push((last = { query: index, partition, fromMs, toMs, ts: UNREAD, values: UNREAD, special: UNREAD }));
       }
     }
   });

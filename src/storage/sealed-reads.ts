@@ -61,7 +61,8 @@ export async function readHourPart(
   const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
   take(end - first);
   const inRange = unseal(sealed, first, end);
-  const merged = raw.ts.length === 0 ? inRange : mergeSamples(inRange, raw);
+  if (raw.ts.length === 0) return inRange;
+  const merged = mergeSamples(inRange, raw);
   return { ts: merged.ts, values: merged.values, special: inRange.special };
 }
 
