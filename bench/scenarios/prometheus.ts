@@ -120,7 +120,14 @@ export function sameMatrix(a: Matrix, b: Matrix): boolean {
   );
 }
 
-/** One query asked of meetr and of Prometheus `runs` times over [startMs, endMs]: median times, whether every answer agreed, meetr's error if it refused. */
+/**
+ * Untimed runs of each query before the timed ones, of each system: one per meetr
+ * worker behind HAProxy (two by default), so that no timed run is a worker's first
+ * of that query, and as many of Prometheus.
+ */
+const WARM_UP_RUNS = 2;
+
+/** One query asked of meetr and of Prometheus `runs` times over [startMs, endMs], after WARM_UP_RUNS untimed: median times, whether every answer agreed, meetr's error if it refused. */
 export async function compareQuery(
   urls: { readonly meetr: string; readonly prometheus: string },
   query: string,
@@ -129,7 +136,12 @@ export async function compareQuery(
 ): Promise<Omit<ComparedQuery, 'query' | 'steps'>> {
   const [mine, theirs] = [[] as number[], [] as number[]];
   let [same, series, meetrError] = [true, 0, null as string | null];
-  for (let run = 0; run < runs; run++) {
+  for (let run = -WARM_UP_RUNS; run < runs; run++) {
+    if (run < 0) {
+      await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds);
+      await queryRange(urls.meetr, query, startMs, endMs, stepSeconds).catch(() => undefined);
+      continue;
+    }
     const theirAnswer = await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds);
     theirs.push(theirAnswer.ms);
     series = theirAnswer.result.length;
