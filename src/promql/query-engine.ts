@@ -6,7 +6,7 @@
  * worker; more wait their turn, and past `maxWaiting` are shed.
  */
 import { createTurns } from '../concurrency.js';
-import { invalidRequest, OverloadedError } from '../errors.js';
+import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';
 import type { MetricSamples, SamplesQuery, TimeSpan } from '../domain/point.js';
 import type { CompiledMatcher, SeriesEntry } from '../domain/series.js';
 import { dayEndMs, dayStartMs } from '../time/day-bucket.js';
@@ -17,6 +17,8 @@ import { Evaluator, type InstantResult } from './evaluator.js';
 import { parsePromql } from './parser.js';
 import { clipSpans, selectorWindows } from './read-windows.js';
 import type { LoadedSeries } from './selectors.js';
+import { answeredWhole } from './range-steps.js';
+import { rangeInBatches, type FoundSeries } from './series-batches.js';
 import { PromqlSyntaxError } from './syntax-error.js';
 import { compareLabels, type RangeSeries } from './values.js';
 
@@ -78,7 +80,7 @@ export function parseQuery(query: string): Expr {
 }
 
 export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
-  const { maxSamples, defaultSubqueryStepMs = 60_000 } = options;
+  const { defaultSubqueryStepMs = 60_000 } = options;
   const turns = createTurns(
     options.maxConcurrent,
     options.maxWaiting,
@@ -89,33 +91,14 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
       ),
   );
 
-  const evaluate = async <T>(
-    expr: Expr,
-    startMs: EpochMs,
-    endMs: EpochMs,
-    stepMs: number,
-    scope: WorkScope,
-    limits: QueryLimits | undefined,
-    run: (evaluator: Evaluator) => Promise<T>,
-  ): Promise<T> => {
+  const evaluate = async <T>(evaluation: Evaluation<T>, scope: WorkScope, limits: QueryLimits | undefined) => {
     const bounded: WorkScope =
       limits?.timeoutMs === undefined
         ? scope
         : { signal: scope.signal, deadlineMs: Math.min(scope.deadlineMs, Date.now() + limits.timeoutMs) };
     const release = await turns.take(bounded);
     try {
-      const { data, loaded } = await loadSamples(options, expr, [startMs, endMs, stepMs], bounded);
-      return await run(
-        new Evaluator({
-          data,
-          startMs,
-          endMs,
-          maxSamples,
-          loadedSamples: loaded,
-          defaultSubqueryStepMs,
-          scope: bounded,
-        }),
-      );
+      return await evaluateQuery({ ...options, defaultSubqueryStepMs }, evaluation, bounded);
     } finally {
       release();
     }
@@ -124,7 +107,11 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
   return {
     async instant(query, t, scope, limits) {
       const expr = parseQuery(query);
-      return evaluate(expr, t, t, 0, scope, limits, (evaluator) => evaluator.instant(expr));
+      return evaluate(
+        { expr, startMs: t, endMs: t, stepMs: 0, run: (evaluator) => evaluator.instant(expr) },
+        scope,
+        limits,
+      );
     },
 
     async range(query, startMs, endMs, stepMs, scope, limits) {
@@ -136,26 +123,75 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
           [{ field: 'query', message: `is a ${type}` }],
         );
       }
-      return evaluate(expr, startMs, endMs, stepMs, scope, limits, (evaluator) => evaluator.range(expr, stepMs));
+      const run = (evaluator: Evaluator): Promise<RangeSeries[]> => evaluator.range(expr, stepMs);
+      return evaluate(
+        {
+          expr,
+          startMs,
+          endMs,
+          stepMs,
+          run,
+          ...(answeredWhole(expr) !== undefined && { batched: (series: RangeSeries[]) => series }),
+        },
+        scope,
+        limits,
+      );
     },
   };
 }
 
+/** One evaluation of a query: its times, and what it evaluates. */
+interface Evaluation<T> {
+  readonly expr: Expr;
+  readonly startMs: EpochMs;
+  readonly endMs: EpochMs;
+  readonly stepMs: number;
+  readonly run: (evaluator: Evaluator) => Promise<T>;
+  /** For a range query that may be answered a few series at a time (series-batches.ts) when its samples do not fit at once: its answer from those series. */
+  readonly batched?: (series: RangeSeries[]) => T;
+}
+
 /**
- * The series and samples every selector of `expr` needs for evaluations from
- * startMs to endMs every stepMs (0: instant), each selector's series sorted by labels.
+ * Finds a query's series, reads their samples and evaluates. Past the bound on
+ * samples, loading or evaluating, a batched query is answered again a few series at
+ * a time, which holds less: a batch's samples and the answer so far.
  */
-async function loadSamples(
-  { catalogue, search, maxSamples }: QueryEngineOptions,
+async function evaluateQuery<T>(
+  options: QueryEngineOptions & { readonly defaultSubqueryStepMs: number },
+  { expr, startMs, endMs, stepMs, run, batched }: Evaluation<T>,
+  scope: WorkScope,
+): Promise<T> {
+  const { maxSamples, defaultSubqueryStepMs } = options;
+  const found = await findSeries(options, expr, [startMs, endMs, stepMs], scope);
+  try {
+    const { data, loaded } = await readSeries(options, expr, found, scope);
+    const evaluator = new Evaluator({
+      data,
+      startMs,
+      endMs,
+      maxSamples,
+      loadedSamples: loaded,
+      defaultSubqueryStepMs,
+      scope,
+    });
+    return await run(evaluator);
+  } catch (error) {
+    if (batched === undefined || !(error instanceof MeetrError && error.code === 'query_too_large')) throw error;
+    const batches = { maxSamples, defaultSubqueryStepMs, read: readSeries.bind(null, options, expr) };
+    return batched(await rangeInBatches(batches, { expr, startMs, endMs, stepMs }, found, scope));
+  }
+}
+
+/** The series every selector of `expr` needs for evaluations from startMs to endMs every stepMs (0: instant), with what to read of each. */
+async function findSeries(
+  { catalogue }: QueryEngineOptions,
   expr: Expr,
   [startMs, endMs, stepMs]: [EpochMs, EpochMs, number],
   scope: WorkScope,
-): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> {
+): Promise<FoundSeries> {
   const reads: SamplesQuery[] = [];
   const owners: Array<{ selector: VectorSelector; labels: LoadedSeries['labels'] }> = [];
-  const data = new Map<VectorSelector, LoadedSeries[]>();
   for (const [selector, spans] of selectorWindows(expr, startMs, endMs, stepMs)) {
-    data.set(selector, []);
     const [fromMs, toMs] = [spans[0]![0], spans[spans.length - 1]![1]];
     for (const series of await catalogue.select([selector.matchers], fromMs, toMs, scope)) {
       // Only the days the catalogue says the series has points on.
@@ -167,6 +203,18 @@ async function loadSamples(
       owners.push({ selector, labels: series.labels });
     }
   }
+  return { reads, owners };
+}
+
+/** The samples of the series found, by selector (every selector of `expr`), each selector's series sorted by labels. */
+export async function readSeries(
+  { search, maxSamples }: Pick<QueryEngineOptions, 'search' | 'maxSamples'>,
+  expr: Expr,
+  { reads, owners }: FoundSeries,
+  scope: WorkScope,
+): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> {
+  const data = new Map<VectorSelector, LoadedSeries[]>();
+  for (const selector of selectorWindows(expr, 0, 0).keys()) data.set(selector, []);
   const samples = await search.samples(reads, maxSamples, scope);
   let loaded = 0;
   samples.forEach((read, i) => {

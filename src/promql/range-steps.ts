@@ -166,16 +166,13 @@ export class RangeSteps {
       });
       return seriesOfSteps(call, (labels) => labels, [held, maxSamples], startMs, stepMs);
     }
-    if (top.kind !== 'call') return undefined;
+    if (top.kind !== 'call' || answeredWhole(top) === undefined) return undefined;
     const rangeIndex = top.args.findIndex((arg) => typeOf(arg) === 'matrix');
-    const arg = rangeIndex < 0 ? undefined : unwrapParens(top.args[rangeIndex]!);
-    if (arg?.kind !== 'matrix') return undefined;
-    const scalars: number[] = [];
-    for (const [i, other] of top.args.entries()) {
+    const arg = unwrapParens(top.args[rangeIndex]!) as MatrixSelector;
+    const scalars = top.args.flatMap((other) => {
       const literal = unwrapParens(other);
-      if (i !== rangeIndex && literal.kind !== 'number') return undefined;
-      if (literal.kind === 'number') scalars.push(literal.value);
-    }
+      return literal.kind === 'number' ? [literal.value] : [];
+    });
     const stepped = await this.at(top, arg, scalars, startMs);
     if (stepped === undefined) return undefined;
     const labelsOf = top.func === 'last_over_time' ? (labels: Labels): Labels => labels : withoutName;
@@ -243,4 +240,20 @@ export function seriesOfSteps(
     if (out.ts.length > 0) series.push(out);
   });
   return series.sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+/**
+ * The one selector of a range query that RangeSteps answers whole: the query is that
+ * selector, or a range function (but absent_over_time) of it as a range selector
+ * with number arguments besides. Undefined for any other query.
+ */
+export function answeredWhole(expr: Expr): VectorSelector | undefined {
+  const top = unwrapParens(expr);
+  if (top.kind === 'vector') return top;
+  if (top.kind !== 'call' || top.func === 'absent_over_time') return undefined;
+  const rangeIndex = top.args.findIndex((arg) => typeOf(arg) === 'matrix');
+  const arg = rangeIndex < 0 ? undefined : unwrapParens(top.args[rangeIndex]!);
+  if (arg?.kind !== 'matrix') return undefined;
+  const numbers = top.args.every((other, i) => i === rangeIndex || unwrapParens(other).kind === 'number');
+  return numbers ? arg.selector : undefined;
 }

@@ -274,6 +274,46 @@ describe('the bounds of a query', () => {
     }
   });
 
+  it('answers a range function of more series than fit at once a few series at a time, as Prometheus holds one series at a time', async () => {
+    // 25 series of 20 samples: 500 samples, more than a bound of 450, ten series at a time well within it.
+    const points = Array.from({ length: 25 }, (_, i) =>
+      Array.from({ length: 20 }, (__, j) => ({
+        metric: `g{i="${String(i).padStart(2, '0')}",job="x"}`,
+        timestamp: String(t0 + j * 60 * S),
+        value: String(i * 100 + ((j * 7) % 13)),
+      })),
+    ).flat();
+    const ask = async (env: Record<string, string>, query: string, extra: typeof points = []) => {
+      const { app } = memoryApp(env);
+      const body = JSON.stringify([...points, ...extra]);
+      const posted = await app.request('/1.0/metrics', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+      });
+      expect(posted.status).toBe(200);
+      const range = { query, start: String(t0 / 1000), end: String(t0 / 1000 + 1200), step: '600' };
+      const r = await app.request(`/api/v1/query_range?${new URLSearchParams(range).toString()}`);
+      return { status: r.status, body: (await r.json()) as Answer };
+    };
+    for (const query of ['max_over_time(g[10m])', 'rate(g[5m])', 'g']) {
+      const roomy = await ask({ MEETR_MAX_QUERY_SAMPLES: '100000' }, query);
+      const bounded = await ask({ MEETR_MAX_QUERY_SAMPLES: '450' }, query);
+      expect(bounded.status, query).toBe(200);
+      expect((bounded.body.data as { result: unknown[] }).result, query).toHaveLength(25);
+      expect(bounded.body, query).toEqual(roomy.body);
+    }
+    // An aggregation needs every series at each step: refused past the bound, as before.
+    const sum = await ask({ MEETR_MAX_QUERY_SAMPLES: '450' }, 'sum(max_over_time(g[10m]))');
+    expect(sum.body.error).toMatch(/^query processing would load too many samples into memory/);
+    // Two series that give the same labels once their names are dropped are refused whichever batches they fall in.
+    const twin = points
+      .filter((p) => p.metric === 'g{i="07",job="x"}')
+      .map((p) => ({ ...p, metric: 'h{i="07",job="x"}' }));
+    const twins = await ask({ MEETR_MAX_QUERY_SAMPLES: '450' }, 'max_over_time({job="x"}[10m])', twin);
+    expect(twins.body.error).toBe('vector cannot contain metrics with the same labelset');
+  });
+
   it("stops at its timeout with Prometheus' timeout error, answering /health meanwhile", async () => {
     const { app } = await fixture();
     const heavy = app.request(
