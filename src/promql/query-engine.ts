@@ -2,8 +2,10 @@
  * PromQL over meetr's storage: parses a query (parser.ts), works out the spans of
  * raw samples each selector needs (read-windows.ts), finds the series in the
  * catalogue, reads their samples as one bounded search, then
- * evaluates (evaluator.ts). At most `maxConcurrent` queries evaluate at once per
- * worker; more wait their turn, and past `maxWaiting` are shed.
+ * evaluates (evaluator.ts); a range query that needs one series at a time and does
+ * not fit the bound at once is answered a few series at a time (series-batches.ts).
+ * At most `maxConcurrent` queries evaluate at once per worker; more wait their
+ * turn, and past `maxWaiting` are shed.
  */
 import { createTurns } from '../concurrency.js';
 import { invalidRequest, MeetrError, OverloadedError } from '../errors.js';

@@ -6,13 +6,12 @@
  * samples are read, evaluated and let go; what a query holds is a batch's samples
  * and the answer so far, under the same bound.
  */
-import type { LoadedSeries } from './selectors.js';
-import type { VectorSelector } from './ast.js';
-import { Evaluator } from './evaluator.js';
-import type { Expr } from './ast.js';
 import type { SamplesQuery } from '../domain/point.js';
-import { compareLabels, labelsKey, sameLabelset, tooManySamples, type RangeSeries } from './values.js';
 import type { WorkScope } from '../work-scope.js';
+import type { Expr, VectorSelector } from './ast.js';
+import { Evaluator } from './evaluator.js';
+import type { LoadedSeries } from './selectors.js';
+import { compareLabels, labelsKey, sameLabelset, tooManySamples, type RangeSeries } from './values.js';
 
 /** The series each selector of a query selected, and the read of each, in the same order. */
 export interface FoundSeries {
@@ -33,6 +32,7 @@ export interface BatchOptions {
   ) => Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }>;
 }
 
+/** The answer of a range query `answeredWhole` accepts, from BATCH_SERIES of the series found at a time. */
 export async function rangeInBatches(
   options: BatchOptions,
   query: { readonly expr: Expr; readonly startMs: number; readonly endMs: number; readonly stepMs: number },
