@@ -155,8 +155,9 @@ interface Evaluation<T> {
 
 /**
  * Finds a query's series, reads their samples and evaluates. Past the bound on
- * samples, loading or evaluating, a batched query is answered again a few series at
- * a time, which holds less: a batch's samples and the answer so far.
+ * samples while loading, a batched query is answered a few series at a time, which
+ * holds less: a batch's samples and the answer so far. A refusal while evaluating
+ * (the output a range query would build, say) stands.
  */
 async function evaluateQuery<T>(
   options: QueryEngineOptions & { readonly defaultSubqueryStepMs: number },
@@ -165,23 +166,25 @@ async function evaluateQuery<T>(
 ): Promise<T> {
   const { maxSamples, defaultSubqueryStepMs } = options;
   const found = await findSeries(options, expr, [startMs, endMs, stepMs], scope);
+  let read: { data: Map<VectorSelector, LoadedSeries[]>; loaded: number };
   try {
-    const { data, loaded } = await readSeries(options, expr, found, scope);
-    const evaluator = new Evaluator({
-      data,
-      startMs,
-      endMs,
-      maxSamples,
-      loadedSamples: loaded,
-      defaultSubqueryStepMs,
-      scope,
-    });
-    return await run(evaluator);
+    read = await readSeries(options, expr, found, scope);
   } catch (error) {
     if (batched === undefined || !(error instanceof MeetrError && error.code === 'query_too_large')) throw error;
     const batches = { maxSamples, defaultSubqueryStepMs, read: readSeries.bind(null, options, expr) };
     return batched(await rangeInBatches(batches, { expr, startMs, endMs, stepMs }, found, scope));
   }
+  const { data, loaded } = read;
+  const evaluator = new Evaluator({
+    data,
+    startMs,
+    endMs,
+    maxSamples,
+    loadedSamples: loaded,
+    defaultSubqueryStepMs,
+    scope,
+  });
+  return run(evaluator);
 }
 
 /** The series every selector of `expr` needs for evaluations from startMs to endMs every stepMs (0: instant), with what to read of each. */

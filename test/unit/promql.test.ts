@@ -296,13 +296,25 @@ describe('the bounds of a query', () => {
       const r = await app.request(`/api/v1/query_range?${new URLSearchParams(range).toString()}`);
       return { status: r.status, body: (await r.json()) as Answer };
     };
-    for (const query of ['max_over_time(g[10m])', 'rate(g[5m])', 'g']) {
+    // Windows longer than the step: the whole range is loaded, and does not fit.
+    for (const query of ['max_over_time(g[10m])', 'rate(g[20m])', 'last_over_time(g[15m])']) {
       const roomy = await ask({ MEETR_MAX_QUERY_SAMPLES: '100000' }, query);
       const bounded = await ask({ MEETR_MAX_QUERY_SAMPLES: '450' }, query);
       expect(bounded.status, query).toBe(200);
       expect((bounded.body.data as { result: unknown[] }).result, query).toHaveLength(25);
       expect(bounded.body, query).toEqual(roomy.body);
     }
+    // Refused while evaluating, not loading, stands: 25 series x 1,201 steps would pass the bound before the output
+    // is built, though only 25 x 541 points (to five minutes after the last samples) would be.
+    const { app } = memoryApp({ MEETR_MAX_QUERY_SAMPLES: '20000' });
+    const body = JSON.stringify(points);
+    await app.request('/1.0/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const wide = { query: 'g', start: String(t0 / 1000 + 900), end: String(t0 / 1000 + 2100), step: '1' };
+    const projected = await app.request(`/api/v1/query_range?${new URLSearchParams(wide).toString()}`);
+    expect(projected.status).toBe(422);
+    expect(((await projected.json()) as Answer).error).toBe(
+      'query processing would load too many samples into memory in query execution',
+    );
     // An aggregation needs every series at each step: refused past the bound, as before.
     const sum = await ask({ MEETR_MAX_QUERY_SAMPLES: '450' }, 'sum(max_over_time(g[10m]))');
     expect(sum.body.error).toMatch(/^query processing would load too many samples into memory/);
