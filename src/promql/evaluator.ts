@@ -79,6 +79,7 @@ export class Evaluator {
 
   /** The value of `expr` at the query's (one) time; vectors sorted by labels unless the query sorts them. */
   async instant(expr: Expr): Promise<InstantResult> {
+    await this.checkpoint(true); // as Prometheus looks at its deadline before it evaluates
     const t = this.options.startMs;
     const value = await this.evaluate(expr, t);
     const top = unwrapParens(expr);
@@ -91,6 +92,7 @@ export class Evaluator {
 
   /** The series of `expr` (a scalar or an instant vector) at each step from start to end, sorted by labels. */
   async range(expr: Expr, stepMs: number): Promise<RangeSeries[]> {
+    await this.checkpoint(true);
     const { data, startMs, endMs, maxSamples } = this.options;
     this.rangeSteps = new RangeSteps(
       { data, startMs, endMs, stepMs, maxSamples },
@@ -136,9 +138,9 @@ export class Evaluator {
     if (this.held + this.stepHeld > this.options.maxSamples) throw tooManySamples();
   }
 
-  /** Gives the event loop back when evaluation has run YIELD_MS, and stops at the deadline or when the request ends. */
-  private async checkpoint(): Promise<void> {
-    if (!(await this.yieldIfDue())) return;
+  /** Gives the event loop back when evaluation has run YIELD_MS, and stops (then, or `now`) at the deadline or when the request ends. */
+  private async checkpoint(now = false): Promise<void> {
+    if (!(await this.yieldIfDue()) && !now) return;
     const { scope } = this.options;
     if (scope.signal.aborted || Date.now() >= scope.deadlineMs)
       throw new MeetrError('deadline_exceeded', 'query timed out in expression evaluation');

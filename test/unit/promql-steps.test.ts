@@ -148,3 +148,17 @@ describe('a range query answered whole from its steps', () => {
     await expect(rangeOf('{job="a"}', two, 13, 6)).rejects.toThrow(/too many samples/);
   });
 });
+
+describe('a query past its deadline before it evaluates', () => {
+  it("stops with Prometheus' timeout error even with nothing to evaluate, as a range and as an instant query", async () => {
+    const expr = parsePromql('count_over_time(x[1h])');
+    const late = {
+      ...options(new Map(), START, START + 60 * M),
+      scope: { signal: new AbortController().signal, deadlineMs: Date.now() - 1 },
+    };
+    await expect(new Evaluator(late).range(expr, M)).rejects.toThrow('query timed out in expression evaluation');
+    await expect(new Evaluator({ ...late, endMs: START }).instant(expr)).rejects.toThrow(
+      'query timed out in expression evaluation',
+    );
+  });
+});
