@@ -168,10 +168,10 @@ async function evaluateQuery<T>(
   const found = await findSeries(options, expr, [startMs, endMs, stepMs], scope);
   let read: { data: Map<VectorSelector, LoadedSeries[]>; loaded: number };
   try {
-    read = await readSeries(options, expr, found, scope);
+    read = await readSeries(options, found, scope);
   } catch (error) {
     if (batched === undefined || !(error instanceof MeetrError && error.code === 'query_too_large')) throw error;
-    const batches = { maxSamples, defaultSubqueryStepMs, read: readSeries.bind(null, options, expr) };
+    const batches = { maxSamples, defaultSubqueryStepMs, read: readSeries.bind(null, options) };
     return batched(await rangeInBatches(batches, { expr, startMs, endMs, stepMs }, found, scope));
   }
   const { data, loaded } = read;
@@ -211,22 +211,22 @@ async function findSeries(
   return { reads, owners };
 }
 
-/** The samples of the series found, by selector (every selector of `expr`), each selector's series sorted by labels. */
-export async function readSeries(
+/** The samples of the series found, by selector (only selectors with a series that has samples), each selector's series sorted by labels. */
+async function readSeries(
   { search, maxSamples }: Pick<QueryEngineOptions, 'search' | 'maxSamples'>,
-  expr: Expr,
   { reads, owners }: FoundSeries,
   scope: WorkScope,
 ): Promise<{ data: Map<VectorSelector, LoadedSeries[]>; loaded: number }> {
-  const data = new Map<VectorSelector, LoadedSeries[]>();
-  for (const selector of selectorWindows(expr, 0, 0).keys()) data.set(selector, []);
+  const data = new Map<VectorSelector, LoadedSeries[]>(); // a selector with no series has no entry
   const samples = await search.samples(reads, maxSamples, scope);
   let loaded = 0;
   samples.forEach((read, i) => {
     const { selector, labels } = owners[i]!;
     loaded += read.ts.length + read.special.length;
-    if (read.ts.length > 0 || read.special.length > 0)
-      data.get(selector)!.push({ labels, ...withSpecialSamples(read) });
+    if (read.ts.length === 0 && read.special.length === 0) return;
+    const series = data.get(selector);
+    if (series === undefined) data.set(selector, [{ labels, ...withSpecialSamples(read) }]);
+    else series.push({ labels, ...withSpecialSamples(read) });
   });
   for (const series of data.values()) series.sort((a, b) => compareLabels(a.labels, b.labels));
   return { data, loaded };

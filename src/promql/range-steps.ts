@@ -166,14 +166,9 @@ export class RangeSteps {
       });
       return seriesOfSteps(call, (labels) => labels, [held, maxSamples], startMs, stepMs);
     }
-    if (top.kind !== 'call' || answeredWhole(top) === undefined) return undefined;
-    const rangeIndex = top.args.findIndex((arg) => typeOf(arg) === 'matrix');
-    const arg = unwrapParens(top.args[rangeIndex]!) as MatrixSelector;
-    const scalars = top.args.flatMap((other) => {
-      const literal = unwrapParens(other);
-      return literal.kind === 'number' ? [literal.value] : [];
-    });
-    const stepped = await this.at(top, arg, scalars, startMs);
+    const call = top.kind === 'call' ? wholeCall(top) : undefined;
+    if (top.kind !== 'call' || call === undefined) return undefined;
+    const stepped = await this.at(top, call.arg, call.scalars, startMs);
     if (stepped === undefined) return undefined;
     const labelsOf = top.func === 'last_over_time' ? (labels: Labels): Labels => labels : withoutName;
     return seriesOfSteps(stepped.call, labelsOf, [held, maxSamples], startMs, stepMs);
@@ -224,8 +219,8 @@ export function seriesOfSteps(
   for (let step = 0; step < steps; step++) {
     let count = 0;
     for (const s of call.series) count += s.present[step]!;
+    // The step's windows and vector, then its output (the tightest of the evaluator's checks at each point).
     const stepHeld = call.held[step]! + count;
-    if (held + call.held[step]! > maxSamples || held + stepHeld > maxSamples) throw tooManySamples();
     if (held + count * (steps - step) > maxSamples || held + stepHeld + count > maxSamples) throw tooManySamples();
     held += count;
   }
@@ -250,10 +245,20 @@ export function seriesOfSteps(
 export function answeredWhole(expr: Expr): VectorSelector | undefined {
   const top = unwrapParens(expr);
   if (top.kind === 'vector') return top;
-  if (top.kind !== 'call' || top.func === 'absent_over_time') return undefined;
-  const rangeIndex = top.args.findIndex((arg) => typeOf(arg) === 'matrix');
-  const arg = rangeIndex < 0 ? undefined : unwrapParens(top.args[rangeIndex]!);
+  return top.kind === 'call' ? wholeCall(top)?.arg.selector : undefined;
+}
+
+/** A range function (but absent_over_time) of a range selector with number arguments besides: that selector and those numbers. */
+function wholeCall(call: Call): { arg: MatrixSelector; scalars: number[] } | undefined {
+  if (call.func === 'absent_over_time') return undefined;
+  const rangeIndex = call.args.findIndex((arg) => typeOf(arg) === 'matrix');
+  const arg = rangeIndex < 0 ? undefined : unwrapParens(call.args[rangeIndex]!);
   if (arg?.kind !== 'matrix') return undefined;
-  const numbers = top.args.every((other, i) => i === rangeIndex || unwrapParens(other).kind === 'number');
-  return numbers ? arg.selector : undefined;
+  const scalars: number[] = [];
+  for (const [i, other] of call.args.entries()) {
+    const literal = unwrapParens(other);
+    if (literal.kind === 'number') scalars.push(literal.value);
+    else if (i !== rangeIndex) return undefined;
+  }
+  return { arg, scalars };
 }
