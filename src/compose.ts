@@ -77,6 +77,7 @@ function composeServices(config: Config, storage: Storage) {
     maxPartitions: config.maxSearchPartitions,
     maxHoldMs: maxHoldMs(config),
     clockMarginMs: clockMarginMs(config.maxClockSkewMs),
+    retention: config.retention,
   });
   // A selection reads at most a hundred catalogue rows per series it may answer.
   const catalogue = createCatalogueService({

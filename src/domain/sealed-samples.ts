@@ -40,6 +40,18 @@ export function sealable(
   return merged;
 }
 
+/**
+ * Whether an hour's points and special samples are plain: besides staleness
+ * markers (which PromQL's range functions skip) they hold no NaN, no ±Inf and no
+ * -0, so the hour's rollups hold the min, max and count of every sample PromQL's
+ * `*_over_time` sees, and compare as it does.
+ */
+export function isPlain(points: SampleRun, special: readonly SpecialValue[]): boolean {
+  if (!special.every(({ stale }) => stale)) return false;
+  for (let i = 0; i < points.values.length; i++) if (Object.is(points.values[i], -0)) return false;
+  return true;
+}
+
 /** Whether the ascending points hold `ts` (binary search). */
 function pointAt(points: SampleRun, ts: number): boolean {
   let [low, high] = [0, points.ts.length];

@@ -18,9 +18,10 @@ import { typeOf, type Expr, type VectorSelector } from './ast.js';
 import { Evaluator, type InstantResult } from './evaluator.js';
 import { parsePromql } from './parser.js';
 import { clipSpans, selectorWindows } from './read-windows.js';
-import type { LoadedSeries } from './selectors.js';
+import { withSpecialSamples, type LoadedSeries } from './selectors.js';
 import { answeredWhole } from './range-steps.js';
 import { rangeInBatches, type FoundSeries } from './series-batches.js';
+import { rangeFromRollups, rolledQuery, type RolledQuery, type WindowReader } from './rollup-windows.js';
 import { PromqlSyntaxError } from './syntax-error.js';
 import { compareLabels, type RangeSeries } from './values.js';
 
@@ -42,7 +43,8 @@ export interface SampleReader {
 /** What a query reads through: declared here, wired in compose.ts, so PromQL knows no service. */
 export interface QueryEngineOptions {
   readonly catalogue: SeriesFinder;
-  readonly search: SampleReader;
+  /** With windows: min, max and count over time on quarters are read from rollups (rollup-windows.ts). */
+  readonly search: SampleReader & Partial<Pick<WindowReader, 'windows'>>;
   /** Most samples one query holds at once, loaded and computed (MEETR_MAX_QUERY_SAMPLES). */
   readonly maxSamples: number;
   /** Queries evaluated at once per worker, and how many may wait for a turn (MEETR_MAX_CONCURRENT_QUERIES, MEETR_MAX_WAITING_QUERIES). */
@@ -134,6 +136,7 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
           stepMs,
           run,
           ...(answeredWhole(expr) !== undefined && { batched: (series: RangeSeries[]) => series }),
+          rolled: rolledQuery(expr, [startMs, endMs, stepMs], options.maxSamples),
         },
         scope,
         limits,
@@ -151,6 +154,8 @@ interface Evaluation<T> {
   readonly run: (evaluator: Evaluator) => Promise<T>;
   /** For a range query that may be answered a few series at a time (series-batches.ts) when its samples do not fit at once: its answer from those series. */
   readonly batched?: (series: RangeSeries[]) => T;
+  /** For a range query rollups may answer (rollup-windows.ts). */
+  readonly rolled?: RolledQuery | undefined;
 }
 
 /**
@@ -161,11 +166,20 @@ interface Evaluation<T> {
  */
 async function evaluateQuery<T>(
   options: QueryEngineOptions & { readonly defaultSubqueryStepMs: number },
-  { expr, startMs, endMs, stepMs, run, batched }: Evaluation<T>,
+  { expr, startMs, endMs, stepMs, run, batched, rolled }: Evaluation<T>,
   scope: WorkScope,
 ): Promise<T> {
-  const { maxSamples, defaultSubqueryStepMs } = options;
+  const { maxSamples, defaultSubqueryStepMs, search } = options;
   const found = await findSeries(options, expr, [startMs, endMs, stepMs], scope);
+  if (rolled !== undefined && batched !== undefined && search.windows !== undefined) {
+    const answer = await rangeFromRollups(
+      { windows: search.windows.bind(search), samples: search.samples.bind(search) },
+      rolled,
+      found,
+      scope,
+    );
+    if (answer !== undefined) return batched(answer);
+  }
   let read: { data: Map<VectorSelector, LoadedSeries[]>; loaded: number };
   try {
     read = await readSeries(options, found, scope);
@@ -230,31 +244,4 @@ async function readSeries(
   });
   for (const series of data.values()) series.sort((a, b) => compareLabels(a.labels, b.labels));
   return { data, loaded };
-}
-
-/**
- * A series' points with its special samples merged in, in ts order (a special
- * sample at the ts of a point gives way to the point), and which are staleness markers.
- */
-export function withSpecialSamples(samples: MetricSamples): Pick<LoadedSeries, 'ts' | 'values' | 'stale'> {
-  const { special } = samples;
-  if (special.length === 0) return { ts: samples.ts, values: samples.values };
-  const ts: number[] = [];
-  const values: number[] = [];
-  const stale = new Set<number>();
-  let s = 0;
-  for (let i = 0; i <= samples.ts.length; i++) {
-    const next = i < samples.ts.length ? samples.ts[i]! : Infinity;
-    for (; s < special.length && special[s]!.ts < next; s++) {
-      if (special[s]!.stale) stale.add(ts.length);
-      ts.push(special[s]!.ts);
-      values.push(special[s]!.value);
-    }
-    if (s < special.length && special[s]!.ts === next) s++;
-    if (i < samples.ts.length) {
-      ts.push(next);
-      values.push(samples.values[i]!);
-    }
-  }
-  return { ts, values, stale };
 }

@@ -4,6 +4,7 @@
  * sample is a staleness marker), a range selector's samples in [from, to]
  * without staleness markers. Pure.
  */
+import type { MetricSamples } from '../domain/point.js';
 import type { Labels } from '../domain/series.js';
 import type { VectorSelector } from './ast.js';
 import { lastAtOrBefore, windowIndexes } from '../time/windows.js';
@@ -62,4 +63,31 @@ export function withoutStale(s: LoadedSeries): Pick<LoadedSeries, 'ts' | 'values
     freshOnly.set(s, (fresh = { ts, values }));
   }
   return fresh;
+}
+
+/**
+ * A series' points with its special samples merged in, in ts order (a special
+ * sample at the ts of a point gives way to the point), and which are staleness markers.
+ */
+export function withSpecialSamples(samples: MetricSamples): Pick<LoadedSeries, 'ts' | 'values' | 'stale'> {
+  const { special } = samples;
+  if (special.length === 0) return { ts: samples.ts, values: samples.values };
+  const ts: number[] = [];
+  const values: number[] = [];
+  const stale = new Set<number>();
+  let s = 0;
+  for (let i = 0; i <= samples.ts.length; i++) {
+    const next = i < samples.ts.length ? samples.ts[i]! : Infinity;
+    for (; s < special.length && special[s]!.ts < next; s++) {
+      if (special[s]!.stale) stale.add(ts.length);
+      ts.push(special[s]!.ts);
+      values.push(special[s]!.value);
+    }
+    if (s < special.length && special[s]!.ts === next) s++;
+    if (i < samples.ts.length) {
+      ts.push(next);
+      values.push(samples.values[i]!);
+    }
+  }
+  return { ts, values, stale };
 }

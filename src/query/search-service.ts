@@ -1,11 +1,13 @@
 import { combine, EMPTY_AGGREGATE, finalize, type Aggregation, type PartialAggregate } from '../domain/aggregate.js';
-import { createTurns } from '../concurrency.js';
+import { createTurns, forEachBounded } from '../concurrency.js';
 import { OverloadedError } from '../errors.js';
 import type { MetricSamples, SamplesQuery } from '../domain/point.js';
 import type { RangeReader } from '../storage/ports.js';
 import { readSamples } from './sample-reads.js';
 import { planSearch, readPlan, tooManyPartitions, type SearchPlan } from './search-plan.js';
 import { UnrolledMinutes } from './unrolled-minutes.js';
+import { plainBuckets, rollupsKeptFrom } from './plain-buckets.js';
+import type { Retention } from '../rollup/retention.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
@@ -25,6 +27,8 @@ export interface SearchServiceOptions {
   /** How far apart two processes' clocks may be (roll-queue.ts clockMarginMs): the queue is read this much further ahead. */
   readonly clockMarginMs: number;
   readonly clock?: () => EpochMs;
+  /** How long rollups are kept (MEETR_RETENTION_*): windows from rollups past their retention are read as samples. */
+  readonly retention?: Retention;
 }
 
 /** A validated range search over `[fromMs, toMs]`, both inclusive. */
@@ -55,6 +59,18 @@ export interface SearchResult {
   readonly series?: readonly SeriesBucket[];
 }
 
+/** A series' buckets for PromQL's windows (promql/rollup-windows.ts): n + 1 ascending instants, each a whole quarter. */
+export interface WindowQuery {
+  readonly metricId: string;
+  readonly bounds: readonly EpochMs[];
+}
+
+/** Each bucket's aggregate, and 1 where it is what PromQL sees of the bucket's samples (plain-buckets.ts). */
+export interface WindowBuckets {
+  readonly partials: readonly PartialAggregate[];
+  readonly plain: Uint8Array;
+}
+
 export interface SearchService {
   /** Aggregates the points of the query's metric with fromMs <= ts <= toMs, within `scope`. */
   search(query: SearchQuery, scope: WorkScope): Promise<SearchResult>;
@@ -63,6 +79,8 @@ export interface SearchService {
    * Throws query_too_large (422) past maxPartitions raw partitions or `maxSamples` points.
    */
   samples(queries: readonly SamplesQuery[], maxSamples: number, scope: WorkScope): Promise<MetricSamples[]>;
+  /** The buckets of several series, as one search (one turn); a series whose raw reads would pass maxPartitions has no plain bucket. */
+  windows(queries: readonly WindowQuery[], scope: WorkScope): Promise<WindowBuckets[]>;
 }
 
 /**
@@ -86,30 +104,17 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
 
   const unrolled = new UnrolledMinutes({ ...options, clock });
 
-  const aggregate = async (query: SearchQuery, scope: WorkScope): Promise<PartialAggregate[]> => {
-    const { metricId, fromMs, toMs } = query;
-    const bounds = query.buckets ?? [fromMs, toMs + 1];
-    const totals: PartialAggregate[] = new Array<PartialAggregate>(bounds.length - 1).fill(EMPTY_AGGREGATE);
-    const add = (bucket: number, partial: PartialAggregate): void => {
-      totals[bucket] = combine(totals[bucket]!, partial);
-    };
-    const plan = (dirty: readonly number[]): SearchPlan | undefined =>
-      planSearch(fromMs, toMs, bounds, dirty, maxPartitions, scope);
-    // A recent view of the roller's progress saves a read, but may still count minutes rolled since as dirty: ask before refusing.
-    const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
-    const planned =
-      plan(await unrolled.of(metricId, fromDay, toDay, scope)) ??
-      plan(await unrolled.of(metricId, fromDay, toDay, scope, true));
-    if (planned === undefined) throw tooManyPartitions(maxPartitions);
-    await readPlan(reader, metricId, planned, concurrency, scope, add);
-    return totals;
-  };
+  const context: Reads = { ...options, clock, unrolled };
+  const aggregate = (query: BucketsQuery, scope: WorkScope): ReturnType<typeof aggregateBuckets> =>
+    aggregateBuckets(context, query, scope);
 
   return {
     async search(query, scope) {
       const release = await turns.take(scope);
       try {
-        const buckets = await untilAborted(aggregate(query, scope), scope.signal);
+        const read = await untilAborted(aggregate(query, scope), scope.signal);
+        if (read === undefined) throw tooManyPartitions(maxPartitions);
+        const buckets = read.totals;
         const total = buckets.reduce(combine, EMPTY_AGGREGATE);
         const result = { value: finalize(total, query.aggregation), count: total.count };
         if (query.buckets === undefined) return result;
@@ -124,6 +129,20 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
       }
     },
 
+    async windows(queries, scope) {
+      const release = await turns.take(scope);
+      try {
+        const answers = new Array<WindowBuckets>(queries.length);
+        const read = forEachBounded([...queries.keys()], concurrency, async (i) => {
+          answers[i] = await windowBuckets(context, queries[i]!, scope);
+        });
+        await untilAborted(read, scope.signal);
+        return answers;
+      } finally {
+        release();
+      }
+    },
+
     samples: (queries, maxSamples, scope) =>
       readSamples(
         { reader, concurrency, maxPartitions, take: (s) => turns.take(s), unrolled },
@@ -132,4 +151,54 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
         scope,
       ),
   };
+}
+
+type BucketsQuery = Pick<SearchQuery, 'metricId' | 'fromMs' | 'toMs' | 'buckets'>;
+
+/** What a search reads with. */
+interface Reads extends SearchServiceOptions {
+  readonly clock: () => EpochMs;
+  readonly unrolled: UnrolledMinutes;
+}
+
+/** The query's buckets' aggregates, and the unrolled minutes they were read with; undefined past maxPartitions raw partitions. */
+async function aggregateBuckets(
+  { reader, concurrency, maxPartitions, unrolled }: Reads,
+  query: BucketsQuery,
+  scope: WorkScope,
+): Promise<{ totals: PartialAggregate[]; dirty: ReadonlySet<number> } | undefined> {
+  const { metricId, fromMs, toMs } = query;
+  const bounds = query.buckets ?? [fromMs, toMs + 1];
+  const totals: PartialAggregate[] = new Array<PartialAggregate>(bounds.length - 1).fill(EMPTY_AGGREGATE);
+  const add = (bucket: number, partial: PartialAggregate): void => {
+    totals[bucket] = combine(totals[bucket]!, partial);
+  };
+  const plan = (dirty: readonly number[]): SearchPlan | undefined =>
+    planSearch(fromMs, toMs, bounds, dirty, maxPartitions, scope);
+  // A recent view of the roller's progress saves a read, but may still count minutes rolled since as dirty: ask before refusing.
+  const [fromDay, toDay] = [dayBucket(fromMs), dayBucket(toMs)];
+  const planned =
+    plan(await unrolled.of(metricId, fromDay, toDay, scope)) ??
+    plan(await unrolled.of(metricId, fromDay, toDay, scope, true));
+  if (planned === undefined) return undefined;
+  await readPlan(reader, metricId, planned, concurrency, scope, add);
+  return { totals, dirty: planned.dirty };
+}
+
+/** A series' buckets for PromQL's windows; none plain when its raw reads would pass maxPartitions. */
+async function windowBuckets(
+  context: Reads,
+  { metricId, bounds }: WindowQuery,
+  scope: WorkScope,
+): Promise<WindowBuckets> {
+  const last = bounds[bounds.length - 1]!;
+  const read = await aggregateBuckets(
+    context,
+    { metricId, fromMs: bounds[0]!, toMs: last - 1, buckets: bounds },
+    scope,
+  );
+  if (read === undefined) return { partials: [], plain: new Uint8Array(bounds.length - 1) };
+  const keptFromMs = rollupsKeptFrom(context.retention, context.clock());
+  const plain = await plainBuckets(context.reader, metricId, bounds, { dirty: read.dirty, keptFromMs }, scope);
+  return { partials: read.totals, plain };
 }

@@ -16,7 +16,7 @@
 import { encodeChunk } from '../domain/chunk-codec.js';
 import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
-import { sealable, unseal } from '../domain/sealed-samples.js';
+import { isPlain, sealable, unseal } from '../domain/sealed-samples.js';
 import { shardOf, slotOf } from '../rollup/roll-queue.js';
 import type { RollupStore } from '../storage/ports.js';
 import { decodeStored } from '../storage/sealed-reads.js';
@@ -126,10 +126,9 @@ export async function sealHour(
   for (const sample of await store.specialSamples(metricId, dayBucket(fromMs), fromMs, toMs))
     special.set(sample.ts, sample);
   if (points.ts.length === 0 && special.size === 0) return false;
-  const { ts, values } = sealable(
-    points,
-    [...special.values()].sort((a, b) => a.ts - b.ts),
-  );
-  await store.writeChunk(metricId, { hour, bytes: encodeChunk(ts, values) }, asOfUs);
+  const specials = [...special.values()].sort((a, b) => a.ts - b.ts);
+  const { ts, values } = sealable(points, specials);
+  const plain = isPlain(points, specials);
+  await store.writeChunk(metricId, { hour, bytes: encodeChunk(ts, values), plain }, asOfUs);
   return true;
 }

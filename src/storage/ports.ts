@@ -172,7 +172,12 @@ export interface SealedChunk {
   /** The hour (samplePartition) it holds. */
   readonly hour: number;
   readonly bytes: Uint8Array;
+  /** Whether it is plain (roller/hour-seal.ts isPlain); undefined when sealed before that was recorded. */
+  readonly plain?: boolean;
 }
+
+/** Whether a sealed hour is plain, without its chunk. */
+export type ChunkMark = Pick<SealedChunk, 'hour' | 'plain'>;
 
 /** Metric ids one queuedFor call asks about at most (one statement). */
 export const METRICS_PER_QUEUE_READ = 100;
@@ -189,6 +194,8 @@ export interface RangeReader {
   readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]>;
   /** The sealed chunks of one chunk partition at `hours` (at most CHUNK_HOURS_PER_READ, ascending), ascending. */
   readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]>;
+  /** The marks of the sealed chunks of one chunk partition with fromHour <= hour < toHour, ascending. */
+  readChunkMarks(metricId: string, period: number, fromHour: number, toHour: number): Promise<ChunkMark[]>;
   /** The rollup rows of one storage partition (periodOf) with fromMs <= start < toMs, ascending; buckets without points have none. */
   readRollups(metricId: string, level: Level, period: number, fromMs: EpochMs, toMs: EpochMs): Promise<RollupRow[]>;
   /**

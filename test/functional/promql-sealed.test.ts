@@ -6,7 +6,9 @@
  * Once the roller has sealed both hours into chunks, each query of the corpus is
  * asked of both at the boundary, beside it and across it, and the answers must agree
  * (promql-compare.ts). meetr reads those hours from their chunks: the live tier
- * (promql-differential.test.ts) never reaches a sealed hour.
+ * (promql-differential.test.ts) never reaches a sealed hour. min, max and count
+ * over time with windows on quarters are answered from rollups where an hour is
+ * plain (promql/rollup-windows.ts), from chunks where it holds NaN or ±Inf.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -107,6 +109,42 @@ beforeAll(async () => {
 
 afterAll(() => prometheus?.stop());
 
+/** The hours' seals of the series named `name`, by whether they are plain. */
+async function plainness(name: string): Promise<Record<string, number>> {
+  const config = loadConfig(stack.env);
+  const client = createCassandraClient({ ...config, storageTimeoutMs: 20_000 });
+  const seen: Record<string, number> = {};
+  try {
+    for (const { labels } of series.filter((s) => s.labels.__name__ === name)) {
+      const metricId = seriesId(Object.entries(labels).map(([label, value]) => ({ name: label, value })));
+      for (const hour of [boundary / MS_PER_HOUR - 1, boundary / MS_PER_HOUR]) {
+        const found = await client.execute(
+          `SELECT plain FROM ${config.keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour = ?`,
+          [metricId, chunkPeriod(hour), hour],
+          { prepare: true },
+        );
+        const key = String(found.first()?.get('plain'));
+        seen[key] = (seen[key] ?? 0) + 1;
+      }
+    }
+  } finally {
+    await client.shutdown();
+  }
+  return seen;
+}
+
+/** Windows on quarters: answered from rollups in plain hours. The last selects series whose labels clash without their names. */
+const QUARTER_QUERIES = [
+  'max_over_time(diff_temperature_celsius[15m])',
+  'min_over_time(diff_temperature_celsius[30m] offset 15m)',
+  'count_over_time(diff_requests_total[45m])',
+  'max_over_time(diff_special[15m])',
+  'min_over_time(diff_special[1h])',
+  'count_over_time(diff_special[30m])',
+  'min_over_time(diff_items[15m])',
+  'max_over_time({job="diff",instance="sealed:9100",path="/a"}[15m])',
+];
+
 describe('the PromQL corpus over sealed hours, asked of Prometheus and of meetr', () => {
   it('holds the same samples in both: what Prometheus was backfilled with, meetr answers from its chunks', async () => {
     const query = { query: '{job="diff",instance="sealed:9100"}[21m]', time: String(boundary / 1000 + 600) };
@@ -131,4 +169,20 @@ describe('the PromQL corpus over sealed hours, asked of Prometheus and of meetr'
     ]);
     expectAgreement(run, CORPUS.length * 5);
   }, 600_000);
+
+  it('seals an hour with NaN or ±Inf as not plain, and one of finite numbers as plain', async () => {
+    expect(await plainness('diff_special')).toEqual({ false: 4 });
+    expect(await plainness('diff_temperature_celsius')).toEqual({ true: 6 });
+  });
+
+  it(`answers ${QUARTER_QUERIES.length} min, max and count over time on quarters as Prometheus does, from rollups and from chunks`, async () => {
+    const edge = boundary / 1000;
+    const run = await compareCorpus(stack.baseUrl, prometheus!.url, QUARTER_QUERIES, (query) => [
+      ['range', '/api/v1/query_range', { query, start: String(edge - 3600), end: String(edge + 2700), step: '900' }],
+      ['range', '/api/v1/query_range', { query, start: String(edge - 1800), end: String(edge + 1800), step: '1800' }],
+    ]);
+    expect(run.failures, run.failures.join('\n')).toEqual([]);
+    // Every query answers with data but the last, whose labels clash: an error from both.
+    expect(run.answered).toEqual({ withData: (QUARTER_QUERIES.length - 1) * 2, empty: 0, errors: 2 });
+  }, 120_000);
 });

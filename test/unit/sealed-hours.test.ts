@@ -12,7 +12,7 @@ import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import type { SearchQuery } from '../../src/query/search-service.js';
 import { query } from '../support/search-query.js';
 import type { MetricSamples, SpecialValue, TimeSpan } from '../../src/domain/point.js';
-import { withSpecialSamples } from '../../src/promql/query-engine.js';
+import { withSpecialSamples } from '../../src/promql/selectors.js';
 import { mergeSpans } from '../../src/promql/read-windows.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
 import { StorageUnavailableError } from '../../src/errors.js';

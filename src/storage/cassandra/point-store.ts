@@ -18,6 +18,7 @@ import {
   type RollupRow,
   type PartitionShare,
   type RollupStore,
+  type ChunkMark,
   type SealedChunk,
   type StampedPoint,
 } from '../ports.js';
@@ -30,6 +31,7 @@ import {
   rollupOf,
   rollupParams,
   ROLLUPS_PER_STATEMENT,
+  chunkMarkOf,
   sealedChunkOf,
 } from './statements.js';
 
@@ -132,20 +134,11 @@ export class CassandraPointStore
   }
 
   async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
-    const samples: SpecialValue[] = [];
-    await this.forEachRow(
-      'read special samples',
-      this.statements.specialSamples,
-      [metricId, day, fromMs, toMs],
-      (row) => {
-        samples.push({
-          ts: (row.get('ts') as Date).getTime(),
-          value: row.get('value') as number,
-          stale: row.get('stale') === true,
-        });
-      },
-    );
-    return samples;
+    return this.rows('read special samples', this.statements.specialSamples, [metricId, day, fromMs, toMs], (row) => ({
+      ts: (row.get('ts') as Date).getTime(),
+      value: row.get('value') as number,
+      stale: row.get('stale') === true,
+    }));
   }
 
   async listSeries(
@@ -213,19 +206,15 @@ export class CassandraPointStore
   }
 
   async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
-    const chunks: SealedChunk[] = [];
-    await this.forEachRow('read chunks', this.statements.readChunks, [metricId, period, fromHour, toHour], (row) =>
-      chunks.push(sealedChunkOf(row)),
-    );
-    return chunks;
+    return this.rows('read chunks', this.statements.readChunks, [metricId, period, fromHour, toHour], sealedChunkOf);
   }
 
   async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {
-    const chunks: SealedChunk[] = [];
-    await this.forEachRow('read chunks', this.statements.readChunksAt, [metricId, period, hours], (row) =>
-      chunks.push(sealedChunkOf(row)),
-    );
-    return chunks;
+    return this.rows('read chunks', this.statements.readChunksAt, [metricId, period, hours], sealedChunkOf);
+  }
+
+  async readChunkMarks(metricId: string, period: number, fromHour: number, toHour: number): Promise<ChunkMark[]> {
+    return this.rows('read chunks', this.statements.readChunkMarks, [metricId, period, fromHour, toHour], chunkMarkOf);
   }
 
   async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
@@ -236,6 +225,7 @@ export class CassandraPointStore
       chunkPeriod(hour),
       hour,
       Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+      chunk.plain ?? null,
       asOfUs,
       ttl,
     ];
@@ -249,14 +239,24 @@ export class CassandraPointStore
     fromMs: EpochMs,
     toMs: EpochMs,
   ): Promise<RollupRow[]> {
-    const rows: RollupRow[] = [];
-    await this.forEachRow(
+    return this.rows(
       'read rollups',
       this.statements.readRollups,
       [metricId, level.name, period, fromMs, toMs],
-      (row) => rows.push(rollupOf(row)),
+      rollupOf,
     );
-    return rows;
+  }
+
+  /** Every row a read returns, each as `of` makes it. */
+  private async rows<T>(
+    what: string,
+    query: string,
+    params: unknown[],
+    of: (row: cassandra.types.Row) => T,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    await this.forEachRow(what, query, params, (row) => out.push(of(row)));
+    return out;
   }
 
   async scanPoints(

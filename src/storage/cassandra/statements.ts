@@ -6,7 +6,7 @@ import cassandra from 'cassandra-driver';
 import type { PartialAggregate } from '../../domain/aggregate.js';
 import { ExactSum } from '../../domain/exact-sum.js';
 import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
-import type { CatalogueEntry, RollupRow, SealedChunk } from '../ports.js';
+import type { CatalogueEntry, ChunkMark, RollupRow, SealedChunk } from '../ports.js';
 
 export const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
 
@@ -21,7 +21,8 @@ export function pointStatements(keyspace: string) {
     queuedFor: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ? AND metric_id IN ?`,
     readChunks: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour >= ? AND hour < ?`,
     readChunksAt: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour IN ?`,
-    writeChunk: `INSERT INTO ${keyspace}.chunks (metric_id, period, hour, chunk) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+    readChunkMarks: `SELECT hour, plain FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour >= ? AND hour < ?`,
+    writeChunk: `INSERT INTO ${keyspace}.chunks (metric_id, period, hour, chunk, plain) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
     readRollups: `SELECT ${ROLLUP_COLUMNS} FROM ${keyspace}.rollups WHERE metric_id = ? AND level = ? AND period = ? AND start >= ? AND start < ?`,
     writeRollup:
       `INSERT INTO ${keyspace}.rollups (metric_id, level, period, ${ROLLUP_COLUMNS}) ` +
@@ -95,6 +96,12 @@ export const firstDayWriteTime = (day: number): cassandra.types.Long =>
 /** A row of the chunks table as a sealed chunk. */
 export function sealedChunkOf(row: cassandra.types.Row): SealedChunk {
   return { hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer };
+}
+
+/** A row of the chunks table as a chunk's mark. */
+export function chunkMarkOf(row: cassandra.types.Row): ChunkMark {
+  const plain = row.get('plain') as boolean | null;
+  return { hour: row.get('hour') as number, ...(plain !== null && { plain }) };
 }
 
 export function catalogueEntryOf(row: cassandra.types.Row): CatalogueEntry {

@@ -7,28 +7,30 @@
  * only when still as seen.
  */
 import { type SpecialValue } from '../../domain/point.js';
+import { groupOf } from '../../domain/groups.js';
 import { compareText } from '../../domain/series.js';
 import type { Level } from '../../rollup/levels.js';
 import type { EpochMs } from '../../time/units.js';
-import type {
-  CatalogueEntry,
-  CatalogueSlice,
-  DayMinutes,
-  DirtyDay,
-  PointWriter,
-  SeriesReader,
-  RangeReader,
-  RollupRow,
-  RollupStore,
-  SampleHour,
-  SealedChunk,
-  PartitionShare,
-  StampedPoint,
-  Storage,
-  StorageHealth,
+import {
+  compareCatalogueKeys,
+  type CatalogueEntry,
+  type CatalogueSlice,
+  type DayMinutes,
+  type DirtyDay,
+  type PointWriter,
+  type SeriesReader,
+  type RangeReader,
+  type RollupRow,
+  type RollupStore,
+  type SampleHour,
+  type ChunkMark,
+  type SealedChunk,
+  type PartitionShare,
+  type StampedPoint,
+  type Storage,
+  type StorageHealth,
 } from '../ports.js';
-import { compareCatalogueKeys } from '../ports.js';
-import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, partitionKey, partitionOfKey } from '../../domain/partitions.js';
+import { HOURS_PER_CHUNK_PERIOD, partitionKey, partitionOfKey } from '../../domain/partitions.js';
 import { InMemoryRollerLeases } from './in-memory-roller-leases.js';
 
 export class InMemoryPointStore
@@ -59,6 +61,7 @@ export class InMemoryPointStore
     scanPoints: 0,
     writeRollups: 0,
     readChunks: 0,
+    readChunkMarks: 0,
     writeChunk: 0,
   };
 
@@ -122,9 +125,7 @@ export class InMemoryPointStore
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
     this.check('queue rollups');
     this.calls.markDirty++;
-    const key = `${shard}/${slot}`;
-    let rows = this.queue.get(key);
-    if (rows === undefined) this.queue.set(key, (rows = new Map()));
+    const rows = groupOf(this.queue, `${shard}/${slot}`, () => new Map());
     for (const { metricId, day, minutes } of days) {
       const rowKey = partitionKey(metricId, day);
       let row = rows.get(rowKey);
@@ -141,24 +142,17 @@ export class InMemoryPointStore
     for (const entry of entries) {
       const key = `${entry.name}\u0000${entry.metricId}`;
       const earlier = rows.get(key);
-      rows.set(
-        key,
-        earlier === undefined
-          ? entry
-          : {
-              ...entry,
-              firstDay: Math.min(earlier.firstDay, entry.firstDay),
-              lastDay: Math.max(earlier.lastDay, entry.lastDay),
-            },
-      );
+      const [firstDay, lastDay] = [
+        Math.min(earlier?.firstDay ?? Infinity, entry.firstDay),
+        Math.max(earlier?.lastDay ?? -Infinity, entry.lastDay),
+      ];
+      rows.set(key, { ...entry, firstDay, lastDay });
     }
   }
 
   async writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[]): Promise<void> {
     this.check('write special samples');
-    const key = partitionKey(metricId, day);
-    let stored = this.special.get(key);
-    if (stored === undefined) this.special.set(key, (stored = new Map()));
+    const stored = groupOf(this.special, partitionKey(metricId, day), () => new Map<EpochMs, SpecialValue>());
     for (const sample of samples) stored.set(sample.ts, sample);
   }
 
@@ -205,25 +199,30 @@ export class InMemoryPointStore
   }
 
   async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
-    this.check('read chunks');
     this.calls.readChunks++;
-    const chunks: SealedChunk[] = [];
-    for (let hour = Math.max(fromHour, period * HOURS_PER_CHUNK_PERIOD); hour < toHour; hour++) {
-      if (chunkPeriod(hour) !== period) break;
-      const stored = this.chunks.get(partitionKey(metricId, hour));
-      if (stored !== undefined) chunks.push(stored.chunk);
-    }
-    return chunks;
+    return this.storedChunks(metricId, period, [fromHour, toHour]);
+  }
+
+  async readChunkMarks(metricId: string, period: number, fromHour: number, toHour: number): Promise<ChunkMark[]> {
+    this.calls.readChunkMarks++;
+    return this.storedChunks(metricId, period, [fromHour, toHour]);
   }
 
   async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {
-    this.check('read chunks');
     this.calls.readChunks++;
+    return this.storedChunks(metricId, period, ...hours.map((hour): [number, number] => [hour, hour + 1]));
+  }
+
+  /** The chunks of one chunk partition within any of the hour ranges [from, to). */
+  private storedChunks(metricId: string, period: number, ...ranges: Array<[number, number]>): SealedChunk[] {
+    this.check('read chunks');
     const chunks: SealedChunk[] = [];
-    for (const hour of hours) {
-      const stored = chunkPeriod(hour) === period ? this.chunks.get(partitionKey(metricId, hour)) : undefined;
-      if (stored !== undefined) chunks.push(stored.chunk);
-    }
+    const [first, end] = [period * HOURS_PER_CHUNK_PERIOD, (period + 1) * HOURS_PER_CHUNK_PERIOD];
+    for (const [from, to] of ranges)
+      for (let hour = Math.max(from, first); hour < Math.min(to, end); hour++) {
+        const stored = this.chunks.get(partitionKey(metricId, hour));
+        if (stored !== undefined) chunks.push(stored.chunk);
+      }
     return chunks;
   }
 
