@@ -34,6 +34,22 @@ describe('chunks in Cassandra', () => {
     expect(await store().readChunks('c', chunkPeriod(first), first + 1, first + 2)).toEqual([]);
   });
 
+  it('carry whether their hour is plain, read without the chunk; a chunk sealed before that was recorded has no mark', async () => {
+    const hour = 4 * HOURS_PER_CHUNK_PERIOD + 10;
+    await store().writeChunk('p', { hour, bytes: chunkOf([hour * HOUR], [1]), plain: true }, 10);
+    await store().writeChunk('p', { hour: hour + 1, bytes: chunkOf([(hour + 1) * HOUR], [NaN]), plain: false }, 10);
+    await store().writeChunk('p', { hour: hour + 2, bytes: chunkOf([(hour + 2) * HOUR], [2]) }, 10);
+    await store().writeChunk('p', { hour, bytes: chunkOf([hour * HOUR], [Infinity]), plain: false }, 20);
+    expect(await store().readChunkMarks('p', chunkPeriod(hour), hour, hour + 3)).toEqual([
+      { hour, plain: false },
+      { hour: hour + 1, plain: false },
+      { hour: hour + 2 },
+    ]);
+    expect(await store().readChunkMarks('p', chunkPeriod(hour), hour + 1, hour + 2)).toEqual([
+      { hour: hour + 1, plain: false },
+    ]);
+  });
+
   it('are read by a list of scattered hours within their partition, and through chunksOf across partitions', async () => {
     const start = 5 * HOURS_PER_CHUNK_PERIOD - 40;
     for (let hour = start; hour < start + 80; hour += 3)

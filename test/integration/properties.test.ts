@@ -1,7 +1,8 @@
 /**
  * Properties over the whole API on real Cassandra: no client input produces a 500;
- * answers (single numbers and series, in any zone, and PromQL's raw samples, read
- * from sealed chunks once rolled) equal a scan of the raw points to the last bit,
+ * answers (single numbers and series, in any zone, PromQL's raw samples, read from
+ * sealed chunks once rolled, and min, max and count over time, from rollups once
+ * rolled) equal a scan of the raw points to the last bit,
  * just written, once rolled up and after late writes, with a roller running all
  * the while; a point written with any accepted timestamp form
  * is found by a search in any other form.
@@ -262,6 +263,7 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
       expect(starts[starts.length - 1]).toBeLessThanOrEqual(c.to);
     }
     await checkSamples(c, when);
+    await checkOverTime(c, when);
   }
 
   /** PromQL's raw samples of the case's range, which sealed hours answer from their chunks once rolled. */
@@ -280,6 +282,36 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
       .filter(([ts]) => ts >= c.to - rangeMs && ts <= c.to)
       .sort(([x], [y]) => x - y);
     expect(samples, `${when}, PromQL samples: ${JSON.stringify(c.params)}`).toEqual(want);
+  }
+
+  /** min, max and count over time on quarters over the case's range, which plain sealed hours answer from rollups once rolled. */
+  async function checkOverTime(c: Case, when: string): Promise<void> {
+    const quarter = 900_000;
+    const step = c.to - c.from > dayMs ? 4 * quarter : quarter;
+    const start = Math.floor(c.from / quarter) * quarter;
+    const end = start + Math.floor((c.to - start) / step) * step;
+    const points = [...(stored.get(c.metricId) ?? [])];
+    for (const func of ['min_over_time', 'max_over_time', 'count_over_time'] as const) {
+      const params = new URLSearchParams({
+        query: `${func}({__name__="${c.metricId}"}[30m])`,
+        start: String(start / 1000),
+        end: String(end / 1000),
+        step: String(step / 1000),
+      });
+      const response = await app.request(`/api/v1/query_range?${params.toString()}`);
+      expect(response.status, when).toBe(200);
+      const { data } = (await response.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+      const got = (data.result[0]?.values ?? []).map(([t, v]) => [Math.round(t * 1000), Number(v)]);
+      const want: number[][] = [];
+      for (let t = start; t <= end; t += step) {
+        const values = points.filter(([ts]) => ts >= t - 1_800_000 && ts <= t).map(([, v]) => v);
+        if (values.length === 0) continue;
+        const value =
+          func === 'count_over_time' ? values.length : (func === 'min_over_time' ? Math.min : Math.max)(...values);
+        want.push([t, value]);
+      }
+      expect(got, `${when}, ${func}: ${JSON.stringify(c.params)}`).toEqual(want);
+    }
   }
 
   it('just written, once rolled, after late writes and upserts, and once those are rolled, for every aggregation, interval and zone', async () => {
@@ -322,6 +354,9 @@ describe('answers equal a scan of the raw points, with a roller running meanwhil
     // Every hour written is over: the roller sealed them, and PromQL's samples come from chunks from here on.
     const sealed = await ks.client.execute(`SELECT COUNT(*) AS n FROM ${ks.keyspace}.chunks`);
     expect(Number(sealed.first().get('n'))).toBeGreaterThan(0);
+    // Hours of finite points are sealed plain: min, max and count over time answer from their rollups.
+    const marks = await ks.client.execute(`SELECT plain FROM ${ks.keyspace}.chunks`);
+    expect(marks.rows.filter((row) => row.get('plain') === true).length).toBe(marks.rowLength);
     for (const c of cases) await check(c, 'rolled');
     // Late writes: new points and upserts of stored timestamps, into ranges already rolled.
     const late = fc.sample(fc.array(point, { minLength: 1, maxLength: 20 }), cases.length);
