@@ -25,7 +25,7 @@ import {
 import { binaryValue } from './binary.js';
 import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
-import { RangeSteps } from './range-steps.js';
+import { RangeSteps, type SteppedCall } from './range-steps.js';
 import { instantSamples, windows, type SelectorData } from './selectors.js';
 import {
   compareLabels,
@@ -59,6 +59,8 @@ export interface EvaluationOptions {
   readonly defaultSubqueryStepMs: number;
   /** When the query must have finished, and the signal that ends it early. */
   readonly scope: WorkScope;
+  /** A range query's calls already worked out for every step (rollup-windows.ts): their selectors were not loaded. */
+  readonly stepped?: ReadonlyMap<Call, SteppedCall>;
 }
 
 export type InstantResult = StepValue;
@@ -101,12 +103,13 @@ export class Evaluator {
         refAt: (selector, t) => this.atTime(selector.at, t) - selector.offsetMs,
         checkpoint: async () => this.checkpoint(),
       },
+      this.options.stepped,
     );
     const whole = await this.rangeSteps.answer(expr, this.held);
     if (whole !== undefined) return whole;
     const series = new Map<string, RangeSeries>();
-    const steps = Math.floor((this.options.endMs - this.options.startMs) / stepMs) + 1;
-    for (let step = 0, t = this.options.startMs; step < steps; step++, t += stepMs) {
+    const steps = Math.floor((endMs - startMs) / stepMs) + 1;
+    for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
       this.stepHeld = 0;
       const value = await this.evaluate(expr, t);
       const samples: Vector =
@@ -115,9 +118,7 @@ export class Evaluator {
       if (this.held + samples.length * (steps - step) > this.options.maxSamples) throw tooManySamples();
       this.hold(samples.length);
       for (const { labels, value } of samples) {
-        const key = labelsKey(labels);
-        let out = series.get(key);
-        if (out === undefined) series.set(key, (out = { labels, ts: [], values: [] }));
+        const out = groupOf(series, labelsKey(labels), (): RangeSeries => ({ labels, ts: [], values: [] }));
         out.ts.push(t);
         out.values.push(value);
       }
@@ -179,8 +180,7 @@ export class Evaluator {
         const inner = await this.evaluate(expr.expr, t);
         if (expr.op === '+') return inner;
         if (inner.type === 'scalar') return { type: 'scalar', value: -inner.value };
-        const samples = vectorOf(inner).map((s) => ({ labels: withoutName(s.labels), value: -s.value }));
-        return this.vector(distinct(samples));
+        return this.vector(distinct(vectorOf(inner).map((s) => ({ labels: withoutName(s.labels), value: -s.value }))));
       }
       case 'aggregate': {
         const param = expr.param === undefined ? undefined : await this.evaluate(expr.param, t);

@@ -14,14 +14,14 @@ import type { CompiledMatcher, SeriesEntry } from '../domain/series.js';
 import { dayEndMs, dayStartMs } from '../time/day-bucket.js';
 import { type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
-import { typeOf, type Expr, type VectorSelector } from './ast.js';
+import { typeOf, type Call, type Expr, type VectorSelector } from './ast.js';
 import { Evaluator, type InstantResult } from './evaluator.js';
 import { parsePromql } from './parser.js';
 import { clipSpans, selectorWindows } from './read-windows.js';
 import { withSpecialSamples, type LoadedSeries } from './selectors.js';
-import { answeredWhole } from './range-steps.js';
+import { answeredWhole, type SteppedCall } from './range-steps.js';
 import { rangeInBatches, type FoundSeries } from './series-batches.js';
-import { rangeFromRollups, rolledQuery, type RolledQuery, type WindowReader } from './rollup-windows.js';
+import { rolledCalls, stepsFromRollups, type WindowReader } from './rollup-windows.js';
 import { PromqlSyntaxError } from './syntax-error.js';
 import { compareLabels, type RangeSeries } from './values.js';
 
@@ -136,7 +136,6 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
           stepMs,
           run,
           ...(answeredWhole(expr) !== undefined && { batched: (series: RangeSeries[]) => series }),
-          rolled: rolledQuery(expr, [startMs, endMs, stepMs], options.maxSamples),
         },
         scope,
         limits,
@@ -154,8 +153,6 @@ interface Evaluation<T> {
   readonly run: (evaluator: Evaluator) => Promise<T>;
   /** For a range query that may be answered a few series at a time (series-batches.ts) when its samples do not fit at once: its answer from those series. */
   readonly batched?: (series: RangeSeries[]) => T;
-  /** For a range query rollups may answer (rollup-windows.ts). */
-  readonly rolled?: RolledQuery | undefined;
 }
 
 /**
@@ -166,23 +163,15 @@ interface Evaluation<T> {
  */
 async function evaluateQuery<T>(
   options: QueryEngineOptions & { readonly defaultSubqueryStepMs: number },
-  { expr, startMs, endMs, stepMs, run, batched, rolled }: Evaluation<T>,
+  { expr, startMs, endMs, stepMs, run, batched }: Evaluation<T>,
   scope: WorkScope,
 ): Promise<T> {
-  const { maxSamples, defaultSubqueryStepMs, search } = options;
+  const { maxSamples, defaultSubqueryStepMs } = options;
   const found = await findSeries(options, expr, [startMs, endMs, stepMs], scope);
-  if (rolled !== undefined && batched !== undefined && search.windows !== undefined) {
-    const answer = await rangeFromRollups(
-      { windows: search.windows.bind(search), samples: search.samples.bind(search) },
-      rolled,
-      found,
-      scope,
-    );
-    if (answer !== undefined) return batched(answer);
-  }
+  const { stepped, rest } = await fromRollups(options, expr, [startMs, endMs, stepMs], found, scope);
   let read: { data: Map<VectorSelector, LoadedSeries[]>; loaded: number };
   try {
-    read = await readSeries(options, found, scope);
+    read = await readSeries(options, rest, scope);
   } catch (error) {
     if (batched === undefined || !(error instanceof MeetrError && error.code === 'query_too_large')) throw error;
     const batches = { maxSamples, defaultSubqueryStepMs, read: readSeries.bind(null, options) };
@@ -197,8 +186,39 @@ async function evaluateQuery<T>(
     loadedSamples: loaded,
     defaultSubqueryStepMs,
     scope,
+    stepped,
   });
   return run(evaluator);
+}
+
+/**
+ * The calls of a range query that rollups answer (rollup-windows.ts), worked out
+ * for every step, and the series of the other selectors, which are read as samples.
+ */
+async function fromRollups(
+  { search, maxSamples }: QueryEngineOptions,
+  expr: Expr,
+  times: [EpochMs, EpochMs, number],
+  found: FoundSeries,
+  scope: WorkScope,
+): Promise<{ stepped: Map<Call, SteppedCall>; rest: FoundSeries }> {
+  const stepped = new Map<Call, SteppedCall>();
+  const rolled = new Set<VectorSelector>();
+  const windows = search.windows?.bind(search);
+  if (windows === undefined) return { stepped, rest: found };
+  const reader: WindowReader = { windows, samples: search.samples.bind(search) };
+  const of = (keep: (selector: VectorSelector) => boolean): FoundSeries => {
+    const mine = [...found.owners.keys()].filter((i) => keep(found.owners[i]!.selector));
+    return { reads: mine.map((i) => found.reads[i]!), owners: mine.map((i) => found.owners[i]!) };
+  };
+  for (const call of rolledCalls(expr, times, maxSamples)) {
+    const series = of((selector) => selector === call.selector);
+    // As RangeSteps: past the bound, the call's values at every step would hold too much; it is evaluated step by step.
+    if (series.reads.length * call.steps > maxSamples) continue;
+    stepped.set(call.call, await stepsFromRollups(reader, call, series, scope));
+    rolled.add(call.selector);
+  }
+  return { stepped, rest: rolled.size === 0 ? found : of((selector) => !rolled.has(selector)) };
 }
 
 /** The series every selector of `expr` needs for evaluations from startMs to endMs every stepMs (0: instant), with what to read of each. */

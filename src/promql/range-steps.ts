@@ -104,11 +104,14 @@ export class RangeSteps {
   private readonly calls = new Map<Call, SteppedCall>();
   private readonly steps: number;
 
+  /** `known`: calls already worked out for every step (rollup-windows.ts). */
   constructor(
     private readonly query: RangeQuery,
     private readonly windows: QueryWindows,
+    known: ReadonlyMap<Call, SteppedCall> = new Map(),
   ) {
     this.steps = Math.floor((query.endMs - query.startMs) / query.stepMs) + 1;
+    for (const [call, stepped] of known) this.calls.set(call, stepped);
   }
 
   /**

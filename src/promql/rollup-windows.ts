@@ -1,6 +1,8 @@
 /**
  * `min_over_time`, `max_over_time` and `count_over_time` of a range selector in a
- * range query whose windows fall on whole quarters, answered from rollups: a
+ * range query (anywhere in it but inside a subquery) whose windows fall on whole
+ * quarters, answered from rollups for every step at once, which the evaluator then
+ * takes as it takes RangeSteps' calls (range-steps.ts): a
  * window [t - range, t] is the rollup buckets of [t - range, t) and the sample at
  * exactly t, which is the first of the bucket starting at t when it falls there.
  * So a month at a 1h step reads an hour's rollup row a window instead of its 240
@@ -12,13 +14,13 @@
 import type { MetricSamples, SamplesQuery, TimeSpan } from '../domain/point.js';
 import type { WorkScope } from '../work-scope.js';
 import { checkScope } from '../work-scope.js';
-import { unwrapParens, type Expr, type VectorSelector } from './ast.js';
+import { unwrapParens, type Call, type Expr, type VectorSelector } from './ast.js';
 import { clipSpans, mergeSpans } from './read-windows.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
-import { seriesOfSteps, stepRangeFunction, type SteppedSeries } from './range-steps.js';
+import { stepRangeFunction, type SteppedCall, type SteppedSeries } from './range-steps.js';
 import { BATCH_SERIES, type FoundSeries } from './series-batches.js';
 import { withSpecialSamples } from './selectors.js';
-import { withoutName, type RangeSeries } from './values.js';
+import { compareLabels } from './values.js';
 
 /** What a bucket's rollups say: PartialAggregate's part that these functions need. */
 export interface BucketAggregate {
@@ -42,8 +44,9 @@ const QUARTER_MS = 15 * 60_000;
 
 const FROM_ROLLUPS = new Set(['min_over_time', 'max_over_time', 'count_over_time']);
 
-/** A range query answered from rollups: its function and range selector, its steps and how it is bounded. */
-export interface RolledQuery {
+/** A call of a range query that rollups answer: its function and range selector, the query's steps and bound. */
+export interface RolledCall {
+  readonly call: Call;
   readonly func: string;
   readonly selector: VectorSelector;
   readonly rangeMs: number;
@@ -53,33 +56,56 @@ export interface RolledQuery {
   readonly maxSamples: number;
 }
 
-/** The query as a RolledQuery when rollups can answer it: one of the functions over a range selector without `@`, every window on quarters. */
-export function rolledQuery(
+/**
+ * The calls of a range query that rollups can answer: one of the functions of a
+ * range selector without `@` whose windows all end on quarters, evaluated at the
+ * query's steps (so not inside a subquery, which has steps of its own).
+ */
+export function rolledCalls(
   expr: Expr,
   [startMs, endMs, stepMs]: [number, number, number],
   maxSamples: number,
-): RolledQuery | undefined {
-  const top = unwrapParens(expr);
-  if (top.kind !== 'call' || !FROM_ROLLUPS.has(top.func) || top.args.length !== 1) return undefined;
-  const arg = unwrapParens(top.args[0]!);
-  if (arg.kind !== 'matrix' || arg.selector.at !== undefined) return undefined;
-  const firstEnd = startMs - arg.selector.offsetMs;
-  if (stepMs <= 0 || stepMs % QUARTER_MS !== 0 || arg.rangeMs % QUARTER_MS !== 0 || firstEnd % QUARTER_MS !== 0)
-    return undefined;
+): RolledCall[] {
+  if (stepMs <= 0 || stepMs % QUARTER_MS !== 0) return [];
   const steps = Math.floor((endMs - startMs) / stepMs) + 1;
-  return { func: top.func, selector: arg.selector, rangeMs: arg.rangeMs, startMs, stepMs, steps, maxSamples };
+  const found: RolledCall[] = [];
+  const visit = (node: Expr): void => {
+    switch (node.kind) {
+      case 'call': {
+        const arg = node.args.length === 1 ? unwrapParens(node.args[0]!) : undefined;
+        if (FROM_ROLLUPS.has(node.func) && arg?.kind === 'matrix' && arg.selector.at === undefined) {
+          const aligned = (startMs - arg.selector.offsetMs) % QUARTER_MS === 0 && arg.rangeMs % QUARTER_MS === 0;
+          if (aligned) {
+            const { selector, rangeMs } = arg;
+            found.push({ call: node, func: node.func, selector, rangeMs, startMs, stepMs, steps, maxSamples });
+          }
+          return;
+        }
+        return node.args.forEach(visit);
+      }
+      case 'paren':
+      case 'unary':
+        return visit(node.expr);
+      case 'aggregate':
+        if (node.param !== undefined) visit(node.param);
+        return visit(node.expr);
+      case 'binary':
+        visit(node.lhs);
+        return visit(node.rhs);
+      default: // a subquery's calls are evaluated at its own steps
+    }
+  };
+  visit(expr);
+  return found;
 }
 
-/**
- * The answer of a RolledQuery over the series found; undefined where two series
- * would give the same labels (the evaluator finds at which step that fails).
- */
-export async function rangeFromRollups(
+/** Every step's value of a RolledCall over the series found for its selector (sorted by labels), as RangeSteps holds a call. */
+export async function stepsFromRollups(
   reader: WindowReader,
-  query: RolledQuery,
+  query: RolledCall,
   found: FoundSeries,
   scope: WorkScope,
-): Promise<RangeSeries[] | undefined> {
+): Promise<SteppedCall> {
   const { bounds, starts, ends } = windowBounds(query);
   const buckets = await reader.windows(
     found.reads.map(({ metricId }) => ({ metricId, bounds })),
@@ -94,8 +120,9 @@ export async function rangeFromRollups(
   });
   checkScope(scope);
   await fromSamples(reader, query, { found, series, unplain }, scope);
-  const call = { series, held: new Float64Array(query.steps), scalars: [] };
-  return seriesOfSteps(call, withoutName, [0, query.maxSamples], query.startMs, query.stepMs);
+  // In the order the selector's loaded series would be in: an aggregation adds them up in it.
+  series.sort((a, b) => compareLabels(a.labels, b.labels));
+  return { series, held: new Float64Array(query.steps), scalars: [] };
 }
 
 /** Window i is [bounds[starts[i]], bounds[ends[i]]]; the buckets' bounds are every window's ends and a quarter past the last. */
@@ -105,7 +132,7 @@ interface Windows {
   readonly ends: Uint32Array;
 }
 
-function windowBounds({ startMs, stepMs, steps, rangeMs, selector }: RolledQuery): Windows {
+function windowBounds({ startMs, stepMs, steps, rangeMs, selector }: RolledCall): Windows {
   const firstEnd = startMs - selector.offsetMs;
   const instants = new Set<number>();
   for (let i = 0; i < steps; i++) instants.add(firstEnd + i * stepMs - rangeMs).add(firstEnd + i * stepMs);
@@ -126,7 +153,7 @@ function windowBounds({ startMs, stepMs, steps, rangeMs, selector }: RolledQuery
  * the extreme of each is kept in a monotonic queue of bucket indexes.
  */
 function fromBuckets(
-  { func, steps }: RolledQuery,
+  { func, steps }: RolledCall,
   { partials, plain }: { readonly partials: readonly BucketAggregate[]; readonly plain: Uint8Array },
   { bounds, starts, ends }: Windows,
 ): { values: Float64Array; present: Uint8Array; unplain: number[] } {
@@ -174,7 +201,7 @@ function fromBuckets(
 /** The steps no plain buckets answer, from the samples of their windows, BATCH_SERIES series at a time. */
 async function fromSamples(
   reader: WindowReader,
-  query: RolledQuery,
+  query: RolledCall,
   {
     found,
     series,

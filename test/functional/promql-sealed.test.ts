@@ -133,7 +133,7 @@ async function plainness(name: string): Promise<Record<string, number>> {
   return seen;
 }
 
-/** Windows on quarters: answered from rollups in plain hours. The last selects series whose labels clash without their names. */
+/** Windows on quarters, alone and under aggregations and operators: answered from rollups in plain hours. The last selects series whose labels clash without their names. */
 const QUARTER_QUERIES = [
   'max_over_time(diff_temperature_celsius[15m])',
   'min_over_time(diff_temperature_celsius[30m] offset 15m)',
@@ -142,6 +142,9 @@ const QUARTER_QUERIES = [
   'min_over_time(diff_special[1h])',
   'count_over_time(diff_special[30m])',
   'min_over_time(diff_items[15m])',
+  'max(max_over_time(diff_temperature_celsius[15m])) - min(min_over_time(diff_temperature_celsius[30m]))',
+  'max by (room) (max_over_time(diff_temperature_celsius[15m]))',
+  'sum(count_over_time(diff_special[30m])) / count(count_over_time(diff_items[15m]))',
   'max_over_time({job="diff",instance="sealed:9100",path="/a"}[15m])',
 ];
 
