@@ -76,44 +76,65 @@ function world() {
 
 type World = ReturnType<typeof world>;
 
-/** A query on quarters: its function, range, step, offset (quarters) and first and last step (quarters from base). */
-const queryArb = fc.record({
-  func: fc.constantFrom('max_over_time', 'min_over_time', 'count_over_time'),
-  range: fc.constantFrom(1, 2, 4, 5, 8),
-  step: fc.constantFrom(1, 2, 4),
-  offset: fc.constantFrom(0, 0, 1),
-  start: fc.integer({ min: 0, max: 24 }),
-  steps: fc.integer({ min: 1, max: 30 }),
-  // Where the call stands: alone, under an aggregation, an operator or a function, beside another call.
-  shape: fc.constantFrom(
-    'F',
-    'max by (m) (F)',
-    'sum(F)',
-    'F > 3',
-    '-F',
-    'abs(F) + count_over_time(x[15m])',
-    'F - on (m) max_over_time(x[45m] offset 15m)',
-    'topk(1, F)',
-  ),
-});
+/** A query on hours: its function, range, step, offset (hours), first step (hours from base) and steps; no window shorter than the step. */
+const queryArb = fc
+  .record({
+    func: fc.constantFrom('max_over_time', 'min_over_time', 'count_over_time'),
+    range: fc.constantFrom(1, 2, 3),
+    step: fc.constantFrom(1, 1, 2),
+    offset: fc.constantFrom(0, 0, 1),
+    start: fc.integer({ min: 0, max: 6 }),
+    steps: fc.integer({ min: 1, max: 8 }),
+    // Where the call stands: alone, under an aggregation, an operator or a function, beside calls read as samples.
+    shape: fc.constantFrom(
+      'F',
+      'max by (m) (F)',
+      'sum(F)',
+      'F > 3',
+      '-F',
+      'abs(F) + count_over_time(x[15m])',
+      'F - on (m) max_over_time(x[45m] offset 15m)',
+      'topk(1, F)',
+    ),
+  })
+  .filter(({ range, step }) => range >= step);
 
 type Query = typeof queryArb extends fc.Arbitrary<infer Q> ? Q : never;
 
 async function expectSame(w: World, queries: readonly Query[], when: string): Promise<void> {
   for (const q of queries) {
-    const offset = q.offset === 0 ? '' : ` offset ${q.offset * 15}m`;
-    const text = q.shape.replace('F', `${q.func}(x[${q.range * 15}m]${offset})`);
-    const start = base + q.start * 15 * M;
-    const end = start + (q.steps - 1) * q.step * 15 * M;
-    expect(rolledCalls(parsePromql(text), [start, end, q.step * 15 * M], 1e6).length, text).toBeGreaterThan(0);
+    const offset = q.offset === 0 ? '' : ` offset ${q.offset}h`;
+    const text = q.shape.replace('F', `${q.func}(x[${q.range}h]${offset})`);
+    const start = base + q.start * HOUR;
+    const end = start + (q.steps - 1) * q.step * HOUR;
+    expect(rolledCalls(parsePromql(text), [start, end, q.step * HOUR], 1e6).length, text).toBeGreaterThan(0);
     const [rolled, sampled] = await Promise.all(
-      [w.rolled, w.sampled].map((engine) => engine.range(text, start, end, q.step * 15 * M, UNBOUNDED)),
+      [w.rolled, w.sampled].map((engine) => engine.range(text, start, end, q.step * HOUR, UNBOUNDED)),
     );
     expect(rolled, `${when}: ${text} from ${q.start} for ${q.steps} steps of ${q.step}`).toEqual(sampled);
   }
 }
 
 describe('*_over_time from rollups', () => {
+  it('are asked only of windows on whole hours that leave no gap between them', () => {
+    const times = (start: number, steps: number, step: number): [number, number, number] => [
+      base + start,
+      base + start + (steps - 1) * step,
+      step,
+    ];
+    const calls = (query: string, at: [number, number, number]) => rolledCalls(parsePromql(query), at, 1e6).length;
+    expect(calls('max_over_time(x[1h])', times(HOUR, 10, HOUR))).toBe(1);
+    expect(calls('max_over_time(x[1d]) + min_over_time(x[2h] offset 1h)', times(0, 10, HOUR))).toBe(2);
+    expect(calls('max_over_time(x[1h])', times(HOUR, 10, 2 * HOUR)), 'gaps between windows').toBe(0);
+    expect(calls('max_over_time(x[15m])', times(HOUR, 10, 15 * M)), 'quarters').toBe(0);
+    expect(calls('max_over_time(x[1h])', times(HOUR + 15 * M, 10, HOUR)), 'ends between hours').toBe(0);
+    expect(calls('max_over_time(x[1h] offset 30m)', times(HOUR, 10, HOUR))).toBe(0);
+    expect(calls('max_over_time(x[1h] @ 3600)', times(HOUR, 10, HOUR))).toBe(0);
+    expect(calls('sum_over_time(x[1h])', times(HOUR, 10, HOUR))).toBe(0);
+    expect(calls('max_over_time(max_over_time(x[1h])[2h:1h])', times(HOUR, 10, HOUR)), 'in a subquery').toBe(0);
+    expect(calls('max_over_time(x[1h])', times(HOUR, 1, 0)), 'an instant query').toBe(0);
+  });
+
   it('equal the same query from samples, through late writes, upserts, special samples, -0 and a roller stopped half-way', async () => {
     const value = fc.oneof(
       fc.integer({ min: -50, max: 50 }),
@@ -182,7 +203,7 @@ describe('*_over_time from rollups', () => {
       );
     w.clock.now += HOUR + SEAL_AFTER_MS;
     await w.roll();
-    const queries: Query[] = [{ func: 'max_over_time', range: 4, step: 4, offset: 0, start: 4, steps: 5, shape: 'F' }];
+    const queries: Query[] = [{ func: 'max_over_time', range: 1, step: 1, offset: 0, start: 1, steps: 5, shape: 'F' }];
     await expectSame(w, queries, 'sealed');
     // Five windows of two series, each of four hour buckets and the quarter at its end.
     expect(w.plain()).toBe(2 * (5 + 1));
