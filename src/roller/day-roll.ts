@@ -72,6 +72,7 @@ export async function rollDay(context: SealContext, dirty: DirtyDay): Promise<Da
   rows += await write(HOUR, hours);
   const dayTotal = await dayFromHours(store, metricId, dayStart, hours);
   rows += await write(DAY, new Map([[dayStart, dayTotal]]));
+  for (const points of recomputed.scanned.values()) ascending(points);
   const sealed = await sealHours(context, { metricId, day, queued, scanned: recomputed.scanned, chunks });
   return { minutes: queued.length, points: recomputed.points, rows, chunks: sealed };
 }
@@ -138,6 +139,21 @@ async function denseQuarter(reader: DayReader, quarter: EpochMs, queued: readonl
   let total = EMPTY_AGGREGATE;
   for (const aggregate of rows.values()) total = combine(total, aggregate);
   into.quarters.set(quarter, total);
+}
+
+/**
+ * Puts an hour's scanned points in ts order, as sealing merges them: sparse quarters
+ * are read before dense ones, which may lie earlier in the hour. The runs read are
+ * disjoint, so no ts is there twice.
+ */
+function ascending(points: HourPoints): void {
+  const { ts, values } = points;
+  let sorted = true;
+  for (let i = 1; i < ts.length && sorted; i++) sorted = ts[i - 1]! < ts[i]!;
+  if (sorted) return;
+  const order = ts.map((_, i) => i).sort((a, b) => ts[a]! - ts[b]!);
+  const [byTs, valuesByTs] = [order.map((i) => ts[i]!), order.map((i) => values[i]!)];
+  for (let i = 0; i < order.length; i++) [ts[i], values[i]] = [byTs[i]!, valuesByTs[i]!];
 }
 
 /** Points folded per bucket of `level`. */

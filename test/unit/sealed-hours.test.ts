@@ -251,6 +251,25 @@ describe('samples of sealed hours', () => {
     expect(w.store.calls.scanPoints - late).toBe(1); // the one minute written since
   });
 
+  it('reseal an hour exactly when one roll recomputes a dense quarter and a later sparse one of it', async () => {
+    const w = world();
+    const hour = base + HOUR;
+    // The first quarter dense (a point a second, minute rows of its own), the third sparse.
+    const dense: Array<[number, number]> = Array.from({ length: 900 }, (_, i) => [hour + i * 1_000, i % 13]);
+    await w.write('a', [...dense, [hour + 31 * 60_000, 7]]);
+    await w.roll();
+    // One late request into both: the sparse quarter is read before the dense one.
+    await w.write('a', [
+      [hour + 5 * 60_000 + 500, 100],
+      [hour + 32 * 60_000, 8],
+    ]);
+    await w.roll();
+    w.store.expireRaw();
+    const q = query('a', hour, hour + HOUR - 1, 'count');
+    expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expectedSearch(q));
+    expect(await seriesRead(w, ['a'], hour, hour + HOUR - 1)).toEqual([w.expectedSeries('a', hour, hour + HOUR - 1)]);
+  });
+
   it('count only hours without a chunk against MEETR_MAX_SEARCH_PARTITIONS, and refuse a range of too many hours before reading any', async () => {
     const w = world();
     const limited = searchService(w.store, { clock: () => w.clock.now, maxPartitions: 2 });
