@@ -43,7 +43,7 @@ export interface SampleReader {
 /** What a query reads through: declared here, wired in compose.ts, so PromQL knows no service. */
 export interface QueryEngineOptions {
   readonly catalogue: SeriesFinder;
-  /** With windows: min, max and count over time on quarters are read from rollups (rollup-windows.ts). */
+  /** With windows: min, max and count over time on whole hours are read from rollups (rollup-windows.ts). */
   readonly search: SampleReader & Partial<Pick<WindowReader, 'windows'>>;
   /** Most samples one query holds at once, loaded and computed (MEETR_MAX_QUERY_SAMPLES). */
   readonly maxSamples: number;
