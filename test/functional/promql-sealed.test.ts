@@ -186,7 +186,8 @@ describe('the PromQL corpus over sealed hours, asked of Prometheus and of meetr'
       ['range', '/api/v1/query_range', { query, start: String(edge - 3600), end: String(edge + 3600), step: '3600' }],
     ]);
     expect(run.failures, run.failures.join('\n')).toEqual([]);
-    // Every query answers with data but the last, whose labels clash: an error from both.
-    expect(run.answered).toEqual({ withData: (HOUR_QUERIES.length - 1) * 2, empty: 0, errors: 2 });
+    // Every answer holds data but two: the last query's labels clash (an error from both), and the
+    // offset query's windows in the first ask end before the points begin (empty in both).
+    expect(run.answered).toEqual({ withData: (HOUR_QUERIES.length - 1) * 2 - 1, empty: 1, errors: 2 });
   }, 120_000);
 });
