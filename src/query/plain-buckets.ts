@@ -8,32 +8,26 @@
  * An hour sealed before plainness was recorded, or not sealed, is read as samples.
  */
 import { chunkPeriod, HOURS_PER_CHUNK_PERIOD } from '../domain/partitions.js';
-import type { Retention } from '../rollup/retention.js';
 import type { RangeReader } from '../storage/ports.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import type { WorkScope } from '../work-scope.js';
 import { checkScope } from '../work-scope.js';
 
-/** The earliest bucket start whose rollups at every level are surely still kept at `nowMs` (an hour of margin). */
-export function rollupsKeptFrom(retention: Retention | undefined, nowMs: EpochMs): EpochMs {
-  const kept = Object.values(retention?.levels ?? {}).filter((ms): ms is number => ms !== undefined);
-  return kept.length === 0 ? -Infinity : nowMs - Math.min(...kept) + MS_PER_HOUR;
+/** The hours from `fromHour` that `bounds` touch, 1 where the hour is sealed plain. */
+export interface PlainHours {
+  readonly fromHour: number;
+  readonly good: Uint8Array;
 }
 
-/**
- * For the buckets `bounds` gives (n + 1 ascending instants), 1 where the bucket's
- * rollups answer PromQL exactly; `dirty` are the metric's unrolled minutes (epoch minutes).
- */
-export async function plainBuckets(
+/** Which hours the buckets `bounds` gives (n + 1 ascending instants) touch are sealed plain: their chunks' marks, without the chunks. */
+export async function plainHours(
   reader: RangeReader,
   metricId: string,
   bounds: readonly EpochMs[],
-  { dirty, keptFromMs }: { readonly dirty: Iterable<number>; readonly keptFromMs: EpochMs },
   scope: WorkScope,
-): Promise<Uint8Array> {
+): Promise<PlainHours> {
   const fromHour = Math.floor(bounds[0]! / MS_PER_HOUR);
   const toHour = Math.ceil(bounds[bounds.length - 1]! / MS_PER_HOUR);
-  // good[h - fromHour] is 1 for a plain sealed hour with nothing unrolled.
   const good = new Uint8Array(toHour - fromHour);
   const periods: number[] = [];
   for (let period = chunkPeriod(fromHour); period <= chunkPeriod(toHour - 1); period++) periods.push(period);
@@ -49,9 +43,24 @@ export async function plainBuckets(
   );
   checkScope(scope);
   for (const { hour, plain } of marks.flat()) if (plain === true) good[hour - fromHour] = 1;
+  return { fromHour, good };
+}
+
+/**
+ * For the buckets `bounds` gives, 1 where the bucket's rollups answer PromQL
+ * exactly: its hours plain, none holding one of `dirty` (the metric's unrolled
+ * minutes, epoch minutes), and it starts at or after keptFromMs.
+ */
+export function plainBuckets(
+  { fromHour, good: plainHour }: PlainHours,
+  bounds: readonly EpochMs[],
+  { dirty, keptFromMs }: { readonly dirty: Iterable<number>; readonly keptFromMs: EpochMs },
+): Uint8Array {
+  // good[h - fromHour] is 1 for a plain sealed hour with nothing unrolled.
+  const good = Uint8Array.from(plainHour);
   for (const minute of dirty) {
     const hour = Math.floor((minute * MS_PER_MINUTE) / MS_PER_HOUR);
-    if (hour >= fromHour && hour < toHour) good[hour - fromHour] = 0;
+    if (hour >= fromHour && hour < fromHour + good.length) good[hour - fromHour] = 0;
   }
   // Good hours before each hour, so that a bucket's hours are counted at once.
   const before = new Uint32Array(good.length + 1);

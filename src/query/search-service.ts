@@ -6,8 +6,8 @@ import type { RangeReader } from '../storage/ports.js';
 import { readSamples } from './sample-reads.js';
 import { planSearch, readPlan, tooManyPartitions, type SearchPlan } from './search-plan.js';
 import { UnrolledMinutes } from './unrolled-minutes.js';
-import { plainBuckets, rollupsKeptFrom } from './plain-buckets.js';
-import type { Retention } from '../rollup/retention.js';
+import { plainBuckets, plainHours } from './plain-buckets.js';
+import { rollupsKeptFrom, type Retention } from '../rollup/retention.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { type EpochMs } from '../time/units.js';
 import { untilAborted, type WorkScope } from '../work-scope.js';
@@ -185,20 +185,26 @@ async function aggregateBuckets(
   return { totals, dirty: planned.dirty };
 }
 
-/** A series' buckets for PromQL's windows; none plain when its raw reads would pass maxPartitions. */
+/**
+ * A series' buckets for PromQL's windows; none plain when its raw reads would pass
+ * maxPartitions. The hours' marks are read first: where none is plain, as in
+ * hours sealed before marks existed, no rollup is read in vain.
+ */
 async function windowBuckets(
   context: Reads,
   { metricId, bounds }: WindowQuery,
   scope: WorkScope,
 ): Promise<WindowBuckets> {
+  const none = { partials: [], plain: new Uint8Array(bounds.length - 1) };
+  const hours = await plainHours(context.reader, metricId, bounds, scope);
+  if (!hours.good.includes(1)) return none;
   const last = bounds[bounds.length - 1]!;
   const read = await aggregateBuckets(
     context,
     { metricId, fromMs: bounds[0]!, toMs: last - 1, buckets: bounds },
     scope,
   );
-  if (read === undefined) return { partials: [], plain: new Uint8Array(bounds.length - 1) };
+  if (read === undefined) return none;
   const keptFromMs = rollupsKeptFrom(context.retention, context.clock());
-  const plain = await plainBuckets(context.reader, metricId, bounds, { dirty: read.dirty, keptFromMs }, scope);
-  return { partials: read.totals, plain };
+  return { partials: read.totals, plain: plainBuckets(hours, bounds, { dirty: read.dirty, keptFromMs }) };
 }

@@ -33,6 +33,12 @@ export const MAX_TTL_SECONDS = 630_720_000;
  */
 export const RETENTION_WRITE_MARGIN_MS = MS_PER_HOUR;
 
+/** The earliest bucket start whose rollups at every level are surely still kept at `nowMs` (RETENTION_WRITE_MARGIN_MS of margin). */
+export function rollupsKeptFrom(retention: Retention | undefined, nowMs: EpochMs): EpochMs {
+  const kept = Object.values(retention?.levels ?? {}).filter((ms): ms is number => ms !== undefined);
+  return kept.length === 0 ? -Infinity : nowMs - Math.min(...kept) + RETENTION_WRITE_MARGIN_MS;
+}
+
 /** The TTL (seconds; 0 is none) of a row about time up to `endMs`, kept `retentionMs` after it. */
 export function ttlSeconds(endMs: EpochMs, retentionMs: number | undefined, nowMs: EpochMs): number {
   if (retentionMs === undefined) return 0;
