@@ -75,6 +75,9 @@ export function createTurns(limit: number, maxWaiting: number, shed: (waiting: n
   };
 }
 
+/** How long a long read or evaluation runs before it gives the event loop back. */
+export const YIELD_MS = 20;
+
 /** Items of a long loop between two looks at a yielder's clock (createYielder): cheap enough to count, often enough to pause. */
 export const PAUSE_EVERY = 512;
 

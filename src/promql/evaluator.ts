@@ -6,7 +6,7 @@
  * are added; the event loop is given back at least every YIELD_MS, and past its
  * deadline a query stops with Prometheus' timeout error.
  */
-import { createYielder } from '../concurrency.js';
+import { createYielder, YIELD_MS } from '../concurrency.js';
 import { groupOf } from '../domain/groups.js';
 import { MeetrError } from '../errors.js';
 import type { WorkScope } from '../work-scope.js';
@@ -42,9 +42,6 @@ import {
   type StepValue,
   type Vector,
 } from './values.js';
-
-/** How long evaluation runs before it gives the event loop back. */
-const YIELD_MS = 20;
 
 export interface EvaluationOptions {
   readonly data: SelectorData;

@@ -10,7 +10,7 @@
  * series (label names and values, which hold no series, are bounded by the rows only).
  */
 import { dayBucket, dayEndMs, dayStartMs } from '../time/day-bucket.js';
-import { createYielder } from '../concurrency.js';
+import { createYielder, YIELD_MS } from '../concurrency.js';
 import { MeetrError } from '../errors.js';
 import { nameBounds, type NameBounds } from '../domain/name-bounds.js';
 import {
@@ -121,9 +121,6 @@ export interface CatalogueService {
 
 /** Catalogue rows read per statement. */
 const ROWS_PER_READ = 1_000;
-
-/** How long catalogue matching runs before it gives the event loop back. */
-const YIELD_MS = 20;
 
 /** The catalogue rows a matcher set can match, from `after` on, page by page. */
 async function* catalogueRows(

@@ -5,16 +5,23 @@
  * sealed before the chunk is read. Special samples the chunks cannot hold are read
  * from their own table, a day partition at a time, for the days that need it.
  */
-import { forEachBounded, settleAll } from '../concurrency.js';
-import type { DecodedChunk } from '../domain/chunk-codec.js';
+import { createYielder, forEachBounded, PAUSE_EVERY, settleAll, YIELD_MS } from '../concurrency.js';
 import type { MetricSamples, SamplesQuery, SpecialValue, TimeSpan } from '../domain/point.js';
 import { samplePartition } from '../domain/partitions.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
-import { chunksOf, decodeStored } from '../storage/sealed-reads.js';
+import { chunksOf } from '../storage/sealed-reads.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
-import { readHour, specialNeeded, type PointRead } from './hour-reads.js';
+import {
+  readHour,
+  readHourNow,
+  sameHourAsBefore,
+  sharedChunks,
+  specialNeeded,
+  type HourRead,
+  type PointRead,
+} from './hour-reads.js';
 import type { UnrolledMinutes } from './unrolled-minutes.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
 
@@ -66,11 +73,15 @@ export async function readSamples(
       const specialReads = specialDays(queries, reads, chunks, unrolledOf);
       const take = (count: number): void => budget.take(count);
       const chunkOf = sharedChunks(queries, reads, chunks);
+      const hourOf = (one: PointRead, index: number): HourRead => {
+        const [query, chunk] = [queries[one.query]!, chunkOf(one, index)];
+        return { reader, query, chunk, unrolled: unrolledOf(one.query), take };
+      };
+      const pending = await readSealedNow(reads, hourOf, scope);
       await settleAll([
-        forEachBounded(reads, concurrency, async (one) => {
+        forEachBounded(pending, concurrency, async ({ read: one, hour }) => {
           checkScope(scope);
-          const [query, chunk] = [queries[one.query]!, chunkOf(one)];
-          await readHour({ reader, query, chunk, unrolled: unrolledOf(one.query), take }, one);
+          await readHour(hour, one);
         }),
         forEachBounded(specialReads, concurrency, async (one) => {
           checkScope(scope);
@@ -88,35 +99,22 @@ export async function readSamples(
 }
 
 /**
- * The chunk each read takes: as stored where its hour has one or two parts (each
- * decoded no further than it ends, and only its samples copied out: an hour read at
- * its start and its end, as `rate(x[5m])` at a 1h step reads it, is decoded about
- * once), else decoded once for the hour's parts, and let go when the last of them
- * has it (parts of an hour are adjacent in `reads`).
+ * Fills the reads that their chunks alone hold, at once and in order (giving the
+ * event loop back every YIELD_MS); returns the others, to be read, with what each reads from.
  */
-function sharedChunks(
-  queries: readonly SamplesQuery[],
+async function readSealedNow(
   reads: readonly PointRead[],
-  chunks: ReadonlyArray<ReadonlyMap<number, Uint8Array>>,
-): (read: PointRead) => Uint8Array | DecodedChunk | undefined {
-  const keyOf = ({ query, partition }: PointRead): string => `${query}/${partition}`;
-  const parts = new Map<string, number>();
-  reads.forEach((read, i) => {
-    if (sameHourAsBefore(reads, i)) parts.set(keyOf(read), (parts.get(keyOf(read)) ?? 1) + 1);
-  });
-  for (const [key, count] of parts) if (count < 3) parts.delete(key);
-  const decoded = new Map<string, DecodedChunk>();
-  return (read) => {
-    const bytes = chunks[read.query]!.get(read.partition);
-    const key = keyOf(read);
-    const left = parts.get(key);
-    if (bytes === undefined || left === undefined) return bytes;
-    const chunk = decoded.get(key) ?? decodeStored(bytes, queries[read.query]!.metricId, read.partition);
-    if (left > 1) decoded.set(key, chunk);
-    else decoded.delete(key);
-    parts.set(key, left - 1);
-    return chunk;
-  };
+  hourOf: (read: PointRead, index: number) => HourRead,
+  scope: WorkScope,
+): Promise<Array<{ read: PointRead; hour: HourRead }>> {
+  const pending: Array<{ read: PointRead; hour: HourRead }> = [];
+  const pause = createYielder(YIELD_MS);
+  for (let i = 0; i < reads.length; i++) {
+    const [read, hour] = [reads[i]!, hourOf(reads[i]!, i)];
+    if (!readHourNow(hour, read)) pending.push({ read, hour });
+    if (i % PAUSE_EVERY === 0 && (await pause())) checkScope(scope);
+  }
+  return pending;
 }
 
 /**
@@ -224,11 +222,6 @@ function rawHoursWithin(
         `the query reads raw points of more than ${maxPartitions} (series, hour) partitions (MEETR_MAX_SEARCH_PARTITIONS); select fewer series or a shorter range`,
       );
   });
-}
-
-/** Whether reads[i] is a further part of the (query, hour) of the read before it (parts of an hour are adjacent). */
-function sameHourAsBefore(reads: readonly PointRead[], i: number): boolean {
-  return i > 0 && reads[i - 1]!.query === reads[i]!.query && reads[i - 1]!.partition === reads[i]!.partition;
 }
 
 /** The spans of a query: its own, or its whole range. */

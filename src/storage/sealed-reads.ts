@@ -44,6 +44,8 @@ export async function readHourPart(
   part: HourPart,
   take: (count: number) => void = () => undefined,
 ): Promise<HourSamples> {
+  const sealed = sealedHourPart(part, take);
+  if (sealed !== undefined) return sealed;
   const { metricId, hour, fromMs, toMs, chunk } = part;
   const raw = { ts: [] as number[], values: [] as number[] };
   const scan = (from: EpochMs, to: EpochMs): Promise<number> =>
@@ -57,13 +59,32 @@ export async function readHourPart(
     return { ...raw, special: [] };
   }
   for (const run of minuteRuns(part.rawMinute, fromMs, toMs)) await scan(run.fromMs, run.toMs);
-  const sealed = chunk instanceof Uint8Array ? decodeStored(chunk, metricId, hour, [fromMs, toMs]) : chunk;
-  const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
-  take(end - first);
-  const inRange = unseal(sealed, first, end);
+  const inRange = fromChunk(part, chunk, take);
   if (raw.ts.length === 0) return inRange;
   const merged = mergeSamples(inRange, raw);
   return { ts: merged.ts, values: merged.values, special: inRange.special };
+}
+
+/**
+ * An hour part at once, with no read, where its chunk alone holds it (no minute of
+ * it is to be read raw); undefined otherwise. A month's `rate(x[5m])` at 1h reads
+ * 144,000 parts, nearly all of them so.
+ */
+export function sealedHourPart(part: HourPart, take: (count: number) => void): HourSamples | undefined {
+  if (part.chunk === undefined || hasRawMinute(part)) return undefined;
+  return fromChunk(part, part.chunk, take);
+}
+
+/** The samples of an hour part's chunk within the part, counted. */
+function fromChunk(
+  { metricId, hour, fromMs, toMs }: HourPart,
+  chunk: Uint8Array | DecodedChunk,
+  take: (count: number) => void,
+): HourSamples {
+  const sealed = chunk instanceof Uint8Array ? decodeStored(chunk, metricId, hour, [fromMs, toMs]) : chunk;
+  const [first, end] = [firstAtOrAfter(sealed.ts, fromMs), firstAtOrAfter(sealed.ts, toMs)];
+  take(end - first);
+  return unseal(sealed, first, end);
 }
 
 /**
@@ -85,6 +106,12 @@ export function decodeStored(
       `the sealed chunk of ${JSON.stringify(metricId)} for hour ${hour} cannot be read: ${error.message}`,
     );
   }
+}
+
+function hasRawMinute({ rawMinute, fromMs, toMs }: HourPart): boolean {
+  for (let minute = Math.floor(fromMs / MS_PER_MINUTE); minute * MS_PER_MINUTE < toMs; minute++)
+    if (rawMinute(minute)) return true;
+  return false;
 }
 
 /** The minutes `rawMinute` picks within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */
