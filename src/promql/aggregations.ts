@@ -18,7 +18,8 @@ import {
   type Vector,
 } from './values.js';
 
-interface Group {
+/** One group of an aggregation at one step. */
+export interface Group {
   readonly labels: Labels;
   value: number;
   mean: number;
@@ -115,8 +116,7 @@ export function aggregate(
     const key = labelsKey(labels);
     const group = groups.get(key);
     if (group === undefined) {
-      const value = op === 'stddev' || op === 'stdvar' ? 0 : op === 'group' ? 1 : sample.value;
-      groups.set(key, { labels, value, mean: sample.value, count: 1, members: [sample] });
+      groups.set(key, startGroup(op, labels, sample));
     } else {
       accumulate(op, group, sample, k);
     }
@@ -124,6 +124,24 @@ export function aggregate(
   const out: Vector = [];
   for (const group of groups.values()) finish(op, group, param, out);
   return out;
+}
+
+/** Aggregations whose value at a step is worked out from the values alone: no parameter, no member kept. */
+export const VALUE_AGGREGATIONS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
+  'sum',
+  'avg',
+  'count',
+  'min',
+  'max',
+  'group',
+  'stddev',
+  'stdvar',
+]);
+
+/** A group begun by its first sample. */
+export function startGroup(op: AggregateOp, labels: Labels, sample: Sample): Group {
+  const value = op === 'stddev' || op === 'stdvar' ? 0 : op === 'group' ? 1 : sample.value;
+  return { labels, value, mean: sample.value, count: 1, members: [sample] };
 }
 
 /** topk/bottomk's k: the parameter truncated, refused past int64 as Go's conversion is. */
@@ -134,7 +152,7 @@ function kOf(f: number): number {
 }
 
 /** Adds one more sample to its group, as Prometheus' aggregation does for `op`. */
-function accumulate(op: AggregateOp, group: Group, sample: Sample, k: number): void {
+export function accumulate(op: AggregateOp, group: Group, sample: Sample, k: number): void {
   const v = sample.value;
   switch (op) {
     case 'sum':
@@ -181,7 +199,7 @@ function accumulate(op: AggregateOp, group: Group, sample: Sample, k: number): v
 }
 
 /** A group's result, appended to `out`: its value, or topk/bottomk's members in Prometheus' order. */
-function finish(op: AggregateOp, group: Group, param: number | string | undefined, out: Vector): void {
+export function finish(op: AggregateOp, group: Group, param: number | string | undefined, out: Vector): void {
   switch (op) {
     case 'topk':
     case 'bottomk':

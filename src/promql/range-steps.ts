@@ -15,6 +15,8 @@ import {
   type Subquery,
   type VectorSelector,
 } from './ast.js';
+import { VALUE_AGGREGATIONS } from './aggregations.js';
+import { aggregateSteps } from './range-aggregation.js';
 import { RANGE_FUNCTIONS, type RangeFunction } from './range-functions.js';
 import { LOOKBACK_MS, withoutStale, type LoadedSeries, type SelectorData } from './selectors.js';
 import { compareLabels, labelsKey, tooManySamples, withoutName, type Labels, type RangeSeries } from './values.js';
@@ -149,32 +151,42 @@ export class RangeSteps {
   }
 
   /**
-   * The whole answer of a range query that is a selector, or a range function of a
-   * range selector with number arguments, built from its values at every step, the
-   * query holding `held` samples before. Undefined for any other query.
+   * The whole answer of a range query that is a selector, a range function of a
+   * range selector with number arguments, or an aggregation of values
+   * (VALUE_AGGREGATIONS) of either, built from its values at every step, the query
+   * holding `held` samples before. Undefined for any other query.
    */
   async answer(expr: Expr, held: number): Promise<RangeSeries[] | undefined> {
-    const { data, startMs, stepMs, maxSamples } = this.query;
+    const { startMs, stepMs, maxSamples } = this.query;
     const top = unwrapParens(expr);
+    if (top.kind === 'aggregate') {
+      if (!VALUE_AGGREGATIONS.has(top.op) || top.param !== undefined) return undefined;
+      const inner = await this.wholeSteps(unwrapParens(top.expr));
+      if (inner === undefined) return undefined;
+      const { checkpoint } = this.windows;
+      return aggregateSteps(top, inner.call, inner.labelsOf, [held, maxSamples], [startMs, stepMs], checkpoint);
+    }
+    const whole = await this.wholeSteps(top);
+    return whole && seriesOfSteps(whole.call, whole.labelsOf, [held, maxSamples], startMs, stepMs);
+  }
+
+  /** The values at every step of a selector, or of a range function as answeredWhole takes it, and how each series is labelled. */
+  private async wholeSteps(
+    top: Expr,
+  ): Promise<{ call: SteppedCall; labelsOf: (labels: Labels) => Labels } | undefined> {
+    const { data, startMs, stepMs, maxSamples } = this.query;
     const { checkpoint } = this.windows;
     if (top.kind === 'vector') {
       if ((data.get(top)?.length ?? 0) * this.steps > maxSamples) return undefined;
       const refAt = (t: number): number => this.windows.refAt(top, t);
-      const call = await stepInstantSelector(data.get(top) ?? [], {
-        startMs,
-        stepMs,
-        steps: this.steps,
-        refAt,
-        checkpoint,
-      });
-      return seriesOfSteps(call, (labels) => labels, [held, maxSamples], startMs, stepMs);
+      const plan = { startMs, stepMs, steps: this.steps, refAt, checkpoint };
+      return { call: await stepInstantSelector(data.get(top) ?? [], plan), labelsOf: (labels) => labels };
     }
     const call = top.kind === 'call' ? wholeCall(top) : undefined;
     if (top.kind !== 'call' || call === undefined) return undefined;
     const stepped = await this.at(top, call.arg, call.scalars, startMs);
     if (stepped === undefined) return undefined;
-    const labelsOf = top.func === 'last_over_time' ? (labels: Labels): Labels => labels : withoutName;
-    return seriesOfSteps(stepped.call, labelsOf, [held, maxSamples], startMs, stepMs);
+    return { call: stepped.call, labelsOf: top.func === 'last_over_time' ? (labels) => labels : withoutName };
   }
 }
 

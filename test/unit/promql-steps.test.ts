@@ -2,7 +2,8 @@
  * A range query works a range function of a range selector out for every step at
  * once (range-steps.ts); an instant query windows the series at its one time. The
  * property: every step of a range query equals the instant query at that step's
- * time, over random series with gaps, NaN and staleness markers.
+ * time, over random series with gaps, NaN and staleness markers; aggregations of
+ * such values are worked out for every step at once too (range-aggregation.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,14 @@ const QUERIES = [
   'max_over_time(rate(x[2m])[6m:1m])',
   'absent_over_time(x[1m])',
   'x',
+  'avg without (i) (rate(x[5m]))',
+  'count(x)',
+  'min by (g) (x)',
+  'max(max_over_time(x[7m]))',
+  'stddev by (g) (deriv(x[5m]))',
+  'stdvar without (g) (x)',
+  'group by (g) (last_over_time(x[5m]))',
+  'sum by (__name__) (x)',
 ];
 
 /** One series of samples: times on the 15 s grid (window edges) or anywhere, values with NaN, some staleness markers. */
@@ -146,6 +155,29 @@ describe('a range query answered whole from its steps', () => {
     expect(await rangeOf('x', two.slice(0, 1), 8, 3)).toHaveLength(1);
     await expect(rangeOf('{job="a"}', two, 14, 6)).resolves.toHaveLength(2);
     await expect(rangeOf('{job="a"}', two, 13, 6)).rejects.toThrow(/too many samples/);
+  });
+
+  it('holds samples as a step-by-step aggregation does: the windows, the input vector, the output while evaluated and kept', async () => {
+    // Three steps; at the last, 6 + 1 kept before, 6 in the windows, 2 rates, 1 sum while evaluated and 1 kept: 17.
+    const two = [series('x', [1, 2, 3]), series('z', [4, 5, 6])].map((s, i) => ({
+      ...s,
+      labels: { ...s.labels, i: String(i) },
+    }));
+    await expect(rangeOf('sum(rate({job="a"}[2m]))', two, 17, 6)).resolves.toHaveLength(1);
+    await expect(rangeOf('sum(rate({job="a"}[2m]))', two, 16, 6)).rejects.toThrow(/too many samples/);
+    // An instant selector: at the last step 6 + 2 kept before, 2 samples, 1 sum while evaluated and 1 kept: 12.
+    await expect(rangeOf('sum({job="a"})', two, 12, 6)).resolves.toHaveLength(1);
+    await expect(rangeOf('sum({job="a"})', two, 11, 6)).rejects.toThrow(/too many samples/);
+  });
+
+  it('leaves an aggregation of two series that give the same labels to the step-by-step evaluation, which refuses it', async () => {
+    const twins = [series('x', [1, 2, 3]), series('y', [1, 2, 3])];
+    await expect(rangeOf('sum(rate({job="a"}[2m]))', twins, 1000, 6)).rejects.toThrow(/same labelset/);
+    const summed = await rangeOf('sum by (__name__) (last_over_time({job="a"}[2m]))', twins, 1000, 6);
+    expect(summed.map((s) => [s.labels.__name__, s.values])).toEqual([
+      ['x', [1, 2, 3]],
+      ['y', [1, 2, 3]],
+    ]);
   });
 });
 

@@ -1,0 +1,108 @@
+/**
+ * An aggregation of a call's values at every step (range-steps.ts), for a range
+ * query such as `sum by (job) (rate(x[5m]))`: each input series' group is found
+ * once, and each step adds its present values group by group in input order, as
+ * the evaluator's aggregation does at that step (aggregations.ts, whose group
+ * functions it uses), so the values are the same to the bit. No label key is made
+ * and no group looked up per step. Only the aggregations whose value comes from the
+ * values alone (VALUE_AGGREGATIONS); the evaluator works out the others.
+ */
+import type { AggregateOp } from './ast.js';
+import { accumulate, finish, startGroup, type Group } from './aggregations.js';
+import {
+  compareLabels,
+  groupLabels,
+  labelsKey,
+  tooManySamples,
+  type Labels,
+  type RangeSeries,
+  type Sample,
+  type Vector,
+} from './values.js';
+
+export interface StepAggregation {
+  readonly op: AggregateOp;
+  readonly grouping: readonly string[];
+  readonly without: boolean;
+}
+
+/** Each series' value at each step where `present` is 1, and the samples each step's windows hold (range-steps.ts SteppedCall). */
+export interface StepValues {
+  readonly series: ReadonlyArray<{
+    readonly labels: Labels;
+    readonly values: Float64Array;
+    readonly present: Uint8Array;
+  }>;
+  readonly held: Float64Array;
+}
+
+/** Steps between two calls of `checkpoint`. */
+const STEPS_PER_CHECKPOINT = 64;
+
+/**
+ * The series of `aggregation` over a call's series (labelled by `labelsOf`) at
+ * every step, the query holding `held` samples before, refused past `maxSamples`
+ * at the step the evaluator would refuse it. Undefined where two input series
+ * would give the same labels (the evaluator finds which step that fails at).
+ */
+export async function aggregateSteps(
+  aggregation: StepAggregation,
+  call: StepValues,
+  labelsOf: (labels: Labels) => Labels,
+  [held, maxSamples]: [held: number, maxSamples: number],
+  [startMs, stepMs]: [startMs: number, stepMs: number],
+  checkpoint: () => Promise<void>,
+): Promise<RangeSeries[] | undefined> {
+  const { op, grouping, without } = aggregation;
+  const inputs = call.series.map((s) => labelsOf(s.labels));
+  if (new Set(inputs.map(labelsKey)).size < inputs.length) return undefined;
+  const { groupOf, out } = groupsOf(inputs, grouping, without);
+  const groups: Array<Group | undefined> = new Array<Group | undefined>(out.length);
+  const results: Vector = [];
+  const steps = call.held.length;
+  for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
+    groups.fill(undefined);
+    let count = 0;
+    call.series.forEach((s, i) => {
+      if (s.present[step] === 0) return;
+      count++;
+      const [g, sample]: [number, Sample] = [groupOf[i]!, { labels: inputs[i]!, value: s.values[step]! }];
+      const group = groups[g];
+      if (group === undefined) groups[g] = startGroup(op, out[g]!.labels, sample);
+      else accumulate(op, group, sample, 0);
+    });
+    results.length = 0;
+    for (const group of groups) if (group !== undefined) finish(op, group, undefined, results);
+    // The evaluator holds the step's windows, its input vector and its output vector, then keeps the output.
+    const kept = results.length;
+    if (held + kept * (steps - step) > maxSamples || held + call.held[step]! + count + 2 * kept > maxSamples)
+      throw tooManySamples();
+    held += kept;
+    groups.forEach((group, g) => {
+      if (group === undefined) return;
+      out[g]!.ts.push(t);
+      out[g]!.values.push(group.value);
+    });
+    if (step % STEPS_PER_CHECKPOINT === STEPS_PER_CHECKPOINT - 1) await checkpoint();
+  }
+  return out.filter((s) => s.ts.length > 0).sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+/** Each input's group (by index), and each group's output series, in the order first met. */
+function groupsOf(
+  inputs: readonly Labels[],
+  grouping: readonly string[],
+  without: boolean,
+): { groupOf: Int32Array; out: RangeSeries[] } {
+  const byKey = new Map<string, number>();
+  const out: RangeSeries[] = [];
+  const groupOf = new Int32Array(inputs.length);
+  inputs.forEach((labels, i) => {
+    const group = groupLabels(labels, grouping, without);
+    const key = labelsKey(group);
+    let g = byKey.get(key);
+    if (g === undefined) byKey.set(key, (g = out.push({ labels: group, ts: [], values: [] }) - 1));
+    groupOf[i] = g;
+  });
+  return { groupOf, out };
+}
