@@ -51,9 +51,16 @@ function windowData({ labels, ts, values, first, last }: RangeWindow): unknown {
  */
 export function matrixAnswer(c: Context<AppEnv>, series: readonly RangeSeries[]): Response {
   const parts: string[] = [];
+  // Every series steps through the same times: each time's text is made once.
+  const times = new Map<number, string>();
+  const time = (t: number): string => {
+    let text = times.get(t);
+    if (text === undefined) times.set(t, (text = `[${seconds(t)},"`));
+    return text;
+  };
   for (const { labels, ts, values } of series) {
     const points = new Array<string>(ts.length);
-    for (let i = 0; i < ts.length; i++) points[i] = `[${seconds(ts[i]!)},"${formatSampleValue(values[i]!)}"]`;
+    for (let i = 0; i < ts.length; i++) points[i] = `${time(ts[i]!)}${formatSampleValue(values[i]!)}"]`;
     parts.push(`{"metric":${JSON.stringify(sorted(labels))},"values":[${points.join(',')}]}`);
   }
   const body = `{"status":"success","data":{"resultType":"matrix","result":[${parts.join(',')}]}}`;
