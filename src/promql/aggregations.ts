@@ -6,7 +6,7 @@
  */
 import { MeetrError } from '../errors.js';
 import { isLabelName } from '../domain/series.js';
-import type { AggregateOp } from './ast.js';
+import { VALUE_AGGREGATE_OPS, type AggregateOp } from './ast.js';
 import { quantile } from './quantile.js';
 import {
   formatSampleValue,
@@ -127,16 +127,7 @@ export function aggregate(
 }
 
 /** Aggregations whose value at a step is worked out from the values alone: no parameter, no member kept. */
-export const VALUE_AGGREGATIONS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
-  'sum',
-  'avg',
-  'count',
-  'min',
-  'max',
-  'group',
-  'stddev',
-  'stdvar',
-]);
+export const VALUE_AGGREGATIONS: ReadonlySet<AggregateOp> = new Set<AggregateOp>(VALUE_AGGREGATE_OPS);
 
 /** A group begun by its first sample. */
 export function startGroup(op: AggregateOp, labels: Labels, sample: Sample): Group {

@@ -35,19 +35,11 @@ export interface Subquery {
   at?: AtModifier;
 }
 
-export type AggregateOp =
-  | 'sum'
-  | 'avg'
-  | 'count'
-  | 'min'
-  | 'max'
-  | 'group'
-  | 'stddev'
-  | 'stdvar'
-  | 'topk'
-  | 'bottomk'
-  | 'count_values'
-  | 'quantile';
+/** The aggregation operators whose value at a step comes from the values alone: no parameter, no member kept. */
+export const VALUE_AGGREGATE_OPS = ['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar'] as const;
+/** Every aggregation operator. */
+export const AGGREGATE_OPS = [...VALUE_AGGREGATE_OPS, 'topk', 'bottomk', 'count_values', 'quantile'] as const;
+export type AggregateOp = (typeof AGGREGATE_OPS)[number];
 export type ArithmeticOp = '+' | '-' | '*' | '/' | '%' | '^' | 'atan2';
 export type ComparisonOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
 export type SetOp = 'and' | 'or' | 'unless';

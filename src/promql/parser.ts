@@ -5,7 +5,7 @@
  * `offset` and `@` binding to the expression just before them. Types are checked
  * as parser/parse.go's checkAST does. Throws PromqlSyntaxError. Pure.
  */
-import { documentedType, FUNCTIONS, typeOf, type AggregateOp, type BinaryOp, type Expr } from './ast.js';
+import { AGGREGATE_OPS, documentedType, FUNCTIONS, typeOf, type AggregateOp, type BinaryOp, type Expr } from './ast.js';
 import { arityError, binaryExpression } from './checks.js';
 import { tokenize, type Token } from './lexer.js';
 import { ModifierParser } from './modifier-parser.js';
@@ -32,20 +32,7 @@ const PRECEDENCE: Readonly<Record<string, number>> = {
   atan2: 5,
   '^': 6,
 };
-const AGGREGATORS = new Set([
-  'sum',
-  'avg',
-  'count',
-  'min',
-  'max',
-  'group',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'count_values',
-  'quantile',
-]);
+const AGGREGATORS = new Set<string>(AGGREGATE_OPS);
 
 /** Parses a PromQL expression. */
 export function parsePromql(query: string): Expr {
