@@ -248,31 +248,20 @@ function answersOf(queries: readonly SamplesQuery[], reads: PointRead[], special
     answer.values.set(read.values, at);
     filled[read.query] = at + read.ts.length;
   }
+  // Reads cover exactly a query's spans (readsOf), so their points are within them; special samples are read by day.
   queries.forEach(({ spans }, query) => {
-    if (spans !== undefined) keepWithin(answers[query]!, spans);
+    if (spans !== undefined) answers[query]!.special = specialWithin(answers[query]!.special, spans);
   });
   return answers;
 }
 
-/** Keeps of an answer only the samples within `spans` (ascending, disjoint). */
-function keepWithin(
-  answer: { ts: Float64Array; values: Float64Array; special: SpecialValue[] },
-  spans: readonly TimeSpan[],
-): void {
+/** The special samples (ascending) within `spans` (ascending, disjoint). */
+function specialWithin(special: readonly SpecialValue[], spans: readonly TimeSpan[]): SpecialValue[] {
   let span = 0;
-  const within = (ts: number): boolean => {
+  return special.filter(({ ts }) => {
     while (span < spans.length && spans[span]![1] < ts) span++;
     return span < spans.length && spans[span]![0] <= ts;
-  };
-  let kept = 0;
-  for (let i = 0; i < answer.ts.length; i++) {
-    if (!within(answer.ts[i]!)) continue;
-    [answer.ts[kept], answer.values[kept]] = [answer.ts[i]!, answer.values[i]!];
-    kept++;
-  }
-  [answer.ts, answer.values] = [answer.ts.subarray(0, kept), answer.values.subarray(0, kept)];
-  span = 0;
-  answer.special = answer.special.filter(({ ts }) => within(ts));
+  });
 }
 
 /**
