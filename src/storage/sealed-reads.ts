@@ -108,6 +108,7 @@ export function decodeStored(
   }
 }
 
+/** Whether any minute of the part is to be read raw besides its chunk. */
 function hasRawMinute({ rawMinute, fromMs, toMs }: HourPart): boolean {
   for (let minute = Math.floor(fromMs / MS_PER_MINUTE); minute * MS_PER_MINUTE < toMs; minute++)
     if (rawMinute(minute)) return true;
