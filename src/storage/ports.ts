@@ -182,14 +182,15 @@ export type ChunkMark = Pick<SealedChunk, 'hour' | 'plain'>;
 /** Metric ids one queuedFor call asks about at most (one statement). */
 export const METRICS_PER_QUEUE_READ = 100;
 
+/** Slots one queuedFor call reads at most (one statement, as many partitions). */
+export const SLOTS_PER_QUEUE_READ = 16;
+
 /** The read side. */
 export interface RangeReader {
   /** The first slot of `shard` the roller has not finished: every earlier slot's days are rolled. */
   rolledThrough(shard: number): Promise<number>;
-  /** The dirty days `metricId` has queued in one slot of its shard, for days in [fromDay, toDay]. */
-  dirtyDays(shard: number, slot: number, metricId: string, fromDay: number, toDay: number): Promise<DayMinutes[]>;
-  /** The dirty days of several metrics (at most METRICS_PER_QUEUE_READ) queued in one slot of a shard, any day. */
-  queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]>;
+  /** The dirty days of several metrics (at most METRICS_PER_QUEUE_READ) queued in some slots (at most SLOTS_PER_QUEUE_READ) of a shard, any day. */
+  queuedFor(shard: number, slots: readonly number[], metricIds: readonly string[]): Promise<DirtyDay[]>;
   /** The sealed chunks of one chunk partition (chunkPeriod) with fromHour <= hour < toHour, ascending. */
   readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]>;
   /** The sealed chunks of one chunk partition at `hours` (at most CHUNK_HOURS_PER_READ, ascending), ascending. */

@@ -148,16 +148,20 @@ describe('chunks in Cassandra', () => {
     expect(Array.from(decodeChunk(kept!.bytes).values)).toEqual([9]); // it had a chunk: left alone
   });
 
-  it('the roll queue answers for the metrics asked about only', async () => {
+  it('the roll queue answers for the metrics and slots asked about only', async () => {
     await store().markDirty(3, 77, [
       { metricId: 'q1', day: 10, minutes: [1, 2] },
       { metricId: 'q2', day: 11, minutes: [3] },
       { metricId: 'q3', day: 12, minutes: [4] },
     ]);
-    const rows = await store().queuedFor(3, 77, ['q1', 'q3', 'absent']);
+    await store().markDirty(3, 78, [{ metricId: 'q3', day: 13, minutes: [5] }]);
+    await store().markDirty(3, 79, [{ metricId: 'q1', day: 14, minutes: [6] }]);
+    await store().markDirty(4, 78, [{ metricId: 'q1', day: 15, minutes: [7] }]);
+    const rows = await store().queuedFor(3, [77, 78, 80], ['q1', 'q3', 'absent']);
     expect(rows.sort((a, b) => a.day - b.day)).toEqual([
       { metricId: 'q1', day: 10, minutes: [1, 2] },
       { metricId: 'q3', day: 12, minutes: [4] },
+      { metricId: 'q3', day: 13, minutes: [5] },
     ]);
   });
 });

@@ -93,7 +93,7 @@ describe('CassandraPointStore against a real Cassandra', () => {
   it('queues minutes as sets that only grow, and takes a lease only when it is still as seen', async () => {
     await store().markDirty(3, 100, [{ metricId: 'q', day: 5, minutes: [9, 1] }]);
     await store().markDirty(3, 100, [{ metricId: 'q', day: 5, minutes: [1, 4] }]);
-    expect(await store().dirtyDays(3, 100, 'q', 0, 10)).toEqual([{ day: 5, minutes: [1, 4, 9] }]);
+    expect(await store().queuedFor(3, [100], ['q'])).toEqual([{ metricId: 'q', day: 5, minutes: [1, 4, 9] }]);
     expect(await store().slotDays(3, 100)).toEqual([{ metricId: 'q', day: 5, minutes: [1, 4, 9] }]);
     const seen = await store().readShard(7);
     expect(await store().takeShard(7, seen, 'a', Date.now() + 10_000)).toBe(true);

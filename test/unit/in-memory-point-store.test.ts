@@ -38,8 +38,8 @@ describe('the in-memory point store', () => {
     const store = new InMemoryPointStore();
     await store.markDirty(3, 7, [{ metricId: 'm', day: 1, minutes: [5, 1] }]);
     await store.markDirty(3, 7, [{ metricId: 'm', day: 1, minutes: [1, 9] }]);
-    expect(await store.dirtyDays(3, 7, 'm', 0, 2)).toEqual([{ day: 1, minutes: [1, 5, 9] }]);
-    expect(await store.dirtyDays(3, 8, 'm', 0, 2)).toEqual([]);
+    expect(await store.queuedFor(3, [7], ['m'])).toEqual([{ metricId: 'm', day: 1, minutes: [1, 5, 9] }]);
+    expect(await store.queuedFor(3, [8], ['m'])).toEqual([]);
   });
 
   it('fails every call as storage_unavailable while unavailable', async () => {

@@ -11,7 +11,6 @@ import {
   type CatalogueEntry,
   type CatalogueSlice,
   type SeriesReader,
-  type DayMinutes,
   type DirtyDay,
   type PointWriter,
   type RangeReader,
@@ -166,31 +165,16 @@ export class CassandraPointStore
     return (await this.readShard(shard)).nextSlot;
   }
 
-  async dirtyDays(
-    shard: number,
-    slot: number,
-    metricId: string,
-    fromDay: number,
-    toDay: number,
-  ): Promise<DayMinutes[]> {
-    const days: DayMinutes[] = [];
-    await this.forEachRow(
-      'read roll queue',
-      this.statements.dirtyDays,
-      [shard, cassandra.types.Long.fromNumber(slot), metricId, fromDay, toDay],
-      (row) => {
-        days.push({ day: row.get('day') as number, minutes: (row.get('minutes') as number[] | null) ?? [] });
-      },
-    );
-    return days;
-  }
-
   async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
     return this.queueRows(this.statements.slotDays, [shard, cassandra.types.Long.fromNumber(slot)]);
   }
 
-  async queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]> {
-    return this.queueRows(this.statements.queuedFor, [shard, cassandra.types.Long.fromNumber(slot), metricIds]);
+  async queuedFor(shard: number, slots: readonly number[], metricIds: readonly string[]): Promise<DirtyDay[]> {
+    return this.queueRows(this.statements.queuedFor, [
+      shard,
+      slots.map((s) => cassandra.types.Long.fromNumber(s)),
+      metricIds,
+    ]);
   }
 
   private async queueRows(query: string, params: unknown[]): Promise<DirtyDay[]> {

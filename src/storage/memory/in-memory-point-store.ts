@@ -15,7 +15,6 @@ import {
   compareCatalogueKeys,
   type CatalogueEntry,
   type CatalogueSlice,
-  type DayMinutes,
   type DirtyDay,
   type PointWriter,
   type SeriesReader,
@@ -181,21 +180,10 @@ export class InMemoryPointStore
     return (await this.readShard(shard)).nextSlot;
   }
 
-  async dirtyDays(
-    shard: number,
-    slot: number,
-    metricId: string,
-    fromDay: number,
-    toDay: number,
-  ): Promise<DayMinutes[]> {
-    return (await this.slotDays(shard, slot))
-      .filter((row) => row.metricId === metricId && row.day >= fromDay && row.day <= toDay)
-      .map(({ day, minutes }) => ({ day, minutes: [...minutes] }));
-  }
-
-  async queuedFor(shard: number, slot: number, metricIds: readonly string[]): Promise<DirtyDay[]> {
+  async queuedFor(shard: number, slots: readonly number[], metricIds: readonly string[]): Promise<DirtyDay[]> {
     const wanted = new Set(metricIds);
-    return (await this.slotDays(shard, slot)).filter((row) => wanted.has(row.metricId));
+    const rows = await Promise.all([...new Set(slots)].map((slot) => this.slotDays(shard, slot)));
+    return rows.flat().filter((row) => wanted.has(row.metricId));
   }
 
   async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
