@@ -29,7 +29,6 @@ export interface StepAggregation {
 /** Each series' value at each step where `present` is 1, and the samples each step's windows hold (range-steps.ts SteppedCall). */
 export interface StepValues {
   readonly series: ReadonlyArray<{
-    readonly labels: Labels;
     readonly values: Float64Array;
     readonly present: Uint8Array;
   }>;
@@ -40,22 +39,19 @@ export interface StepValues {
 const STEPS_PER_CHECKPOINT = 64;
 
 /**
- * The series of `aggregation` over a call's series (labelled by `labelsOf`) at
- * every step, the query holding `held` samples before, refused past `maxSamples`
- * at the step the evaluator would refuse it. Undefined where two input series
- * would give the same labels (the evaluator finds which step that fails at).
+ * The series of `aggregation` over a call's series (labelled `inputs`, by index,
+ * distinct) at every step, the query holding `held` samples before, refused past
+ * `maxSamples` at the step the evaluator would refuse it.
  */
 export async function aggregateSteps(
   aggregation: StepAggregation,
   call: StepValues,
-  labelsOf: (labels: Labels) => Labels,
+  inputs: readonly Labels[],
   [held, maxSamples]: [held: number, maxSamples: number],
   [startMs, stepMs]: [startMs: number, stepMs: number],
   checkpoint: () => Promise<void>,
-): Promise<RangeSeries[] | undefined> {
+): Promise<RangeSeries[]> {
   const { op, grouping, without } = aggregation;
-  const inputs = call.series.map((s) => labelsOf(s.labels));
-  if (new Set(inputs.map(labelsKey)).size < inputs.length) return undefined;
   const { groupOf, out } = groupsOf(inputs, grouping, without);
   const groups: Array<Group | undefined> = new Array<Group | undefined>(out.length);
   const results: Vector = [];

@@ -164,16 +164,26 @@ export class RangeSteps {
       const inner = await this.wholeSteps(unwrapParens(top.expr));
       if (inner === undefined) return undefined;
       const { checkpoint } = this.windows;
-      return aggregateSteps(top, inner.call, inner.labelsOf, [held, maxSamples], [startMs, stepMs], checkpoint);
+      return aggregateSteps(top, inner.call, inner.labels, [held, maxSamples], [startMs, stepMs], checkpoint);
     }
     const whole = await this.wholeSteps(top);
-    return whole && seriesOfSteps(whole.call, whole.labelsOf, [held, maxSamples], startMs, stepMs);
+    return whole && seriesOfSteps(whole.call, whole.labels, [held, maxSamples], startMs, stepMs);
+  }
+
+  /**
+   * The values at every step of a selector, or of a range function as answeredWhole
+   * takes it, and each series' labels. Undefined where two series would give the
+   * same labels (the evaluator finds which step that fails at).
+   */
+  private async wholeSteps(top: Expr): Promise<{ call: SteppedCall; labels: Labels[] } | undefined> {
+    const stepped = await this.stepsOf(top);
+    if (stepped === undefined) return undefined;
+    const labels = stepped.call.series.map((s) => stepped.labelsOf(s.labels));
+    return new Set(labels.map(labelsKey)).size < labels.length ? undefined : { call: stepped.call, labels };
   }
 
   /** The values at every step of a selector, or of a range function as answeredWhole takes it, and how each series is labelled. */
-  private async wholeSteps(
-    top: Expr,
-  ): Promise<{ call: SteppedCall; labelsOf: (labels: Labels) => Labels } | undefined> {
+  private async stepsOf(top: Expr): Promise<{ call: SteppedCall; labelsOf: (labels: Labels) => Labels } | undefined> {
     const { data, startMs, stepMs, maxSamples } = this.query;
     const { checkpoint } = this.windows;
     if (top.kind === 'vector') {
@@ -215,21 +225,18 @@ export async function stepInstantSelector(
 }
 
 /**
- * A range query's series from a call's values at every step, each series' labels
- * given by `labelsOf`, refused past `maxSamples` at the step and by the check the
- * evaluator makes step by step (evaluator.ts range): the step's windows, then its
- * vector, then its output at every step left. Undefined where two series would give
- * the same labels (the evaluator finds which step that fails at).
+ * A range query's series from a call's values at every step, each series labelled
+ * `labels` (by index, distinct), refused past `maxSamples` at the step and by the
+ * check the evaluator makes step by step (evaluator.ts range): the step's windows,
+ * then its vector, then its output at every step left.
  */
-export function seriesOfSteps(
+function seriesOfSteps(
   call: SteppedCall,
-  labelsOf: (labels: Labels) => Labels,
+  labels: readonly Labels[],
   [held, maxSamples]: [held: number, maxSamples: number],
   startMs: number,
   stepMs: number,
-): RangeSeries[] | undefined {
-  const labels = call.series.map((s) => labelsOf(s.labels));
-  if (new Set(labels.map(labelsKey)).size < labels.length) return undefined;
+): RangeSeries[] {
   const steps = call.held.length;
   for (let step = 0; step < steps; step++) {
     let count = 0;

@@ -6,7 +6,7 @@
 import { forEachBounded } from '../concurrency.js';
 import { OverloadedError } from '../errors.js';
 import { epochMinute, lastPossibleSlot, shardOf, SLOT_MS } from '../rollup/roll-queue.js';
-import { METRICS_PER_QUEUE_READ, SLOTS_PER_QUEUE_READ, type RangeReader } from '../storage/ports.js';
+import { chunksWithin, METRICS_PER_QUEUE_READ, SLOTS_PER_QUEUE_READ, type RangeReader } from '../storage/ports.js';
 import type { EpochMs } from '../time/units.js';
 import { checkScope, type WorkScope } from '../work-scope.js';
 
@@ -112,7 +112,5 @@ export class UnrolledMinutes {
  * behind by an hour leaves 720 slots a shard to read, 45 statements instead of 720.
  */
 function slotRuns(slots: readonly number[]): number[][] {
-  const runs: number[][] = [];
-  for (let at = 0; at < slots.length; at += SLOTS_PER_QUEUE_READ) runs.push(slots.slice(at, at + SLOTS_PER_QUEUE_READ));
-  return runs;
+  return chunksWithin(slots, SLOTS_PER_QUEUE_READ, () => 0);
 }

@@ -44,8 +44,6 @@ export async function readHourPart(
   part: HourPart,
   take: (count: number) => void = () => undefined,
 ): Promise<HourSamples> {
-  const sealed = sealedHourPart(part, take);
-  if (sealed !== undefined) return sealed;
   const { metricId, hour, fromMs, toMs, chunk } = part;
   const raw = { ts: [] as number[], values: [] as number[] };
   const scan = (from: EpochMs, to: EpochMs): Promise<number> =>
@@ -71,7 +69,7 @@ export async function readHourPart(
  * 144,000 parts, nearly all of them so.
  */
 export function sealedHourPart(part: HourPart, take: (count: number) => void): HourSamples | undefined {
-  if (part.chunk === undefined || hasRawMinute(part)) return undefined;
+  if (part.chunk === undefined || minuteRuns(part.rawMinute, part.fromMs, part.toMs).length > 0) return undefined;
   return fromChunk(part, part.chunk, take);
 }
 
@@ -106,13 +104,6 @@ export function decodeStored(
       `the sealed chunk of ${JSON.stringify(metricId)} for hour ${hour} cannot be read: ${error.message}`,
     );
   }
-}
-
-/** Whether any minute of the part is to be read raw besides its chunk. */
-function hasRawMinute({ rawMinute, fromMs, toMs }: HourPart): boolean {
-  for (let minute = Math.floor(fromMs / MS_PER_MINUTE); minute * MS_PER_MINUTE < toMs; minute++)
-    if (rawMinute(minute)) return true;
-  return false;
 }
 
 /** The minutes `rawMinute` picks within [fromMs, toMs) as runs of consecutive minutes, clipped to the range. */
