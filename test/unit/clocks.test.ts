@@ -6,7 +6,7 @@
  * than they hold. (Real skewed processes: test/functional/clocks.test.ts.)
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { composeApp } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { finalize, PointFold } from '../../src/domain/aggregate.js';
@@ -430,11 +430,18 @@ describe('the oldest point a write may carry', () => {
       storage: new InMemoryPointStore().asStorage(),
       workerId: 'retained',
     });
-    const old = Date.now() - 7 * DAY + 2 * 3_600_000;
-    const answer = await app.request('/1.0/metrics', {
-      method: 'POST',
-      body: new URLSearchParams({ metric_id: 'm', ts: String(old), value: '1' }),
-    });
+    // The clock is set to noon: at 22:00 or later, now-7d+2h would fall in a day that starts after the oldest hour kept.
+    const now = Date.parse('2026-12-03T12:00:00Z');
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    let answer: Response;
+    try {
+      answer = await app.request('/1.0/metrics', {
+        method: 'POST',
+        body: new URLSearchParams({ metric_id: 'm', ts: String(now - 7 * DAY + 2 * 3_600_000), value: '1' }),
+      });
+    } finally {
+      vi.useRealTimers();
+    }
     expect(answer.status).toBe(400);
     expect(await answer.json()).toMatchObject({
       details: [{ field: 'ts', message: expect.stringMatching(/1d rollup bucket .*MEETR_RETENTION_1H/) }],
