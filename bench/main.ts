@@ -52,8 +52,9 @@ const HELP = `meetr bench: performance against baselines measured in the same ru
       each); then
       query_range of that day at a 1-minute step over the 100 series, asked of meetr
       and of a local Prometheus backfilled with the same samples (promtool tsdb
-      create-blocks-from openmetrics), answers compared; each query is asked twice
-      of each, untimed, before its timed runs. About 3 minutes.
+      create-blocks-from openmetrics), answers compared; each query is asked 12
+      times of each (6 per meetr worker), untimed, before its timed runs, and the
+      untimed runs' times are reported apart. About 4 minutes.
 
   npm run bench -- month [--reuse] [--target URL] [--seed N] [--out FILE]
       Thirty days of 100 counters scraped every 15 s (17,280,000 samples) remote-

@@ -48,10 +48,13 @@ export interface ComparedQuery {
   readonly steps: number;
   /** Series in Prometheus' answer. */
   readonly series: number;
-  /** Median of the runs, or null with the error meetr answered (a bound, say). */
+  /** Median of the timed runs, or null with the error meetr answered (a bound, say). */
   readonly meetrMs: number | null;
   readonly meetrError: string | null;
   readonly prometheusMs: number;
+  /** The untimed runs before them, in order: a worker's first runs of a query include compiling its code paths. */
+  readonly meetrWarmUpMs: readonly number[];
+  readonly prometheusWarmUpMs: readonly number[];
   /** Whether every answer of meetr equalled Prometheus'. */
   readonly same: boolean;
 }
@@ -121,11 +124,14 @@ export function sameMatrix(a: Matrix, b: Matrix): boolean {
 }
 
 /**
- * Untimed runs of each query before the timed ones, of each system: one per meetr
- * worker behind HAProxy (two by default), so that no timed run is a worker's first
- * of that query, and as many of Prometheus.
+ * Untimed runs of each query before the timed ones, of each system: six per meetr
+ * worker behind HAProxy (two by default), and as many of Prometheus. A worker's
+ * first runs of a query are slower while V8 compiles its paths (a day's plain
+ * query, straight to a fresh worker: 329, 283 and 220 ms, then 100-140 ms from
+ * the tenth on); a running service has long been through them. They are reported
+ * apart (meetrWarmUpMs).
  */
-const WARM_UP_RUNS = 2;
+const WARM_UP_RUNS = 12;
 
 /** One query asked of meetr and of Prometheus `runs` times over [startMs, endMs], after WARM_UP_RUNS untimed: median times, whether every answer agreed, meetr's error if it refused. */
 export async function compareQuery(
@@ -134,12 +140,13 @@ export async function compareQuery(
   [startMs, endMs, stepSeconds]: readonly [number, number, number],
   runs: number,
 ): Promise<Omit<ComparedQuery, 'query' | 'steps'>> {
-  const [mine, theirs] = [[] as number[], [] as number[]];
+  const [mine, theirs, myWarmUps, theirWarmUps] = [[] as number[], [] as number[], [] as number[], [] as number[]];
   let [same, series, meetrError] = [true, 0, null as string | null];
   for (let run = -WARM_UP_RUNS; run < runs; run++) {
     if (run < 0) {
-      await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds);
-      await queryRange(urls.meetr, query, startMs, endMs, stepSeconds).catch(() => undefined);
+      theirWarmUps.push((await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds)).ms);
+      const myWarmUp = await queryRange(urls.meetr, query, startMs, endMs, stepSeconds).catch(() => undefined);
+      if (myWarmUp !== undefined) myWarmUps.push(myWarmUp.ms);
       continue;
     }
     const theirAnswer = await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds);
@@ -154,7 +161,15 @@ export async function compareQuery(
       same = false;
     }
   }
-  return { meetrMs: mine.length === 0 ? null : median(mine), meetrError, prometheusMs: median(theirs), same, series };
+  return {
+    meetrMs: mine.length === 0 ? null : median(mine),
+    meetrError,
+    prometheusMs: median(theirs),
+    meetrWarmUpMs: myWarmUps.map(Math.round),
+    prometheusWarmUpMs: theirWarmUps.map(Math.round),
+    same,
+    series,
+  };
 }
 
 export async function benchPrometheus(
