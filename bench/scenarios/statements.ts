@@ -131,7 +131,9 @@ async function measureAll(store: CassandraPointStore, seed: number): Promise<Sta
     await measure('roller: a 240-sample chunk written', 1, (i) =>
       store.writeChunk(id(i % 100), { hour: HOUR + (i % 24), bytes: chunk }, nowUs),
     ),
-    await measure('reader: the 24 chunks of a day read', 24, (i) => store.readChunks(id(i % 100), 0, HOUR, HOUR + 24)),
+    await measure('reader: the 24 chunks of a day read', 24, (i) =>
+      store.readChunks([id(i % 100)], 0, HOUR, HOUR + 24),
+    ),
     await measure(`roller: ${ROLLUPS_PER_STATEMENT} quarter rollups written`, ROLLUPS_PER_STATEMENT, (i) =>
       store.writeRollups(
         id(i % 100),

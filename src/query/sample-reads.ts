@@ -10,7 +10,7 @@ import type { MetricSamples, SamplesQuery, SpecialValue, TimeSpan } from '../dom
 import { samplePartition } from '../domain/partitions.js';
 import { MeetrError } from '../errors.js';
 import type { RangeReader } from '../storage/ports.js';
-import { chunksOf } from '../storage/sealed-reads.js';
+import { chunksOfSeries } from '../storage/sealed-reads.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import {
@@ -141,25 +141,17 @@ function specialDays(
   );
 }
 
-/** Each query's sealed chunks of the hours it reads, by hour: one read per chunk partition they touch. */
+/** Each query's sealed chunks of the hours it reads, by hour: series with the same hours read together (chunksOfSeries). */
 async function sealedChunks(
   { reader, concurrency }: SampleReadOptions,
   queries: readonly SamplesQuery[],
   reads: readonly PointRead[],
   scope: WorkScope,
 ): Promise<Array<Map<number, Uint8Array>>> {
-  const chunks = queries.map(() => new Map<number, Uint8Array>());
-  const hoursOf = new Map<number, number[]>();
-  for (const { query, partition } of reads) {
-    const hours = hoursOf.get(query);
-    if (hours === undefined) hoursOf.set(query, [partition]);
-    else hours.push(partition);
-  }
-  await forEachBounded([...queries.keys()], concurrency, async (query) => {
-    checkScope(scope);
-    chunks[query] = await chunksOf(reader, queries[query]!.metricId, hoursOf.get(query) ?? []);
-  });
-  return chunks;
+  const hoursOf = queries.map((): number[] => []);
+  for (const { query, partition } of reads) hoursOf[query]!.push(partition);
+  const requests = queries.map(({ metricId }, query) => ({ metricId, hours: hoursOf[query]! }));
+  return chunksOfSeries(reader, requests, concurrency, () => checkScope(scope));
 }
 
 /** What a read holds until it is read (assigned, never added to). */

@@ -176,6 +176,8 @@ export interface SealedChunk {
   readonly plain?: boolean;
 }
 
+export type SeriesChunk = SealedChunk & { readonly metricId: string };
+
 /** Whether a sealed hour is plain, without its chunk. */
 export type ChunkMark = Pick<SealedChunk, 'hour' | 'plain'>;
 
@@ -191,8 +193,8 @@ export interface RangeReader {
   rolledThrough(shard: number): Promise<number>;
   /** The dirty days of several metrics (at most METRICS_PER_QUEUE_READ) queued in some slots (at most SLOTS_PER_QUEUE_READ) of a shard, any day. */
   queuedFor(shard: number, slots: readonly number[], metricIds: readonly string[]): Promise<DirtyDay[]>;
-  /** The sealed chunks of one chunk partition (chunkPeriod) with fromHour <= hour < toHour, ascending. */
-  readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]>;
+  /** Each series' sealed chunks in one chunk partition (chunkPeriod) with fromHour <= hour < toHour, ascending per series; at most SERIES_PER_CHUNK_READ series. */
+  readChunks(metricIds: readonly string[], period: number, fromHour: number, toHour: number): Promise<SeriesChunk[]>;
   /** The sealed chunks of one chunk partition at `hours` (at most CHUNK_HOURS_PER_READ, ascending), ascending. */
   readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]>;
   /** The marks of the sealed chunks of one chunk partition with fromHour <= hour < toHour, ascending. */

@@ -11,7 +11,7 @@ import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, samplePartition } from '../../src/
 import { historyState, sealHistory } from '../../src/roller/history-seal.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
-import { chunksOf } from '../../src/storage/sealed-reads.js';
+import { chunksOf, chunksOfSeries } from '../../src/storage/sealed-reads.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
 const ks = useFreshKeyspace();
@@ -26,12 +26,12 @@ describe('chunks in Cassandra', () => {
     await store().writeChunk('c', { hour: first + 1, bytes: chunkOf([(first + 1) * HOUR], [2]) }, 10);
     await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [3]) }, 30);
     await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [4]) }, 20);
-    const read = await store().readChunks('c', chunkPeriod(first), first, first + 2);
+    const read = await store().readChunks(['c'], chunkPeriod(first), first, first + 2);
     expect(read.map(({ hour }) => hour)).toEqual([first]);
     expect(Array.from(decodeChunk(read[0]!.bytes).values)).toEqual([3]);
-    const next = await store().readChunks('c', chunkPeriod(first + 1), first, first + 2);
+    const next = await store().readChunks(['c'], chunkPeriod(first + 1), first, first + 2);
     expect(next.map(({ hour }) => hour)).toEqual([first + 1]);
-    expect(await store().readChunks('c', chunkPeriod(first), first + 1, first + 2)).toEqual([]);
+    expect(await store().readChunks(['c'], chunkPeriod(first), first + 1, first + 2)).toEqual([]);
   });
 
   it('carry whether their hour is plain, read without the chunk; a chunk sealed before that was recorded has no mark', async () => {
@@ -64,6 +64,35 @@ describe('chunks in Cassandra', () => {
     const written = hours.filter((hour) => hour >= start && (hour - start) % 3 === 0);
     expect([...chunks.keys()].sort((a, b) => a - b)).toEqual(written);
     expect(Array.from(decodeChunk(chunks.get(start + 42)!).ts)).toEqual([(start + 42) * HOUR + 7]);
+  });
+
+  it('are read for several series in one statement, and through chunksOfSeries grouped by range, in the order asked', async () => {
+    const start = 6 * HOURS_PER_CHUNK_PERIOD - 2; // two hours before a partition ends
+    const series = Array.from({ length: 20 }, (_, i) => `many.${i}`);
+    for (const [i, metricId] of series.entries())
+      for (let hour = start; hour < start + 4; hour++)
+        if ((hour + i) % 3 !== 0) await store().writeChunk(metricId, { hour, bytes: chunkOf([hour * HOUR], [i]) }, 10);
+    const stored = (i: number, hours: number[]): number[] =>
+      hours.filter((hour) => hour >= start && hour < start + 4 && (hour + i) % 3 !== 0);
+    const read = await store().readChunks(['many.3', 'none', 'many.1'], chunkPeriod(start), start, start + 2);
+    const byMetric = (id: string): number[] => read.filter((c) => c.metricId === id).map(({ hour }) => hour);
+    expect(read).toHaveLength(stored(3, [start, start + 1]).length + stored(1, [start, start + 1]).length);
+    expect(byMetric('many.3')).toEqual(stored(3, [start, start + 1]));
+    expect(byMetric('many.1')).toEqual(stored(1, [start, start + 1]));
+    // 20 series with the same hours (more than one statement names), one asked twice, one over other hours, one scattered.
+    const all = [start, start + 1, start + 2, start + 3];
+    const requests = [
+      ...series.map((metricId) => ({ metricId, hours: all })),
+      { metricId: 'many.5', hours: all },
+      { metricId: 'many.6', hours: [start + 1, start + 2] },
+      { metricId: 'many.7', hours: [start - 5, start - 3, start, start + 3] },
+    ];
+    const found = await chunksOfSeries(store(), requests, 4);
+    const asked = requests.map(({ metricId, hours }) => stored(Number(metricId.split('.')[1]), hours));
+    expect(found.map((chunks) => [...chunks.keys()].sort((a, b) => a - b))).toEqual(asked);
+    for (const [index, chunks] of found.entries())
+      for (const bytes of chunks.values())
+        expect(Array.from(decodeChunk(bytes).values)).toEqual([Number(requests[index]!.metricId.split('.')[1])]);
   });
 
   it('expire by MEETR_RETENTION_RAW counted from the end of their hour', async () => {
@@ -139,7 +168,7 @@ describe('chunks in Cassandra', () => {
     // Other tests of this file left raw rows too: h1's two hours are among the hours sealed, h2's is not.
     expect(report!.sealed).toBe(report!.hours - 1);
     expect(await historyState(store())).toBe('sealed');
-    const sealed = await store().readChunks('h1', chunkPeriod(hour), hour, hour + 2);
+    const sealed = await store().readChunks(['h1'], chunkPeriod(hour), hour, hour + 2);
     expect(sealed.map((chunk) => Array.from(decodeChunk(chunk.bytes).values))).toEqual([
       [0, 1, 2],
       [0, 1, 2],

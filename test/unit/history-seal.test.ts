@@ -61,7 +61,7 @@ describe('sealing history', () => {
     expect(await historyState(w.store)).toBe('pending');
     expect(await sealHistory(pass())).toEqual({ hours: 4, sealed: 3 });
     expect(await historyState(w.store)).toBe('sealed');
-    const chunks = await w.store.readChunks('a', chunkPeriod(base / HOUR), base / HOUR, base / HOUR + 3);
+    const chunks = await w.store.readChunks(['a'], chunkPeriod(base / HOUR), base / HOUR, base / HOUR + 3);
     expect(chunks.map(({ hour }) => hour - base / HOUR)).toEqual([0, 1, 2]); // the open hour is left to the roller
     expect(decodeChunk(chunks[1]!.bytes).ts).toHaveLength(240);
     const scans = w.store.calls.scanPoints;

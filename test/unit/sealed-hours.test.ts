@@ -241,7 +241,7 @@ describe('samples of sealed hours', () => {
     const before = w.store.calls.scanPoints;
     expect(await samplesOf(w, ['a'], hour, hour + HOUR - 1)).toEqual([w.expected('a', hour, hour + HOUR - 1)]);
     expect(w.store.calls.scanPoints - before).toBe(0);
-    const [chunk] = await w.store.readChunks('a', chunkPeriod(hour / HOUR), 0, 2 ** 31 - 1);
+    const [chunk] = await w.store.readChunks(['a'], chunkPeriod(hour / HOUR), 0, 2 ** 31 - 1);
     expect(chunk?.hour).toBe(hour / HOUR);
     expect(Array.from(decodeChunk(chunk!.bytes).values)).toEqual(points.map(([, v]) => v));
 

@@ -19,6 +19,7 @@ import {
   type RollupStore,
   type ChunkMark,
   type SealedChunk,
+  type SeriesChunk,
   type StampedPoint,
 } from '../ports.js';
 import { type CassandraClient, type StatementConsistency } from './client.js';
@@ -32,6 +33,7 @@ import {
   ROLLUPS_PER_STATEMENT,
   chunkMarkOf,
   sealedChunkOf,
+  seriesChunkOf,
 } from './statements.js';
 
 /**
@@ -189,8 +191,13 @@ export class CassandraPointStore
     return days;
   }
 
-  async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
-    return this.rows('read chunks', this.statements.readChunks, [metricId, period, fromHour, toHour], sealedChunkOf);
+  async readChunks(
+    metricIds: readonly string[],
+    period: number,
+    fromHour: number,
+    toHour: number,
+  ): Promise<SeriesChunk[]> {
+    return this.rows('read chunks', this.statements.readChunks, [metricIds, period, fromHour, toHour], seriesChunkOf);
   }
 
   async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {

@@ -6,7 +6,7 @@ import cassandra from 'cassandra-driver';
 import type { PartialAggregate } from '../../domain/aggregate.js';
 import { ExactSum } from '../../domain/exact-sum.js';
 import { QUEUE_TTL_SECONDS } from '../../rollup/roll-queue.js';
-import type { CatalogueEntry, ChunkMark, RollupRow, SealedChunk } from '../ports.js';
+import type { CatalogueEntry, ChunkMark, RollupRow, SealedChunk, SeriesChunk } from '../ports.js';
 
 export const ROLLUP_COLUMNS = 'start, n, sum_mantissa, sum_exponent, low, high, first_ts, first, last_ts, last';
 
@@ -18,7 +18,7 @@ export function pointStatements(keyspace: string) {
     markDirty: `UPDATE ${keyspace}.roll_queue USING TTL ${QUEUE_TTL_SECONDS} SET minutes = minutes + ? WHERE shard = ? AND slot = ? AND metric_id = ? AND day = ?`,
     slotDays: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot = ?`,
     queuedFor: `SELECT metric_id, day, minutes FROM ${keyspace}.roll_queue WHERE shard = ? AND slot IN ? AND metric_id IN ?`,
-    readChunks: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour >= ? AND hour < ?`,
+    readChunks: `SELECT metric_id, hour, chunk FROM ${keyspace}.chunks WHERE metric_id IN ? AND period = ? AND hour >= ? AND hour < ?`,
     readChunksAt: `SELECT hour, chunk FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour IN ?`,
     readChunkMarks: `SELECT hour, plain FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour >= ? AND hour < ?`,
     writeChunk: `INSERT INTO ${keyspace}.chunks (metric_id, period, hour, chunk, plain) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
@@ -95,6 +95,11 @@ export const firstDayWriteTime = (day: number): cassandra.types.Long =>
 /** A row of the chunks table as a sealed chunk. */
 export function sealedChunkOf(row: cassandra.types.Row): SealedChunk {
   return { hour: row.get('hour') as number, bytes: row.get('chunk') as Buffer };
+}
+
+/** A row of the chunks table, with its series. */
+export function seriesChunkOf(row: cassandra.types.Row): SeriesChunk {
+  return { metricId: row.get('metric_id') as string, ...sealedChunkOf(row) };
 }
 
 /** A row of the chunks table as a chunk's mark. */

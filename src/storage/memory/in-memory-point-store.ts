@@ -24,6 +24,7 @@ import {
   type SampleHour,
   type ChunkMark,
   type SealedChunk,
+  type SeriesChunk,
   type PartitionShare,
   type StampedPoint,
   type Storage,
@@ -186,9 +187,16 @@ export class InMemoryPointStore
     return rows.flat().filter((row) => wanted.has(row.metricId));
   }
 
-  async readChunks(metricId: string, period: number, fromHour: number, toHour: number): Promise<SealedChunk[]> {
+  async readChunks(
+    metricIds: readonly string[],
+    period: number,
+    fromHour: number,
+    toHour: number,
+  ): Promise<SeriesChunk[]> {
     this.calls.readChunks++;
-    return this.storedChunks(metricId, period, [fromHour, toHour]);
+    return [...new Set(metricIds)].flatMap((metricId) =>
+      this.storedChunks(metricId, period, [fromHour, toHour]).map((chunk) => ({ metricId, ...chunk })),
+    );
   }
 
   async readChunkMarks(metricId: string, period: number, fromHour: number, toHour: number): Promise<ChunkMark[]> {
