@@ -135,6 +135,9 @@ export const CHUNK_HOURS_PER_READ = 256;
  */
 export const SERIES_PER_CHUNK_READ = 16;
 
+/** Most chunks a read of several series may return: one page of the driver's (cql-session.ts), so reads of long ranges stay many and run side by side. */
+const CHUNK_ROWS_PER_READ = 5_000;
+
 /** The hours of one series whose chunks are wanted. */
 export interface ChunkRequest {
   readonly metricId: string;
@@ -177,8 +180,9 @@ export async function chunksOfSeries(
   });
   for (const { period, first, end, series } of ranges.values()) {
     const metricIds = [...series.keys()];
-    for (let at = 0; at < metricIds.length; at += SERIES_PER_CHUNK_READ) {
-      const some = metricIds.slice(at, at + SERIES_PER_CHUNK_READ);
+    const perRead = Math.max(1, Math.min(SERIES_PER_CHUNK_READ, Math.floor(CHUNK_ROWS_PER_READ / (end - first))));
+    for (let at = 0; at < metricIds.length; at += perRead) {
+      const some = metricIds.slice(at, at + perRead);
       reads.push(async () => {
         for (const { metricId, hour, bytes } of await reader.readChunks(some, period, first, end))
           for (const index of series.get(metricId) ?? []) found[index]!.set(hour, bytes);

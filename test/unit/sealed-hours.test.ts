@@ -14,7 +14,9 @@ import { query } from '../support/search-query.js';
 import type { MetricSamples, SpecialValue, TimeSpan } from '../../src/domain/point.js';
 import { withSpecialSamples } from '../../src/promql/selectors.js';
 import { mergeSpans } from '../../src/promql/read-windows.js';
-import { chunkPeriod } from '../../src/domain/partitions.js';
+import { chunkPeriod, HOURS_PER_CHUNK_PERIOD } from '../../src/domain/partitions.js';
+import type { RangeReader } from '../../src/storage/ports.js';
+import { chunksOfSeries } from '../../src/storage/sealed-reads.js';
 import { StorageUnavailableError } from '../../src/errors.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
 import { NO_RETENTION, rawTtlSeconds } from '../../src/rollup/retention.js';
@@ -346,5 +348,39 @@ describe('raw rows, a write-ahead layer for the chunks', () => {
     expect(rawTtlSeconds({ ...keep3d, raw: 30 * DAY }, now - DAY, now)).toBe(3 * 86_400);
     expect(rawTtlSeconds({ ...keep3d, rawKeep: undefined, raw: 30 * DAY }, now - DAY, now)).toBe(29 * 86_400);
     expect(rawTtlSeconds(NO_RETENTION, now - DAY, now)).toBe(0);
+  });
+});
+
+describe('reads of chunks for many series', () => {
+  it('name series with the same hours together, up to 16 a statement and one page of chunks, and scattered hours apart', async () => {
+    const reads: Array<{ series: number; hours: number }> = [];
+    const reader = {
+      readChunks: async (metricIds: readonly string[], _period: number, from: number, to: number) => {
+        reads.push({ series: metricIds.length, hours: to - from });
+        return [];
+      },
+      readChunksAt: async (_metricId: string, _period: number, hours: readonly number[]) => {
+        reads.push({ series: 1, hours: hours.length });
+        return [];
+      },
+    } as unknown as RangeReader;
+    const hours = (first: number, count: number): number[] => Array.from({ length: count }, (_, i) => first + i);
+    const series = (count: number, of: number[]) =>
+      Array.from({ length: count }, (_, i) => ({ metricId: `s${i}`, hours: of }));
+    const start = 10 * HOURS_PER_CHUNK_PERIOD;
+    await chunksOfSeries(reader, series(100, hours(start, 24)), 4);
+    expect(reads).toEqual([...Array(6).fill({ series: 16, hours: 24 }), { series: 4, hours: 24 }]);
+    reads.length = 0;
+    // 720 hours a series: 6 series (4,320 chunks) a read, within a page of 5,000 rows.
+    await chunksOfSeries(reader, series(20, hours(start, 720)), 4);
+    expect(reads).toEqual([...Array(3).fill({ series: 6, hours: 720 }), { series: 2, hours: 720 }]);
+    reads.length = 0;
+    await chunksOfSeries(reader, [...series(2, [start, start + 2]), ...series(2, hours(start - 1, 2))], 4);
+    expect(reads).toEqual([
+      { series: 1, hours: 2 },
+      { series: 1, hours: 2 },
+      { series: 2, hours: 1 }, // start - 1 ends the partition before
+      { series: 2, hours: 1 },
+    ]);
   });
 });
