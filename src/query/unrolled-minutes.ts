@@ -16,6 +16,9 @@ const MAX_UNROLLED_SLOTS = 86_400_000 / SLOT_MS;
 /** How far behind a search's known progress of a shard may lie (2 minutes of slots) before it asks for it first. */
 const STALE_SLOTS = 24;
 
+/** How long a shard's progress, once read, is taken as known without asking again: dashboards' queries come many a second. */
+const PROGRESS_KEPT_MS = 1_000;
+
 export interface UnrolledMinutesOptions {
   readonly reader: RangeReader;
   /** Storage reads one search runs at once. */
@@ -35,6 +38,8 @@ export class UnrolledMinutes {
    * asks for the shard's progress, instead of one round trip after the other.
    */
   private readonly knownRolledThrough = new Map<number, number>();
+  /** When each shard's progress was last read. */
+  private readonly progressReadAt = new Map<number, EpochMs>();
   private readonly reader: RangeReader;
 
   constructor(private readonly options: UnrolledMinutesOptions) {
@@ -88,15 +93,24 @@ export class UnrolledMinutes {
   /** The slots of a shard a reader must read: from the first not rolled to the last a write can queue in now. */
   private async slotsToRead(shard: number, fresh: boolean): Promise<number[]> {
     const { clock, maxHoldMs, clockMarginMs } = this.options;
-    const last = lastPossibleSlot(clock(), maxHoldMs, clockMarginMs);
-    const progress = this.reader.rolledThrough(shard).then((slot) => {
-      this.knownRolledThrough.set(shard, Math.max(slot, this.knownRolledThrough.get(shard) ?? slot));
-      return slot;
-    });
+    const now = clock();
+    const last = lastPossibleSlot(now, maxHoldMs, clockMarginMs);
     const known = this.knownRolledThrough.get(shard);
-    // Before the queue is read: every slot before it is rolled.
-    const first = !fresh && known !== undefined && last - known < STALE_SLOTS ? known : await progress;
-    progress.catch(() => undefined); // when not awaited: only a cache update
+    const usable = !fresh && known !== undefined && last - known < STALE_SLOTS;
+    let first: number;
+    if (usable && now - (this.progressReadAt.get(shard) ?? -Infinity) < PROGRESS_KEPT_MS) first = known;
+    else {
+      this.progressReadAt.set(shard, now);
+      const progress = this.reader.rolledThrough(shard).then((slot) => {
+        this.knownRolledThrough.set(shard, Math.max(slot, this.knownRolledThrough.get(shard) ?? slot));
+        return slot;
+      });
+      progress.catch(() => {
+        this.progressReadAt.delete(shard); // not read after all: the next search asks again
+      });
+      // Before the queue is read: every slot before it is rolled.
+      first = usable ? known : await progress;
+    }
     if (last - first + 1 > MAX_UNROLLED_SLOTS) {
       throw new OverloadedError(
         'rollups_behind',
