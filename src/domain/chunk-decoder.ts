@@ -153,11 +153,17 @@ function decodeIntoScratch(bytes: Uint8Array, untilMs: number): number {
       else if (trailing > 0) {
         hi = (hi ^ ((mHi << trailing) | (mLo >>> (32 - trailing)))) >>> 0;
         lo = (lo ^ (mLo << trailing)) >>> 0;
-      } else [hi, lo] = [(hi ^ mHi) >>> 0, (lo ^ mLo) >>> 0];
+      } else {
+        hi = (hi ^ mHi) >>> 0;
+        lo = (lo ^ mLo) >>> 0;
+      }
     }
     if (t >= untilMs) return i;
     if (pos > end) throw new ChunkFormatError('the chunk ends inside a sample');
-    [ts[i], bits[2 * i + HI], bits[2 * i + LO]] = [t, hi, lo];
+    // Plain stores, not a destructuring: that makes an array (and boxes t) per sample.
+    ts[i] = t;
+    bits[2 * i + HI] = hi;
+    bits[2 * i + LO] = lo;
     prevTs = t;
   }
   return count;

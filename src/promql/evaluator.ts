@@ -96,8 +96,7 @@ export class Evaluator {
     this.rangeSteps = new RangeSteps(
       { data, startMs, endMs, stepMs, maxSamples },
       {
-        windowAt: (range, t) => this.windowAt(range, t),
-        refAt: (selector, t) => this.atTime(selector.at, t) - selector.offsetMs,
+        endOf: ({ at, offsetMs }) => ({ atMs: at === undefined ? undefined : this.atTime(at, 0), offsetMs }),
         checkpoint: async () => this.checkpoint(),
       },
       this.options.stepped,

@@ -16,7 +16,6 @@ import {
   tooManySamples,
   type Labels,
   type RangeSeries,
-  type Sample,
   type Vector,
 } from './values.js';
 
@@ -56,17 +55,25 @@ export async function aggregateSteps(
   const groups: Array<Group | undefined> = new Array<Group | undefined>(out.length);
   const results: Vector = [];
   const steps = call.held.length;
+  // What accumulate is given: it reads the value alone for these aggregations and keeps nothing, so one object serves.
+  const next: { labels: Labels; value: number } = { labels: {}, value: 0 };
   for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
     groups.fill(undefined);
     let count = 0;
-    call.series.forEach((s, i) => {
-      if (s.present[step] === 0) return;
+    for (let i = 0; i < call.series.length; i++) {
+      const s = call.series[i]!;
+      if (s.present[step] === 0) continue;
       count++;
-      const [g, sample]: [number, Sample] = [groupOf[i]!, { labels: inputs[i]!, value: s.values[step]! }];
+      const g = groupOf[i]!;
+      const value = s.values[step]!;
       const group = groups[g];
-      if (group === undefined) groups[g] = startGroup(op, out[g]!.labels, sample);
-      else accumulate(op, group, sample, 0);
-    });
+      if (group === undefined) groups[g] = startGroup(op, out[g]!.labels, { labels: inputs[i]!, value });
+      else {
+        next.labels = inputs[i]!;
+        next.value = value;
+        accumulate(op, group, next, 0);
+      }
+    }
     results.length = 0;
     for (const group of groups) if (group !== undefined) finish(op, group, undefined, results);
     // The evaluator holds the step's windows, its input vector and its output vector, then keeps the output.

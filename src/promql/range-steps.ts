@@ -28,6 +28,12 @@ export interface SteppedSeries {
   readonly present: Uint8Array;
 }
 
+/** A selector's `@` time (undefined without one) and offset. */
+export interface WindowEnd {
+  readonly atMs: number | undefined;
+  readonly offsetMs: number;
+}
+
 export interface SteppedCall {
   readonly series: readonly SteppedSeries[];
   /** Samples in the windows of each step, all series together: what evaluating that step holds. */
@@ -42,7 +48,8 @@ export interface StepPlan {
   readonly stepMs: number;
   readonly steps: number;
   readonly rangeMs: number;
-  readonly windowAt: (t: number) => { start: number; end: number };
+  /** Where each step's window ends: at (atMs, else the step's time) less offsetMs; it starts rangeMs before. */
+  readonly end: WindowEnd;
   /** Called after each series, to give the event loop back and stop at the deadline. */
   readonly checkpoint: () => Promise<void>;
 }
@@ -54,7 +61,8 @@ export async function stepRangeFunction(
   scalars: readonly number[],
   plan: StepPlan,
 ): Promise<SteppedCall> {
-  const { startMs, stepMs, steps, rangeMs, windowAt } = plan;
+  const { startMs, stepMs, steps, rangeMs } = plan;
+  const { atMs, offsetMs } = plan.end;
   const held = new Float64Array(steps);
   const out: SteppedSeries[] = [];
   for (const s of series) {
@@ -63,7 +71,8 @@ export async function stepRangeFunction(
     // The window [start, end] holds indexes first to last; both ends only move forward with t.
     let [first, last] = [0, -1];
     for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
-      const { start, end } = windowAt(t);
+      const end = (atMs ?? t) - offsetMs;
+      const start = end - rangeMs;
       while (first < ts.length && ts[first]! < start) first++;
       if (last < first - 1) last = first - 1;
       while (last + 1 < ts.length && ts[last + 1]! <= end) last++;
@@ -96,8 +105,8 @@ export interface RangeQuery {
 
 /** How the evaluator places a selector at a time (after `@` and offset), for a whole query. */
 export interface QueryWindows {
-  readonly windowAt: (range: MatrixSelector, t: number) => { start: number; end: number };
-  readonly refAt: (selector: VectorSelector, t: number) => number;
+  /** A selector's `@` resolved, and its offset: where a range selector's windows end, an instant selector's reference time. */
+  readonly endOf: (selector: VectorSelector) => WindowEnd;
   readonly checkpoint: () => Promise<void>;
 }
 
@@ -136,14 +145,14 @@ export class RangeSteps {
     if (known !== undefined) return sameScalars(known.scalars, scalars) ? { call: known, step } : undefined;
     const series = data.get(arg.selector) ?? [];
     if (series.length * this.steps > maxSamples) return undefined;
-    const { windowAt, checkpoint } = this.windows;
+    const { endOf, checkpoint } = this.windows;
     const plan = {
       startMs,
       stepMs,
       steps: this.steps,
       rangeMs: arg.rangeMs,
       checkpoint,
-      windowAt: (ti: number) => windowAt(arg, ti),
+      end: endOf(arg.selector),
     };
     const call = await stepRangeFunction(RANGE_FUNCTIONS[expr.func]!, series, scalars, plan);
     this.calls.set(expr, call);
@@ -188,8 +197,7 @@ export class RangeSteps {
     const { checkpoint } = this.windows;
     if (top.kind === 'vector') {
       if ((data.get(top)?.length ?? 0) * this.steps > maxSamples) return undefined;
-      const refAt = (t: number): number => this.windows.refAt(top, t);
-      const plan = { startMs, stepMs, steps: this.steps, refAt, checkpoint };
+      const plan = { startMs, stepMs, steps: this.steps, end: this.windows.endOf(top), checkpoint };
       return { call: await stepInstantSelector(data.get(top) ?? [], plan), labelsOf: (labels) => labels };
     }
     const call = top.kind === 'call' ? wholeCall(top) : undefined;
@@ -203,16 +211,17 @@ export class RangeSteps {
 /** An instant selector's sample at every step: each series' latest at most LOOKBACK_MS before the step's reference time, none where that is a staleness marker. */
 export async function stepInstantSelector(
   series: readonly LoadedSeries[],
-  plan: Omit<StepPlan, 'rangeMs' | 'windowAt'> & { readonly refAt: (t: number) => number },
+  plan: Omit<StepPlan, 'rangeMs'>,
 ): Promise<SteppedCall> {
-  const { startMs, stepMs, steps, refAt } = plan;
+  const { startMs, stepMs, steps } = plan;
+  const { atMs, offsetMs } = plan.end;
   const out: SteppedSeries[] = [];
   for (const { labels, ts, values, stale } of series) {
     const [results, present] = [new Float64Array(steps), new Uint8Array(steps)];
     // The last sample at or before the reference time; it only moves forward with t.
     let i = -1;
     for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
-      const ref = refAt(t);
+      const ref = (atMs ?? t) - offsetMs;
       while (i + 1 < ts.length && ts[i + 1]! <= ref) i++;
       if (i < 0 || ts[i]! < ref - LOOKBACK_MS || stale?.has(i) === true) continue;
       results[step] = values[i]!;

@@ -223,16 +223,13 @@ async function fromSamples(
   scope: WorkScope,
 ): Promise<void> {
   const { startMs, stepMs, steps, rangeMs, selector, maxSamples } = query;
-  const windowAt = (t: number): { start: number; end: number } => ({
-    start: t - selector.offsetMs - rangeMs,
-    end: t - selector.offsetMs,
-  });
+  const end = { atMs: undefined, offsetMs: selector.offsetMs };
   const reads: Array<{ index: number; steps: number[]; query: SamplesQuery }> = [];
   for (const { index, steps: unplainSteps } of unplain) {
     const { metricId, fromMs, toMs } = found.reads[index]!;
     const windows = unplainSteps.map((step): TimeSpan => {
-      const { start, end } = windowAt(startMs + step * stepMs);
-      return [start, end];
+      const endMs = startMs + step * stepMs - selector.offsetMs;
+      return [endMs - rangeMs, endMs];
     });
     const spans = clipSpans(mergeSpans(windows), [fromMs, toMs]);
     if (spans.length === 0) continue;
@@ -244,7 +241,7 @@ async function fromSamples(
     });
   }
   const fn = RANGE_FUNCTIONS[query.func]!;
-  const plan = { startMs, stepMs, steps, rangeMs, windowAt, checkpoint: async () => checkScope(scope) };
+  const plan = { startMs, stepMs, steps, rangeMs, end, checkpoint: async () => checkScope(scope) };
   for (let first = 0; first < reads.length; first += BATCH_SERIES) {
     const batch = reads.slice(first, first + BATCH_SERIES);
     const samples = await reader.samples(
