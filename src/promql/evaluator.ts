@@ -35,6 +35,7 @@ import {
   tooManySamples,
   vectorOf,
   withoutName,
+  type GrowingSeries,
   type RangeSeries,
   type Labels,
   type RangeWindow,
@@ -103,7 +104,7 @@ export class Evaluator {
     );
     const whole = await this.rangeSteps.answer(expr, this.held);
     if (whole !== undefined) return whole;
-    const series = new Map<string, RangeSeries>();
+    const series = new Map<string, GrowingSeries>();
     const steps = Math.floor((endMs - startMs) / stepMs) + 1;
     for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
       this.stepHeld = 0;
@@ -114,7 +115,7 @@ export class Evaluator {
       if (this.held + samples.length * (steps - step) > this.options.maxSamples) throw tooManySamples();
       this.hold(samples.length);
       for (const { labels, value } of samples) {
-        const out = groupOf(series, labelsKey(labels), (): RangeSeries => ({ labels, ts: [], values: [] }));
+        const out = groupOf(series, labelsKey(labels), (): GrowingSeries => ({ labels, ts: [], values: [] }));
         out.ts.push(t);
         out.values.push(value);
       }

@@ -14,6 +14,7 @@ import {
   groupLabels,
   labelsKey,
   tooManySamples,
+  type GrowingSeries,
   type Labels,
   type RangeSeries,
   type Vector,
@@ -96,9 +97,9 @@ function groupsOf(
   inputs: readonly Labels[],
   grouping: readonly string[],
   without: boolean,
-): { groupOf: Int32Array; out: RangeSeries[] } {
+): { groupOf: Int32Array; out: GrowingSeries[] } {
   const byKey = new Map<string, number>();
-  const out: RangeSeries[] = [];
+  const out: GrowingSeries[] = [];
   const groupOf = new Int32Array(inputs.length);
   inputs.forEach((labels, i) => {
     const group = groupLabels(labels, grouping, without);

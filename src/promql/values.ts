@@ -26,6 +26,12 @@ export interface RangeWindow {
 export interface RangeSeries {
   readonly labels: Labels;
   /** Its steps' times (ms) and values, ascending. */
+  readonly ts: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+}
+
+/** A RangeSeries built a step at a time. */
+export interface GrowingSeries extends RangeSeries {
   readonly ts: number[];
   readonly values: number[];
 }

@@ -108,7 +108,7 @@ describe('a range query, worked out series by series for every step', () => {
           const range = await evaluator(data, START, endMs).range(expr, stepMs);
           const byStep = new Map<number, Map<string, number>>();
           for (const { labels, ts, values } of range)
-            ts.forEach((t, i) => {
+            Array.from(ts).forEach((t, i) => {
               if (!byStep.has(t)) byStep.set(t, new Map());
               byStep.get(t)!.set(labelsKey(labels), values[i]!);
             });
