@@ -191,13 +191,8 @@ export class CassandraPointStore
     return days;
   }
 
-  async readChunks(
-    metricIds: readonly string[],
-    period: number,
-    fromHour: number,
-    toHour: number,
-  ): Promise<SeriesChunk[]> {
-    return this.rows('read chunks', this.statements.readChunks, [metricIds, period, fromHour, toHour], seriesChunkOf);
+  async readChunks(metricIds: readonly string[], period: number, from: number, to: number): Promise<SeriesChunk[]> {
+    return this.rows('read chunks', this.statements.readChunks, [metricIds, period, from, to], seriesChunkOf);
   }
 
   async readChunksAt(metricId: string, period: number, hours: readonly number[]): Promise<SealedChunk[]> {

@@ -187,15 +187,10 @@ export class InMemoryPointStore
     return rows.flat().filter((row) => wanted.has(row.metricId));
   }
 
-  async readChunks(
-    metricIds: readonly string[],
-    period: number,
-    fromHour: number,
-    toHour: number,
-  ): Promise<SeriesChunk[]> {
+  async readChunks(metricIds: readonly string[], period: number, from: number, to: number): Promise<SeriesChunk[]> {
     this.calls.readChunks++;
     return [...new Set(metricIds)].flatMap((metricId) =>
-      this.storedChunks(metricId, period, [fromHour, toHour]).map((chunk) => ({ metricId, ...chunk })),
+      this.storedChunks(metricId, period, [from, to]).map((chunk) => ({ metricId, ...chunk })),
     );
   }
 
