@@ -97,7 +97,7 @@ export class Evaluator {
     this.rangeSteps = new RangeSteps(
       { data, startMs, endMs, stepMs, maxSamples },
       {
-        endOf: ({ at, offsetMs }) => ({ atMs: at === undefined ? undefined : this.atTime(at, 0), offsetMs }),
+        endOf: ({ at, offsetMs }) => ({ atMs: at === undefined ? undefined : resolveAt(at, startMs, endMs), offsetMs }),
         checkpoint: async () => this.checkpoint(),
       },
       this.options.stepped,

@@ -18,7 +18,14 @@ import {
 import { VALUE_AGGREGATIONS } from './aggregations.js';
 import { aggregateSteps } from './range-aggregation.js';
 import { RANGE_FUNCTIONS, type RangeFunction } from './range-functions.js';
-import { LOOKBACK_MS, withoutStale, type LoadedSeries, type SelectorData } from './selectors.js';
+import {
+  LOOKBACK_MS,
+  windowEndAt,
+  withoutStale,
+  type LoadedSeries,
+  type SelectorData,
+  type WindowEnd,
+} from './selectors.js';
 import { compareLabels, labelsKey, tooManySamples, withoutName, type Labels, type RangeSeries } from './values.js';
 
 /** One series' value at each step of the query, where `present[step]` is 1. */
@@ -26,12 +33,6 @@ export interface SteppedSeries {
   readonly labels: Labels;
   readonly values: Float64Array;
   readonly present: Uint8Array;
-}
-
-/** A selector's `@` time (undefined without one) and offset. */
-export interface WindowEnd {
-  readonly atMs: number | undefined;
-  readonly offsetMs: number;
 }
 
 export interface SteppedCall {
@@ -61,8 +62,7 @@ export async function stepRangeFunction(
   scalars: readonly number[],
   plan: StepPlan,
 ): Promise<SteppedCall> {
-  const { startMs, stepMs, steps, rangeMs } = plan;
-  const { atMs, offsetMs } = plan.end;
+  const { startMs, stepMs, steps, rangeMs, end: windowEnd } = plan;
   const held = new Float64Array(steps);
   const out: SteppedSeries[] = [];
   for (const s of series) {
@@ -71,7 +71,7 @@ export async function stepRangeFunction(
     // The window [start, end] holds indexes first to last; both ends only move forward with t.
     let [first, last] = [0, -1];
     for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
-      const end = (atMs ?? t) - offsetMs;
+      const end = windowEndAt(windowEnd, t);
       const start = end - rangeMs;
       while (first < ts.length && ts[first]! < start) first++;
       if (last < first - 1) last = first - 1;
@@ -213,15 +213,14 @@ export async function stepInstantSelector(
   series: readonly LoadedSeries[],
   plan: Omit<StepPlan, 'rangeMs'>,
 ): Promise<SteppedCall> {
-  const { startMs, stepMs, steps } = plan;
-  const { atMs, offsetMs } = plan.end;
+  const { startMs, stepMs, steps, end } = plan;
   const out: SteppedSeries[] = [];
   for (const { labels, ts, values, stale } of series) {
     const [results, present] = [new Float64Array(steps), new Uint8Array(steps)];
     // The last sample at or before the reference time; it only moves forward with t.
     let i = -1;
     for (let step = 0, t = startMs; step < steps; step++, t += stepMs) {
-      const ref = (atMs ?? t) - offsetMs;
+      const ref = windowEndAt(end, t);
       while (i + 1 < ts.length && ts[i + 1]! <= ref) i++;
       if (i < 0 || ts[i]! < ref - LOOKBACK_MS || stale?.has(i) === true) continue;
       results[step] = values[i]!;

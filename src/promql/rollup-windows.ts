@@ -19,7 +19,7 @@ import { clipSpans, mergeSpans } from './read-windows.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
 import { stepRangeFunction, type SteppedCall, type SteppedSeries } from './range-steps.js';
 import { BATCH_SERIES, type FoundSeries } from './series-batches.js';
-import { withSpecialSamples } from './selectors.js';
+import { windowEndAt, withSpecialSamples } from './selectors.js';
 import { compareLabels } from './values.js';
 
 /** What a bucket's rollups say: PartialAggregate's part that these functions need. */
@@ -228,7 +228,7 @@ async function fromSamples(
   for (const { index, steps: unplainSteps } of unplain) {
     const { metricId, fromMs, toMs } = found.reads[index]!;
     const windows = unplainSteps.map((step): TimeSpan => {
-      const endMs = startMs + step * stepMs - selector.offsetMs;
+      const endMs = windowEndAt(end, startMs + step * stepMs);
       return [endMs - rangeMs, endMs];
     });
     const spans = clipSpans(mergeSpans(windows), [fromMs, toMs]);

@@ -49,6 +49,17 @@ export function windows(series: readonly LoadedSeries[], from: number, to: numbe
 
 const freshOnly = new WeakMap<LoadedSeries, Pick<LoadedSeries, 'ts' | 'values'>>();
 
+/** A selector's `@` time (undefined without one) and offset. */
+export interface WindowEnd {
+  readonly atMs: number | undefined;
+  readonly offsetMs: number;
+}
+
+/** Where a window ends (or an instant selector looks back from) at evaluation time `t`. */
+export function windowEndAt({ atMs, offsetMs }: WindowEnd, t: number): number {
+  return (atMs ?? t) - offsetMs;
+}
+
 /** A series' samples without its staleness markers (a range selector never sees them), worked out once per series. */
 export function withoutStale(s: LoadedSeries): Pick<LoadedSeries, 'ts' | 'values'> {
   if (s.stale === undefined || s.stale.size === 0) return s;

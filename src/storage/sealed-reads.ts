@@ -17,7 +17,7 @@ import { chunkPeriod } from '../domain/partitions.js';
 import { forEachBounded } from '../concurrency.js';
 import { MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 import { firstAtOrAfter } from '../time/windows.js';
-import type { RangeReader } from './ports.js';
+import { chunksWithin, type RangeReader } from './ports.js';
 
 /**
  * Part of an hour: [fromMs, toMs) within `hour`, its chunk if sealed (as stored, or
@@ -169,25 +169,20 @@ export async function chunksOfSeries(
         ranges.set(key, range);
         range.series.set(metricId, [...(range.series.get(metricId) ?? []), index]);
       } else
-        for (let at = 0; at < inPeriod.length; at += CHUNK_HOURS_PER_READ) {
-          const some = inPeriod.slice(at, at + CHUNK_HOURS_PER_READ);
+        for (const some of chunksWithin(inPeriod, CHUNK_HOURS_PER_READ, () => 0))
           reads.push(async () => {
             for (const { hour, bytes } of await reader.readChunksAt(metricId, period, some))
               found[index]!.set(hour, bytes);
           });
-        }
     }
   });
   for (const { period, first, end, series } of ranges.values()) {
-    const metricIds = [...series.keys()];
     const perRead = Math.max(1, Math.min(SERIES_PER_CHUNK_READ, Math.floor(CHUNK_ROWS_PER_READ / (end - first))));
-    for (let at = 0; at < metricIds.length; at += perRead) {
-      const some = metricIds.slice(at, at + perRead);
+    for (const some of chunksWithin([...series.keys()], perRead, () => 0))
       reads.push(async () => {
         for (const { metricId, hour, bytes } of await reader.readChunks(some, period, first, end))
           for (const index of series.get(metricId) ?? []) found[index]!.set(hour, bytes);
       });
-    }
   }
   await forEachBounded(reads, concurrency, async (read) => {
     check();
