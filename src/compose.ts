@@ -8,6 +8,7 @@ import { createIngestService } from './ingest/ingest-service.js';
 import { createWriteScheduler } from './ingest/write-scheduler.js';
 import { createCatalogueService } from './query/catalogue-service.js';
 import { createSearchService } from './query/search-service.js';
+import { DecodedChunks } from './query/decoded-chunks.js';
 import { createQueryEngine } from './promql/query-engine.js';
 import { clockMarginMs, REUSE_MS } from './rollup/roll-queue.js';
 import { oldestWritable } from './rollup/retention.js';
@@ -75,6 +76,7 @@ function composeServices(config: Config, storage: Storage) {
     maxSearches: config.maxSearches,
     maxWaitingSearches: config.maxWaitingSearches,
     maxPartitions: config.maxSearchPartitions,
+    decodedChunks: config.chunkCacheSamples > 0 ? new DecodedChunks(config.chunkCacheSamples) : undefined,
     maxHoldMs: maxHoldMs(config),
     clockMarginMs: clockMarginMs(config.maxClockSkewMs),
     retention: config.retention,

@@ -28,6 +28,8 @@ export interface DecodedChunk {
   readonly ts: Float64Array;
   /** The values, bit for bit as encoded (read them through their bits when NaN payloads matter). */
   readonly values: Float64Array;
+  /** True when every value is known to be finite (no special sample): unsealing need not look. */
+  readonly finite?: boolean;
 }
 
 /** The problem that keeps `bytes` from being a chunk this codec wrote. */

@@ -70,7 +70,7 @@ export function unseal(
   end: number,
 ): { ts: Float64Array; values: Float64Array; special: SpecialValue[] } {
   let specials = 0;
-  for (let i = first; i < end; i++) if (!Number.isFinite(chunk.values[i]!)) specials++;
+  if (chunk.finite !== true) for (let i = first; i < end; i++) if (!Number.isFinite(chunk.values[i]!)) specials++;
   if (specials === 0 && first === 0 && end === chunk.ts.length)
     return { ts: chunk.ts, values: chunk.values, special: [] };
   if (specials === 0)

@@ -11,6 +11,7 @@
 import type { DecodedChunk } from '../domain/chunk-codec.js';
 import type { SamplesQuery, SpecialValue } from '../domain/point.js';
 import type { RangeReader } from '../storage/ports.js';
+import type { DecodedChunks } from './decoded-chunks.js';
 import {
   decodeStored,
   readHourPart,
@@ -82,17 +83,19 @@ export function specialNeeded(
 }
 
 /**
- * The chunk each read takes (by its index in `reads`, each asked once): as stored
- * where its hour has one or two parts (each decoded no further than it ends, and
- * only its samples copied out: an hour read at its start and its end, as
- * `rate(x[5m])` at a 1h step reads it, is decoded about once), else decoded once for
- * the hour's parts, and let go when the last of them has it (parts of an hour are
- * adjacent in `reads`).
+ * The chunk each read takes (by its index in `reads`, each asked once): the decode
+ * `decodes` keeps of the very bytes read, if any; else as stored where its hour
+ * has one or two parts that are not the whole hour (each decoded no further than it
+ * ends, and only its samples copied out: an hour read at its start and its end, as
+ * `rate(x[5m])` at a 1h step reads it, is decoded about once); else decoded once
+ * for the hour's parts (kept by `decodes`, or let go when the last of them has it:
+ * parts of an hour are adjacent in `reads`).
  */
 export function sharedChunks(
   queries: readonly SamplesQuery[],
   reads: readonly PointRead[],
   chunks: ReadonlyArray<ReadonlyMap<number, Uint8Array>>,
+  decodes?: DecodedChunks,
 ): (read: PointRead, index: number) => Uint8Array | DecodedChunk | undefined {
   // The first read of each hour read in three parts or more, and how many of its parts are still to take the chunk.
   const firstOf = new Map<number, number>();
@@ -105,10 +108,19 @@ export function sharedChunks(
   }
   const decoded = new Map<number, DecodedChunk>();
   return (read, index) => {
-    const bytes = chunks[read.query]!.get(read.partition);
+    const { partition } = read;
+    const bytes = chunks[read.query]!.get(partition);
+    if (bytes === undefined) return undefined;
+    const { metricId } = queries[read.query]!;
+    const kept = decodes?.get(metricId, partition, bytes);
+    if (kept !== undefined) return kept;
     const first = firstOf.get(index);
-    if (bytes === undefined || first === undefined) return bytes;
-    const chunk = decoded.get(first) ?? decodeStored(bytes, queries[read.query]!.metricId, read.partition);
+    if (first === undefined) {
+      const whole = read.fromMs === partition * MS_PER_HOUR && read.toMs === (partition + 1) * MS_PER_HOUR;
+      return whole && decodes !== undefined ? decodes.decode(metricId, partition, bytes) : bytes;
+    }
+    const chunk =
+      decoded.get(first) ?? decodes?.decode(metricId, partition, bytes) ?? decodeStored(bytes, metricId, partition);
     const parts = left.get(first)!;
     if (parts > 1) decoded.set(first, chunk);
     else decoded.delete(first);

@@ -23,6 +23,7 @@ import {
   type PointRead,
 } from './hour-reads.js';
 import type { UnrolledMinutes } from './unrolled-minutes.js';
+import type { DecodedChunks } from './decoded-chunks.js';
 import { checkScope, untilAborted, type WorkScope } from '../work-scope.js';
 
 export interface SampleReadOptions {
@@ -32,6 +33,8 @@ export interface SampleReadOptions {
   /** Waits for the worker's turn to search; resolves to its release. */
   readonly take: (scope: WorkScope) => Promise<() => void>;
   readonly unrolled: UnrolledMinutes;
+  /** Decoded chunks kept from earlier reads, used where the bytes read are theirs. */
+  readonly decodedChunks?: DecodedChunks;
 }
 
 /** Counts samples as they are loaded, refusing past the query's bound. */
@@ -72,7 +75,7 @@ export async function readSamples(
       const keep = (query: number, ts: EpochMs): boolean => specialNeeded(ts, chunks[query]!, unrolledOf(query));
       const specialReads = specialDays(queries, reads, chunks, unrolledOf);
       const take = (count: number): void => budget.take(count);
-      const chunkOf = sharedChunks(queries, reads, chunks);
+      const chunkOf = sharedChunks(queries, reads, chunks, options.decodedChunks);
       const hourOf = (one: PointRead, index: number): HourRead => {
         const [query, chunk] = [queries[one.query]!, chunkOf(one, index)];
         return { reader, query, chunk, unrolled: unrolledOf(one.query), take };

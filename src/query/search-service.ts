@@ -6,6 +6,7 @@ import type { RangeReader } from '../storage/ports.js';
 import { readSamples } from './sample-reads.js';
 import { planSearch, readPlan, tooManyPartitions, type SearchPlan } from './search-plan.js';
 import { UnrolledMinutes } from './unrolled-minutes.js';
+import type { DecodedChunks } from './decoded-chunks.js';
 import { plainBuckets, plainHours } from './plain-buckets.js';
 import { rollupsKeptFrom, type Retention } from '../rollup/retention.js';
 import { dayBucket } from '../time/day-bucket.js';
@@ -29,6 +30,8 @@ export interface SearchServiceOptions {
   readonly clock?: () => EpochMs;
   /** How long rollups are kept (MEETR_RETENTION_*): windows from rollups past their retention are read as samples. */
   readonly retention?: Retention;
+  /** Decoded chunks kept for PromQL's reads (decoded-chunks.ts); none when absent. */
+  readonly decodedChunks?: DecodedChunks;
 }
 
 /** A validated range search over `[fromMs, toMs]`, both inclusive. */
@@ -91,7 +94,7 @@ export interface SearchService {
  * partitions are read; a search that needs more is refused before any is.
  */
 export function createSearchService(options: SearchServiceOptions): SearchService {
-  const { reader, concurrency, maxPartitions, clock = Date.now } = options;
+  const { reader, concurrency, maxPartitions, decodedChunks, clock = Date.now } = options;
   const turns = createTurns(
     options.maxSearches,
     options.maxWaitingSearches,
@@ -145,7 +148,7 @@ export function createSearchService(options: SearchServiceOptions): SearchServic
 
     samples: (queries, maxSamples, scope) =>
       readSamples(
-        { reader, concurrency, maxPartitions, take: (s) => turns.take(s), unrolled },
+        { reader, concurrency, maxPartitions, take: (s) => turns.take(s), unrolled, decodedChunks },
         queries,
         maxSamples,
         scope,

@@ -4,6 +4,7 @@
  * sealing tests compare answers against.
  */
 import { slotOf } from '../../src/rollup/roll-queue.js';
+import { DecodedChunks } from '../../src/query/decoded-chunks.js';
 import { Roller } from '../../src/roller/roller.js';
 import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
 import { ingestService, insertRequest, searchService, TEST_CLOCK_MARGIN_MS } from './services.js';
@@ -13,6 +14,8 @@ export function rollingWorld(startMs: number) {
   const store = new InMemoryPointStore(slotOf(clock.now), () => clock.now);
   const ingest = ingestService(store, { clock: () => clock.now });
   const search = searchService(store, { clock: () => clock.now });
+  // The same reads keeping decoded chunks, in a cache small enough that hours come and go.
+  const cachedSearch = searchService(store, { clock: () => clock.now, decodedChunks: new DecodedChunks(64) });
   const roller = new Roller({
     store,
     owner: 'r1',
@@ -27,6 +30,7 @@ export function rollingWorld(startMs: number) {
     store,
     ingest,
     search,
+    cachedSearch,
     roller,
     raw,
     /** Writes points through the ingest service, as one request arriving now. */
