@@ -25,7 +25,8 @@ import {
 import { binaryValue } from './binary.js';
 import { absentLabels, INSTANT_FUNCTIONS } from './functions.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
-import { RangeSteps, type SteppedCall } from './range-steps.js';
+import { RangeSteps } from './range-steps.js';
+import type { SteppedCall } from './step-values.js';
 import { instantSamples, windows, type SelectorData } from './selectors.js';
 import {
   compareLabels,

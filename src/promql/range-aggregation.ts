@@ -26,7 +26,7 @@ export interface StepAggregation {
   readonly without: boolean;
 }
 
-/** Each series' value at each step where `present` is 1, and the samples each step's windows hold (range-steps.ts SteppedCall). */
+/** Each series' value at each step where `present` is 1, and the samples each step's windows hold (step-values.ts SteppedCall). */
 export interface StepValues {
   readonly series: ReadonlyArray<{
     readonly values: Float64Array;

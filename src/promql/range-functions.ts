@@ -20,18 +20,36 @@ export interface WindowInput {
   readonly rangeMs: number;
   /** The scalar arguments besides the range vector, in order. */
   readonly scalars: readonly number[];
+  /** fallsUpTo(values), where the function counts falls (countsFalls) and it was worked out for the whole series. */
+  readonly falls?: Int32Array | undefined;
 }
 
-export type RangeFunction = (input: WindowInput) => number | undefined;
+export interface RangeFunction {
+  (input: WindowInput): number | undefined;
+  /** Whether it counts where a sample is below the one before (a counter's reset): then `falls` saves walking windows without one. */
+  readonly countsFalls?: boolean;
+}
+
+/** How many samples up to each index are below the one before: a window (first, last] has falls[last] - falls[first]. */
+export function fallsUpTo(values: ArrayLike<number>): Int32Array {
+  const falls = new Int32Array(values.length);
+  for (let i = 1; i < values.length; i++) falls[i] = falls[i - 1]! + (values[i]! < values[i - 1]! ? 1 : 0);
+  return falls;
+}
+
+function countingFalls(fn: (input: WindowInput) => number | undefined): RangeFunction {
+  return Object.assign(fn, { countsFalls: true });
+}
 
 /** rate(), increase() and delta(): resets added back for counters, extrapolated to the window's edges. */
 function extrapolated(isCounter: boolean, isRate: boolean): RangeFunction {
-  return ({ ts, values, first: i0, last: i1, start, end, rangeMs }) => {
+  const fn = ({ ts, values, first: i0, last: i1, start, end, rangeMs, falls }: WindowInput): number | undefined => {
     const n = i1 - i0 + 1;
     if (n < 2) return undefined;
     const first = values[i0]!;
     let result = values[i1]! - first;
-    if (isCounter) {
+    // A window with no fall has no reset to add back.
+    if (isCounter && (falls === undefined || falls[i1] !== falls[i0])) {
       let previous = first;
       for (let i = i0 + 1; i <= i1; i++) {
         if (values[i]! < previous) result += previous;
@@ -54,6 +72,7 @@ function extrapolated(isCounter: boolean, isRate: boolean): RangeFunction {
     if (isRate) factor /= rangeMs / 1000;
     return result * factor;
   };
+  return isCounter ? countingFalls(fn) : fn;
 }
 
 /** irate() and idelta(): the last two samples. */
@@ -182,11 +201,12 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFunction>> = {
     }
     return changes;
   },
-  resets: ({ values, first, last }) => {
+  resets: countingFalls(({ values, first, last, falls }) => {
+    if (falls !== undefined) return falls[last]! - falls[first]!;
     let resets = 0;
     for (let i = first + 1; i <= last; i++) if (values[i]! < values[i - 1]!) resets++;
     return resets;
-  },
+  }),
   deriv: (input) => (input.last - input.first < 1 ? undefined : linearRegression(input, input.ts[input.first]!)[0]),
   predict_linear: (input) => {
     if (input.last - input.first < 1) return undefined;

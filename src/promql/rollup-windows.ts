@@ -17,7 +17,7 @@ import { checkScope } from '../work-scope.js';
 import { unwrapParens, type Call, type Expr, type VectorSelector } from './ast.js';
 import { clipSpans, mergeSpans } from './read-windows.js';
 import { RANGE_FUNCTIONS } from './range-functions.js';
-import { stepRangeFunction, type SteppedCall, type SteppedSeries } from './range-steps.js';
+import { stepRangeFunction, type SteppedCall, type SteppedSeries } from './step-values.js';
 import { BATCH_SERIES, type FoundSeries } from './series-batches.js';
 import { windowEndAt, withSpecialSamples } from './selectors.js';
 import { compareLabels } from './values.js';
