@@ -53,6 +53,10 @@ export async function aggregateSteps(
 ): Promise<RangeSeries[]> {
   const { op, grouping, without } = aggregation;
   const { groupOf, out } = groupsOf(inputs, grouping, without);
+  if (FOLDS.has(op)) {
+    const folded = await foldSeries(op, call, groupOf, out.length, checkpoint);
+    return foldedSeries(folded, call, out, [held, maxSamples], [startMs, stepMs]);
+  }
   const groups: Array<Group | undefined> = new Array<Group | undefined>(out.length);
   const results: Vector = [];
   const steps = call.held.length;
@@ -109,4 +113,88 @@ function groupsOf(
     groupOf[i] = g;
   });
   return { groupOf, out };
+}
+
+/** The aggregations whose value at a step is a fold of its present values, taken series by series (foldSeries). */
+const FOLDS: ReadonlySet<AggregateOp> = new Set<AggregateOp>(['sum', 'min', 'max', 'count', 'group']);
+
+/** Each group's value and presence at every step, and how many inputs each step has. */
+interface Folded {
+  readonly values: Float64Array[];
+  readonly present: Uint8Array[];
+  readonly inputs: Float64Array;
+}
+
+/**
+ * A FOLDS aggregation at every step, one input series after another: each (group,
+ * step) meets its inputs in input order, as the loop over steps does, and folds
+ * them as startGroup and accumulate do, so the values are the same to the bit.
+ */
+async function foldSeries(
+  op: AggregateOp,
+  call: StepValues,
+  groupOf: Int32Array,
+  groups: number,
+  checkpoint: () => Promise<void>,
+): Promise<Folded> {
+  const steps = call.held.length;
+  const values = Array.from({ length: groups }, () => new Float64Array(steps));
+  const present = Array.from({ length: groups }, () => new Uint8Array(steps));
+  const inputs = new Float64Array(steps);
+  const first = op === 'count' || op === 'group';
+  for (let i = 0; i < call.series.length; i++) {
+    const s = call.series[i]!;
+    const [acc, seen] = [values[groupOf[i]!]!, present[groupOf[i]!]!];
+    for (let step = 0; step < steps; step++) {
+      if (s.present[step] === 0) continue;
+      inputs[step]!++;
+      const v = s.values[step]!;
+      if (seen[step] === 0) {
+        seen[step] = 1;
+        acc[step] = first ? 1 : v;
+      } else if (op === 'sum') acc[step]! += v;
+      else if (op === 'count') acc[step]!++;
+      else if (op === 'max') {
+        if (acc[step]! < v || Number.isNaN(acc[step])) acc[step] = v;
+      } else if (op === 'min') {
+        if (acc[step]! > v || Number.isNaN(acc[step])) acc[step] = v;
+      }
+    }
+    await checkpoint();
+  }
+  return { values, present, inputs };
+}
+
+/** The folded groups as series, refused past `maxSamples` at the step the evaluator would refuse it (as aggregateSteps). */
+function foldedSeries(
+  { values, present, inputs }: Folded,
+  call: StepValues,
+  out: readonly GrowingSeries[],
+  [held, maxSamples]: [held: number, maxSamples: number],
+  [startMs, stepMs]: [startMs: number, stepMs: number],
+): RangeSeries[] {
+  const steps = call.held.length;
+  const lengths = new Int32Array(out.length);
+  for (let step = 0; step < steps; step++) {
+    let kept = 0;
+    for (let g = 0; g < out.length; g++) {
+      kept += present[g]![step]!;
+      lengths[g]! += present[g]![step]!;
+    }
+    if (held + kept * (steps - step) > maxSamples || held + call.held[step]! + inputs[step]! + 2 * kept > maxSamples)
+      throw tooManySamples();
+    held += kept;
+  }
+  const series: RangeSeries[] = [];
+  out.forEach(({ labels }, g) => {
+    if (lengths[g] === 0) return;
+    const [ts, groupValues] = [new Float64Array(lengths[g]!), new Float64Array(lengths[g]!)];
+    for (let step = 0, at = 0; step < steps; step++) {
+      if (present[g]![step] === 0) continue;
+      ts[at] = startMs + step * stepMs;
+      groupValues[at++] = values[g]![step]!;
+    }
+    series.push({ labels, ts, values: groupValues });
+  });
+  return series.sort((a, b) => compareLabels(a.labels, b.labels));
 }

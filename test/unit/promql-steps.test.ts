@@ -174,7 +174,7 @@ describe('a range query answered whole from its steps', () => {
     const twins = [series('x', [1, 2, 3]), series('y', [1, 2, 3])];
     await expect(rangeOf('sum(rate({job="a"}[2m]))', twins, 1000, 6)).rejects.toThrow(/same labelset/);
     const summed = await rangeOf('sum by (__name__) (last_over_time({job="a"}[2m]))', twins, 1000, 6);
-    expect(summed.map((s) => [s.labels.__name__, s.values])).toEqual([
+    expect(summed.map((s) => [s.labels.__name__, Array.from(s.values)])).toEqual([
       ['x', [1, 2, 3]],
       ['y', [1, 2, 3]],
     ]);
