@@ -9,6 +9,7 @@ import { PAUSE_EVERY } from '../concurrency.js';
 import type { Point, SpecialSample, SpecialValue } from '../domain/point.js';
 import { partitionKey, type PartitionGroup } from '../domain/partitions.js';
 import { seriesName } from '../domain/series.js';
+import { QUARTER } from '../rollup/levels.js';
 import { MINUTES_PER_DAY, shardOf } from '../rollup/roll-queue.js';
 import {
   catalogueShardOf,
@@ -40,10 +41,21 @@ export type Pause = () => Promise<unknown>;
 
 export const noPause: Pause = () => Promise.resolve();
 
-/** The minutes this process queued, with the hold each queue row gives: a later write they cover queues nothing. */
+/** Minutes of a quarter (rollup/levels.ts QUARTER), the unit the roller recomputes. */
+const MINUTES_PER_QUARTER = QUARTER.ms / MS_PER_MINUTE;
+
+/**
+ * The minutes this process queued, with the hold each queue row gives: a later write
+ * they cover queues nothing. A write queues with its minute the rest of that minute's
+ * quarter, which its writer (a backfill, a batch, a collector flushing) usually
+ * writes next: the roller recomputes the whole quarter either way, and a minute
+ * queued with no point written is harmless. A live write queues instead the minutes
+ * its hold reaches into.
+ */
 export class QueuedMinutes {
-  /** (metric, epoch minute) -> the hold its latest queue row from this process gives. */
-  private readonly held = new Map<string, EpochMs>();
+  /** Metric -> epoch minute -> the hold its latest queue row from this process gives. */
+  private readonly held = new Map<string, Map<number, EpochMs>>();
+  private size = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -58,13 +70,18 @@ export class QueuedMinutes {
     const liveFrom = Math.floor(now / MS_PER_MINUTE) - 1;
     const liveTo = Math.floor(now / MS_PER_MINUTE) + 1;
     const reach = Math.floor(holdMs / MS_PER_MINUTE);
+    // Points of one metric come together (partitions are): its held minutes are looked up once per run of them.
+    let [metric, held] = ['', undefined as ReadonlyMap<number, EpochMs> | undefined];
+    const covered = (minute: number): boolean => (held?.get(minute) ?? -Infinity) >= needMs;
     const minutes = await minutesByMetric(
       partitions,
       (metricId, minute, add) => {
-        if ((this.held.get(partitionKey(metricId, minute)) ?? -Infinity) >= needMs) return;
+        if (metricId !== metric) [metric, held] = [metricId, this.held.get(metricId)];
+        if (covered(minute)) return;
         add(minute);
-        // Live writes: the minutes this hold reaches into will be written next.
-        if (minute >= liveFrom && minute <= liveTo) for (let next = minute + 1; next <= reach; next++) add(next);
+        const live = minute >= liveFrom && minute <= liveTo;
+        const last = live ? reach : (Math.floor(minute / MINUTES_PER_QUARTER) + 1) * MINUTES_PER_QUARTER - 1;
+        for (let next = minute + 1; next <= last; next++) if (!covered(next)) add(next);
       },
       pause,
     );
@@ -73,9 +90,18 @@ export class QueuedMinutes {
 
   /** The request's queue rows are written: later writes within their hold need none. */
   remember(minutes: Map<string, number[]>, holdMs: EpochMs): void {
-    if (this.held.size > this.capacity) this.held.clear();
-    for (const [metricId, list] of minutes)
-      for (const minute of list) this.held.set(partitionKey(metricId, minute), holdMs);
+    if (this.size > this.capacity) {
+      this.held.clear();
+      this.size = 0;
+    }
+    for (const [metricId, list] of minutes) {
+      let held = this.held.get(metricId);
+      if (held === undefined) this.held.set(metricId, (held = new Map()));
+      for (const minute of list) {
+        if (!held.has(minute)) this.size++;
+        held.set(minute, holdMs);
+      }
+    }
   }
 }
 

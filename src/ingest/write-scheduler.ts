@@ -264,8 +264,11 @@ class RoundRobinScheduler implements WriteScheduler {
     const taken = this.waitingWrites.take(item, room, this.markSent);
     settled.push(...taken);
     const points: StampedPoint[] = [];
-    for (const { write } of taken)
-      for (const point of write!.points) points.push({ ...point, writeTimeUs: write!.writeTimeUs });
+    for (const { write } of taken) {
+      const { writeTimeUs } = write!;
+      // A literal, not a spread: this runs for every point written.
+      for (const { metricId: id, ts, value } of write!.points) points.push({ metricId: id, ts, value, writeTimeUs });
+    }
     return { metricId, partition, points };
   }
 }

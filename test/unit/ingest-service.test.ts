@@ -50,24 +50,39 @@ describe('the ingest service', () => {
     ]);
   });
 
-  it('queues the minutes it touches, in the slot its hold ends in, before writing points stamped with the arrival time', async () => {
+  it('queues the minutes it touches and the rest of their quarters, in the slot its hold ends in, before writing points stamped with the arrival time', async () => {
     const clock = { now: 1_000 * 86_400_000 };
     const { writer, log } = recordingWriter(clock);
     const service = ingestService(writer, { clock: () => clock.now });
-    const old = 500 * 86_400_000; // a day long past: its minutes, and no others
+    const old = 500 * 86_400_000; // a day long past: its minutes and what is left of their quarters, no others
     const request = insertRequest({ receivedMs: clock.now });
     await service.ingest(
       [
         { metricId: 'm', ts: old + 61_000, value: 1 },
-        { metricId: 'm', ts: old + 2 * HOUR, value: 2 },
+        { metricId: 'm', ts: old + 2 * HOUR + 12 * M, value: 2 },
       ],
       request,
     );
     const slot = slotOf(request.deadlineMs + 1_000 + REUSE_MS);
-    expect(log[0]).toBe(`queue ${shardOf('m')}/${slot} m@500:1,120`);
+    const [first, second] = [
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+      [132, 133, 134],
+    ];
+    expect(log[0]).toBe(`queue ${shardOf('m')}/${slot} m@500:${[...first, ...second].join(',')}`);
     expect(log.slice(1).sort()).toEqual([
       `write m ${500 * 24} x1 @${request.writeTimeUs}`,
       `write m ${500 * 24 + 2} x1 @${request.writeTimeUs}`,
+    ]);
+    // The writer's next points, within those quarters and the hold: nothing more to queue; past them, their quarter.
+    log.length = 0;
+    const next = (ts: number) =>
+      service.ingest([{ metricId: 'm', ts, value: 3 }], insertRequest({ receivedMs: clock.now }));
+    await next(old + 5 * M);
+    await next(old + 14 * M + 59_000);
+    expect(log.filter((line) => line.startsWith('queue'))).toEqual([]);
+    await next(old + 15 * M);
+    expect(log.filter((line) => line.startsWith('queue'))).toEqual([
+      `queue ${shardOf('m')}/${slot} m@500:15,16,17,18,19,20,21,22,23,24,25,26,27,28,29`,
     ]);
   });
 
