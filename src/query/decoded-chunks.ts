@@ -26,7 +26,7 @@ export class DecodedChunks {
   private samples = 0;
   private uses = 0;
 
-  constructor(private readonly maxSamples: number) {}
+  constructor(readonly maxSamples: number) {}
 
   /** Samples held now. */
   get size(): number {

@@ -89,7 +89,8 @@ export function specialNeeded(
  * ends, and only its samples copied out: an hour read at its start and its end, as
  * `rate(x[5m])` at a 1h step reads it, is decoded about once); else decoded once
  * for the hour's parts (kept by `decodes`, or let go when the last of them has it:
- * parts of an hour are adjacent in `reads`).
+ * parts of an hour are adjacent in `reads`). One read keeps at most half of what
+ * `decodes` holds, so that a long range does not push out what dashboards come back to.
  */
 export function sharedChunks(
   queries: readonly SamplesQuery[],
@@ -106,21 +107,28 @@ export function sharedChunks(
     left.set(first, end - first);
     for (let i = first; i < end; i++) firstOf.set(i, first);
   }
+  let keptSamples = 0;
+  /** The chunk decoded whole and kept, while this read has kept less than its share; undefined past it. */
+  const keep = (metricId: string, hour: number, bytes: Uint8Array): DecodedChunk | undefined => {
+    if (decodes === undefined || keptSamples >= decodes.maxSamples / 2) return undefined;
+    const chunk = decodes.decode(metricId, hour, bytes);
+    keptSamples += chunk.ts.length;
+    return chunk;
+  };
   const decoded = new Map<number, DecodedChunk>();
   return (read, index) => {
     const { partition } = read;
     const bytes = chunks[read.query]!.get(partition);
     if (bytes === undefined) return undefined;
     const { metricId } = queries[read.query]!;
-    const kept = decodes?.get(metricId, partition, bytes);
-    if (kept !== undefined) return kept;
+    const known = decodes?.get(metricId, partition, bytes);
+    if (known !== undefined) return known;
     const first = firstOf.get(index);
     if (first === undefined) {
       const whole = read.fromMs === partition * MS_PER_HOUR && read.toMs === (partition + 1) * MS_PER_HOUR;
-      return whole && decodes !== undefined ? decodes.decode(metricId, partition, bytes) : bytes;
+      return (whole ? keep(metricId, partition, bytes) : undefined) ?? bytes;
     }
-    const chunk =
-      decoded.get(first) ?? decodes?.decode(metricId, partition, bytes) ?? decodeStored(bytes, metricId, partition);
+    const chunk = decoded.get(first) ?? keep(metricId, partition, bytes) ?? decodeStored(bytes, metricId, partition);
     const parts = left.get(first)!;
     if (parts > 1) decoded.set(first, chunk);
     else decoded.delete(first);

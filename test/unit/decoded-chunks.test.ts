@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeChunk } from '../../src/domain/chunk-codec.js';
 import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import { DecodedChunks } from '../../src/query/decoded-chunks.js';
+import { sharedChunks, type PointRead } from '../../src/query/hour-reads.js';
 
 const HOUR = 3_600_000;
 
@@ -64,5 +65,35 @@ describe('decoded chunks kept by a worker', () => {
     cache.decode('m', 4, chunk(101));
     expect(cache.get('m', 4, chunk(101))).toBeUndefined();
     expect(cache.size).toBeLessThanOrEqual(100);
+  });
+
+  it('are kept by one read up to half their bound, so that a long range does not push out the rest', () => {
+    const cache = new DecodedChunks(100);
+    const hours = Array.from({ length: 8 }, (_, hour) => hour);
+    const chunks = new Map(hours.map((hour) => [hour, chunk(20, hour)]));
+    const reads: PointRead[] = hours.map((hour) => ({
+      query: 0,
+      partition: hour,
+      fromMs: hour * HOUR,
+      toMs: (hour + 1) * HOUR,
+      ts: [],
+      values: [],
+      special: [],
+    }));
+    const chunkOf = sharedChunks([{ metricId: 'm', fromMs: 0, toMs: 8 * HOUR }], reads, [chunks], cache);
+    /** `d` for a read given a decode, `s` for one given the chunk as stored. */
+    const kinds = (take: typeof chunkOf): string =>
+      reads.map((read, i) => (take(read, i) instanceof Uint8Array ? 's' : 'd')).join('');
+    // Whole hours are decoded and kept until the read has kept 50 samples; the others are left as stored.
+    expect(kinds(chunkOf)).toBe('dddsssss');
+    expect(cache.size).toBe(60);
+    // A later read of the same hours finds those kept, and keeps its own share of the others.
+    expect(kinds(sharedChunks([{ metricId: 'm', fromMs: 0, toMs: 8 * HOUR }], reads, [chunks], cache))).toBe(
+      'ddddddss',
+    );
+    // Hours 3 to 5 pushed out the least recently used within the bound.
+    expect(cache.size).toBe(80);
+    expect(cache.get('m', 0, chunks.get(0)!)).toBeUndefined();
+    expect(cache.get('m', 5, chunks.get(5)!)).toBeDefined();
   });
 });
