@@ -57,7 +57,12 @@ export interface ComparedQuery {
   readonly prometheusWarmUpMs: readonly number[];
   /** Whether every answer of meetr equalled Prometheus'. */
   readonly same: boolean;
+  /** Where the first answer that differed did (run, series, step, both values), to look into; null when none did. */
+  readonly firstDifference: string | null;
 }
+
+/** How far into the day the queries start: their longest window. */
+const QUERY_MARGIN_MS = 10 * 60_000;
 
 /** 100 counters over one UTC day that ended at least two hours ago, one sample per 15 s, each resetting once. */
 function benchDay(seed: number): { fromMs: number; series: LabelledSeries[] } {
@@ -104,23 +109,27 @@ export async function queryRange(
 
 /** Whether two matrices hold the same series, steps and values (to 1e-9 relative: sums may add in another order). */
 export function sameMatrix(a: Matrix, b: Matrix): boolean {
+  return matrixDifference(a, b) === null;
+}
+
+/** Where two matrices first differ (sameMatrix's terms), or null. */
+export function matrixDifference(a: Matrix, b: Matrix): string | null {
   const key = (m: Record<string, string>): string => JSON.stringify(Object.entries(m).sort());
   const other = new Map(b.map((s) => [key(s.metric), s.values]));
-  return (
-    a.length === b.length &&
-    a.every((s) => {
-      const values = other.get(key(s.metric));
-      return (
-        values !== undefined &&
-        values.length === s.values.length &&
-        s.values.every(
-          ([t, v], i) =>
-            t === values[i]![0] &&
-            Math.abs(Number(v) - Number(values[i]![1])) <= 1e-9 * Math.max(1, Math.abs(Number(v))),
-        )
-      );
-    })
-  );
+  if (a.length !== b.length) return `${a.length} series against ${b.length}`;
+  for (const s of a) {
+    const values = other.get(key(s.metric));
+    if (values === undefined) return `${key(s.metric)} only in the first`;
+    if (values.length !== s.values.length) return `${key(s.metric)}: ${s.values.length} steps against ${values.length}`;
+    const i = s.values.findIndex(
+      ([t, v], i) =>
+        t !== values[i]![0] ||
+        !(Math.abs(Number(v) - Number(values[i]![1])) <= 1e-9 * Math.max(1, Math.abs(Number(v)))),
+    );
+    if (i >= 0)
+      return `${key(s.metric)} at step ${i}: ${JSON.stringify(s.values[i])} against ${JSON.stringify(values[i])}`;
+  }
+  return null;
 }
 
 /**
@@ -141,7 +150,7 @@ export async function compareQuery(
   runs: number,
 ): Promise<Omit<ComparedQuery, 'query' | 'steps'>> {
   const [mine, theirs, myWarmUps, theirWarmUps] = [[] as number[], [] as number[], [] as number[], [] as number[]];
-  let [same, series, meetrError] = [true, 0, null as string | null];
+  let [same, series, meetrError, firstDifference] = [true, 0, null as string | null, null as string | null];
   for (let run = -WARM_UP_RUNS; run < runs; run++) {
     if (run < 0) {
       theirWarmUps.push((await queryRange(urls.prometheus, query, startMs, endMs, stepSeconds)).ms);
@@ -155,7 +164,9 @@ export async function compareQuery(
     try {
       const myAnswer = await queryRange(urls.meetr, query, startMs, endMs, stepSeconds);
       mine.push(myAnswer.ms);
-      same &&= sameMatrix(myAnswer.result, theirAnswer.result);
+      const difference = matrixDifference(myAnswer.result, theirAnswer.result);
+      if (difference !== null && same) firstDifference = `run ${run}: ${difference}`;
+      same &&= difference === null;
     } catch (error) {
       meetrError = error instanceof Error ? error.message : String(error);
       same = false;
@@ -168,6 +179,7 @@ export async function compareQuery(
     meetrWarmUpMs: myWarmUps.map(Math.round),
     prometheusWarmUpMs: theirWarmUps.map(Math.round),
     same,
+    firstDifference,
     series,
   };
 }
@@ -215,7 +227,9 @@ export async function benchPrometheus(
   const sealedAfterMs = performance.now() - sealStarted;
   const queries: ComparedQuery[] = [];
   try {
-    const [start, end] = [fromMs, fromMs + DAY_MS];
+    // From the day's tenth minute: no window (10m at most) or lookback (5m) reaches the day before, which
+    // meetr's keyspace may hold from an earlier run (the bench's day moves at 02:00 UTC) and Prometheus does not.
+    const [start, end] = [fromMs + QUERY_MARGIN_MS, fromMs + DAY_MS];
     for (const query of [
       'bench_requests_total',
       'sum by (group) (rate(bench_requests_total[5m]))',
@@ -228,7 +242,7 @@ export async function benchPrometheus(
         [start, end, 60],
         QUERY_RUNS,
       );
-      queries.push({ query, steps: DAY_MS / 60_000 + 1, ...compared });
+      queries.push({ query, steps: (end - start) / 60_000 + 1, ...compared });
     }
   } finally {
     prometheus.stop();
