@@ -81,11 +81,11 @@ export async function aggregateSteps(
     }
     results.length = 0;
     for (const group of groups) if (group !== undefined) finish(op, group, undefined, results);
-    // The evaluator holds the step's windows, its input vector and its output vector, then keeps the output.
-    const kept = results.length;
-    if (held + kept * (steps - step) > maxSamples || held + call.held[step]! + count + 2 * kept > maxSamples)
-      throw tooManySamples();
-    held += kept;
+    held = heldAfterStep(
+      held,
+      { step, steps, windows: call.held[step]!, inputs: count, kept: results.length },
+      maxSamples,
+    );
     groups.forEach((group, g) => {
       if (group === undefined) return;
       out[g]!.ts.push(t);
@@ -94,6 +94,28 @@ export async function aggregateSteps(
     if (step % STEPS_PER_CHECKPOINT === STEPS_PER_CHECKPOINT - 1) await checkpoint();
   }
   return out.filter((s) => s.ts.length > 0).sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+/**
+ * What the query holds after an aggregation's step, `held` before it; tooManySamples
+ * where the evaluator would refuse it: it holds the step's windows, its input vector
+ * and its output vector, then keeps the output (`kept` samples), which every step
+ * left may keep as many of.
+ */
+function heldAfterStep(
+  held: number,
+  {
+    step,
+    steps,
+    windows,
+    inputs,
+    kept,
+  }: { step: number; steps: number; windows: number; inputs: number; kept: number },
+  maxSamples: number,
+): number {
+  if (held + kept * (steps - step) > maxSamples || held + windows + inputs + 2 * kept > maxSamples)
+    throw tooManySamples();
+  return held + kept;
 }
 
 /** Each input's group (by index), and each group's output series, in the order first met. */
@@ -181,9 +203,7 @@ function foldedSeries(
       kept += present[g]![step]!;
       lengths[g]! += present[g]![step]!;
     }
-    if (held + kept * (steps - step) > maxSamples || held + call.held[step]! + inputs[step]! + 2 * kept > maxSamples)
-      throw tooManySamples();
-    held += kept;
+    held = heldAfterStep(held, { step, steps, windows: call.held[step]!, inputs: inputs[step]!, kept }, maxSamples);
   }
   const series: RangeSeries[] = [];
   out.forEach(({ labels }, g) => {
