@@ -30,7 +30,17 @@ export const SEAL_AFTER_MS = MS_PER_MINUTE;
 export interface HourPoints {
   readonly ts: number[];
   readonly values: number[];
+  /** The spans [fromMs, toMs) of the hour read: these are every point in them. */
+  readonly spans: Span[];
 }
+
+export interface Span {
+  readonly fromMs: EpochMs;
+  readonly toMs: EpochMs;
+}
+
+/** Nothing read yet. */
+export const NO_POINTS = (): HourPoints => ({ ts: [], values: [], spans: [] });
 
 /** The reminders a roller queued, so that rolling an open hour again queues none twice. */
 export class SealReminders {
@@ -86,7 +96,7 @@ export async function sealHours(context: SealContext, rolled: RolledDay): Promis
   for (const [hour, minute] of firstQueued) {
     if (!isOver(hour, context.nowMs)) {
       await context.reminders.remind(context.store, metricId, day, minute);
-    } else if (await sealHour(context, metricId, hour, chunks.get(hour), scanned.get(hour) ?? { ts: [], values: [] })) {
+    } else if (await sealHour(context, metricId, hour, chunks.get(hour), scanned.get(hour) ?? NO_POINTS())) {
       written++;
     }
   }
@@ -95,8 +105,10 @@ export async function sealHours(context: SealContext, rolled: RolledDay): Promis
 
 /**
  * Writes one hour's chunk: its points (the stored chunk's merged with `fresh`, or
- * the hour's raw points) and its special samples (the stored chunk's merged with
- * all of the hour's in their table: they are few). False when the hour has neither.
+ * the hour's raw points: `fresh` with the raw points of the rest of the hour, which
+ * is the whole hour when rolling read none of it) and its special samples (the
+ * stored chunk's merged with all of the hour's in their table: they are few).
+ * False when the hour has neither.
  */
 export async function sealHour(
   context: SealContext,
@@ -116,12 +128,14 @@ export async function sealHour(
     points = mergeSamples(unsealed, fresh);
     for (const sample of unsealed.special) special.set(sample.ts, sample);
   } else {
-    const all: HourPoints = { ts: [], values: [] };
-    await store.scanPoints(metricId, hour, fromMs, toMs, (ts, value) => {
-      all.ts.push(ts);
-      all.values.push(value);
-    });
-    points = all;
+    const rest = NO_POINTS();
+    for (const gap of gapsBetween(fresh.spans, fromMs, toMs)) {
+      await store.scanPoints(metricId, hour, gap.fromMs, gap.toMs, (ts, value) => {
+        rest.ts.push(ts);
+        rest.values.push(value);
+      });
+    }
+    points = fresh.ts.length === 0 ? rest : mergeSamples(rest, fresh);
   }
   for (const sample of await store.specialSamples(metricId, dayBucket(fromMs), fromMs, toMs))
     special.set(sample.ts, sample);
@@ -131,4 +145,17 @@ export async function sealHour(
   const plain = isPlain(points, specials);
   await store.writeChunk(metricId, { hour, bytes: encodeChunk(ts, values), plain }, asOfUs);
   return true;
+}
+
+/** The parts of [fromMs, toMs) that no span covers, ascending. */
+export function gapsBetween(spans: readonly Span[], fromMs: EpochMs, toMs: EpochMs): Span[] {
+  const gaps: Span[] = [];
+  let at = fromMs;
+  for (const span of [...spans].sort((a, b) => a.fromMs - b.fromMs)) {
+    if (span.fromMs > at) gaps.push({ fromMs: at, toMs: Math.min(span.fromMs, toMs) });
+    at = Math.max(at, span.toMs);
+    if (at >= toMs) return gaps;
+  }
+  if (at < toMs) gaps.push({ fromMs: at, toMs });
+  return gaps;
 }

@@ -256,6 +256,43 @@ describe('samples of sealed hours', () => {
     expect(w.store.calls.scanPoints - late).toBe(1); // the one minute written since
   });
 
+  it('seal an hour from the raw points rolling read, reading only the rest of the hour again', async () => {
+    const w = world();
+    const hour = base + HOUR;
+    const whole: Array<[number, number]> = Array.from({ length: 240 }, (_, i) => [hour + i * 15_000, i]);
+    await w.write('a', whole);
+    const before = w.store.calls.scanPoints;
+    await w.roll();
+    expect(w.store.calls.scanPoints - before, 'one scan of the four quarters, none to seal').toBe(1);
+
+    // Two quarters of the next hour written: sealing scans the other two, and the chunk holds all four.
+    const next = hour + HOUR;
+    const early: Array<[number, number]> = [
+      [next + 16 * 60_000, 1],
+      [next + 50 * 60_000, 2],
+    ];
+    // Written straight to the raw table, as a write that queued in an earlier slot and was rolled with it.
+    await w.store.writePartition(
+      'a',
+      next / HOUR,
+      early.map(([ts, value]) => ({ metricId: 'a', ts, value, writeTimeUs: 1 })),
+    );
+    for (const [ts, value] of early) w.raw.get('a')!.set(ts, value);
+    const queued: Array<[number, number]> = [
+      [next + 1_000, 3],
+      [next + 31 * 60_000, 4],
+    ];
+    await w.write('a', queued);
+    const scans = w.store.calls.scanPoints;
+    await w.roll();
+    expect(w.store.calls.scanPoints - scans, 'quarters 0 and 2 to roll, 1 and 3 to seal').toBe(4);
+    const chunk = (await w.store.readChunks(['a'], chunkPeriod(next / HOUR), 0, 2 ** 31 - 1)).find(
+      ({ hour: h }) => h === next / HOUR,
+    );
+    expect(Array.from(decodeChunk(chunk!.bytes).values)).toEqual([3, 1, 4, 2]);
+    expect(await samplesOf(w, ['a'], hour, next + HOUR - 1)).toEqual([w.expected('a', hour, next + HOUR - 1)]);
+  });
+
   it('reseal an hour exactly when one roll recomputes a dense quarter and a later sparse one of it', async () => {
     const w = world();
     const hour = base + HOUR;
