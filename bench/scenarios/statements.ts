@@ -129,7 +129,7 @@ async function measureAll(store: CassandraPointStore, seed: number): Promise<Sta
       return store.scanPoints(`${id(i % 100)}_hour`, HOUR, HOUR * HOUR_MS, (HOUR + 1) * HOUR_MS, () => undefined);
     }),
     await measure('roller: a 240-sample chunk written', 1, (i) =>
-      store.writeChunk(id(i % 100), { hour: HOUR + (i % 24), bytes: chunk }, nowUs),
+      store.writeChunks(id(i % 100), [{ hour: HOUR + (i % 24), bytes: chunk }], nowUs),
     ),
     await measure('reader: the 24 chunks of a day read', 24, (i) =>
       store.readChunks([id(i % 100)], 0, HOUR, HOUR + 24),

@@ -18,7 +18,7 @@ import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
 import { isPlain, sealable, unseal } from '../domain/sealed-samples.js';
 import { shardOf, slotOf } from '../rollup/roll-queue.js';
-import type { RollupStore } from '../storage/ports.js';
+import type { RollupStore, SealedChunk } from '../storage/ports.js';
 import { decodeStored } from '../storage/sealed-reads.js';
 import { dayBucket, dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
@@ -84,32 +84,43 @@ export function isOver(hour: number, nowMs: EpochMs): boolean {
   return nowMs >= (hour + 1) * MS_PER_HOUR + SEAL_AFTER_MS;
 }
 
-/** Seals the hours of a rolled day that are over, and queues reminders for the ones still open; returns chunks written. */
+/**
+ * Seals the hours of a rolled day that are over, and queues reminders for the ones
+ * still open; returns chunks written. The special samples of every hour sealed are
+ * read at once (they share the day's partition), and the chunks are written
+ * together (an unlogged batch per chunk partition).
+ */
 export async function sealHours(context: SealContext, rolled: RolledDay): Promise<number> {
+  const { store, asOfUs } = context;
   const { metricId, day, queued, scanned, chunks } = rolled;
   const firstQueued = new Map<number, EpochMs>();
   for (const minute of queued) {
     const hour = Math.floor(minute / MS_PER_HOUR);
     if (!firstQueued.has(hour)) firstQueued.set(hour, minute);
   }
-  let written = 0;
+  const over: number[] = [];
   for (const [hour, minute] of firstQueued) {
-    if (!isOver(hour, context.nowMs)) {
-      await context.reminders.remind(context.store, metricId, day, minute);
-    } else if (await sealHour(context, metricId, hour, chunks.get(hour), scanned.get(hour) ?? NO_POINTS())) {
-      written++;
-    }
+    if (isOver(hour, context.nowMs)) over.push(hour);
+    else await context.reminders.remind(store, metricId, day, minute);
   }
-  return written;
+  if (over.length === 0) return 0;
+  const [first, last] = [Math.min(...over), Math.max(...over)];
+  const specials = new Map<number, SpecialValue[]>();
+  for (const sample of await store.specialSamples(metricId, day, first * MS_PER_HOUR, (last + 1) * MS_PER_HOUR)) {
+    const hour = Math.floor(sample.ts / MS_PER_HOUR);
+    specials.set(hour, [...(specials.get(hour) ?? []), sample]);
+  }
+  const sealed: SealedChunk[] = [];
+  for (const hour of over) {
+    const hourPoints = scanned.get(hour) ?? NO_POINTS();
+    const chunk = await sealedChunk(store, metricId, hour, chunks.get(hour), hourPoints, specials.get(hour) ?? []);
+    if (chunk !== undefined) sealed.push(chunk);
+  }
+  if (sealed.length > 0) await store.writeChunks(metricId, sealed, asOfUs);
+  return sealed.length;
 }
 
-/**
- * Writes one hour's chunk: its points (the stored chunk's merged with `fresh`, or
- * the hour's raw points: `fresh` with the raw points of the rest of the hour, which
- * is the whole hour when rolling read none of it) and its special samples (the
- * stored chunk's merged with all of the hour's in their table: they are few).
- * False when the hour has neither.
- */
+/** Seals one hour (sealHours' work for a single hour, as history sealing needs it); true when a chunk was written. */
 export async function sealHour(
   context: SealContext,
   metricId: string,
@@ -118,6 +129,28 @@ export async function sealHour(
   fresh: HourPoints,
 ): Promise<boolean> {
   const { store, asOfUs } = context;
+  const fromMs = hour * MS_PER_HOUR;
+  const specials = await store.specialSamples(metricId, dayBucket(fromMs), fromMs, fromMs + MS_PER_HOUR);
+  const chunk = await sealedChunk(store, metricId, hour, stored, fresh, specials);
+  if (chunk !== undefined) await store.writeChunks(metricId, [chunk], asOfUs);
+  return chunk !== undefined;
+}
+
+/**
+ * One hour's chunk: its points (the stored chunk's merged with `fresh`, or the
+ * hour's raw points: `fresh` with the raw points of the rest of the hour, which is
+ * the whole hour when rolling read none of it) and its special samples (the stored
+ * chunk's merged with `specials`, all of the hour's in their table: they are few).
+ * Undefined when the hour has neither.
+ */
+async function sealedChunk(
+  store: RollupStore,
+  metricId: string,
+  hour: number,
+  stored: Uint8Array | undefined,
+  fresh: HourPoints,
+  specials: readonly SpecialValue[],
+): Promise<SealedChunk | undefined> {
   const [fromMs, toMs] = [hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR];
   let points: SampleRun;
   // The chunk's special samples, those in their table (written since, or not expired yet) in their place.
@@ -137,14 +170,11 @@ export async function sealHour(
     }
     points = fresh.ts.length === 0 ? rest : mergeSamples(rest, fresh);
   }
-  for (const sample of await store.specialSamples(metricId, dayBucket(fromMs), fromMs, toMs))
-    special.set(sample.ts, sample);
-  if (points.ts.length === 0 && special.size === 0) return false;
-  const specials = [...special.values()].sort((a, b) => a.ts - b.ts);
-  const { ts, values } = sealable(points, specials);
-  const plain = isPlain(points, specials);
-  await store.writeChunk(metricId, { hour, bytes: encodeChunk(ts, values), plain }, asOfUs);
-  return true;
+  for (const sample of specials) special.set(sample.ts, sample);
+  if (points.ts.length === 0 && special.size === 0) return undefined;
+  const sorted = [...special.values()].sort((a, b) => a.ts - b.ts);
+  const { ts, values } = sealable(points, sorted);
+  return { hour, bytes: encodeChunk(ts, values), plain: isPlain(points, sorted) };
 }
 
 /** The parts of [fromMs, toMs) that no span covers, ascending. */

@@ -231,8 +231,8 @@ export interface RollupStore extends RangeReader, Pick<PointWriter, 'markDirty'>
     rows: readonly RollupRow[],
     asOfUs: number,
   ): Promise<void>;
-  /** Upserts an hour's sealed chunk as of `asOfUs` (when the reads it was sealed from began): a later seal always wins. */
-  writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void>;
+  /** Upserts a series' sealed chunks as of `asOfUs` (when their reads began): a later seal wins; one statement a partition. */
+  writeChunks(metricId: string, chunks: readonly SealedChunk[], asOfUs: number): Promise<void>;
   /** The shard's lease and progress. */
   readShard(shard: number): Promise<ShardState>;
   /** Takes the lease if it is still as `seen` (a lightweight transaction); true when taken. */

@@ -11,6 +11,7 @@ import { chunkPeriod, HOURS_PER_CHUNK_PERIOD, samplePartition } from '../../src/
 import { historyState, sealHistory } from '../../src/roller/history-seal.js';
 import { parseRetention } from '../../src/rollup/retention.js';
 import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
+import { CHUNK_BATCH_BYTES } from '../../src/storage/cassandra/statements.js';
 import { chunksOf, chunksOfSeries } from '../../src/storage/sealed-reads.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 
@@ -20,12 +21,37 @@ const HOUR = 3_600_000;
 const chunkOf = (ts: number[], values: number[]) => encodeChunk(ts, Float64Array.from(values));
 
 describe('chunks in Cassandra', () => {
+  it('of one series are written together, a batch per partition of bounded bytes', async () => {
+    const last = 5 * HOURS_PER_CHUNK_PERIOD - 1;
+    // Two hours on each side of a partition boundary, and two chunks too large to share a batch.
+    const small = [last - 1, last, last + 1, last + 2].map((hour) => ({ hour, bytes: chunkOf([hour * HOUR], [hour]) }));
+    const big = [last + 3, last + 4].map((hour) => {
+      const ts = Array.from({ length: 20_000 }, (_, i) => hour * HOUR + i * 100);
+      return {
+        hour,
+        bytes: chunkOf(
+          ts,
+          ts.map(() => Math.random()),
+        ),
+      };
+    });
+    expect(big[0]!.bytes.length).toBeGreaterThan(CHUNK_BATCH_BYTES / 2);
+    await store().writeChunks('b', [...big, ...small], 10);
+    const stored = [
+      ...(await store().readChunks(['b'], chunkPeriod(last), last - 1, last + 1)),
+      ...(await store().readChunks(['b'], chunkPeriod(last + 1), last + 1, last + 5)),
+    ];
+    expect(stored.map(({ hour }) => hour)).toEqual([last - 1, last, last + 1, last + 2, last + 3, last + 4]);
+    for (const { hour, bytes } of stored)
+      expect(Buffer.compare(bytes, [...small, ...big].find((chunk) => chunk.hour === hour)!.bytes)).toBe(0);
+  });
+
   it('are read by hour range within their partition, and the later seal wins whichever lands last', async () => {
     const first = 3 * HOURS_PER_CHUNK_PERIOD - 1; // the last hour of a partition
-    await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [1]) }, 10);
-    await store().writeChunk('c', { hour: first + 1, bytes: chunkOf([(first + 1) * HOUR], [2]) }, 10);
-    await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [3]) }, 30);
-    await store().writeChunk('c', { hour: first, bytes: chunkOf([first * HOUR], [4]) }, 20);
+    await store().writeChunks('c', [{ hour: first, bytes: chunkOf([first * HOUR], [1]) }], 10);
+    await store().writeChunks('c', [{ hour: first + 1, bytes: chunkOf([(first + 1) * HOUR], [2]) }], 10);
+    await store().writeChunks('c', [{ hour: first, bytes: chunkOf([first * HOUR], [3]) }], 30);
+    await store().writeChunks('c', [{ hour: first, bytes: chunkOf([first * HOUR], [4]) }], 20);
     const read = await store().readChunks(['c'], chunkPeriod(first), first, first + 2);
     expect(read.map(({ hour }) => hour)).toEqual([first]);
     expect(Array.from(decodeChunk(read[0]!.bytes).values)).toEqual([3]);
@@ -36,10 +62,10 @@ describe('chunks in Cassandra', () => {
 
   it('carry whether their hour is plain, read without the chunk; a chunk sealed before that was recorded has no mark', async () => {
     const hour = 4 * HOURS_PER_CHUNK_PERIOD + 10;
-    await store().writeChunk('p', { hour, bytes: chunkOf([hour * HOUR], [1]), plain: true }, 10);
-    await store().writeChunk('p', { hour: hour + 1, bytes: chunkOf([(hour + 1) * HOUR], [NaN]), plain: false }, 10);
-    await store().writeChunk('p', { hour: hour + 2, bytes: chunkOf([(hour + 2) * HOUR], [2]) }, 10);
-    await store().writeChunk('p', { hour, bytes: chunkOf([hour * HOUR], [Infinity]), plain: false }, 20);
+    await store().writeChunks('p', [{ hour, bytes: chunkOf([hour * HOUR], [1]), plain: true }], 10);
+    await store().writeChunks('p', [{ hour: hour + 1, bytes: chunkOf([(hour + 1) * HOUR], [NaN]), plain: false }], 10);
+    await store().writeChunks('p', [{ hour: hour + 2, bytes: chunkOf([(hour + 2) * HOUR], [2]) }], 10);
+    await store().writeChunks('p', [{ hour, bytes: chunkOf([hour * HOUR], [Infinity]), plain: false }], 20);
     expect(await store().readChunkMarks('p', chunkPeriod(hour), hour, hour + 3)).toEqual([
       { hour, plain: false },
       { hour: hour + 1, plain: false },
@@ -53,7 +79,7 @@ describe('chunks in Cassandra', () => {
   it('are read by a list of scattered hours within their partition, and through chunksOf across partitions', async () => {
     const start = 5 * HOURS_PER_CHUNK_PERIOD - 40;
     for (let hour = start; hour < start + 80; hour += 3)
-      await store().writeChunk('s', { hour, bytes: chunkOf([hour * HOUR + 7], [hour]) }, 10);
+      await store().writeChunks('s', [{ hour, bytes: chunkOf([hour * HOUR + 7], [hour]) }], 10);
     const wanted = [start, start + 2, start + 3, start + 39];
     const read = await store().readChunksAt('s', chunkPeriod(start), wanted);
     expect(read.map(({ hour }) => hour)).toEqual([start, start + 3, start + 39]);
@@ -71,7 +97,8 @@ describe('chunks in Cassandra', () => {
     const series = Array.from({ length: 20 }, (_, i) => `many.${i}`);
     for (const [i, metricId] of series.entries())
       for (let hour = start; hour < start + 4; hour++)
-        if ((hour + i) % 3 !== 0) await store().writeChunk(metricId, { hour, bytes: chunkOf([hour * HOUR], [i]) }, 10);
+        if ((hour + i) % 3 !== 0)
+          await store().writeChunks(metricId, [{ hour, bytes: chunkOf([hour * HOUR], [i]) }], 10);
     const stored = (i: number, hours: number[]): number[] =>
       hours.filter((hour) => hour >= start && hour < start + 4 && (hour + i) % 3 !== 0);
     const read = await store().readChunks(['many.3', 'none', 'many.1'], chunkPeriod(start), start, start + 2);
@@ -100,7 +127,7 @@ describe('chunks in Cassandra', () => {
     const now = Date.parse('2026-06-01T00:00:00Z');
     const kept = new CassandraPointStore(ks.client, ks.keyspace, undefined, retention, () => now);
     const hour = samplePartition(now - 2 * 86_400_000);
-    await kept.writeChunk('ttl', { hour, bytes: chunkOf([hour * HOUR], [1]) }, 1);
+    await kept.writeChunks('ttl', [{ hour, bytes: chunkOf([hour * HOUR], [1]) }], 1);
     const row = (
       await ks.client.execute(
         `SELECT TTL(chunk) AS ttl FROM ${ks.keyspace}.chunks WHERE metric_id = ? AND period = ?`,
@@ -158,7 +185,7 @@ describe('chunks in Cassandra', () => {
       const points = [0, 1, 2].map((i) => ({ metricId, ts: (hour + offset) * HOUR + i, value: i, writeTimeUs: 1 }));
       await store().writePartition(metricId, hour + offset, points);
     }
-    await store().writeChunk('h2', { hour: hour + 5, bytes: chunkOf([(hour + 5) * HOUR], [9]) }, 10);
+    await store().writeChunks('h2', [{ hour: hour + 5, bytes: chunkOf([(hour + 5) * HOUR], [9]) }], 10);
     const listed = [];
     for await (const partition of store().sampleHours()) if (partition.metricId.startsWith('h')) listed.push(partition);
     expect(listed).toHaveLength(3);

@@ -282,10 +282,15 @@ describe('samples of sealed hours', () => {
       [next + 1_000, 3],
       [next + 31 * 60_000, 4],
     ];
-    await w.write('a', queued);
-    const scans = w.store.calls.scanPoints;
+    // With a late point into the first hour, sealed already: two hours to seal in the day.
+    await w.write('a', [...queued, [hour + 7 * 60_000 + 500, 9]]);
+    const [scans, specials] = [w.store.calls.scanPoints, w.store.calls.specialSamples];
     await w.roll();
-    expect(w.store.calls.scanPoints - scans, 'quarters 0 and 2 to roll, 1 and 3 to seal').toBe(4);
+    expect(
+      w.store.calls.scanPoints - scans,
+      "the first hour's late minute; quarters 0 and 2 to roll, 1 and 3 to seal",
+    ).toBe(5);
+    expect(w.store.calls.specialSamples - specials, "one read of the day's special samples for both hours").toBe(1);
     const chunk = (await w.store.readChunks(['a'], chunkPeriod(next / HOUR), 0, 2 ** 31 - 1)).find(
       ({ hour: h }) => h === next / HOUR,
     );
@@ -346,7 +351,7 @@ describe('samples of sealed hours', () => {
     const hour = base + HOUR;
     await w.write('a', [[hour + 1_000, 1]]);
     await w.roll();
-    await w.store.writeChunk('a', { hour: hour / HOUR, bytes: Uint8Array.of(9, 1, 0) }, Number.MAX_SAFE_INTEGER);
+    await w.store.writeChunks('a', [{ hour: hour / HOUR, bytes: Uint8Array.of(9, 1, 0) }], Number.MAX_SAFE_INTEGER);
     const failure = /the sealed chunk of "a" for hour \d+ cannot be read: unknown chunk format version 9/;
     await expect(samplesOf(w, ['a'], hour, hour + HOUR - 1)).rejects.toThrow(failure);
     await expect(samplesOf(w, ['a'], hour, hour + HOUR - 1)).rejects.toBeInstanceOf(StorageUnavailableError);

@@ -30,6 +30,7 @@ import {
   lastDayWriteTime,
   rollupOf,
   rollupParams,
+  CHUNK_BATCH_BYTES,
   ROLLUPS_PER_STATEMENT,
   chunkMarkOf,
   sealedChunkOf,
@@ -203,19 +204,25 @@ export class CassandraPointStore
     return this.rows('read chunks', this.statements.readChunkMarks, [metricId, period, fromHour, toHour], chunkMarkOf);
   }
 
-  async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
-    const { hour, bytes } = chunk;
-    const ttl = ttlSeconds((hour + 1) * MS_PER_HOUR, this.retention.raw, this.clock());
-    const params = [
-      metricId,
-      chunkPeriod(hour),
-      hour,
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
-      chunk.plain ?? null,
-      asOfUs,
-      ttl,
-    ];
-    await this.run('write chunk', () => this.client.execute(this.statements.writeChunk, params, this.writeOptions));
+  async writeChunks(metricId: string, chunks: readonly SealedChunk[], asOfUs: number): Promise<void> {
+    const now = this.clock();
+    // One unlogged batch per chunk partition (single-partition batches are applied as one mutation), of bounded size.
+    let batch: Array<{ query: string; params: unknown[] }> = [];
+    let [period, bytes] = [NaN, 0];
+    for (const { hour, bytes: chunk, plain } of [...chunks].sort((a, b) => a.hour - b.hour)) {
+      if (batch.length > 0 && (chunkPeriod(hour) !== period || bytes + chunk.length > CHUNK_BATCH_BYTES)) {
+        await this.batchOnce('write chunks', batch);
+        [batch, bytes] = [[], 0];
+      }
+      [period, bytes] = [chunkPeriod(hour), bytes + chunk.length];
+      const ttl = ttlSeconds((hour + 1) * MS_PER_HOUR, this.retention.raw, now);
+      const blob = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      batch.push({
+        query: this.statements.writeChunk,
+        params: [metricId, period, hour, blob, plain ?? null, asOfUs, ttl],
+      });
+    }
+    await this.batchOnce('write chunks', batch);
   }
 
   async readRollups(

@@ -125,3 +125,10 @@ export const ROLLER_KEY = 'roller/';
 
 /** Rows per rollup batch: about 100 bytes each, so a batch stays near Cassandra's 5 KiB warning. */
 export const ROLLUPS_PER_STATEMENT = 50;
+
+/**
+ * Chunk bytes per batch of one series' chunks: single-partition batches are exempt
+ * from Cassandra's batch size thresholds (CASSANDRA-10876), and this keeps one far
+ * from its frame and mutation limits (a day of a 15 s scrape is about 10 KiB).
+ */
+export const CHUNK_BATCH_BYTES = 256 * 1024;

@@ -62,6 +62,8 @@ export class InMemoryPointStore
     writeRollups: 0,
     readChunks: 0,
     readChunkMarks: 0,
+    specialSamples: 0,
+    /** Chunks written (several may share a statement). */
     writeChunk: 0,
   };
 
@@ -158,6 +160,7 @@ export class InMemoryPointStore
 
   async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
     this.check('read special samples');
+    this.calls.specialSamples++;
     return [...(this.special.get(partitionKey(metricId, day))?.values() ?? [])]
       .filter(({ ts }) => ts >= fromMs && ts < toMs)
       .sort((a, b) => a.ts - b.ts);
@@ -217,12 +220,14 @@ export class InMemoryPointStore
     return chunks;
   }
 
-  async writeChunk(metricId: string, chunk: SealedChunk, asOfUs: number): Promise<void> {
-    this.check('write chunk');
-    this.calls.writeChunk++;
-    const key = partitionKey(metricId, chunk.hour);
-    const earlier = this.chunks.get(key);
-    if (earlier === undefined || asOfUs >= earlier.asOfUs) this.chunks.set(key, { chunk, asOfUs });
+  async writeChunks(metricId: string, chunks: readonly SealedChunk[], asOfUs: number): Promise<void> {
+    this.check('write chunks');
+    for (const chunk of chunks) {
+      this.calls.writeChunk++;
+      const key = partitionKey(metricId, chunk.hour);
+      const earlier = this.chunks.get(key);
+      if (earlier === undefined || asOfUs >= earlier.asOfUs) this.chunks.set(key, { chunk, asOfUs });
+    }
   }
 
   async slotDays(shard: number, slot: number): Promise<DirtyDay[]> {
