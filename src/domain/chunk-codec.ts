@@ -42,23 +42,31 @@ export const [LO, HI] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
 /** Bits written most significant first into a growing byte array. */
 class BitWriter {
   private bytes = new Uint8Array(256);
-  private bitLength = 0;
+  /** Whole bytes written. */
+  private length = 0;
+  /** The bits not yet a whole byte (fewer than 8), in the low `pending` bits. */
+  private partial = 0;
+  private pending = 0;
 
-  /** The low `n` (0-32) bits of `value`, a byte's worth at a time. */
+  /** The low `n` (0-32) bits of `value` (a non-negative integer below 2^32), up to 24 at a time. */
   write(value: number, n: number): void {
-    if (this.bitLength + n > this.bytes.length * 8) {
-      const grown = new Uint8Array(this.bytes.length * 2 + 8);
+    if (this.length + 5 > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
       grown.set(this.bytes);
       this.bytes = grown;
     }
     let remaining = n;
     while (remaining > 0) {
-      const free = 8 - (this.bitLength & 7);
-      const take = Math.min(free, remaining);
-      const part = Math.floor(value / 2 ** (remaining - take)) & ((1 << take) - 1);
-      this.bytes[this.bitLength >>> 3]! |= part << (free - take);
-      this.bitLength += take;
+      const take = remaining > 24 ? 24 : remaining;
       remaining -= take;
+      let bits = (this.partial << take) | ((value >>> remaining) & ((1 << take) - 1));
+      let count = this.pending + take;
+      while (count >= 8) {
+        count -= 8;
+        this.bytes[this.length++] = bits >>> count;
+        bits &= (1 << count) - 1;
+      }
+      [this.partial, this.pending] = [bits, count];
     }
   }
 
@@ -71,7 +79,9 @@ class BitWriter {
   }
 
   finish(): Uint8Array {
-    return this.bytes.subarray(0, (this.bitLength + 7) >>> 3);
+    if (this.pending === 0) return this.bytes.subarray(0, this.length);
+    this.bytes[this.length] = this.partial << (8 - this.pending);
+    return this.bytes.subarray(0, this.length + 1);
   }
 }
 

@@ -137,6 +137,21 @@ describe('the chunk codec', () => {
     roundTrip([], new Float64Array(0));
   });
 
+  it('writes the bytes of format 1 exactly, as chunks already stored hold them', () => {
+    // Every branch of the stream: a repeated delta, each delta-of-delta bucket and a raw timestamp, values equal,
+    // within the previous window and in a new one, -0, NaN, Infinity. The bytes the first encoder wrote.
+    const ts = [
+      1_700_000_000_000, 1_700_000_015_000, 1_700_000_030_000, 1_700_000_045_500, 1_700_000_120_000, 1_700_000_620_000,
+      1_700_010_000_000, 1_800_000_000_000, 1_800_000_000_000, 1_799_999_999_000,
+    ];
+    const values = Float64Array.from([1, 1, 1.5, 2.25, -0, NaN, Infinity, 1e300, 0.1, 0.30000000000000004]);
+    expect(Buffer.from(encodeChunk(ts, values)).toString('hex')).toBe(
+      '010a4278bcfe568000003ff0000000000000c3a98360381f4c277ffb9ccf180fc003ccfc397ffcf0043bfc040013e84f4630b8a0' +
+        '000019f7e3f21e44003acff427a3185c5000000c3f418e7da51199ec077831006aaaaaaaaaaaae',
+    );
+    roundTrip(ts, values);
+  });
+
   it('refuses timestamps it cannot hold exactly', () => {
     for (const bad of [1.5, NaN, Infinity, MAX_CHUNK_TIMESTAMP + 2, -MAX_CHUNK_TIMESTAMP - 2])
       expect(() => encodeChunk([0, bad], new Float64Array(2)), String(bad)).toThrow(RangeError);
