@@ -108,7 +108,9 @@ export async function sealHours(context: SealContext, rolled: RolledDay): Promis
   const specials = new Map<number, SpecialValue[]>();
   for (const sample of await store.specialSamples(metricId, day, first * MS_PER_HOUR, (last + 1) * MS_PER_HOUR)) {
     const hour = Math.floor(sample.ts / MS_PER_HOUR);
-    specials.set(hour, [...(specials.get(hour) ?? []), sample]);
+    const ofHour = specials.get(hour);
+    if (ofHour === undefined) specials.set(hour, [sample]);
+    else ofHour.push(sample);
   }
   const sealed: SealedChunk[] = [];
   for (const hour of over) {

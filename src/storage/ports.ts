@@ -231,7 +231,7 @@ export interface RollupStore extends RangeReader, Pick<PointWriter, 'markDirty'>
     rows: readonly RollupRow[],
     asOfUs: number,
   ): Promise<void>;
-  /** Upserts a series' sealed chunks as of `asOfUs` (when their reads began): a later seal wins; one statement a partition. */
+  /** Upserts a series' sealed chunks as of `asOfUs` (when their reads began): a later seal wins; batched by partition. */
   writeChunks(metricId: string, chunks: readonly SealedChunk[], asOfUs: number): Promise<void>;
   /** The shard's lease and progress. */
   readShard(shard: number): Promise<ShardState>;

@@ -271,7 +271,7 @@ describe('samples of sealed hours', () => {
       [next + 16 * 60_000, 1],
       [next + 50 * 60_000, 2],
     ];
-    // Written straight to the raw table, as a write that queued in an earlier slot and was rolled with it.
+    // Written straight to the raw table: they stand for quarters rolled while the hour was open, so not sealed.
     await w.store.writePartition(
       'a',
       next / HOUR,
