@@ -107,12 +107,10 @@ export async function queryRange(
   return { ms, result: answer.data!.result };
 }
 
-/** Whether two matrices hold the same series, steps and values (to 1e-9 relative: sums may add in another order). */
-export function sameMatrix(a: Matrix, b: Matrix): boolean {
-  return matrixDifference(a, b) === null;
-}
-
-/** Where two matrices first differ (sameMatrix's terms), or null. */
+/**
+ * Where two matrices first differ in their series, steps or values (to 1e-9
+ * relative: sums may add in another order), or null when they hold the same.
+ */
 export function matrixDifference(a: Matrix, b: Matrix): string | null {
   const key = (m: Record<string, string>): string => JSON.stringify(Object.entries(m).sort());
   const other = new Map(b.map((s) => [key(s.metric), s.values]));

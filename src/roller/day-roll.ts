@@ -14,7 +14,7 @@ import { bucketStart, DAY, HOUR, isDense, MINUTE, periodOf, QUARTER, type Level 
 import { epochMinute } from '../rollup/roll-queue.js';
 import type { DirtyDay, RollupRow, RollupStore } from '../storage/ports.js';
 import { chunksOf, readHourPart } from '../storage/sealed-reads.js';
-import { isOver, NO_POINTS, sealHours, type HourPoints, type SealContext } from './hour-seal.js';
+import { isOver, noHourPoints, sealHours, type HourPoints, type SealContext } from './hour-seal.js';
 import { dayStartMs } from '../time/day-bucket.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type EpochMs } from '../time/units.js';
 
@@ -92,7 +92,7 @@ async function readPoints(
 ): Promise<{ ts: ArrayLike<number>; values: ArrayLike<number> }> {
   const hour = samplePartition(run.fromMs);
   let scanned = into.scanned.get(hour);
-  if (scanned === undefined) into.scanned.set(hour, (scanned = NO_POINTS()));
+  if (scanned === undefined) into.scanned.set(hour, (scanned = noHourPoints()));
   scanned.spans.push(run);
   const part = { metricId, hour, ...run, chunk: chunks.get(hour), rawMinute: () => true };
   const { ts, values } = await readHourPart(store, part);

@@ -22,7 +22,7 @@ import { chunkPeriod } from '../domain/partitions.js';
 import { META_KEYS, type RollupStore, type SampleHour } from '../storage/ports.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
-import { isOver, NO_POINTS, SealReminders, sealHour } from './hour-seal.js';
+import { isOver, noHourPoints, SealReminders, sealHour } from './hour-seal.js';
 
 export interface HistoryPass {
   readonly store: RollupStore;
@@ -89,5 +89,5 @@ async function sealIfUnsealed(
   if (stored !== undefined) return false;
   const nowMs = clock();
   const context = { store, reminders, nowMs, asOfUs: (nowMs - marginMs) * 1000 };
-  return sealHour(context, metricId, hour, undefined, NO_POINTS());
+  return sealHour(context, metricId, hour, undefined, noHourPoints());
 }

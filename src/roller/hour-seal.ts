@@ -17,6 +17,7 @@ import { encodeChunk } from '../domain/chunk-codec.js';
 import type { SpecialValue } from '../domain/point.js';
 import { mergeSamples, type SampleRun } from '../domain/sample-merge.js';
 import { isPlain, sealable, unseal } from '../domain/sealed-samples.js';
+import type { RawSpan } from '../rollup/levels.js';
 import { shardOf, slotOf } from '../rollup/roll-queue.js';
 import type { RollupStore, SealedChunk } from '../storage/ports.js';
 import { decodeStored } from '../storage/sealed-reads.js';
@@ -30,17 +31,12 @@ export const SEAL_AFTER_MS = MS_PER_MINUTE;
 export interface HourPoints {
   readonly ts: number[];
   readonly values: number[];
-  /** The spans [fromMs, toMs) of the hour read: these are every point in them. */
-  readonly spans: Span[];
+  /** The spans of the hour read: these are every point in them. */
+  readonly spans: RawSpan[];
 }
 
-export interface Span {
-  readonly fromMs: EpochMs;
-  readonly toMs: EpochMs;
-}
-
-/** Nothing read yet. */
-export const NO_POINTS = (): HourPoints => ({ ts: [], values: [], spans: [] });
+/** An hour of which nothing is read yet. */
+export const noHourPoints = (): HourPoints => ({ ts: [], values: [], spans: [] });
 
 /** The reminders a roller queued, so that rolling an open hour again queues none twice. */
 export class SealReminders {
@@ -114,7 +110,7 @@ export async function sealHours(context: SealContext, rolled: RolledDay): Promis
   }
   const sealed: SealedChunk[] = [];
   for (const hour of over) {
-    const hourPoints = scanned.get(hour) ?? NO_POINTS();
+    const hourPoints = scanned.get(hour) ?? noHourPoints();
     const chunk = await sealedChunk(store, metricId, hour, chunks.get(hour), hourPoints, specials.get(hour) ?? []);
     if (chunk !== undefined) sealed.push(chunk);
   }
@@ -163,7 +159,7 @@ async function sealedChunk(
     points = mergeSamples(unsealed, fresh);
     for (const sample of unsealed.special) special.set(sample.ts, sample);
   } else {
-    const rest = NO_POINTS();
+    const rest = noHourPoints();
     for (const gap of gapsBetween(fresh.spans, fromMs, toMs)) {
       await store.scanPoints(metricId, hour, gap.fromMs, gap.toMs, (ts, value) => {
         rest.ts.push(ts);
@@ -180,8 +176,8 @@ async function sealedChunk(
 }
 
 /** The parts of [fromMs, toMs) that no span covers, ascending. */
-export function gapsBetween(spans: readonly Span[], fromMs: EpochMs, toMs: EpochMs): Span[] {
-  const gaps: Span[] = [];
+export function gapsBetween(spans: readonly RawSpan[], fromMs: EpochMs, toMs: EpochMs): RawSpan[] {
+  const gaps: RawSpan[] = [];
   let at = fromMs;
   for (const span of [...spans].sort((a, b) => a.fromMs - b.fromMs)) {
     if (span.fromMs > at) gaps.push({ fromMs: at, toMs: Math.min(span.fromMs, toMs) });
