@@ -10,13 +10,13 @@ import { createCatalogueService } from './query/catalogue-service.js';
 import { createSearchService } from './query/search-service.js';
 import { DecodedChunks } from './query/decoded-chunks.js';
 import { createQueryEngine } from './promql/query-engine.js';
-import { clockMarginMs, REUSE_MS } from './rollup/roll-queue.js';
+import { clockMarginMs } from './rollup/roll-queue.js';
 import { oldestWritable } from './rollup/retention.js';
-import { STATEMENT_ATTEMPTS } from './storage/cassandra/retry-policy.js';
 import { POINTS_PER_WRITE, type Storage } from './storage/ports.js';
 import type { ClockWatch } from './time/clock-watch.js';
 import type { DiskReport } from './storage/disk-report.js';
 import type { Log } from './log.js';
+import { landingMarginMs, maxHoldMs } from './write-holds.js';
 
 export interface ComposeOptions {
   readonly config: Config;
@@ -40,26 +40,6 @@ export interface ComposeOptions {
 
 /** The composed HTTP app, and the registry its telemetry listener serves (telemetry-server.ts): the app itself has no /metrics. */
 export type MeetrApp = Hono<AppEnv> & { readonly telemetry: Telemetry };
-
-/**
- * How long after its request's deadline a write may still land, on the worker's clock.
- * The scheduler sends no statement after the deadline; the driver then makes at most
- * STATEMENT_ATTEMPTS attempts (retry-policy.ts), each waiting at most the connect
- * timeout for a connection (client.ts: at most MEETR_STORAGE_TIMEOUT_MS) and the read
- * timeout (MEETR_STORAGE_TIMEOUT_MS) for its answer. Worst case: the last attempt ends
- * STATEMENT_ATTEMPTS x 2 x MEETR_STORAGE_TIMEOUT_MS after the deadline (12 s by
- * default). A write that failed may still land later through Cassandra's hints: its
- * minutes are queued again hours later (ingest-service.ts). Plus the clock margin: the
- * roller reads the hold on its own clock.
- */
-export function landingMarginMs(config: Pick<Config, 'storageTimeoutMs' | 'maxClockSkewMs'>): number {
-  return STATEMENT_ATTEMPTS * 2 * config.storageTimeoutMs + clockMarginMs(config.maxClockSkewMs);
-}
-
-/** The longest hold a worker gives a write, from its arrival (ingest-service.ts). */
-export function maxHoldMs(config: Pick<Config, 'storageTimeoutMs' | 'requestTimeoutMs' | 'maxClockSkewMs'>): number {
-  return config.requestTimeoutMs + landingMarginMs(config) + REUSE_MS;
-}
 
 /** The services over storage, as the config bounds them. */
 function composeServices(config: Config, storage: Storage) {

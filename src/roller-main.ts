@@ -15,17 +15,26 @@ import { errorField } from './log.js';
 import { startProcess } from './process-skeleton.js';
 import { clockMarginMs } from './rollup/roll-queue.js';
 import type { DayRolled } from './roller/day-roll.js';
-import { historyState, sealHistory } from './roller/history-seal.js';
+import {
+  DROP_AFTER_MS,
+  dropHistoryRows,
+  historyState,
+  historyToDrop,
+  sealHistory,
+  type HistoryPass,
+} from './roller/history-seal.js';
 import { Roller } from './roller/roller.js';
 import { connectWithRetry, statementConsistency } from './storage/cassandra/client.js';
 import { CassandraPointStore } from './storage/cassandra/point-store.js';
 import { clockReport, startClockWatch, type ClockWatch } from './time/clock-watch.js';
+import type { EpochMs } from './time/units.js';
+import { maxHoldMs } from './write-holds.js';
 
 /** How often leases are balanced and renewed; a lease lasts three times as long. */
 const BALANCE_MS = 5_000;
 /** Pause when there was nothing to roll. */
 const IDLE_MS = 500;
-/** How often a roller looks whether history is left to seal and it holds shard 0, which does it. */
+/** How often a roller looks whether history is left to seal (or its rows to drop) and it holds shard 0, which does it. */
 const HISTORY_CHECK_MS = 30_000;
 /** Hard stop, inside pm2's kill_timeout (10 s). */
 const STOP_DEADLINE_MS = 9_000;
@@ -143,36 +152,66 @@ async function rollUntilStopped(roller: Roller, stopping: () => boolean, errors:
 
 /**
  * Seals the hours written before sealed chunks existed (roller/history-seal.ts)
- * once this roller holds shard 0, beside its rolling; returns once that is recorded
+ * once this roller holds shard 0, beside its rolling, then drops their rows that
+ * carry no TTL (unless raw rows are kept forever); returns once both are recorded
  * in the keyspace (by this roller or another) or the roller stops.
  */
 async function sealHistoryInTurn(roller: Roller, store: CassandraPointStore, stopping: () => boolean): Promise<void> {
   const mayGoOn = (): boolean => !stopping() && roller.refusal === undefined && roller.shards.has(0);
+  const pass = { store, clock: Date.now, marginMs: clockMarginMs(config.maxClockSkewMs), concurrency: 2, mayGoOn };
+  const drops = { nextAtMs: 0 };
   for (;;) {
     for (let waited = 0; waited < HISTORY_CHECK_MS && !stopping(); waited += 1_000)
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     if (stopping()) return;
     try {
       const state = await historyState(store);
-      if (state === 'sealed') return;
+      if (state === 'sealed') {
+        if (config.retention.rawKeep === undefined || (await dropHistoryInTurn(pass, drops))) return;
+        continue;
+      }
       if (state === 'waiting' || !mayGoOn()) continue;
       const started = Date.now();
       log.info('sealing the hours written before sealed chunks existed');
-      const report = await sealHistory({
-        store,
-        clock: Date.now,
-        marginMs: clockMarginMs(config.maxClockSkewMs),
-        concurrency: 2,
-        mayGoOn,
-      });
+      const report = await sealHistory(pass);
       if (report === undefined) continue;
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log.info(`history sealed: ${report.sealed} hours of ${report.hours} hour partitions in ${seconds} s`);
-      return;
     } catch (error) {
       log.warn('sealing history failed, trying again later', { error: errorField(forLog(error)) });
     }
   }
+}
+
+/**
+ * Drops sealed history's rows when due (roller/history-seal.ts); true once that is
+ * recorded. A pass that left hours (sealed too recently) is tried again DROP_AFTER_MS later.
+ */
+async function dropHistoryInTurn(pass: HistoryPass, drops: { nextAtMs: EpochMs }): Promise<boolean> {
+  const sealedAtMs = await historyToDrop(pass.store);
+  if (sealedAtMs === undefined) return true;
+  const started = Date.now();
+  if (started < Math.max(sealedAtMs + DROP_AFTER_MS, drops.nextAtMs) || !pass.mayGoOn()) return false;
+  const report = await dropHistoryRows({
+    ...pass,
+    sealedAtMs,
+    maxHoldMs: maxHoldMs(config),
+    rawRetentionMs: config.retention.raw,
+  });
+  if (report === undefined) return false;
+  drops.nextAtMs = Date.now() + DROP_AFTER_MS;
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const garbage = `nodetool garbagecollect ${config.keyspace} samples special_samples`;
+  if (report.left > 0)
+    log.info(
+      `history rows: ${report.dropped} hours dropped, ${report.left} not sealed long enough yet, in ${seconds} s`,
+    );
+  else
+    log.info(
+      `history rows dropped: ${report.dropped} hours of ${report.hours} hour partitions in ${seconds} s; ` +
+        `\`${garbage}\` on each Cassandra node frees their disk`,
+    );
+  return report.left === 0;
 }
 
 async function main(): Promise<void> {

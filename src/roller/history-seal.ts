@@ -14,18 +14,33 @@
  * reads less the clock margin, so a seal whose reads began later (a late write's
  * reseal, on any roller's clock) wins over it, and a late write's minutes are
  * queued before its points are written, so readers read them raw until then.
- * Rows are left where they are: they carry no TTL, and deleting them would take
- * tombstones that time-window compaction never meets with the rows they shadow.
+ *
+ * Those hours' rows carry no TTL: sealed, they would stay beside their chunks for
+ * ever. Once history is sealed, the roller that holds shard 0 drops them
+ * (dropHistoryRows), hour by hour, as of a time every chunk holds them:
+ * - A row written by then (history sealed, less a write's longest hold and the
+ *   clock margin) had its minutes queued in a slot before the one history was
+ *   sealed in. Once every shard is rolled past that slot and past the one the
+ *   hour's seal was due in, each such row is in the hour's chunk: read by its
+ *   first seal, or by the reseal of the minutes queued since. Later writes stay.
+ * - A read that found the hour without a chunk and reads its rows after the drop
+ *   would miss them: an hour is dropped once its chunk is DROP_AFTER_MS old, far
+ *   longer than a search (its deadline) or the roll of a day takes.
+ * Only partitions whose first row has no TTL are dropped (this version's rows
+ * expire on their own), and none while raw rows are kept forever (the caller).
+ * Time-window compaction never meets the tombstones with the rows they shadow:
+ * `nodetool garbagecollect` frees their disk (README).
  */
 import { forEachBounded } from '../concurrency.js';
 import { chunkPeriod } from '../domain/partitions.js';
-import { META_KEYS, type RollupStore, type SampleHour } from '../storage/ports.js';
+import { META_KEYS, type HistoryStore, type SampleHour } from '../storage/history-ports.js';
+import { SHARDS, slotOf } from '../rollup/roll-queue.js';
 import { dayBucket } from '../time/day-bucket.js';
 import { MS_PER_HOUR, type EpochMs } from '../time/units.js';
-import { isOver, noHourPoints, SealReminders, sealHour } from './hour-seal.js';
+import { isOver, noHourPoints, SEAL_AFTER_MS, SealReminders, sealHour } from './hour-seal.js';
 
 export interface HistoryPass {
-  readonly store: RollupStore;
+  readonly store: HistoryStore;
   readonly clock: () => EpochMs;
   /** How far apart two processes' clocks may be (roll-queue.ts clockMarginMs). */
   readonly marginMs: number;
@@ -45,7 +60,7 @@ export interface HistoryReport {
 const ROUND = 256;
 
 /** Whether history is sealed, left to seal, or must wait: a copy of an older layout's points is under way. */
-export async function historyState(store: RollupStore): Promise<'sealed' | 'pending' | 'waiting'> {
+export async function historyState(store: HistoryStore): Promise<'sealed' | 'pending' | 'waiting'> {
   if ((await store.readMeta(META_KEYS.historySealed)) !== undefined) return 'sealed';
   if ((await store.readMeta(META_KEYS.legacyCopyStarted)) === undefined) return 'pending';
   return (await store.readMeta(META_KEYS.legacyCopied)) === undefined ? 'waiting' : 'pending';
@@ -90,4 +105,87 @@ async function sealIfUnsealed(
   const nowMs = clock();
   const context = { store, reminders, nowMs, asOfUs: (nowMs - marginMs) * 1000 };
   return sealHour(context, metricId, hour, undefined, noHourPoints());
+}
+
+/** How old an hour's chunk is before its rows are dropped: far longer than any read that found the hour unsealed takes. */
+export const DROP_AFTER_MS = MS_PER_HOUR;
+
+export interface DropPass extends HistoryPass {
+  /** When history was sealed (META_KEYS.historySealed). */
+  readonly sealedAtMs: EpochMs;
+  /** The longest hold a worker gives a write (write-holds.ts maxHoldMs). */
+  readonly maxHoldMs: number;
+  /** How long points are kept (MEETR_RETENTION_RAW), forever when undefined: rows of an hour past it go, chunk or not. */
+  readonly rawRetentionMs: number | undefined;
+}
+
+/** What a drop did: hour partitions listed, hours dropped, and hours left for a later pass (not sealed or not rolled long enough). */
+export interface DropReport {
+  readonly hours: number;
+  readonly dropped: number;
+  readonly left: number;
+}
+
+/** When history was sealed, while its rows are left to drop; undefined before it is sealed and once they are dropped. */
+export async function historyToDrop(store: HistoryStore): Promise<EpochMs | undefined> {
+  if ((await store.readMeta(META_KEYS.historyDropped)) !== undefined) return undefined;
+  const sealed = await store.readMeta(META_KEYS.historySealed);
+  return sealed === undefined ? undefined : Date.parse(sealed);
+}
+
+/**
+ * One pass over every hour of raw points, dropping the rows of sealed hours that
+ * carry no TTL; records it in meta when no hour was left. Undefined when cut short,
+ * or too early: not every shard is rolled past the slot history was sealed in.
+ */
+export async function dropHistoryRows(pass: DropPass): Promise<DropReport | undefined> {
+  const { store, sealedAtMs, maxHoldMs, marginMs } = pass;
+  let rolledThrough = Infinity;
+  for (let shard = 0; shard < SHARDS; shard++)
+    rolledThrough = Math.min(rolledThrough, await store.rolledThrough(shard));
+  if (slotOf(sealedAtMs + maxHoldMs + marginMs) >= rolledThrough) return undefined;
+  const asOfUs = (sealedAtMs - maxHoldMs - marginMs) * 1000;
+  let [hours, dropped, left] = [0, 0, 0];
+  let round: SampleHour[] = [];
+  const dropRound = async (): Promise<void> => {
+    await forEachBounded(round, pass.concurrency, async ({ metricId, hour }) => {
+      if (!pass.mayGoOn()) return;
+      const outcome = await dropIfHeld(pass, metricId, hour, rolledThrough, asOfUs);
+      if (outcome === 'dropped') dropped++;
+      else if (outcome === 'left') left++;
+    });
+    round = [];
+  };
+  for await (const partition of store.sampleHours()) {
+    if (!pass.mayGoOn()) return undefined;
+    hours++;
+    round.push(partition);
+    if (round.length === ROUND) await dropRound();
+  }
+  await dropRound();
+  if (!pass.mayGoOn()) return undefined;
+  if (left === 0) await store.writeMeta(META_KEYS.historyDropped, new Date(pass.clock()).toISOString());
+  return { hours, dropped, left };
+}
+
+/** Drops an hour's rows as of `asOfUs` when they carry no TTL and its chunk holds them (or it is past retention); what it did. */
+async function dropIfHeld(
+  { store, clock, rawRetentionMs }: DropPass,
+  metricId: string,
+  hour: number,
+  rolledThrough: number,
+  asOfUs: number,
+): Promise<'dropped' | 'kept' | 'left'> {
+  if (!(await store.keptForever(metricId, hour))) return 'kept';
+  const hourEnd = (hour + 1) * MS_PER_HOUR;
+  if (rawRetentionMs !== undefined && hourEnd + rawRetentionMs <= clock()) {
+    await store.dropSampleHour(metricId, hour, asOfUs);
+    return 'dropped';
+  }
+  const sealedAtUs = await store.chunkSealedAt(metricId, hour);
+  const sealDue = slotOf(hourEnd + SEAL_AFTER_MS);
+  if (sealedAtUs === undefined || sealedAtUs > (clock() - DROP_AFTER_MS) * 1000 || sealDue >= rolledThrough)
+    return 'left';
+  await store.dropSampleHour(metricId, hour, asOfUs);
+  return 'dropped';
 }

@@ -245,28 +245,7 @@ export interface RollupStore extends RangeReader, Pick<PointWriter, 'markDirty'>
   withdrawRoller(owner: string): Promise<void>;
   /** The rollers alive (announced recently). */
   liveRollers(): Promise<string[]>;
-  /** A fact about the keyspace (META_KEYS), or undefined when not recorded. */
-  readMeta(key: string): Promise<string | undefined>;
-  writeMeta(key: string, value: string): Promise<void>;
-  /** Every (metric, hour) partition of raw points, in no useful order (roller/history-seal.ts). */
-  sampleHours(): AsyncIterable<SampleHour>;
 }
-
-/** One hour partition of one metric's raw points. */
-export interface SampleHour {
-  readonly metricId: string;
-  readonly hour: number;
-}
-
-/** Facts about a keyspace in its meta table: upgrades done and under way. */
-export const META_KEYS = {
-  /** When a copy of an older layout's `points` began (storage/cassandra/upgrade.ts). */
-  legacyCopyStarted: 'legacy_points_copy_started',
-  /** When that copy was finished. */
-  legacyCopied: 'legacy_points_copied',
-  /** When every hour written before sealed chunks existed was sealed (roller/history-seal.ts). */
-  historySealed: 'history_sealed',
-} as const;
 
 export interface ShardState {
   readonly owner: string;

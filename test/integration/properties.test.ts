@@ -10,7 +10,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordingLog } from '../support/recording-log.js';
-import { composeApp, maxHoldMs, type MeetrApp } from '../../src/compose.js';
+import { composeApp, type MeetrApp } from '../../src/compose.js';
+import { maxHoldMs } from '../../src/write-holds.js';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
 import { clockMarginMs, lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxHoldMs } from '../../src/compose.js';
+import { maxHoldMs } from '../../src/write-holds.js';
 import type { Point } from '../../src/domain/point.js';
 import { clockMarginMs, lastPossibleSlot, SHARDS } from '../../src/rollup/roll-queue.js';
 import { Roller } from '../../src/roller/roller.js';

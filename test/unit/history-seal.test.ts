@@ -1,15 +1,24 @@
 /**
  * Sealing history over the in-memory store: hours written before sealed chunks
- * existed (raw rows, no chunk) are sealed once, read from their chunks after,
- * equal to a scan of the points before and after, also when a late write's reseal
- * races a history seal that read before it. (On Cassandra: test/integration/chunks.test.ts.)
+ * existed (raw rows with no TTL, no chunk) are sealed once, read from their chunks
+ * after, equal to a scan of the points before and after, also when a late write's
+ * reseal races a history seal that read before it; their rows are then dropped
+ * once every write they may hold is rolled and their chunks are old enough, and
+ * answers stay the same. (On Cassandra: test/integration/chunks.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/domain/chunk-decoder.js';
 import { chunkPeriod } from '../../src/domain/partitions.js';
-import { historyState, sealHistory, type HistoryPass } from '../../src/roller/history-seal.js';
+import {
+  DROP_AFTER_MS,
+  dropHistoryRows,
+  historyState,
+  historyToDrop,
+  sealHistory,
+  type HistoryPass,
+} from '../../src/roller/history-seal.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
-import { META_KEYS, type RollupStore } from '../../src/storage/ports.js';
+import { META_KEYS, type HistoryStore } from '../../src/storage/history-ports.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { rollingWorld } from '../support/rolling-world.js';
 import { TEST_CLOCK_MARGIN_MS, TEST_MAX_HOLD_MS } from '../support/services.js';
@@ -20,6 +29,7 @@ const base = Date.parse('2024-03-09T00:00:00Z');
 /** Three hours of `a` written as an earlier version did (rows only), and the fourth still open. */
 async function history() {
   const w = rollingWorld(base + 3 * HOUR + 20 * 60_000);
+  w.store.raw.rowsExpire = false; // as an earlier version wrote them
   for (let hour = 0; hour < 4; hour++) {
     const points = Array.from({ length: hour === 3 ? 40 : 240 }, (_, i) => ({
       metricId: 'a',
@@ -32,7 +42,8 @@ async function history() {
     for (const { ts, value } of points) stored.set(ts, value);
     w.raw.set('a', stored);
   }
-  const pass = (store: RollupStore = w.store, mayGoOn = () => true): HistoryPass => ({
+  w.store.raw.rowsExpire = true;
+  const pass = (store: HistoryStore = w.store, mayGoOn = () => true): HistoryPass => ({
     store,
     clock: () => w.clock.now,
     marginMs: TEST_CLOCK_MARGIN_MS,
@@ -98,7 +109,7 @@ describe('sealing history', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     let waiting = (): void => undefined;
     const readDone = new Promise<void>((resolve) => (waiting = resolve));
-    const slow: RollupStore = Object.create(w.store) as RollupStore;
+    const slow: HistoryStore = Object.create(w.store) as HistoryStore;
     slow.scanPoints = async (...args) => {
       const count = await w.store.scanPoints(...args);
       if (args[1] === base / HOUR + 1) {
@@ -121,5 +132,69 @@ describe('sealing history', () => {
     const [chunk] = await w.store.readChunksAt('a', chunkPeriod(base / HOUR), [base / HOUR + 1]);
     expect(decodeChunk(chunk!.bytes).ts).toContain(base + HOUR + 7_000);
     expect(await read()).toEqual(expected());
+  });
+
+  it('drops the rows of sealed hours that carry no TTL once every write they may hold is rolled, later writes kept', async () => {
+    const { w, pass, read, expected } = await history();
+    // Hour 2 of `b`, written by this version: its rows expire on their own.
+    await w.write('b', [[base + 2 * HOUR + 5_000, 1]]);
+    const rollAt = async (now: number) => {
+      w.clock.now = now;
+      await w.roller.balance();
+      await w.roller.rollDue();
+    };
+    expect(await sealHistory(pass())).toEqual({ hours: 5, sealed: 4 }); // `b` too: its minute is not rolled yet
+    const sealedAtMs = await historyToDrop(w.store);
+    expect(sealedAtMs).toBe(w.clock.now);
+    const drop = () =>
+      dropHistoryRows({ ...pass(), sealedAtMs: sealedAtMs!, maxHoldMs: TEST_MAX_HOLD_MS, rawRetentionMs: undefined });
+    // Not yet: writes queued before history was sealed may not be rolled.
+    expect(await drop()).toBeUndefined();
+    // The roller seals the hour that was open, and a late write lands in hour 1 and is resealed.
+    await rollAt(base + 4 * HOUR + SEAL_AFTER_MS + TEST_MAX_HOLD_MS + 10_000);
+    await w.write('a', [[base + HOUR + 7_000, 99]]);
+    await rollAt(w.clock.now + TEST_MAX_HOLD_MS + 10_000);
+    // Hours 0 and 2 were sealed by the history pass long enough ago; 1 and 3 were sealed just now.
+    await rollAt(sealedAtMs! + DROP_AFTER_MS + TEST_MAX_HOLD_MS);
+    const hourOf = (h: number) => base / HOUR + h;
+    expect(await drop()).toEqual({ hours: 5, dropped: 2, left: 2 });
+    expect(await historyToDrop(w.store)).toBe(sealedAtMs);
+    expect(w.store.raw.points('a', hourOf(0), 0, Infinity)).toEqual([]);
+    expect(w.store.raw.points('a', hourOf(1), 0, Infinity)).toHaveLength(241);
+    expect(await read()).toEqual(expected());
+    // An hour later every chunk is old enough: all of `a` goes but the late write, written after history was sealed.
+    await rollAt(w.clock.now + DROP_AFTER_MS);
+    expect(await drop()).toEqual({ hours: 3, dropped: 2, left: 0 });
+    expect(await historyToDrop(w.store)).toBeUndefined();
+    expect(w.store.raw.points('a', hourOf(1), 0, Infinity)).toEqual([[base + HOUR + 7_000, 99]]);
+    expect(w.store.raw.points('a', hourOf(3), 0, Infinity)).toEqual([]);
+    expect(w.store.raw.points('b', hourOf(2), 0, Infinity)).toHaveLength(1);
+    expect(await read()).toEqual(expected());
+    // A write to a dropped hour after the drop is kept, read and resealed as any late write.
+    await w.write('a', [[base + 3 * HOUR + 1_000, -5]]);
+    expect(await read()).toEqual(expected());
+    await rollAt(w.clock.now + TEST_MAX_HOLD_MS + 10_000);
+    w.store.expireRaw();
+    expect(await read()).toEqual(expected());
+  });
+
+  it('drops rows with no TTL past raw retention though their chunks expired with them', async () => {
+    const { w, pass } = await history();
+    expect(await sealHistory(pass())).toEqual({ hours: 4, sealed: 3 });
+    const sealedAtMs = (await historyToDrop(w.store))!;
+    w.clock.now = base + 4 * HOUR + SEAL_AFTER_MS + TEST_MAX_HOLD_MS + 10_000;
+    await w.roller.balance();
+    await w.roller.rollDue();
+    // Kept for 2 h 30 min: hours 0 and 1 are past it, hours 2 and 3 are not, and their chunks too young to drop.
+    const drop = await dropHistoryRows({
+      ...pass(),
+      sealedAtMs,
+      maxHoldMs: TEST_MAX_HOLD_MS,
+      rawRetentionMs: w.clock.now - (base + 2 * HOUR) - 30 * 60_000,
+    });
+    expect(drop).toEqual({ hours: 4, dropped: 2, left: 2 });
+    const hours = [];
+    for await (const { hour } of w.store.sampleHours()) hours.push(hour - base / HOUR);
+    expect(hours.sort()).toEqual([2, 3]);
   });
 });

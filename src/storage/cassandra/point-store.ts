@@ -22,6 +22,7 @@ import {
   type SeriesChunk,
   type StampedPoint,
 } from '../ports.js';
+import type { HistoryStore } from '../history-ports.js';
 import { type CassandraClient, type StatementConsistency } from './client.js';
 import { CassandraRollerLeases } from './roller-leases.js';
 import {
@@ -44,7 +45,7 @@ import {
  */
 export class CassandraPointStore
   extends CassandraRollerLeases
-  implements PointWriter, RangeReader, RollupStore, SeriesReader
+  implements PointWriter, RangeReader, RollupStore, HistoryStore, SeriesReader
 {
   constructor(
     client: CassandraClient,

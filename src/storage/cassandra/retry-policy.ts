@@ -6,7 +6,7 @@ type DecisionInfo = cassandra.policies.retry.DecisionInfo;
 /**
  * The most attempts the driver makes of one statement: the first and one retry,
  * whatever failed (a coordinator's timeout, the client's, a socket error, too few
- * replicas alive). compose.ts `landingMarginMs` counts on it: a write's last attempt
+ * replicas alive). write-holds.ts `landingMarginMs` counts on it: a write's last attempt
  * must end before its hold does.
  */
 export const STATEMENT_ATTEMPTS = 2;

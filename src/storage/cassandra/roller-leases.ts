@@ -1,11 +1,16 @@
 /**
  * The roller's shared state in Cassandra: shard leases as lightweight
  * transactions, the rollers alive and the keyspace's facts in meta, Cassandra's
- * own clock, and the list of hour partitions of raw points (history to seal).
+ * own clock, and what sealing history needs: the list of hour partitions of raw
+ * points, and the deletes that drop the rows of history once sealed.
  */
 import cassandra from 'cassandra-driver';
 import type { EpochMs } from '../../time/units.js';
-import type { SampleHour, ShardState } from '../ports.js';
+import { chunkPeriod } from '../../domain/partitions.js';
+import { dayBucket } from '../../time/day-bucket.js';
+import { MS_PER_HOUR } from '../../time/units.js';
+import type { SampleHour } from '../history-ports.js';
+import type { ShardState } from '../ports.js';
 import { cassandraNowMs, type CassandraClient, type StatementConsistency } from './client.js';
 import { CqlSession, pagedRows } from './cql-session.js';
 import { classifyDriverError } from './errors.js';
@@ -102,5 +107,33 @@ export class CassandraRollerLeases extends CqlSession {
     } catch (error) {
       throw classifyDriverError(error, 'list sample hours');
     }
+  }
+
+  async keptForever(metricId: string, hour: number): Promise<boolean> {
+    const result = await this.run('read raw row TTL', () =>
+      this.client.execute(this.statements.keptForever, [metricId, hour], this.readOptions),
+    );
+    const row = result.first();
+    return row !== null && row.get('ttl') === null;
+  }
+
+  async chunkSealedAt(metricId: string, hour: number): Promise<number | undefined> {
+    const result = await this.run('read chunk write time', () =>
+      this.client.execute(this.statements.chunkSealedAt, [metricId, chunkPeriod(hour), hour], this.readOptions),
+    );
+    const sealedAt = result.first()?.get('sealed_at') as cassandra.types.Long | null | undefined;
+    return sealedAt?.toNumber() ?? undefined;
+  }
+
+  async dropSampleHour(metricId: string, hour: number, asOfUs: number): Promise<void> {
+    const fromMs = hour * MS_PER_HOUR;
+    const asOf = cassandra.types.Long.fromNumber(asOfUs);
+    const special = [asOf, metricId, dayBucket(fromMs), fromMs, fromMs + MS_PER_HOUR];
+    await this.run('drop raw rows', () =>
+      Promise.all([
+        this.client.execute(this.statements.dropSampleHour, [asOf, metricId, hour], this.writeOptions),
+        this.client.execute(this.statements.dropSpecialHour, special, this.writeOptions),
+      ]),
+    );
   }
 }

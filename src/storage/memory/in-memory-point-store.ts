@@ -21,7 +21,6 @@ import {
   type RangeReader,
   type RollupRow,
   type RollupStore,
-  type SampleHour,
   type ChunkMark,
   type SealedChunk,
   type SeriesChunk,
@@ -30,23 +29,23 @@ import {
   type Storage,
   type StorageHealth,
 } from '../ports.js';
-import { HOURS_PER_CHUNK_PERIOD, partitionKey, partitionOfKey } from '../../domain/partitions.js';
+import { HOURS_PER_CHUNK_PERIOD, partitionKey } from '../../domain/partitions.js';
+import type { HistoryStore, SampleHour } from '../history-ports.js';
+import { InMemoryRaw } from './in-memory-raw.js';
 import { InMemoryRollerLeases } from './in-memory-roller-leases.js';
 
 export class InMemoryPointStore
   extends InMemoryRollerLeases
-  implements PointWriter, RangeReader, RollupStore, SeriesReader, StorageHealth
+  implements PointWriter, RangeReader, RollupStore, HistoryStore, SeriesReader, StorageHealth
 {
-  /** (metric, raw partition) -> ts -> value and its write time. */
-  private readonly partitions = new Map<string, Map<EpochMs, { value: number; writeTimeUs: number }>>();
+  /** Raw points and special samples; `raw.rowsExpire = false` writes them as an earlier version did. */
+  readonly raw = new InMemoryRaw();
   /** (shard, slot) -> (metric, day) -> queued minutes. */
   private readonly queue = new Map<string, Map<string, { metricId: string; day: number; minutes: Set<number> }>>();
   /** (metric, level, period) -> start -> row and the time it was computed as of. */
   private readonly rollups = new Map<string, Map<EpochMs, { row: RollupRow; asOfUs: number }>>();
   /** (metric, hour) -> its sealed chunk and the time it was sealed as of. */
   private readonly chunks = new Map<string, { chunk: SealedChunk; asOfUs: number }>();
-  /** (metric, day) -> ts -> special sample. */
-  private readonly special = new Map<string, Map<EpochMs, SpecialValue>>();
   /** Catalogue shard -> (name, metric id) -> entry. */
   private readonly catalogue = new Map<number, Map<string, CatalogueEntry>>();
   /** Statements run, by kind: what a test can assert a plan against. */
@@ -90,38 +89,38 @@ export class InMemoryPointStore
   async writePartitions(shares: readonly PartitionShare[]): Promise<void> {
     this.check('write batch');
     this.calls.writePartitions++;
-    for (const { metricId, partition, points } of shares) this.store(metricId, partition, points);
+    for (const { metricId, partition, points } of shares) this.raw.store(metricId, partition, points);
   }
 
   async writePartition(metricId: string, partition: number, points: readonly StampedPoint[]): Promise<void> {
     this.check('write batch');
     this.calls.writePartition++;
-    this.store(metricId, partition, points);
-  }
-
-  private store(metricId: string, partition: number, points: readonly StampedPoint[]): void {
-    const key = partitionKey(metricId, partition);
-    let stored = this.partitions.get(key);
-    if (stored === undefined) this.partitions.set(key, (stored = new Map()));
-    for (const { ts, value, writeTimeUs } of points) {
-      const earlier = stored.get(ts);
-      const wins =
-        earlier === undefined ||
-        writeTimeUs > earlier.writeTimeUs ||
-        (writeTimeUs === earlier.writeTimeUs && value > earlier.value);
-      if (wins) stored.set(ts, { value, writeTimeUs });
-    }
+    this.raw.store(metricId, partition, points);
   }
 
   /** For tests: drops every raw point and special sample, as MEETR_RAW_KEEP's TTL does; what is left is in chunks. */
   expireRaw(): void {
-    this.partitions.clear();
-    this.special.clear();
+    this.raw.expire();
   }
 
   async *sampleHours(): AsyncGenerator<SampleHour> {
     this.check('list sample hours');
-    for (const key of [...this.partitions.keys()]) yield partitionOfKey(key);
+    yield* this.raw.hours();
+  }
+
+  async keptForever(metricId: string, hour: number): Promise<boolean> {
+    this.check('read raw row TTL');
+    return this.raw.keptForever(metricId, hour);
+  }
+
+  async chunkSealedAt(metricId: string, hour: number): Promise<number | undefined> {
+    this.check('read chunk write time');
+    return this.chunks.get(partitionKey(metricId, hour))?.asOfUs;
+  }
+
+  async dropSampleHour(metricId: string, hour: number, asOfUs: number): Promise<void> {
+    this.check('drop raw rows');
+    this.raw.drop(metricId, hour, asOfUs);
   }
 
   async markDirty(shard: number, slot: number, days: readonly DirtyDay[]): Promise<void> {
@@ -152,18 +151,20 @@ export class InMemoryPointStore
     }
   }
 
-  async writeSpecialSamples(metricId: string, day: number, samples: readonly SpecialValue[]): Promise<void> {
+  async writeSpecialSamples(
+    metricId: string,
+    day: number,
+    samples: readonly SpecialValue[],
+    writeTimeUs: number,
+  ): Promise<void> {
     this.check('write special samples');
-    const stored = groupOf(this.special, partitionKey(metricId, day), () => new Map<EpochMs, SpecialValue>());
-    for (const sample of samples) stored.set(sample.ts, sample);
+    this.raw.storeSpecial(metricId, day, samples, writeTimeUs);
   }
 
   async specialSamples(metricId: string, day: number, fromMs: EpochMs, toMs: EpochMs): Promise<SpecialValue[]> {
     this.check('read special samples');
     this.calls.specialSamples++;
-    return [...(this.special.get(partitionKey(metricId, day))?.values() ?? [])]
-      .filter(({ ts }) => ts >= fromMs && ts < toMs)
-      .sort((a, b) => a.ts - b.ts);
+    return this.raw.specialSamples(metricId, day, fromMs, toMs);
   }
 
   async listSeries(
@@ -264,10 +265,8 @@ export class InMemoryPointStore
   ): Promise<number> {
     this.check('scan points');
     this.calls.scanPoints++;
-    const inRange = [...(this.partitions.get(partitionKey(metricId, partition)) ?? [])]
-      .filter(([ts]) => ts >= fromMs && ts < toMs)
-      .sort(([a], [b]) => a - b);
-    for (const [ts, { value }] of inRange) visit(ts, value);
+    const inRange = this.raw.points(metricId, partition, fromMs, toMs);
+    for (const [ts, value] of inRange) visit(ts, value);
     return inRange.length;
   }
 
