@@ -178,7 +178,7 @@ async function sealHistoryInTurn(roller: Roller, store: CassandraPointStore, sto
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log.info(`history sealed: ${report.sealed} hours of ${report.hours} hour partitions in ${seconds} s`);
     } catch (error) {
-      log.warn('sealing history failed, trying again later', { error: errorField(forLog(error)) });
+      log.warn('sealing history or dropping its rows failed, trying again later', { error: errorField(forLog(error)) });
     }
   }
 }
@@ -202,13 +202,15 @@ async function dropHistoryInTurn(pass: HistoryPass, drops: { nextAtMs: EpochMs }
   drops.nextAtMs = Date.now() + DROP_AFTER_MS;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const garbage = `nodetool garbagecollect ${config.keyspace} samples special_samples`;
+  const unsealed =
+    report.unsealed > 0 ? `; ${report.unsealed} hours have no chunk (rows written past the API), kept as rows` : '';
   if (report.left > 0)
     log.info(
-      `history rows: ${report.dropped} hours dropped, ${report.left} not sealed long enough yet, in ${seconds} s`,
+      `history rows: ${report.dropped} hours dropped, ${report.left} not sealed long enough yet${unsealed}, in ${seconds} s`,
     );
   else
     log.info(
-      `history rows dropped: ${report.dropped} hours of ${report.hours} hour partitions in ${seconds} s; ` +
+      `history rows dropped: ${report.dropped} hours of ${report.hours} hour partitions in ${seconds} s${unsealed}; ` +
         `\`${garbage}\` on each Cassandra node frees their disk`,
     );
   return report.left === 0;

@@ -28,6 +28,9 @@
  *   longer than a search (its deadline) or the roll of a day takes.
  * Only partitions whose first row has no TTL are dropped (this version's rows
  * expire on their own), and none while raw rows are kept forever (the caller).
+ * An hour with no chunk though its seal was rolled holds rows no minute was queued
+ * for (written past the API): readers read them raw, so they stay, and do not hold
+ * the pass open. Rows past raw retention all go, chunk or not, as the TTL would.
  * Time-window compaction never meets the tombstones with the rows they shadow:
  * `nodetool garbagecollect` frees their disk (README).
  */
@@ -119,11 +122,17 @@ export interface DropPass extends HistoryPass {
   readonly rawRetentionMs: number | undefined;
 }
 
-/** What a drop did: hour partitions listed, hours dropped, and hours left for a later pass (not sealed or not rolled long enough). */
+/**
+ * What a drop did: hour partitions listed, hours dropped, hours left for a later
+ * pass (sealed too recently, or their seal not rolled yet), and hours with no
+ * chunk though their seal was rolled, kept as rows (readers read them raw: rows
+ * written past the API, which queued no minute).
+ */
 export interface DropReport {
   readonly hours: number;
   readonly dropped: number;
   readonly left: number;
+  readonly unsealed: number;
 }
 
 /** When history was sealed, while its rows are left to drop; undefined before it is sealed and once they are dropped. */
@@ -145,47 +154,50 @@ export async function dropHistoryRows(pass: DropPass): Promise<DropReport | unde
     rolledThrough = Math.min(rolledThrough, await store.rolledThrough(shard));
   if (slotOf(sealedAtMs + maxHoldMs + marginMs) >= rolledThrough) return undefined;
   const asOfUs = (sealedAtMs - maxHoldMs - marginMs) * 1000;
-  let [hours, dropped, left] = [0, 0, 0];
+  const counts = { hours: 0, dropped: 0, left: 0, unsealed: 0, kept: 0 };
   let round: SampleHour[] = [];
   const dropRound = async (): Promise<void> => {
     await forEachBounded(round, pass.concurrency, async ({ metricId, hour }) => {
       if (!pass.mayGoOn()) return;
-      const outcome = await dropIfHeld(pass, metricId, hour, rolledThrough, asOfUs);
-      if (outcome === 'dropped') dropped++;
-      else if (outcome === 'left') left++;
+      counts[await dropIfHeld(pass, metricId, hour, rolledThrough, asOfUs)]++;
     });
     round = [];
   };
   for await (const partition of store.sampleHours()) {
     if (!pass.mayGoOn()) return undefined;
-    hours++;
+    counts.hours++;
     round.push(partition);
     if (round.length === ROUND) await dropRound();
   }
   await dropRound();
   if (!pass.mayGoOn()) return undefined;
-  if (left === 0) await store.writeMeta(META_KEYS.historyDropped, new Date(pass.clock()).toISOString());
-  return { hours, dropped, left };
+  if (counts.left === 0) await store.writeMeta(META_KEYS.historyDropped, new Date(pass.clock()).toISOString());
+  const { hours, dropped, left, unsealed } = counts;
+  return { hours, dropped, left, unsealed };
 }
 
-/** Drops an hour's rows as of `asOfUs` when they carry no TTL and its chunk holds them (or it is past retention); what it did. */
+/**
+ * Drops an hour's rows as of `asOfUs` when they carry no TTL and its chunk holds
+ * them; what it did. Past raw retention every row goes, as of now: no reader
+ * reads them, and this version's rows there have expired.
+ */
 async function dropIfHeld(
   { store, clock, rawRetentionMs }: DropPass,
   metricId: string,
   hour: number,
   rolledThrough: number,
   asOfUs: number,
-): Promise<'dropped' | 'kept' | 'left'> {
+): Promise<'dropped' | 'kept' | 'left' | 'unsealed'> {
   if (!(await store.keptForever(metricId, hour))) return 'kept';
   const hourEnd = (hour + 1) * MS_PER_HOUR;
   if (rawRetentionMs !== undefined && hourEnd + rawRetentionMs <= clock()) {
-    await store.dropSampleHour(metricId, hour, asOfUs);
+    await store.dropSampleHour(metricId, hour, clock() * 1000);
     return 'dropped';
   }
+  if (slotOf(hourEnd + SEAL_AFTER_MS) >= rolledThrough) return 'left';
   const sealedAtUs = await store.chunkSealedAt(metricId, hour);
-  const sealDue = slotOf(hourEnd + SEAL_AFTER_MS);
-  if (sealedAtUs === undefined || sealedAtUs > (clock() - DROP_AFTER_MS) * 1000 || sealDue >= rolledThrough)
-    return 'left';
+  if (sealedAtUs === undefined) return 'unsealed';
+  if (sealedAtUs > (clock() - DROP_AFTER_MS) * 1000) return 'left';
   await store.dropSampleHour(metricId, hour, asOfUs);
   return 'dropped';
 }

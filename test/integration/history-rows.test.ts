@@ -79,7 +79,7 @@ describe('history rows in Cassandra', () => {
       rawRetentionMs: undefined,
     });
     // Also the hours of the tests above: f1's (its chunk was sealed long ago) and d1's two (sealed by this pass).
-    expect(report).toEqual({ hours: 6, dropped: 4, left: 0 });
+    expect(report).toEqual({ hours: 6, dropped: 4, left: 0, unsealed: 0 });
     expect(await historyToDrop(history())).toBeUndefined();
     expect(await scan(metricId, at)).toEqual([]);
     expect(await scan('p2', at)).toHaveLength(3);

@@ -50,12 +50,8 @@ async function history() {
     concurrency: 2,
     mayGoOn,
   });
-  const read = async () => {
-    const [samples] = await w.search.samples(
-      [{ metricId: 'a', fromMs: base, toMs: base + 4 * HOUR - 1 }],
-      1e6,
-      UNBOUNDED,
-    );
+  const read = async (fromMs = base) => {
+    const [samples] = await w.search.samples([{ metricId: 'a', fromMs, toMs: base + 4 * HOUR - 1 }], 1e6, UNBOUNDED);
     return { ts: [...samples!.ts], values: [...samples!.values] };
   };
   const expected = () => {
@@ -157,14 +153,14 @@ describe('sealing history', () => {
     // Hours 0 and 2 were sealed by the history pass long enough ago; 1 and 3 were sealed just now.
     await rollAt(sealedAtMs! + DROP_AFTER_MS + TEST_MAX_HOLD_MS);
     const hourOf = (h: number) => base / HOUR + h;
-    expect(await drop()).toEqual({ hours: 5, dropped: 2, left: 2 });
+    expect(await drop()).toEqual({ hours: 5, dropped: 2, left: 2, unsealed: 0 });
     expect(await historyToDrop(w.store)).toBe(sealedAtMs);
     expect(w.store.raw.points('a', hourOf(0), 0, Infinity)).toEqual([]);
     expect(w.store.raw.points('a', hourOf(1), 0, Infinity)).toHaveLength(241);
     expect(await read()).toEqual(expected());
     // An hour later every chunk is old enough: all of `a` goes but the late write, written after history was sealed.
     await rollAt(w.clock.now + DROP_AFTER_MS);
-    expect(await drop()).toEqual({ hours: 3, dropped: 2, left: 0 });
+    expect(await drop()).toEqual({ hours: 3, dropped: 2, left: 0, unsealed: 0 });
     expect(await historyToDrop(w.store)).toBeUndefined();
     expect(w.store.raw.points('a', hourOf(1), 0, Infinity)).toEqual([[base + HOUR + 7_000, 99]]);
     expect(w.store.raw.points('a', hourOf(3), 0, Infinity)).toEqual([]);
@@ -178,13 +174,19 @@ describe('sealing history', () => {
     expect(await read()).toEqual(expected());
   });
 
-  it('drops rows with no TTL past raw retention though their chunks expired with them', async () => {
+  it('drops rows with no TTL past raw retention though their chunks expired with them, whenever written', async () => {
     const { w, pass } = await history();
     expect(await sealHistory(pass())).toEqual({ hours: 4, sealed: 3 });
     const sealedAtMs = (await historyToDrop(w.store))!;
     w.clock.now = base + 4 * HOUR + SEAL_AFTER_MS + TEST_MAX_HOLD_MS + 10_000;
     await w.roller.balance();
     await w.roller.rollDue();
+    // A row with no TTL written into hour 0 after history was sealed: past retention, it goes too.
+    w.store.raw.rowsExpire = false;
+    await w.store.writePartition('a', base / HOUR, [
+      { metricId: 'a', ts: base + 1, value: 3, writeTimeUs: w.clock.now * 1000 },
+    ]);
+    w.store.raw.rowsExpire = true;
     // Kept for 2 h 30 min: hours 0 and 1 are past it, hours 2 and 3 are not, and their chunks too young to drop.
     const drop = await dropHistoryRows({
       ...pass(),
@@ -192,9 +194,37 @@ describe('sealing history', () => {
       maxHoldMs: TEST_MAX_HOLD_MS,
       rawRetentionMs: w.clock.now - (base + 2 * HOUR) - 30 * 60_000,
     });
-    expect(drop).toEqual({ hours: 4, dropped: 2, left: 2 });
+    expect(drop).toEqual({ hours: 4, dropped: 2, left: 2, unsealed: 0 });
     const hours = [];
     for await (const { hour } of w.store.sampleHours()) hours.push(hour - base / HOUR);
     expect(hours.sort()).toEqual([2, 3]);
+  });
+
+  it('keeps the rows of an hour no minute was queued for, which has no chunk, and does not wait for it', async () => {
+    const { w, pass, read, expected } = await history();
+    expect(await sealHistory(pass())).toEqual({ hours: 4, sealed: 3 });
+    const sealedAtMs = (await historyToDrop(w.store))!;
+    // Rows with no TTL written straight to the table after history was sealed, into an hour of their own.
+    const hourOf = (h: number) => base / HOUR + h;
+    w.store.raw.rowsExpire = false;
+    await w.store.writePartition('a', hourOf(-1), [
+      { metricId: 'a', ts: base - HOUR + 5, value: 8, writeTimeUs: w.clock.now * 1000 },
+    ]);
+    w.store.raw.rowsExpire = true;
+    w.raw.get('a')!.set(base - HOUR + 5, 8);
+    w.clock.now = sealedAtMs + DROP_AFTER_MS + SEAL_AFTER_MS + TEST_MAX_HOLD_MS + 10_000;
+    await w.roller.balance();
+    await w.roller.rollDue();
+    const drop = () =>
+      dropHistoryRows({ ...pass(), sealedAtMs, maxHoldMs: TEST_MAX_HOLD_MS, rawRetentionMs: undefined });
+    expect(await drop()).toEqual({ hours: 5, dropped: 3, left: 1, unsealed: 1 }); // hour 3 was sealed by the roller just now
+    w.clock.now += DROP_AFTER_MS;
+    await w.roller.balance();
+    await w.roller.rollDue();
+    expect(await drop()).toEqual({ hours: 2, dropped: 1, left: 0, unsealed: 1 });
+    expect(await historyToDrop(w.store)).toBeUndefined();
+    expect(w.store.raw.points('a', hourOf(-1), 0, Infinity)).toEqual([[base - HOUR + 5, 8]]);
+    expect(await read(base - HOUR)).toEqual(expected());
+    expect(await read()).toEqual({ ts: expected().ts.slice(1), values: expected().values.slice(1) });
   });
 });
