@@ -189,15 +189,15 @@ async function dropIfHeld(
   asOfUs: number,
 ): Promise<'dropped' | 'kept' | 'left' | 'unsealed'> {
   if (!(await store.keptForever(metricId, hour))) return 'kept';
-  const hourEnd = (hour + 1) * MS_PER_HOUR;
-  if (rawRetentionMs !== undefined && hourEnd + rawRetentionMs <= clock()) {
-    await store.dropSampleHour(metricId, hour, clock() * 1000);
+  const [hourEnd, now] = [(hour + 1) * MS_PER_HOUR, clock()];
+  if (rawRetentionMs !== undefined && hourEnd + rawRetentionMs <= now) {
+    await store.dropSampleHour(metricId, hour, now * 1000);
     return 'dropped';
   }
   if (slotOf(hourEnd + SEAL_AFTER_MS) >= rolledThrough) return 'left';
   const sealedAtUs = await store.chunkSealedAt(metricId, hour);
   if (sealedAtUs === undefined) return 'unsealed';
-  if (sealedAtUs > (clock() - DROP_AFTER_MS) * 1000) return 'left';
+  if (sealedAtUs > (now - DROP_AFTER_MS) * 1000) return 'left';
   await store.dropSampleHour(metricId, hour, asOfUs);
   return 'dropped';
 }

@@ -19,6 +19,7 @@ import {
 } from '../../src/roller/history-seal.js';
 import { SEAL_AFTER_MS } from '../../src/roller/hour-seal.js';
 import { META_KEYS, type HistoryStore } from '../../src/storage/history-ports.js';
+import type { StampedPoint } from '../../src/storage/ports.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 import { rollingWorld } from '../support/rolling-world.js';
 import { TEST_CLOCK_MARGIN_MS, TEST_MAX_HOLD_MS } from '../support/services.js';
@@ -26,10 +27,19 @@ import { TEST_CLOCK_MARGIN_MS, TEST_MAX_HOLD_MS } from '../support/services.js';
 const HOUR = 3_600_000;
 const base = Date.parse('2024-03-09T00:00:00Z');
 
+/** The epoch hour `h` hours after `base`. */
+const hourOf = (h: number) => base / HOUR + h;
+
+/** Rows of `a` in hour `h` with no TTL, as an earlier version (or a writer past the API) wrote them. */
+async function writeWithNoTtl(w: ReturnType<typeof rollingWorld>, h: number, points: StampedPoint[]) {
+  w.store.raw.rowsExpire = false;
+  await w.store.writePartition('a', hourOf(h), points);
+  w.store.raw.rowsExpire = true;
+}
+
 /** Three hours of `a` written as an earlier version did (rows only), and the fourth still open. */
 async function history() {
   const w = rollingWorld(base + 3 * HOUR + 20 * 60_000);
-  w.store.raw.rowsExpire = false; // as an earlier version wrote them
   for (let hour = 0; hour < 4; hour++) {
     const points = Array.from({ length: hour === 3 ? 40 : 240 }, (_, i) => ({
       metricId: 'a',
@@ -37,12 +47,11 @@ async function history() {
       value: (hour * 7 + i) % 11,
       writeTimeUs: 1,
     }));
-    await w.store.writePartition('a', base / HOUR + hour, points);
+    await writeWithNoTtl(w, hour, points);
     const stored = w.raw.get('a') ?? new Map<number, number>();
     for (const { ts, value } of points) stored.set(ts, value);
     w.raw.set('a', stored);
   }
-  w.store.raw.rowsExpire = true;
   const pass = (store: HistoryStore = w.store, mayGoOn = () => true): HistoryPass => ({
     store,
     clock: () => w.clock.now,
@@ -152,7 +161,6 @@ describe('sealing history', () => {
     await rollAt(w.clock.now + TEST_MAX_HOLD_MS + 10_000);
     // Hours 0 and 2 were sealed by the history pass long enough ago; 1 and 3 were sealed just now.
     await rollAt(sealedAtMs! + DROP_AFTER_MS + TEST_MAX_HOLD_MS);
-    const hourOf = (h: number) => base / HOUR + h;
     expect(await drop()).toEqual({ hours: 5, dropped: 2, left: 2, unsealed: 0 });
     expect(await historyToDrop(w.store)).toBe(sealedAtMs);
     expect(w.store.raw.points('a', hourOf(0), 0, Infinity)).toEqual([]);
@@ -182,11 +190,7 @@ describe('sealing history', () => {
     await w.roller.balance();
     await w.roller.rollDue();
     // A row with no TTL written into hour 0 after history was sealed: past retention, it goes too.
-    w.store.raw.rowsExpire = false;
-    await w.store.writePartition('a', base / HOUR, [
-      { metricId: 'a', ts: base + 1, value: 3, writeTimeUs: w.clock.now * 1000 },
-    ]);
-    w.store.raw.rowsExpire = true;
+    await writeWithNoTtl(w, 0, [{ metricId: 'a', ts: base + 1, value: 3, writeTimeUs: w.clock.now * 1000 }]);
     // Kept for 2 h 30 min: hours 0 and 1 are past it, hours 2 and 3 are not, and their chunks too young to drop.
     const drop = await dropHistoryRows({
       ...pass(),
@@ -205,12 +209,7 @@ describe('sealing history', () => {
     expect(await sealHistory(pass())).toEqual({ hours: 4, sealed: 3 });
     const sealedAtMs = (await historyToDrop(w.store))!;
     // Rows with no TTL written straight to the table after history was sealed, into an hour of their own.
-    const hourOf = (h: number) => base / HOUR + h;
-    w.store.raw.rowsExpire = false;
-    await w.store.writePartition('a', hourOf(-1), [
-      { metricId: 'a', ts: base - HOUR + 5, value: 8, writeTimeUs: w.clock.now * 1000 },
-    ]);
-    w.store.raw.rowsExpire = true;
+    await writeWithNoTtl(w, -1, [{ metricId: 'a', ts: base - HOUR + 5, value: 8, writeTimeUs: w.clock.now * 1000 }]);
     w.raw.get('a')!.set(base - HOUR + 5, 8);
     w.clock.now = sealedAtMs + DROP_AFTER_MS + SEAL_AFTER_MS + TEST_MAX_HOLD_MS + 10_000;
     await w.roller.balance();
