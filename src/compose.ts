@@ -70,6 +70,7 @@ function composeServices(config: Config, storage: Storage) {
   const ingest = createIngestService({
     writer: storage.writer,
     scheduler,
+    largeWrites: { lease: storage.largeWrites, partitions: config.largeWritePartitions },
     pointsPerWrite: POINTS_PER_WRITE,
     landingMarginMs: landingMarginMs(config),
   });

@@ -70,6 +70,11 @@ export interface Config {
   readonly maxQueuedPoints: number;
   /** Longest the requests already queued may delay a new write request; one that would wait longer is shed. */
   readonly maxQueueDelayMs: number;
+  /**
+   * A write request over at least this many raw partitions (a series' hours) is a
+   * large write: one runs at a time across the service (ports.ts LargeWriteLease).
+   */
+  readonly largeWritePartitions: number;
   /** Searches a worker runs at once. */
   readonly maxSearches: number;
   /** Searches a worker lets wait for a turn; more are shed. */
@@ -242,6 +247,9 @@ export function limitSettings(reader: EnvReader): Omit<Config, keyof StackSettin
     requestTimeoutMs: reader.integer('MEETR_REQUEST_TIMEOUT_MS', 20_000, 100, MAX_REQUEST_TIMEOUT_MS),
     maxQueuedPoints: reader.integer('MEETR_MAX_QUEUED_POINTS', 1_000_000, 1, 100_000_000),
     maxQueueDelayMs: reader.integer('MEETR_MAX_QUEUE_DELAY_MS', 500, 1, 60_000),
+    // 100,000 series of a point each take some 13 s alone on this project's 2-core machine; two at
+    // once, on two workers, both missed the 20 s deadline. 20,000 take some 3 s: several fit beside one.
+    largeWritePartitions: reader.integer('MEETR_LARGE_WRITE_PARTITIONS', 20_000, 1, 10_000_000),
     maxSearches: reader.integer('MEETR_MAX_SEARCHES', 16, 1, 1024),
     maxWaitingSearches: reader.integer('MEETR_MAX_WAITING_SEARCHES', 64, 0, 100_000),
     maxSearchPartitions: reader.integer('MEETR_MAX_SEARCH_PARTITIONS', 20_000, 1, 10_000_000),

@@ -109,7 +109,12 @@ export function invalidRequest(message: string, details?: readonly ErrorDetail[]
 
 /** Why a worker shed a request without doing any of it. */
 export type ShedReason =
-  'write_queue_full' | 'write_queue_delay' | 'searches_waiting' | 'queries_waiting' | 'rollups_behind';
+  | 'write_queue_full'
+  | 'write_queue_delay'
+  | 'large_write_busy'
+  | 'searches_waiting'
+  | 'queries_waiting'
+  | 'rollups_behind';
 
 /** The worker is too busy to take this request now; nothing of it was done; retry after a moment. */
 export class OverloadedError extends MeetrError {

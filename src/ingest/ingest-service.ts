@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { createYielder, settleAll } from '../concurrency.js';
+import { OverloadedError } from '../errors.js';
 import { type Point, type SpecialSample } from '../domain/point.js';
 import { REUSE_MS, slotOf, UNCERTAIN_WRITE_HOLD_MS } from '../rollup/roll-queue.js';
 import {
@@ -6,6 +8,7 @@ import {
   seriesChunks,
   type CatalogueEntry,
   type DirtyDay,
+  type LargeWriteLease,
   type PointWriter,
 } from '../storage/ports.js';
 import { type EpochMs } from '../time/units.js';
@@ -31,6 +34,13 @@ export interface IngestServiceOptions {
   readonly writer: PointWriter;
   /** Every statement goes through it (see write-scheduler.ts). */
   readonly scheduler: WriteScheduler;
+  /**
+   * A request over at least `partitions` raw partitions holds `lease` while it runs,
+   * or is shed (503) when another worker's holds it: Cassandra's work grows with the
+   * partitions a write touches, and two such writes at once could both miss their
+   * deadline where one alone makes it. None: no such limit (one process alone).
+   */
+  readonly largeWrites?: { readonly lease: LargeWriteLease; readonly partitions: number };
   /** Points per single-partition write (one unlogged batch); the scheduler's. */
   readonly pointsPerWrite: number;
   /**
@@ -85,39 +95,66 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // A batch of 20,000 new metrics takes some 300 ms to plan: other requests get turns meanwhile.
       const pause = createYielder(PAUSE_AFTER_MS);
       const partitions = await groupByPartition(points, pause);
-      const special = specialByDay(specialSamples);
-      const now = clock();
       const needMs = request.deadlineMs + landingMarginMs;
-      const holdMs = needMs + REUSE_MS;
-      const queue = await queued.rowsFor(queuedSamples(partitions, special.values()), needMs, holdMs, now, pause);
-      const series = await catalogued.rowsFor(partitions, special.values(), pause);
-      request.signal.throwIfAborted();
-      const queueChunks = inChunksPerShard(queue.rows, dirtyDayChunks);
-      const seriesStatements = inChunksPerShard(series, seriesChunks);
-      const statements =
-        queueChunks.length + seriesStatements.length + statementsOf(partitions, pointsPerWrite) + special.size;
-
-      const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
+      // Before planning, which takes seconds for 100,000 new series: a large write shed here costs no more.
+      // Not cut short by the signal: a lease taken after the request gave up would be held until its TTL.
+      const release = await holdLargeWrite(partitions.length, needMs);
       try {
-        await untilAborted(
-          run(
-            job,
-            partitions,
-            { ...queue, chunks: queueChunks },
-            { rows: series, chunks: seriesStatements },
-            special,
-            holdMs,
-            request,
-          ),
-          request.signal,
-        );
+        const special = specialByDay(specialSamples);
+        const holdMs = needMs + REUSE_MS;
+        const queue = await queued.rowsFor(queuedSamples(partitions, special.values()), needMs, holdMs, clock(), pause);
+        const series = await catalogued.rowsFor(partitions, special.values(), pause);
+        request.signal.throwIfAborted();
+        const queueChunks = inChunksPerShard(queue.rows, dirtyDayChunks);
+        const seriesStatements = inChunksPerShard(series, seriesChunks);
+        const statements =
+          queueChunks.length + seriesStatements.length + statementsOf(partitions, pointsPerWrite) + special.size;
+
+        const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
+        try {
+          await untilAborted(
+            run(
+              job,
+              partitions,
+              { ...queue, chunks: queueChunks },
+              { rows: series, chunks: seriesStatements },
+              special,
+              holdMs,
+              request,
+            ),
+            request.signal,
+          );
+        } finally {
+          job.end();
+        }
       } finally {
-        job.end();
+        await release();
       }
       return points.length;
     },
   };
+
+  /**
+   * Takes the large-write lease for a request over `partitions` partitions, until
+   * its writes may still land (`needMs`); what gives it back. Throws OverloadedError
+   * when another request holds it.
+   */
+  async function holdLargeWrite(partitions: number, needMs: EpochMs): Promise<() => Promise<void>> {
+    const { largeWrites } = options;
+    if (largeWrites === undefined || partitions < largeWrites.partitions) return noRelease;
+    const owner = randomUUID();
+    const ttlSeconds = Math.max(1, Math.ceil((needMs - clock()) / 1000));
+    if (!(await largeWrites.lease.takeLargeWrite(owner, ttlSeconds)))
+      throw new OverloadedError(
+        'large_write_busy',
+        `this request writes ${partitions} partitions (series-hours); a request of ${largeWrites.partitions} or more (MEETR_LARGE_WRITE_PARTITIONS) is written one at a time across the service and another is being written; nothing was written; retry shortly`,
+      );
+    // Given back before the answer; a release that fails ends with the lease's TTL, and fails no request.
+    return () => largeWrites.lease.releaseLargeWrite(owner).catch(() => undefined);
+  }
 }
+
+const noRelease = (): Promise<void> => Promise.resolve();
 
 /** Runs a planned insert as the scheduler gives it turns: queue and catalogue rows first, then the points. */
 function runner(writer: PointWriter, queued: QueuedMinutes, catalogued: CataloguedSeries, clock: () => EpochMs) {

@@ -270,9 +270,22 @@ export interface DiskSettings {
   readonly commitFailurePolicy: string;
 }
 
+/**
+ * The one lease a write over very many series holds while it runs, across every
+ * worker (ingest-service.ts, LARGE_WRITE_PARTITIONS): two such writes at once
+ * would each take twice as long, and both could miss their deadline.
+ */
+export interface LargeWriteLease {
+  /** Takes the lease for `ttlSeconds` unless someone holds it; whether `owner` now holds it. */
+  takeLargeWrite(owner: string, ttlSeconds: number): Promise<boolean>;
+  /** Gives the lease back if `owner` still holds it. */
+  releaseLargeWrite(owner: string): Promise<void>;
+}
+
 /** Everything the services need from storage, as one implementation provides it. */
 export interface Storage {
   readonly writer: PointWriter;
+  readonly largeWrites: LargeWriteLease;
   readonly reader: RangeReader;
   readonly series: SeriesReader;
   readonly health: StorageHealth;

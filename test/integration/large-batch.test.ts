@@ -1,8 +1,9 @@
-/** The largest batch a default deployment accepts: 100,000 points in one form POST. */
+/** The largest batch a default deployment accepts: 100,000 points in one form POST; the lease large writes take. */
 import { describe, expect, it } from 'vitest';
 import { composeApp } from '../../src/compose.js';
 import { useFreshKeyspace } from '../support/keyspace.js';
 import { cassandraStorage } from '../../src/storage/cassandra/storage.js';
+import { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 
 const ks = useFreshKeyspace();
 
@@ -29,5 +30,22 @@ describe('a 100,000-point form batch', () => {
     const expectedSum = metrics.filter((m) => m.metric_id === 'bulk.3').reduce((s, m) => s + m.value, 0);
     const search = await app.request('/1.0/metrics?metric=bulk.3&from=2024-01-01&to=2024-01-31&aggregation=sum');
     expect(await search.json()).toMatchObject({ value: expectedSum, count: 5_000 });
+  });
+});
+
+describe('the large-write lease in Cassandra', () => {
+  it('is held by one owner at a time, given back only by its owner, and lost with its TTL', async () => {
+    const store = new CassandraPointStore(ks.client, ks.keyspace);
+    expect(await store.takeLargeWrite('a', 2)).toBe(true);
+    expect(await store.takeLargeWrite('b', 2)).toBe(false);
+    await store.releaseLargeWrite('b'); // not b's to give back
+    expect(await store.takeLargeWrite('b', 2)).toBe(false);
+    await store.releaseLargeWrite('a');
+    expect(await store.takeLargeWrite('b', 2)).toBe(true);
+    // b's worker dies holding it: nobody gives it back, its TTL ends it.
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    expect(await store.takeLargeWrite('c', 60)).toBe(true);
+    await store.releaseLargeWrite('c');
+    expect(await store.liveRollers()).toEqual([]); // the lease's meta row is no roller
   });
 });

@@ -109,6 +109,7 @@ export async function setup(project: TestProject): Promise<void> {
       MEETR_DEFAULT_TZ: 'Asia/Kolkata',
       MEETR_MAX_BODY_BYTES: String(4 * 1024 * 1024),
       MEETR_MAX_BATCH: '20000',
+      MEETR_LARGE_WRITE_PARTITIONS: '2000',
       MEETR_STORAGE_TIMEOUT_MS: '2000',
       MEETR_CONSISTENCY: 'ONE',
       MEETR_MAX_SEARCH_PARTITIONS: '5000',

@@ -1,6 +1,7 @@
 /**
  * The roller's shared state in Cassandra: shard leases as lightweight
- * transactions, the rollers alive and the keyspace's facts in meta, Cassandra's
+ * transactions (and the workers' large-write lease, the same way, in meta), the
+ * rollers alive and the keyspace's facts in meta, Cassandra's
  * own clock, and what sealing history needs: the list of hour partitions of raw
  * points, and the deletes that drop the rows of history once sealed.
  */
@@ -10,13 +11,13 @@ import { chunkPeriod } from '../../domain/partitions.js';
 import { dayBucket } from '../../time/day-bucket.js';
 import { MS_PER_HOUR } from '../../time/units.js';
 import type { SampleHour } from '../history-ports.js';
-import type { ShardState } from '../ports.js';
+import type { LargeWriteLease, ShardState } from '../ports.js';
 import { cassandraNowMs, type CassandraClient, type StatementConsistency } from './client.js';
 import { CqlSession, pagedRows } from './cql-session.js';
 import { classifyDriverError } from './errors.js';
 import { pointStatements, ROLLER_KEY } from './statements.js';
 
-export class CassandraRollerLeases extends CqlSession {
+export class CassandraRollerLeases extends CqlSession implements LargeWriteLease {
   protected readonly statements: ReturnType<typeof pointStatements>;
 
   constructor(
@@ -57,6 +58,14 @@ export class CassandraRollerLeases extends CqlSession {
   async keepShard(shard: number, owner: string, untilMs: EpochMs, nextSlot: number): Promise<boolean> {
     const params = [cassandra.types.Long.fromNumber(untilMs), cassandra.types.Long.fromNumber(nextSlot), shard, owner];
     return this.applied('keep roller shard', this.statements.keepShard, params);
+  }
+
+  async takeLargeWrite(owner: string, ttlSeconds: number): Promise<boolean> {
+    return this.applied('take the large-write lease', this.statements.takeLargeWrite, [owner, ttlSeconds]);
+  }
+
+  async releaseLargeWrite(owner: string): Promise<void> {
+    await this.applied('release the large-write lease', this.statements.releaseLargeWrite, [owner]);
   }
 
   async serverTimeMs(): Promise<EpochMs> {

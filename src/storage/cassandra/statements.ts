@@ -34,6 +34,8 @@ export function pointStatements(keyspace: string) {
     readMeta: `SELECT key, value FROM ${keyspace}.meta`,
     readMetaKey: `SELECT value FROM ${keyspace}.meta WHERE key = ?`,
     writeMeta: `INSERT INTO ${keyspace}.meta (key, value) VALUES (?, ?)`,
+    takeLargeWrite: `INSERT INTO ${keyspace}.meta (key, value) VALUES ('${LARGE_WRITE_KEY}', ?) IF NOT EXISTS USING TTL ?`,
+    releaseLargeWrite: `DELETE FROM ${keyspace}.meta WHERE key = '${LARGE_WRITE_KEY}' IF value = ?`,
     sampleHours: `SELECT DISTINCT metric_id, hour FROM ${keyspace}.samples`,
     keptForever: `SELECT TTL(value) AS ttl FROM ${keyspace}.samples WHERE metric_id = ? AND hour = ? LIMIT 1`,
     chunkSealedAt: `SELECT WRITETIME(chunk) AS sealed_at FROM ${keyspace}.chunks WHERE metric_id = ? AND period = ? AND hour = ?`,
@@ -126,6 +128,9 @@ export function catalogueEntryOf(row: cassandra.types.Row): CatalogueEntry {
 
 /** meta rows that say a roller is alive: the prefix, then its name. */
 export const ROLLER_KEY = 'roller/';
+
+/** The meta row of the large-write lease (ports.ts LargeWriteLease): its holder, until its TTL ends. */
+export const LARGE_WRITE_KEY = 'large_write';
 
 /** Rows per rollup batch: about 100 bytes each, so a batch stays near Cassandra's 5 KiB warning. */
 export const ROLLUPS_PER_STATEMENT = 50;

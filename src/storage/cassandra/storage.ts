@@ -14,6 +14,7 @@ export function cassandraStorage(
   const store = new CassandraPointStore(client, keyspace, consistency, retention);
   return {
     writer: store,
+    largeWrites: store,
     reader: store,
     series: store,
     health: {

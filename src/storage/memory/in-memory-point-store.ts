@@ -73,7 +73,7 @@ export class InMemoryPointStore
 
   /** This store as the services' Storage. */
   asStorage(): Storage {
-    return { writer: this, reader: this, series: this, health: this };
+    return { writer: this, largeWrites: this, reader: this, series: this, health: this };
   }
 
   isReady(): boolean {

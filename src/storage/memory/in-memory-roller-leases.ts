@@ -1,18 +1,21 @@
 /**
  * The roller's shared state in this process's memory (see in-memory-point-store.ts):
- * shard leases taken only when still as seen, the rollers alive, and the keyspace's facts.
+ * shard leases taken only when still as seen, the large-write lease, the rollers
+ * alive, and the keyspace's facts.
  */
 import { StorageUnavailableError } from '../../errors.js';
 import { SHARDS, slotOf } from '../../rollup/roll-queue.js';
 import type { EpochMs } from '../../time/units.js';
-import type { ShardState } from '../ports.js';
+import type { LargeWriteLease, ShardState } from '../ports.js';
 
-export class InMemoryRollerLeases {
+export class InMemoryRollerLeases implements LargeWriteLease {
   private readonly shardStates: ShardState[];
   /** Roller -> when its announcement expires. */
   private readonly rollers = new Map<string, EpochMs>();
   /** The keyspace's facts (META_KEYS). */
   private readonly meta = new Map<string, string>();
+  /** Who holds the large-write lease, until when. */
+  private largeWrite: { owner: string; untilMs: EpochMs } | undefined;
   /** While true every call fails as Cassandra does when it is down, and isReady() is false. */
   unavailable = false;
 
@@ -44,6 +47,18 @@ export class InMemoryRollerLeases {
     if (state.owner !== owner) return false;
     this.shardStates[shard] = { owner, leaseUntilMs: untilMs, nextSlot };
     return true;
+  }
+
+  async takeLargeWrite(owner: string, ttlSeconds: number): Promise<boolean> {
+    this.check('take the large-write lease');
+    if (this.largeWrite !== undefined && this.largeWrite.untilMs > this.clock()) return false;
+    this.largeWrite = { owner, untilMs: this.clock() + ttlSeconds * 1000 };
+    return true;
+  }
+
+  async releaseLargeWrite(owner: string): Promise<void> {
+    this.check('release the large-write lease');
+    if (this.largeWrite?.owner === owner) this.largeWrite = undefined;
   }
 
   async announceRoller(owner: string, ttlSeconds: number): Promise<void> {

@@ -1,0 +1,141 @@
+/**
+ * Large writes (MEETR_LARGE_WRITE_PARTITIONS): two workers' ingest services over one
+ * store, whose large-write lease lets one such request run at a time; the others are
+ * shed at once, with nothing written.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Point } from '../../src/domain/point.js';
+import { OverloadedError } from '../../src/errors.js';
+import { InMemoryPointStore } from '../../src/storage/memory/in-memory-point-store.js';
+import type { PointWriter } from '../../src/storage/ports.js';
+import { ingestService, insertRequest } from '../support/services.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+/** Requests over this many partitions or more are large here. */
+const LARGE = 10;
+
+/** One point of each of `n` series named `prefix.i`: n partitions. */
+const seriesPoints = (prefix: string, n: number): Point[] =>
+  Array.from({ length: n }, (_, i) => ({ metricId: `${prefix}.${i}`, ts: T0, value: i }));
+
+/** The store's writer, whose writes of series named `held.*` wait until open() is called. */
+function heldWriter(store: InMemoryPointStore): { writer: PointWriter; open: () => void } {
+  let open = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const held = <T>(metricId: string, write: () => Promise<T>): Promise<T> =>
+    metricId.startsWith('held.') ? gate.then(write) : write();
+  const writer: PointWriter = {
+    writePartition: (metricId, partition, points) =>
+      held(metricId, () => store.writePartition(metricId, partition, points)),
+    writePartitions: (shares) => held(shares[0]!.metricId, () => store.writePartitions(shares)),
+    markDirty: (shard, slot, days) => store.markDirty(shard, slot, days),
+    recordSeries: (shard, entries) => store.recordSeries(shard, entries),
+    writeSpecialSamples: (metricId, day, samples, writeTimeUs) =>
+      store.writeSpecialSamples(metricId, day, samples, writeTimeUs),
+  };
+  return { writer, open };
+}
+
+/** Two workers over `store`, with the large-write lease in it. */
+function twoWorkers(store: InMemoryPointStore & { now: number }, writer: PointWriter = store) {
+  const worker = () =>
+    ingestService(writer, { largeWrites: { lease: store, partitions: LARGE }, clock: () => store.now });
+  return [worker(), worker()] as const;
+}
+
+const written = (store: InMemoryPointStore, prefix: string, n: number): number =>
+  seriesPoints(prefix, n).filter(({ metricId }) => store.raw.points(metricId, T0 / HOUR, T0, T0 + 1).length > 0).length;
+
+/** A store whose clock (`now`) the test moves. */
+function clockedStore(): InMemoryPointStore & { now: number } {
+  const clock = { now: T0 + HOUR };
+  const store = new InMemoryPointStore(undefined, () => clock.now);
+  return Object.defineProperty(store, 'now', {
+    get: () => clock.now,
+    set: (ms: number) => (clock.now = ms),
+  }) as InMemoryPointStore & { now: number };
+}
+
+describe('large writes', () => {
+  it('runs one at a time across workers: another is shed with nothing written, a small one runs beside it, the next takes the lease once it ends', async () => {
+    const store = clockedStore();
+    const { writer, open } = heldWriter(store);
+    const [a, b] = twoWorkers(store, writer);
+    const first = a.ingest(seriesPoints('held', LARGE), insertRequest({ receivedMs: store.now }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+
+    const shed = b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: store.now }));
+    await expect(shed).rejects.toBeInstanceOf(OverloadedError);
+    await expect(shed).rejects.toMatchObject({
+      reason: 'large_write_busy',
+      message: expect.stringMatching(/writes 10 partitions .*(MEETR_LARGE_WRITE_PARTITIONS)/),
+    });
+    expect(written(store, 'other', LARGE)).toBe(0);
+    await expect(
+      a.ingest(seriesPoints('third', LARGE), insertRequest({ receivedMs: store.now })),
+    ).rejects.toMatchObject({ reason: 'large_write_busy' });
+
+    expect(await b.ingest(seriesPoints('small', LARGE - 1), insertRequest({ receivedMs: store.now }))).toBe(LARGE - 1);
+    expect(written(store, 'small', LARGE - 1)).toBe(LARGE - 1);
+
+    open();
+    expect(await first).toBe(LARGE);
+    expect(written(store, 'held', LARGE)).toBe(LARGE);
+    expect(await b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: store.now }))).toBe(LARGE);
+    expect(written(store, 'other', LARGE)).toBe(LARGE);
+  });
+
+  it('holds the lease until the request may no longer land, gives it back when the write fails, and a holder that died loses it with its TTL', async () => {
+    const store = clockedStore();
+    const ttls: number[] = [];
+    const take = store.takeLargeWrite.bind(store);
+    store.takeLargeWrite = (owner, ttlSeconds) => {
+      ttls.push(ttlSeconds);
+      return take(owner, ttlSeconds);
+    };
+    const failing: PointWriter = {
+      ...heldWriter(store).writer,
+      writePartitions: async (shares) => {
+        if (shares[0]!.metricId.startsWith('fail.')) throw new Error('write timeout');
+        await store.writePartitions(shares);
+      },
+    };
+    const [a, b] = twoWorkers(store, failing);
+    // A 20 s deadline and a 1 s landing margin (support/services.ts).
+    await a.ingest(seriesPoints('x', LARGE), insertRequest({ receivedMs: store.now }));
+    expect(ttls).toEqual([21]);
+
+    await expect(a.ingest(seriesPoints('fail', LARGE), insertRequest({ receivedMs: store.now }))).rejects.toThrow(
+      'write timeout',
+    );
+    ttls.length = 0;
+    await b.ingest(seriesPoints('y', LARGE), insertRequest({ receivedMs: store.now }));
+    expect(ttls).toEqual([21]);
+
+    expect(await store.takeLargeWrite('a worker that died', 5)).toBe(true);
+    await expect(b.ingest(seriesPoints('z', LARGE), insertRequest({ receivedMs: store.now }))).rejects.toMatchObject({
+      reason: 'large_write_busy',
+    });
+    store.now += 5_000;
+    expect(await b.ingest(seriesPoints('z', LARGE), insertRequest({ receivedMs: store.now }))).toBe(LARGE);
+  });
+
+  it('leaves requests below the size alone: no lease is asked for', async () => {
+    const store = clockedStore();
+    let asked = 0;
+    store.takeLargeWrite = async () => {
+      asked++;
+      return false;
+    };
+    const [a] = twoWorkers(store);
+    // Many points, few partitions: one series over LARGE - 1 hours.
+    const points = Array.from({ length: 1_000 }, (_, i) => ({
+      metricId: 'one',
+      ts: T0 + (i % (LARGE - 1)) * HOUR,
+      value: i,
+    }));
+    expect(await a.ingest(points, insertRequest({ receivedMs: store.now }))).toBe(1_000);
+    expect(asked).toBe(0);
+  });
+});
