@@ -19,12 +19,20 @@ const LARGE = 10;
 const seriesPoints = (prefix: string, n: number): Point[] =>
   Array.from({ length: n }, (_, i) => ({ metricId: `${prefix}.${i}`, ts: T0, value: i }));
 
-/** The store's writer, whose writes of series named `held.*` wait until open() is called. */
-function heldWriter(store: InMemoryPointStore): { writer: PointWriter; open: () => void } {
+/**
+ * The store's writer, whose writes of series named `held.*` wait until open() is
+ * called; `reached` resolves once the first of them waits.
+ */
+function heldWriter(store: InMemoryPointStore): { writer: PointWriter; open: () => void; reached: Promise<void> } {
   let open = (): void => undefined;
+  let reach = (): void => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  const held = <T>(metricId: string, write: () => Promise<T>): Promise<T> =>
-    metricId.startsWith('held.') ? gate.then(write) : write();
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const held = <T>(metricId: string, write: () => Promise<T>): Promise<T> => {
+    if (!metricId.startsWith('held.')) return write();
+    reach();
+    return gate.then(write);
+  };
   const writer: PointWriter = {
     writePartition: (metricId, partition, points) =>
       held(metricId, () => store.writePartition(metricId, partition, points)),
@@ -34,7 +42,7 @@ function heldWriter(store: InMemoryPointStore): { writer: PointWriter; open: () 
     writeSpecialSamples: (metricId, day, samples, writeTimeUs) =>
       store.writeSpecialSamples(metricId, day, samples, writeTimeUs),
   };
-  return { writer, open };
+  return { writer, open, reached };
 }
 
 /** Two workers over `store`, with the large-write lease in it. */
@@ -60,10 +68,10 @@ function clockedStore(): InMemoryPointStore & { now: number } {
 describe('large writes', () => {
   it('runs one at a time across workers: another is shed with nothing written, a small one runs beside it, the next takes the lease once it ends', async () => {
     const store = clockedStore();
-    const { writer, open } = heldWriter(store);
+    const { writer, open, reached } = heldWriter(store);
     const [a, b] = twoWorkers(store, writer);
     const first = a.ingest(seriesPoints('held', LARGE), insertRequest({ receivedMs: store.now }));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await reached; // the first holds the lease and is writing
 
     const shed = b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: store.now }));
     await expect(shed).rejects.toBeInstanceOf(OverloadedError);
