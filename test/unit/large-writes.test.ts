@@ -103,7 +103,7 @@ describe('large writes', () => {
       return take(owner, ttlSeconds);
     };
     const failing: PointWriter = {
-      ...heldWriter(store).writer,
+      ...heldWriter(store).writer, // passes every other write through: no series here is named held.*
       writePartitions: async (shares) => {
         if (shares[0]!.metricId.startsWith('fail.')) throw new Error('write timeout');
         await store.writePartitions(shares);
