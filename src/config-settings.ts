@@ -247,7 +247,7 @@ export function limitSettings(reader: EnvReader): Omit<Config, keyof StackSettin
     requestTimeoutMs: reader.integer('MEETR_REQUEST_TIMEOUT_MS', 20_000, 100, MAX_REQUEST_TIMEOUT_MS),
     maxQueuedPoints: reader.integer('MEETR_MAX_QUEUED_POINTS', 1_000_000, 1, 100_000_000),
     maxQueueDelayMs: reader.integer('MEETR_MAX_QUEUE_DELAY_MS', 500, 1, 60_000),
-    // 100,000 series of a point each take some 13 s alone on this project's 2-core machine; two at
+    // 100,000 series of a point each take 13-15 s alone on this project's 2-core machine; two at
     // once, on two workers, both missed the 20 s deadline. 20,000 take some 3 s: several fit beside one.
     largeWritePartitions: reader.integer('MEETR_LARGE_WRITE_PARTITIONS', 20_000, 1, 10_000_000),
     maxSearches: reader.integer('MEETR_MAX_SEARCHES', 16, 1, 1024),

@@ -99,6 +99,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // Before planning, which takes seconds for 100,000 new series: a large write shed here costs no more.
       // Not cut short by the signal: a lease taken after the request gave up would be held until its TTL.
       const release = await holdLargeWrite(partitions.length, needMs);
+      let job: WriteJob | undefined;
       try {
         const special = specialByDay(specialSamples);
         const holdMs = needMs + REUSE_MS;
@@ -110,24 +111,21 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         const statements =
           queueChunks.length + seriesStatements.length + statementsOf(partitions, pointsPerWrite) + special.size;
 
-        const job = scheduler.admit({ statements, points: points.length, signal: request.signal });
-        try {
-          await untilAborted(
-            run(
-              job,
-              partitions,
-              { ...queue, chunks: queueChunks },
-              { rows: series, chunks: seriesStatements },
-              special,
-              holdMs,
-              request,
-            ),
-            request.signal,
-          );
-        } finally {
-          job.end();
-        }
+        job = scheduler.admit({ statements, points: points.length, signal: request.signal });
+        await untilAborted(
+          run(
+            job,
+            partitions,
+            { ...queue, chunks: queueChunks },
+            { rows: series, chunks: seriesStatements },
+            special,
+            holdMs,
+            request,
+          ),
+          request.signal,
+        );
       } finally {
+        job?.end();
         await release();
       }
       return points.length;

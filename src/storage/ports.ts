@@ -272,7 +272,7 @@ export interface DiskSettings {
 
 /**
  * The one lease a write over very many series holds while it runs, across every
- * worker (ingest-service.ts, LARGE_WRITE_PARTITIONS): two such writes at once
+ * worker (ingest-service.ts, MEETR_LARGE_WRITE_PARTITIONS): two such writes at once
  * would each take twice as long, and both could miss their deadline.
  */
 export interface LargeWriteLease {

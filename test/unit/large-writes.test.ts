@@ -45,35 +45,31 @@ function heldWriter(store: InMemoryPointStore): { writer: PointWriter; open: () 
   return { writer, open, reached };
 }
 
-/** Two workers over `store`, with the large-write lease in it. */
-function twoWorkers(store: InMemoryPointStore & { now: number }, writer: PointWriter = store) {
+/** Two workers over `store`, with the large-write lease in it, on `clock`. */
+function twoWorkers(store: InMemoryPointStore, clock: { now: number }, writer: PointWriter = store) {
   const worker = () =>
-    ingestService(writer, { largeWrites: { lease: store, partitions: LARGE }, clock: () => store.now });
+    ingestService(writer, { largeWrites: { lease: store, partitions: LARGE }, clock: () => clock.now });
   return [worker(), worker()] as const;
 }
 
 const written = (store: InMemoryPointStore, prefix: string, n: number): number =>
   seriesPoints(prefix, n).filter(({ metricId }) => store.raw.points(metricId, T0 / HOUR, T0, T0 + 1).length > 0).length;
 
-/** A store whose clock (`now`) the test moves. */
-function clockedStore(): InMemoryPointStore & { now: number } {
+/** A store on a clock the test moves. */
+function clockedStore(): { store: InMemoryPointStore; clock: { now: number } } {
   const clock = { now: T0 + HOUR };
-  const store = new InMemoryPointStore(undefined, () => clock.now);
-  return Object.defineProperty(store, 'now', {
-    get: () => clock.now,
-    set: (ms: number) => (clock.now = ms),
-  }) as InMemoryPointStore & { now: number };
+  return { store: new InMemoryPointStore(undefined, () => clock.now), clock };
 }
 
 describe('large writes', () => {
   it('runs one at a time across workers: another is shed with nothing written, a small one runs beside it, the next takes the lease once it ends', async () => {
-    const store = clockedStore();
+    const { store, clock } = clockedStore();
     const { writer, open, reached } = heldWriter(store);
-    const [a, b] = twoWorkers(store, writer);
-    const first = a.ingest(seriesPoints('held', LARGE), insertRequest({ receivedMs: store.now }));
+    const [a, b] = twoWorkers(store, clock, writer);
+    const first = a.ingest(seriesPoints('held', LARGE), insertRequest({ receivedMs: clock.now }));
     await reached; // the first holds the lease and is writing
 
-    const shed = b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: store.now }));
+    const shed = b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: clock.now }));
     await expect(shed).rejects.toBeInstanceOf(OverloadedError);
     await expect(shed).rejects.toMatchObject({
       reason: 'large_write_busy',
@@ -81,21 +77,21 @@ describe('large writes', () => {
     });
     expect(written(store, 'other', LARGE)).toBe(0);
     await expect(
-      a.ingest(seriesPoints('third', LARGE), insertRequest({ receivedMs: store.now })),
+      a.ingest(seriesPoints('third', LARGE), insertRequest({ receivedMs: clock.now })),
     ).rejects.toMatchObject({ reason: 'large_write_busy' });
 
-    expect(await b.ingest(seriesPoints('small', LARGE - 1), insertRequest({ receivedMs: store.now }))).toBe(LARGE - 1);
+    expect(await b.ingest(seriesPoints('small', LARGE - 1), insertRequest({ receivedMs: clock.now }))).toBe(LARGE - 1);
     expect(written(store, 'small', LARGE - 1)).toBe(LARGE - 1);
 
     open();
     expect(await first).toBe(LARGE);
     expect(written(store, 'held', LARGE)).toBe(LARGE);
-    expect(await b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: store.now }))).toBe(LARGE);
+    expect(await b.ingest(seriesPoints('other', LARGE), insertRequest({ receivedMs: clock.now }))).toBe(LARGE);
     expect(written(store, 'other', LARGE)).toBe(LARGE);
   });
 
   it('holds the lease until the request may no longer land, gives it back when the write fails, and a holder that died loses it with its TTL', async () => {
-    const store = clockedStore();
+    const { store, clock } = clockedStore();
     const ttls: number[] = [];
     const take = store.takeLargeWrite.bind(store);
     store.takeLargeWrite = (owner, ttlSeconds) => {
@@ -109,41 +105,41 @@ describe('large writes', () => {
         await store.writePartitions(shares);
       },
     };
-    const [a, b] = twoWorkers(store, failing);
+    const [a, b] = twoWorkers(store, clock, failing);
     // A 20 s deadline and a 1 s landing margin (support/services.ts).
-    await a.ingest(seriesPoints('x', LARGE), insertRequest({ receivedMs: store.now }));
+    await a.ingest(seriesPoints('x', LARGE), insertRequest({ receivedMs: clock.now }));
     expect(ttls).toEqual([21]);
 
-    await expect(a.ingest(seriesPoints('fail', LARGE), insertRequest({ receivedMs: store.now }))).rejects.toThrow(
+    await expect(a.ingest(seriesPoints('fail', LARGE), insertRequest({ receivedMs: clock.now }))).rejects.toThrow(
       'write timeout',
     );
     ttls.length = 0;
-    await b.ingest(seriesPoints('y', LARGE), insertRequest({ receivedMs: store.now }));
+    await b.ingest(seriesPoints('y', LARGE), insertRequest({ receivedMs: clock.now }));
     expect(ttls).toEqual([21]);
 
     expect(await store.takeLargeWrite('a worker that died', 5)).toBe(true);
-    await expect(b.ingest(seriesPoints('z', LARGE), insertRequest({ receivedMs: store.now }))).rejects.toMatchObject({
+    await expect(b.ingest(seriesPoints('z', LARGE), insertRequest({ receivedMs: clock.now }))).rejects.toMatchObject({
       reason: 'large_write_busy',
     });
-    store.now += 5_000;
-    expect(await b.ingest(seriesPoints('z', LARGE), insertRequest({ receivedMs: store.now }))).toBe(LARGE);
+    clock.now += 5_000;
+    expect(await b.ingest(seriesPoints('z', LARGE), insertRequest({ receivedMs: clock.now }))).toBe(LARGE);
   });
 
   it('leaves requests below the size alone: no lease is asked for', async () => {
-    const store = clockedStore();
+    const { store, clock } = clockedStore();
     let asked = 0;
     store.takeLargeWrite = async () => {
       asked++;
       return false;
     };
-    const [a] = twoWorkers(store);
+    const [a] = twoWorkers(store, clock);
     // Many points, few partitions: one series over LARGE - 1 hours.
     const points = Array.from({ length: 1_000 }, (_, i) => ({
       metricId: 'one',
       ts: T0 + (i % (LARGE - 1)) * HOUR,
       value: i,
     }));
-    expect(await a.ingest(points, insertRequest({ receivedMs: store.now }))).toBe(1_000);
+    expect(await a.ingest(points, insertRequest({ receivedMs: clock.now }))).toBe(1_000);
     expect(asked).toBe(0);
   });
 });
