@@ -35,10 +35,75 @@ describe('the minutes a read takes raw', () => {
     expect(progress.asked).toBe(1);
     expect(queueReads[1]![0]).toBe(slotOf(time.now - 999) - 3);
     time.now += 1;
-    await unrolled.ofMany(['m'], UNBOUNDED); // asked again, and the read after it starts from the new progress
+    await unrolled.ofMany(['m'], UNBOUNDED); // asked again, before the read, which starts from the new progress
     expect(progress.asked).toBe(2);
+    expect(queueReads[2]![0]).toBe(progress.slot);
     await unrolled.of('m', 0, Infinity, UNBOUNDED, true); // fresh: asked whatever was seen
     expect(progress.asked).toBe(3);
     expect(queueReads[queueReads.length - 1]![0]).toBe(progress.slot);
+  });
+
+  it('read the queue from the progress asked after a large write was rolled, not from one seen while it was not', async () => {
+    // A year written at once queues its minutes in the slots the roller is behind on; a read made
+    // then starts there. Fifty seconds later the roller is through them: a read starting from the
+    // progress seen before would take the whole year's minutes as unrolled and read them raw.
+    const time = { now: Date.parse('2026-12-07T16:35:00Z') };
+    const behind = slotOf(time.now) - 2;
+    const progress = { slot: behind, asked: 0 };
+    const queued: Array<{ slot: number; day: DirtyDay }> = [
+      { slot: behind + 1, day: { metricId: 'm', day: 20_089, minutes: [0, 1, 2] } },
+    ];
+    const reader = {
+      rolledThrough: async () => {
+        progress.asked++;
+        return progress.slot;
+      },
+      queuedFor: async (_shard: number, slots: readonly number[]): Promise<DirtyDay[]> =>
+        queued.filter(({ slot }) => slots.includes(slot)).map(({ day }) => day),
+    } as unknown as RangeReader;
+    const unrolled = new UnrolledMinutes({
+      reader,
+      concurrency: 4,
+      maxHoldMs: 0,
+      clockMarginMs: 0,
+      clock: () => time.now,
+    });
+    expect((await unrolled.ofMany(['m'], UNBOUNDED)).get('m')!.size).toBe(3);
+    time.now += 50_000;
+    progress.slot = slotOf(time.now); // rolled through the write's slot
+    expect((await unrolled.ofMany(['m'], UNBOUNDED)).get('m')!.size).toBe(0);
+    expect(await unrolled.of('m', 0, Infinity, UNBOUNDED)).toEqual([]);
+    expect(progress.asked).toBe(2);
+  });
+
+  it('have searches within the second wait for the progress being asked, and ask again after a failed ask', async () => {
+    const time = { now: Date.parse('2026-12-07T16:35:00Z') };
+    const queueReads: number[][] = [];
+    const answers: Array<{ resolve: (slot: number) => void; reject: (error: Error) => void }> = [];
+    const reader = {
+      rolledThrough: () => new Promise<number>((resolve, reject) => answers.push({ resolve, reject })),
+      queuedFor: async (_shard: number, slots: readonly number[]): Promise<DirtyDay[]> => {
+        queueReads.push([...slots]);
+        return [];
+      },
+    } as unknown as RangeReader;
+    const unrolled = new UnrolledMinutes({
+      reader,
+      concurrency: 4,
+      maxHoldMs: 0,
+      clockMarginMs: 0,
+      clock: () => time.now,
+    });
+    const failing = [unrolled.ofMany(['m'], UNBOUNDED), unrolled.ofMany(['m'], UNBOUNDED)];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers).toHaveLength(1); // one ask for both
+    answers[0]!.reject(new Error('storage unavailable'));
+    for (const search of failing) await expect(search).rejects.toThrow('storage unavailable');
+    const next = unrolled.ofMany(['m'], UNBOUNDED); // within the second, but the ask failed: asked again
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers).toHaveLength(2);
+    answers[1]!.resolve(slotOf(time.now) - 1);
+    await next;
+    expect(queueReads).toEqual([[slotOf(time.now) - 1, slotOf(time.now)]]);
   });
 });
