@@ -72,7 +72,8 @@ export async function benchOverload(
   capacitySeconds: number,
   seconds: number,
 ): Promise<OverloadResult> {
-  const prefix = `bench.overload.${ctx.seed}`;
+  // A run's own metrics: an earlier run of the same day wrote the same timestamps, and would count as stored here.
+  const prefix = `bench.overload.${ctx.seed}.${Date.now()}`;
   ctx.progress(`overload: capacity for ${BATCH}-point batches, closed loop for ${capacitySeconds} s`);
   const capacityPointsPerSecond = await measureCapacity(ctx, prefix, capacitySeconds);
   ctx.progress(`overload: ${Math.round(2 * capacityPointsPerSecond)} points/s offered for ${seconds} s, open loop`);
@@ -157,7 +158,7 @@ export async function benchOverload(
   let stored = 0;
   for (let m = 0; m < METRICS; m++) {
     const answer = await request(
-      `${ctx.apiUrl}/1.0/metrics?metric=${prefix}.${m}&from=${base}&to=${base + sent}&aggregation=count`,
+      `${ctx.apiUrl}/1.0/metrics?metric=${prefix}.${m}&from=${base}&to=${base + sent - 1}&aggregation=count`,
     );
     stored += (JSON.parse(answer.body) as { count: number }).count;
   }
