@@ -5,28 +5,41 @@ import { slotOf } from '../../src/rollup/roll-queue.js';
 import type { DirtyDay, RangeReader } from '../../src/storage/ports.js';
 import { UNBOUNDED } from '../../src/work-scope.js';
 
+/** Minutes read over a reader of this progress and queue, on a clock the test moves. */
+function unrolledOver(
+  time: { readonly now: number },
+  rolledThrough: () => Promise<number>,
+  queuedFor: (slots: readonly number[]) => DirtyDay[],
+): UnrolledMinutes {
+  const reader = {
+    rolledThrough,
+    queuedFor: async (_shard: number, slots: readonly number[]) => queuedFor(slots),
+  } as unknown as RangeReader;
+  return new UnrolledMinutes({ reader, concurrency: 4, maxHoldMs: 0, clockMarginMs: 0, clock: () => time.now });
+}
+
+/** A shard's progress that counts how often it was asked. */
+function counted(progress: { readonly slot: number; asked: number }): () => Promise<number> {
+  return async () => {
+    progress.asked++;
+    return progress.slot;
+  };
+}
+
+/** A queue that records the slots each read asked for, and holds nothing. */
+function recorded(reads: number[][]): (slots: readonly number[]) => DirtyDay[] {
+  return (slots) => {
+    reads.push([...slots]);
+    return [];
+  };
+}
+
 describe('the minutes a read takes raw', () => {
   it('ask a shard its progress at most once a second, and read the queue from the progress last seen meanwhile', async () => {
     const time = { now: Date.parse('2026-12-06T12:00:00Z') };
     const progress = { slot: slotOf(time.now) - 3, asked: 0 };
     const queueReads: number[][] = [];
-    const reader = {
-      rolledThrough: async () => {
-        progress.asked++;
-        return progress.slot;
-      },
-      queuedFor: async (_shard: number, slots: readonly number[]): Promise<DirtyDay[]> => {
-        queueReads.push([...slots]);
-        return [];
-      },
-    } as unknown as RangeReader;
-    const unrolled = new UnrolledMinutes({
-      reader,
-      concurrency: 4,
-      maxHoldMs: 0,
-      clockMarginMs: 0,
-      clock: () => time.now,
-    });
+    const unrolled = unrolledOver(time, counted(progress), recorded(queueReads));
     await unrolled.ofMany(['m'], UNBOUNDED);
     expect(progress.asked).toBe(1);
     progress.slot += 2; // the roller moves on; within the second, the read still starts where it last saw it
@@ -53,21 +66,9 @@ describe('the minutes a read takes raw', () => {
     const queued: Array<{ slot: number; day: DirtyDay }> = [
       { slot: behind + 1, day: { metricId: 'm', day: 20_089, minutes: [0, 1, 2] } },
     ];
-    const reader = {
-      rolledThrough: async () => {
-        progress.asked++;
-        return progress.slot;
-      },
-      queuedFor: async (_shard: number, slots: readonly number[]): Promise<DirtyDay[]> =>
-        queued.filter(({ slot }) => slots.includes(slot)).map(({ day }) => day),
-    } as unknown as RangeReader;
-    const unrolled = new UnrolledMinutes({
-      reader,
-      concurrency: 4,
-      maxHoldMs: 0,
-      clockMarginMs: 0,
-      clock: () => time.now,
-    });
+    const unrolled = unrolledOver(time, counted(progress), (slots) =>
+      queued.filter(({ slot }) => slots.includes(slot)).map(({ day }) => day),
+    );
     expect((await unrolled.ofMany(['m'], UNBOUNDED)).get('m')!.size).toBe(3);
     time.now += 50_000;
     progress.slot = slotOf(time.now); // rolled through the write's slot
@@ -80,20 +81,11 @@ describe('the minutes a read takes raw', () => {
     const time = { now: Date.parse('2026-12-07T16:35:00Z') };
     const queueReads: number[][] = [];
     const answers: Array<{ resolve: (slot: number) => void; reject: (error: Error) => void }> = [];
-    const reader = {
-      rolledThrough: () => new Promise<number>((resolve, reject) => answers.push({ resolve, reject })),
-      queuedFor: async (_shard: number, slots: readonly number[]): Promise<DirtyDay[]> => {
-        queueReads.push([...slots]);
-        return [];
-      },
-    } as unknown as RangeReader;
-    const unrolled = new UnrolledMinutes({
-      reader,
-      concurrency: 4,
-      maxHoldMs: 0,
-      clockMarginMs: 0,
-      clock: () => time.now,
-    });
+    const unrolled = unrolledOver(
+      time,
+      () => new Promise<number>((resolve, reject) => answers.push({ resolve, reject })),
+      recorded(queueReads),
+    );
     const failing = [unrolled.ofMany(['m'], UNBOUNDED), unrolled.ofMany(['m'], UNBOUNDED)];
     await new Promise((resolve) => setImmediate(resolve));
     expect(answers).toHaveLength(1); // one ask for both
