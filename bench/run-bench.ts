@@ -203,6 +203,11 @@ export function formatReport(report: BenchReport): string {
             `${n(100 * ingest.roller.costShare, 1)}% of API ingest`,
             `target <= 20% (issue 26); lag at most ${n(ingest.roller.lagMaxSeconds, 1)} s during the rounds (target < 60 s), caught up ${n(ingest.roller.catchUpSeconds, 1)} s after the last`,
           ],
+          [
+            '   roller lag per round',
+            ingest.roller.lagRounds.map((lag) => `${n(lag.atStartSeconds, 1)} -> ${n(lag.maxSeconds, 1)} s`).join(', '),
+            'at the round start -> at most; a round after a stopped round starts with its backlog',
+          ],
         ]),
     [
       '2. single-point inserts',

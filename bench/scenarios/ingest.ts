@@ -23,6 +23,11 @@ export interface RollerCost {
   readonly costShare: number;
   /** The largest lag the roller reported during the API rounds it ran through. */
   readonly lagMaxSeconds: number;
+  /**
+   * Per API round with the roller running: its lag as the round began and its largest during it. A round that
+   * follows a round with the roller stopped begins with that round's backlog, and the time it was stopped.
+   */
+  readonly lagRounds: ReadonlyArray<{ readonly atStartSeconds: number; readonly maxSeconds: number }>;
   /** After the last round, until the roller reported no lag. */
   readonly catchUpSeconds: number;
 }
@@ -83,12 +88,15 @@ export async function writeDirect(
 export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: CpuProbes): Promise<IngestResult> {
   const { ingestPoints: count, ingestMetrics: metrics, ingestRounds: rounds } = sizes;
   const endMs = Date.now();
+  // A run's own series: an earlier run of the same day wrote into the same hours of the same series, and the roller
+  // would roll those points again with this run's, charging ingest for the earlier runs.
+  const run = `${ctx.seed}.${endMs}`;
   const make = (prefix: string, n = count, seed = ctx.seed): Point[] =>
     generatePoints({ count: n, metrics, prefix, stepMs: INGEST_STEP_MS, endMs, seed });
   const bodiesOf = (points: readonly Point[]): string[] => formBatchBodies(points, sizes.apiBatch);
 
   ctx.progress('ingest: warming up both paths');
-  const warmup = make(`bench.warmup.${ctx.seed}`, Math.min(count, 20_000));
+  const warmup = make(`bench.warmup.${run}`, Math.min(count, 20_000));
   await writeDirect(ctx.store, warmup, 100, 64);
   await postAll(ctx.apiUrl, bodiesOf(warmup), sizes.apiClients, () => undefined);
 
@@ -103,7 +111,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
       concurrency,
       pointsPerSecond: await writeDirect(
         ctx.store,
-        make(`bench.tune${i}.${ctx.seed}`, sample, ctx.seed + i),
+        make(`bench.tune${i}.${run}`, sample, ctx.seed + i),
         pointsPerBatch,
         concurrency,
       ),
@@ -114,7 +122,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
   const ceilingRounds: number[] = [];
   const apiRounds: number[] = [];
   const apiStoppedRounds: number[] = [];
-  let lagMax = 0;
+  const lagRounds: Array<{ atStartSeconds: number; maxSeconds: number }> = [];
   const failures = new Failures();
   const { roller } = ctx;
   const ceilingCpu: CpuPerRequest[] = [];
@@ -122,7 +130,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
   for (let round = 0; round < rounds; round++) {
     const direct = async (): Promise<void> => {
       ctx.progress(`ingest: round ${round + 1}/${rounds}, ${count} points straight to Cassandra`);
-      const points = make(`bench.direct.${round}.${ctx.seed}`);
+      const points = make(`bench.direct.${round}.${run}`);
       const measured = await measureCpu(probes, async () => ({
         requests: points.length,
         rate: await writeDirect(ctx.store, points, best.pointsPerBatch, best.concurrency),
@@ -131,7 +139,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
       ceilingCpu.push(measured.cpuPerRequest);
     };
     const api = async (into: number[], label: string, cpu?: CpuPerRequest[]): Promise<void> => {
-      const bodies = bodiesOf(make(`bench.api.${label}.${round}.${ctx.seed}`));
+      const bodies = bodiesOf(make(`bench.api.${label}.${round}.${run}`));
       const result = await measureCpu(probes, async () => {
         const posted = await postAll(ctx.apiUrl, bodies, sizes.apiClients, (done) =>
           ctx.progress(
@@ -146,7 +154,13 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
     };
     /** The API with the roller at work, sampling its lag meanwhile. */
     const apiRolling = async (): Promise<void> => {
-      const sampler = setInterval(() => void roller.lagSeconds().then((lag) => (lagMax = Math.max(lagMax, lag))), 250);
+      const atStartSeconds = await roller.lagSeconds();
+      const lag = { atStartSeconds, maxSeconds: atStartSeconds };
+      lagRounds.push(lag);
+      const sampler = setInterval(
+        () => void roller.lagSeconds().then((seconds) => (lag.maxSeconds = Math.max(lag.maxSeconds, seconds))),
+        250,
+      );
       try {
         await api(apiRounds, 'roller running', apiCpu);
       } finally {
@@ -201,7 +215,8 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
           apiStoppedPointsPerSecond: median(apiStoppedRounds),
           stoppedRounds: apiStoppedRounds,
           costShare: 1 - apiRate / median(apiStoppedRounds),
-          lagMaxSeconds: lagMax,
+          lagMaxSeconds: Math.max(0, ...lagRounds.map((lag) => lag.maxSeconds)),
+          lagRounds,
           catchUpSeconds,
         }
       : undefined,

@@ -79,7 +79,10 @@ describe('npm run bench', () => {
       expect(report.ingest.ceiling.rounds).toHaveLength(2);
       expect(report.ingest.api.rounds).toHaveLength(2);
       expect(report.ingest.roller?.stoppedRounds).toHaveLength(2);
-      expect(report.ingest.roller?.lagMaxSeconds).toBeGreaterThanOrEqual(0);
+      const lagRounds = report.ingest.roller?.lagRounds ?? [];
+      expect(lagRounds).toHaveLength(2);
+      for (const lag of lagRounds) expect(lag.maxSeconds).toBeGreaterThanOrEqual(lag.atStartSeconds);
+      expect(report.ingest.roller?.lagMaxSeconds).toBe(Math.max(...lagRounds.map((lag) => lag.maxSeconds)));
       expect(report.year).toMatchObject({ points: 1460, justLoadedMs: positive, rolledAfterMs: positive });
       expect(report.dense).toMatchObject({
         points: 60_000,
@@ -161,6 +164,7 @@ describe('npm run bench', () => {
         '7. series',
         '8. a dense metric',
         'roller cost',
+        'roller lag per round',
         'ratio API / ceiling',
         'ratio API single / driver single',
       ])
