@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { CassandraClient } from '../src/storage/cassandra/client.js';
+import type { Retention } from '../src/rollup/retention.js';
 import { CassandraPointStore } from '../src/storage/cassandra/point-store.js';
 import { benchIngest, type IngestResult } from './scenarios/ingest.js';
 import { benchMemory, type MemoryResult } from './scenarios/memory.js';
@@ -21,6 +22,8 @@ export interface BenchOptions {
   /** A client of the cluster meetr writes to, for the baselines (through meetr's own storage adapter). */
   readonly client: CassandraClient;
   readonly keyspace: string;
+  /** The stack's retention: the baselines write rows with the TTLs the API gives its rows. */
+  readonly retention: Retention;
   readonly seed: number;
   readonly sizes: BenchSizes;
   readonly progress: (line: string) => void;
@@ -66,13 +69,13 @@ export interface BenchReport {
 /** Every benchmark of `npm run bench`, against a running stack; ratios are measured within this one run. */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
-  const { apiUrl, workerUrls, telemetryUrls, client, keyspace, seed, sizes, progress } = options;
+  const { apiUrl, workerUrls, telemetryUrls, client, keyspace, retention, seed, sizes, progress } = options;
   await client.connect();
   const ctx = {
     apiUrl,
     workerUrls,
     telemetryUrls,
-    store: new CassandraPointStore(client, keyspace),
+    store: new CassandraPointStore(client, keyspace, undefined, retention),
     seed,
     progress,
     roller: options.roller,

@@ -106,7 +106,7 @@ export interface Config {
   readonly chunkCacheSamples: number;
   /** The token file (relative to the project root unless absolute); tokens are off when unset. */
   readonly authTokensFile: string | undefined;
-  /** Heap of the local Cassandra node meetr runs when no cluster is configured, e.g. `1G`. */
+  /** Heap of each local Cassandra node meetr runs when no cluster is configured: `auto` (devstack/node-process.ts heapFor) or a size such as `4G`. */
   readonly cassandraHeap: string;
   /** Where the stack keeps HAProxy's rendered config and pid, pm2's home and the logs; relative to the project root unless absolute. */
   readonly runDir: string;
@@ -183,7 +183,12 @@ export function stackSettings(reader: EnvReader): StackSettings {
     // Small enough for a small disk beside Cassandra's data; days of logs at a light load.
     logMaxMb: reader.integer('MEETR_LOG_MAX_MB', 100, 2, 1_000_000),
     authTokensFile: reader.string('MEETR_AUTH_TOKENS_FILE'),
-    cassandraHeap: reader.matching('MEETR_CASSANDRA_HEAP', '1G', /^\d{1,6}[mMgG]$/, 'a heap size such as 768M or 1G'),
+    cassandraHeap: reader.matching(
+      'MEETR_CASSANDRA_HEAP',
+      'auto',
+      /^(auto|\d{1,6}[mMgG])$/,
+      'auto or a heap size such as 768M or 4G',
+    ),
     runDir: reader.string('MEETR_RUN_DIR') ?? '.local/run',
     appName: reader.matching(
       'MEETR_APP_NAME',

@@ -4,7 +4,8 @@
  *  - a Docker engine answers: the official `cassandra:5.0` image;
  *  - otherwise: Apache Cassandra from Maven Central (cassandra-all and its
  *    dependencies, version pinned in scripts/cassandra/pom.xml), on the local
- *    Java 17 with a small heap, data and logs under `.local/cassandra/`.
+ *    Java 17 with a heap sized as Cassandra sizes its own (heapFor), data and logs
+ *    under `.local/cassandra/`.
  * A node already answering CQL on 127.0.0.1:9042 is reused, whoever started it.
  *
  * With MEETR_LOCAL_NODES=N (2 or 3): a local cluster of N Java nodes, node i on
@@ -59,7 +60,7 @@ export async function ensureLocalCassandra(options: LocalCassandraOptions = {}):
     runtime = 'auto',
     nodes: count = 1,
   } = options;
-  const jvm = jvmSettings(options);
+  const jvm = jvmSettings(options, count);
   if (count > 1) return ensureLocalCluster(root, count, jvm, readyTimeoutMs, log);
   const running = await probeCql(LOCAL_CONTACT_POINT);
   if (running !== undefined) {

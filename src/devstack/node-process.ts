@@ -4,6 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_LOCAL_DC } from '../config.js';
@@ -21,7 +22,7 @@ export interface NodeOptions {
   readonly log?: (line: string) => void;
   /** How long to wait for CQL after starting, in ms. */
   readonly readyTimeoutMs?: number;
-  /** JVM heap of a node started with Java (config's MEETR_CASSANDRA_HEAP); 1G unless given. */
+  /** JVM heap of a node started with Java (config's MEETR_CASSANDRA_HEAP): a size, or `auto` (heapFor), the default. */
   readonly heap?: string;
   /** The cap on each node's log folder, MB (config's MEETR_LOG_MAX_MB); 100 unless given. */
   readonly logMaxMb?: number;
@@ -77,7 +78,12 @@ export async function stopLocalNode(
 /** Starts one stopped node of a local set-up of `count` nodes and waits until it answers CQL. */
 export async function restartLocalNode(node: LocalNode, count: number, options: NodeOptions = {}): Promise<void> {
   const { root = PROJECT_ROOT, log = () => undefined, readyTimeoutMs = 240_000 } = options;
-  await waitForCql(node, readyTimeoutMs, await startingOrStarted(node, jvmSettings(options), log, root, count), log);
+  await waitForCql(
+    node,
+    readyTimeoutMs,
+    await startingOrStarted(node, jvmSettings(options, count), log, root, count),
+    log,
+  );
 }
 
 /** A node's liveness check: of the process already starting from its pid file, else of one started now. */
@@ -149,8 +155,25 @@ export interface JvmSettings {
   readonly logMaxMb: number;
 }
 
-export function jvmSettings(options: Pick<NodeOptions, 'heap' | 'logMaxMb'>): JvmSettings {
-  return { heap: options.heap ?? '1G', logMaxMb: options.logMaxMb ?? 100 };
+/** A node's JVM settings, when it is one of `count` local nodes on this machine. */
+export function jvmSettings(options: Pick<NodeOptions, 'heap' | 'logMaxMb'>, count: number): JvmSettings {
+  return { heap: heapFor(options.heap ?? 'auto', count, totalmem()), logMaxMb: options.logMaxMb ?? 100 };
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * A node's heap: `setting` unless it is `auto`. Auto is Cassandra's own sizing
+ * (cassandra-env.sh: half the memory up to 1 GiB, or a quarter up to 8 GiB,
+ * whichever is larger) applied to each of the `count` nodes' share of the
+ * machine's memory: on 24 GiB, 6 GiB for one node, 2 GiB each for three. A heap
+ * of 1 GiB under a bulk load flushed a memtable of `samples` every 2-3 s, and
+ * doubled Cassandra's CPU a point (docs/BENCHMARKS.md).
+ */
+export function heapFor(setting: string, count: number, memoryBytes: number): string {
+  if (setting !== 'auto') return setting;
+  const share = memoryBytes / MIB / count;
+  return `${Math.floor(Math.max(Math.min(share / 2, 1024), Math.min(share / 4, 8192)))}M`;
 }
 
 /**

@@ -69,6 +69,7 @@ describe('npm run bench', () => {
         telemetryUrls: stack.telemetryPorts.map((port) => `http://127.0.0.1:${port}`),
         client,
         keyspace: config.keyspace,
+        retention: config.retention,
         seed: 7,
         sizes: TINY,
         progress: (line) => lines.push(line),

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       retention: { raw: undefined, levels: { '15m': undefined, '1h': undefined, '1d': undefined } },
       rollers: 1,
       rollerPort: 9400,
-      cassandraHeap: '1G',
+      cassandraHeap: 'auto',
       runDir: '.local/run',
       appName: 'meetr',
     });
@@ -80,6 +80,7 @@ describe('loadConfig', () => {
     ['MEETR_STORAGE_CONCURRENCY', '8', { storageConcurrency: 8 }],
     ['MEETR_WRITE_CONCURRENCY', '4', { writeConcurrency: 4 }],
     ['MEETR_CASSANDRA_HEAP', '768M', { cassandraHeap: '768M' }],
+    ['MEETR_CASSANDRA_HEAP', 'auto', { cassandraHeap: 'auto' }],
     ['MEETR_RUN_DIR', '/var/run/meetr', { runDir: '/var/run/meetr' }],
     ['MEETR_APP_NAME', 'meetr-functional', { appName: 'meetr-functional' }],
     ['MEETR_ROLLERS', '3', { rollers: 3 }],

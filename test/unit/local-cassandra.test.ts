@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { clusterStatus, ringWitness } from '../../src/devstack/cluster-status.js';
 import { stopLocalCassandra } from '../../src/devstack/local-cassandra.js';
 import { localNodes, PROJECT_ROOT, clusterNodeYaml } from '../../src/devstack/local-nodes.js';
+import { heapFor } from '../../src/devstack/node-process.js';
 import { allSeeAllUp } from '../../src/devstack/ring.js';
 
 describe('stopping the local Cassandra', () => {
@@ -26,6 +27,19 @@ describe('stopping the local Cassandra', () => {
     } finally {
       bystander.kill('SIGKILL');
     }
+  });
+});
+
+describe("a local node's heap", () => {
+  const GIB = 1024 ** 3;
+
+  it("is sized as Cassandra sizes its own, on each node's share of the memory, unless set", () => {
+    expect(heapFor('auto', 1, 24 * GIB)).toBe('6144M');
+    expect(heapFor('auto', 3, 24 * GIB)).toBe('2048M');
+    expect(heapFor('auto', 1, 64 * GIB)).toBe('8192M');
+    expect(heapFor('auto', 1, 3 * GIB)).toBe('1024M');
+    expect(heapFor('auto', 1, 1 * GIB)).toBe('512M');
+    expect(heapFor('768M', 3, 24 * GIB)).toBe('768M');
   });
 });
 
