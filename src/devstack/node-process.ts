@@ -168,7 +168,7 @@ const MIB = 1024 * 1024;
  * whichever is larger) applied to each of the `count` nodes' share of the
  * machine's memory: on 24 GiB, 6 GiB for one node, 2 GiB each for three. A heap
  * of 1 GiB under a bulk load flushed a memtable of `samples` every 2-3 s, and
- * doubled Cassandra's CPU a point (docs/BENCHMARKS.md).
+ * Cassandra spent 1.4-1.6x the CPU on each API point (docs/BENCHMARKS.md).
  */
 export function heapFor(setting: string, count: number, memoryBytes: number): string {
   if (setting !== 'auto') return setting;
