@@ -13,7 +13,7 @@ import { registerClockGauges } from './http/telemetry.js';
 import { serveTelemetry, type Health } from './http/telemetry-server.js';
 import { errorField } from './log.js';
 import { startProcess } from './process-skeleton.js';
-import { clockMarginMs } from './rollup/roll-queue.js';
+import { clockMarginMs, GATHER_MS } from './rollup/roll-queue.js';
 import type { DayRolled } from './roller/day-roll.js';
 import {
   DROP_AFTER_MS,
@@ -80,7 +80,7 @@ function telemetryFor(registry: Registry) {
       help: 'Rolling passes that failed (retried)',
       registers: [registry],
     }),
-    slotRolled: () => slots.inc(),
+    slotsRolled: (count: number) => slots.inc(count),
     dayRolled: (rolled: DayRolled) => {
       days.inc();
       minutes.inc(rolled.minutes);
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
     leaseMs: BALANCE_MS * 3,
     telemetry,
     clockMarginMs: clockMarginMs(config.maxClockSkewMs),
+    gatherMs: GATHER_MS,
     refusal: () => clock.watch.reading().refusal,
   });
   registerRollerGauges(registry, roller);

@@ -21,7 +21,7 @@
  */
 import { forEachBounded } from '../concurrency.js';
 import { isSlotOver, SHARDS, SLOT_MS } from '../rollup/roll-queue.js';
-import type { RollupStore } from '../storage/ports.js';
+import type { DirtyDay, RollupStore } from '../storage/ports.js';
 import { type EpochMs } from '../time/units.js';
 import { rollDay, type DayRolled } from './day-roll.js';
 import { SealReminders } from './hour-seal.js';
@@ -42,10 +42,16 @@ export interface RollerOptions {
   readonly refusal?: () => string | undefined;
   /** Slots of one shard rolled in a row before the next shard's turn. */
   readonly slotsPerTurn?: number;
+  /**
+   * How long a shard's oldest slot waits, once over, before it is rolled with every
+   * slot after it that is over too (at most a turn's): see GATHER_MS. 0 rolls each
+   * slot as soon as it is over.
+   */
+  readonly gatherMs?: number;
 }
 
 export interface RollerTelemetry {
-  slotRolled(): void;
+  slotsRolled(count: number): void;
   dayRolled(rolled: DayRolled): void;
 }
 
@@ -65,7 +71,7 @@ export interface RollerStatus {
   readonly shardLags: ReadonlyMap<number, number>;
 }
 
-/** A minute of slots: a shard's turn before the next shard's. */
+/** A minute of slots: a shard's turn before the next shard's, and the most rolled at once. */
 const SLOTS_PER_TURN = 12;
 
 export class Roller {
@@ -73,6 +79,7 @@ export class Roller {
   private readonly leaseMs: number;
   private readonly clock: () => EpochMs;
   private readonly margin: number;
+  private readonly gatherMs: number;
   /** Where the next pass starts: passes take shards in turn from here. */
   private cursor = 0;
   private readonly reminders = new SealReminders();
@@ -81,6 +88,7 @@ export class Roller {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.clock = options.clock ?? Date.now;
     this.margin = options.clockMarginMs;
+    this.gatherMs = options.gatherMs ?? 0;
   }
 
   get status(): RollerStatus {
@@ -162,7 +170,8 @@ export class Roller {
   /**
    * Rolls the slots that are over in the shards this roller holds, shards in turn,
    * at most slotsPerTurn of one before the next (a backlog in one shard does not
-   * stall the others); returns how many slots it rolled.
+   * stall the others), the slots of a turn together, once its first has been over
+   * gatherMs; returns how many slots it rolled.
    */
   async rollDue(shouldStop: () => boolean = () => false): Promise<number> {
     const perTurn = this.options.slotsPerTurn ?? SLOTS_PER_TURN;
@@ -176,29 +185,39 @@ export class Roller {
         if (stop()) break;
         this.cursor = shard + 1;
         const owned = this.owned.get(shard);
-        for (
-          let turn = 0;
-          owned !== undefined && turn < perTurn && !stop() && isSlotOver(owned.nextSlot, this.clock(), this.margin);
-          turn++
-        ) {
-          if (!(await this.rollSlot(shard, owned))) {
-            this.owned.delete(shard);
-            break;
-          }
-          owned.nextSlot++;
-          rolled++;
-          progressed = true;
+        if (owned === undefined || !isSlotOver(owned.nextSlot, this.clock() - this.gatherMs, this.margin)) continue;
+        const last = this.lastOverSlot(owned.nextSlot, perTurn);
+        if (!(await this.rollSlots(shard, owned, last))) {
+          this.owned.delete(shard);
+          continue;
         }
+        rolled += last - owned.nextSlot + 1;
+        owned.nextSlot = last + 1;
+        progressed = true;
       }
     }
     return rolled;
   }
 
-  /** Rolls one slot and records it as rolled; false when the lease was lost meanwhile (the slot is then another roller's). */
-  private async rollSlot(shard: number, owned: Owned): Promise<boolean> {
+  /** The last of at most `count` slots from `first` on that are all over now. */
+  private lastOverSlot(first: number, count: number): number {
+    const now = this.clock();
+    let last = first;
+    while (last + 1 < first + count && isSlotOver(last + 1, now, this.margin)) last++;
+    return last;
+  }
+
+  /**
+   * Rolls a shard's slots from its next one through `last` as one: each (metric,
+   * day) queued in any of them once, with the minutes queued in all. Then records
+   * them as rolled; false when the lease was lost meanwhile (they are then another
+   * roller's).
+   */
+  private async rollSlots(shard: number, owned: Owned, last: number): Promise<boolean> {
     const { store, owner, concurrency } = this.options;
     const slot = owned.nextSlot;
-    const days = await store.slotDays(shard, slot);
+    const slots = Array.from({ length: last - slot + 1 }, (_, i) => slot + i);
+    const days = mergeDays(await Promise.all(slots.map((queued) => store.slotDays(shard, queued))));
     let lost = false;
     // A big slot (a bulk import) may take longer than a lease: keep it while working.
     let keeping: Promise<unknown> = Promise.resolve();
@@ -228,10 +247,10 @@ export class Roller {
     }
     if (lost) return false;
     const until = this.clock() + this.leaseMs;
-    const kept = await store.keepShard(shard, owner, until, slot + 1);
+    const kept = await store.keepShard(shard, owner, until, last + 1);
     if (kept) {
       owned.leaseUntilMs = until;
-      this.options.telemetry?.slotRolled();
+      this.options.telemetry?.slotsRolled(slots.length);
     }
     return kept;
   }
@@ -246,4 +265,23 @@ export class Roller {
   get shards(): ReadonlyMap<number, Readonly<Owned>> {
     return this.owned;
   }
+}
+
+/** The (metric, day)s of several slots, each once, with the minutes queued in any of them. */
+export function mergeDays(slots: ReadonlyArray<readonly DirtyDay[]>): DirtyDay[] {
+  if (slots.length === 1) return [...slots[0]!];
+  const merged = new Map<string, { metricId: string; day: number; minutes: Set<number> }>();
+  for (const days of slots) {
+    for (const { metricId, day, minutes } of days) {
+      const key = `${day}\u0000${metricId}`;
+      const entry = merged.get(key);
+      if (entry === undefined) merged.set(key, { metricId, day, minutes: new Set(minutes) });
+      else for (const minute of minutes) entry.minutes.add(minute);
+    }
+  }
+  return [...merged.values()].map(({ metricId, day, minutes }) => ({
+    metricId,
+    day,
+    minutes: [...minutes].sort((a, b) => a - b),
+  }));
 }

@@ -22,6 +22,17 @@ export const SHARDS = 16;
 export const SLOT_MS = 5 * MS_PER_SECOND;
 
 /**
+ * How long a roller process waits, once a shard's oldest slot is over, before it
+ * rolls it together with the slots after it that are over by then (two more, under
+ * a steady load: roller/roller.ts gatherMs). Rolling a (metric, day) costs about a
+ * dozen requests however few points it holds (its quarters, hours and day read and
+ * written, its hours' chunks and special samples read, its chunks written), so a
+ * metric written in each of three slots is rolled once rather than three times,
+ * for at most this much more lag.
+ */
+export const GATHER_MS = 10_000;
+
+/**
  * How far apart the clocks of two processes may be: each is within maxSkewMs of
  * Cassandra's or refuses to write and roll (clock-watch.ts), so any two are within
  * twice that. A worker's hold is read on its clock, "the slot is over" on the

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
 import type { SearchQuery } from '../../src/query/search-service.js';
-import { SHARDS } from '../../src/rollup/roll-queue.js';
-import { Roller } from '../../src/roller/roller.js';
+import { GATHER_MS, REUSE_MS, SHARDS, SLOT_MS } from '../../src/rollup/roll-queue.js';
+import { mergeDays, Roller } from '../../src/roller/roller.js';
 import { bucketBounds } from '../../src/time/series-buckets.js';
 import { parseInterval } from '../../src/time/time-text.js';
 import { UNBOUNDED, type WorkScope } from '../../src/work-scope.js';
@@ -268,6 +268,72 @@ describe('the roller', () => {
     w.clock.now += 60_000; // r1 stopped: its leases and its announcement lapse
     await other.balance();
     expect(other.status.shards).toHaveLength(SHARDS);
+  });
+
+  it("rolls a shard's slots together once the first has waited gatherMs, each metric once for all of them", async () => {
+    const runs = [];
+    for (const gatherMs of [0, GATHER_MS]) {
+      const w = world();
+      const rolled = { days: 0, points: 0 };
+      const roller = new Roller({
+        store: w.store,
+        owner: `gather-${gatherMs}`,
+        concurrency: 4,
+        clockMarginMs: TEST_CLOCK_MARGIN_MS,
+        clock: () => w.clock.now,
+        gatherMs,
+        telemetry: {
+          slotsRolled: () => undefined,
+          dayRolled: ({ points }) => {
+            rolled.days++;
+            rolled.points += points;
+          },
+        },
+      });
+      await roller.balance();
+      // Two writes far enough apart that the second's hold is not the first's (REUSE_MS): two slots, two apart.
+      for (let minute = 0; minute < 2; minute++) {
+        await w.write('m', [[base + minute * 60_000, minute + 0.5]]);
+        w.clock.now += REUSE_MS + 500;
+      }
+      // Every hold ended and its slot over, the roller rolling whenever it is due; its lag never past the wait.
+      const until = w.clock.now + TEST_MAX_HOLD_MS + TEST_CLOCK_MARGIN_MS + gatherMs + SLOT_MS;
+      let lagMax = 0;
+      for (; w.clock.now < until; w.clock.now += 1_000) {
+        await roller.rollDue();
+        lagMax = Math.max(lagMax, roller.status.lagSeconds);
+      }
+      runs.push({ rolled, lagMax });
+      const q = query('m', base, base + DAY - 1, 'sum');
+      expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expected(q));
+      expect(w.expected(q).count).toBe(2);
+    }
+    const [eager, gathered] = runs;
+    // The two slots as two rolls of the metric's day, each reading the quarter that holds both points, or as one.
+    expect(eager!.rolled).toEqual({ days: 2, points: 4 });
+    expect(gathered!.rolled).toEqual({ days: 1, points: 2 });
+    expect(eager!.lagMax).toBe(0);
+    expect(gathered!.lagMax).toBeGreaterThan(0);
+    expect(gathered!.lagMax).toBeLessThanOrEqual(GATHER_MS / 1000);
+  });
+
+  it('merges the queued days of several slots: each (metric, day) once, with the minutes of all', () => {
+    const merged = mergeDays([
+      [
+        { metricId: 'a', day: 1, minutes: [5, 1] },
+        { metricId: 'b', day: 1, minutes: [2] },
+      ],
+      [
+        { metricId: 'a', day: 1, minutes: [3, 5] },
+        { metricId: 'a', day: 2, minutes: [0] },
+      ],
+      [],
+    ]);
+    expect(merged).toEqual([
+      { metricId: 'a', day: 1, minutes: [1, 3, 5] },
+      { metricId: 'b', day: 1, minutes: [2] },
+      { metricId: 'a', day: 2, minutes: [0] },
+    ]);
   });
 
   it('leaves a slot for later when storage fails mid-way, and rolls it exactly once storage is back', async () => {
