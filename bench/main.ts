@@ -107,7 +107,7 @@ async function withScenario<T>(scenario: (ctx: BenchContext, prometheusPort: num
       store: new CassandraPointStore(client, config.keyspace, undefined, config.retention),
       seed: positive('seed', values.seed),
       progress,
-      roller: rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers),
+      roller: rollerControl(PROJECT_ROOT, config),
     };
     return await scenario(ctx, config.httpPort + 1300);
   } finally {
@@ -183,7 +183,7 @@ try {
         isAbsolute(config.runDir) ? config.runDir : join(PROJECT_ROOT, config.runDir),
         'haproxy.cfg',
       );
-      const roller = rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers);
+      const roller = rollerControl(PROJECT_ROOT, config);
       const report = await runBench({
         apiUrl,
         workerUrls,

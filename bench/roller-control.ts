@@ -5,6 +5,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Config } from '../src/config.js';
+import { clockMarginMs, GATHER_MS, SLOT_MS } from '../src/rollup/roll-queue.js';
+import { maxHoldMs } from '../src/write-holds.js';
+import { cpuSecondsOf, findPids } from './process-cpu.js';
 
 const run = promisify(execFile);
 
@@ -16,16 +20,27 @@ export interface RollerControl {
   start(): Promise<void>;
   /** The largest lag any roller reports, seconds. */
   lagSeconds(): Promise<number>;
+  /** Points the rollers report they read since they started (meetr_roller_points_read_total). */
+  pointsRead(): Promise<number>;
+  /** The CPU seconds of the roller processes since they started, or undefined when none can be read. */
+  cpuSeconds(): number | undefined;
+  /** How long after a write the rollers roll it at the latest when idle: its hold, the clock margin, a gathering, a slot. */
+  readonly dueAfterMs: number;
 }
 
-/** `env`: the stack's environment, as `./meetr` needs it to find the stack's pm2. */
+/**
+ * `config`: the stack's settings; `env`: the stack's environment, as `./meetr` needs
+ * it to find the stack's pm2.
+ */
 export function rollerControl(
   projectRoot: string,
-  appName: string,
-  rollerPort: number,
-  rollers: number,
+  config: Pick<
+    Config,
+    'appName' | 'rollerPort' | 'rollers' | 'requestTimeoutMs' | 'storageTimeoutMs' | 'maxClockSkewMs'
+  >,
   env: NodeJS.ProcessEnv = process.env,
 ): RollerControl {
+  const { appName, rollerPort, rollers } = config;
   const ports = Array.from({ length: rollers }, (_, i) => rollerPort + i);
   const pm2 = (verb: string) =>
     run(join(projectRoot, 'meetr'), ['pm2', verb, `${appName}-roller`], {
@@ -61,5 +76,16 @@ export function rollerControl(
       const all = await Promise.all(ports.map(health));
       return Math.max(0, ...all.map((h) => h?.lagSeconds ?? 0));
     },
+    async pointsRead() {
+      const read = async (port: number): Promise<number> => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Number(/^meetr_roller_points_read_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? 0);
+      };
+      return (await Promise.all(ports.map(read))).reduce((a, b) => a + b, 0);
+    },
+    cpuSeconds() {
+      return cpuSecondsOf(findPids(join(projectRoot, 'dist', 'roller-main.js')));
+    },
+    dueAfterMs: maxHoldMs(config) + clockMarginMs(config.maxClockSkewMs) + GATHER_MS + SLOT_MS,
   };
 }

@@ -211,6 +211,15 @@ export function formatReport(report: BenchReport): string {
             ingest.roller.lagRounds.map((lag) => `${n(lag.atStartSeconds, 1)} -> ${n(lag.maxSeconds, 1)} s`).join(', '),
             'at the round start -> at most; a round after a stopped round starts with its backlog',
           ],
+          ...(ingest.roller.cpu === undefined
+            ? []
+            : [
+                [
+                  '   roller CPU per point',
+                  `${n(100 * ingest.roller.cpu.share, 1)}% of taking and rolling it`,
+                  `roller ${n(ingest.roller.cpu.rollerUs, 1)} + Cassandra ${n(ingest.roller.cpu.cassandraUs, 1)} µs against the API's ${cpu(ingest.roller.cpu.api)}; ${n(ingest.roller.cpu.points)} points, ${n(ingest.roller.cpu.pointsRead)} read, in ${n(ingest.roller.cpu.seconds, 1)} s`,
+                ],
+              ]),
         ]),
     [
       '2. single-point inserts',

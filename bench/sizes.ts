@@ -4,6 +4,11 @@ export interface BenchSizes {
   readonly ingestMetrics: number;
   /** Alternating rounds of (direct, API); medians are compared. */
   readonly ingestRounds: number;
+  /**
+   * Points of the backlog the roller's CPU a point is measured on (scenarios/rolling-cpu.ts);
+   * 0 leaves it out: it waits a write's hold, about a minute, before the roller starts.
+   */
+  readonly rollingPoints: number;
   readonly apiBatch: number;
   readonly apiClients: number;
   readonly ceilingGrid: ReadonlyArray<{ readonly pointsPerBatch: number; readonly concurrency: number }>;
@@ -27,6 +32,7 @@ export const QUICK: BenchSizes = {
   ingestPoints: 100_000,
   ingestMetrics: 100,
   ingestRounds: 2,
+  rollingPoints: 0,
   apiBatch: 1_000,
   apiClients: 8,
   ceilingGrid: [
@@ -50,6 +56,7 @@ export const FULL: BenchSizes = {
   ingestPoints: 500_000,
   ingestMetrics: 200,
   ingestRounds: 3,
+  rollingPoints: 500_000,
   apiBatch: 1_000,
   apiClients: 8,
   ceilingGrid: [

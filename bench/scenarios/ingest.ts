@@ -5,7 +5,7 @@
  */
 import { forEachBounded } from '../../src/concurrency.js';
 import type { Point } from '../../src/domain/point.js';
-import { SLOT_MS } from '../../src/rollup/roll-queue.js';
+import { GATHER_MS, SLOT_MS } from '../../src/rollup/roll-queue.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { BenchContext } from '../context.js';
 import { measureCpu, type CpuPerRequest, type CpuProbes } from '../cpu-probes.js';
@@ -14,6 +14,7 @@ import { Failures, postAll } from '../failures.js';
 import { median } from '../latency.js';
 import { partitionWrites } from '../partitions.js';
 import type { BenchSizes } from '../sizes.js';
+import { measureRollingCpu, type RollingCpu } from './rolling-cpu.js';
 
 export interface RollerCost {
   /** The API's median with the roller stopped. */
@@ -30,6 +31,8 @@ export interface RollerCost {
   readonly lagRounds: ReadonlyArray<{ readonly atStartSeconds: number; readonly maxSeconds: number }>;
   /** After the last round, until the roller reported no lag. */
   readonly catchUpSeconds: number;
+  /** The roller's CPU a point on a backlog of its own (rolling-cpu.ts); absent when the sizes leave it out. */
+  readonly cpu: RollingCpu | undefined;
 }
 
 export interface IngestResult {
@@ -184,10 +187,22 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
   const caughtUpStarted = performance.now();
   if (roller.available) {
     ctx.progress('ingest: waiting for the roller to catch up');
-    // Idle, a roller takes a slot within about half a second of its end: below a slot's length is caught up.
-    while ((await roller.lagSeconds()) >= SLOT_MS / 1000) await new Promise((resolve) => setTimeout(resolve, 250));
+    // Idle, a roller rolls a shard's slots once the first has been over GATHER_MS: below that and a slot is caught up.
+    while ((await roller.lagSeconds()) >= (GATHER_MS + SLOT_MS) / 1000)
+      await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const catchUpSeconds = (performance.now() - caughtUpStarted) / 1000;
+  let cpu: RollingCpu | undefined;
+  if (roller.available && sizes.rollingPoints > 0) {
+    // Slots not over yet hold the last rounds' writes: the backlog measured must be all the roller has to do.
+    ctx.progress('ingest: waiting until the roller has rolled every write so far');
+    await new Promise((resolve) => setTimeout(resolve, roller.dueAfterMs));
+    while ((await roller.lagSeconds()) >= (GATHER_MS + SLOT_MS) / 1000)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    const points = sizes.rollingPoints;
+    const bodies = bodiesOf(make(`bench.rolling.${run}`, points));
+    cpu = await measureRollingCpu(ctx, probes, { bodies, points, batch: sizes.apiBatch, clients: sizes.apiClients });
+  }
   const ceiling = median(ceilingRounds);
   const apiRate = median(apiRounds);
   return {
@@ -218,6 +233,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
           lagMaxSeconds: Math.max(0, ...lagRounds.map((lag) => lag.maxSeconds)),
           lagRounds,
           catchUpSeconds,
+          cpu,
         }
       : undefined,
   };

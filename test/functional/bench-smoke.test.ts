@@ -22,6 +22,7 @@ const TINY: BenchSizes = {
   ingestPoints: 2_000,
   ingestMetrics: 10,
   ingestRounds: 2,
+  rollingPoints: 0,
   apiBatch: 100,
   apiClients: 2,
   ceilingGrid: [{ pointsPerBatch: 50, concurrency: 8 }],
@@ -74,7 +75,7 @@ describe('npm run bench', () => {
         sizes: TINY,
         progress: (line) => lines.push(line),
         haproxyConfig: join(stack.env.MEETR_RUN_DIR!, 'haproxy.cfg'),
-        roller: rollerControl(PROJECT_ROOT, config.appName, config.rollerPort, config.rollers, stack.env),
+        roller: rollerControl(PROJECT_ROOT, config, stack.env),
       });
       expect(report.ingest).toMatchObject({ points: 2_000, rounds: 2, api: { errors: 0, batch: 100 } });
       expect(report.ingest.ceiling.rounds).toHaveLength(2);
