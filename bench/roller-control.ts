@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../src/config.js';
-import { clockMarginMs, GATHER_MS, SLOT_MS } from '../src/rollup/roll-queue.js';
+import { clockMarginMs, GATHER_SLOTS, SLOT_MS } from '../src/rollup/roll-queue.js';
 import { maxHoldMs } from '../src/write-holds.js';
 import { cpuSecondsOf, findPids } from './process-cpu.js';
 
@@ -24,7 +24,7 @@ export interface RollerControl {
   pointsRead(): Promise<number>;
   /** The CPU seconds of the roller processes since they started, or undefined when none can be read. */
   cpuSeconds(): number | undefined;
-  /** How long after a write the rollers roll it at the latest when idle: its hold, the clock margin, a gathering, a slot. */
+  /** How long after a write the rollers roll it at the latest when idle: its hold, the clock margin, its group of slots. */
   readonly dueAfterMs: number;
 }
 
@@ -86,6 +86,6 @@ export function rollerControl(
     cpuSeconds() {
       return cpuSecondsOf(findPids(join(projectRoot, 'dist', 'roller-main.js')));
     },
-    dueAfterMs: maxHoldMs(config) + clockMarginMs(config.maxClockSkewMs) + GATHER_MS + SLOT_MS,
+    dueAfterMs: maxHoldMs(config) + clockMarginMs(config.maxClockSkewMs) + GATHER_SLOTS * SLOT_MS,
   };
 }

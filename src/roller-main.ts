@@ -13,7 +13,7 @@ import { registerClockGauges } from './http/telemetry.js';
 import { serveTelemetry, type Health } from './http/telemetry-server.js';
 import { errorField } from './log.js';
 import { startProcess } from './process-skeleton.js';
-import { clockMarginMs, GATHER_MS } from './rollup/roll-queue.js';
+import { clockMarginMs, GATHER_SLOTS } from './rollup/roll-queue.js';
 import type { DayRolled } from './roller/day-roll.js';
 import {
   DROP_AFTER_MS,
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     leaseMs: BALANCE_MS * 3,
     telemetry,
     clockMarginMs: clockMarginMs(config.maxClockSkewMs),
-    gatherMs: GATHER_MS,
+    gatherSlots: GATHER_SLOTS,
     refusal: () => clock.watch.reading().refusal,
   });
   registerRollerGauges(registry, roller);

@@ -10,7 +10,7 @@
  * the points through the API, every hold over, then the roller started and timed
  * until it has rolled them all.
  */
-import { GATHER_MS, SLOT_MS } from '../../src/rollup/roll-queue.js';
+import { GATHER_SLOTS, SLOT_MS } from '../../src/rollup/roll-queue.js';
 import type { BenchContext } from '../context.js';
 import { measureCpu, type CpuPerRequest, type CpuProbes } from '../cpu-probes.js';
 import { postAll } from '../failures.js';
@@ -83,7 +83,7 @@ export async function measureRollingCpu(
     if (
       read > 0 &&
       performance.now() - readAt >= QUIET_MS &&
-      (await roller.lagSeconds()) < (GATHER_MS + SLOT_MS) / 1000
+      (await roller.lagSeconds()) < (GATHER_SLOTS * SLOT_MS) / 1000
     )
       break;
     await sleep(250);

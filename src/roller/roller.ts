@@ -43,11 +43,10 @@ export interface RollerOptions {
   /** Slots of one shard rolled in a row before the next shard's turn. */
   readonly slotsPerTurn?: number;
   /**
-   * How long a shard's oldest slot waits, once over, before it is rolled with every
-   * slot after it that is over too (at most a turn's): see GATHER_MS. 0 rolls each
-   * slot as soon as it is over.
+   * Slots rolled as one: those from gatherSlots x k to the next multiple, once the
+   * last is over (GATHER_SLOTS); 1 rolls each slot once it is over.
    */
-  readonly gatherMs?: number;
+  readonly gatherSlots?: number;
 }
 
 export interface RollerTelemetry {
@@ -79,7 +78,7 @@ export class Roller {
   private readonly leaseMs: number;
   private readonly clock: () => EpochMs;
   private readonly margin: number;
-  private readonly gatherMs: number;
+  private readonly gatherSlots: number;
   /** Where the next pass starts: passes take shards in turn from here. */
   private cursor = 0;
   private readonly reminders = new SealReminders();
@@ -88,7 +87,9 @@ export class Roller {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.clock = options.clock ?? Date.now;
     this.margin = options.clockMarginMs;
-    this.gatherMs = options.gatherMs ?? 0;
+    this.gatherSlots = options.gatherSlots ?? 1;
+    if (this.gatherSlots > (options.slotsPerTurn ?? SLOTS_PER_TURN))
+      throw new Error('a roller gathers at most a turn of slots');
   }
 
   get status(): RollerStatus {
@@ -170,8 +171,8 @@ export class Roller {
   /**
    * Rolls the slots that are over in the shards this roller holds, shards in turn,
    * at most slotsPerTurn of one before the next (a backlog in one shard does not
-   * stall the others), the slots of a turn together, once its first has been over
-   * gatherMs; returns how many slots it rolled.
+   * stall the others), the slots of a turn together, through the end of the last
+   * group of gatherSlots that is over; returns how many slots it rolled.
    */
   async rollDue(shouldStop: () => boolean = () => false): Promise<number> {
     const perTurn = this.options.slotsPerTurn ?? SLOTS_PER_TURN;
@@ -185,8 +186,8 @@ export class Roller {
         if (stop()) break;
         this.cursor = shard + 1;
         const owned = this.owned.get(shard);
-        if (owned === undefined || !isSlotOver(owned.nextSlot, this.clock() - this.gatherMs, this.margin)) continue;
-        const last = this.lastOverSlot(owned.nextSlot, perTurn);
+        const last = owned === undefined ? undefined : this.lastDueSlot(owned.nextSlot, perTurn);
+        if (owned === undefined || last === undefined) continue;
         if (!(await this.rollSlots(shard, owned, last))) {
           this.owned.delete(shard);
           continue;
@@ -199,11 +200,15 @@ export class Roller {
     return rolled;
   }
 
-  /** The last of at most `count` slots from `first` on that are all over now. */
-  private lastOverSlot(first: number, count: number): number {
+  /**
+   * The last slot to roll now of at most `count` from `first` on: the end of the
+   * last group of gatherSlots whose slots are all over; undefined when there is none.
+   */
+  private lastDueSlot(first: number, count: number): number | undefined {
     const now = this.clock();
-    let last = first;
-    while (last + 1 < first + count && isSlotOver(last + 1, now, this.margin)) last++;
+    let last: number | undefined;
+    for (let slot = first; slot < first + count && isSlotOver(slot, now, this.margin); slot++)
+      if ((slot + 1) % this.gatherSlots === 0) last = slot;
     return last;
   }
 

@@ -22,15 +22,16 @@ export const SHARDS = 16;
 export const SLOT_MS = 5 * MS_PER_SECOND;
 
 /**
- * How long a roller process waits, once a shard's oldest slot is over, before it
- * rolls it together with the slots after it that are over by then (two more, under
- * a steady load: roller/roller.ts gatherMs). Rolling a (metric, day) costs about a
- * dozen requests however few points it holds (its quarters, hours and day read and
- * written, its hours' chunks and special samples read, its chunks written), so a
- * metric written in each of three slots is rolled once rather than three times,
- * for at most this much more lag.
+ * How many slots a roller process rolls as one (roller/roller.ts gatherSlots):
+ * slots 3k to 3k + 2, once the last of them is over. Rolling a (metric, day) costs
+ * about a dozen requests however few points it holds (its quarters, hours and day
+ * read and written, its hours' chunks and special samples read, its chunks
+ * written), so a metric written in all three is rolled once rather than three
+ * times. A slot waits at most two slots (10 s) more for it; every shard's groups
+ * end on the same slots, so a roller that has caught up shows no lag at all for a
+ * slot's length after each group.
  */
-export const GATHER_MS = 10_000;
+export const GATHER_SLOTS = 3;
 
 /**
  * How far apart the clocks of two processes may be: each is within maxSkewMs of

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { finalize, PointFold, type Aggregation } from '../../src/domain/aggregate.js';
 import type { SearchQuery } from '../../src/query/search-service.js';
-import { GATHER_MS, REUSE_MS, SHARDS, SLOT_MS } from '../../src/rollup/roll-queue.js';
+import { GATHER_SLOTS, REUSE_MS, SHARDS, SLOT_MS } from '../../src/rollup/roll-queue.js';
 import { mergeDays, Roller } from '../../src/roller/roller.js';
 import { bucketBounds } from '../../src/time/series-buckets.js';
 import { parseInterval } from '../../src/time/time-text.js';
@@ -270,18 +270,18 @@ describe('the roller', () => {
     expect(other.status.shards).toHaveLength(SHARDS);
   });
 
-  it("rolls a shard's slots together once the first has waited gatherMs, each metric once for all of them", async () => {
+  it("rolls a shard's slots in groups of gatherSlots once the last of a group is over, a metric once a group", async () => {
     const runs = [];
-    for (const gatherMs of [0, GATHER_MS]) {
+    for (const gatherSlots of [1, GATHER_SLOTS]) {
       const w = world();
       const rolled = { days: 0, points: 0 };
       const roller = new Roller({
         store: w.store,
-        owner: `gather-${gatherMs}`,
+        owner: `gather-${gatherSlots}`,
         concurrency: 4,
         clockMarginMs: TEST_CLOCK_MARGIN_MS,
         clock: () => w.clock.now,
-        gatherMs,
+        gatherSlots,
         telemetry: {
           slotsRolled: () => undefined,
           dayRolled: ({ points }) => {
@@ -290,31 +290,31 @@ describe('the roller', () => {
           },
         },
       });
-      await roller.balance();
-      // Two writes far enough apart that the second's hold is not the first's (REUSE_MS): two slots, two apart.
-      for (let minute = 0; minute < 2; minute++) {
-        await w.write('m', [[base + minute * 60_000, minute + 0.5]]);
-        w.clock.now += REUSE_MS + 500;
-      }
-      // Every hold ended and its slot over, the roller rolling whenever it is due; its lag never past the wait.
-      const until = w.clock.now + TEST_MAX_HOLD_MS + TEST_CLOCK_MARGIN_MS + gatherMs + SLOT_MS;
-      let lagMax = 0;
-      for (; w.clock.now < until; w.clock.now += 1_000) {
+      // Writes far enough apart that none reuses the hold of the one before (REUSE_MS): a slot each, two or three
+      // apart. The roller, kept and rolling every second as the roller process does, until every group is over.
+      const writes = 6;
+      const apart = Math.ceil((REUSE_MS + 1) / 1_000);
+      const until = w.clock.now + writes * apart * 1_000 + TEST_MAX_HOLD_MS + TEST_CLOCK_MARGIN_MS + 3 * SLOT_MS;
+      const lags: number[] = [];
+      for (let second = 0; w.clock.now < until; second++, w.clock.now += 1_000) {
+        const minute = second / apart;
+        if (Number.isInteger(minute) && minute < writes) await w.write('m', [[base + minute * 60_000, minute + 0.5]]);
+        await roller.balance();
         await roller.rollDue();
-        lagMax = Math.max(lagMax, roller.status.lagSeconds);
+        lags.push(roller.status.lagSeconds);
       }
-      runs.push({ rolled, lagMax });
+      runs.push({ rolled, lags });
       const q = query('m', base, base + DAY - 1, 'sum');
       expect(await w.search.search(q, UNBOUNDED)).toEqual(w.expected(q));
-      expect(w.expected(q).count).toBe(2);
+      expect(w.expected(q).count).toBe(writes);
     }
     const [eager, gathered] = runs;
-    // The two slots as two rolls of the metric's day, each reading the quarter that holds both points, or as one.
-    expect(eager!.rolled).toEqual({ days: 2, points: 4 });
-    expect(gathered!.rolled).toEqual({ days: 1, points: 2 });
-    expect(eager!.lagMax).toBe(0);
-    expect(gathered!.lagMax).toBeGreaterThan(0);
-    expect(gathered!.lagMax).toBeLessThanOrEqual(GATHER_MS / 1000);
+    // Slot by slot, each roll reads the quarter, and every point written to it so far; a group rolls its slots once.
+    expect(eager!.rolled.days).toBe(6);
+    expect(gathered!.rolled.days).toBeLessThan(6);
+    expect(gathered!.rolled.points).toBeLessThan(eager!.rolled.points);
+    expect(Math.max(...eager!.lags)).toBe(0);
+    expect(Math.max(...gathered!.lags)).toBeLessThan(((GATHER_SLOTS - 1) * SLOT_MS) / 1000);
   });
 
   it('merges the queued days of several slots: each (metric, day) once, with the minutes of all', () => {
