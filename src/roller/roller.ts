@@ -4,10 +4,10 @@
  * It leases shards of the roll queue (roll-queue.ts) through lightweight
  * transactions on roll_shards, so several rollers share the work with nothing
  * but Cassandra between them, and takes each leased shard's slots in order, once
- * each is over. For every (metric, day) queued in a slot it recomputes the
- * 15-minute buckets that hold the queued minutes from their points, then the hours
- * those fall in and the day, and only once all of it is written records the slot
- * as rolled (day-roll.ts).
+ * each is over, several as one (gatherSlots). For every (metric, day) queued in
+ * them it recomputes the 15-minute buckets that hold the queued minutes from their
+ * points, then the hours those fall in and the day, and only once all of it is
+ * written records the slots as rolled (day-roll.ts).
  *
  * Every row is written as of when the reads it came from began, on this roller's
  * clock, and never earlier than any row this shard was given before: a roller

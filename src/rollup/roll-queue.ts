@@ -6,7 +6,8 @@
  * roll queue, under a slot: the 5-second window in which its hold ends. The hold is
  * a time by which the write has certainly landed or never will (its request's
  * deadline plus the storage timeout and clock margin). The roller takes a shard's
- * slots in order, each once it is over, so every write queued in it has landed;
+ * slots in order (several at once: GATHER_SLOTS), each once it is over, so every
+ * write queued in it has landed;
  * it recomputes the rollups of the minutes queued there from the raw points and
  * only then records the slot as done (rolledThrough). Queue rows are never deleted
  * (they expire), so a search that reads a shard's rolledThrough first and then
