@@ -20,6 +20,8 @@ export interface RollerControl {
   start(): Promise<void>;
   /** The largest lag any roller reports, seconds. */
   lagSeconds(): Promise<number>;
+  /** Resolves once no roller is behind by more than its group of slots (GATHER_SLOTS): caught up, when idle. */
+  caughtUp(): Promise<void>;
   /** Points the rollers report they read since they started (meetr_roller_points_read_total). */
   pointsRead(): Promise<number>;
   /** The CPU seconds of the roller processes since they started, or undefined when none can be read. */
@@ -75,6 +77,10 @@ export function rollerControl(
     async lagSeconds() {
       const all = await Promise.all(ports.map(health));
       return Math.max(0, ...all.map((h) => h?.lagSeconds ?? 0));
+    },
+    async caughtUp() {
+      while ((await this.lagSeconds()) >= (GATHER_SLOTS * SLOT_MS) / 1000)
+        await new Promise((resolve) => setTimeout(resolve, 250));
     },
     async pointsRead() {
       const read = async (port: number): Promise<number> => {

@@ -5,7 +5,6 @@
  */
 import { forEachBounded } from '../../src/concurrency.js';
 import type { Point } from '../../src/domain/point.js';
-import { GATHER_SLOTS, SLOT_MS } from '../../src/rollup/roll-queue.js';
 import type { CassandraPointStore } from '../../src/storage/cassandra/point-store.js';
 import type { BenchContext } from '../context.js';
 import { measureCpu, type CpuPerRequest, type CpuProbes } from '../cpu-probes.js';
@@ -187,9 +186,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
   const caughtUpStarted = performance.now();
   if (roller.available) {
     ctx.progress('ingest: waiting for the roller to catch up');
-    // Idle, a roller rolls a shard's slots GATHER_SLOTS at a time: a lag below that many slots is caught up.
-    while ((await roller.lagSeconds()) >= (GATHER_SLOTS * SLOT_MS) / 1000)
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    await roller.caughtUp();
   }
   const catchUpSeconds = (performance.now() - caughtUpStarted) / 1000;
   let cpu: RollingCpu | undefined;
@@ -197,8 +194,7 @@ export async function benchIngest(ctx: BenchContext, sizes: BenchSizes, probes: 
     // Slots not over yet hold the last rounds' writes: the backlog measured must be all the roller has to do.
     ctx.progress('ingest: waiting until the roller has rolled every write so far');
     await new Promise((resolve) => setTimeout(resolve, roller.dueAfterMs));
-    while ((await roller.lagSeconds()) >= (GATHER_SLOTS * SLOT_MS) / 1000)
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    await roller.caughtUp();
     const points = sizes.rollingPoints;
     const bodies = bodiesOf(make(`bench.rolling.${run}`, points));
     cpu = await measureRollingCpu(ctx, probes, { bodies, points, batch: sizes.apiBatch, clients: sizes.apiClients });

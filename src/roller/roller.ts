@@ -186,8 +186,9 @@ export class Roller {
         if (stop()) break;
         this.cursor = shard + 1;
         const owned = this.owned.get(shard);
-        const last = owned === undefined ? undefined : this.lastDueSlot(owned.nextSlot, perTurn);
-        if (owned === undefined || last === undefined) continue;
+        if (owned === undefined) continue;
+        const last = this.lastDueSlot(owned.nextSlot, perTurn);
+        if (last === undefined) continue;
         if (!(await this.rollSlots(shard, owned, last))) {
           this.owned.delete(shard);
           continue;
